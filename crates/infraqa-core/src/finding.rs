@@ -1,0 +1,215 @@
+//! Rule identifiers, severities and the finding a rule emits.
+//!
+//! Rule ids are a public contract: reports, exemptions, dashboards and alert filters use them,
+//! so their spelling never changes.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// How urgent a finding is, ordered from least to most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth fixing when convenient.
+    Low,
+    /// Fix in the normal course of work.
+    Medium,
+    /// Fix soon: a real exposure or a broken control.
+    High,
+    /// Fix now: the resource is exposed or grants everything.
+    Critical,
+}
+
+impl Severity {
+    /// Every severity, from least to most severe.
+    pub const ALL: [Severity; 4] = [Self::Low, Self::Medium, Self::High, Self::Critical];
+
+    /// The lowercase name used in files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A severity name that is not one of `critical`, `high`, `medium`, `low`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown severity `{0}`: expected one of critical, high, medium, low")]
+pub struct UnknownSeverity(pub String);
+
+impl FromStr for Severity {
+    type Err = UnknownSeverity;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|sev| sev.as_str() == s)
+            .ok_or_else(|| UnknownSeverity(s.to_owned()))
+    }
+}
+
+/// The published compliance rules (see the rule catalogue in the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleId {
+    /// Required tags are present, non-empty and have allowed values.
+    TagsRequired,
+    /// S3 buckets have default encryption.
+    S3Encryption,
+    /// S3 buckets block public access, unless allow-listed.
+    S3PublicAccess,
+    /// EC2 instances run approved AMIs.
+    Ec2ApprovedAmi,
+    /// Security groups do not open ports to the world beyond the allowed ones.
+    SgOpenIngress,
+    /// IAM roles do not grant admin, escalation or whole-service wildcards.
+    IamLeastPrivilege,
+    /// Regional resources live in approved regions.
+    RegionApproved,
+    /// Critical resources have logging enabled.
+    LoggingEnabled,
+    /// Every scanned region is covered by a logging CloudTrail trail.
+    CloudtrailEnabled,
+}
+
+impl RuleId {
+    /// Every rule, in catalogue order.
+    pub const ALL: [RuleId; 9] = [
+        Self::TagsRequired,
+        Self::S3Encryption,
+        Self::S3PublicAccess,
+        Self::Ec2ApprovedAmi,
+        Self::SgOpenIngress,
+        Self::IamLeastPrivilege,
+        Self::RegionApproved,
+        Self::LoggingEnabled,
+        Self::CloudtrailEnabled,
+    ];
+
+    /// The published id, e.g. `sg-open-ingress`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TagsRequired => "tags-required",
+            Self::S3Encryption => "s3-encryption",
+            Self::S3PublicAccess => "s3-public-access",
+            Self::Ec2ApprovedAmi => "ec2-approved-ami",
+            Self::SgOpenIngress => "sg-open-ingress",
+            Self::IamLeastPrivilege => "iam-least-privilege",
+            Self::RegionApproved => "region-approved",
+            Self::LoggingEnabled => "logging-enabled",
+            Self::CloudtrailEnabled => "cloudtrail-enabled",
+        }
+    }
+
+    /// The severity the catalogue gives the rule before any policy override. Rules whose
+    /// severity depends on the resource (`s3-public-access`, `sg-open-ingress`,
+    /// `iam-least-privilege`) report their usual level here.
+    pub fn default_severity(self) -> Severity {
+        match self {
+            Self::TagsRequired
+            | Self::Ec2ApprovedAmi
+            | Self::LoggingEnabled
+            | Self::IamLeastPrivilege => Severity::Medium,
+            Self::S3Encryption
+            | Self::S3PublicAccess
+            | Self::SgOpenIngress
+            | Self::RegionApproved
+            | Self::CloudtrailEnabled => Severity::High,
+        }
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A rule id that is not in the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown rule `{0}`: expected one of {list}", list = RuleId::ALL.map(RuleId::as_str).join(", "))]
+pub struct UnknownRule(pub String);
+
+impl FromStr for RuleId {
+    type Err = UnknownRule;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|rule| rule.as_str() == s)
+            .ok_or_else(|| UnknownRule(s.to_owned()))
+    }
+}
+
+/// One rule's verdict on one resource: at most one per (rule, resource), listing every reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The rule that failed.
+    pub rule_id: RuleId,
+    /// How urgent it is.
+    pub severity: Severity,
+    /// The resource it is about (for account-level checks, the account in the region).
+    pub resource_arn: String,
+    /// The resource's `service:type`.
+    pub resource_type: String,
+    /// The region the resource lives in, or `global`.
+    pub region: String,
+    /// What exactly is wrong, naming every reason.
+    pub message: String,
+    /// What a person does to fix it: the console step or the CLI command.
+    pub remediation: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ids_round_trip_through_their_published_names() {
+        for rule in RuleId::ALL {
+            assert_eq!(rule.as_str().parse::<RuleId>(), Ok(rule));
+            let json = serde_json::to_string(&rule).unwrap();
+            assert_eq!(json, format!("\"{}\"", rule.as_str()));
+        }
+        let err = "sg-open".parse::<RuleId>().unwrap_err();
+        assert!(err.to_string().contains("tags-required"), "{err}");
+    }
+
+    #[test]
+    fn severities_order_from_low_to_critical_and_parse() {
+        assert!(Severity::Low < Severity::Medium);
+        assert!(Severity::High < Severity::Critical);
+        for sev in Severity::ALL {
+            assert_eq!(sev.as_str().parse::<Severity>(), Ok(sev));
+            assert_eq!(sev.to_string(), sev.as_str());
+        }
+        assert!("urgent".parse::<Severity>().is_err());
+    }
+
+    #[test]
+    fn default_severities_follow_the_catalogue() {
+        let cases = [
+            (RuleId::TagsRequired, Severity::Medium),
+            (RuleId::S3Encryption, Severity::High),
+            (RuleId::S3PublicAccess, Severity::High),
+            (RuleId::Ec2ApprovedAmi, Severity::Medium),
+            (RuleId::SgOpenIngress, Severity::High),
+            (RuleId::IamLeastPrivilege, Severity::Medium),
+            (RuleId::RegionApproved, Severity::High),
+            (RuleId::LoggingEnabled, Severity::Medium),
+            (RuleId::CloudtrailEnabled, Severity::High),
+        ];
+        for (rule, sev) in cases {
+            assert_eq!(rule.default_severity(), sev, "{rule}");
+            assert_eq!(rule.to_string(), rule.as_str());
+        }
+    }
+}

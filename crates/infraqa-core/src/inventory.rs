@@ -1,0 +1,116 @@
+//! The inventory: every resource one scan found, what it could not read, and what it cost.
+//!
+//! An inventory with errors is partial, and says so: every consumer copies the errors forward
+//! so a partial scan can never look complete.
+
+use crate::model::Resource;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The version of the `inventory.json` layout this crate writes and reads.
+pub const INVENTORY_SCHEMA_VERSION: u32 = 1;
+
+/// The result of one scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inventory {
+    /// Layout version ([`INVENTORY_SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// When the scan finished.
+    pub generated_at: DateTime<Utc>,
+    /// The scanned account.
+    pub account_id: String,
+    /// The regions that were scanned.
+    pub regions: Vec<String>,
+    /// Every resource found, in a deterministic order.
+    pub resources: Vec<Resource>,
+    /// What could not be read.
+    #[serde(default)]
+    pub errors: Vec<ScanError>,
+    /// Facts worth knowing that are not errors (e.g. a stop time that could not be parsed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// API calls made and time taken.
+    #[serde(default)]
+    pub stats: ScanStats,
+}
+
+impl Inventory {
+    /// Whether some region, service or call could not be read.
+    pub fn is_partial(&self) -> bool {
+        !self.errors.is_empty()
+    }
+}
+
+/// One thing a scan could not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanError {
+    /// The region (or `global`).
+    pub region: String,
+    /// The service, e.g. `s3`.
+    pub service: String,
+    /// The API operation, e.g. `GetBucketEncryption`.
+    pub operation: String,
+    /// The error code AWS returned (e.g. `AccessDenied`), or a transport class.
+    pub code: String,
+    /// The message, naming the resource where there is one.
+    pub message: String,
+}
+
+/// What a scan cost.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanStats {
+    /// API calls (including retries) by service, then by operation.
+    pub api_calls: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Wall time of the scan in milliseconds.
+    pub duration_ms: u64,
+}
+
+impl ScanStats {
+    /// Total API calls over every service and operation.
+    pub fn total_calls(&self) -> u64 {
+        self.api_calls.values().flat_map(BTreeMap::values).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_inventory_with_errors_is_partial_and_stats_add_up() {
+        let mut inv = Inventory {
+            schema_version: INVENTORY_SCHEMA_VERSION,
+            generated_at: DateTime::<Utc>::from_timestamp(0, 0).unwrap(),
+            account_id: "123456789012".into(),
+            regions: vec!["us-east-1".into()],
+            resources: vec![],
+            errors: vec![],
+            notes: vec![],
+            stats: ScanStats::default(),
+        };
+        assert!(!inv.is_partial());
+        inv.errors.push(ScanError {
+            region: "eu-west-1".into(),
+            service: "cloudtrail".into(),
+            operation: "LookupEvents".into(),
+            code: "InternalError".into(),
+            message: "HTTP 500".into(),
+        });
+        assert!(inv.is_partial());
+        inv.stats
+            .api_calls
+            .entry("ec2".into())
+            .or_default()
+            .insert("DescribeInstances".into(), 3);
+        inv.stats
+            .api_calls
+            .entry("s3".into())
+            .or_default()
+            .insert("ListBuckets".into(), 1);
+        assert_eq!(inv.stats.total_calls(), 4);
+        let json = serde_json::to_string(&inv).unwrap();
+        let back: Inventory = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, inv);
+    }
+}

@@ -1,0 +1,19 @@
+//! The pure core of infraqa.
+//!
+//! Everything here is a function of data: the resource model and inventory, findings and rule
+//! ids, the policy file, and the generic retry and pagination machinery. This crate performs no
+//! IO, reads no environment and no clock, and depends on no AWS SDK crate; the adapters in
+//! `infraqa-aws` and the binaries feed it data and take its results.
+
+pub mod backoff;
+pub mod finding;
+pub mod iam;
+pub mod inventory;
+pub mod model;
+pub mod paginate;
+pub mod policy;
+
+pub use finding::{Finding, RuleId, Severity};
+pub use inventory::{Inventory, ScanError, ScanStats};
+pub use model::{Resource, ResourceDetails, ResourceType};
+pub use policy::{Policy, PolicyError};

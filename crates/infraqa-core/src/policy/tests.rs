@@ -1,0 +1,350 @@
+#![allow(clippy::type_complexity)] // case tables read best inline
+
+use super::*;
+
+const EXAMPLE: &str = include_str!("../../../../examples/policy.toml");
+
+fn parse(text: &str) -> Result<Policy, PolicyError> {
+    Policy::from_toml(text, "policy.toml")
+}
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+#[test]
+fn the_contract_example_parses_into_the_expected_policy() {
+    let p = parse(EXAMPLE).unwrap();
+    assert_eq!(
+        p.scan.regions,
+        RegionScope::List(vec!["us-east-1".into(), "eu-west-1".into()])
+    );
+    assert_eq!(p.tags.required.len(), 6);
+    assert_eq!(
+        p.tags.applies_to,
+        vec![
+            ResourceType::Ec2Instance,
+            ResourceType::S3Bucket,
+            ResourceType::RdsDb,
+            ResourceType::LambdaFunction
+        ]
+    );
+    assert_eq!(
+        p.tags.allowed_values["Environment"],
+        ["dev", "staging", "prod"]
+    );
+    assert_eq!(p.tags.aliases["Owner"], ["Team"]);
+    assert_eq!(p.regions.approved, ["us-east-1", "eu-west-1"]);
+    assert_eq!(p.ec2.approved_amis, ["ami-0123456789abcdef0"]);
+    assert_eq!(p.ec2.approved_ami_owners, ["123456789012"]);
+    assert!(p.s3.public_allowlist[0].is_match("public-website-assets"));
+    assert!(!p.s3.public_allowlist[0].is_match("private-data"));
+    assert_eq!(p.network.allowed_public_ports, BTreeSet::from([80, 443]));
+    assert!(p.network.allow_public_icmp);
+    assert_eq!(p.orphans.stopped_instance_days, 30);
+    assert_eq!(p.exemptions.len(), 2);
+    let legacy = &p.exemptions[0];
+    assert_eq!(legacy.rule, RuleId::S3PublicAccess);
+    assert_eq!(legacy.expires, Some(date("2027-03-31")));
+    match &legacy.target {
+        ExemptionTarget::Resource(g) => assert!(g.is_match("arn:aws:s3:::legacy-logs")),
+        other => panic!("expected an ARN glob, got {other:?}"),
+    }
+    assert_eq!(
+        p.exemptions[1].target,
+        ExemptionTarget::Tag(TagMatch {
+            key: "infraqa:exempt".into(),
+            value: "sg-open-ingress".into()
+        })
+    );
+}
+
+#[test]
+fn an_empty_file_gives_the_documented_defaults() {
+    let p = parse("").unwrap();
+    assert_eq!(p, Policy::default());
+    assert_eq!(p.scan.regions, RegionScope::All);
+    assert!(p.tags.required.is_empty() && p.tags.applies_to.is_empty());
+    assert!(p.regions.approved.is_empty());
+    assert!(p.ec2.approved_amis.is_empty() && p.ec2.approved_ami_owners.is_empty());
+    assert!(p.s3.public_allowlist.is_empty() && !p.s3.require_kms);
+    assert!(p.network.allowed_public_ports.is_empty() && p.network.allow_public_icmp);
+    assert_eq!(p.logging.critical_tag, "Environment");
+    assert_eq!(p.logging.critical_values, ["prod"]);
+    assert_eq!(p.orphans.stopped_instance_days, 30);
+    for rule in RuleId::ALL {
+        assert!(p.rule_enabled(rule));
+        assert_eq!(p.severity_override(rule), None);
+    }
+}
+
+#[test]
+fn partial_sections_keep_defaults_for_what_they_omit() {
+    let cases: [(&str, fn(&Policy) -> bool); 6] = [
+        ("[scan]\nregions = \"all\"", |p| {
+            p.scan.regions == RegionScope::All
+        }),
+        ("[network]\nallow_public_icmp = false", |p| {
+            !p.network.allow_public_icmp && p.network.allowed_public_ports.is_empty()
+        }),
+        (
+            "[logging]\ncritical_values = [\"prod\", \"staging\"]",
+            |p| p.logging.critical_tag == "Environment" && p.logging.critical_values.len() == 2,
+        ),
+        ("[s3]\nrequire_kms = true", |p| p.s3.require_kms),
+        ("[rules.sg-open-ingress]\nseverity = \"critical\"", |p| {
+            p.rule_enabled(RuleId::SgOpenIngress)
+                && p.severity_override(RuleId::SgOpenIngress) == Some(Severity::Critical)
+        }),
+        ("[rules.tags-required]\nenabled = false", |p| {
+            !p.rule_enabled(RuleId::TagsRequired) && p.rule_enabled(RuleId::S3Encryption)
+        }),
+    ];
+    for (text, holds) in cases {
+        let p = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert!(holds(&p), "{text}");
+    }
+}
+
+/// Each case: the file, the line the error must name, and text the message must contain.
+#[test]
+fn syntax_errors_and_unknown_keys_name_the_key_and_line() {
+    let cases = [
+        (
+            "unknown top-level section",
+            "[scan]\nregions = \"all\"\n\n[tagz]\nrequired = []\n",
+            4,
+            "tagz",
+        ),
+        (
+            "unknown key in a section",
+            "[network]\nallowed_public_ports = [443]\nallow_icmp = true\n",
+            3,
+            "allow_icmp",
+        ),
+        (
+            "unknown key in an exemption",
+            "[[exemptions]]\nrule = \"s3-encryption\"\nresource = \"*\"\nreason = \"x\"\nuntil = \"2027-01-01\"\n",
+            5,
+            "until",
+        ),
+        (
+            "unknown key in a tag match",
+            "[[exemptions]]\nrule = \"s3-encryption\"\ntag = { key = \"a\", valu = \"b\" }\nreason = \"x\"\n",
+            3,
+            "valu",
+        ),
+        ("wrong type", "[s3]\nrequire_kms = \"yes\"\n", 2, "bool"),
+        ("broken TOML", "[tags]\nrequired = [\"Owner\"\n", 2, ""),
+    ];
+    for (name, text, line, needle) in cases {
+        match parse(text) {
+            Err(PolicyError::Syntax {
+                line: got,
+                message,
+                origin,
+                ..
+            }) => {
+                assert_eq!(got, line, "{name}: {message}");
+                assert!(message.contains(needle), "{name}: {message}");
+                assert_eq!(origin, "policy.toml");
+            }
+            other => panic!("{name}: expected a syntax error, got {other:?}"),
+        }
+    }
+}
+
+/// Each case: the file, then the (key, line, text in message) of every problem expected.
+#[test]
+fn invalid_values_are_all_reported_with_key_and_line() {
+    let cases: Vec<(&str, &str, Vec<(&str, usize, &str)>)> = vec![
+        (
+            "bad scan region",
+            "[scan]\nregions = [\"us-east-1\", \"mars-1\"]\n",
+            vec![("scan.regions", 2, "mars-1")],
+        ),
+        (
+            "scan regions neither all nor list",
+            "[scan]\nregions = \"some\"\n",
+            vec![("scan.regions", 2, "expected \"all\"")],
+        ),
+        (
+            "empty scan list",
+            "[scan]\nregions = []\n",
+            vec![("scan.regions", 2, "scans nothing")],
+        ),
+        (
+            "approved region typo",
+            "[regions]\napproved = [\"us-east-1\",\n  \"US-EAST-2\"]\n",
+            vec![("regions.approved", 3, "US-EAST-2")],
+        ),
+        (
+            "port out of range",
+            "[network]\nallowed_public_ports = [443,\n 70000, -1]\n",
+            vec![
+                ("network.allowed_public_ports", 3, "70000"),
+                ("network.allowed_public_ports", 3, "-1"),
+            ],
+        ),
+        (
+            "bad glob",
+            "[s3]\npublic_allowlist = [\"site-[\"]\n",
+            vec![("s3.public_allowlist", 2, "site-[")],
+        ),
+        (
+            "bad ami and owner",
+            "[ec2]\napproved_amis = [\"ami-xyz\"]\napproved_ami_owners = [\"amazon\"]\n",
+            vec![
+                ("ec2.approved_amis", 2, "AMI id"),
+                ("ec2.approved_ami_owners", 3, "12-digit"),
+            ],
+        ),
+        (
+            "bad applies_to",
+            "[tags]\napplies_to = [\"EC2 instance\"]\n",
+            vec![("tags.applies_to", 2, "service:type")],
+        ),
+        (
+            "empty required tag",
+            "[tags]\nrequired = [\"Owner\", \"\"]\n",
+            vec![("tags.required", 2, "tag key")],
+        ),
+        (
+            "negative days",
+            "[orphans]\nstopped_instance_days = -3\n",
+            vec![("orphans.stopped_instance_days", 2, "-3")],
+        ),
+        (
+            "unknown rule control",
+            "[rules.open-ports]\nenabled = false\n",
+            vec![("rules.open-ports", 1, "unknown rule `open-ports`")],
+        ),
+        (
+            "bad severity",
+            "[rules.s3-encryption]\nseverity = \"urgent\"\n",
+            vec![("rules.s3-encryption.severity", 2, "urgent")],
+        ),
+        (
+            "exemption with unknown rule, bad date",
+            "[[exemptions]]\nrule = \"s3-public\"\nresource = \"arn:*\"\nreason = \"r\"\nexpires = \"31/03/2027\"\n",
+            vec![
+                ("exemptions[0].rule", 2, "unknown rule `s3-public`"),
+                ("exemptions[0].expires", 5, "YYYY-MM-DD"),
+            ],
+        ),
+        (
+            "exemption without target or reason",
+            "[[exemptions]]\nrule = \"s3-encryption\"\n",
+            vec![
+                ("exemptions[0]", 1, "neither"),
+                ("exemptions[0]", 1, "reason"),
+            ],
+        ),
+        (
+            "exemption with both targets",
+            "[[exemptions]]\nrule = \"s3-encryption\"\nresource = \"*\"\ntag = { key = \"a\", value = \"b\" }\nreason = \"r\"\n",
+            vec![("exemptions[0]", 1, "not both")],
+        ),
+        (
+            "second exemption blank reason",
+            "[[exemptions]]\nrule = \"s3-encryption\"\nresource = \"*\"\nreason = \"ok\"\n\n[[exemptions]]\nrule = \"s3-encryption\"\nresource = \"*\"\nreason = \"  \"\n",
+            vec![("exemptions[1].reason", 9, "empty")],
+        ),
+    ];
+    for (name, text, expected) in cases {
+        let problems = match parse(text) {
+            Err(PolicyError::Invalid { problems, .. }) => problems,
+            other => panic!("{name}: expected invalid values, got {other:?}"),
+        };
+        assert_eq!(problems.len(), expected.len(), "{name}: {problems:?}");
+        for (p, (key, line, needle)) in problems.iter().zip(&expected) {
+            assert_eq!(p.key, *key, "{name}");
+            assert_eq!(p.line, *line, "{name}: {p}");
+            assert!(p.message.contains(needle), "{name}: {p}");
+        }
+    }
+}
+
+#[test]
+fn errors_render_with_origin_line_and_key() {
+    let err = parse("[network]\nallowed_public_ports = [70000]\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "policy.toml: invalid policy:\n  line 2: `network.allowed_public_ports`: port 70000 is outside 0-65535"
+    );
+    let err = parse("[netwrk]\n").unwrap_err().to_string();
+    assert!(err.starts_with("policy.toml: line 1, column "), "{err}");
+    assert!(err.contains("netwrk"), "{err}");
+}
+
+#[test]
+fn exemption_expiry_accepts_toml_dates_and_applies_through_the_day() {
+    let p = parse("[[exemptions]]\nrule = \"s3-encryption\"\nresource = \"arn:aws:s3:::a\"\nreason = \"r\"\nexpires = 2027-03-31\n").unwrap();
+    let e = &p.exemptions[0];
+    let cases = [
+        ("2027-03-30", true),
+        ("2027-03-31", true),
+        ("2027-04-01", false),
+    ];
+    for (day, active) in cases {
+        assert_eq!(e.is_active_on(date(day)), active, "{day}");
+    }
+    let never =
+        parse("[[exemptions]]\nrule = \"s3-encryption\"\nresource = \"*\"\nreason = \"r\"\n")
+            .unwrap();
+    assert!(never.exemptions[0].is_active_on(date("2999-01-01")));
+}
+
+#[test]
+fn globs_match_whole_names_and_arns_with_slashes() {
+    let cases = [
+        ("public-website-*", "public-website-a", true),
+        ("public-website-*", "xpublic-website-a", false),
+        ("exact-name", "exact-name", true),
+        ("exact-name", "exact-name-2", false),
+        (
+            "arn:aws:iam::*:role/legacy/*",
+            "arn:aws:iam::123456789012:role/legacy/app/x",
+            true,
+        ),
+        ("bucket-?", "bucket-1", true),
+        ("bucket-?", "bucket-12", false),
+    ];
+    for (glob, candidate, want) in cases {
+        assert_eq!(
+            GlobPattern::new(glob).unwrap().is_match(candidate),
+            want,
+            "{glob} {candidate}"
+        );
+    }
+}
+
+#[test]
+fn the_effective_policy_prints_as_toml_that_parses_back() {
+    let p = parse(EXAMPLE).unwrap();
+    let printed = p.to_toml();
+    assert!(printed.contains("allow_public_icmp = true"), "{printed}");
+    let again = parse(&printed).unwrap_or_else(|e| panic!("{e}\n{printed}"));
+    assert_eq!(again, p);
+    let defaults = Policy::default().to_toml();
+    assert!(defaults.contains("regions = \"all\""), "{defaults}");
+    assert_eq!(parse(&defaults).unwrap(), Policy::default());
+}
+
+#[test]
+fn region_names() {
+    let cases = [
+        ("us-east-1", true),
+        ("eu-central-2", true),
+        ("us-gov-west-1", true),
+        ("ap-southeast-5", true),
+        ("us-east", false),
+        ("useast-1", false),
+        ("US-east-1", false),
+        ("us--1", false),
+        ("", false),
+    ];
+    for (r, ok) in cases {
+        assert_eq!(is_region(r), ok, "{r}");
+    }
+}
