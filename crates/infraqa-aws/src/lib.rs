@@ -1,1 +1,15 @@
-//! x
+//! The AWS adapters of infraqa.
+//!
+//! This is the one place that builds AWS clients: it loads `aws-config` once, applies the
+//! endpoint override (with the S3 path-style and S3 Control fixes an emulator needs), the SDK's
+//! standard retry mode, timeouts and a client-side rate limit per (service, region). Everything
+//! else receives clients from [`AwsClients`]; nothing else reads AWS configuration.
+
+pub mod clients;
+pub mod error;
+pub mod options;
+pub mod rate_limit;
+
+pub use clients::AwsClients;
+pub use error::AwsError;
+pub use options::{AwsOptions, RateLimit, Service};

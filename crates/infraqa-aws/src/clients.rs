@@ -1,0 +1,196 @@
+//! [`AwsClients`]: the single place service clients are built.
+
+use crate::error::AwsError;
+use crate::options::{AwsOptions, Service};
+use crate::rate_limit::{Limiter, RateLimitedHttpClient};
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::endpoint::EndpointFuture;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_types::endpoint::Endpoint;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Loaded AWS configuration plus the shared HTTP client and rate limiters; hands out
+/// per-service, per-region clients. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AwsClients {
+    config: SdkConfig,
+    options: Arc<AwsOptions>,
+    http: SharedHttpClient,
+    limiters: Arc<Mutex<HashMap<(Service, String), Arc<Limiter>>>>,
+}
+
+impl AwsClients {
+    /// Loads the standard AWS configuration chain once, with `options` on top.
+    pub async fn load(options: AwsOptions) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(options.max_attempts.max(1))
+                    .with_initial_backoff(options.initial_backoff)
+                    .with_max_backoff(options.max_backoff),
+            )
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(options.connect_timeout)
+                    .operation_attempt_timeout(options.attempt_timeout)
+                    .operation_timeout(options.operation_timeout)
+                    .build(),
+            );
+        if let Some(profile) = &options.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &options.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(url) = &options.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if let Some(creds) = &options.credentials {
+            loader = loader.credentials_provider(creds.clone());
+        }
+        let config = loader.load().await;
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .build_https();
+        Self {
+            config,
+            options: Arc::new(options),
+            http,
+            limiters: Arc::default(),
+        }
+    }
+
+    /// The configured home region, if any.
+    pub fn home_region(&self) -> Option<&str> {
+        self.config.region().map(Region::as_ref)
+    }
+
+    /// The home region, or an error saying how to set one.
+    pub fn require_home_region(&self) -> Result<&str, AwsError> {
+        self.home_region().ok_or(AwsError::NoRegion)
+    }
+
+    /// The endpoint override (option or `AWS_ENDPOINT_URL`), when one is in force.
+    pub fn endpoint_override(&self) -> Option<&str> {
+        self.config.endpoint_url()
+    }
+
+    /// The loaded shared configuration.
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.config
+    }
+
+    /// The HTTP client for `service` in `region`, behind that pair's rate limiter.
+    fn http_client(&self, service: Service, region: &str) -> RateLimitedHttpClient {
+        let limiter = {
+            let mut limiters = self
+                .limiters
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(
+                limiters
+                    .entry((service, region.to_owned()))
+                    .or_insert_with(|| {
+                        Arc::new(Limiter::direct(self.options.rate_limit(service).quota()))
+                    }),
+            )
+        };
+        RateLimitedHttpClient::new(self.http.clone(), limiter)
+    }
+
+    fn region_or_home(&self, region: Option<&str>) -> Result<String, AwsError> {
+        match region {
+            Some(r) => Ok(r.to_owned()),
+            None => self.require_home_region().map(str::to_owned),
+        }
+    }
+
+    /// An EC2 client for `region`.
+    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        let conf = aws_sdk_ec2::config::Builder::from(&self.config)
+            .region(Region::new(region.to_owned()))
+            .http_client(self.http_client(Service::Ec2, region))
+            .build();
+        aws_sdk_ec2::Client::from_conf(conf)
+    }
+
+    /// An S3 client for `region`; path-style addressing whenever an endpoint override is set
+    /// (an emulator cannot resolve `bucket.127.0.0.1`).
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::config::Builder::from(&self.config)
+            .region(Region::new(region.to_owned()))
+            .http_client(self.http_client(Service::S3, region))
+            .force_path_style(self.endpoint_override().is_some())
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+
+    /// An S3 Control client in the home region. With an endpoint override, the endpoint is
+    /// used as given: the standard resolver would prefix the host with the account id.
+    pub fn s3control(&self) -> Result<aws_sdk_s3control::Client, AwsError> {
+        let region = self.region_or_home(None)?;
+        let mut conf = aws_sdk_s3control::config::Builder::from(&self.config)
+            .region(Region::new(region.clone()))
+            .http_client(self.http_client(Service::S3Control, &region));
+        if let Some(url) = self.endpoint_override() {
+            conf = conf.endpoint_resolver(FixedEndpoint(url.to_owned()));
+        }
+        Ok(aws_sdk_s3control::Client::from_conf(conf.build()))
+    }
+
+    /// An IAM client (IAM is global; calls go to the partition's IAM endpoint).
+    pub fn iam(&self) -> Result<aws_sdk_iam::Client, AwsError> {
+        let region = self.region_or_home(None)?;
+        let conf = aws_sdk_iam::config::Builder::from(&self.config)
+            .http_client(self.http_client(Service::Iam, &region))
+            .build();
+        Ok(aws_sdk_iam::Client::from_conf(conf))
+    }
+
+    /// An STS client in the home region.
+    pub fn sts(&self) -> Result<aws_sdk_sts::Client, AwsError> {
+        let region = self.region_or_home(None)?;
+        let conf = aws_sdk_sts::config::Builder::from(&self.config)
+            .http_client(self.http_client(Service::Sts, &region))
+            .build();
+        Ok(aws_sdk_sts::Client::from_conf(conf))
+    }
+
+    /// The id of the account the credentials act in (STS `GetCallerIdentity`).
+    pub async fn account_id(&self) -> Result<String, AwsError> {
+        let out = self
+            .sts()?
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| AwsError::call("sts", "GetCallerIdentity", e))?;
+        out.account.ok_or_else(|| AwsError::Call {
+            service: "sts",
+            operation: "GetCallerIdentity",
+            code: None,
+            message: "the response named no account".into(),
+            retryable: false,
+            source: "missing Account".into(),
+        })
+    }
+}
+
+/// An endpoint resolver that always answers the override URL, unchanged.
+#[derive(Debug, Clone)]
+struct FixedEndpoint(String);
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedEndpoint {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _params: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> EndpointFuture<'a> {
+        EndpointFuture::ready(Ok(Endpoint::builder().url(self.0.clone()).build()))
+    }
+}
+

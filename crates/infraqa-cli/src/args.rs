@@ -1,0 +1,159 @@
+//! The command-line grammar: global options and subcommands.
+
+use clap::{Args, Parser, Subcommand};
+use infraqa_aws::{AwsOptions, RateLimit, Service};
+use std::path::PathBuf;
+
+/// infraqa keeps an AWS estate honest: it discovers resources, checks them against your
+/// policy, and reports what to fix.
+///
+/// AWS credentials, region and endpoint come from the standard chain (AWS_PROFILE,
+/// AWS_REGION, AWS_ENDPOINT_URL, SSO, instance roles); --profile, --region and
+/// --endpoint-url override them.
+///
+/// Exit codes: 0 success; 2 bad usage or invalid policy/input; 3 AWS or storage failure that
+/// stopped the run; 4 with --fail-on SEVERITY when a finding at or above it exists.
+#[derive(Debug, Parser)]
+#[command(name = "infraqa", version, max_term_width = 100)]
+pub struct Cli {
+    /// Options every subcommand accepts.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// AWS profile to use instead of AWS_PROFILE.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Home AWS region instead of AWS_REGION (where STS, IAM and S3 Control are called).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (a local emulator) instead of AWS_ENDPOINT_URL.
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Attempts per AWS call including the first; throttling and transient errors are
+    /// retried with exponential backoff and full jitter.
+    #[arg(long, global = true, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+    /// Client-side request rate for a service, e.g. `ec2=10` (repeatable). Defaults are
+    /// conservative: ec2 20/s, s3 50/s, iam 10/s, logs, cloudtrail and tagging 5/s.
+    #[arg(long = "rate-limit", global = true, value_name = "SERVICE=RPS", value_parser = parse_rate_limit)]
+    pub rate_limits: Vec<(Service, RateLimit)>,
+    /// More log output: -v info, -vv debug for infraqa, -vvv debug for everything.
+    /// RUST_LOG, when set, wins.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+impl GlobalArgs {
+    /// The AWS client options these flags describe.
+    pub fn aws_options(&self) -> AwsOptions {
+        AwsOptions {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            max_attempts: self.max_attempts,
+            rate_limits: self.rate_limits.iter().copied().collect(),
+            ..AwsOptions::default()
+        }
+    }
+}
+
+fn parse_rate_limit(s: &str) -> Result<(Service, RateLimit), String> {
+    let (svc, rps) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not SERVICE=RPS, e.g. ec2=10"))?;
+    let service = svc.trim().parse::<Service>().map_err(|e| e.to_string())?;
+    let rps: u32 = rps
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{rps}` is not a positive number of requests per second"))?;
+    Ok((service, RateLimit::per_second(rps)))
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Work with policy files.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+/// `infraqa policy ...`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate a policy file and print the effective policy (defaults filled in) as TOML.
+    ///
+    /// Unknown keys, malformed values, unknown rule ids and bad dates are reported with their
+    /// key and line; the exit code is then 2.
+    Check {
+        /// The policy file (TOML).
+        file: PathBuf,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn global_flags_become_aws_options() {
+        let cli = Cli::try_parse_from([
+            "infraqa",
+            "--profile",
+            "audit",
+            "--region",
+            "eu-west-1",
+            "--endpoint-url",
+            "http://127.0.0.1:5599",
+            "--max-attempts",
+            "3",
+            "--rate-limit",
+            "ec2=7",
+            "policy",
+            "check",
+            "p.toml",
+        ])
+        .unwrap();
+        let opts = cli.global.aws_options();
+        assert_eq!(opts.profile.as_deref(), Some("audit"));
+        assert_eq!(opts.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(opts.endpoint_url.as_deref(), Some("http://127.0.0.1:5599"));
+        assert_eq!(opts.max_attempts, 3);
+        assert_eq!(opts.rate_limit(Service::Ec2).per_second.get(), 7);
+        assert_eq!(opts.rate_limit(Service::S3).per_second.get(), 50);
+    }
+
+    #[test]
+    fn bad_flags_are_usage_errors() {
+        let cases = [
+            vec!["infraqa", "--rate-limit", "ec2", "policy", "check", "p"],
+            vec!["infraqa", "--rate-limit", "dynamo=3", "policy", "check", "p"],
+            vec!["infraqa", "--rate-limit", "ec2=0", "policy", "check", "p"],
+            vec!["infraqa", "--max-attempts", "0", "policy", "check", "p"],
+            vec!["infraqa", "policy", "check"],
+            vec!["infraqa", "-v", "-q", "policy", "check", "p"],
+        ];
+        for argv in cases {
+            let err = Cli::try_parse_from(&argv).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn the_grammar_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

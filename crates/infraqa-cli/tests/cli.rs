@@ -1,0 +1,104 @@
+//! The `infraqa` binary as a user runs it: exit codes, stdout and stderr.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn infraqa(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_infraqa"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run infraqa")
+}
+
+fn example_policy() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/policy.toml")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn help_lists_commands_and_exit_codes() {
+    let out = infraqa(&["--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "policy",
+        "--endpoint-url",
+        "--profile",
+        "--region",
+        "Exit codes",
+        "AWS_ENDPOINT_URL",
+    ] {
+        assert!(help.contains(needle), "help lacks {needle}:\n{help}");
+    }
+}
+
+#[test]
+fn policy_check_prints_the_effective_policy_of_the_contract_example() {
+    let out = infraqa(&["policy", "check", &example_policy()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(printed.contains("[network]"), "{printed}");
+    assert!(printed.contains("allow_public_icmp = true"), "{printed}");
+    assert!(
+        printed.contains("reason = \"bastion, reviewed quarterly\""),
+        "{printed}"
+    );
+    assert!(printed.contains("expires = \"2027-03-31\""), "{printed}");
+    // Defaults the file did not state are printed too.
+    assert!(printed.contains("[orphans]"), "{printed}");
+}
+
+#[test]
+fn an_unknown_key_is_exit_2_naming_the_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.toml");
+    std::fs::write(
+        &path,
+        "[scan]\nregions = \"all\"\n\n[network]\nallowed_public_ports = [443]\nopen_ports = [22]\n",
+    )
+    .unwrap();
+    let out = infraqa(&["policy", "check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("open_ports"), "{err}");
+    assert!(err.contains("line 6"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn invalid_values_and_missing_files_are_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.toml");
+    std::fs::write(&path, "[regions]\napproved = [\"us-east-1\", \"moon-1\"]\n").unwrap();
+    let out = infraqa(&["policy", "check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("line 2: `regions.approved`: \"moon-1\""),
+        "{err}"
+    );
+
+    let missing = dir.path().join("nope.toml");
+    let out = infraqa(&["policy", "check", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("cannot read policy file") && err.contains("nope.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn usage_errors_are_exit_2() {
+    assert_eq!(infraqa(&["policy"]).status.code(), Some(2));
+    assert_eq!(infraqa(&["frobnicate"]).status.code(), Some(2));
+}
