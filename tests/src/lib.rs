@@ -1,1 +1,53 @@
-//! x
+//! The test kit of infraqa: the emulator harness that gives each integration test its own
+//! clean AWS account on a shared local emulator, and the demo estate seeder that the demo and
+//! the integration tests reuse.
+
+pub mod emulator;
+pub mod seed;
+
+/// A step of the harness or the seeder that failed, with what was being done.
+#[derive(Debug, thiserror::Error)]
+#[error("{step}: {detail}")]
+pub struct KitError {
+    /// What was being done, naming the resource.
+    pub step: String,
+    /// The cause, with its whole chain.
+    pub detail: String,
+    /// The original error (summarised in `detail`, so not chained as `source`).
+    pub cause: Box<dyn std::error::Error + Send + Sync + 'static>,
+}
+
+/// Adds "what was being done" to any error.
+pub trait Step<T> {
+    /// Labels the error with `what`.
+    fn step(self, what: impl Into<String>) -> Result<T, KitError>;
+}
+
+impl<T, E> Step<T> for Result<T, E>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    fn step(self, what: impl Into<String>) -> Result<T, KitError> {
+        self.map_err(|e| KitError {
+            step: what.into(),
+            detail: error_chain(&e),
+            cause: Box::new(e),
+        })
+    }
+}
+
+/// An error and its causes, joined with ": ", skipping causes whose text the previous one
+/// already contains.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        let text = e.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cur = e.source();
+    }
+    out
+}

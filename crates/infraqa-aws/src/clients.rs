@@ -13,6 +13,21 @@ use aws_smithy_types::endpoint::Endpoint;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+/// Defines a method returning `$krate::Client` for a region, behind that (service, region)'s
+/// rate limiter.
+macro_rules! regional_client {
+    ($(#[$doc:meta])* $name:ident, $krate:ident, $service:expr) => {
+        $(#[$doc])*
+        pub fn $name(&self, region: &str) -> $krate::Client {
+            let conf = $krate::config::Builder::from(&self.config)
+                .region(Region::new(region.to_owned()))
+                .http_client(self.http_client($service, region))
+                .build();
+            $krate::Client::from_conf(conf)
+        }
+    };
+}
+
 /// Loaded AWS configuration plus the shared HTTP client and rate limiters; hands out
 /// per-service, per-region clients. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -111,14 +126,26 @@ impl AwsClients {
         }
     }
 
-    /// An EC2 client for `region`.
-    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
-        let conf = aws_sdk_ec2::config::Builder::from(&self.config)
-            .region(Region::new(region.to_owned()))
-            .http_client(self.http_client(Service::Ec2, region))
-            .build();
-        aws_sdk_ec2::Client::from_conf(conf)
-    }
+    regional_client!(
+        /// An EC2 client for `region`.
+        ec2, aws_sdk_ec2, Service::Ec2
+    );
+    regional_client!(
+        /// An RDS client for `region`.
+        rds, aws_sdk_rds, Service::Rds
+    );
+    regional_client!(
+        /// A Lambda client for `region`.
+        lambda, aws_sdk_lambda, Service::Lambda
+    );
+    regional_client!(
+        /// A CloudWatch Logs client for `region`.
+        logs, aws_sdk_cloudwatchlogs, Service::Logs
+    );
+    regional_client!(
+        /// A CloudTrail client for `region`.
+        cloudtrail, aws_sdk_cloudtrail, Service::CloudTrail
+    );
 
     /// An S3 client for `region`; path-style addressing whenever an endpoint override is set
     /// (an emulator cannot resolve `bucket.127.0.0.1`).
@@ -176,7 +203,7 @@ impl AwsClients {
             code: None,
             message: "the response named no account".into(),
             retryable: false,
-            source: "missing Account".into(),
+            cause: "missing Account".into(),
         })
     }
 }

@@ -33,9 +33,9 @@ pub enum AwsError {
         message: String,
         /// Whether trying again later may succeed.
         retryable: bool,
-        /// The SDK error.
-        #[source]
-        source: BoxError,
+        /// The SDK error; its causes are already summarised in `message`, so it is not
+        /// chained as `source` (error reports would print them twice).
+        cause: BoxError,
     },
     /// No region was configured, and one is needed.
     #[error("no AWS region configured: pass --region or set AWS_REGION")]
@@ -81,7 +81,7 @@ impl AwsError {
             code,
             message,
             retryable,
-            source: Box::new(err),
+            cause: Box::new(err),
         }
     }
 
@@ -89,6 +89,14 @@ impl AwsError {
     pub fn code(&self) -> Option<&str> {
         match self {
             Self::Call { code, .. } => code.as_deref(),
+            Self::NoRegion => None,
+        }
+    }
+
+    /// The underlying SDK (or other) error.
+    pub fn cause(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
+        match self {
+            Self::Call { cause, .. } => Some(cause.as_ref()),
             Self::NoRegion => None,
         }
     }

@@ -149,6 +149,45 @@ impl FromStr for RuleId {
     }
 }
 
+/// Kinds of orphaned (idle, probably unneeded) resources: a report section of their own, not
+/// compliance findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OrphanKind {
+    /// An EBS volume in state `available` (attached to nothing).
+    EbsUnattached,
+    /// An elastic IP with no association.
+    EipUnassociated,
+    /// An own snapshot whose source volume is gone and that no own AMI uses.
+    SnapshotOrphaned,
+    /// An instance stopped for at least `orphans.stopped_instance_days`.
+    InstanceStopped,
+    /// A non-default security group attached to no network interface.
+    SgUnused,
+    /// A `/aws/lambda/NAME` log group with no function `NAME`.
+    LoggroupOrphaned,
+}
+
+impl OrphanKind {
+    /// The published kind name, e.g. `ebs-unattached`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EbsUnattached => "ebs-unattached",
+            Self::EipUnassociated => "eip-unassociated",
+            Self::SnapshotOrphaned => "snapshot-orphaned",
+            Self::InstanceStopped => "instance-stopped",
+            Self::SgUnused => "sg-unused",
+            Self::LoggroupOrphaned => "loggroup-orphaned",
+        }
+    }
+}
+
+impl fmt::Display for OrphanKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One rule's verdict on one resource: at most one per (rule, resource), listing every reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
@@ -181,6 +220,23 @@ mod tests {
         }
         let err = "sg-open".parse::<RuleId>().unwrap_err();
         assert!(err.to_string().contains("tags-required"), "{err}");
+    }
+
+    #[test]
+    fn orphan_kinds_serialise_as_their_published_names() {
+        let cases = [
+            (OrphanKind::EbsUnattached, "ebs-unattached"),
+            (OrphanKind::EipUnassociated, "eip-unassociated"),
+            (OrphanKind::SnapshotOrphaned, "snapshot-orphaned"),
+            (OrphanKind::InstanceStopped, "instance-stopped"),
+            (OrphanKind::SgUnused, "sg-unused"),
+            (OrphanKind::LoggroupOrphaned, "loggroup-orphaned"),
+        ];
+        for (kind, name) in cases {
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(kind.to_string(), name);
+            assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{name}\""));
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub mod model;
 pub mod paginate;
 pub mod policy;
 
-pub use finding::{Finding, RuleId, Severity};
+pub use finding::{Finding, OrphanKind, RuleId, Severity};
 pub use inventory::{Inventory, ScanError, ScanStats};
 pub use model::{Resource, ResourceDetails, ResourceType};
 pub use policy::{Policy, PolicyError};

@@ -1,0 +1,141 @@
+//! The emulator harness: one moto server per test run (started by `scripts/emulator`), one
+//! fresh AWS account per test.
+//!
+//! moto keeps state per account, and credentials from STS `AssumeRole` into
+//! `arn:aws:iam::<ACCOUNT>:role/any` act in that account, so tests running in parallel on one
+//! server never see each other's resources and need no reset.
+
+use crate::{KitError, Step};
+use aws_credential_types::Credentials;
+use infraqa_aws::{AwsClients, AwsOptions};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The environment variable naming the emulator endpoint (set by `make test`).
+pub const EMULATOR_URL_VAR: &str = "INFRAQA_EMULATOR_URL";
+
+/// The home region tests use.
+pub const TEST_REGION: &str = "us-east-1";
+
+/// A running emulator.
+#[derive(Debug, Clone)]
+pub struct Emulator {
+    url: String,
+}
+
+impl Emulator {
+    /// The emulator named by `INFRAQA_EMULATOR_URL`.
+    pub fn from_env() -> Result<Self, KitError> {
+        let url = std::env::var(EMULATOR_URL_VAR).step(format!(
+            "{EMULATOR_URL_VAR} is not set: start the emulator with `scripts/emulator start` \
+             and export {EMULATOR_URL_VAR}=$(scripts/emulator url), or run `make test`"
+        ))?;
+        Ok(Self { url })
+    }
+
+    /// The endpoint URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Client options for the emulator's default account (`123456789012`).
+    pub fn default_account_options(&self) -> AwsOptions {
+        AwsOptions {
+            region: Some(TEST_REGION.into()),
+            endpoint_url: Some(self.url.clone()),
+            credentials: Some(Credentials::new(
+                "emulator",
+                "emulator",
+                None,
+                None,
+                "infraqa-emulator",
+            )),
+            ..AwsOptions::default()
+        }
+    }
+
+    /// A fresh, empty account of its own, for one test.
+    pub async fn fresh_account(&self) -> Result<TestAccount, KitError> {
+        let account_id = unique_account_id();
+        let admin = AwsClients::load(self.default_account_options()).await;
+        let sts = admin.sts().step("building an STS client")?;
+        let role_arn = format!("arn:aws:iam::{account_id}:role/any");
+        let out = sts
+            .assume_role()
+            .role_arn(&role_arn)
+            .role_session_name("infraqa-test")
+            .send()
+            .await
+            .step(format!("assuming {role_arn}"))?;
+        let creds = out.credentials.ok_or_else(|| KitError {
+            step: format!("assuming {role_arn}"),
+            detail: "the response carried no credentials".into(),
+            cause: "no credentials".into(),
+        })?;
+        Ok(TestAccount {
+            account_id,
+            credentials: Credentials::new(
+                creds.access_key_id,
+                creds.secret_access_key,
+                Some(creds.session_token),
+                None,
+                "infraqa-test",
+            ),
+            endpoint_url: self.url.clone(),
+        })
+    }
+}
+
+/// One test's own account on the emulator.
+#[derive(Debug, Clone)]
+pub struct TestAccount {
+    /// Its 12-digit id.
+    pub account_id: String,
+    /// Credentials that act in it.
+    pub credentials: Credentials,
+    /// The emulator endpoint.
+    pub endpoint_url: String,
+}
+
+impl TestAccount {
+    /// Client options acting in this account, home region [`TEST_REGION`].
+    pub fn options(&self) -> AwsOptions {
+        AwsOptions {
+            region: Some(TEST_REGION.into()),
+            endpoint_url: Some(self.endpoint_url.clone()),
+            credentials: Some(self.credentials.clone()),
+            ..AwsOptions::default()
+        }
+    }
+
+    /// Clients acting in this account.
+    pub async fn clients(&self) -> AwsClients {
+        AwsClients::load(self.options()).await
+    }
+}
+
+/// A 12-digit account id no other test of any run on this server has used: `4` then the
+/// process id and a per-process counter mixed with the clock.
+fn unique_account_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let pid = u64::from(std::process::id());
+    let mixed = (nanos / 1_000 % 1_000_000) * 100_000 + (pid % 1_000) * 100 + n % 100;
+    format!("4{:011}", mixed % 100_000_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn account_ids_are_twelve_digits_and_unique_within_a_run() {
+        let ids: Vec<String> = (0..100).map(|_| unique_account_id()).collect();
+        assert!(ids.iter().all(|id| id.len() == 12 && id.chars().all(|c| c.is_ascii_digit())));
+        assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len());
+    }
+}
