@@ -1,1 +1,8 @@
+//! Integration tests against the local AWS emulator: one binary, one module per capability.
+//!
+//! Each test takes a fresh account of its own on the shared emulator, so tests run in parallel
+//! without resets. They are `#[ignore]`d by default because they need the emulator; `make test`
+//! starts it and runs them with `--include-ignored`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod aws_clients;

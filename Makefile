@@ -1,0 +1,31 @@
+# infraqa: common tasks. Each target is a thin wrapper over a script in scripts/.
+.PHONY: test demo coverage lint fmt emulator-start emulator-stop build
+
+## Everything CI runs: fmt, clippy, template lint, unit and emulator integration tests.
+test:
+	scripts/test
+
+## The pipeline against a seeded local emulator.
+demo:
+	scripts/demo
+
+## Line coverage per crate (cargo-llvm-cov).
+coverage:
+	scripts/coverage
+
+## Formatting and lints only.
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+build:
+	cargo build --workspace
+
+emulator-start:
+	scripts/emulator start
+
+emulator-stop:
+	scripts/emulator stop
