@@ -9,7 +9,6 @@ use infraqa_tests::emulator::{Emulator, TestAccount};
 use infraqa_tests::seed::{PRIMARY_REGION, seed_demo_estate};
 use std::time::{Duration, Instant};
 
-
 async fn account() -> (Emulator, TestAccount) {
     let emulator = Emulator::from_env().unwrap();
     let account = emulator.fresh_account().await.unwrap();
@@ -19,7 +18,13 @@ async fn account() -> (Emulator, TestAccount) {
 /// The factory exactly as `infraqa --endpoint-url URL --region us-east-1 ...` builds it, acting
 /// in the test's account.
 async fn cli_factory(emulator: &Emulator, account: &TestAccount, extra: &[&str]) -> AwsClients {
-    let mut argv = vec!["infraqa", "--endpoint-url", emulator.url(), "--region", PRIMARY_REGION];
+    let mut argv = vec![
+        "infraqa",
+        "--endpoint-url",
+        emulator.url(),
+        "--region",
+        PRIMARY_REGION,
+    ];
     argv.extend_from_slice(extra);
     argv.extend_from_slice(&["policy", "check", "unused.toml"]);
     let cli = Cli::try_parse_from(argv).unwrap();
@@ -38,7 +43,12 @@ async fn the_cli_factory_reads_the_account_and_lists_the_seeded_buckets() {
     assert_eq!(clients.endpoint_override(), Some(emulator.url()));
     assert_eq!(clients.account_id().await.unwrap(), account.account_id);
 
-    let listed = clients.s3(PRIMARY_REGION).list_buckets().send().await.unwrap();
+    let listed = clients
+        .s3(PRIMARY_REGION)
+        .list_buckets()
+        .send()
+        .await
+        .unwrap();
     let mut names: Vec<&str> = listed.buckets().iter().filter_map(|b| b.name()).collect();
     names.sort_unstable();
     let mut seeded: Vec<&str> = estate
@@ -53,7 +63,13 @@ async fn the_cli_factory_reads_the_account_and_lists_the_seeded_buckets() {
 
     // Path-style addressing reaches a bucket by name through the override.
     let first = seeded[0];
-    clients.s3(PRIMARY_REGION).head_bucket().bucket(first).send().await.unwrap();
+    clients
+        .s3(PRIMARY_REGION)
+        .head_bucket()
+        .bucket(first)
+        .send()
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -70,7 +86,14 @@ async fn accounts_are_isolated_from_each_other() {
         .send()
         .await
         .unwrap();
-    let seen_by_b = b.clients().await.s3(PRIMARY_REGION).list_buckets().send().await.unwrap();
+    let seen_by_b = b
+        .clients()
+        .await
+        .s3(PRIMARY_REGION)
+        .list_buckets()
+        .send()
+        .await
+        .unwrap();
     assert!(seen_by_b.buckets().is_empty(), "{:?}", seen_by_b.buckets());
 }
 
@@ -91,7 +114,11 @@ async fn s3_control_reaches_the_emulator_without_the_account_host_prefix() {
         .await
         .map_err(|e| AwsError::call("s3control", "GetPublicAccessBlock", e))
         .unwrap_err();
-    assert_eq!(err.code(), Some("NoSuchPublicAccessBlockConfiguration"), "{err}");
+    assert_eq!(
+        err.code(),
+        Some("NoSuchPublicAccessBlockConfiguration"),
+        "{err}"
+    );
 
     s3control
         .put_public_access_block()
@@ -148,15 +175,36 @@ async fn the_rate_limit_spaces_requests_to_one_service() {
     for _ in 0..8 {
         ec2.describe_vpcs().send().await.unwrap();
     }
-    assert!(start.elapsed() >= Duration::from_millis(950), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        start.elapsed()
+    );
 
     // Another service is not held back by EC2's limiter.
     let mut options = account.options();
-    options.rate_limits.insert(Service::Ec2, RateLimit::per_second(1));
+    options
+        .rate_limits
+        .insert(Service::Ec2, RateLimit::per_second(1));
     let limited = AwsClients::load(options).await;
     let start = Instant::now();
-    limited.ec2(PRIMARY_REGION).describe_vpcs().send().await.unwrap();
-    limited.s3(PRIMARY_REGION).list_buckets().send().await.unwrap();
-    limited.s3(PRIMARY_REGION).list_buckets().send().await.unwrap();
+    limited
+        .ec2(PRIMARY_REGION)
+        .describe_vpcs()
+        .send()
+        .await
+        .unwrap();
+    limited
+        .s3(PRIMARY_REGION)
+        .list_buckets()
+        .send()
+        .await
+        .unwrap();
+    limited
+        .s3(PRIMARY_REGION)
+        .list_buckets()
+        .send()
+        .await
+        .unwrap();
     assert!(start.elapsed() < Duration::from_secs(30));
 }

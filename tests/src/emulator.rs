@@ -135,7 +135,10 @@ mod tests {
     #[test]
     fn account_ids_are_twelve_digits_and_unique_within_a_run() {
         let ids: Vec<String> = (0..100).map(|_| unique_account_id()).collect();
-        assert!(ids.iter().all(|id| id.len() == 12 && id.chars().all(|c| c.is_ascii_digit())));
+        assert!(
+            ids.iter()
+                .all(|id| id.len() == 12 && id.chars().all(|c| c.is_ascii_digit()))
+        );
         assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len());
     }
 }

@@ -220,6 +220,16 @@ pub async fn seed_demo_estate(clients: &AwsClients) -> Result<Estate, KitError> 
     Ok(s.estate)
 }
 
+/// (name, path, trust policy, attached managed policy ARNs, inline (name, document), expectations)
+type RoleSpec = (
+    &'static str,
+    &'static str,
+    String,
+    Vec<&'static str>,
+    Vec<(&'static str, String)>,
+    Vec<Expect>,
+);
+
 struct Roles {
     flow_logs_role: String,
     lambda_exec_role: String,
@@ -263,7 +273,7 @@ impl Seeder<'_> {
         let iam = self.clients.iam().step("building an IAM client")?;
         let acct = self.estate.account_id.clone();
         // (name, path, trust, managed policy ARNs, inline policies, expectations)
-        let roles: Vec<(&str, &str, String, Vec<&str>, Vec<(&str, String)>, Vec<Expect>)> = vec![
+        let roles: Vec<RoleSpec> = vec![
             ("app-readonly", "/", TRUST_EC2.into(), vec!["arn:aws:iam::aws:policy/ReadOnlyAccess"], vec![], vec![]),
             ("break-glass-admin", "/", TRUST_EC2.into(), vec!["arn:aws:iam::aws:policy/AdministratorAccess"], vec![], vec![Finding(RuleId::IamLeastPrivilege)]),
             ("legacy-notaction", "/legacy/", TRUST_EC2.into(), vec![], vec![("everything-but-iam", r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}}"#.into())], vec![Finding(RuleId::IamLeastPrivilege)]),
@@ -278,6 +288,7 @@ impl Seeder<'_> {
         ];
         let mut arns = BTreeMap::new();
         for (name, path, trust, managed, inline, expect) in roles {
+            let (name, path): (&str, &str) = (name, path);
             let out = iam
                 .create_role()
                 .role_name(name)
@@ -304,9 +315,18 @@ impl Seeder<'_> {
                     .policy_document(doc)
                     .send()
                     .await
-                    .step(format!("putting inline policy {policy_name} on role {name}"))?;
+                    .step(format!(
+                        "putting inline policy {policy_name} on role {name}"
+                    ))?;
             }
-            self.record(ResourceType::IamRole, "global", name, name, BTreeMap::new(), expect);
+            self.record(
+                ResourceType::IamRole,
+                "global",
+                name,
+                name,
+                BTreeMap::new(),
+                expect,
+            );
         }
         let arn = |name: &str| arns.get(name).cloned().unwrap_or_default();
         Ok(Roles {
@@ -321,7 +341,10 @@ impl Seeder<'_> {
         let logs = self.clients.logs(PRIMARY_REGION);
         let groups = [
             ("/aws/lambda/orders-api", vec![]),
-            ("/aws/lambda/retired-report", vec![Orphan(OrphanKind::LoggroupOrphaned)]),
+            (
+                "/aws/lambda/retired-report",
+                vec![Orphan(OrphanKind::LoggroupOrphaned)],
+            ),
             ("/infraqa/flow-logs/vpc-prod", vec![]),
         ];
         for (name, expect) in groups {
@@ -336,7 +359,14 @@ impl Seeder<'_> {
                 .send()
                 .await
                 .step(format!("setting retention of log group {name}"))?;
-            self.record(ResourceType::LogsLogGroup, PRIMARY_REGION, name, name, BTreeMap::new(), expect);
+            self.record(
+                ResourceType::LogsLogGroup,
+                PRIMARY_REGION,
+                name,
+                name,
+                BTreeMap::new(),
+                expect,
+            );
         }
         Ok(())
     }
@@ -356,12 +386,22 @@ impl Seeder<'_> {
             .ec2(region)
             .create_vpc()
             .cidr_block(cidr)
-            .tag_specifications(tag_spec(ec2t::ResourceType::Vpc, &with(tags.clone(), &[("Name", name)])))
+            .tag_specifications(tag_spec(
+                ec2t::ResourceType::Vpc,
+                &with(tags.clone(), &[("Name", name)]),
+            ))
             .send()
             .await
             .step(format!("creating VPC {name} in {region}"))?;
         let id = out.vpc.and_then(|v| v.vpc_id).unwrap_or_default();
-        self.record(ResourceType::Ec2Vpc, region, &id, name, with(tags, &[("Name", name)]), expect);
+        self.record(
+            ResourceType::Ec2Vpc,
+            region,
+            &id,
+            name,
+            with(tags, &[("Name", name)]),
+            expect,
+        );
         Ok(id)
     }
 
@@ -394,7 +434,10 @@ impl Seeder<'_> {
             .group_name(name)
             .description(format!("infraqa demo: {name}"))
             .vpc_id(vpc_id)
-            .set_tag_specifications((!tags.is_empty()).then(|| vec![tag_spec(ec2t::ResourceType::SecurityGroup, &tags)]))
+            .set_tag_specifications(
+                (!tags.is_empty())
+                    .then(|| vec![tag_spec(ec2t::ResourceType::SecurityGroup, &tags)]),
+            )
             .send()
             .await
             .step(format!("creating security group {name}"))?;
@@ -407,13 +450,26 @@ impl Seeder<'_> {
                 .await
                 .step(format!("authorising ingress on security group {name}"))?;
         }
-        self.record(ResourceType::Ec2SecurityGroup, region, &id, name, tags, expect);
+        self.record(
+            ResourceType::Ec2SecurityGroup,
+            region,
+            &id,
+            name,
+            tags,
+            expect,
+        );
         Ok(id)
     }
 
-    async fn network(&mut self, region: &str, flow_logs_role: &str) -> Result<PrimaryNetwork, KitError> {
+    async fn network(
+        &mut self,
+        region: &str,
+        flow_logs_role: &str,
+    ) -> Result<PrimaryNetwork, KitError> {
         let ec2 = self.clients.ec2(region);
-        let vpc_prod = self.vpc(region, "vpc-prod", "10.0.0.0/16", prod_tags(), vec![]).await?;
+        let vpc_prod = self
+            .vpc(region, "vpc-prod", "10.0.0.0/16", prod_tags(), vec![])
+            .await?;
         ec2.create_flow_logs()
             .resource_type(ec2t::FlowLogsResourceType::Vpc)
             .resource_ids(&vpc_prod)
@@ -439,13 +495,23 @@ impl Seeder<'_> {
                 region,
                 &vpc_prod,
                 "web",
-                vec![tcp(80, 80, &["0.0.0.0/0"], &[]), tcp(443, 443, &["0.0.0.0/0"], &["::/0"])],
+                vec![
+                    tcp(80, 80, &["0.0.0.0/0"], &[]),
+                    tcp(443, 443, &["0.0.0.0/0"], &["::/0"]),
+                ],
                 BTreeMap::new(),
                 vec![],
             )
             .await?;
         let sg_ssh_open = self
-            .security_group(region, &vpc_prod, "ssh-open", vec![tcp(22, 22, &["0.0.0.0/0"], &[])], BTreeMap::new(), vec![Finding(RuleId::SgOpenIngress)])
+            .security_group(
+                region,
+                &vpc_prod,
+                "ssh-open",
+                vec![tcp(22, 22, &["0.0.0.0/0"], &[])],
+                BTreeMap::new(),
+                vec![Finding(RuleId::SgOpenIngress)],
+            )
             .await?;
         let sg_bastion = self
             .security_group(
@@ -470,10 +536,12 @@ impl Seeder<'_> {
             region,
             &vpc_prod,
             "all-ipv6",
-            vec![ec2t::IpPermission::builder()
-                .ip_protocol("-1")
-                .ipv6_ranges(ec2t::Ipv6Range::builder().cidr_ipv6("::/0").build())
-                .build()],
+            vec![
+                ec2t::IpPermission::builder()
+                    .ip_protocol("-1")
+                    .ipv6_ranges(ec2t::Ipv6Range::builder().cidr_ipv6("::/0").build())
+                    .build(),
+            ],
             BTreeMap::new(),
             vec![Finding(RuleId::SgOpenIngress), Orphan(OrphanKind::SgUnused)],
         )
@@ -493,8 +561,15 @@ impl Seeder<'_> {
                 .build(),
             tcp(8080, 8080, &["10.0.0.0/8"], &[]),
         ];
-        self.security_group(region, &vpc_prod, "internal", internal_ingress, BTreeMap::new(), vec![Orphan(OrphanKind::SgUnused)])
-            .await?;
+        self.security_group(
+            region,
+            &vpc_prod,
+            "internal",
+            internal_ingress,
+            BTreeMap::new(),
+            vec![Orphan(OrphanKind::SgUnused)],
+        )
+        .await?;
         Ok(PrimaryNetwork {
             subnet_id,
             sg_web,
@@ -524,7 +599,10 @@ impl Seeder<'_> {
             .max_count(1)
             .subnet_id(subnet_id)
             .set_security_group_ids(security_group.map(|sg| vec![sg.to_owned()]))
-            .tag_specifications(tag_spec(ec2t::ResourceType::Instance, &with(tags.clone(), &[("Name", name)])))
+            .tag_specifications(tag_spec(
+                ec2t::ResourceType::Instance,
+                &with(tags.clone(), &[("Name", name)]),
+            ))
             .send()
             .await
             .step(format!("running instance {name}"))?;
@@ -540,7 +618,14 @@ impl Seeder<'_> {
         // The golden AMI: built from an instance that is then terminated (and must not be
         // inventoried).
         let builder = self
-            .run_instance("ami-builder", APPROVED_BY_ID_AMI, ec2t::InstanceType::T3Micro, &net.subnet_id, None, &prod_tags())
+            .run_instance(
+                "ami-builder",
+                APPROVED_BY_ID_AMI,
+                ec2t::InstanceType::T3Micro,
+                &net.subnet_id,
+                None,
+                &prod_tags(),
+            )
             .await?;
         let image = ec2
             .create_image()
@@ -550,7 +635,14 @@ impl Seeder<'_> {
             .await
             .step("creating the golden AMI")?;
         let golden = image.image_id.unwrap_or_default();
-        self.record(ResourceType::Ec2Image, PRIMARY_REGION, &golden, "golden-al2023", BTreeMap::new(), vec![]);
+        self.record(
+            ResourceType::Ec2Image,
+            PRIMARY_REGION,
+            &golden,
+            "golden-al2023",
+            BTreeMap::new(),
+            vec![],
+        );
         ec2.terminate_instances()
             .instance_ids(&builder)
             .send()
@@ -561,15 +653,43 @@ impl Seeder<'_> {
         let with_name = |tags: BTreeMap<String, String>, name: &str| with(tags, &[("Name", name)]);
         let web1_tags = with_name(prod_tags(), "web-1");
         let web1 = self
-            .run_instance("web-1", &golden, ec2t::InstanceType::T3Micro, &net.subnet_id, Some(&net.sg_web), &web1_tags)
+            .run_instance(
+                "web-1",
+                &golden,
+                ec2t::InstanceType::T3Micro,
+                &net.subnet_id,
+                Some(&net.sg_web),
+                &web1_tags,
+            )
             .await?;
-        self.record(ResourceType::Ec2Instance, PRIMARY_REGION, &web1, "web-1", web1_tags, vec![]);
+        self.record(
+            ResourceType::Ec2Instance,
+            PRIMARY_REGION,
+            &web1,
+            "web-1",
+            web1_tags,
+            vec![],
+        );
 
         let web2_tags = with_name(prod_tags(), "web-2");
         let web2 = self
-            .run_instance("web-2", APPROVED_BY_ID_AMI, ec2t::InstanceType::T3Micro, &net.subnet_id, Some(&net.sg_bastion), &web2_tags)
+            .run_instance(
+                "web-2",
+                APPROVED_BY_ID_AMI,
+                ec2t::InstanceType::T3Micro,
+                &net.subnet_id,
+                Some(&net.sg_bastion),
+                &web2_tags,
+            )
             .await?;
-        self.record(ResourceType::Ec2Instance, PRIMARY_REGION, &web2, "web-2", web2_tags, vec![]);
+        self.record(
+            ResourceType::Ec2Instance,
+            PRIMARY_REGION,
+            &web2,
+            "web-2",
+            web2_tags,
+            vec![],
+        );
 
         let batch_tags = tags(&[
             ("Name", "batch-1"),
@@ -579,7 +699,14 @@ impl Seeder<'_> {
             ("Project", "etl"),
         ]);
         let batch = self
-            .run_instance("batch-1", UNAPPROVED_AMI, ec2t::InstanceType::M4Large, &net.subnet_id, Some(&net.sg_ssh_open), &batch_tags)
+            .run_instance(
+                "batch-1",
+                UNAPPROVED_AMI,
+                ec2t::InstanceType::M4Large,
+                &net.subnet_id,
+                Some(&net.sg_ssh_open),
+                &batch_tags,
+            )
             .await?;
         self.record(
             ResourceType::Ec2Instance,
@@ -587,12 +714,22 @@ impl Seeder<'_> {
             &batch,
             "batch-1",
             batch_tags,
-            vec![Finding(RuleId::TagsRequired), Finding(RuleId::Ec2ApprovedAmi)],
+            vec![
+                Finding(RuleId::TagsRequired),
+                Finding(RuleId::Ec2ApprovedAmi),
+            ],
         );
 
         let worker_tags = with_name(dev_tags(), "old-worker");
         let worker = self
-            .run_instance("old-worker", &golden, ec2t::InstanceType::T2Medium, &net.subnet_id, Some(&net.sg_web), &worker_tags)
+            .run_instance(
+                "old-worker",
+                &golden,
+                ec2t::InstanceType::T2Medium,
+                &net.subnet_id,
+                Some(&net.sg_web),
+                &worker_tags,
+            )
             .await?;
         ec2.stop_instances()
             .instance_ids(&worker)
@@ -623,7 +760,14 @@ impl Seeder<'_> {
             .send()
             .await
             .step("associating the web EIP with web-1")?;
-        self.record(ResourceType::Ec2ElasticIp, PRIMARY_REGION, &used, "eip-web", BTreeMap::new(), vec![]);
+        self.record(
+            ResourceType::Ec2ElasticIp,
+            PRIMARY_REGION,
+            &used,
+            "eip-web",
+            BTreeMap::new(),
+            vec![],
+        );
         let idle = ec2
             .allocate_address()
             .domain(ec2t::DomainType::Vpc)
@@ -645,7 +789,12 @@ impl Seeder<'_> {
 
     // ---------- EBS ----------
 
-    async fn create_volume(&self, size: i32, kind: ec2t::VolumeType, tags: &BTreeMap<String, String>) -> Result<String, KitError> {
+    async fn create_volume(
+        &self,
+        size: i32,
+        kind: ec2t::VolumeType,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, KitError> {
         let out = self
             .clients
             .ec2(PRIMARY_REGION)
@@ -653,7 +802,9 @@ impl Seeder<'_> {
             .availability_zone(format!("{PRIMARY_REGION}a"))
             .size(size)
             .volume_type(kind)
-            .set_tag_specifications((!tags.is_empty()).then(|| vec![tag_spec(ec2t::ResourceType::Volume, tags)]))
+            .set_tag_specifications(
+                (!tags.is_empty()).then(|| vec![tag_spec(ec2t::ResourceType::Volume, tags)]),
+            )
             .send()
             .await
             .step(format!("creating a {size} GiB volume"))?;
@@ -675,12 +826,30 @@ impl Seeder<'_> {
 
     async fn storage(&mut self) -> Result<(), KitError> {
         let idle_tags = with(dev_tags(), &[("Name", "scratch-gp2")]);
-        let idle = self.create_volume(100, ec2t::VolumeType::Gp2, &idle_tags).await?;
-        self.record(ResourceType::Ec2Volume, PRIMARY_REGION, &idle, "scratch-gp2", idle_tags, vec![Orphan(OrphanKind::EbsUnattached)]);
+        let idle = self
+            .create_volume(100, ec2t::VolumeType::Gp2, &idle_tags)
+            .await?;
+        self.record(
+            ResourceType::Ec2Volume,
+            PRIMARY_REGION,
+            &idle,
+            "scratch-gp2",
+            idle_tags,
+            vec![Orphan(OrphanKind::EbsUnattached)],
+        );
         let kept = self.snapshot(&idle, "backup of scratch-gp2").await?;
-        self.record(ResourceType::Ec2Snapshot, PRIMARY_REGION, &kept, "scratch-backup", BTreeMap::new(), vec![]);
+        self.record(
+            ResourceType::Ec2Snapshot,
+            PRIMARY_REGION,
+            &kept,
+            "scratch-backup",
+            BTreeMap::new(),
+            vec![],
+        );
 
-        let gone = self.create_volume(8, ec2t::VolumeType::Gp3, &BTreeMap::new()).await?;
+        let gone = self
+            .create_volume(8, ec2t::VolumeType::Gp3, &BTreeMap::new())
+            .await?;
         let orphan = self.snapshot(&gone, "backup of a deleted volume").await?;
         self.clients
             .ec2(PRIMARY_REGION)
@@ -720,14 +889,21 @@ impl Seeder<'_> {
                     .build(),
             );
         }
-        create.send().await.step(format!("creating bucket {name}"))?;
+        create
+            .send()
+            .await
+            .step(format!("creating bucket {name}"))?;
         if let Some(algorithm) = spec.encryption {
             let by_default = s3t::ServerSideEncryptionByDefault::builder()
                 .sse_algorithm(algorithm)
                 .build()
                 .step("building the encryption default")?;
             let config = s3t::ServerSideEncryptionConfiguration::builder()
-                .rules(s3t::ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(by_default).build())
+                .rules(
+                    s3t::ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(by_default)
+                        .build(),
+                )
                 .build()
                 .step("building the encryption configuration")?;
             s3.put_bucket_encryption()
@@ -768,7 +944,11 @@ impl Seeder<'_> {
                 .step("building the logging configuration")?;
             s3.put_bucket_logging()
                 .bucket(&name)
-                .bucket_logging_status(s3t::BucketLoggingStatus::builder().logging_enabled(logging).build())
+                .bucket_logging_status(
+                    s3t::BucketLoggingStatus::builder()
+                        .logging_enabled(logging)
+                        .build(),
+                )
                 .send()
                 .await
                 .step(format!("enabling access logging of bucket {name}"))?;
@@ -793,7 +973,12 @@ impl Seeder<'_> {
                 .step("building bucket tags")?;
             s3.put_bucket_tagging()
                 .bucket(&name)
-                .tagging(s3t::Tagging::builder().set_tag_set(Some(tag_set)).build().step("building bucket tagging")?)
+                .tagging(
+                    s3t::Tagging::builder()
+                        .set_tag_set(Some(tag_set))
+                        .build()
+                        .step("building bucket tagging")?,
+                )
                 .send()
                 .await
                 .step(format!("tagging bucket {name}"))?;
@@ -805,7 +990,13 @@ impl Seeder<'_> {
     async fn buckets(&mut self) -> Result<(), KitError> {
         let r = PRIMARY_REGION;
         let logs = self
-            .bucket(r, "access-logs", BucketSpec::private(s3t::ServerSideEncryption::Aes256), with(prod_tags(), &[("Environment", "staging")]), vec![])
+            .bucket(
+                r,
+                "access-logs",
+                BucketSpec::private(s3t::ServerSideEncryption::Aes256),
+                with(prod_tags(), &[("Environment", "staging")]),
+                vec![],
+            )
             .await?;
         // Server access logs are delivered by the S3 logging service principal.
         let delivery = format!(
@@ -832,26 +1023,71 @@ impl Seeder<'_> {
             vec![],
         )
         .await?;
-        self.bucket(r, "prod-reports", BucketSpec::private(s3t::ServerSideEncryption::Aes256), prod_tags(), vec![Finding(RuleId::LoggingEnabled)])
-            .await?;
-        self.bucket(r, "unencrypted", BucketSpec { encryption: None, ..BucketSpec::private(s3t::ServerSideEncryption::Aes256) }, dev_tags(), vec![Finding(RuleId::S3Encryption)])
-            .await?;
-        self.bucket(r, "archive", BucketSpec { encryption: None, ..BucketSpec::private(s3t::ServerSideEncryption::Aes256) }, dev_tags(), vec![Finding(RuleId::S3Encryption)])
-            .await?;
-        self.bucket(r, "public-assets", BucketSpec::public_read(), dev_tags(), vec![Finding(RuleId::S3PublicAccess)])
-            .await?;
-        self.bucket(r, "public-website", BucketSpec::public_read(), dev_tags(), vec![Exempted(RuleId::S3PublicAccess)])
-            .await?;
         self.bucket(
             r,
-            "legacy",
-            BucketSpec { public_read_acl: false, ..BucketSpec::public_read() },
+            "prod-reports",
+            BucketSpec::private(s3t::ServerSideEncryption::Aes256),
+            prod_tags(),
+            vec![Finding(RuleId::LoggingEnabled)],
+        )
+        .await?;
+        self.bucket(
+            r,
+            "unencrypted",
+            BucketSpec {
+                encryption: None,
+                ..BucketSpec::private(s3t::ServerSideEncryption::Aes256)
+            },
+            dev_tags(),
+            vec![Finding(RuleId::S3Encryption)],
+        )
+        .await?;
+        self.bucket(
+            r,
+            "archive",
+            BucketSpec {
+                encryption: None,
+                ..BucketSpec::private(s3t::ServerSideEncryption::Aes256)
+            },
+            dev_tags(),
+            vec![Finding(RuleId::S3Encryption)],
+        )
+        .await?;
+        self.bucket(
+            r,
+            "public-assets",
+            BucketSpec::public_read(),
+            dev_tags(),
+            vec![Finding(RuleId::S3PublicAccess)],
+        )
+        .await?;
+        self.bucket(
+            r,
+            "public-website",
+            BucketSpec::public_read(),
             dev_tags(),
             vec![Exempted(RuleId::S3PublicAccess)],
         )
         .await?;
-        self.bucket(r, "untagged", BucketSpec::private(s3t::ServerSideEncryption::Aes256), BTreeMap::new(), vec![Finding(RuleId::TagsRequired)])
-            .await?;
+        self.bucket(
+            r,
+            "legacy",
+            BucketSpec {
+                public_read_acl: false,
+                ..BucketSpec::public_read()
+            },
+            dev_tags(),
+            vec![Exempted(RuleId::S3PublicAccess)],
+        )
+        .await?;
+        self.bucket(
+            r,
+            "untagged",
+            BucketSpec::private(s3t::ServerSideEncryption::Aes256),
+            BTreeMap::new(),
+            vec![Finding(RuleId::TagsRequired)],
+        )
+        .await?;
         self.trail_bucket = Some(logs);
         Ok(())
     }
@@ -862,12 +1098,15 @@ impl Seeder<'_> {
         &mut self,
         region: &str,
         id: &str,
-        engine: &str,
-        encrypted: bool,
-        log_exports: &[&str],
+        spec: DbSpec,
         tags: BTreeMap<String, String>,
         expect: Vec<Expect>,
     ) -> Result<(), KitError> {
+        let DbSpec {
+            engine,
+            encrypted,
+            log_exports,
+        } = spec;
         let rds_tags = tags
             .iter()
             .map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(k).value(v).build())
@@ -883,7 +1122,10 @@ impl Seeder<'_> {
             .allocated_storage(20)
             .storage_encrypted(encrypted)
             .publicly_accessible(false)
-            .set_enable_cloudwatch_logs_exports((!log_exports.is_empty()).then(|| log_exports.iter().map(|s| (*s).to_owned()).collect()))
+            .set_enable_cloudwatch_logs_exports(
+                (!log_exports.is_empty())
+                    .then(|| log_exports.iter().map(|s| (*s).to_owned()).collect()),
+            )
             .set_tags(Some(rds_tags))
             .send()
             .await
@@ -893,8 +1135,30 @@ impl Seeder<'_> {
     }
 
     async fn rds(&mut self) -> Result<(), KitError> {
-        self.db(PRIMARY_REGION, "orders-db", "postgres", true, &["postgresql"], prod_tags(), vec![]).await?;
-        self.db(PRIMARY_REGION, "reports-db", "mysql", true, &[], prod_tags(), vec![Finding(RuleId::LoggingEnabled)]).await?;
+        self.db(
+            PRIMARY_REGION,
+            "orders-db",
+            DbSpec {
+                engine: "postgres",
+                encrypted: true,
+                log_exports: &["postgresql"],
+            },
+            prod_tags(),
+            vec![],
+        )
+        .await?;
+        self.db(
+            PRIMARY_REGION,
+            "reports-db",
+            DbSpec {
+                engine: "mysql",
+                encrypted: true,
+                log_exports: &[],
+            },
+            prod_tags(),
+            vec![Finding(RuleId::LoggingEnabled)],
+        )
+        .await?;
         Ok(())
     }
 
@@ -923,7 +1187,14 @@ impl Seeder<'_> {
                 .send()
                 .await
                 .step(format!("creating Lambda function {name}"))?;
-            self.record(ResourceType::LambdaFunction, PRIMARY_REGION, name, name, prod_tags(), expect);
+            self.record(
+                ResourceType::LambdaFunction,
+                PRIMARY_REGION,
+                name,
+                name,
+                prod_tags(),
+                expect,
+            );
         }
         Ok(())
     }
@@ -945,7 +1216,14 @@ impl Seeder<'_> {
             .send()
             .await
             .step("starting trail org-trail")?;
-        self.record(ResourceType::CloudtrailTrail, PRIMARY_REGION, "org-trail", "org-trail", BTreeMap::new(), vec![]);
+        self.record(
+            ResourceType::CloudtrailTrail,
+            PRIMARY_REGION,
+            "org-trail",
+            "org-trail",
+            BTreeMap::new(),
+            vec![],
+        );
         Ok(())
     }
 
@@ -954,7 +1232,15 @@ impl Seeder<'_> {
     async fn secondary_region(&mut self) -> Result<(), KitError> {
         let r = SECONDARY_REGION;
         let outside = vec![Finding(RuleId::RegionApproved)];
-        let vpc = self.vpc(r, "vpc-analytics-eu", "10.2.0.0/16", dev_tags(), outside.clone()).await?;
+        let vpc = self
+            .vpc(
+                r,
+                "vpc-analytics-eu",
+                "10.2.0.0/16",
+                dev_tags(),
+                outside.clone(),
+            )
+            .await?;
         let subnet = self.subnet(r, &vpc, "10.2.1.0/24").await?;
         let ec2 = self.clients.ec2(r);
         let eip = ec2
@@ -965,7 +1251,14 @@ impl Seeder<'_> {
             .step("allocating the NAT gateway's EIP")?
             .allocation_id
             .unwrap_or_default();
-        self.record(ResourceType::Ec2ElasticIp, r, &eip, "eip-nat-eu", BTreeMap::new(), outside.clone());
+        self.record(
+            ResourceType::Ec2ElasticIp,
+            r,
+            &eip,
+            "eip-nat-eu",
+            BTreeMap::new(),
+            outside.clone(),
+        );
         let nat = ec2
             .create_nat_gateway()
             .subnet_id(&subnet)
@@ -977,10 +1270,34 @@ impl Seeder<'_> {
             .nat_gateway
             .and_then(|n| n.nat_gateway_id)
             .unwrap_or_default();
-        self.record(ResourceType::Ec2NatGateway, r, &nat, "nat-analytics-eu", dev_tags(), outside.clone());
-        self.bucket(r, "eu-data", BucketSpec::private(s3t::ServerSideEncryption::Aes256), dev_tags(), outside.clone())
-            .await?;
-        self.db(r, "eu-scratch-db", "postgres", false, &[], dev_tags(), outside).await?;
+        self.record(
+            ResourceType::Ec2NatGateway,
+            r,
+            &nat,
+            "nat-analytics-eu",
+            dev_tags(),
+            outside.clone(),
+        );
+        self.bucket(
+            r,
+            "eu-data",
+            BucketSpec::private(s3t::ServerSideEncryption::Aes256),
+            dev_tags(),
+            outside.clone(),
+        )
+        .await?;
+        self.db(
+            r,
+            "eu-scratch-db",
+            DbSpec {
+                engine: "postgres",
+                encrypted: false,
+                log_exports: &[],
+            },
+            dev_tags(),
+            outside,
+        )
+        .await?;
         Ok(())
     }
 
@@ -989,7 +1306,11 @@ impl Seeder<'_> {
     async fn aws_defaults_and_derived(&mut self) -> Result<(), KitError> {
         for region in [PRIMARY_REGION, SECONDARY_REGION] {
             let ec2 = self.clients.ec2(region);
-            let vpcs = ec2.describe_vpcs().send().await.step(format!("listing VPCs in {region}"))?;
+            let vpcs = ec2
+                .describe_vpcs()
+                .send()
+                .await
+                .step(format!("listing VPCs in {region}"))?;
             for vpc in vpcs.vpcs() {
                 if vpc.is_default() == Some(true) {
                     let id = vpc.vpc_id().unwrap_or_default().to_owned();
@@ -998,7 +1319,12 @@ impl Seeder<'_> {
             }
             let groups = ec2
                 .describe_security_groups()
-                .filters(ec2t::Filter::builder().name("group-name").values("default").build())
+                .filters(
+                    ec2t::Filter::builder()
+                        .name("group-name")
+                        .values("default")
+                        .build(),
+                )
                 .send()
                 .await
                 .step(format!("listing default security groups in {region}"))?;
@@ -1009,20 +1335,44 @@ impl Seeder<'_> {
         }
         // Root volumes the instances got, and the golden AMI's snapshot.
         let ec2 = self.clients.ec2(PRIMARY_REGION);
-        let volumes = ec2.describe_volumes().send().await.step("listing volumes")?;
+        let volumes = ec2
+            .describe_volumes()
+            .send()
+            .await
+            .step("listing volumes")?;
         for v in volumes.volumes() {
             let id = v.volume_id().unwrap_or_default().to_owned();
             if !self.estate.resources.iter().any(|r| r.id == id) {
-                self.record(ResourceType::Ec2Volume, PRIMARY_REGION, id, "root-volume", BTreeMap::new(), vec![]);
+                self.record(
+                    ResourceType::Ec2Volume,
+                    PRIMARY_REGION,
+                    id,
+                    "root-volume",
+                    BTreeMap::new(),
+                    vec![],
+                );
             }
         }
-        let images = ec2.describe_images().owners("self").send().await.step("listing own AMIs")?;
+        let images = ec2
+            .describe_images()
+            .owners("self")
+            .send()
+            .await
+            .step("listing own AMIs")?;
         for image in images.images() {
             for mapping in image.block_device_mappings() {
-                if let Some(snap) = mapping.ebs().and_then(|e| e.snapshot_id()) {
-                    if !self.estate.resources.iter().any(|r| r.id == snap) {
-                        self.record(ResourceType::Ec2Snapshot, PRIMARY_REGION, snap, "golden-ami-snapshot", BTreeMap::new(), vec![]);
-                    }
+                let snap = mapping.ebs().and_then(|e| e.snapshot_id());
+                if let Some(snap) =
+                    snap.filter(|s| !self.estate.resources.iter().any(|r| r.id == *s))
+                {
+                    self.record(
+                        ResourceType::Ec2Snapshot,
+                        PRIMARY_REGION,
+                        snap,
+                        "golden-ami-snapshot",
+                        BTreeMap::new(),
+                        vec![],
+                    );
                 }
             }
         }
@@ -1040,6 +1390,13 @@ impl Seeder<'_> {
             expect: vec![],
         });
     }
+}
+
+/// How to configure one RDS instance.
+struct DbSpec {
+    engine: &'static str,
+    encrypted: bool,
+    log_exports: &'static [&'static str],
 }
 
 /// How to configure one bucket.
@@ -1089,8 +1446,16 @@ fn tcp(from: i32, to: i32, v4: &[&str], v6: &[&str]) -> ec2t::IpPermission {
         .ip_protocol("tcp")
         .from_port(from)
         .to_port(to)
-        .set_ip_ranges(Some(v4.iter().map(|c| ec2t::IpRange::builder().cidr_ip(*c).build()).collect()))
-        .set_ipv6_ranges(Some(v6.iter().map(|c| ec2t::Ipv6Range::builder().cidr_ipv6(*c).build()).collect()))
+        .set_ip_ranges(Some(
+            v4.iter()
+                .map(|c| ec2t::IpRange::builder().cidr_ip(*c).build())
+                .collect(),
+        ))
+        .set_ipv6_ranges(Some(
+            v6.iter()
+                .map(|c| ec2t::Ipv6Range::builder().cidr_ipv6(*c).build())
+                .collect(),
+        ))
         .build()
 }
 

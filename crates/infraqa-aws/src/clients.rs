@@ -3,6 +3,7 @@
 use crate::error::AwsError;
 use crate::options::{AwsOptions, Service};
 use crate::rate_limit::{Limiter, RateLimitedHttpClient};
+use crate::stats::{CallCounts, CallTally};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -13,20 +14,29 @@ use aws_smithy_types::endpoint::Endpoint;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// Defines a method returning `$krate::Client` for a region, behind that (service, region)'s
-/// rate limiter.
+/// A `$krate` config builder from the shared config, for `region`, behind that (service,
+/// region)'s rate limiter and with API calls counted.
+macro_rules! service_config {
+    ($self:ident, $krate:ident, $service:expr, $region:expr) => {
+        $krate::config::Builder::from(&$self.config)
+            .region(Region::new($region.to_owned()))
+            .http_client($self.http_client($service, $region))
+            .interceptor($self.calls.interceptor($service))
+    };
+}
+
+/// Defines a method returning `$krate::Client` for a region.
 macro_rules! regional_client {
     ($(#[$doc:meta])* $name:ident, $krate:ident, $service:expr) => {
         $(#[$doc])*
         pub fn $name(&self, region: &str) -> $krate::Client {
-            let conf = $krate::config::Builder::from(&self.config)
-                .region(Region::new(region.to_owned()))
-                .http_client(self.http_client($service, region))
-                .build();
-            $krate::Client::from_conf(conf)
+            $krate::Client::from_conf(service_config!(self, $krate, $service, region).build())
         }
     };
 }
+
+/// One rate limiter per (service, region), created on first use.
+type LimiterMap = HashMap<(Service, String), Arc<Limiter>>;
 
 /// Loaded AWS configuration plus the shared HTTP client and rate limiters; hands out
 /// per-service, per-region clients. Cheap to clone.
@@ -35,7 +45,8 @@ pub struct AwsClients {
     config: SdkConfig,
     options: Arc<AwsOptions>,
     http: SharedHttpClient,
-    limiters: Arc<Mutex<HashMap<(Service, String), Arc<Limiter>>>>,
+    limiters: Arc<Mutex<LimiterMap>>,
+    calls: CallTally,
 }
 
 impl AwsClients {
@@ -78,6 +89,7 @@ impl AwsClients {
             options: Arc::new(options),
             http,
             limiters: Arc::default(),
+            calls: CallTally::default(),
         }
     }
 
@@ -101,13 +113,15 @@ impl AwsClients {
         &self.config
     }
 
+    /// API calls made through these clients so far, by service and operation.
+    pub fn call_counts(&self) -> CallCounts {
+        self.calls.snapshot()
+    }
+
     /// The HTTP client for `service` in `region`, behind that pair's rate limiter.
     fn http_client(&self, service: Service, region: &str) -> RateLimitedHttpClient {
         let limiter = {
-            let mut limiters = self
-                .limiters
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut limiters = self.limiters.lock().unwrap_or_else(PoisonError::into_inner);
             Arc::clone(
                 limiters
                     .entry((service, region.to_owned()))
@@ -146,13 +160,15 @@ impl AwsClients {
         /// A CloudTrail client for `region`.
         cloudtrail, aws_sdk_cloudtrail, Service::CloudTrail
     );
+    regional_client!(
+        /// A Resource Groups Tagging API client for `region`.
+        tagging, aws_sdk_resourcegroupstagging, Service::Tagging
+    );
 
     /// An S3 client for `region`; path-style addressing whenever an endpoint override is set
     /// (an emulator cannot resolve `bucket.127.0.0.1`).
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
-        let conf = aws_sdk_s3::config::Builder::from(&self.config)
-            .region(Region::new(region.to_owned()))
-            .http_client(self.http_client(Service::S3, region))
+        let conf = service_config!(self, aws_sdk_s3, Service::S3, region)
             .force_path_style(self.endpoint_override().is_some())
             .build();
         aws_sdk_s3::Client::from_conf(conf)
@@ -162,9 +178,7 @@ impl AwsClients {
     /// used as given: the standard resolver would prefix the host with the account id.
     pub fn s3control(&self) -> Result<aws_sdk_s3control::Client, AwsError> {
         let region = self.region_or_home(None)?;
-        let mut conf = aws_sdk_s3control::config::Builder::from(&self.config)
-            .region(Region::new(region.clone()))
-            .http_client(self.http_client(Service::S3Control, &region));
+        let mut conf = service_config!(self, aws_sdk_s3control, Service::S3Control, &region);
         if let Some(url) = self.endpoint_override() {
             conf = conf.endpoint_resolver(FixedEndpoint(url.to_owned()));
         }
@@ -174,18 +188,14 @@ impl AwsClients {
     /// An IAM client (IAM is global; calls go to the partition's IAM endpoint).
     pub fn iam(&self) -> Result<aws_sdk_iam::Client, AwsError> {
         let region = self.region_or_home(None)?;
-        let conf = aws_sdk_iam::config::Builder::from(&self.config)
-            .http_client(self.http_client(Service::Iam, &region))
-            .build();
+        let conf = service_config!(self, aws_sdk_iam, Service::Iam, &region).build();
         Ok(aws_sdk_iam::Client::from_conf(conf))
     }
 
     /// An STS client in the home region.
     pub fn sts(&self) -> Result<aws_sdk_sts::Client, AwsError> {
         let region = self.region_or_home(None)?;
-        let conf = aws_sdk_sts::config::Builder::from(&self.config)
-            .http_client(self.http_client(Service::Sts, &region))
-            .build();
+        let conf = service_config!(self, aws_sdk_sts, Service::Sts, &region).build();
         Ok(aws_sdk_sts::Client::from_conf(conf))
     }
 
@@ -220,4 +230,3 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedEndpoint {
         EndpointFuture::ready(Ok(Endpoint::builder().url(self.0.clone()).build()))
     }
 }
-

@@ -53,9 +53,11 @@ impl AwsError {
             SdkError::ServiceError(se) => {
                 let e = se.err();
                 let code = e.code().map(str::to_owned);
-                let retryable = code
-                    .as_deref()
-                    .is_some_and(|c| THROTTLING_CODES.contains(&c) || c == "InternalError" || c == "ServiceUnavailable");
+                let retryable = code.as_deref().is_some_and(|c| {
+                    THROTTLING_CODES.contains(&c)
+                        || c == "InternalError"
+                        || c == "ServiceUnavailable"
+                });
                 (
                     code,
                     e.message().map_or_else(|| e.to_string(), str::to_owned),
@@ -65,15 +67,25 @@ impl AwsError {
             SdkError::TimeoutError(_) => (None, "timed out".to_owned(), true),
             SdkError::DispatchFailure(d) => (
                 None,
-                format!("could not reach the endpoint: {}", source_chain(&err).unwrap_or_else(|| format!("{d:?}"))),
+                format!(
+                    "could not reach the endpoint: {}",
+                    source_chain(&err).unwrap_or_else(|| format!("{d:?}"))
+                ),
                 d.is_io() || d.is_timeout(),
             ),
             SdkError::ResponseError(_) => (
                 None,
-                format!("unreadable response: {}", source_chain(&err).unwrap_or_default()),
+                format!(
+                    "unreadable response: {}",
+                    source_chain(&err).unwrap_or_default()
+                ),
                 true,
             ),
-            _ => (None, source_chain(&err).unwrap_or_else(|| err.to_string()), false),
+            _ => (
+                None,
+                source_chain(&err).unwrap_or_else(|| err.to_string()),
+                false,
+            ),
         };
         Self::Call {
             service,
@@ -103,7 +115,13 @@ impl AwsError {
 
     /// Whether trying again later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Call { retryable: true, .. })
+        matches!(
+            self,
+            Self::Call {
+                retryable: true,
+                ..
+            }
+        )
     }
 }
 

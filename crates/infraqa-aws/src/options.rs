@@ -203,7 +203,8 @@ mod tests {
     #[test]
     fn overrides_replace_defaults_per_service() {
         let mut opts = AwsOptions::default();
-        opts.rate_limits.insert(Service::Ec2, RateLimit::per_second(3));
+        opts.rate_limits
+            .insert(Service::Ec2, RateLimit::per_second(3));
         let cases = [
             (Service::Ec2, 3),
             (Service::S3, 50),

@@ -18,7 +18,8 @@ use governor::{Quota, RateLimiter};
 use std::sync::Arc;
 
 /// A direct (unkeyed) limiter on clock `C`.
-pub type Limiter<C = DefaultClock> = RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<<C as Clock>::Instant>>;
+pub type Limiter<C = DefaultClock> =
+    RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<<C as Clock>::Instant>>;
 
 impl RateLimit {
     /// The governor quota for this limit.
@@ -109,16 +110,55 @@ mod tests {
     fn the_limit_caps_requests_per_window() {
         let cases = [
             // (limit, attempts, window, permitted)
-            ("burst at once is allowed", limit(5, 5), 5, Duration::ZERO, 5),
-            ("beyond the burst at once is refused", limit(5, 5), 50, Duration::ZERO, 5),
-            ("steady under the rate all pass", limit(10, 1), 10, Duration::from_secs(2), 10),
-            ("100 in one second at 20/s", limit(20, 1), 100, Duration::from_secs(1), 20),
-            ("burst plus refill over 2 s", limit(10, 10), 1000, Duration::from_secs(2), 30),
-            ("1/s for 10 s", limit(1, 1), 100, Duration::from_secs(10), 10),
+            (
+                "burst at once is allowed",
+                limit(5, 5),
+                5,
+                Duration::ZERO,
+                5,
+            ),
+            (
+                "beyond the burst at once is refused",
+                limit(5, 5),
+                50,
+                Duration::ZERO,
+                5,
+            ),
+            (
+                "steady under the rate all pass",
+                limit(10, 1),
+                10,
+                Duration::from_secs(2),
+                10,
+            ),
+            (
+                "100 in one second at 20/s",
+                limit(20, 1),
+                100,
+                Duration::from_secs(1),
+                20,
+            ),
+            (
+                "burst plus refill over 2 s",
+                limit(10, 10),
+                1000,
+                Duration::from_secs(2),
+                30,
+            ),
+            (
+                "1/s for 10 s",
+                limit(1, 1),
+                100,
+                Duration::from_secs(10),
+                10,
+            ),
         ];
         for (name, limit, attempts, window, want) in cases {
             let got = permitted(limit, attempts, window);
-            assert!(got.abs_diff(want) <= 1, "{name}: permitted {got}, want {want}");
+            assert!(
+                got.abs_diff(want) <= 1,
+                "{name}: permitted {got}, want {want}"
+            );
         }
     }
 
@@ -128,7 +168,10 @@ mod tests {
         let limiter = limit(4, 1).limiter_with_clock(clock.clone());
         assert!(limiter.check().is_ok());
         let not_until = limiter.check().unwrap_err();
-        assert_eq!(not_until.wait_time_from(clock.now()), Duration::from_millis(250));
+        assert_eq!(
+            not_until.wait_time_from(clock.now()),
+            Duration::from_millis(250)
+        );
         clock.advance(Duration::from_millis(250));
         assert!(limiter.check().is_ok());
     }

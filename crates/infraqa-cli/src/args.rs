@@ -139,7 +139,14 @@ mod tests {
     fn bad_flags_are_usage_errors() {
         let cases = [
             vec!["infraqa", "--rate-limit", "ec2", "policy", "check", "p"],
-            vec!["infraqa", "--rate-limit", "dynamo=3", "policy", "check", "p"],
+            vec![
+                "infraqa",
+                "--rate-limit",
+                "dynamo=3",
+                "policy",
+                "check",
+                "p",
+            ],
             vec!["infraqa", "--rate-limit", "ec2=0", "policy", "check", "p"],
             vec!["infraqa", "--max-attempts", "0", "policy", "check", "p"],
             vec!["infraqa", "policy", "check"],

@@ -16,7 +16,13 @@ async fn main() -> anyhow::Result<()> {
     // The emulator accepts any credentials; these act in its default account.
     let mut options = AwsOptions {
         region: Some("us-east-1".into()),
-        credentials: Some(Credentials::new("emulator", "emulator", None, None, "infraqa-demo")),
+        credentials: Some(Credentials::new(
+            "emulator",
+            "emulator",
+            None,
+            None,
+            "infraqa-demo",
+        )),
         ..AwsOptions::default()
     };
     let mut policy_out: Option<PathBuf> = None;
@@ -33,21 +39,29 @@ async fn main() -> anyhow::Result<()> {
     }
     let clients = AwsClients::load(options).await;
     let Some(endpoint) = clients.endpoint_override().map(str::to_owned) else {
-        bail!("no endpoint override: set AWS_ENDPOINT_URL or pass --endpoint-url (the demo estate is for an emulator only)");
+        bail!(
+            "no endpoint override: set AWS_ENDPOINT_URL or pass --endpoint-url (the demo estate is for an emulator only)"
+        );
     };
-    let estate = seed_demo_estate(&clients).await.context("seeding the demo estate")?;
+    let estate = seed_demo_estate(&clients)
+        .await
+        .context("seeding the demo estate")?;
     if let Some(path) = policy_out {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
         let tmp = path.with_extension("toml.tmp");
-        std::fs::write(&tmp, estate.policy_toml()).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::write(&tmp, estate.policy_toml())
+            .with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
         println!("wrote the demo policy to {}", path.display());
     }
 
     // Prove the wiring with the same client factory the CLI uses.
-    let account = clients.account_id().await.context("reading the account id")?;
+    let account = clients
+        .account_id()
+        .await
+        .context("reading the account id")?;
     let buckets = clients
         .s3("us-east-1")
         .list_buckets()
@@ -55,7 +69,10 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("listing buckets")?;
     println!("seeded account {account} at {endpoint}");
-    println!("{:<20} {:<10} {:<32} {:<24} expectations", "type", "region", "id", "name");
+    println!(
+        "{:<20} {:<10} {:<32} {:<24} expectations",
+        "type", "region", "id", "name"
+    );
     for r in &estate.resources {
         let expect = r
             .expect
@@ -68,7 +85,13 @@ async fn main() -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join(", ");
         let default = if r.aws_default { " (AWS default)" } else { "" };
-        println!("{:<20} {:<10} {:<32} {:<24} {expect}", r.resource_type.as_str(), r.region, r.id, format!("{}{default}", r.name));
+        println!(
+            "{:<20} {:<10} {:<32} {:<24} {expect}",
+            r.resource_type.as_str(),
+            r.region,
+            r.id,
+            format!("{}{default}", r.name)
+        );
     }
     for (rule, region) in &estate.account_findings {
         println!("account-level: {rule} in {region}");
