@@ -1,6 +1,7 @@
 //! The CLI's client factory against a seeded emulator: endpoint override, credentials,
 //! path-style S3, the S3 Control endpoint fix, error mapping and the rate limiter.
 
+use crate::fresh_account;
 use clap::Parser;
 use infraqa_aws::{AwsClients, AwsError, RateLimit, Service};
 use infraqa_cli::Cli;
@@ -8,12 +9,6 @@ use infraqa_core::ResourceType;
 use infraqa_tests::emulator::{Emulator, TestAccount};
 use infraqa_tests::seed::{PRIMARY_REGION, seed_demo_estate};
 use std::time::{Duration, Instant};
-
-async fn account() -> (Emulator, TestAccount) {
-    let emulator = Emulator::from_env().unwrap();
-    let account = emulator.fresh_account().await.unwrap();
-    (emulator, account)
-}
 
 /// The factory exactly as `infraqa --endpoint-url URL --region us-east-1 ...` builds it, acting
 /// in the test's account.
@@ -36,7 +31,7 @@ async fn cli_factory(emulator: &Emulator, account: &TestAccount, extra: &[&str])
 #[tokio::test]
 #[ignore = "needs the emulator: run `make test`"]
 async fn the_cli_factory_reads_the_account_and_lists_the_seeded_buckets() {
-    let (emulator, account) = account().await;
+    let (emulator, account) = fresh_account().await;
     let estate = seed_demo_estate(&account.clients().await).await.unwrap();
 
     let clients = cli_factory(&emulator, &account, &[]).await;
@@ -75,7 +70,7 @@ async fn the_cli_factory_reads_the_account_and_lists_the_seeded_buckets() {
 #[tokio::test]
 #[ignore = "needs the emulator: run `make test`"]
 async fn accounts_are_isolated_from_each_other() {
-    let (emulator, a) = account().await;
+    let (emulator, a) = fresh_account().await;
     let b = emulator.fresh_account().await.unwrap();
     assert_ne!(a.account_id, b.account_id);
     let a_clients = a.clients().await;
@@ -101,7 +96,7 @@ async fn accounts_are_isolated_from_each_other() {
 #[ignore = "needs the emulator: run `make test`"]
 async fn s3_control_reaches_the_emulator_without_the_account_host_prefix() {
     use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
-    let (emulator, account) = account().await;
+    let (emulator, account) = fresh_account().await;
     let clients = cli_factory(&emulator, &account, &[]).await;
     let s3control = clients.s3control().unwrap();
 
@@ -114,11 +109,7 @@ async fn s3_control_reaches_the_emulator_without_the_account_host_prefix() {
         .await
         .map_err(|e| AwsError::call("s3control", "GetPublicAccessBlock", e))
         .unwrap_err();
-    assert_eq!(
-        err.code(),
-        Some("NoSuchPublicAccessBlockConfiguration"),
-        "{err}"
-    );
+    assert_eq!(err.code(), "NoSuchPublicAccessBlockConfiguration", "{err}");
 
     s3control
         .put_public_access_block()
@@ -148,7 +139,7 @@ async fn s3_control_reaches_the_emulator_without_the_account_host_prefix() {
 #[tokio::test]
 #[ignore = "needs the emulator: run `make test`"]
 async fn an_api_the_emulator_cannot_serve_is_a_typed_error_not_a_crash() {
-    let (emulator, account) = account().await;
+    let (emulator, account) = fresh_account().await;
     // Few attempts: the emulator's HTTP 500 is retried as a transient server error.
     let clients = cli_factory(&emulator, &account, &["--max-attempts", "2"]).await;
     let err = clients
@@ -166,7 +157,7 @@ async fn an_api_the_emulator_cannot_serve_is_a_typed_error_not_a_crash() {
 #[tokio::test]
 #[ignore = "needs the emulator: run `make test`"]
 async fn the_rate_limit_spaces_requests_to_one_service() {
-    let (emulator, account) = account().await;
+    let (emulator, account) = fresh_account().await;
     let clients = cli_factory(&emulator, &account, &["--rate-limit", "ec2=4"]).await;
     let ec2 = clients.ec2(PRIMARY_REGION);
     // A burst of 4 passes at once; each of the next 4 waits 250 ms for a token. The bound

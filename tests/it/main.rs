@@ -6,3 +6,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod aws_clients;
+mod scan;
+
+use infraqa_tests::emulator::{Emulator, TestAccount};
+
+/// The emulator and a fresh account of this test's own.
+pub async fn fresh_account() -> (Emulator, TestAccount) {
+    let emulator = Emulator::from_env().unwrap();
+    let account = emulator.fresh_account().await.unwrap();
+    (emulator, account)
+}

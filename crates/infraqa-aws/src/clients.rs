@@ -210,7 +210,7 @@ impl AwsClients {
         out.account.ok_or_else(|| AwsError::Call {
             service: "sts",
             operation: "GetCallerIdentity",
-            code: None,
+            code: "InvalidResponse".into(),
             message: "the response named no account".into(),
             retryable: false,
             cause: "missing Account".into(),

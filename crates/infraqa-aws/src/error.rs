@@ -1,6 +1,7 @@
 //! Errors from AWS calls, keeping the cause and saying what was being done.
 
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::error::Error as StdError;
 
@@ -21,14 +22,15 @@ pub const THROTTLING_CODES: [&str; 6] = [
 #[non_exhaustive]
 pub enum AwsError {
     /// An AWS API call failed (after the SDK's retries).
-    #[error("{service} {operation} failed{}: {message}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    #[error("{service} {operation} failed ({code}): {message}")]
     Call {
         /// The service, e.g. `s3`.
         service: &'static str,
         /// The operation, e.g. `ListBuckets`.
         operation: &'static str,
-        /// The AWS error code, when the service sent one.
-        code: Option<String>,
+        /// The AWS error code (e.g. `AccessDenied`); for errors without one, a class:
+        /// `HttpStatusNNN`, `Timeout`, `Unreachable`, `InvalidResponse` or `Unknown`.
+        code: String,
         /// What AWS (or the transport) said.
         message: String,
         /// Whether trying again later may succeed.
@@ -52,21 +54,26 @@ impl AwsError {
         let (code, message, retryable) = match &err {
             SdkError::ServiceError(se) => {
                 let e = se.err();
-                let code = e.code().map(str::to_owned);
-                let retryable = code.as_deref().is_some_and(|c| {
-                    THROTTLING_CODES.contains(&c)
-                        || c == "InternalError"
-                        || c == "ServiceUnavailable"
-                });
-                (
-                    code,
-                    e.message().map_or_else(|| e.to_string(), str::to_owned),
-                    retryable,
-                )
+                let code = e.code().map_or_else(
+                    || {
+                        http_status(se.raw())
+                            .map_or("Unknown".to_owned(), |s| format!("HttpStatus{s}"))
+                    },
+                    str::to_owned,
+                );
+                let retryable = THROTTLING_CODES.contains(&code.as_str())
+                    || matches!(code.as_str(), "InternalError" | "ServiceUnavailable")
+                    || code.starts_with("HttpStatus5");
+                let message = e
+                    .message()
+                    .map(str::to_owned)
+                    .or_else(|| source_chain(&err))
+                    .unwrap_or_else(|| e.to_string());
+                (code, message, retryable)
             }
-            SdkError::TimeoutError(_) => (None, "timed out".to_owned(), true),
+            SdkError::TimeoutError(_) => ("Timeout".to_owned(), "timed out".to_owned(), true),
             SdkError::DispatchFailure(d) => (
-                None,
+                "Unreachable".to_owned(),
                 format!(
                     "could not reach the endpoint: {}",
                     source_chain(&err).unwrap_or_else(|| format!("{d:?}"))
@@ -74,7 +81,7 @@ impl AwsError {
                 d.is_io() || d.is_timeout(),
             ),
             SdkError::ResponseError(_) => (
-                None,
+                "InvalidResponse".to_owned(),
                 format!(
                     "unreadable response: {}",
                     source_chain(&err).unwrap_or_default()
@@ -82,7 +89,7 @@ impl AwsError {
                 true,
             ),
             _ => (
-                None,
+                "Unknown".to_owned(),
                 source_chain(&err).unwrap_or_else(|| err.to_string()),
                 false,
             ),
@@ -97,11 +104,11 @@ impl AwsError {
         }
     }
 
-    /// The AWS error code, if any (e.g. `AccessDenied`).
-    pub fn code(&self) -> Option<&str> {
+    /// The error code or class (see [`AwsError::Call`]); `NoRegion` for a missing region.
+    pub fn code(&self) -> &str {
         match self {
-            Self::Call { code, .. } => code.as_deref(),
-            Self::NoRegion => None,
+            Self::Call { code, .. } => code,
+            Self::NoRegion => "NoRegion",
         }
     }
 
@@ -125,12 +132,22 @@ impl AwsError {
     }
 }
 
+/// The HTTP status of a raw response, when the response type is the HTTP one.
+fn http_status<R: std::fmt::Debug + 'static>(raw: &R) -> Option<u16> {
+    (raw as &dyn std::any::Any)
+        .downcast_ref::<Response>()
+        .map(|r| r.status().as_u16())
+}
+
 /// The messages of an error's causes, joined, for one readable line.
 fn source_chain(err: &dyn StdError) -> Option<String> {
-    let mut parts = Vec::new();
+    let mut parts: Vec<String> = Vec::new();
     let mut cur = err.source();
     while let Some(e) = cur {
-        parts.push(e.to_string());
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
         cur = e.source();
     }
     (!parts.is_empty()).then(|| parts.join(": "))

@@ -9,6 +9,7 @@ pub mod clients;
 pub mod error;
 pub mod options;
 pub mod rate_limit;
+pub mod scan;
 pub mod stats;
 
 pub use clients::AwsClients;

@@ -88,6 +88,23 @@ pub enum Command {
     /// Work with policy files.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Discover every resource in the policy's regions and write DIR/inventory.json.
+    ///
+    /// Regions and services are read concurrently under per-service rate limits. A region or
+    /// service that cannot be read is recorded in the inventory's `errors` and the scan goes
+    /// on; the summary then says PARTIAL. Exit 3 only when the account itself cannot be read.
+    Scan(ScanArgs),
+}
+
+/// `infraqa scan`
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The policy file (its `[scan] regions` decide what is scanned).
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// The directory to write inventory.json into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 /// `infraqa policy ...`

@@ -454,8 +454,6 @@ pub struct S3Bucket {
     pub acl_public_grants: Option<Vec<PublicGrantee>>,
     /// Whether server access logging is configured.
     pub access_logging: bool,
-    /// Whether versioning is enabled.
-    pub versioning: bool,
 }
 
 /// An IAM role with its identity and trust policies.

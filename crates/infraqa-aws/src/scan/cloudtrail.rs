@@ -1,0 +1,70 @@
+//! CloudTrail trails visible from one region (including multi-region trails homed elsewhere),
+//! with their logging status read in their home region.
+
+use super::Ctx;
+use crate::error::AwsError;
+use crate::scan::sink::Sink;
+use infraqa_core::model::{ResourceDetails, Trail};
+use infraqa_core::{Resource, ResourceType};
+use std::collections::BTreeMap;
+
+/// Collects the trails whose home region is `ctx.region`, and multi-region trails seen here
+/// whose home region is not scanned (so coverage can still be judged).
+pub async fn collect(ctx: &Ctx<'_>, scanned: &[String]) -> Sink {
+    let mut sink = Sink::default();
+    let ct = ctx.clients.cloudtrail(ctx.region);
+    let trails = match ct
+        .describe_trails()
+        .include_shadow_trails(true)
+        .send()
+        .await
+    {
+        Ok(out) => out.trail_list.unwrap_or_default(),
+        Err(e) => {
+            sink.error(
+                ctx.region,
+                &AwsError::call("cloudtrail", "DescribeTrails", e),
+            );
+            return sink;
+        }
+    };
+    for trail in trails {
+        let (Some(name), Some(arn)) = (trail.name(), trail.trail_arn()) else {
+            continue;
+        };
+        let home = trail.home_region().unwrap_or(ctx.region).to_owned();
+        // Each trail is read once: by its home region's unit, or by this one when the home
+        // region is not scanned.
+        let here = home == ctx.region;
+        if !here && (scanned.contains(&home) || !trail.is_multi_region_trail().unwrap_or(false)) {
+            continue;
+        }
+        let status_client = if here {
+            ct.clone()
+        } else {
+            ctx.clients.cloudtrail(&home)
+        };
+        let is_logging = match status_client.get_trail_status().name(arn).send().await {
+            Ok(out) => out.is_logging().unwrap_or(false),
+            Err(e) => {
+                sink.error(&home, &AwsError::call("cloudtrail", "GetTrailStatus", e));
+                false
+            }
+        };
+        sink.resources.push(Resource {
+            arn: arn.to_owned(),
+            id: name.to_owned(),
+            resource_type: ResourceType::CloudtrailTrail,
+            region: home.clone(),
+            account_id: ctx.account_id.to_owned(),
+            tags: BTreeMap::new(),
+            created_at: None,
+            details: ResourceDetails::CloudtrailTrail(Trail {
+                home_region: home,
+                multi_region: trail.is_multi_region_trail().unwrap_or(false),
+                is_logging,
+            }),
+        });
+    }
+    sink
+}

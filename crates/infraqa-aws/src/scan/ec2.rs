@@ -1,0 +1,542 @@
+//! EC2 in one region: instances, volumes, own snapshots and AMIs, elastic IPs, security groups
+//! (with the network interfaces that use them), VPCs (with flow logs) and NAT gateways.
+
+use super::{Ctx, to_utc};
+use crate::error::AwsError;
+use crate::scan::sink::Sink;
+use aws_sdk_ec2::types as t;
+use infraqa_core::model::{
+    Ec2Image, Ec2Instance, Ec2Snapshot, Ec2Volume, ElasticIp, InstanceState, IpPermission,
+    NatGateway, ResourceDetails, SecurityGroup, Vpc,
+};
+use infraqa_core::{Resource, ResourceType};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+const SVC: &str = "ec2";
+
+fn filter(name: &str, values: &[&str]) -> t::Filter {
+    t::Filter::builder()
+        .name(name)
+        .set_values(Some(values.iter().map(|v| (*v).to_owned()).collect()))
+        .build()
+}
+
+fn tags(tags: &[t::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect()
+}
+
+fn permission(p: &t::IpPermission) -> IpPermission {
+    IpPermission {
+        protocol: p.ip_protocol().unwrap_or("-1").to_owned(),
+        from_port: p.from_port(),
+        to_port: p.to_port(),
+        ipv4_ranges: p
+            .ip_ranges()
+            .iter()
+            .filter_map(|r| r.cidr_ip().map(str::to_owned))
+            .collect(),
+        ipv6_ranges: p
+            .ipv6_ranges()
+            .iter()
+            .filter_map(|r| r.cidr_ipv6().map(str::to_owned))
+            .collect(),
+        prefix_list_ids: p
+            .prefix_list_ids()
+            .iter()
+            .filter_map(|r| r.prefix_list_id().map(str::to_owned))
+            .collect(),
+        referenced_group_ids: p
+            .user_id_group_pairs()
+            .iter()
+            .filter_map(|r| r.group_id().map(str::to_owned))
+            .collect(),
+    }
+}
+
+fn instance_state(state: Option<&t::InstanceStateName>) -> Option<InstanceState> {
+    match state? {
+        t::InstanceStateName::Pending => Some(InstanceState::Pending),
+        t::InstanceStateName::Running => Some(InstanceState::Running),
+        t::InstanceStateName::Stopping => Some(InstanceState::Stopping),
+        t::InstanceStateName::Stopped => Some(InstanceState::Stopped),
+        // Terminated and shutting-down instances are not inventoried.
+        _ => None,
+    }
+}
+
+/// Collects every EC2 resource of one region.
+pub async fn collect(ctx: &Ctx<'_>) -> Sink {
+    let mut sink = Sink::default();
+    let ec2 = ctx.clients.ec2(ctx.region);
+    let r = ctx.region;
+
+    // Independent list calls, issued concurrently (the rate limiter paces them).
+    let (
+        instances,
+        volumes,
+        snapshots,
+        images,
+        addresses,
+        groups,
+        interfaces,
+        vpcs,
+        flow_logs,
+        nats,
+    ) = tokio::join!(
+        async {
+            let mut s = Sink::default();
+            let stream = ec2
+                .describe_instances()
+                .filters(filter(
+                    "instance-state-name",
+                    &["pending", "running", "stopping", "stopped"],
+                ))
+                .max_results(1000)
+                .into_paginator()
+                .send();
+            let pages = s.pages(r, SVC, "DescribeInstances", stream).await;
+            (
+                s,
+                pages
+                    .into_iter()
+                    .flat_map(|p| p.reservations.unwrap_or_default())
+                    .flat_map(|r| r.instances.unwrap_or_default())
+                    .collect::<Vec<_>>(),
+            )
+        },
+        async {
+            let mut s = Sink::default();
+            let stream = ec2
+                .describe_volumes()
+                .max_results(500)
+                .into_paginator()
+                .send();
+            let pages = s.pages(r, SVC, "DescribeVolumes", stream).await;
+            (
+                s,
+                pages
+                    .into_iter()
+                    .flat_map(|p| p.volumes.unwrap_or_default())
+                    .collect::<Vec<_>>(),
+            )
+        },
+        async {
+            let mut s = Sink::default();
+            // `OwnerIds=self` is ignored by some emulators; the owner-id filter works everywhere.
+            let stream = ec2
+                .describe_snapshots()
+                .filters(filter("owner-id", &[ctx.account_id]))
+                .max_results(1000)
+                .into_paginator()
+                .send();
+            let pages = s.pages(r, SVC, "DescribeSnapshots", stream).await;
+            (
+                s,
+                pages
+                    .into_iter()
+                    .flat_map(|p| p.snapshots.unwrap_or_default())
+                    .collect::<Vec<_>>(),
+            )
+        },
+        async {
+            let mut s = Sink::default();
+            let stream = ec2
+                .describe_images()
+                .owners("self")
+                .max_results(1000)
+                .into_paginator()
+                .send();
+            let pages = s.pages(r, SVC, "DescribeImages", stream).await;
+            (
+                s,
+                pages
+                    .into_iter()
+                    .flat_map(|p| p.images.unwrap_or_default())
+                    .collect::<Vec<_>>(),
+            )
+        },
+        async {
+            let mut s = Sink::default();
+            let out = match ec2.describe_addresses().send().await {
+                Ok(out) => out.addresses.unwrap_or_default(),
+                Err(e) => {
+                    s.error(r, &AwsError::call(SVC, "DescribeAddresses", e));
+                    Vec::new()
+                }
+            };
+            (s, out)
+        },
+        async {
+            let mut s = Sink::default();
+            let stream = ec2
+                .describe_security_groups()
+                .max_results(1000)
+                .into_paginator()
+                .send();
+            let pages = s.pages(r, SVC, "DescribeSecurityGroups", stream).await;
+            (
+                s,
+                pages
+                    .into_iter()
+                    .flat_map(|p| p.security_groups.unwrap_or_default())
+                    .collect::<Vec<_>>(),
+            )
+        },
+        async {
+            let mut s = Sink::default();
+            let stream = ec2
+                .describe_network_interfaces()
+                .max_results(1000)
+                .into_paginator()
+                .send();
+            let pages = s.pages(r, SVC, "DescribeNetworkInterfaces", stream).await;
+            (
+                s,
+                pages
+                    .into_iter()
+                    .flat_map(|p| p.network_interfaces.unwrap_or_default())
+                    .collect::<Vec<_>>(),
+            )
+        },
+        async {
+            let mut s = Sink::default();
+            let stream = ec2
+                .describe_vpcs()
+                .max_results(1000)
+                .into_paginator()
+                .send();
+            let pages = s.pages(r, SVC, "DescribeVpcs", stream).await;
+            (
+                s,
+                pages
+                    .into_iter()
+                    .flat_map(|p| p.vpcs.unwrap_or_default())
+                    .collect::<Vec<_>>(),
+            )
+        },
+        async {
+            let mut s = Sink::default();
+            let stream = ec2
+                .describe_flow_logs()
+                .max_results(1000)
+                .into_paginator()
+                .send();
+            let pages = s.pages(r, SVC, "DescribeFlowLogs", stream).await;
+            (
+                s,
+                pages
+                    .into_iter()
+                    .flat_map(|p| p.flow_logs.unwrap_or_default())
+                    .collect::<Vec<_>>(),
+            )
+        },
+        async {
+            let mut s = Sink::default();
+            let stream = ec2
+                .describe_nat_gateways()
+                .max_results(1000)
+                .into_paginator()
+                .send();
+            let pages = s.pages(r, SVC, "DescribeNatGateways", stream).await;
+            (
+                s,
+                pages
+                    .into_iter()
+                    .flat_map(|p| p.nat_gateways.unwrap_or_default())
+                    .collect::<Vec<_>>(),
+            )
+        },
+    );
+    for part in [
+        &instances.0,
+        &volumes.0,
+        &snapshots.0,
+        &images.0,
+        &addresses.0,
+        &groups.0,
+        &interfaces.0,
+        &vpcs.0,
+        &flow_logs.0,
+        &nats.0,
+    ] {
+        sink.errors.extend(part.errors.iter().cloned());
+    }
+
+    // Owners of the AMIs instances run but the account does not own: one filtered call per
+    // 200 ids (a filter, unlike ImageIds, does not fail on an AMI that no longer exists).
+    let mut image_owner: HashMap<String, String> = images
+        .1
+        .iter()
+        .filter_map(|i| Some((i.image_id()?.to_owned(), i.owner_id()?.to_owned())))
+        .collect();
+    let foreign: Vec<String> = instances
+        .1
+        .iter()
+        .filter_map(|i| i.image_id())
+        .filter(|id| !image_owner.contains_key(*id))
+        .map(str::to_owned)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for chunk in foreign.chunks(200) {
+        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        let stream = ec2
+            .describe_images()
+            .filters(filter("image-id", &refs))
+            .into_paginator()
+            .send();
+        for page in sink.pages(r, SVC, "DescribeImages", stream).await {
+            for image in page.images() {
+                if let (Some(id), Some(owner)) = (image.image_id(), image.owner_id()) {
+                    image_owner.insert(id.to_owned(), owner.to_owned());
+                }
+            }
+        }
+    }
+
+    for i in instances.1 {
+        let (Some(id), Some(state)) = (
+            i.instance_id(),
+            instance_state(i.state().and_then(|s| s.name())),
+        ) else {
+            continue;
+        };
+        let image_id = i.image_id().unwrap_or_default().to_owned();
+        sink.resources.push(Resource {
+            arn: ctx.arn(SVC, &format!("instance/{id}")),
+            id: id.to_owned(),
+            resource_type: ResourceType::Ec2Instance,
+            region: r.to_owned(),
+            account_id: ctx.account_id.to_owned(),
+            tags: tags(i.tags()),
+            created_at: i.launch_time().and_then(to_utc),
+            details: ResourceDetails::Ec2Instance(Ec2Instance {
+                instance_type: i
+                    .instance_type()
+                    .map(|t| t.as_str().to_owned())
+                    .unwrap_or_default(),
+                state,
+                image_owner_id: image_owner.get(&image_id).cloned(),
+                image_id,
+                state_transition_reason: i
+                    .state_transition_reason()
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+                vpc_id: i.vpc_id().map(str::to_owned),
+                security_group_ids: i
+                    .security_groups()
+                    .iter()
+                    .filter_map(|g| g.group_id().map(str::to_owned))
+                    .collect(),
+                network_interface_ids: i
+                    .network_interfaces()
+                    .iter()
+                    .filter_map(|n| n.network_interface_id().map(str::to_owned))
+                    .collect(),
+            }),
+        });
+    }
+
+    let volume_ids: BTreeSet<&str> = volumes.1.iter().filter_map(|v| v.volume_id()).collect();
+    let mut snapshots_used_by: HashMap<&str, Vec<String>> = HashMap::new();
+    for image in &images.1 {
+        for mapping in image.block_device_mappings() {
+            if let (Some(snap), Some(img)) = (
+                mapping.ebs().and_then(|e| e.snapshot_id()),
+                image.image_id(),
+            ) {
+                snapshots_used_by
+                    .entry(snap)
+                    .or_default()
+                    .push(img.to_owned());
+            }
+        }
+    }
+    for s in &snapshots.1 {
+        let Some(id) = s.snapshot_id() else { continue };
+        let volume_id = s
+            .volume_id()
+            .filter(|v| !v.is_empty() && *v != "vol-ffffffff")
+            .map(str::to_owned);
+        sink.resources.push(Resource {
+            arn: ctx.arn_without_account(SVC, &format!("snapshot/{id}")),
+            id: id.to_owned(),
+            resource_type: ResourceType::Ec2Snapshot,
+            region: r.to_owned(),
+            account_id: ctx.account_id.to_owned(),
+            tags: tags(s.tags()),
+            created_at: s.start_time().and_then(to_utc),
+            details: ResourceDetails::Ec2Snapshot(Ec2Snapshot {
+                source_volume_exists: volume_id.as_deref().is_some_and(|v| volume_ids.contains(v)),
+                volume_id,
+                size_gib: s.volume_size().unwrap_or_default(),
+                used_by_image_ids: snapshots_used_by.get(id).cloned().unwrap_or_default(),
+            }),
+        });
+    }
+    for v in &volumes.1 {
+        let Some(id) = v.volume_id() else { continue };
+        sink.resources.push(Resource {
+            arn: ctx.arn(SVC, &format!("volume/{id}")),
+            id: id.to_owned(),
+            resource_type: ResourceType::Ec2Volume,
+            region: r.to_owned(),
+            account_id: ctx.account_id.to_owned(),
+            tags: tags(v.tags()),
+            created_at: v.create_time().and_then(to_utc),
+            details: ResourceDetails::Ec2Volume(Ec2Volume {
+                volume_type: v
+                    .volume_type()
+                    .map(|t| t.as_str().to_owned())
+                    .unwrap_or_default(),
+                size_gib: v.size().unwrap_or_default(),
+                state: v.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                encrypted: v.encrypted().unwrap_or(false),
+                attached_instance_ids: v
+                    .attachments()
+                    .iter()
+                    .filter_map(|a| a.instance_id().map(str::to_owned))
+                    .collect(),
+            }),
+        });
+    }
+    for image in &images.1 {
+        let Some(id) = image.image_id() else { continue };
+        sink.resources.push(Resource {
+            arn: ctx.arn_without_account(SVC, &format!("image/{id}")),
+            id: id.to_owned(),
+            resource_type: ResourceType::Ec2Image,
+            region: r.to_owned(),
+            account_id: ctx.account_id.to_owned(),
+            tags: tags(image.tags()),
+            created_at: image.creation_date().and_then(super::parse_time),
+            details: ResourceDetails::Ec2Image(Ec2Image {
+                owner_id: image.owner_id().unwrap_or_default().to_owned(),
+                name: image.name().map(str::to_owned),
+                snapshot_ids: image
+                    .block_device_mappings()
+                    .iter()
+                    .filter_map(|m| m.ebs().and_then(|e| e.snapshot_id()).map(str::to_owned))
+                    .collect(),
+            }),
+        });
+    }
+    for a in &addresses.1 {
+        let Some(id) = a.allocation_id().or(a.public_ip()) else {
+            continue;
+        };
+        sink.resources.push(Resource {
+            arn: ctx.arn(SVC, &format!("elastic-ip/{id}")),
+            id: id.to_owned(),
+            resource_type: ResourceType::Ec2ElasticIp,
+            region: r.to_owned(),
+            account_id: ctx.account_id.to_owned(),
+            tags: tags(a.tags()),
+            created_at: None,
+            details: ResourceDetails::Ec2ElasticIp(ElasticIp {
+                public_ip: a.public_ip().unwrap_or_default().to_owned(),
+                association_id: a
+                    .association_id()
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .or_else(|| {
+                        a.network_interface_id()
+                            .filter(|s| !s.is_empty())
+                            .map(|eni| format!("eni:{eni}"))
+                    }),
+                instance_id: a.instance_id().filter(|i| !i.is_empty()).map(str::to_owned),
+            }),
+        });
+    }
+
+    let mut interfaces_by_group: HashMap<&str, Vec<String>> = HashMap::new();
+    for eni in &interfaces.1 {
+        let Some(eni_id) = eni.network_interface_id() else {
+            continue;
+        };
+        for g in eni.groups() {
+            if let Some(gid) = g.group_id() {
+                interfaces_by_group
+                    .entry(gid)
+                    .or_default()
+                    .push(eni_id.to_owned());
+            }
+        }
+    }
+    for g in &groups.1 {
+        let Some(id) = g.group_id() else { continue };
+        sink.resources.push(Resource {
+            arn: ctx.arn(SVC, &format!("security-group/{id}")),
+            id: id.to_owned(),
+            resource_type: ResourceType::Ec2SecurityGroup,
+            region: r.to_owned(),
+            account_id: ctx.account_id.to_owned(),
+            tags: tags(g.tags()),
+            created_at: None,
+            details: ResourceDetails::Ec2SecurityGroup(SecurityGroup {
+                group_name: g.group_name().unwrap_or_default().to_owned(),
+                vpc_id: g.vpc_id().map(str::to_owned),
+                ingress: g.ip_permissions().iter().map(permission).collect(),
+                egress: g.ip_permissions_egress().iter().map(permission).collect(),
+                network_interface_ids: interfaces_by_group.remove(id).unwrap_or_default(),
+            }),
+        });
+    }
+
+    let mut flow_logs_by_resource: HashMap<&str, Vec<String>> = HashMap::new();
+    for f in &flow_logs.1 {
+        if let (Some(res), Some(id)) = (f.resource_id(), f.flow_log_id()) {
+            flow_logs_by_resource
+                .entry(res)
+                .or_default()
+                .push(id.to_owned());
+        }
+    }
+    for v in &vpcs.1 {
+        let Some(id) = v.vpc_id() else { continue };
+        sink.resources.push(Resource {
+            arn: ctx.arn(SVC, &format!("vpc/{id}")),
+            id: id.to_owned(),
+            resource_type: ResourceType::Ec2Vpc,
+            region: r.to_owned(),
+            account_id: ctx.account_id.to_owned(),
+            tags: tags(v.tags()),
+            created_at: None,
+            details: ResourceDetails::Ec2Vpc(Vpc {
+                is_default: v.is_default().unwrap_or(false),
+                cidr_block: v.cidr_block().map(str::to_owned),
+                flow_log_ids: flow_logs_by_resource.remove(id).unwrap_or_default(),
+            }),
+        });
+    }
+    for n in &nats.1 {
+        let Some(id) = n.nat_gateway_id() else {
+            continue;
+        };
+        let state = n.state().map(|s| s.as_str().to_owned()).unwrap_or_default();
+        if state == "deleted" || state == "deleting" {
+            continue;
+        }
+        sink.resources.push(Resource {
+            arn: ctx.arn(SVC, &format!("natgateway/{id}")),
+            id: id.to_owned(),
+            resource_type: ResourceType::Ec2NatGateway,
+            region: r.to_owned(),
+            account_id: ctx.account_id.to_owned(),
+            tags: tags(n.tags()),
+            created_at: n.create_time().and_then(to_utc),
+            details: ResourceDetails::Ec2NatGateway(NatGateway {
+                state,
+                vpc_id: n.vpc_id().map(str::to_owned),
+            }),
+        });
+    }
+    sink
+}

@@ -1,0 +1,366 @@
+//! Resource discovery: one inventory of every region in scope.
+//!
+//! The unit of work is (account, region, service): each collector reads one service in one
+//! region (IAM and the S3 bucket list once per account) and returns a [`sink::Sink`] of
+//! resources and recorded errors. Units run concurrently, each service paced by its own rate
+//! limiter; a unit that fails records why and never stops the others. After all units finish,
+//! the results are joined: tags from the tagging API fill in what list calls do not return,
+//! other tagged resources become generic resources, and functions learn whether their log
+//! group exists.
+
+pub mod cloudtrail;
+pub mod ec2;
+pub mod iam;
+pub mod lambda;
+pub mod logs;
+pub mod rds;
+pub mod s3;
+pub mod sink;
+pub mod tagging;
+
+use crate::clients::AwsClients;
+use crate::error::AwsError;
+use crate::stats::CallCounts;
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use infraqa_core::inventory::{INVENTORY_SCHEMA_VERSION, ScanStats};
+use infraqa_core::model::{GLOBAL_REGION, ResourceDetails};
+use infraqa_core::policy::RegionScope;
+use infraqa_core::{Inventory, Resource, ResourceType};
+use sink::Sink;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::time::Instant;
+use tagging::TagMap;
+
+/// Scan units that run at once; the per-service rate limiters do the real pacing.
+const UNIT_CONCURRENCY: usize = 24;
+
+/// Where one collector works.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx<'a> {
+    /// The clients.
+    pub clients: &'a AwsClients,
+    /// The account being scanned.
+    pub account_id: &'a str,
+    /// The region of this unit (the home region for global services).
+    pub region: &'a str,
+}
+
+impl Ctx<'_> {
+    /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
+    pub fn arn(&self, service: &str, resource: &str) -> String {
+        format!(
+            "arn:{}:{service}:{}:{}:{resource}",
+            partition(self.region),
+            self.region,
+            self.account_id
+        )
+    }
+
+    /// An ARN without an account field, as EC2 writes snapshots and images.
+    pub fn arn_without_account(&self, service: &str, resource: &str) -> String {
+        format!(
+            "arn:{}:{service}:{}::{resource}",
+            partition(self.region),
+            self.region
+        )
+    }
+}
+
+/// The AWS partition a region belongs to.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// A smithy timestamp as UTC.
+pub fn to_utc(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+/// A timestamp written as text by an API (RFC 3339, or Lambda's `+0000` offset form).
+pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z"))
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Told as the scan progresses (a progress bar on a terminal, nothing in a Lambda).
+pub trait ScanObserver: Send + Sync {
+    /// The number of units the scan will run.
+    fn planned(&self, _units: usize) {}
+    /// A unit finished: `label` is `service region`.
+    fn finished(&self, _label: &str, _resources: usize, _errors: usize) {}
+}
+
+/// Observes nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Quiet;
+impl ScanObserver for Quiet {}
+
+/// Scans the account `clients` act in over `scope`. Fails only when the account or the
+/// region list cannot be read; everything else is recorded in the inventory's `errors`.
+pub async fn scan(
+    clients: &AwsClients,
+    scope: &RegionScope,
+    observer: &dyn ScanObserver,
+) -> Result<Inventory, AwsError> {
+    let started = Instant::now();
+    let calls_before = clients.call_counts();
+    let home = clients.require_home_region()?.to_owned();
+    let account_id = clients.account_id().await?;
+    let regions = match scope {
+        RegionScope::List(regions) => regions.clone(),
+        RegionScope::All => enabled_regions(clients, &home).await?,
+    };
+    let home_ctx = Ctx {
+        clients,
+        account_id: &account_id,
+        region: &home,
+    };
+
+    type Unit<'a> = BoxFuture<'a, (String, Sink, Option<TagMap>)>;
+    let mut units: Vec<Unit<'_>> = Vec::new();
+    units.push(Box::pin(async move {
+        ("iam global".to_owned(), iam::collect(&home_ctx).await, None)
+    }));
+    let regions_ref = &regions;
+    units.push(Box::pin(async move {
+        let mut sink = Sink::default();
+        let block = s3::account_public_access_block(&home_ctx, &mut sink).await;
+        sink.absorb(s3::collect(&home_ctx, regions_ref, block).await);
+        ("s3 global".to_owned(), sink, None)
+    }));
+    for region in &regions {
+        let ctx = Ctx {
+            clients,
+            account_id: &account_id,
+            region,
+        };
+        units.push(Box::pin(async move {
+            (format!("ec2 {region}"), ec2::collect(&ctx).await, None)
+        }));
+        units.push(Box::pin(async move {
+            (format!("rds {region}"), rds::collect(&ctx).await, None)
+        }));
+        units.push(Box::pin(async move {
+            (
+                format!("lambda {region}"),
+                lambda::collect(&ctx).await,
+                None,
+            )
+        }));
+        units.push(Box::pin(async move {
+            (format!("logs {region}"), logs::collect(&ctx).await, None)
+        }));
+        units.push(Box::pin(async move {
+            (
+                format!("cloudtrail {region}"),
+                cloudtrail::collect(&ctx, regions_ref).await,
+                None,
+            )
+        }));
+        units.push(Box::pin(async move {
+            let mut sink = Sink::default();
+            let tags = tagging::collect(&ctx, &mut sink).await;
+            (format!("tagging {region}"), sink, Some(tags))
+        }));
+    }
+    observer.planned(units.len());
+
+    let mut all = Sink::default();
+    let mut tags = TagMap::new();
+    let mut results = futures_util::stream::iter(units).buffer_unordered(UNIT_CONCURRENCY);
+    while let Some((label, sink, unit_tags)) = results.next().await {
+        observer.finished(&label, sink.resources.len(), sink.errors.len());
+        all.absorb(sink);
+        if let Some(t) = unit_tags {
+            tags.extend(t);
+        }
+    }
+    drop(results);
+
+    let mut resources = all.resources;
+    apply_bulk_tags(&mut resources, &tags);
+    resources.extend(generic_resources(&resources, &tags, &account_id, &regions));
+    link_lambda_log_groups(&mut resources);
+    resources.sort_by(|a, b| {
+        (a.resource_type.as_str(), &a.region, &a.arn).cmp(&(
+            b.resource_type.as_str(),
+            &b.region,
+            &b.arn,
+        ))
+    });
+    resources.dedup_by(|a, b| a.arn == b.arn);
+    let mut errors = all.errors;
+    errors.sort_by(|a, b| {
+        (&a.region, &a.service, &a.operation, &a.message).cmp(&(
+            &b.region,
+            &b.service,
+            &b.operation,
+            &b.message,
+        ))
+    });
+
+    Ok(Inventory {
+        schema_version: INVENTORY_SCHEMA_VERSION,
+        generated_at: Utc::now(),
+        account_id,
+        regions,
+        resources,
+        errors,
+        notes: Vec::new(),
+        stats: ScanStats {
+            api_calls: subtract(clients.call_counts(), &calls_before),
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        },
+    })
+}
+
+/// Regions `DescribeRegions` reports as enabled (opt-in status other than `not-opted-in`).
+pub async fn enabled_regions(clients: &AwsClients, home: &str) -> Result<Vec<String>, AwsError> {
+    let out = clients
+        .ec2(home)
+        .describe_regions()
+        .all_regions(true)
+        .send()
+        .await
+        .map_err(|e| AwsError::call("ec2", "DescribeRegions", e))?;
+    let mut regions: Vec<String> = out
+        .regions()
+        .iter()
+        .filter(|r| r.opt_in_status() != Some("not-opted-in"))
+        .filter_map(|r| r.region_name().map(str::to_owned))
+        .collect();
+    regions.sort();
+    Ok(regions)
+}
+
+/// Types whose list calls do not return tags: theirs come from the tagging API.
+fn tags_from_tagging(t: &ResourceType) -> bool {
+    matches!(
+        t,
+        ResourceType::S3Bucket
+            | ResourceType::LambdaFunction
+            | ResourceType::LogsLogGroup
+            | ResourceType::CloudtrailTrail
+    )
+}
+
+fn apply_bulk_tags(resources: &mut [Resource], tags: &TagMap) {
+    for r in resources
+        .iter_mut()
+        .filter(|r| tags_from_tagging(&r.resource_type))
+    {
+        if let Some(t) = tags.get(&r.arn) {
+            r.tags.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+    }
+}
+
+/// Tagged resources no collector covers, as generic resources. Known types are never added
+/// here: their own collector is the authority (the tagging API can still list a terminated
+/// instance or a bucket of an unscanned region).
+fn generic_resources(
+    known: &[Resource],
+    tags: &TagMap,
+    account_id: &str,
+    regions: &[String],
+) -> Vec<Resource> {
+    let seen: HashSet<&str> = known.iter().map(|r| r.arn.as_str()).collect();
+    let mut out = Vec::new();
+    for (arn, t) in tags {
+        if seen.contains(arn.as_str()) {
+            continue;
+        }
+        let Some((resource_type, id)) = tagging::type_and_id(arn) else {
+            continue;
+        };
+        if ResourceType::KNOWN.contains(&resource_type) {
+            continue;
+        }
+        let region = arn
+            .split(':')
+            .nth(3)
+            .filter(|r| !r.is_empty())
+            .unwrap_or(GLOBAL_REGION);
+        if region != GLOBAL_REGION && !regions.iter().any(|r| r == region) {
+            continue;
+        }
+        out.push(Resource {
+            arn: arn.clone(),
+            id,
+            resource_type,
+            region: region.to_owned(),
+            account_id: account_id.to_owned(),
+            tags: t.clone(),
+            created_at: None,
+            details: ResourceDetails::Generic,
+        });
+    }
+    out
+}
+
+fn link_lambda_log_groups(resources: &mut [Resource]) {
+    let groups: BTreeSet<(String, String)> = resources
+        .iter()
+        .filter(|r| r.resource_type == ResourceType::LogsLogGroup)
+        .map(|r| (r.region.clone(), r.id.clone()))
+        .collect();
+    for r in resources.iter_mut() {
+        let region = r.region.clone();
+        if let ResourceDetails::LambdaFunction(f) = &mut r.details {
+            f.log_group_exists = groups.contains(&(region, f.log_group.clone()));
+        }
+    }
+}
+
+fn subtract(after: CallCounts, before: &CallCounts) -> BTreeMap<String, BTreeMap<String, u64>> {
+    after
+        .into_iter()
+        .map(|(svc, ops)| {
+            let ops = ops
+                .into_iter()
+                .map(|(op, n)| {
+                    let prior = before
+                        .get(&svc)
+                        .and_then(|o| o.get(&op))
+                        .copied()
+                        .unwrap_or(0);
+                    (op, n.saturating_sub(prior))
+                })
+                .filter(|(_, n)| *n > 0)
+                .collect::<BTreeMap<_, _>>();
+            (svc, ops)
+        })
+        .filter(|(_, ops)| !ops.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_and_timestamps() {
+        assert_eq!(partition("us-east-1"), "aws");
+        assert_eq!(partition("cn-north-1"), "aws-cn");
+        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
+        let cases = [
+            ("2026-11-27T17:36:31.000+0000", true),
+            ("2026-11-27T17:36:31Z", true),
+            ("2026-11-27T17:36:31.123+00:00", true),
+            ("yesterday", false),
+        ];
+        for (text, ok) in cases {
+            assert_eq!(parse_time(text).is_some(), ok, "{text}");
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! S3: the account's buckets in the scanned regions, with the configuration the rules read.
+//!
+//! Per-bucket calls dominate a scan, so each bucket costs only what can change an answer:
+//! location (only when `ListBuckets` did not say), encryption, public access block and logging;
+//! the policy status only when the effective block does not already neutralise
+//! public policies, and the ACL only when it does not neutralise public ACLs. Tags come in
+//! bulk from the tagging API, never per bucket. Versioning is not read: no rule uses it, and it
+//! would cost one more call per bucket.
+
+use super::{Ctx, to_utc};
+use crate::error::AwsError;
+use crate::scan::sink::Sink;
+use aws_sdk_s3::types as t;
+use futures_util::StreamExt;
+use infraqa_core::model::{
+    BucketEncryption, PublicAccessBlock, PublicGrantee, ResourceDetails, S3Bucket,
+};
+use infraqa_core::{Resource, ResourceType};
+use std::collections::BTreeMap;
+
+const SVC: &str = "s3";
+/// Buckets read at once; the S3 rate limiter paces the calls themselves.
+const BUCKET_CONCURRENCY: usize = 16;
+
+/// The account-level public access block (S3 Control). A missing configuration means all four
+/// flags are false; an unreadable one too, and the failure is recorded.
+pub async fn account_public_access_block(ctx: &Ctx<'_>, sink: &mut Sink) -> PublicAccessBlock {
+    let client = match ctx.clients.s3control() {
+        Ok(c) => c,
+        Err(e) => {
+            sink.error(ctx.region, &e);
+            return PublicAccessBlock::default();
+        }
+    };
+    match client
+        .get_public_access_block()
+        .account_id(ctx.account_id)
+        .send()
+        .await
+    {
+        Ok(out) => out
+            .public_access_block_configuration()
+            .map(|c| PublicAccessBlock {
+                block_public_acls: c.block_public_acls().unwrap_or(false),
+                ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
+                block_public_policy: c.block_public_policy().unwrap_or(false),
+                restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+            })
+            .unwrap_or_default(),
+        Err(e) => {
+            let err = AwsError::call("s3control", "GetPublicAccessBlock", e);
+            if err.code() != "NoSuchPublicAccessBlockConfiguration" {
+                sink.error(ctx.region, &err);
+            }
+            PublicAccessBlock::default()
+        }
+    }
+}
+
+/// `GetBucketLocation`'s answer as a region: empty means us-east-1, `EU` eu-west-1.
+pub fn location_region(constraint: Option<&str>) -> String {
+    match constraint {
+        None | Some("") => "us-east-1".to_owned(),
+        Some("EU") => "eu-west-1".to_owned(),
+        Some(r) => r.to_owned(),
+    }
+}
+
+fn encryption(config: Option<&t::ServerSideEncryptionConfiguration>) -> BucketEncryption {
+    let Some(config) = config else {
+        return BucketEncryption::None;
+    };
+    for rule in config.rules() {
+        if let Some(d) = rule.apply_server_side_encryption_by_default() {
+            let key_id = d.kms_master_key_id().map(str::to_owned);
+            return match d.sse_algorithm() {
+                t::ServerSideEncryption::Aes256 => BucketEncryption::SseS3,
+                t::ServerSideEncryption::AwsKms => BucketEncryption::SseKms { key_id },
+                t::ServerSideEncryption::AwsKmsDsse => BucketEncryption::SseKmsDsse { key_id },
+                // An algorithm this SDK does not know is still encryption by default.
+                _ => BucketEncryption::SseKms { key_id },
+            };
+        }
+    }
+    BucketEncryption::None
+}
+
+const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+const AUTHENTICATED_USERS: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+
+fn public_grantees(grants: &[t::Grant]) -> Vec<PublicGrantee> {
+    let mut out = Vec::new();
+    for g in grants {
+        let grantee = match g.grantee().and_then(|g| g.uri()) {
+            Some(ALL_USERS) => PublicGrantee::AllUsers,
+            Some(AUTHENTICATED_USERS) => PublicGrantee::AuthenticatedUsers,
+            _ => continue,
+        };
+        if !out.contains(&grantee) {
+            out.push(grantee);
+        }
+    }
+    out
+}
+
+/// Collects the buckets located in `regions`. `ctx.region` is the home region.
+pub async fn collect(ctx: &Ctx<'_>, regions: &[String], account_block: PublicAccessBlock) -> Sink {
+    let mut sink = Sink::default();
+    let home = ctx.clients.s3(ctx.region);
+    // No MaxBuckets: some emulators truncate without a continuation token when it is set.
+    let stream = home.list_buckets().into_paginator().send();
+    let buckets: Vec<t::Bucket> = sink
+        .pages(ctx.region, SVC, "ListBuckets", stream)
+        .await
+        .into_iter()
+        .flat_map(|p| p.buckets.unwrap_or_default())
+        .collect();
+
+    let results: Vec<(Option<Resource>, Sink)> = futures_util::stream::iter(buckets)
+        .map(|b| bucket(ctx, b, regions, account_block))
+        .buffer_unordered(BUCKET_CONCURRENCY)
+        .collect()
+        .await;
+    for (resource, part) in results {
+        sink.absorb(part);
+        sink.resources.extend(resource);
+    }
+    sink
+}
+
+async fn bucket(
+    ctx: &Ctx<'_>,
+    b: t::Bucket,
+    regions: &[String],
+    account_block: PublicAccessBlock,
+) -> (Option<Resource>, Sink) {
+    let mut sink = Sink::default();
+    let Some(name) = b.name().map(str::to_owned) else {
+        return (None, sink);
+    };
+    let region = match b.bucket_region() {
+        Some(r) if !r.is_empty() => r.to_owned(),
+        _ => match ctx
+            .clients
+            .s3(ctx.region)
+            .get_bucket_location()
+            .bucket(&name)
+            .send()
+            .await
+        {
+            Ok(out) => location_region(
+                out.location_constraint()
+                    .map(t::BucketLocationConstraint::as_str),
+            ),
+            Err(e) => {
+                sink.error(
+                    ctx.region,
+                    &with_bucket(AwsError::call(SVC, "GetBucketLocation", e), &name),
+                );
+                return (None, sink);
+            }
+        },
+    };
+    if !regions.contains(&region) {
+        return (None, sink);
+    }
+    let s3 = ctx.clients.s3(&region);
+
+    let (enc, pab, logging) = tokio::join!(
+        s3.get_bucket_encryption().bucket(&name).send(),
+        s3.get_public_access_block().bucket(&name).send(),
+        s3.get_bucket_logging().bucket(&name).send(),
+    );
+    let encryption = match enc {
+        Ok(out) => encryption(out.server_side_encryption_configuration()),
+        Err(e) => {
+            let err = AwsError::call(SVC, "GetBucketEncryption", e);
+            if err.code() != "ServerSideEncryptionConfigurationNotFoundError" {
+                sink.error(&region, &with_bucket(err, &name));
+            }
+            BucketEncryption::None
+        }
+    };
+    let bucket_block = match pab {
+        Ok(out) => out
+            .public_access_block_configuration()
+            .map(|c| PublicAccessBlock {
+                block_public_acls: c.block_public_acls().unwrap_or(false),
+                ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
+                block_public_policy: c.block_public_policy().unwrap_or(false),
+                restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+            })
+            .unwrap_or_default(),
+        Err(e) => {
+            let err = AwsError::call(SVC, "GetPublicAccessBlock", e);
+            if err.code() != "NoSuchPublicAccessBlockConfiguration" {
+                sink.error(&region, &with_bucket(err, &name));
+            }
+            PublicAccessBlock::default()
+        }
+    };
+    let access_logging = match logging {
+        Ok(out) => out.logging_enabled().is_some(),
+        Err(e) => {
+            sink.error(
+                &region,
+                &with_bucket(AwsError::call(SVC, "GetBucketLogging", e), &name),
+            );
+            false
+        }
+    };
+
+    let effective = PublicAccessBlock::effective(bucket_block, account_block);
+    let policy_is_public = if effective.restrict_public_buckets {
+        None
+    } else {
+        match s3.get_bucket_policy_status().bucket(&name).send().await {
+            Ok(out) => Some(
+                out.policy_status()
+                    .and_then(|s| s.is_public())
+                    .unwrap_or(false),
+            ),
+            Err(e) => {
+                let err = AwsError::call(SVC, "GetBucketPolicyStatus", e);
+                if err.code() == "NoSuchBucketPolicy" {
+                    Some(false)
+                } else {
+                    sink.error(&region, &with_bucket(err, &name));
+                    None
+                }
+            }
+        }
+    };
+    let acl_public_grants = if effective.ignore_public_acls {
+        None
+    } else {
+        match s3.get_bucket_acl().bucket(&name).send().await {
+            Ok(out) => Some(public_grantees(out.grants())),
+            Err(e) => {
+                sink.error(
+                    &region,
+                    &with_bucket(AwsError::call(SVC, "GetBucketAcl", e), &name),
+                );
+                None
+            }
+        }
+    };
+
+    let resource = Resource {
+        arn: format!("arn:{}:s3:::{name}", super::partition(&region)),
+        id: name,
+        resource_type: ResourceType::S3Bucket,
+        region,
+        account_id: ctx.account_id.to_owned(),
+        tags: BTreeMap::new(),
+        created_at: b.creation_date().and_then(to_utc),
+        details: ResourceDetails::S3Bucket(S3Bucket {
+            encryption,
+            public_access_block: bucket_block,
+            policy_is_public,
+            acl_public_grants,
+            access_logging,
+        }),
+    };
+    (Some(resource), sink)
+}
+
+/// Names the bucket in a per-bucket error's message.
+fn with_bucket(err: AwsError, bucket: &str) -> AwsError {
+    match err {
+        AwsError::Call {
+            service,
+            operation,
+            code,
+            message,
+            retryable,
+            cause,
+        } => AwsError::Call {
+            service,
+            operation,
+            code,
+            message: format!("bucket {bucket}: {message}"),
+            retryable,
+            cause,
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_locations_map_to_regions() {
+        let cases = [
+            (None, "us-east-1"),
+            (Some(""), "us-east-1"),
+            (Some("EU"), "eu-west-1"),
+            (Some("eu-central-1"), "eu-central-1"),
+        ];
+        for (constraint, region) in cases {
+            assert_eq!(location_region(constraint), region, "{constraint:?}");
+        }
+    }
+
+    #[test]
+    fn only_all_users_and_authenticated_users_grants_are_public() {
+        let grant = |uri: Option<&str>, id: Option<&str>| {
+            t::Grant::builder()
+                .grantee(
+                    t::Grantee::builder()
+                        .r#type(if uri.is_some() {
+                            t::Type::Group
+                        } else {
+                            t::Type::CanonicalUser
+                        })
+                        .set_uri(uri.map(str::to_owned))
+                        .set_id(id.map(str::to_owned))
+                        .build()
+                        .unwrap(),
+                )
+                .permission(t::Permission::Read)
+                .build()
+        };
+        let grants = [
+            grant(Some(ALL_USERS), None),
+            grant(Some(ALL_USERS), None),
+            grant(Some(AUTHENTICATED_USERS), None),
+            grant(Some("http://acs.amazonaws.com/groups/s3/LogDelivery"), None),
+            grant(None, Some("owner-canonical-id")),
+        ];
+        assert_eq!(
+            public_grantees(&grants),
+            vec![PublicGrantee::AllUsers, PublicGrantee::AuthenticatedUsers]
+        );
+        assert!(public_grantees(&grants[3..]).is_empty());
+    }
+}

@@ -1,0 +1,88 @@
+//! What one scan unit produced: resources, the errors it recorded, and notes.
+
+use crate::error::AwsError;
+use aws_smithy_async::future::pagination_stream::PaginationStream;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use infraqa_core::{Resource, ScanError};
+use std::error::Error as StdError;
+
+/// The output of one (region, service) unit.
+#[derive(Debug, Default)]
+pub struct Sink {
+    /// Resources found.
+    pub resources: Vec<Resource>,
+    /// What could not be read.
+    pub errors: Vec<ScanError>,
+}
+
+impl Sink {
+    /// Records a failed call; the scan goes on.
+    pub fn error(&mut self, region: &str, err: &AwsError) {
+        let (service, operation) = match err {
+            AwsError::Call {
+                service, operation, ..
+            } => (*service, *operation),
+            AwsError::NoRegion => ("config", "LoadRegion"),
+        };
+        tracing::warn!(region, service, operation, error = %err, "recorded scan error");
+        self.errors.push(ScanError {
+            region: region.to_owned(),
+            service: service.to_owned(),
+            operation: operation.to_owned(),
+            code: err.code().to_owned(),
+            message: err.to_string(),
+        });
+    }
+
+    /// Records a problem that is not an API error (e.g. a document that does not parse).
+    pub fn problem(
+        &mut self,
+        region: &str,
+        service: &str,
+        operation: &str,
+        code: &str,
+        message: String,
+    ) {
+        tracing::warn!(region, service, operation, code, %message, "recorded scan problem");
+        self.errors.push(ScanError {
+            region: region.to_owned(),
+            service: service.to_owned(),
+            operation: operation.to_owned(),
+            code: code.to_owned(),
+            message,
+        });
+    }
+
+    /// Reads every page of `stream`; on a failed page records the error and keeps the pages
+    /// already read.
+    pub async fn pages<T, E, R>(
+        &mut self,
+        region: &str,
+        service: &'static str,
+        operation: &'static str,
+        mut stream: PaginationStream<Result<T, SdkError<E, R>>>,
+    ) -> Vec<T>
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        let mut pages = Vec::new();
+        while let Some(page) = stream.next().await {
+            match page {
+                Ok(page) => pages.push(page),
+                Err(e) => {
+                    self.error(region, &AwsError::call(service, operation, e));
+                    break;
+                }
+            }
+        }
+        pages
+    }
+
+    /// Adds another unit's output.
+    pub fn absorb(&mut self, other: Sink) {
+        self.resources.extend(other.resources);
+        self.errors.extend(other.errors);
+    }
+}

@@ -1,0 +1,263 @@
+//! Resource discovery against a seeded emulator: the inventory is compared resource by
+//! resource with what the seeder created.
+
+use crate::fresh_account;
+use infraqa_aws::scan::{Quiet, scan};
+use infraqa_core::iam::Effect;
+use infraqa_core::model::{
+    BucketEncryption, InstanceState, PolicySource, PublicGrantee, ResourceDetails,
+};
+use infraqa_core::policy::RegionScope;
+use infraqa_core::{Inventory, Resource, ResourceType};
+use infraqa_tests::seed::{Estate, PRIMARY_REGION, SECONDARY_REGION, seed_demo_estate};
+use std::collections::BTreeSet;
+
+async fn seeded_scan() -> (Estate, Inventory) {
+    let (_emulator, account) = fresh_account().await;
+    let clients = account.clients().await;
+    let estate = seed_demo_estate(&clients).await.unwrap();
+    let scope = RegionScope::List(vec![PRIMARY_REGION.into(), SECONDARY_REGION.into()]);
+    let inventory = scan(&clients, &scope, &Quiet).await.unwrap();
+    (estate, inventory)
+}
+
+fn find<'a>(inv: &'a Inventory, estate: &Estate, name: &str) -> &'a Resource {
+    let seeded = estate
+        .by_name(name)
+        .unwrap_or_else(|| panic!("nothing seeded as {name}"));
+    inv.resources
+        .iter()
+        .find(|r| r.id == seeded.id && r.resource_type == seeded.resource_type)
+        .unwrap_or_else(|| panic!("{name} ({}) not inventoried", seeded.id))
+}
+
+#[tokio::test]
+#[ignore = "needs the emulator: run `make test`"]
+async fn the_inventory_matches_the_seeded_estate_resource_by_resource() {
+    let (estate, inv) = seeded_scan().await;
+    assert!(
+        inv.errors.is_empty(),
+        "unexpected scan errors: {:#?}",
+        inv.errors
+    );
+    assert!(!inv.is_partial());
+    assert_eq!(inv.account_id, estate.account_id);
+    assert_eq!(inv.regions, [PRIMARY_REGION, SECONDARY_REGION]);
+
+    let got: BTreeSet<(String, String, String)> = inv
+        .resources
+        .iter()
+        .map(|r| (r.resource_type.to_string(), r.region.clone(), r.id.clone()))
+        .collect();
+    let want: BTreeSet<(String, String, String)> = estate
+        .resources
+        .iter()
+        .map(|r| (r.resource_type.to_string(), r.region.clone(), r.id.clone()))
+        .collect();
+    let missing: Vec<_> = want.difference(&got).collect();
+    let extra: Vec<_> = got.difference(&want).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:#?}\nextra {extra:#?}"
+    );
+    assert_eq!(
+        inv.resources.len(),
+        estate.resources.len(),
+        "duplicates in the inventory"
+    );
+
+    // Exact counts per type and region.
+    for t in ResourceType::KNOWN {
+        for region in [PRIMARY_REGION, SECONDARY_REGION, "global"] {
+            let n = inv
+                .resources
+                .iter()
+                .filter(|r| r.resource_type == t && r.region == region)
+                .count();
+            assert_eq!(n, estate.count(&t, region), "{t} in {region}");
+        }
+    }
+
+    // Terminated instances are not inventoried.
+    for id in &estate.absent_ids {
+        assert!(
+            inv.resources.iter().all(|r| &r.id != id),
+            "terminated {id} inventoried"
+        );
+    }
+
+    // Tags arrive exactly as seeded, whichever API supplies them.
+    for seeded in estate.resources.iter().filter(|s| !s.tags.is_empty()) {
+        let r = inv
+            .resources
+            .iter()
+            .find(|r| r.id == seeded.id && r.resource_type == seeded.resource_type)
+            .unwrap();
+        assert_eq!(
+            r.tags, seeded.tags,
+            "tags of {} {}",
+            seeded.resource_type, seeded.name
+        );
+    }
+
+    // Every ARN is a real ARN naming the resource.
+    for r in &inv.resources {
+        assert!(r.arn.starts_with("arn:aws:"), "{}", r.arn);
+        assert!(
+            r.arn.ends_with(&r.id) || r.resource_type == ResourceType::IamRole,
+            "{} / {}",
+            r.arn,
+            r.id
+        );
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the emulator: run `make test`"]
+async fn details_carry_what_the_rules_read() {
+    let (estate, inv) = seeded_scan().await;
+    let bucket = |name: &str| match &find(&inv, &estate, name).details {
+        ResourceDetails::S3Bucket(b) => b.clone(),
+        other => panic!("{name}: {other:?}"),
+    };
+    let prod = bucket("prod-data");
+    assert!(matches!(prod.encryption, BucketEncryption::SseKms { .. }));
+    assert!(prod.public_access_block.all_blocked());
+    assert!(prod.access_logging);
+    // Fully blocked buckets never pay for the policy-status and ACL reads.
+    assert_eq!(
+        (prod.policy_is_public, prod.acl_public_grants.clone()),
+        (None, None)
+    );
+    assert_eq!(bucket("unencrypted").encryption, BucketEncryption::None);
+    assert_eq!(bucket("access-logs").encryption, BucketEncryption::SseS3);
+    let public = bucket("public-assets");
+    assert!(!public.public_access_block.block_public_acls);
+    assert_eq!(
+        public.acl_public_grants,
+        Some(vec![PublicGrantee::AllUsers])
+    );
+    assert_eq!(public.policy_is_public, Some(false));
+    assert_eq!(find(&inv, &estate, "eu-data").region, SECONDARY_REGION);
+
+    let role = |name: &str| match &find(&inv, &estate, name).details {
+        ResourceDetails::IamRole(r) => r.clone(),
+        other => panic!("{name}: {other:?}"),
+    };
+    let admin = role("break-glass-admin");
+    let attached = &admin.policies[0];
+    assert_eq!(
+        (attached.name.as_str(), &attached.source),
+        ("AdministratorAccess", &PolicySource::AwsManaged)
+    );
+    let st = &attached.document.statements()[0];
+    assert_eq!(
+        (st.effect, st.actions(), st.resources()),
+        (Effect::Allow, &["*".to_owned()][..], &["*".to_owned()][..])
+    );
+    let notaction = role("legacy-notaction");
+    assert_eq!(notaction.path, "/legacy/");
+    assert_eq!(notaction.policies[0].source, PolicySource::Inline);
+    assert_eq!(
+        notaction.policies[0].document.statements()[0].not_actions(),
+        ["iam:*"]
+    );
+    assert_eq!(
+        role("ci-deployer").policies[0].document.statements()[0].actions(),
+        ["ec2:RunInstances", "iam:PassRole"]
+    );
+    assert!(
+        role("open-trust").trust_policy.statements()[0]
+            .principal
+            .as_ref()
+            .unwrap()
+            .is_everyone()
+    );
+    let partner = role("partner-access");
+    assert!(partner.trust_policy.statements()[0].condition.is_some());
+    assert!(role("AWSServiceRoleForInfraqaDemo").is_service_linked());
+    let readonly = role("app-readonly");
+    assert_eq!(readonly.policies[0].name, "ReadOnlyAccess");
+    assert!(!readonly.policies[0].document.statements().is_empty());
+
+    let instance = |name: &str| match &find(&inv, &estate, name).details {
+        ResourceDetails::Ec2Instance(i) => i.clone(),
+        other => panic!("{name}: {other:?}"),
+    };
+    let worker = instance("old-worker");
+    assert_eq!(worker.state, InstanceState::Stopped);
+    assert!(
+        worker
+            .state_transition_reason
+            .unwrap_or_default()
+            .contains("User initiated")
+    );
+    let web1 = instance("web-1");
+    assert_eq!(
+        web1.image_owner_id.as_deref(),
+        Some(estate.account_id.as_str())
+    );
+    assert_eq!(instance("batch-1").image_owner_id, None);
+
+    let sg = |name: &str| match &find(&inv, &estate, name).details {
+        ResourceDetails::Ec2SecurityGroup(g) => g.clone(),
+        other => panic!("{name}: {other:?}"),
+    };
+    assert!(!sg("ssh-open").network_interface_ids.is_empty());
+    assert!(sg("web-range").network_interface_ids.is_empty());
+    let web = sg("web");
+    assert!(
+        web.ingress
+            .iter()
+            .any(|p| p.ipv6_ranges == ["::/0"] && p.from_port == Some(443))
+    );
+    let internal = sg("internal");
+    assert!(
+        internal
+            .ingress
+            .iter()
+            .any(|p| !p.referenced_group_ids.is_empty())
+    );
+
+    match &find(&inv, &estate, "vpc-prod").details {
+        ResourceDetails::Ec2Vpc(v) => assert_eq!(v.flow_log_ids.len(), 1),
+        other => panic!("{other:?}"),
+    }
+    match &find(&inv, &estate, "deleted-volume-backup").details {
+        ResourceDetails::Ec2Snapshot(s) => {
+            assert!(!s.source_volume_exists && s.used_by_image_ids.is_empty())
+        }
+        other => panic!("{other:?}"),
+    }
+    match &find(&inv, &estate, "eip-idle").details {
+        ResourceDetails::Ec2ElasticIp(e) => assert_eq!(e.association_id, None),
+        other => panic!("{other:?}"),
+    }
+    match &find(&inv, &estate, "eip-web").details {
+        ResourceDetails::Ec2ElasticIp(e) => assert!(e.association_id.is_some()),
+        other => panic!("{other:?}"),
+    }
+    for (name, exists) in [("orders-api", true), ("nightly-export", false)] {
+        match &find(&inv, &estate, name).details {
+            ResourceDetails::LambdaFunction(f) => assert_eq!(f.log_group_exists, exists, "{name}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    match &find(&inv, &estate, "reports-db").details {
+        ResourceDetails::RdsDb(d) => {
+            assert!(d.cloudwatch_logs_exports.is_empty() && d.storage_encrypted)
+        }
+        other => panic!("{other:?}"),
+    }
+    match &find(&inv, &estate, "org-trail").details {
+        ResourceDetails::CloudtrailTrail(t) => assert!(t.is_logging && !t.multi_region),
+        other => panic!("{other:?}"),
+    }
+
+    // What the scan cost is recorded.
+    assert!(inv.stats.api_calls["ec2"]["DescribeInstances"] >= 2);
+    assert_eq!(
+        inv.stats.api_calls["iam"]["GetAccountAuthorizationDetails"],
+        1
+    );
+}
