@@ -1,5 +1,5 @@
 # infraqa: common tasks. Each target is a thin wrapper over a script in scripts/.
-.PHONY: test demo coverage lint fmt emulator-start emulator-stop build
+.PHONY: test demo bench coverage lint fmt emulator-start emulator-stop build
 
 ## Everything CI runs: fmt, clippy, template lint, unit and emulator integration tests.
 test:
@@ -8,6 +8,10 @@ test:
 ## The pipeline against a seeded local emulator.
 demo:
 	scripts/demo
+
+## Benchmarks that print their figures (release build, own emulator).
+bench:
+	scripts/bench
 
 ## Line coverage per crate (cargo-llvm-cov).
 coverage:

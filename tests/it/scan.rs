@@ -2,6 +2,7 @@
 //! resource with what the seeder created.
 
 use crate::fresh_account;
+use infraqa_aws::AwsClients;
 use infraqa_aws::scan::{Quiet, scan};
 use infraqa_core::iam::Effect;
 use infraqa_core::model::{
@@ -9,6 +10,8 @@ use infraqa_core::model::{
 };
 use infraqa_core::policy::RegionScope;
 use infraqa_core::{Inventory, Resource, ResourceType};
+use infraqa_tests::emulator::TestAccount;
+use infraqa_tests::fault_proxy::{Fault, FaultProxy};
 use infraqa_tests::seed::{Estate, PRIMARY_REGION, SECONDARY_REGION, seed_demo_estate};
 use std::collections::BTreeSet;
 
@@ -260,4 +263,94 @@ async fn details_carry_what_the_rules_read() {
         inv.stats.api_calls["iam"]["GetAccountAuthorizationDetails"],
         1
     );
+}
+
+const EMULATOR_500: &str = "<!doctype html><html><title>500 Internal Server Error</title><h1>Internal Server Error</h1></html>";
+const EC2_THROTTLED: &str = "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>x</RequestID></Response>";
+
+async fn scan_through(proxy: &FaultProxy, account: &TestAccount, max_attempts: u32) -> Inventory {
+    let mut options = account.options();
+    options.endpoint_url = Some(proxy.url().to_owned());
+    options.max_attempts = max_attempts;
+    options.initial_backoff = std::time::Duration::from_millis(5);
+    let scope = RegionScope::List(vec![PRIMARY_REGION.into(), SECONDARY_REGION.into()]);
+    scan(&AwsClients::load(options).await, &scope, &Quiet)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs the emulator: run `make test`"]
+async fn an_api_answering_http_500_is_recorded_and_the_rest_is_kept() {
+    let (emulator, account) = fresh_account().await;
+    let estate = seed_demo_estate(&account.clients().await).await.unwrap();
+    let proxy = FaultProxy::start(
+        emulator.url(),
+        vec![Fault {
+            operation: "DescribeDBInstances".into(),
+            region: Some(SECONDARY_REGION.into()),
+            status: 500,
+            body: EMULATOR_500.into(),
+            times: None,
+        }],
+    )
+    .await
+    .unwrap();
+    let inv = scan_through(&proxy, &account, 2).await;
+
+    assert!(inv.is_partial());
+    assert_eq!(inv.errors.len(), 1, "{:#?}", inv.errors);
+    let e = &inv.errors[0];
+    assert_eq!(
+        (
+            e.region.as_str(),
+            e.service.as_str(),
+            e.operation.as_str(),
+            e.code.as_str()
+        ),
+        (
+            SECONDARY_REGION,
+            "rds",
+            "DescribeDBInstances",
+            "HttpStatus500"
+        )
+    );
+    assert_eq!(
+        proxy.injected(),
+        2,
+        "the 500 is retried once (max attempts 2)"
+    );
+    // Only the unreadable region's databases are missing.
+    let missing: Vec<&str> = estate
+        .resources
+        .iter()
+        .filter(|s| !inv.resources.iter().any(|r| r.id == s.id))
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(missing, ["eu-scratch-db"]);
+}
+
+#[tokio::test]
+#[ignore = "needs the emulator: run `make test`"]
+async fn throttling_is_retried_and_the_inventory_is_complete() {
+    let (emulator, account) = fresh_account().await;
+    let estate = seed_demo_estate(&account.clients().await).await.unwrap();
+    let proxy = FaultProxy::start(
+        emulator.url(),
+        vec![Fault {
+            operation: "DescribeInstances".into(),
+            region: Some(PRIMARY_REGION.into()),
+            status: 503,
+            body: EC2_THROTTLED.into(),
+            times: Some(3),
+        }],
+    )
+    .await
+    .unwrap();
+    let inv = scan_through(&proxy, &account, 8).await;
+    assert!(inv.errors.is_empty(), "{:#?}", inv.errors);
+    assert_eq!(proxy.injected(), 3);
+    assert_eq!(inv.resources.len(), estate.resources.len());
+    // The retries are counted as API calls.
+    assert_eq!(inv.stats.api_calls["ec2"]["DescribeInstances"], 2 + 3);
 }

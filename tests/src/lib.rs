@@ -3,6 +3,7 @@
 //! the integration tests reuse.
 
 pub mod emulator;
+pub mod fault_proxy;
 pub mod seed;
 
 /// A step of the harness or the seeder that failed, with what was being done.

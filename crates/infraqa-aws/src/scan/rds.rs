@@ -7,10 +7,13 @@ use infraqa_core::{Resource, ResourceType};
 
 /// Collects the region's DB instances (tags come with them).
 pub async fn collect(ctx: &Ctx<'_>) -> Sink {
+    collect_from(ctx, &ctx.clients.rds(ctx.region)).await
+}
+
+/// [`collect`] with a given client (tests pass a mocked one).
+pub async fn collect_from(ctx: &Ctx<'_>, client: &aws_sdk_rds::Client) -> Sink {
     let mut sink = Sink::default();
-    let stream = ctx
-        .clients
-        .rds(ctx.region)
+    let stream = client
         .describe_db_instances()
         .max_records(100)
         .into_paginator()
@@ -55,4 +58,61 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
         });
     }
     sink
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AwsClients, AwsOptions};
+    use aws_credential_types::Credentials;
+    use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
+    use aws_sdk_rds::types::{DbInstance, Tag};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    #[tokio::test]
+    async fn maps_instances_with_their_tags_and_log_exports() {
+        let rule = mock!(aws_sdk_rds::Client::describe_db_instances)
+            .match_requests(|r| r.max_records() == Some(100))
+            .then_output(|| {
+                DescribeDbInstancesOutput::builder()
+                    .db_instances(
+                        DbInstance::builder()
+                            .db_instance_identifier("orders")
+                            .db_instance_arn("arn:aws:rds:us-east-1:123456789012:db:orders")
+                            .engine("postgres")
+                            .db_instance_class("db.t3.micro")
+                            .storage_encrypted(true)
+                            .publicly_accessible(false)
+                            .enabled_cloudwatch_logs_exports("postgresql")
+                            .db_instance_status("available")
+                            .tag_list(Tag::builder().key("Environment").value("prod").build())
+                            .build(),
+                    )
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_rds, RuleMode::Sequential, [&rule]);
+        let clients = AwsClients::load(AwsOptions {
+            region: Some("us-east-1".into()),
+            credentials: Some(Credentials::new("k", "s", None, None, "test")),
+            ..AwsOptions::default()
+        })
+        .await;
+        let ctx = Ctx {
+            clients: &clients,
+            account_id: "123456789012",
+            region: "us-east-1",
+        };
+        let sink = collect_from(&ctx, &client).await;
+        assert!(sink.errors.is_empty());
+        let db = &sink.resources[0];
+        assert_eq!(db.arn, "arn:aws:rds:us-east-1:123456789012:db:orders");
+        assert_eq!(db.tag("Environment"), Some("prod"));
+        match &db.details {
+            ResourceDetails::RdsDb(d) => {
+                assert_eq!(d.cloudwatch_logs_exports, ["postgresql"]);
+                assert!(d.storage_encrypted && !d.publicly_accessible);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
