@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod aws_clients;
+mod check;
 mod scan;
 
 use infraqa_tests::emulator::{Emulator, TestAccount};

@@ -10,6 +10,7 @@
 use crate::{KitError, Step};
 use aws_sdk_ec2::types as ec2t;
 use aws_sdk_s3::types as s3t;
+use chrono::NaiveDate;
 use infraqa_aws::AwsClients;
 use infraqa_core::{OrphanKind, ResourceType, RuleId};
 use std::collections::BTreeMap;
@@ -22,9 +23,6 @@ pub const SECONDARY_REGION: &str = "eu-west-1";
 pub const APPROVED_BY_ID_AMI: &str = "ami-0123456789abcdef0";
 /// An AMI id nobody approves (and `DescribeImages` does not return).
 pub const UNAPPROVED_AMI: &str = "ami-0badc0ffee0000001";
-/// The date the demo is evaluated against: the legacy exemption is active, the archive one
-/// expired.
-pub const DEMO_EVALUATION_DATE: &str = "2026-11-27";
 
 /// What the demo policy must conclude about one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -69,6 +67,8 @@ pub struct Estate {
     pub absent_ids: Vec<String>,
     /// Account-level findings: (rule, region).
     pub account_findings: Vec<(RuleId, String)>,
+    /// The day it was seeded; the demo policy's exemption dates are relative to it.
+    pub seeded_on: NaiveDate,
 }
 
 impl Estate {
@@ -87,12 +87,15 @@ impl Estate {
 
     /// The policy the expectations are written against.
     pub fn policy_toml(&self) -> String {
-        demo_policy(&self.account_id)
+        demo_policy(&self.account_id, self.seeded_on)
     }
 }
 
-/// The demo policy for an estate seeded in `account_id`.
-pub fn demo_policy(account_id: &str) -> String {
+/// The demo policy for an estate seeded in `account_id` on `today`: the legacy exemption is
+/// active for another 120 days, the archive one expired 150 days ago.
+pub fn demo_policy(account_id: &str, today: NaiveDate) -> String {
+    let active_until = today + chrono::Days::new(120);
+    let expired_on = today - chrono::Days::new(150);
     format!(
         r#"# The policy the demo estate is checked against (written by infraqa-seed-demo).
 
@@ -132,13 +135,13 @@ stopped_instance_days = 0
 rule = "s3-public-access"
 resource = "arn:aws:s3:::legacy-*"
 reason = "migrating to CloudFront, ticket OPS-112"
-expires = "2027-03-31"
+expires = "{active_until}"
 
 [[exemptions]]
 rule = "s3-encryption"
 resource = "arn:aws:s3:::archive-*"
 reason = "re-encryption job, ticket OPS-97"
-expires = "2026-06-30"
+expires = "{expired_on}"
 
 [[exemptions]]
 rule = "sg-open-ingress"
@@ -201,6 +204,7 @@ pub async fn seed_demo_estate(clients: &AwsClients) -> Result<Estate, KitError> 
         estate: Estate {
             account_id,
             suffix,
+            seeded_on: chrono::Utc::now().date_naive(),
             ..Estate::default()
         },
         trail_bucket: None,
@@ -916,14 +920,7 @@ impl Seeder<'_> {
         if spec.block_public {
             s3.put_public_access_block()
                 .bucket(&name)
-                .public_access_block_configuration(
-                    s3t::PublicAccessBlockConfiguration::builder()
-                        .block_public_acls(true)
-                        .ignore_public_acls(true)
-                        .block_public_policy(true)
-                        .restrict_public_buckets(true)
-                        .build(),
-                )
+                .public_access_block_configuration(block_all_public_access())
                 .send()
                 .await
                 .step(format!("blocking public access to bucket {name}"))?;
@@ -1390,6 +1387,16 @@ impl Seeder<'_> {
             expect: vec![],
         });
     }
+}
+
+/// A bucket public access block with all four flags set.
+pub fn block_all_public_access() -> s3t::PublicAccessBlockConfiguration {
+    s3t::PublicAccessBlockConfiguration::builder()
+        .block_public_acls(true)
+        .ignore_public_acls(true)
+        .block_public_policy(true)
+        .restrict_public_buckets(true)
+        .build()
 }
 
 /// How to configure one RDS instance.

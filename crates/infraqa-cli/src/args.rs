@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use infraqa_aws::{AwsOptions, RateLimit, Service};
+use infraqa_core::Severity;
 use std::path::PathBuf;
 
 /// infraqa keeps an AWS estate honest: it discovers resources, checks them against your
@@ -94,6 +95,32 @@ pub enum Command {
     /// service that cannot be read is recorded in the inventory's `errors` and the scan goes
     /// on; the summary then says PARTIAL. Exit 3 only when the account itself cannot be read.
     Scan(ScanArgs),
+    /// Evaluate the rules against an inventory and write DIR/findings.json.
+    ///
+    /// Findings, exempted findings (allow-lists and exemptions, with their reasons) and orphans.
+    /// With --fail-on SEVERITY, exit 4 when a finding at or above it exists.
+    Check(CheckArgs),
+}
+
+/// `infraqa check`
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The policy file.
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// The inventory written by `infraqa scan`.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: PathBuf,
+    /// The directory to write findings.json into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Exit 4 when a finding at or above this severity exists (critical, high, medium, low).
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse::<Severity>().map_err(|e| e.to_string())
 }
 
 /// `infraqa scan`

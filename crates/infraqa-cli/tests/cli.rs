@@ -102,3 +102,98 @@ fn usage_errors_are_exit_2() {
     assert_eq!(infraqa(&["policy"]).status.code(), Some(2));
     assert_eq!(infraqa(&["frobnicate"]).status.code(), Some(2));
 }
+
+fn demo_policy_file(dir: &Path, account_id: &str) -> String {
+    let path = dir.join("policy.toml");
+    std::fs::write(
+        &path,
+        infraqa_tests::seed::demo_policy(account_id, chrono::Utc::now().date_naive()),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn scan_that_cannot_reach_aws_exits_3_naming_the_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = demo_policy_file(dir.path(), "123456789012");
+    let out = Command::new(env!("CARGO_BIN_EXE_infraqa"))
+        .args([
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "--region",
+            "us-east-1",
+            "--max-attempts",
+            "1",
+        ])
+        .args([
+            "scan",
+            "--policy",
+            &policy,
+            "--out",
+            dir.path().to_str().unwrap(),
+        ])
+        .env("AWS_ACCESS_KEY_ID", "k")
+        .env("AWS_SECRET_ACCESS_KEY", "s")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("sts GetCallerIdentity failed (Unreachable)"),
+        "{err}"
+    );
+    assert!(!dir.path().join("inventory.json").exists());
+}
+
+#[test]
+#[ignore = "needs the emulator: run `make test`"]
+fn scan_writes_the_inventory_of_a_seeded_account() {
+    use infraqa_tests::emulator::Emulator;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emulator = Emulator::from_env().unwrap();
+    let (account, estate) = rt.block_on(async {
+        let account = emulator.fresh_account().await.unwrap();
+        let estate = infraqa_tests::seed::seed_demo_estate(&account.clients().await)
+            .await
+            .unwrap();
+        (account, estate)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let policy = demo_policy_file(dir.path(), &account.account_id);
+    let out_dir = dir.path().join("out");
+    let creds = &account.credentials;
+    let out = Command::new(env!("CARGO_BIN_EXE_infraqa"))
+        .args(["--endpoint-url", emulator.url(), "--region", "us-east-1"])
+        .args([
+            "scan",
+            "--policy",
+            &policy,
+            "--out",
+            out_dir.to_str().unwrap(),
+        ])
+        .env("AWS_ACCESS_KEY_ID", creds.access_key_id())
+        .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key())
+        .env(
+            "AWS_SESSION_TOKEN",
+            creds.session_token().unwrap_or_default(),
+        )
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "scanned {} resources in 2 region(s)",
+            estate.resources.len()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("PARTIAL"), "{stderr}");
+    let text = std::fs::read_to_string(out_dir.join("inventory.json")).unwrap();
+    let inventory: infraqa_core::Inventory = serde_json::from_str(&text).unwrap();
+    assert_eq!(inventory.account_id, account.account_id);
+    assert_eq!(inventory.resources.len(), estate.resources.len());
+}

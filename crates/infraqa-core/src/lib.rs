@@ -5,13 +5,19 @@
 //! IO, reads no environment and no clock, and depends on no AWS SDK crate; the adapters in
 //! `infraqa-aws` and the binaries feed it data and take its results.
 
+// Test case tables are tuples read best inline.
+#![cfg_attr(test, allow(clippy::type_complexity))]
+
 pub mod backoff;
+pub mod check;
 pub mod finding;
 pub mod iam;
 pub mod inventory;
 pub mod model;
+pub mod orphans;
 pub mod paginate;
 pub mod policy;
+pub mod rules;
 
 pub use finding::{Finding, OrphanKind, RuleId, Severity};
 pub use inventory::{Inventory, ScanError, ScanStats};

@@ -446,6 +446,10 @@ pub struct S3Bucket {
     pub encryption: BucketEncryption,
     /// The bucket-level public access block (all false when absent).
     pub public_access_block: PublicAccessBlock,
+    /// The account-level block (S3 Control) in force when the bucket was read (all false when
+    /// absent or unreadable; an unreadable one is recorded in the inventory's errors).
+    #[serde(default)]
+    pub account_public_access_block: PublicAccessBlock,
     /// `GetBucketPolicyStatus.IsPublic`, when it was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_is_public: Option<bool>,

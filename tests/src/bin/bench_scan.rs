@@ -13,6 +13,7 @@ use infraqa_core::policy::RegionScope;
 use infraqa_core::{Inventory, ResourceType};
 use infraqa_tests::emulator::Emulator;
 use infraqa_tests::fault_proxy::FaultProxy;
+use infraqa_tests::seed::block_all_public_access;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -92,14 +93,7 @@ async fn seed(
         if i % 2 == 0 {
             s3.put_public_access_block()
                 .bucket(&name)
-                .public_access_block_configuration(
-                    s3t::PublicAccessBlockConfiguration::builder()
-                        .block_public_acls(true)
-                        .ignore_public_acls(true)
-                        .block_public_policy(true)
-                        .restrict_public_buckets(true)
-                        .build(),
-                )
+                .public_access_block_configuration(block_all_public_access())
                 .send()
                 .await
                 .context("PutPublicAccessBlock")?;

@@ -40,11 +40,13 @@ pub async fn account_public_access_block(ctx: &Ctx<'_>, sink: &mut Sink) -> Publ
     {
         Ok(out) => out
             .public_access_block_configuration()
-            .map(|c| PublicAccessBlock {
-                block_public_acls: c.block_public_acls().unwrap_or(false),
-                ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
-                block_public_policy: c.block_public_policy().unwrap_or(false),
-                restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+            .map(|c| {
+                flags(
+                    c.block_public_acls(),
+                    c.ignore_public_acls(),
+                    c.block_public_policy(),
+                    c.restrict_public_buckets(),
+                )
             })
             .unwrap_or_default(),
         Err(e) => {
@@ -54,6 +56,21 @@ pub async fn account_public_access_block(ctx: &Ctx<'_>, sink: &mut Sink) -> Publ
             }
             PublicAccessBlock::default()
         }
+    }
+}
+
+/// The four flags as S3 and S3 Control return them; an absent flag is false.
+fn flags(
+    block_acls: Option<bool>,
+    ignore_acls: Option<bool>,
+    block_policy: Option<bool>,
+    restrict: Option<bool>,
+) -> PublicAccessBlock {
+    PublicAccessBlock {
+        block_public_acls: block_acls.unwrap_or(false),
+        ignore_public_acls: ignore_acls.unwrap_or(false),
+        block_public_policy: block_policy.unwrap_or(false),
+        restrict_public_buckets: restrict.unwrap_or(false),
     }
 }
 
@@ -184,11 +201,13 @@ async fn bucket(
     let bucket_block = match pab {
         Ok(out) => out
             .public_access_block_configuration()
-            .map(|c| PublicAccessBlock {
-                block_public_acls: c.block_public_acls().unwrap_or(false),
-                ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
-                block_public_policy: c.block_public_policy().unwrap_or(false),
-                restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+            .map(|c| {
+                flags(
+                    c.block_public_acls(),
+                    c.ignore_public_acls(),
+                    c.block_public_policy(),
+                    c.restrict_public_buckets(),
+                )
             })
             .unwrap_or_default(),
         Err(e) => {
@@ -257,6 +276,7 @@ async fn bucket(
         details: ResourceDetails::S3Bucket(S3Bucket {
             encryption,
             public_access_block: bucket_block,
+            account_public_access_block: account_block,
             policy_is_public,
             acl_public_grants,
             access_logging,

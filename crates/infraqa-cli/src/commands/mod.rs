@@ -1,5 +1,6 @@
 //! One module per subcommand; `dispatch` routes a parsed command line to it.
 
+pub mod check;
 pub mod output;
 pub mod policy;
 pub mod scan;
@@ -15,6 +16,15 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             let printed = policy::check(&file)?;
             print!("{printed}");
             Ok(())
+        }
+        Command::Check(args) => {
+            let policy = policy::load(&args.policy)?;
+            let inventory = check::load_inventory(&args.inventory)?;
+            let result = infraqa_core::check::check(&inventory, &policy, chrono::Utc::now());
+            let path = check::write(&args.out, &result)?;
+            eprintln!("{}", check::summary(&result));
+            println!("{}", path.display());
+            check::enforce(&result, args.fail_on)
         }
         Command::Scan(args) => {
             let policy = policy::load(&args.policy)?;

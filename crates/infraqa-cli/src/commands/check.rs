@@ -1,0 +1,67 @@
+//! `infraqa check --policy FILE --inventory FILE --out DIR`: evaluate the rules, write
+//! `DIR/findings.json`.
+
+use super::output::write_json_atomic;
+use crate::exit::CliError;
+use anyhow::Context;
+use infraqa_core::check::CheckResult;
+use infraqa_core::{Inventory, Severity};
+use std::path::Path;
+
+/// Reads an inventory file written by `infraqa scan`.
+pub fn load_inventory(path: &Path) -> Result<Inventory, CliError> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read inventory file {}", path.display()))
+        .map_err(CliError::InvalidInput)?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not an infraqa inventory", path.display()))
+        .map_err(CliError::InvalidInput)
+}
+
+/// Writes `DIR/findings.json` and returns its path.
+pub fn write(out: &Path, result: &CheckResult) -> Result<std::path::PathBuf, CliError> {
+    let path = out.join("findings.json");
+    write_json_atomic(&path, result).map_err(CliError::AwsOrStorage)?;
+    Ok(path)
+}
+
+/// One line a person reads after a check.
+pub fn summary(result: &CheckResult) -> String {
+    let by: Vec<String> = Severity::ALL
+        .iter()
+        .rev()
+        .map(|s| {
+            format!(
+                "{} {s}",
+                result.findings.iter().filter(|f| f.severity == *s).count()
+            )
+        })
+        .collect();
+    let mut line = format!(
+        "{} findings ({}), {} exempted, {} orphans",
+        result.findings.len(),
+        by.join(", "),
+        result.exempted.len(),
+        result.orphans.len()
+    );
+    if result.partial {
+        line.push_str(&format!(
+            "; PARTIAL: the inventory has {} error(s), some resources were not judged",
+            result.errors.len()
+        ));
+    }
+    line
+}
+
+/// Exit 4 when `--fail-on` is set and a finding at or above it exists.
+pub fn enforce(result: &CheckResult, fail_on: Option<Severity>) -> Result<(), CliError> {
+    match fail_on {
+        Some(threshold) if result.at_or_above(threshold) > 0 => {
+            Err(CliError::FindingsAtThreshold(format!(
+                "{} finding(s) at or above {threshold}",
+                result.at_or_above(threshold)
+            )))
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,223 @@
+//! The engine: switches, severity overrides, allow-lists, exemptions and ordering.
+
+use super::*;
+use crate::iam::PolicyDocument;
+use crate::model::{
+    BucketEncryption, IamRole, PublicAccessBlock, ResourceType, S3Bucket, SecurityGroup,
+};
+use crate::model::{IpPermission, PolicySource, RolePolicy};
+use crate::rules::testkit::*;
+
+fn open_bucket(name: &str) -> Resource {
+    resource(
+        ResourceType::S3Bucket,
+        name,
+        "us-east-1",
+        &[],
+        ResourceDetails::S3Bucket(S3Bucket {
+            encryption: BucketEncryption::None,
+            public_access_block: PublicAccessBlock::default(),
+            account_public_access_block: PublicAccessBlock::default(),
+            policy_is_public: Some(false),
+            acl_public_grants: Some(vec![]),
+            access_logging: false,
+        }),
+    )
+}
+
+fn ssh_group(tags: &[(&str, &str)]) -> Resource {
+    resource(
+        ResourceType::Ec2SecurityGroup,
+        "sg-1",
+        "us-east-1",
+        tags,
+        ResourceDetails::Ec2SecurityGroup(SecurityGroup {
+            group_name: "bastion".into(),
+            vpc_id: None,
+            ingress: vec![IpPermission {
+                protocol: "tcp".into(),
+                from_port: Some(22),
+                to_port: Some(22),
+                ipv4_ranges: vec!["0.0.0.0/0".into()],
+                ipv6_ranges: vec![],
+                prefix_list_ids: vec![],
+                referenced_group_ids: vec![],
+            }],
+            egress: vec![],
+            network_interface_ids: vec!["eni-1".into()],
+        }),
+    )
+}
+
+fn run(resources: Vec<Resource>, p: &str) -> Evaluation {
+    evaluate(&inventory(resources), &policy(p), now())
+}
+
+fn keys(findings: &[Finding]) -> Vec<(RuleId, String)> {
+    findings
+        .iter()
+        .map(|f| (f.rule_id, f.resource_arn.clone()))
+        .collect()
+}
+
+#[test]
+fn one_finding_per_rule_and_resource_in_a_stable_order() {
+    let e = run(vec![open_bucket("b2"), open_bucket("b1")], "");
+    let root = format!("arn:aws:iam::{ACCOUNT}:root");
+    assert_eq!(
+        keys(&e.findings),
+        [
+            (RuleId::S3Encryption, "arn:aws:s3:::b1".to_owned()),
+            (RuleId::S3Encryption, "arn:aws:s3:::b2".to_owned()),
+            (RuleId::S3PublicAccess, "arn:aws:s3:::b1".to_owned()),
+            (RuleId::S3PublicAccess, "arn:aws:s3:::b2".to_owned()),
+            (RuleId::CloudtrailEnabled, root.clone()),
+            (RuleId::CloudtrailEnabled, root),
+        ]
+    );
+    let cloudtrail: Vec<&str> = e
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == RuleId::CloudtrailEnabled)
+        .map(|f| f.region.as_str())
+        .collect();
+    assert_eq!(cloudtrail, ["eu-west-1", "us-east-1"]);
+    let f = &e.findings[0];
+    assert_eq!(
+        (f.resource_type.as_str(), f.region.as_str(), f.severity),
+        ("s3:bucket", "us-east-1", Severity::High)
+    );
+    assert!(!f.remediation.is_empty());
+}
+
+#[test]
+fn disabled_rules_do_not_run_and_overrides_replace_severity() {
+    let e = run(
+        vec![open_bucket("b")],
+        "[rules.s3-public-access]\nenabled = false\n[rules.s3-encryption]\nseverity = \"low\"\n[rules.cloudtrail-enabled]\nenabled = false",
+    );
+    assert_eq!(
+        keys(&e.findings),
+        [(RuleId::S3Encryption, "arn:aws:s3:::b".to_owned())]
+    );
+    assert_eq!(e.findings[0].severity, Severity::Low);
+}
+
+#[test]
+fn allow_listed_buckets_are_exempted_not_dropped() {
+    let e = run(
+        vec![open_bucket("public-website-1"), open_bucket("data")],
+        "[s3]\npublic_allowlist = [\"public-website-*\"]\n[rules.cloudtrail-enabled]\nenabled = false",
+    );
+    let public: Vec<_> = e
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == RuleId::S3PublicAccess)
+        .map(|f| f.resource_arn.as_str())
+        .collect();
+    assert_eq!(public, ["arn:aws:s3:::data"]);
+    assert_eq!(e.exempted.len(), 1);
+    assert_eq!(e.exempted[0].reason, "allow-listed");
+    assert_eq!(
+        e.exempted[0].finding.resource_arn,
+        "arn:aws:s3:::public-website-1"
+    );
+}
+
+#[test]
+fn exemptions_by_arn_glob_and_tag_apply_through_their_expiry_day() {
+    let p = r#"
+[rules.cloudtrail-enabled]
+enabled = false
+[[exemptions]]
+rule = "s3-public-access"
+resource = "arn:aws:s3:::legacy-*"
+reason = "OPS-112"
+expires = "2026-11-27"
+[[exemptions]]
+rule = "s3-encryption"
+resource = "arn:aws:s3:::legacy-*"
+reason = "OPS-97"
+expires = "2026-11-26"
+[[exemptions]]
+rule = "sg-open-ingress"
+tag = { key = "infraqa:exempt", value = "sg-open-ingress" }
+reason = "bastion"
+"#;
+    let e = run(
+        vec![
+            open_bucket("legacy-1"),
+            ssh_group(&[("infraqa:exempt", "sg-open-ingress")]),
+        ],
+        p,
+    );
+    let exempted: Vec<(RuleId, &str)> = e
+        .exempted
+        .iter()
+        .map(|x| (x.finding.rule_id, x.reason.as_str()))
+        .collect();
+    assert_eq!(
+        exempted,
+        [
+            (RuleId::S3PublicAccess, "OPS-112"),
+            (RuleId::SgOpenIngress, "bastion")
+        ]
+    );
+    assert_eq!(e.exempted[0].expires, NaiveDate::from_ymd_opt(2026, 11, 27));
+    assert_eq!(
+        keys(&e.findings),
+        [(RuleId::S3Encryption, "arn:aws:s3:::legacy-1".to_owned())]
+    );
+    assert!(
+        e.findings[0]
+            .message
+            .ends_with("(exemption \"OPS-97\" expired on 2026-11-26)"),
+        "{}",
+        e.findings[0].message
+    );
+
+    // A tag exemption needs the exact tag; another rule is not exempted by it.
+    let e = run(vec![ssh_group(&[("infraqa:exempt", "something-else")])], p);
+    assert_eq!(e.findings.len(), 1);
+    assert!(e.exempted.is_empty());
+}
+
+#[test]
+fn service_linked_roles_are_exempt_from_every_rule() {
+    let admin =
+        PolicyDocument::parse(r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)
+            .unwrap();
+    let role = |path: &str| {
+        resource(
+            ResourceType::IamRole,
+            "r",
+            "global",
+            &[],
+            ResourceDetails::IamRole(IamRole {
+                path: path.into(),
+                trust_policy: PolicyDocument::default(),
+                policies: vec![RolePolicy {
+                    name: "AdministratorAccess".into(),
+                    arn: None,
+                    source: PolicySource::AwsManaged,
+                    document: admin.clone(),
+                }],
+            }),
+        )
+    };
+    let p = "[tags]\nrequired = [\"Owner\"]\n[rules.cloudtrail-enabled]\nenabled = false";
+    assert!(
+        run(vec![role("/aws-service-role/x.amazonaws.com/")], p)
+            .findings
+            .is_empty()
+    );
+    let ordinary = run(vec![role("/")], p);
+    assert_eq!(
+        ordinary
+            .findings
+            .iter()
+            .map(|f| f.rule_id)
+            .collect::<Vec<_>>(),
+        [RuleId::TagsRequired, RuleId::IamLeastPrivilege]
+    );
+}

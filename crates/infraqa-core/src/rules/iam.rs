@@ -1,0 +1,347 @@
+//! `iam-least-privilege`: roles that grant admin, everything-but, privilege escalation through
+//! `iam:PassRole`, whole-service wildcards, or that anyone may assume.
+//!
+//! Conservative by design: Deny statements never make a role pass, and a `Condition` does not
+//! clear a reason (it is shown in the message). Partial wildcards such as `s3:Get*` are not
+//! reasons, so AWS's `ReadOnlyAccess` passes.
+
+use super::{EvalContext, Rule, Violation};
+use crate::finding::{RuleId, Severity};
+use crate::iam::{Effect, Statement};
+use crate::model::{Resource, ResourceDetails};
+
+/// See the module documentation.
+pub struct IamLeastPrivilege;
+
+/// IAM's action matching: `*` any run, `?` one character, case-insensitive.
+pub fn iam_match(pattern: &str, action: &str) -> bool {
+    let p: Vec<char> = pattern.to_ascii_lowercase().chars().collect();
+    let a: Vec<char> = action.to_ascii_lowercase().chars().collect();
+    let (mut pi, mut ai, mut star, mut mark) = (0, 0, None, 0);
+    while ai < a.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == a[ai]) {
+            pi += 1;
+            ai += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ai;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ai = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+fn condition_note(st: &Statement) -> String {
+    match &st.condition {
+        Some(c) if !c.is_empty() => {
+            let ops: Vec<&str> = c.keys().map(String::as_str).collect();
+            format!(
+                " (has Condition {}, which does not limit the grant enough to clear it)",
+                ops.join(", ")
+            )
+        }
+        _ => String::new(),
+    }
+}
+
+/// The reasons one identity-policy statement gives, with their severities.
+fn statement_reasons(where_: &str, st: &Statement) -> Vec<(Severity, String)> {
+    let mut out = Vec::new();
+    if st.effect != Effect::Allow || !st.resources().iter().any(|r| r == "*") {
+        return out;
+    }
+    let note = condition_note(st);
+    if st.actions().iter().any(|a| a == "*") {
+        out.push((
+            Severity::Critical,
+            format!("{where_} allows Action \"*\" on Resource \"*\": full admin{note}"),
+        ));
+    }
+    if !st.not_actions().is_empty() {
+        out.push((
+            Severity::Critical,
+            format!(
+                "{where_} allows everything except {} (NotAction) on Resource \"*\"{note}",
+                st.not_actions().join(", ")
+            ),
+        ));
+    }
+    for a in st.actions().iter().filter(|a| *a != "*") {
+        if iam_match(a, "iam:PassRole") {
+            out.push((Severity::High, format!("{where_} allows {a} on Resource \"*\": privilege escalation through iam:PassRole{note}")));
+        }
+        if let Some((svc, rest)) = a.split_once(':')
+            && rest == "*"
+            && !svc.is_empty()
+        {
+            out.push((
+                Severity::Medium,
+                format!("{where_} allows {a} (every {svc} action) on Resource \"*\"{note}"),
+            ));
+        }
+    }
+    out
+}
+
+impl Rule for IamLeastPrivilege {
+    fn id(&self) -> RuleId {
+        RuleId::IamLeastPrivilege
+    }
+
+    fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Option<Violation> {
+        let ResourceDetails::IamRole(role) = &r.details else {
+            return None;
+        };
+        if role.is_service_linked() {
+            return None;
+        }
+        let mut reasons: Vec<(Severity, String)> = Vec::new();
+        for policy in &role.policies {
+            for (i, st) in policy.document.statements().iter().enumerate() {
+                let where_ = format!(
+                    "policy {} ({:?}) statement {}",
+                    policy.name,
+                    policy.source,
+                    i + 1
+                );
+                reasons.extend(statement_reasons(&where_, st));
+            }
+        }
+        for (i, st) in role.trust_policy.statements().iter().enumerate() {
+            let unconditioned = st.condition.as_ref().is_none_or(|c| c.is_empty());
+            if st.effect == Effect::Allow
+                && unconditioned
+                && st.principal.as_ref().is_some_and(|p| p.is_everyone())
+            {
+                reasons.push((Severity::Critical, format!("trust policy statement {} lets anyone (Principal \"*\") assume the role, with no Condition", i + 1)));
+            }
+        }
+        let worst = reasons.iter().map(|(s, _)| *s).max()?;
+        Some(Violation::new(
+            worst,
+            reasons.into_iter().map(|(_, m)| m).collect(),
+            format!(
+                "Scope the grants of role {} to the actions and resources it needs (IAM Access Analyzer can generate a policy from its CloudTrail activity); restrict the trust policy's Principal or add a Condition",
+                r.id
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::iam::PolicyDocument;
+    use crate::model::{IamRole, PolicySource, ResourceType, RolePolicy};
+    use crate::rules::testkit::*;
+
+    const TRUST_EC2: &str = r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+    fn role(path: &str, trust: &str, policies: &[(&str, PolicySource, &str)]) -> Resource {
+        resource(
+            ResourceType::IamRole,
+            "r",
+            "global",
+            &[],
+            ResourceDetails::IamRole(IamRole {
+                path: path.into(),
+                trust_policy: PolicyDocument::parse(trust).unwrap(),
+                policies: policies
+                    .iter()
+                    .map(|(name, source, doc)| RolePolicy {
+                        name: (*name).into(),
+                        arn: None,
+                        source: source.clone(),
+                        document: PolicyDocument::parse(doc).unwrap(),
+                    })
+                    .collect(),
+            }),
+        )
+    }
+
+    fn inline(doc: &str) -> Resource {
+        role("/", TRUST_EC2, &[("p", PolicySource::Inline, doc)])
+    }
+
+    #[test]
+    fn wildcard_matching_follows_iam() {
+        let cases = [
+            ("iam:*", true),
+            ("iam:Pass*", true),
+            ("iam:passrole", true),
+            ("IAM:PassRole", true),
+            ("iam:Pass?ole", true),
+            ("*", true),
+            ("iam:P*e", true),
+            ("iam:Get*", false),
+            ("iam:PassRoles", false),
+            ("s3:*", false),
+            ("*:PassRole", true),
+        ];
+        for (pattern, matches) in cases {
+            assert_eq!(iam_match(pattern, "iam:PassRole"), matches, "{pattern}");
+        }
+    }
+
+    #[test]
+    fn cases() {
+        let admin = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        let readonly = r#"{"Statement":[{"Effect":"Allow","Action":["s3:Get*","s3:List*","ec2:Describe*"],"Resource":"*"}]}"#;
+        let cases: Vec<(&str, Resource, Option<Severity>)> = vec![
+            (
+                "string action admin",
+                inline(admin),
+                Some(Severity::Critical),
+            ),
+            (
+                "list action admin",
+                inline(r#"{"Statement":[{"Effect":"Allow","Action":["*"],"Resource":["*"]}]}"#),
+                Some(Severity::Critical),
+            ),
+            (
+                "AWS-managed AdministratorAccess",
+                role(
+                    "/",
+                    TRUST_EC2,
+                    &[("AdministratorAccess", PolicySource::AwsManaged, admin)],
+                ),
+                Some(Severity::Critical),
+            ),
+            (
+                "AWS-managed ReadOnlyAccess passes",
+                role(
+                    "/",
+                    TRUST_EC2,
+                    &[("ReadOnlyAccess", PolicySource::AwsManaged, readonly)],
+                ),
+                None,
+            ),
+            (
+                "NotAction on *",
+                inline(r#"{"Statement":{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}}"#),
+                Some(Severity::Critical),
+            ),
+            (
+                "NotAction on a scoped resource",
+                inline(
+                    r#"{"Statement":{"Effect":"Allow","NotAction":"iam:*","Resource":"arn:aws:s3:::b/*"}}"#,
+                ),
+                None,
+            ),
+            (
+                "PassRole on *",
+                inline(
+                    r#"{"Statement":[{"Effect":"Allow","Action":["ec2:RunInstances","iam:PassRole"],"Resource":"*"}]}"#,
+                ),
+                Some(Severity::High),
+            ),
+            (
+                "lower-case pass*",
+                inline(r#"{"Statement":[{"Effect":"Allow","Action":"iam:pass*","Resource":"*"}]}"#),
+                Some(Severity::High),
+            ),
+            (
+                "PassRole on a scoped role",
+                inline(
+                    r#"{"Statement":[{"Effect":"Allow","Action":"iam:PassRole","Resource":"arn:aws:iam::1:role/app-*"}]}"#,
+                ),
+                None,
+            ),
+            (
+                "service wildcard",
+                inline(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#),
+                Some(Severity::Medium),
+            ),
+            (
+                "iam:* is escalation and wildcard",
+                inline(r#"{"Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}"#),
+                Some(Severity::High),
+            ),
+            (
+                "Deny only passes",
+                inline(r#"{"Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#),
+                None,
+            ),
+            (
+                "Deny does not clear an Allow",
+                inline(
+                    r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"*","Resource":"*"}]}"#,
+                ),
+                Some(Severity::Critical),
+            ),
+            (
+                "Condition does not clear",
+                inline(
+                    r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}"#,
+                ),
+                Some(Severity::Critical),
+            ),
+            (
+                "open trust",
+                role(
+                    "/",
+                    r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#,
+                    &[],
+                ),
+                Some(Severity::Critical),
+            ),
+            (
+                "open trust bare *",
+                role(
+                    "/",
+                    r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}]}"#,
+                    &[],
+                ),
+                Some(Severity::Critical),
+            ),
+            (
+                "open trust with condition passes",
+                role(
+                    "/",
+                    r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x"}}}]}"#,
+                    &[],
+                ),
+                None,
+            ),
+            (
+                "service-linked role exempt",
+                role(
+                    "/aws-service-role/rds.amazonaws.com/",
+                    TRUST_EC2,
+                    &[("AdministratorAccess", PolicySource::AwsManaged, admin)],
+                ),
+                None,
+            ),
+        ];
+        for (name, r, want) in cases {
+            let got = check(&IamLeastPrivilege, &policy(""), &inventory(vec![r]));
+            assert_eq!(got.as_ref().map(|v| v.severity), want, "{name}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn messages_name_policy_statement_and_condition() {
+        let r = role(
+            "/",
+            TRUST_EC2,
+            &[(
+                "AdministratorAccess",
+                PolicySource::AwsManaged,
+                r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"},{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}"#,
+            )],
+        );
+        let v = check(&IamLeastPrivilege, &policy(""), &inventory(vec![r])).unwrap();
+        assert_eq!(
+            v.reasons,
+            [
+                "policy AdministratorAccess (AwsManaged) statement 2 allows Action \"*\" on Resource \"*\": full admin (has Condition Bool, which does not limit the grant enough to clear it)"
+            ]
+        );
+    }
+}

@@ -1,0 +1,237 @@
+//! The rule engine: a pure function of (inventory, policy, evaluation time) to findings,
+//! exempted findings and orphans, in a deterministic order.
+//!
+//! Each rule is one module implementing [`Rule`] and one line in [`catalogue`]. A rule looks at
+//! one resource (or, for account-level checks, the whole inventory) and returns at most one
+//! [`Violation`] listing every reason. The engine applies the policy's switches, severity
+//! overrides, allow-lists and exemptions; rules never see them.
+
+mod cloudtrail;
+mod ec2_ami;
+mod iam;
+mod logging;
+mod network;
+mod region;
+mod s3;
+mod tags;
+
+use crate::finding::{Finding, RuleId, Severity};
+use crate::inventory::Inventory;
+use crate::model::{Resource, ResourceDetails};
+use crate::policy::{Exemption, ExemptionTarget, Policy};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use network::{Coverage, open_to_world};
+
+/// What a rule found wrong with one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The catalogue severity for this case (before policy overrides).
+    pub severity: Severity,
+    /// Every reason, each naming its exact cause.
+    pub reasons: Vec<String>,
+    /// What a person does to fix it.
+    pub remediation: String,
+}
+
+impl Violation {
+    /// A violation with one or more reasons.
+    pub fn new(severity: Severity, reasons: Vec<String>, remediation: impl Into<String>) -> Self {
+        Self {
+            severity,
+            reasons,
+            remediation: remediation.into(),
+        }
+    }
+}
+
+/// What a rule reads besides the resource.
+#[derive(Debug, Clone, Copy)]
+pub struct EvalContext<'a> {
+    /// The policy.
+    pub policy: &'a Policy,
+    /// The whole inventory (for rules that look at neighbours).
+    pub inventory: &'a Inventory,
+    /// The evaluation time.
+    pub now: DateTime<Utc>,
+}
+
+impl EvalContext<'_> {
+    /// Whether the scan could not read `service` in `region` (or globally): a rule that would
+    /// judge from missing data stays silent rather than report a false positive.
+    pub fn unreadable(&self, region: &str, service: &str) -> bool {
+        self.inventory.errors.iter().any(|e| {
+            e.service == service && (e.region == region || e.region == crate::model::GLOBAL_REGION)
+        })
+    }
+}
+
+/// One compliance rule.
+pub trait Rule: Sync {
+    /// Its published id.
+    fn id(&self) -> RuleId;
+
+    /// Judges one resource; `None` when it passes or the rule does not apply.
+    fn check(&self, cx: &EvalContext<'_>, resource: &Resource) -> Option<Violation>;
+
+    /// Account-level findings: (region, account ARN, violation). Most rules have none.
+    fn check_account(&self, _cx: &EvalContext<'_>) -> Vec<(String, String, Violation)> {
+        Vec::new()
+    }
+}
+
+/// Every published rule, in catalogue order. Adding a rule: one module, one line here.
+pub fn catalogue() -> Vec<Box<dyn Rule>> {
+    vec![
+        Box::new(tags::TagsRequired),
+        Box::new(s3::S3Encryption),
+        Box::new(s3::S3PublicAccess),
+        Box::new(ec2_ami::Ec2ApprovedAmi),
+        Box::new(network::SgOpenIngress),
+        Box::new(iam::IamLeastPrivilege),
+        Box::new(region::RegionApproved),
+        Box::new(logging::LoggingEnabled),
+        Box::new(cloudtrail::CloudtrailEnabled),
+    ]
+}
+
+/// A finding moved aside by the policy, with why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExemptedFinding {
+    /// The finding as it would have been reported.
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// Why it is exempted (the exemption's reason, or `allow-listed`).
+    pub reason: String,
+    /// The last day the exemption applies, if it expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<NaiveDate>,
+}
+
+/// The engine's result.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Findings, ordered by rule, region, resource.
+    pub findings: Vec<Finding>,
+    /// Findings moved aside, same order.
+    pub exempted: Vec<ExemptedFinding>,
+}
+
+/// Resources AWS created that are not the user's: exempt from `tags-required` and
+/// `region-approved`.
+pub fn is_aws_default(r: &Resource) -> bool {
+    match &r.details {
+        ResourceDetails::Ec2Vpc(v) => v.is_default,
+        ResourceDetails::Ec2SecurityGroup(g) => g.is_default(),
+        _ => false,
+    }
+}
+
+/// Whether the resource is a service-linked role: exempt from every rule.
+fn is_service_linked(r: &Resource) -> bool {
+    matches!(&r.details, ResourceDetails::IamRole(role) if role.is_service_linked())
+}
+
+fn exemption_matches(e: &Exemption, rule: RuleId, r: Option<&Resource>, arn: &str) -> bool {
+    if e.rule != rule {
+        return false;
+    }
+    match &e.target {
+        ExemptionTarget::Resource(glob) => glob.is_match(arn),
+        ExemptionTarget::Tag(t) => r.is_some_and(|r| r.tag(&t.key) == Some(t.value.as_str())),
+    }
+}
+
+/// Evaluates every enabled rule over the inventory.
+pub fn evaluate(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Evaluation {
+    let cx = EvalContext {
+        policy,
+        inventory,
+        now,
+    };
+    let today = now.date_naive();
+    let mut out = Evaluation::default();
+    for rule in catalogue() {
+        let id = rule.id();
+        if !policy.rule_enabled(id) {
+            continue;
+        }
+        let mut raw: Vec<(Option<&Resource>, String, String, String, Violation)> = Vec::new();
+        for r in &inventory.resources {
+            if is_service_linked(r) {
+                continue;
+            }
+            if let Some(v) = rule.check(&cx, r) {
+                raw.push((
+                    Some(r),
+                    r.arn.clone(),
+                    r.resource_type.to_string(),
+                    r.region.clone(),
+                    v,
+                ));
+            }
+        }
+        for (region, arn, v) in rule.check_account(&cx) {
+            raw.push((None, arn, "account".to_owned(), region, v));
+        }
+        for (resource, arn, resource_type, region, v) in raw {
+            let severity = policy.severity_override(id).unwrap_or(v.severity);
+            let mut finding = Finding {
+                rule_id: id,
+                severity,
+                resource_arn: arn.clone(),
+                resource_type,
+                region,
+                message: v.reasons.join("; "),
+                remediation: v.remediation,
+            };
+            // Allow-listed public buckets are exempted, never silently passed.
+            if id == RuleId::S3PublicAccess
+                && let Some(r) = resource
+                && policy.s3.public_allowlist.iter().any(|g| g.is_match(&r.id))
+            {
+                out.exempted.push(ExemptedFinding {
+                    finding,
+                    reason: "allow-listed".to_owned(),
+                    expires: None,
+                });
+                continue;
+            }
+            let matching: Vec<&Exemption> = policy
+                .exemptions
+                .iter()
+                .filter(|e| exemption_matches(e, id, resource, &arn))
+                .collect();
+            if let Some(active) = matching.iter().find(|e| e.is_active_on(today)) {
+                out.exempted.push(ExemptedFinding {
+                    finding,
+                    reason: active.reason.clone(),
+                    expires: active.expires,
+                });
+                continue;
+            }
+            if let Some(expired) = matching
+                .iter()
+                .filter_map(|e| e.expires.map(|d| (d, e)))
+                .max_by_key(|(d, _)| *d)
+            {
+                finding.message.push_str(&format!(
+                    " (exemption \"{}\" expired on {})",
+                    expired.1.reason, expired.0
+                ));
+            }
+            out.findings.push(finding);
+        }
+    }
+    let key = |f: &Finding| (f.rule_id, f.region.clone(), f.resource_arn.clone());
+    out.findings.sort_by_key(key);
+    out.exempted.sort_by_key(|e| key(&e.finding));
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod testkit;
+
+#[cfg(test)]
+mod engine_tests;

@@ -1,0 +1,322 @@
+//! `sg-open-ingress`: no port outside `network.allowed_public_ports` open to the world.
+//!
+//! Port coverage is exact: a range covers every port in it, protocol `-1` covers everything,
+//! protocols arrive as names or numbers, and only `0.0.0.0/0` and `::/0` are "the world"
+//! (prefix lists and group references are not). Egress is never evaluated.
+
+use super::{EvalContext, Rule, Violation};
+use crate::finding::{RuleId, Severity};
+use crate::model::{IpPermission, Resource, ResourceDetails};
+use crate::policy::NetworkPolicy;
+
+/// See the module documentation.
+pub struct SgOpenIngress;
+
+/// The protocol of a permission, normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Coverage {
+    /// `-1`: every protocol and port.
+    All,
+    /// TCP or UDP ports `from..=to`.
+    Ports {
+        /// `tcp` or `udp`.
+        protocol: &'static str,
+        /// First port.
+        from: u16,
+        /// Last port.
+        to: u16,
+    },
+    /// ICMP or ICMPv6.
+    Icmp(&'static str),
+    /// Any other IP protocol (ESP, GRE...), by name or number.
+    Other(String),
+}
+
+impl Coverage {
+    /// Normalises a permission's protocol and ports.
+    pub fn of(p: &IpPermission) -> Self {
+        let ports = |protocol| {
+            let (from, to) = match (p.from_port, p.to_port) {
+                (Some(f), Some(t)) if f >= 0 && t >= 0 => (f, t),
+                _ => (0, 65_535),
+            };
+            let clamp = |v: i32| u16::try_from(v.clamp(0, 65_535)).unwrap_or(u16::MAX);
+            Coverage::Ports {
+                protocol,
+                from: clamp(from.min(to)),
+                to: clamp(from.max(to)),
+            }
+        };
+        match p.protocol.to_ascii_lowercase().as_str() {
+            "-1" | "all" => Self::All,
+            "tcp" | "6" => ports("tcp"),
+            "udp" | "17" => ports("udp"),
+            "icmp" | "1" => Self::Icmp("icmp"),
+            "icmpv6" | "58" => Self::Icmp("icmpv6"),
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+const WORLD: [&str; 2] = ["0.0.0.0/0", "::/0"];
+
+/// Why `p` is open to the world beyond what `policy` allows, or `None`.
+pub fn open_to_world(p: &IpPermission, policy: &NetworkPolicy) -> Option<String> {
+    let sources: Vec<&str> = p
+        .ipv4_ranges
+        .iter()
+        .chain(&p.ipv6_ranges)
+        .map(String::as_str)
+        .filter(|c| WORLD.contains(c))
+        .collect();
+    if sources.is_empty() {
+        return None;
+    }
+    let what = match Coverage::of(p) {
+        Coverage::All => "all traffic".to_owned(),
+        Coverage::Ports { protocol, from, to } => {
+            let allowed_inside = policy.allowed_public_ports.range(from..=to).count();
+            if usize::from(to - from) < allowed_inside {
+                return None;
+            }
+            if from == to {
+                format!("{protocol} {from}")
+            } else {
+                format!("{protocol} {from}-{to}")
+            }
+        }
+        Coverage::Icmp(name) => {
+            if policy.allow_public_icmp {
+                return None;
+            }
+            name.to_owned()
+        }
+        Coverage::Other(proto) => format!("protocol {proto}"),
+    };
+    Some(format!("{what} from {}", sources.join(", ")))
+}
+
+impl Rule for SgOpenIngress {
+    fn id(&self) -> RuleId {
+        RuleId::SgOpenIngress
+    }
+
+    fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Option<Violation> {
+        let ResourceDetails::Ec2SecurityGroup(g) = &r.details else {
+            return None;
+        };
+        let open: Vec<String> = g
+            .ingress
+            .iter()
+            .filter_map(|p| open_to_world(p, &cx.policy.network))
+            .collect();
+        if open.is_empty() {
+            return None;
+        }
+        let attached = !g.network_interface_ids.is_empty();
+        let mut reasons = vec![format!("ingress open to the world: {}", open.join("; "))];
+        reasons.push(if attached {
+            format!(
+                "attached to {} network interface(s)",
+                g.network_interface_ids.len()
+            )
+        } else {
+            "not attached to anything".to_owned()
+        });
+        Some(Violation::new(
+            if attached {
+                Severity::High
+            } else {
+                Severity::Low
+            },
+            reasons,
+            format!(
+                "Restrict the sources: aws ec2 revoke-security-group-ingress --group-id {} --ip-permissions ... then allow only known CIDRs, a prefix list or a security group",
+                r.id
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ResourceType, SecurityGroup};
+    use crate::rules::testkit::*;
+
+    fn perm(
+        protocol: &str,
+        from: Option<i32>,
+        to: Option<i32>,
+        v4: &[&str],
+        v6: &[&str],
+    ) -> IpPermission {
+        IpPermission {
+            protocol: protocol.into(),
+            from_port: from,
+            to_port: to,
+            ipv4_ranges: v4.iter().map(|s| (*s).to_owned()).collect(),
+            ipv6_ranges: v6.iter().map(|s| (*s).to_owned()).collect(),
+            prefix_list_ids: vec![],
+            referenced_group_ids: vec![],
+        }
+    }
+
+    #[test]
+    fn port_coverage_is_exact() {
+        let allowed = policy("[network]\nallowed_public_ports = [80, 443]").network;
+        let no_icmp =
+            policy("[network]\nallowed_public_ports = [80, 443]\nallow_public_icmp = false")
+                .network;
+        let cases: Vec<(&str, IpPermission, &NetworkPolicy, Option<&str>)> = vec![
+            (
+                "allowed port",
+                perm("tcp", Some(443), Some(443), &["0.0.0.0/0"], &[]),
+                &allowed,
+                None,
+            ),
+            (
+                "ssh to the world",
+                perm("tcp", Some(22), Some(22), &["0.0.0.0/0"], &[]),
+                &allowed,
+                Some("tcp 22 from 0.0.0.0/0"),
+            ),
+            (
+                "ipv6 world",
+                perm("tcp", Some(22), Some(22), &[], &["::/0"]),
+                &allowed,
+                Some("tcp 22 from ::/0"),
+            ),
+            (
+                "range straddling allowed ports",
+                perm("tcp", Some(80), Some(443), &["0.0.0.0/0"], &[]),
+                &allowed,
+                Some("tcp 80-443 from 0.0.0.0/0"),
+            ),
+            (
+                "range of only allowed port",
+                perm("tcp", Some(80), Some(80), &["0.0.0.0/0"], &[]),
+                &allowed,
+                None,
+            ),
+            (
+                "protocol number 6",
+                perm("6", Some(3389), Some(3389), &["0.0.0.0/0"], &[]),
+                &allowed,
+                Some("tcp 3389 from 0.0.0.0/0"),
+            ),
+            (
+                "udp 17",
+                perm("17", Some(53), Some(53), &["0.0.0.0/0"], &[]),
+                &allowed,
+                Some("udp 53 from 0.0.0.0/0"),
+            ),
+            (
+                "all traffic",
+                perm("-1", None, None, &[], &["::/0"]),
+                &allowed,
+                Some("all traffic from ::/0"),
+            ),
+            (
+                "tcp without ports covers all",
+                perm("tcp", None, None, &["0.0.0.0/0"], &[]),
+                &allowed,
+                Some("tcp 0-65535 from 0.0.0.0/0"),
+            ),
+            (
+                "icmp allowed by default",
+                perm("icmp", Some(-1), Some(-1), &["0.0.0.0/0"], &[]),
+                &allowed,
+                None,
+            ),
+            (
+                "icmpv6 58 allowed",
+                perm("58", Some(-1), Some(-1), &[], &["::/0"]),
+                &allowed,
+                None,
+            ),
+            (
+                "icmp refused by policy",
+                perm("1", Some(8), Some(0), &["0.0.0.0/0"], &[]),
+                &no_icmp,
+                Some("icmp from 0.0.0.0/0"),
+            ),
+            (
+                "ESP open",
+                perm("50", None, None, &["0.0.0.0/0"], &[]),
+                &allowed,
+                Some("protocol 50 from 0.0.0.0/0"),
+            ),
+            (
+                "private CIDR",
+                perm("tcp", Some(22), Some(22), &["10.0.0.0/8"], &[]),
+                &allowed,
+                None,
+            ),
+            (
+                "both world ranges named",
+                perm("tcp", Some(22), Some(22), &["0.0.0.0/0"], &["::/0"]),
+                &allowed,
+                Some("tcp 22 from 0.0.0.0/0, ::/0"),
+            ),
+        ];
+        for (name, p, net, want) in cases {
+            assert_eq!(open_to_world(&p, net).as_deref(), want, "{name}");
+        }
+        let mut prefix = perm("tcp", Some(22), Some(22), &[], &[]);
+        prefix.prefix_list_ids.push("pl-1".into());
+        prefix.referenced_group_ids.push("sg-2".into());
+        assert_eq!(
+            open_to_world(&prefix, &allowed),
+            None,
+            "prefix lists and group references are not the world"
+        );
+    }
+
+    #[test]
+    fn severity_depends_on_attachment_and_egress_is_ignored() {
+        let group = |enis: Vec<String>, ingress: Vec<IpPermission>, egress: Vec<IpPermission>| {
+            resource(
+                ResourceType::Ec2SecurityGroup,
+                "sg-1",
+                "us-east-1",
+                &[],
+                ResourceDetails::Ec2SecurityGroup(SecurityGroup {
+                    group_name: "default".into(),
+                    vpc_id: None,
+                    ingress,
+                    egress,
+                    network_interface_ids: enis,
+                }),
+            )
+        };
+        let ssh = || vec![perm("tcp", Some(22), Some(22), &["0.0.0.0/0"], &[])];
+        let p = policy("");
+        let attached = check(
+            &SgOpenIngress,
+            &p,
+            &inventory(vec![group(vec!["eni-1".into()], ssh(), vec![])]),
+        )
+        .unwrap();
+        assert_eq!(attached.severity, Severity::High);
+        assert_eq!(
+            attached.reasons[0],
+            "ingress open to the world: tcp 22 from 0.0.0.0/0"
+        );
+        let unused = check(
+            &SgOpenIngress,
+            &p,
+            &inventory(vec![group(vec![], ssh(), vec![])]),
+        )
+        .unwrap();
+        assert_eq!(unused.severity, Severity::Low);
+        assert!(
+            check(
+                &SgOpenIngress,
+                &p,
+                &inventory(vec![group(vec![], vec![], ssh())])
+            )
+            .is_none()
+        );
+    }
+}

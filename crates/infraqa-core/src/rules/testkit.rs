@@ -1,0 +1,81 @@
+//! Builders for rule tests: resources, inventories and policies in a line each.
+
+use crate::inventory::{INVENTORY_SCHEMA_VERSION, Inventory, ScanError, ScanStats};
+use crate::model::{Resource, ResourceDetails, ResourceType};
+use crate::policy::Policy;
+use crate::rules::{EvalContext, Rule, Violation};
+use chrono::{DateTime, TimeZone, Utc};
+use std::collections::BTreeMap;
+
+pub const ACCOUNT: &str = "123456789012";
+
+pub fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+}
+
+pub fn resource(
+    t: ResourceType,
+    id: &str,
+    region: &str,
+    tags: &[(&str, &str)],
+    details: ResourceDetails,
+) -> Resource {
+    let arn = match t {
+        ResourceType::S3Bucket => format!("arn:aws:s3:::{id}"),
+        ResourceType::IamRole => format!("arn:aws:iam::{ACCOUNT}:role/{id}"),
+        _ => format!(
+            "arn:aws:{}:{region}:{ACCOUNT}:{id}",
+            t.as_str().split(':').next().unwrap()
+        ),
+    };
+    Resource {
+        arn,
+        id: id.to_owned(),
+        resource_type: t,
+        region: region.to_owned(),
+        account_id: ACCOUNT.to_owned(),
+        tags: tags
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<BTreeMap<_, _>>(),
+        created_at: None,
+        details,
+    }
+}
+
+pub fn inventory(resources: Vec<Resource>) -> Inventory {
+    Inventory {
+        schema_version: INVENTORY_SCHEMA_VERSION,
+        generated_at: now(),
+        account_id: ACCOUNT.to_owned(),
+        regions: vec!["us-east-1".into(), "eu-west-1".into()],
+        resources,
+        errors: Vec::new(),
+        notes: Vec::new(),
+        stats: ScanStats::default(),
+    }
+}
+
+pub fn scan_error(region: &str, service: &str, operation: &str) -> ScanError {
+    ScanError {
+        region: region.into(),
+        service: service.into(),
+        operation: operation.into(),
+        code: "AccessDenied".into(),
+        message: "denied".into(),
+    }
+}
+
+pub fn policy(toml: &str) -> Policy {
+    Policy::from_toml(toml, "test.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs `rule` on the first resource of `inv`.
+pub fn check(rule: &dyn Rule, policy: &Policy, inv: &Inventory) -> Option<Violation> {
+    let cx = EvalContext {
+        policy,
+        inventory: inv,
+        now: now(),
+    };
+    rule.check(&cx, &inv.resources[0])
+}
