@@ -195,5 +195,46 @@ fn scan_writes_the_inventory_of_a_seeded_account() {
     let text = std::fs::read_to_string(out_dir.join("inventory.json")).unwrap();
     let inventory: infraqa_core::Inventory = serde_json::from_str(&text).unwrap();
     assert_eq!(inventory.account_id, account.account_id);
-    assert_eq!(inventory.resources.len(), estate.resources.len());
+    let mut got: Vec<(String, String, String)> = inventory
+        .resources
+        .iter()
+        .map(|r| (r.resource_type.to_string(), r.region.clone(), r.id.clone()))
+        .collect();
+    let mut want: Vec<(String, String, String)> = estate
+        .resources
+        .iter()
+        .map(|r| (r.resource_type.to_string(), r.region.clone(), r.id.clone()))
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "the inventory lists exactly the seeded resources");
+
+    // check on that inventory writes findings.json; --fail-on critical exits 4 (the estate
+    // has critical findings), after writing the file.
+    let out = Command::new(env!("CARGO_BIN_EXE_infraqa"))
+        .args(["check", "--policy", &policy, "--inventory"])
+        .arg(out_dir.join("inventory.json"))
+        .arg("--out")
+        .arg(&out_dir)
+        .args(["--fail-on", "critical"])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("finding(s) at or above critical"), "{stderr}");
+    let findings: infraqa_core::check::CheckResult =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("findings.json")).unwrap()).unwrap();
+    assert!(!findings.findings.is_empty() && !findings.partial);
+}
+
+#[test]
+fn check_rejects_a_file_that_is_not_an_inventory_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("inventory.json");
+    std::fs::write(&bad, "{\"resources\": 3}").unwrap();
+    let out = infraqa(&["check", "--policy", &example_policy(), "--inventory", bad.to_str().unwrap(), "--out", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("is not an infraqa inventory") && err.contains("line 1"), "{err}");
 }

@@ -38,14 +38,19 @@ fn is_aws_managed(arn: &str) -> bool {
 
 /// Collects every IAM role of the account.
 pub async fn collect(ctx: &Ctx<'_>) -> Sink {
-    let mut sink = Sink::default();
-    let iam = match ctx.clients.iam() {
-        Ok(c) => c,
+    match ctx.clients.iam() {
+        Ok(iam) => collect_from(ctx, &iam).await,
         Err(e) => {
+            let mut sink = Sink::default();
             sink.error(GLOBAL_REGION, &e);
-            return sink;
+            sink
         }
-    };
+    }
+}
+
+/// [`collect`] with a given client (tests pass a mocked one).
+pub async fn collect_from(ctx: &Ctx<'_>, iam: &aws_sdk_iam::Client) -> Sink {
+    let mut sink = Sink::default();
     let stream = iam
         .get_account_authorization_details()
         .filter(t::EntityType::Role)
@@ -81,7 +86,7 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
         .map(str::to_owned)
         .collect();
     for arn in aws_managed {
-        let doc = aws_managed_document(&iam, &arn, &mut sink).await;
+        let doc = aws_managed_document(iam, &arn, &mut sink).await;
         documents.insert(arn, doc);
     }
 
@@ -186,5 +191,152 @@ async fn aws_managed_document(
             sink.error(GLOBAL_REGION, &AwsError::call(SVC, "GetPolicyVersion", e));
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AwsClients, AwsOptions};
+    use aws_credential_types::Credentials;
+    use aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsOutput;
+    use aws_sdk_iam::operation::get_policy::GetPolicyOutput;
+    use aws_sdk_iam::operation::get_policy_version::GetPolicyVersionOutput;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use infraqa_core::iam::Effect;
+
+    const ADMIN_ARN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+    const CUSTOM_ARN: &str = "arn:aws:iam::123456789012:policy/deploy";
+    /// `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`, URL-encoded as IAM sends it.
+    const ADMIN_ENCODED: &str = "%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22%2A%22%2C%22Resource%22%3A%22%2A%22%7D%5D%7D";
+    const TRUST: &str = "%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%22ec2.amazonaws.com%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D";
+
+    fn role(name: &str, attached: &[&str], inline: Option<&str>) -> t::RoleDetail {
+        let mut b = t::RoleDetail::builder()
+            .role_name(name)
+            .arn(format!("arn:aws:iam::123456789012:role/{name}"))
+            .path("/")
+            .assume_role_policy_document(TRUST);
+        for arn in attached {
+            b = b.attached_managed_policies(
+                t::AttachedPolicy::builder()
+                    .policy_arn(*arn)
+                    .policy_name(arn.rsplit('/').next().unwrap())
+                    .build(),
+            );
+        }
+        if let Some(doc) = inline {
+            b = b.role_policy_list(
+                t::PolicyDetail::builder()
+                    .policy_name("inline")
+                    .policy_document(doc)
+                    .build(),
+            );
+        }
+        b.build()
+    }
+
+    #[tokio::test]
+    async fn roles_across_pages_with_each_aws_managed_policy_read_once() {
+        let page1 = mock!(aws_sdk_iam::Client::get_account_authorization_details)
+            .match_requests(|r| r.marker().is_none())
+            .then_output(|| {
+                GetAccountAuthorizationDetailsOutput::builder()
+                    .role_detail_list(role("admin-a", &[ADMIN_ARN], None))
+                    .role_detail_list(role(
+                        "deployer",
+                        &[CUSTOM_ARN],
+                        Some(r#"{"Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}"#),
+                    ))
+                    .is_truncated(true)
+                    .marker("m1")
+                    .build()
+            });
+        let page2 = mock!(aws_sdk_iam::Client::get_account_authorization_details)
+            .match_requests(|r| r.marker() == Some("m1"))
+            .then_output(|| {
+                GetAccountAuthorizationDetailsOutput::builder()
+                    .role_detail_list(role("admin-b", &[ADMIN_ARN], None))
+                    .policies(
+                        t::ManagedPolicyDetail::builder()
+                            .arn(CUSTOM_ARN)
+                            .policy_name("deploy")
+                            .policy_version_list(
+                                t::PolicyVersion::builder()
+                                    .is_default_version(false)
+                                    .document(ADMIN_ENCODED)
+                                    .build(),
+                            )
+                            .policy_version_list(
+                                t::PolicyVersion::builder()
+                                    .is_default_version(true)
+                                    .document("%7B%22Statement%22%3A%5B%5D%7D")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .is_truncated(false)
+                    .build()
+            });
+        let get_policy = mock!(aws_sdk_iam::Client::get_policy)
+            .match_requests(|r| r.policy_arn() == Some(ADMIN_ARN))
+            .then_output(|| {
+                GetPolicyOutput::builder()
+                    .policy(
+                        t::Policy::builder()
+                            .arn(ADMIN_ARN)
+                            .default_version_id("v1")
+                            .build(),
+                    )
+                    .build()
+            });
+        let get_version = mock!(aws_sdk_iam::Client::get_policy_version)
+            .match_requests(|r| r.version_id() == Some("v1"))
+            .then_output(|| {
+                GetPolicyVersionOutput::builder()
+                    .policy_version(t::PolicyVersion::builder().document(ADMIN_ENCODED).build())
+                    .build()
+            });
+        let client = mock_client!(
+            aws_sdk_iam,
+            RuleMode::MatchAny,
+            [&page1, &page2, &get_policy, &get_version]
+        );
+        let clients = AwsClients::load(AwsOptions {
+            region: Some("us-east-1".into()),
+            credentials: Some(Credentials::new("k", "s", None, None, "test")),
+            ..AwsOptions::default()
+        })
+        .await;
+        let ctx = Ctx {
+            clients: &clients,
+            account_id: "123456789012",
+            region: "us-east-1",
+        };
+
+        let sink = collect_from(&ctx, &client).await;
+        assert!(sink.errors.is_empty(), "{:?}", sink.errors);
+        let names: Vec<&str> = sink.resources.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(names, ["admin-a", "deployer", "admin-b"]);
+        assert_eq!((get_policy.num_calls(), get_version.num_calls()), (1, 1));
+        let details = |i: usize| match &sink.resources[i].details {
+            ResourceDetails::IamRole(r) => r.clone(),
+            other => panic!("{other:?}"),
+        };
+        let admin = details(0);
+        assert_eq!(admin.policies[0].source, PolicySource::AwsManaged);
+        assert_eq!(admin.policies[0].document.statements()[0].actions(), ["*"]);
+        assert!(admin.trust_policy.statements()[0].principal.is_some());
+        let deployer = details(1);
+        assert_eq!(deployer.policies[0].source, PolicySource::Inline);
+        assert_eq!(
+            deployer.policies[0].document.statements()[0].effect,
+            Effect::Deny
+        );
+        assert_eq!(deployer.policies[1].source, PolicySource::CustomerManaged);
+        assert!(
+            deployer.policies[1].document.statements().is_empty(),
+            "the default version is used"
+        );
     }
 }

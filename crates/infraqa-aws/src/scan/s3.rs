@@ -122,8 +122,24 @@ fn public_grantees(grants: &[t::Grant]) -> Vec<PublicGrantee> {
 
 /// Collects the buckets located in `regions`. `ctx.region` is the home region.
 pub async fn collect(ctx: &Ctx<'_>, regions: &[String], account_block: PublicAccessBlock) -> Sink {
+    collect_from(ctx, regions, account_block, &|region| {
+        ctx.clients.s3(region)
+    })
+    .await
+}
+
+/// An S3 client for a region.
+pub type S3ClientFor<'a> = dyn Fn(&str) -> aws_sdk_s3::Client + Sync + 'a;
+
+/// [`collect`] with given clients per region (tests pass mocked ones).
+pub async fn collect_from(
+    ctx: &Ctx<'_>,
+    regions: &[String],
+    account_block: PublicAccessBlock,
+    client_for: &S3ClientFor<'_>,
+) -> Sink {
     let mut sink = Sink::default();
-    let home = ctx.clients.s3(ctx.region);
+    let home = client_for(ctx.region);
     // No MaxBuckets: some emulators truncate without a continuation token when it is set.
     let stream = home.list_buckets().into_paginator().send();
     let buckets: Vec<t::Bucket> = sink
@@ -134,7 +150,7 @@ pub async fn collect(ctx: &Ctx<'_>, regions: &[String], account_block: PublicAcc
         .collect();
 
     let results: Vec<(Option<Resource>, Sink)> = futures_util::stream::iter(buckets)
-        .map(|b| bucket(ctx, b, regions, account_block))
+        .map(|b| bucket(ctx, b, regions, account_block, client_for))
         .buffer_unordered(BUCKET_CONCURRENCY)
         .collect()
         .await;
@@ -150,6 +166,7 @@ async fn bucket(
     b: t::Bucket,
     regions: &[String],
     account_block: PublicAccessBlock,
+    client_for: &S3ClientFor<'_>,
 ) -> (Option<Resource>, Sink) {
     let mut sink = Sink::default();
     let Some(name) = b.name().map(str::to_owned) else {
@@ -157,9 +174,7 @@ async fn bucket(
     };
     let region = match b.bucket_region() {
         Some(r) if !r.is_empty() => r.to_owned(),
-        _ => match ctx
-            .clients
-            .s3(ctx.region)
+        _ => match client_for(ctx.region)
             .get_bucket_location()
             .bucket(&name)
             .send()
@@ -181,7 +196,7 @@ async fn bucket(
     if !regions.contains(&region) {
         return (None, sink);
     }
-    let s3 = ctx.clients.s3(&region);
+    let s3 = client_for(&region);
 
     let (enc, pab, logging) = tokio::join!(
         s3.get_bucket_encryption().bucket(&name).send(),
@@ -310,6 +325,189 @@ fn with_bucket(err: AwsError, bucket: &str) -> AwsError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{AwsClients, AwsOptions};
+    use aws_credential_types::Credentials;
+    use aws_sdk_s3::operation::get_bucket_acl::GetBucketAclOutput;
+    use aws_sdk_s3::operation::get_bucket_encryption::{
+        GetBucketEncryptionError, GetBucketEncryptionOutput,
+    };
+    use aws_sdk_s3::operation::get_bucket_location::GetBucketLocationOutput;
+    use aws_sdk_s3::operation::get_bucket_logging::GetBucketLoggingOutput;
+    use aws_sdk_s3::operation::get_bucket_policy_status::GetBucketPolicyStatusOutput;
+    use aws_sdk_s3::operation::get_public_access_block::{
+        GetPublicAccessBlockError, GetPublicAccessBlockOutput,
+    };
+    use aws_sdk_s3::operation::list_buckets::ListBucketsOutput;
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn not_found(code: &str) -> ErrorMetadata {
+        ErrorMetadata::builder()
+            .code(code)
+            .message("not found")
+            .build()
+    }
+
+    /// Mocks for two buckets: `locked` (fully blocked, SSE-S3, listed with its region) and
+    /// `open` (no block, no encryption configuration, location asked).
+    fn rules() -> Vec<Rule> {
+        vec![
+            mock!(aws_sdk_s3::Client::list_buckets).then_output(|| {
+                ListBucketsOutput::builder()
+                    .buckets(
+                        t::Bucket::builder()
+                            .name("locked")
+                            .bucket_region("us-east-1")
+                            .build(),
+                    )
+                    .buckets(t::Bucket::builder().name("open").build())
+                    .buckets(
+                        t::Bucket::builder()
+                            .name("elsewhere")
+                            .bucket_region("ap-south-1")
+                            .build(),
+                    )
+                    .build()
+            }),
+            mock!(aws_sdk_s3::Client::get_bucket_location)
+                .match_requests(|r| r.bucket() == Some("open"))
+                .then_output(|| {
+                    GetBucketLocationOutput::builder()
+                        .location_constraint(t::BucketLocationConstraint::Eu)
+                        .build()
+                }),
+            mock!(aws_sdk_s3::Client::get_bucket_encryption)
+                .match_requests(|r| r.bucket() == Some("locked"))
+                .then_output(|| {
+                    GetBucketEncryptionOutput::builder()
+                        .server_side_encryption_configuration(
+                            t::ServerSideEncryptionConfiguration::builder()
+                                .rules(
+                                    t::ServerSideEncryptionRule::builder()
+                                        .apply_server_side_encryption_by_default(
+                                            t::ServerSideEncryptionByDefault::builder()
+                                                .sse_algorithm(t::ServerSideEncryption::Aes256)
+                                                .build()
+                                                .unwrap(),
+                                        )
+                                        .build(),
+                                )
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                }),
+            mock!(aws_sdk_s3::Client::get_bucket_encryption)
+                .match_requests(|r| r.bucket() == Some("open"))
+                .then_error(|| {
+                    GetBucketEncryptionError::generic(not_found(
+                        "ServerSideEncryptionConfigurationNotFoundError",
+                    ))
+                }),
+            mock!(aws_sdk_s3::Client::get_public_access_block)
+                .match_requests(|r| r.bucket() == Some("locked"))
+                .then_output(|| {
+                    GetPublicAccessBlockOutput::builder()
+                        .public_access_block_configuration(
+                            t::PublicAccessBlockConfiguration::builder()
+                                .block_public_acls(true)
+                                .ignore_public_acls(true)
+                                .block_public_policy(true)
+                                .restrict_public_buckets(true)
+                                .build(),
+                        )
+                        .build()
+                }),
+            mock!(aws_sdk_s3::Client::get_public_access_block)
+                .match_requests(|r| r.bucket() == Some("open"))
+                .then_error(|| {
+                    GetPublicAccessBlockError::generic(not_found(
+                        "NoSuchPublicAccessBlockConfiguration",
+                    ))
+                }),
+            mock!(aws_sdk_s3::Client::get_bucket_logging)
+                .then_output(|| GetBucketLoggingOutput::builder().build()),
+            mock!(aws_sdk_s3::Client::get_bucket_policy_status)
+                .match_requests(|r| r.bucket() == Some("open"))
+                .then_output(|| {
+                    GetBucketPolicyStatusOutput::builder()
+                        .policy_status(t::PolicyStatus::builder().is_public(true).build())
+                        .build()
+                }),
+            mock!(aws_sdk_s3::Client::get_bucket_acl)
+                .match_requests(|r| r.bucket() == Some("open"))
+                .then_output(|| {
+                    GetBucketAclOutput::builder()
+                        .grants(
+                            t::Grant::builder()
+                                .grantee(
+                                    t::Grantee::builder()
+                                        .r#type(t::Type::Group)
+                                        .uri(ALL_USERS)
+                                        .build()
+                                        .unwrap(),
+                                )
+                                .permission(t::Permission::Read)
+                                .build(),
+                        )
+                        .build()
+                }),
+        ]
+    }
+
+    #[tokio::test]
+    async fn reads_only_what_can_change_an_answer_and_maps_not_found_to_absent() {
+        let rules = rules();
+        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &rules);
+        let clients = AwsClients::load(AwsOptions {
+            region: Some("us-east-1".into()),
+            credentials: Some(Credentials::new("k", "s", None, None, "test")),
+            ..AwsOptions::default()
+        })
+        .await;
+        let ctx = Ctx {
+            clients: &clients,
+            account_id: "123456789012",
+            region: "us-east-1",
+        };
+        let regions = vec!["us-east-1".to_owned(), "eu-west-1".to_owned()];
+        let mut sink = collect_from(&ctx, &regions, PublicAccessBlock::default(), &|_| {
+            client.clone()
+        })
+        .await;
+        assert!(sink.errors.is_empty(), "{:?}", sink.errors);
+        sink.resources.sort_by(|a, b| a.id.cmp(&b.id));
+        let ids: Vec<(&str, &str)> = sink
+            .resources
+            .iter()
+            .map(|r| (r.id.as_str(), r.region.as_str()))
+            .collect();
+        assert_eq!(
+            ids,
+            [("locked", "us-east-1"), ("open", "eu-west-1")],
+            "buckets of unscanned regions are skipped"
+        );
+        let details = |i: usize| match &sink.resources[i].details {
+            ResourceDetails::S3Bucket(b) => b.clone(),
+            other => panic!("{other:?}"),
+        };
+        let locked = details(0);
+        assert_eq!(locked.encryption, BucketEncryption::SseS3);
+        assert!(locked.public_access_block.all_blocked());
+        assert_eq!(
+            (locked.policy_is_public, locked.acl_public_grants),
+            (None, None)
+        );
+        let open = details(1);
+        assert_eq!(open.encryption, BucketEncryption::None);
+        assert_eq!(open.public_access_block, PublicAccessBlock::default());
+        assert_eq!(open.policy_is_public, Some(true));
+        assert_eq!(open.acl_public_grants, Some(vec![PublicGrantee::AllUsers]));
+
+        // The locked bucket never cost a policy-status or ACL read, nor a location read.
+        let calls: Vec<usize> = rules.iter().map(Rule::num_calls).collect();
+        assert_eq!(calls, [1, 1, 1, 1, 1, 1, 2, 1, 1]);
+    }
 
     #[test]
     fn bucket_locations_map_to_regions() {
