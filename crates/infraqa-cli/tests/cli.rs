@@ -207,7 +207,10 @@ fn scan_writes_the_inventory_of_a_seeded_account() {
         .collect();
     got.sort();
     want.sort();
-    assert_eq!(got, want, "the inventory lists exactly the seeded resources");
+    assert_eq!(
+        got, want,
+        "the inventory lists exactly the seeded resources"
+    );
 
     // check on that inventory writes findings.json; --fail-on critical exits 4 (the estate
     // has critical findings), after writing the file.
@@ -222,9 +225,13 @@ fn scan_writes_the_inventory_of_a_seeded_account() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{stderr}");
-    assert!(stderr.contains("finding(s) at or above critical"), "{stderr}");
+    assert!(
+        stderr.contains("finding(s) at or above critical"),
+        "{stderr}"
+    );
     let findings: infraqa_core::check::CheckResult =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("findings.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("findings.json")).unwrap())
+            .unwrap();
     assert!(!findings.findings.is_empty() && !findings.partial);
 }
 
@@ -233,8 +240,19 @@ fn check_rejects_a_file_that_is_not_an_inventory_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("inventory.json");
     std::fs::write(&bad, "{\"resources\": 3}").unwrap();
-    let out = infraqa(&["check", "--policy", &example_policy(), "--inventory", bad.to_str().unwrap(), "--out", dir.path().to_str().unwrap()]);
+    let out = infraqa(&[
+        "check",
+        "--policy",
+        &example_policy(),
+        "--inventory",
+        bad.to_str().unwrap(),
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("is not an infraqa inventory") && err.contains("line 1"), "{err}");
+    assert!(
+        err.contains("is not an infraqa inventory") && err.contains("line 1"),
+        "{err}"
+    );
 }

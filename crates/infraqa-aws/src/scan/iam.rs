@@ -197,8 +197,7 @@ async fn aws_managed_document(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AwsClients, AwsOptions};
-    use aws_credential_types::Credentials;
+    use crate::scan::test_clients;
     use aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsOutput;
     use aws_sdk_iam::operation::get_policy::GetPolicyOutput;
     use aws_sdk_iam::operation::get_policy_version::GetPolicyVersionOutput;
@@ -302,12 +301,7 @@ mod tests {
             RuleMode::MatchAny,
             [&page1, &page2, &get_policy, &get_version]
         );
-        let clients = AwsClients::load(AwsOptions {
-            region: Some("us-east-1".into()),
-            credentials: Some(Credentials::new("k", "s", None, None, "test")),
-            ..AwsOptions::default()
-        })
-        .await;
+        let clients = test_clients().await;
         let ctx = Ctx {
             clients: &clients,
             account_id: "123456789012",

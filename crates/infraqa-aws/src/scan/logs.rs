@@ -63,8 +63,7 @@ pub async fn collect_from(ctx: &Ctx<'_>, client: &aws_sdk_cloudwatchlogs::Client
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AwsClients, AwsOptions};
-    use aws_credential_types::Credentials;
+    use crate::scan::test_clients;
     use aws_sdk_cloudwatchlogs::operation::describe_log_groups::{
         DescribeLogGroupsError, DescribeLogGroupsOutput,
     };
@@ -88,15 +87,6 @@ mod tests {
         for (arn, bare) in cases {
             assert_eq!(bare_arn(arn), bare);
         }
-    }
-
-    async fn clients() -> AwsClients {
-        AwsClients::load(AwsOptions {
-            region: Some("us-east-1".into()),
-            credentials: Some(Credentials::new("k", "s", None, None, "test")),
-            ..AwsOptions::default()
-        })
-        .await
     }
 
     fn group(name: &str) -> SdkLogGroup {
@@ -141,7 +131,7 @@ mod tests {
             RuleMode::Sequential,
             [&first, &second, &third]
         );
-        let clients = clients().await;
+        let clients = test_clients().await;
         let ctx = Ctx {
             clients: &clients,
             account_id: "123456789012",
@@ -191,7 +181,7 @@ mod tests {
                     .with_initial_backoff(Duration::from_millis(1)),
             )
         });
-        let clients = clients().await;
+        let clients = test_clients().await;
         let ctx = Ctx {
             clients: &clients,
             account_id: "123456789012",
@@ -224,7 +214,7 @@ mod tests {
             RuleMode::Sequential,
             [&first, &denied]
         );
-        let clients = clients().await;
+        let clients = test_clients().await;
         let ctx = Ctx {
             clients: &clients,
             account_id: "123456789012",

@@ -344,6 +344,20 @@ fn subtract(after: CallCounts, before: &CallCounts) -> BTreeMap<String, BTreeMap
         .collect()
 }
 
+/// Clients for unit tests that pass mocked service clients to `collect_from`: static
+/// credentials and a region, so loading touches no network.
+#[cfg(test)]
+pub(crate) async fn test_clients() -> AwsClients {
+    AwsClients::load(crate::AwsOptions {
+        region: Some("us-east-1".into()),
+        credentials: Some(aws_credential_types::Credentials::new(
+            "k", "s", None, None, "test",
+        )),
+        ..crate::AwsOptions::default()
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

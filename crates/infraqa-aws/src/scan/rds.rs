@@ -63,8 +63,7 @@ pub async fn collect_from(ctx: &Ctx<'_>, client: &aws_sdk_rds::Client) -> Sink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AwsClients, AwsOptions};
-    use aws_credential_types::Credentials;
+    use crate::scan::test_clients;
     use aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput;
     use aws_sdk_rds::types::{DbInstance, Tag};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
@@ -91,12 +90,7 @@ mod tests {
                     .build()
             });
         let client = mock_client!(aws_sdk_rds, RuleMode::Sequential, [&rule]);
-        let clients = AwsClients::load(AwsOptions {
-            region: Some("us-east-1".into()),
-            credentials: Some(Credentials::new("k", "s", None, None, "test")),
-            ..AwsOptions::default()
-        })
-        .await;
+        let clients = test_clients().await;
         let ctx = Ctx {
             clients: &clients,
             account_id: "123456789012",

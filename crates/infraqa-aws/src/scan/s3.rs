@@ -325,8 +325,7 @@ fn with_bucket(err: AwsError, bucket: &str) -> AwsError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AwsClients, AwsOptions};
-    use aws_credential_types::Credentials;
+    use crate::scan::test_clients;
     use aws_sdk_s3::operation::get_bucket_acl::GetBucketAclOutput;
     use aws_sdk_s3::operation::get_bucket_encryption::{
         GetBucketEncryptionError, GetBucketEncryptionOutput,
@@ -459,12 +458,7 @@ mod tests {
     async fn reads_only_what_can_change_an_answer_and_maps_not_found_to_absent() {
         let rules = rules();
         let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &rules);
-        let clients = AwsClients::load(AwsOptions {
-            region: Some("us-east-1".into()),
-            credentials: Some(Credentials::new("k", "s", None, None, "test")),
-            ..AwsOptions::default()
-        })
-        .await;
+        let clients = test_clients().await;
         let ctx = Ctx {
             clients: &clients,
             account_id: "123456789012",
