@@ -3,6 +3,7 @@
 //! Rule ids are a public contract: reports, exemptions, dashboards and alert filters use them,
 //! so their spelling never changes.
 
+use crate::model::{BucketEncryption, PolicySource, PublicAccessBlock, PublicGrantee};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -205,6 +206,132 @@ pub struct Finding {
     pub message: String,
     /// What a person does to fix it: the console step or the CLI command.
     pub remediation: String,
+    /// The structured facts behind the message, for dashboards and auditors.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
+}
+
+/// What an IAM statement grants that a rule objects to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Grant {
+    /// `Action: *` on `Resource: *`.
+    FullAdmin,
+    /// `NotAction` on `Resource: *`.
+    NotAction,
+    /// An action matching `iam:PassRole` on `Resource: *`.
+    PassRole,
+    /// `svc:*` on `Resource: *`.
+    ServiceWildcard,
+    /// A trust policy anyone may use.
+    OpenTrust,
+}
+
+/// A missing logging control.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoggingControl {
+    /// S3 server access logging.
+    S3AccessLogging,
+    /// RDS log exports to CloudWatch Logs.
+    RdsLogExports,
+    /// The Lambda function's log group.
+    LambdaLogGroup {
+        /// The log group that does not exist.
+        log_group: String,
+    },
+    /// A VPC flow log.
+    VpcFlowLog,
+}
+
+/// One structured fact behind a finding, tagged by `kind` in JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Evidence {
+    /// A required tag (and all its aliases) is absent or empty.
+    MissingTag {
+        /// The required key.
+        key: String,
+    },
+    /// A tag value that is not allowed, or not a date.
+    InvalidTagValue {
+        /// The key.
+        key: String,
+        /// The value found.
+        value: String,
+        /// What was expected.
+        expected: String,
+    },
+    /// A bucket's default encryption as found.
+    BucketEncryption {
+        /// The configuration found.
+        found: BucketEncryption,
+        /// Whether the policy requires SSE-KMS.
+        kms_required: bool,
+    },
+    /// A bucket's effective public access block and what makes it public now.
+    PublicAccess {
+        /// Bucket OR account, per flag.
+        effective: PublicAccessBlock,
+        /// The policy status says public, and nothing neutralises it.
+        public_policy: bool,
+        /// Public ACL grantees that nothing neutralises.
+        public_grants: Vec<PublicGrantee>,
+    },
+    /// The AMI an instance runs.
+    Ami {
+        /// The AMI id.
+        image_id: String,
+        /// Its owner, when known.
+        owner_id: Option<String>,
+    },
+    /// An ingress permission open to the world.
+    OpenIngress {
+        /// `tcp`, `udp`, `icmp`, `icmpv6`, `all` or another protocol.
+        protocol: String,
+        /// First port, for tcp and udp.
+        from_port: Option<u16>,
+        /// Last port, for tcp and udp.
+        to_port: Option<u16>,
+        /// The world sources (`0.0.0.0/0`, `::/0`).
+        sources: Vec<String>,
+        /// Network interfaces using the group.
+        attached_interfaces: usize,
+    },
+    /// An IAM statement that grants too much.
+    PolicyStatement {
+        /// The policy's name, or `trust policy`.
+        policy: String,
+        /// Where the policy comes from (absent for the trust policy).
+        source: Option<PolicySource>,
+        /// The 1-based statement index.
+        statement: usize,
+        /// What it grants.
+        grant: Grant,
+        /// The action pattern, where one is to blame.
+        pattern: Option<String>,
+        /// Condition operators on the statement (shown, never clearing).
+        conditions: Vec<String>,
+    },
+    /// A resource's region outside the approved list.
+    Region {
+        /// Where it lives.
+        region: String,
+        /// The approved regions.
+        approved: Vec<String>,
+    },
+    /// A critical resource without a logging control.
+    Logging {
+        /// The missing control.
+        control: LoggingControl,
+    },
+    /// A region no logging trail covers.
+    TrailCoverage {
+        /// The region.
+        region: String,
+        /// Trails that cover it but are stopped.
+        stopped_trails: usize,
+    },
 }
 
 #[cfg(test)]

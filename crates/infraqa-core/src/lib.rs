@@ -19,7 +19,7 @@ pub mod paginate;
 pub mod policy;
 pub mod rules;
 
-pub use finding::{Finding, OrphanKind, RuleId, Severity};
+pub use finding::{Evidence, Finding, OrphanKind, RuleId, Severity};
 pub use inventory::{Inventory, ScanError, ScanStats};
 pub use model::{Resource, ResourceDetails, ResourceType};
 pub use policy::{Policy, PolicyError};

@@ -14,6 +14,17 @@ use std::fmt;
 /// The region value of resources that are not regional (IAM).
 pub const GLOBAL_REGION: &str = "global";
 
+/// The AWS partition a region belongs to (`aws`, `aws-cn`, `aws-us-gov`).
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 /// A resource's `service:type`, e.g. `ec2:instance`.
 ///
 /// The types infraqa understands in depth are variants; anything else the tagging API returns
@@ -576,6 +587,19 @@ mod tests {
         assert_eq!(serde_json::to_string(&other).unwrap(), "\"dynamodb:table\"");
         let back: ResourceType = serde_json::from_str("\"ec2:vpc\"").unwrap();
         assert_eq!(back, ResourceType::Ec2Vpc);
+    }
+
+    #[test]
+    fn regions_map_to_partitions() {
+        let cases = [
+            ("us-east-1", "aws"),
+            ("cn-north-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+            ("eu-west-1", "aws"),
+        ];
+        for (region, p) in cases {
+            assert_eq!(partition(region), p, "{region}");
+        }
     }
 
     #[test]

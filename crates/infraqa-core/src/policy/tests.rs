@@ -215,6 +215,16 @@ fn invalid_values_are_all_reported_with_key_and_line() {
             vec![("orphans.stopped_instance_days", 2, "-3")],
         ),
         (
+            "empty critical tag",
+            "[logging]\ncritical_tag = \"\"\n",
+            vec![("logging.critical_tag", 2, "tag key")],
+        ),
+        (
+            "expiry of the wrong type",
+            "[[exemptions]]\nrule = \"s3-encryption\"\nresource = \"*\"\nreason = \"r\"\nexpires = 20270331\n",
+            vec![("exemptions[0].expires", 5, "20270331 is not a date")],
+        ),
+        (
             "unknown rule control",
             "[rules.open-ports]\nenabled = false\n",
             vec![("rules.open-ports", 1, "unknown rule `open-ports`")],
@@ -316,6 +326,7 @@ fn globs_match_whole_names_and_arns_with_slashes() {
             want,
             "{glob} {candidate}"
         );
+        assert_eq!(GlobPattern::new(glob).unwrap().as_str(), glob);
     }
 }
 

@@ -1,7 +1,7 @@
 //! `cloudtrail-enabled`: every scanned region is covered by a logging trail.
 
 use super::{EvalContext, Rule, Violation};
-use crate::finding::{RuleId, Severity};
+use crate::finding::{Evidence, RuleId, Severity};
 use crate::model::{Resource, ResourceDetails};
 
 /// See the module documentation.
@@ -38,13 +38,7 @@ impl Rule for CloudtrailEnabled {
             if covered {
                 continue;
             }
-            let partition = if region.starts_with("cn-") {
-                "aws-cn"
-            } else if region.starts_with("us-gov-") {
-                "aws-us-gov"
-            } else {
-                "aws"
-            };
+            let partition = crate::model::partition(region);
             let not_logging = trails
                 .iter()
                 .filter(|t| !t.is_logging && (t.multi_region || t.home_region == *region))
@@ -63,6 +57,10 @@ impl Rule for CloudtrailEnabled {
                     Severity::High,
                     vec![reason],
                     "aws cloudtrail create-trail --name org-trail --s3-bucket-name BUCKET --is-multi-region-trail && aws cloudtrail start-logging --name org-trail",
+                    vec![Evidence::TrailCoverage {
+                        region: region.clone(),
+                        stopped_trails: not_logging,
+                    }],
                 ),
             ));
         }

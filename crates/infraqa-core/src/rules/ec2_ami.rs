@@ -1,7 +1,7 @@
 //! `ec2-approved-ami`: instances run approved AMIs (by id or by owner).
 
 use super::{EvalContext, Rule, Violation};
-use crate::finding::{RuleId, Severity};
+use crate::finding::{Evidence, RuleId, Severity};
 use crate::model::{Resource, ResourceDetails};
 
 /// See the module documentation.
@@ -41,6 +41,10 @@ impl Rule for Ec2ApprovedAmi {
                 "Rebuild instance {} from an approved AMI (or add the AMI to [ec2] approved_amis after review)",
                 r.id
             ),
+            vec![Evidence::Ami {
+                image_id: i.image_id.clone(),
+                owner_id: i.image_owner_id.clone(),
+            }],
         ))
     }
 }

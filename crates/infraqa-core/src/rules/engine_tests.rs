@@ -84,6 +84,13 @@ fn one_finding_per_rule_and_resource_in_a_stable_order() {
     assert_eq!(cloudtrail, ["eu-west-1", "us-east-1"]);
     let f = &e.findings[0];
     assert_eq!(
+        f.evidence,
+        [crate::finding::Evidence::BucketEncryption {
+            found: BucketEncryption::None,
+            kms_required: false
+        }]
+    );
+    assert_eq!(
         (f.resource_type.as_str(), f.region.as_str(), f.severity),
         ("s3:bucket", "us-east-1", Severity::High)
     );

@@ -6,7 +6,7 @@
 //! reasons, so AWS's `ReadOnlyAccess` passes.
 
 use super::{EvalContext, Rule, Violation};
-use crate::finding::{RuleId, Severity};
+use crate::finding::{Evidence, Grant, RuleId, Severity};
 use crate::iam::{Effect, Statement};
 use crate::model::{Resource, ResourceDetails};
 
@@ -50,8 +50,11 @@ fn condition_note(st: &Statement) -> String {
     }
 }
 
-/// The reasons one identity-policy statement gives, with their severities.
-fn statement_reasons(where_: &str, st: &Statement) -> Vec<(Severity, String)> {
+/// One objection to a statement: severity, message, what it grants, the pattern to blame.
+type Objection = (Severity, String, Grant, Option<String>);
+
+/// The objections to one identity-policy statement.
+fn statement_reasons(where_: &str, st: &Statement) -> Vec<Objection> {
     let mut out = Vec::new();
     if st.effect != Effect::Allow || !st.resources().iter().any(|r| r == "*") {
         return out;
@@ -61,6 +64,8 @@ fn statement_reasons(where_: &str, st: &Statement) -> Vec<(Severity, String)> {
         out.push((
             Severity::Critical,
             format!("{where_} allows Action \"*\" on Resource \"*\": full admin{note}"),
+            Grant::FullAdmin,
+            Some("*".to_owned()),
         ));
     }
     if !st.not_actions().is_empty() {
@@ -70,11 +75,18 @@ fn statement_reasons(where_: &str, st: &Statement) -> Vec<(Severity, String)> {
                 "{where_} allows everything except {} (NotAction) on Resource \"*\"{note}",
                 st.not_actions().join(", ")
             ),
+            Grant::NotAction,
+            None,
         ));
     }
     for a in st.actions().iter().filter(|a| *a != "*") {
         if iam_match(a, "iam:PassRole") {
-            out.push((Severity::High, format!("{where_} allows {a} on Resource \"*\": privilege escalation through iam:PassRole{note}")));
+            out.push((
+                Severity::High,
+                format!("{where_} allows {a} on Resource \"*\": privilege escalation through iam:PassRole{note}"),
+                Grant::PassRole,
+                Some(a.clone()),
+            ));
         }
         if let Some((svc, rest)) = a.split_once(':')
             && rest == "*"
@@ -83,10 +95,19 @@ fn statement_reasons(where_: &str, st: &Statement) -> Vec<(Severity, String)> {
             out.push((
                 Severity::Medium,
                 format!("{where_} allows {a} (every {svc} action) on Resource \"*\"{note}"),
+                Grant::ServiceWildcard,
+                Some(a.clone()),
             ));
         }
     }
     out
+}
+
+fn conditions(st: &Statement) -> Vec<String> {
+    st.condition
+        .as_ref()
+        .map(|c| c.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 impl Rule for IamLeastPrivilege {
@@ -102,6 +123,7 @@ impl Rule for IamLeastPrivilege {
             return None;
         }
         let mut reasons: Vec<(Severity, String)> = Vec::new();
+        let mut evidence = Vec::new();
         for policy in &role.policies {
             for (i, st) in policy.document.statements().iter().enumerate() {
                 let where_ = format!(
@@ -110,7 +132,17 @@ impl Rule for IamLeastPrivilege {
                     policy.source,
                     i + 1
                 );
-                reasons.extend(statement_reasons(&where_, st));
+                for (severity, message, grant, pattern) in statement_reasons(&where_, st) {
+                    reasons.push((severity, message));
+                    evidence.push(Evidence::PolicyStatement {
+                        policy: policy.name.clone(),
+                        source: Some(policy.source.clone()),
+                        statement: i + 1,
+                        grant,
+                        pattern,
+                        conditions: conditions(st),
+                    });
+                }
             }
         }
         for (i, st) in role.trust_policy.statements().iter().enumerate() {
@@ -120,6 +152,14 @@ impl Rule for IamLeastPrivilege {
                 && st.principal.as_ref().is_some_and(|p| p.is_everyone())
             {
                 reasons.push((Severity::Critical, format!("trust policy statement {} lets anyone (Principal \"*\") assume the role, with no Condition", i + 1)));
+                evidence.push(Evidence::PolicyStatement {
+                    policy: "trust policy".into(),
+                    source: None,
+                    statement: i + 1,
+                    grant: Grant::OpenTrust,
+                    pattern: None,
+                    conditions: Vec::new(),
+                });
             }
         }
         let worst = reasons.iter().map(|(s, _)| *s).max()?;
@@ -130,6 +170,7 @@ impl Rule for IamLeastPrivilege {
                 "Scope the grants of role {} to the actions and resources it needs (IAM Access Analyzer can generate a policy from its CloudTrail activity); restrict the trust policy's Principal or add a Condition",
                 r.id
             ),
+            evidence,
         ))
     }
 }
@@ -342,6 +383,22 @@ mod tests {
             [
                 "policy AdministratorAccess (AwsManaged) statement 2 allows Action \"*\" on Resource \"*\": full admin (has Condition Bool, which does not limit the grant enough to clear it)"
             ]
+        );
+        assert_eq!(
+            v.evidence,
+            [Evidence::PolicyStatement {
+                policy: "AdministratorAccess".into(),
+                source: Some(PolicySource::AwsManaged),
+                statement: 2,
+                grant: Grant::FullAdmin,
+                pattern: Some("*".into()),
+                conditions: vec!["Bool".into()],
+            }]
+        );
+        let json = serde_json::to_value(&v.evidence[0]).unwrap();
+        assert_eq!(
+            (json["kind"].as_str(), json["grant"].as_str()),
+            (Some("policy_statement"), Some("full-admin"))
         );
     }
 }

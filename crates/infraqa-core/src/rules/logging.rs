@@ -1,7 +1,7 @@
 //! `logging-enabled`: critical resources (by tag) have logging.
 
 use super::{EvalContext, Rule, Violation};
-use crate::finding::{RuleId, Severity};
+use crate::finding::{Evidence, LoggingControl, RuleId, Severity};
 use crate::model::{Resource, ResourceDetails};
 
 /// See the module documentation.
@@ -20,13 +20,14 @@ impl Rule for LoggingEnabled {
         if !critical {
             return None;
         }
-        let (reason, remediation) = match &r.details {
+        let (reason, remediation, control) = match &r.details {
             ResourceDetails::S3Bucket(b) if !b.access_logging => (
                 "server access logging is not configured".to_owned(),
                 format!(
                     "aws s3api put-bucket-logging --bucket {} --bucket-logging-status '{{\"LoggingEnabled\":{{\"TargetBucket\":\"LOG-BUCKET\",\"TargetPrefix\":\"{}/\"}}}}'",
                     r.id, r.id
                 ),
+                LoggingControl::S3AccessLogging,
             ),
             ResourceDetails::RdsDb(d) if d.cloudwatch_logs_exports.is_empty() => (
                 "no logs are exported to CloudWatch Logs".to_owned(),
@@ -34,6 +35,7 @@ impl Rule for LoggingEnabled {
                     "aws rds modify-db-instance --db-instance-identifier {} --cloudwatch-logs-export-configuration EnableLogTypes=...",
                     r.id
                 ),
+                LoggingControl::RdsLogExports,
             ),
             // A log group that could not be listed is unknown, not missing.
             ResourceDetails::LambdaFunction(f)
@@ -45,6 +47,9 @@ impl Rule for LoggingEnabled {
                         "aws logs create-log-group --log-group-name {} (and let the function's role write to it)",
                         f.log_group
                     ),
+                    LoggingControl::LambdaLogGroup {
+                        log_group: f.log_group.clone(),
+                    },
                 )
             }
             ResourceDetails::Ec2Vpc(v) if v.flow_log_ids.is_empty() => (
@@ -53,6 +58,7 @@ impl Rule for LoggingEnabled {
                     "aws ec2 create-flow-logs --resource-type VPC --resource-ids {} --traffic-type ALL --log-destination-type cloud-watch-logs ...",
                     r.id
                 ),
+                LoggingControl::VpcFlowLog,
             ),
             _ => return None,
         };
@@ -64,6 +70,7 @@ impl Rule for LoggingEnabled {
                 r.tag(&p.critical_tag).unwrap_or_default()
             )],
             remediation,
+            vec![Evidence::Logging { control }],
         ))
     }
 }

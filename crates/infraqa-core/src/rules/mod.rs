@@ -15,7 +15,7 @@ mod region;
 mod s3;
 mod tags;
 
-use crate::finding::{Finding, RuleId, Severity};
+use crate::finding::{Evidence, Finding, RuleId, Severity};
 use crate::inventory::Inventory;
 use crate::model::{Resource, ResourceDetails};
 use crate::policy::{Exemption, ExemptionTarget, Policy};
@@ -33,15 +33,23 @@ pub struct Violation {
     pub reasons: Vec<String>,
     /// What a person does to fix it.
     pub remediation: String,
+    /// The structured facts behind the reasons.
+    pub evidence: Vec<Evidence>,
 }
 
 impl Violation {
-    /// A violation with one or more reasons.
-    pub fn new(severity: Severity, reasons: Vec<String>, remediation: impl Into<String>) -> Self {
+    /// A violation with one or more reasons and their evidence.
+    pub fn new(
+        severity: Severity,
+        reasons: Vec<String>,
+        remediation: impl Into<String>,
+        evidence: Vec<Evidence>,
+    ) -> Self {
         Self {
             severity,
             reasons,
             remediation: remediation.into(),
+            evidence,
         }
     }
 }
@@ -185,6 +193,7 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> E
                 region,
                 message: v.reasons.join("; "),
                 remediation: v.remediation,
+                evidence: v.evidence,
             };
             // Allow-listed public buckets are exempted, never silently passed.
             if id == RuleId::S3PublicAccess

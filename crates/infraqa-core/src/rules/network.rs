@@ -5,7 +5,7 @@
 //! (prefix lists and group references are not). Egress is never evaluated.
 
 use super::{EvalContext, Rule, Violation};
-use crate::finding::{RuleId, Severity};
+use crate::finding::{Evidence, RuleId, Severity};
 use crate::model::{IpPermission, Resource, ResourceDetails};
 use crate::policy::NetworkPolicy;
 
@@ -60,15 +60,36 @@ impl Coverage {
 
 const WORLD: [&str; 2] = ["0.0.0.0/0", "::/0"];
 
-/// Why `p` is open to the world beyond what `policy` allows, or `None`.
-pub fn open_to_world(p: &IpPermission, policy: &NetworkPolicy) -> Option<String> {
-    let sources: Vec<&str> = p
-        .ipv4_ranges
+/// The world sources (`0.0.0.0/0`, `::/0`) of a permission.
+fn world_sources(p: &IpPermission) -> Vec<&str> {
+    p.ipv4_ranges
         .iter()
         .chain(&p.ipv6_ranges)
         .map(String::as_str)
         .filter(|c| WORLD.contains(c))
-        .collect();
+        .collect()
+}
+
+/// The structured form of an open permission.
+fn evidence(p: &IpPermission, attached_interfaces: usize) -> Evidence {
+    let (protocol, from_port, to_port) = match Coverage::of(p) {
+        Coverage::All => ("all".to_owned(), None, None),
+        Coverage::Ports { protocol, from, to } => (protocol.to_owned(), Some(from), Some(to)),
+        Coverage::Icmp(name) => (name.to_owned(), None, None),
+        Coverage::Other(proto) => (proto, None, None),
+    };
+    Evidence::OpenIngress {
+        protocol,
+        from_port,
+        to_port,
+        sources: world_sources(p).into_iter().map(str::to_owned).collect(),
+        attached_interfaces,
+    }
+}
+
+/// Why `p` is open to the world beyond what `policy` allows, or `None`.
+pub fn open_to_world(p: &IpPermission, policy: &NetworkPolicy) -> Option<String> {
+    let sources = world_sources(p);
     if sources.is_empty() {
         return None;
     }
@@ -105,11 +126,15 @@ impl Rule for SgOpenIngress {
         let ResourceDetails::Ec2SecurityGroup(g) = &r.details else {
             return None;
         };
-        let open: Vec<String> = g
+        let attached_interfaces = g.network_interface_ids.len();
+        let (open, evidence): (Vec<String>, Vec<Evidence>) = g
             .ingress
             .iter()
-            .filter_map(|p| open_to_world(p, &cx.policy.network))
-            .collect();
+            .filter_map(|p| {
+                open_to_world(p, &cx.policy.network)
+                    .map(|why| (why, evidence(p, attached_interfaces)))
+            })
+            .unzip();
         if open.is_empty() {
             return None;
         }
@@ -134,6 +159,7 @@ impl Rule for SgOpenIngress {
                 "Restrict the sources: aws ec2 revoke-security-group-ingress --group-id {} --ip-permissions ... then allow only known CIDRs, a prefix list or a security group",
                 r.id
             ),
+            evidence,
         ))
     }
 }
@@ -299,6 +325,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(attached.severity, Severity::High);
+        assert_eq!(
+            attached.evidence,
+            [Evidence::OpenIngress {
+                protocol: "tcp".into(),
+                from_port: Some(22),
+                to_port: Some(22),
+                sources: vec!["0.0.0.0/0".into()],
+                attached_interfaces: 1,
+            }]
+        );
         assert_eq!(
             attached.reasons[0],
             "ingress open to the world: tcp 22 from 0.0.0.0/0"

@@ -1,7 +1,7 @@
 //! `region-approved`: regional resources live in approved regions.
 
 use super::{EvalContext, Rule, Violation, is_aws_default};
-use crate::finding::{RuleId, Severity};
+use crate::finding::{Evidence, RuleId, Severity};
 use crate::model::Resource;
 
 /// See the module documentation.
@@ -29,6 +29,10 @@ impl Rule for RegionApproved {
                 "Move or recreate {} in an approved region and delete it from {}",
                 r.id, r.region
             ),
+            vec![Evidence::Region {
+                region: r.region.clone(),
+                approved: approved.clone(),
+            }],
         ))
     }
 }

@@ -1,7 +1,7 @@
 //! `s3-encryption` and `s3-public-access`.
 
 use super::{EvalContext, Rule, Violation};
-use crate::finding::{RuleId, Severity};
+use crate::finding::{Evidence, RuleId, Severity};
 use crate::model::{BucketEncryption, PublicAccessBlock, Resource, ResourceDetails};
 
 /// Buckets without default encryption (or without SSE-KMS when the policy requires it).
@@ -30,6 +30,10 @@ impl Rule for S3Encryption {
                 "aws s3api put-bucket-encryption --bucket {} --server-side-encryption-configuration '{{\"Rules\":[{{\"ApplyServerSideEncryptionByDefault\":{{\"SSEAlgorithm\":\"aws:kms\"}},\"BucketKeyEnabled\":true}}]}}'",
                 r.id
             ),
+            vec![Evidence::BucketEncryption {
+                found: b.encryption.clone(),
+                kms_required: cx.policy.s3.require_kms,
+            }],
         ))
     }
 }
@@ -88,6 +92,15 @@ impl Rule for S3PublicAccess {
                 "aws s3api put-public-access-block --bucket {} --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true (or block at account level: aws s3control put-public-access-block --account-id {} ...)",
                 r.id, r.account_id
             ),
+            vec![Evidence::PublicAccess {
+                effective: eff,
+                public_policy,
+                public_grants: if public_acl {
+                    grants.to_vec()
+                } else {
+                    Vec::new()
+                },
+            }],
         ))
     }
 }

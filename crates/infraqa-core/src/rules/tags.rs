@@ -2,7 +2,7 @@
 //! `CreatedAt` a real date.
 
 use super::{EvalContext, Rule, Violation, is_aws_default};
-use crate::finding::{RuleId, Severity};
+use crate::finding::{Evidence, RuleId, Severity};
 use crate::model::Resource;
 use chrono::{DateTime, NaiveDate};
 
@@ -31,11 +31,13 @@ impl Rule for TagsRequired {
         }
         let value = |key: &str| r.tag(key).filter(|v| !v.trim().is_empty());
         let mut reasons = Vec::new();
+        let mut evidence = Vec::new();
         let mut missing = Vec::new();
         for key in &p.required {
             let aliases = p.aliases.get(key).map(Vec::as_slice).unwrap_or_default();
             let found = value(key).or_else(|| aliases.iter().find_map(|a| value(a)));
             if found.is_none() {
+                evidence.push(Evidence::MissingTag { key: key.clone() });
                 missing.push(if r.tags.contains_key(key) {
                     format!("{key} (empty)")
                 } else {
@@ -50,19 +52,26 @@ impl Rule for TagsRequired {
             if let Some(v) = value(key)
                 && !allowed.iter().any(|a| a == v)
             {
-                reasons.push(format!(
-                    "tag {key}=\"{v}\" is not one of: {}",
-                    allowed.join(", ")
-                ));
+                let expected = format!("one of: {}", allowed.join(", "));
+                reasons.push(format!("tag {key}=\"{v}\" is not {expected}"));
+                evidence.push(Evidence::InvalidTagValue {
+                    key: key.clone(),
+                    value: v.to_owned(),
+                    expected,
+                });
             }
         }
         if p.required.iter().any(|k| k == "CreatedAt")
             && let Some(v) = value("CreatedAt")
             && !is_date(v)
         {
-            reasons.push(format!(
-                "tag CreatedAt=\"{v}\" is not an RFC 3339 timestamp or a YYYY-MM-DD date"
-            ));
+            let expected = "an RFC 3339 timestamp or a YYYY-MM-DD date";
+            reasons.push(format!("tag CreatedAt=\"{v}\" is not {expected}"));
+            evidence.push(Evidence::InvalidTagValue {
+                key: "CreatedAt".into(),
+                value: v.to_owned(),
+                expected: expected.into(),
+            });
         }
         (!reasons.is_empty()).then(|| {
             Violation::new(
@@ -72,6 +81,7 @@ impl Rule for TagsRequired {
                     "Set the tags: aws resourcegroupstaggingapi tag-resources --resource-arn-list {} --tags Key=Value,... (or `infraqa tag --apply`)",
                     r.arn
                 ),
+                evidence,
             )
         })
     }
@@ -230,6 +240,25 @@ Owner = ["Team"]
                 assert_eq!(v.severity, Severity::Medium);
             }
         }
+    }
+
+    #[test]
+    fn evidence_names_each_key_and_value() {
+        let r = instance(&[("Environment", "qa"), ("CreatedAt", "2026-01-15")]);
+        let v = check(&TagsRequired, &policy(POLICY), &inventory(vec![r])).unwrap();
+        assert_eq!(
+            v.evidence,
+            [
+                Evidence::MissingTag {
+                    key: "Owner".into()
+                },
+                Evidence::InvalidTagValue {
+                    key: "Environment".into(),
+                    value: "qa".into(),
+                    expected: "one of: dev, prod".into()
+                },
+            ]
+        );
     }
 
     #[test]
