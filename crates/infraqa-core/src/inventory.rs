@@ -40,6 +40,14 @@ impl Inventory {
     pub fn is_partial(&self) -> bool {
         !self.errors.is_empty()
     }
+
+    /// Whether the scan could not read `service` in `region` (or account-wide): anything that
+    /// would judge from that missing data stays silent rather than report a false positive.
+    pub fn could_not_read(&self, region: &str, service: &str) -> bool {
+        self.errors.iter().any(|e| {
+            e.service == service && (e.region == region || e.region == crate::model::GLOBAL_REGION)
+        })
+    }
 }
 
 /// One thing a scan could not read.
@@ -98,6 +106,23 @@ mod tests {
             message: "HTTP 500".into(),
         });
         assert!(inv.is_partial());
+        let cases = [
+            ("eu-west-1", "cloudtrail", true),
+            ("us-east-1", "cloudtrail", false),
+            ("eu-west-1", "ec2", false),
+        ];
+        for (region, service, unread) in cases {
+            assert_eq!(
+                inv.could_not_read(region, service),
+                unread,
+                "{region} {service}"
+            );
+        }
+        inv.errors[0].region = crate::model::GLOBAL_REGION.into();
+        assert!(
+            inv.could_not_read("us-east-1", "cloudtrail"),
+            "an account-wide failure covers every region"
+        );
         inv.stats
             .api_calls
             .entry("ec2".into())

@@ -48,12 +48,6 @@ pub fn stop_time(reason: &str) -> Option<DateTime<Utc>> {
 
 /// Finds the orphans of an inventory.
 pub fn find_orphans(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> OrphanScan {
-    let unreadable = |region: &str, service: &str| {
-        inventory
-            .errors
-            .iter()
-            .any(|e| e.service == service && e.region == region)
-    };
     let functions: BTreeSet<(&str, &str)> = inventory
         .resources
         .iter()
@@ -116,7 +110,7 @@ pub fn find_orphans(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) 
             ResourceDetails::Ec2SecurityGroup(g)
                 if !g.is_default()
                     && g.network_interface_ids.is_empty()
-                    && !unreadable(&r.region, "ec2") =>
+                    && !inventory.could_not_read(&r.region, "ec2") =>
             {
                 Some((
                     OrphanKind::SgUnused,
@@ -127,7 +121,7 @@ pub fn find_orphans(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) 
                 r.id.strip_prefix("/aws/lambda/")
                     .filter(|name| {
                         !functions.contains(&(r.region.as_str(), *name))
-                            && !unreadable(&r.region, "lambda")
+                            && !inventory.could_not_read(&r.region, "lambda")
                     })
                     .map(|name| {
                         (

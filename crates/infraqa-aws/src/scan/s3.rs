@@ -51,9 +51,12 @@ pub async fn account_public_access_block(ctx: &Ctx<'_>, sink: &mut Sink) -> Publ
             .unwrap_or_default(),
         Err(e) => {
             let err = AwsError::call("s3control", "GetPublicAccessBlock", e);
-            if err.code() != "NoSuchPublicAccessBlockConfiguration" {
-                sink.error(ctx.region, &err);
-            }
+            absent(
+                sink,
+                ctx.region,
+                err,
+                "NoSuchPublicAccessBlockConfiguration",
+            );
             PublicAccessBlock::default()
         }
     }
@@ -206,10 +209,13 @@ async fn bucket(
     let encryption = match enc {
         Ok(out) => encryption(out.server_side_encryption_configuration()),
         Err(e) => {
-            let err = AwsError::call(SVC, "GetBucketEncryption", e);
-            if err.code() != "ServerSideEncryptionConfigurationNotFoundError" {
-                sink.error(&region, &with_bucket(err, &name));
-            }
+            let err = with_bucket(AwsError::call(SVC, "GetBucketEncryption", e), &name);
+            absent(
+                &mut sink,
+                &region,
+                err,
+                "ServerSideEncryptionConfigurationNotFoundError",
+            );
             BucketEncryption::None
         }
     };
@@ -226,10 +232,13 @@ async fn bucket(
             })
             .unwrap_or_default(),
         Err(e) => {
-            let err = AwsError::call(SVC, "GetPublicAccessBlock", e);
-            if err.code() != "NoSuchPublicAccessBlockConfiguration" {
-                sink.error(&region, &with_bucket(err, &name));
-            }
+            let err = with_bucket(AwsError::call(SVC, "GetPublicAccessBlock", e), &name);
+            absent(
+                &mut sink,
+                &region,
+                err,
+                "NoSuchPublicAccessBlockConfiguration",
+            );
             PublicAccessBlock::default()
         }
     };
@@ -255,13 +264,9 @@ async fn bucket(
                     .unwrap_or(false),
             ),
             Err(e) => {
-                let err = AwsError::call(SVC, "GetBucketPolicyStatus", e);
-                if err.code() == "NoSuchBucketPolicy" {
-                    Some(false)
-                } else {
-                    sink.error(&region, &with_bucket(err, &name));
-                    None
-                }
+                let err = with_bucket(AwsError::call(SVC, "GetBucketPolicyStatus", e), &name);
+                // No policy at all is not public; an unreadable status is unknown.
+                absent(&mut sink, &region, err, "NoSuchBucketPolicy").then_some(false)
             }
         }
     };
@@ -298,6 +303,16 @@ async fn bucket(
         }),
     };
     (Some(resource), sink)
+}
+
+/// Whether `err` only says the configuration does not exist (`absent_code`); any other error
+/// is recorded, and the caller treats the value as unknown.
+fn absent(sink: &mut Sink, region: &str, err: AwsError, absent_code: &str) -> bool {
+    let is_absent = err.code() == absent_code;
+    if !is_absent {
+        sink.error(region, &err);
+    }
+    is_absent
 }
 
 /// Names the bucket in a per-bucket error's message.

@@ -29,7 +29,7 @@ impl Rule for CloudtrailEnabled {
         let mut out = Vec::new();
         for region in &inv.regions {
             // Trails that could not be listed are unknown, not absent.
-            if cx.unreadable(region, "cloudtrail") {
+            if cx.inventory.could_not_read(region, "cloudtrail") {
                 continue;
             }
             let covered = trails

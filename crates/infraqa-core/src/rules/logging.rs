@@ -39,7 +39,7 @@ impl Rule for LoggingEnabled {
             ),
             // A log group that could not be listed is unknown, not missing.
             ResourceDetails::LambdaFunction(f)
-                if !f.log_group_exists && !cx.unreadable(&r.region, "logs") =>
+                if !f.log_group_exists && !cx.inventory.could_not_read(&r.region, "logs") =>
             {
                 (
                     format!("its log group {} does not exist", f.log_group),

@@ -65,16 +65,6 @@ pub struct EvalContext<'a> {
     pub now: DateTime<Utc>,
 }
 
-impl EvalContext<'_> {
-    /// Whether the scan could not read `service` in `region` (or globally): a rule that would
-    /// judge from missing data stays silent rather than report a false positive.
-    pub fn unreadable(&self, region: &str, service: &str) -> bool {
-        self.inventory.errors.iter().any(|e| {
-            e.service == service && (e.region == region || e.region == crate::model::GLOBAL_REGION)
-        })
-    }
-}
-
 /// One compliance rule.
 pub trait Rule: Sync {
     /// Its published id.
