@@ -10,13 +10,18 @@
 
 pub mod backoff;
 pub mod check;
+pub mod cost;
 pub mod finding;
+pub mod history;
 pub mod iam;
 pub mod inventory;
 pub mod model;
 pub mod orphans;
 pub mod paginate;
 pub mod policy;
+pub mod prices;
+pub mod recommend;
+pub mod report;
 pub mod rules;
 
 pub use finding::{Evidence, Finding, OrphanKind, RuleId, Severity};

@@ -1,13 +1,16 @@
 //! Orphans: idle resources that are probably no longer needed. A report section of their own,
 //! not compliance findings.
 
+use crate::cost::orphan_cost;
 use crate::finding::OrphanKind;
 use crate::inventory::Inventory;
+use crate::model::Resource;
 use crate::model::{InstanceState, ResourceDetails, ResourceType};
 use crate::policy::Policy;
+use crate::prices::PriceTable;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// One orphaned resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,7 +23,8 @@ pub struct Orphan {
     pub region: String,
     /// Why it is considered orphaned.
     pub reason: String,
-    /// What it wastes per month, where a price is known (filled in by cost estimation).
+    /// What it wastes per month, where the embedded price table knows it (for a stopped
+    /// instance: its attached volumes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimated_monthly_cost_usd: Option<f64>,
 }
@@ -54,6 +58,15 @@ pub fn find_orphans(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) 
         .filter(|r| r.resource_type == ResourceType::LambdaFunction)
         .map(|r| (r.region.as_str(), r.id.as_str()))
         .collect();
+    let mut volumes_of: HashMap<&str, Vec<&Resource>> = HashMap::new();
+    for r in &inventory.resources {
+        if let ResourceDetails::Ec2Volume(v) = &r.details {
+            for i in &v.attached_instance_ids {
+                volumes_of.entry(i.as_str()).or_default().push(r);
+            }
+        }
+    }
+    let prices = PriceTable::embedded();
     let mut out = OrphanScan::default();
     for r in &inventory.resources {
         let found = match &r.details {
@@ -138,7 +151,11 @@ pub fn find_orphans(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) 
                 resource_arn: r.arn.clone(),
                 region: r.region.clone(),
                 reason,
-                estimated_monthly_cost_usd: None,
+                estimated_monthly_cost_usd: orphan_cost(
+                    r,
+                    volumes_of.get(r.id.as_str()).map_or(&[], Vec::as_slice),
+                    prices,
+                ),
             });
         }
     }

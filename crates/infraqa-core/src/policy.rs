@@ -76,6 +76,8 @@ pub struct Policy {
     pub logging: LoggingPolicy,
     /// When an idle resource counts as orphaned.
     pub orphans: OrphanPolicy,
+    /// Cost allocation and what counts as an expensive misconfiguration.
+    pub cost: CostPolicy,
     /// Per-rule switches and severity overrides (only rules the file mentions).
     pub rules: BTreeMap<RuleId, RuleControl>,
     /// Findings to move aside, each with its reason.
@@ -189,6 +191,42 @@ impl Default for LoggingPolicy {
 pub struct OrphanPolicy {
     /// Days an instance must have been stopped to count as orphaned. Default: 30.
     pub stopped_instance_days: u32,
+}
+
+/// `[cost]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CostPolicy {
+    /// Tags cost is allocated by. Default: `Owner`, `Project`, `CostCenter`.
+    pub allocation_tags: Vec<String>,
+    /// The tag naming a resource's environment. Default: `Environment`.
+    pub environment_tag: String,
+    /// Environment values that are not production (oversized instances and NAT gateways there
+    /// are flagged). Default: `dev`, `development`, `test`, `qa`, `sandbox`, `staging`.
+    pub non_production_values: Vec<String>,
+    /// The largest instance size a non-production instance may have before it counts as
+    /// oversized. Default: `large`.
+    pub max_non_production_size: String,
+    /// Snapshots older than this many days are flagged. Default: 90.
+    pub snapshot_max_age_days: u32,
+    /// Ask Cost Explorer (`GetCostAndUsage`, billed per request) for real spend. Default: false.
+    pub cost_explorer: bool,
+}
+
+impl Default for CostPolicy {
+    fn default() -> Self {
+        Self {
+            allocation_tags: ["Owner", "Project", "CostCenter"]
+                .map(String::from)
+                .to_vec(),
+            environment_tag: "Environment".into(),
+            non_production_values: ["dev", "development", "test", "qa", "sandbox", "staging"]
+                .map(String::from)
+                .to_vec(),
+            max_non_production_size: "large".into(),
+            snapshot_max_age_days: 90,
+            cost_explorer: false,
+        }
+    }
 }
 
 impl Default for OrphanPolicy {
@@ -372,6 +410,8 @@ struct RawPolicy {
     #[serde(default)]
     orphans: RawOrphans,
     #[serde(default)]
+    cost: RawCost,
+    #[serde(default)]
     rules: BTreeMap<String, Spanned<RawRuleControl>>,
     #[serde(default)]
     exemptions: Vec<Spanned<RawExemption>>,
@@ -441,6 +481,17 @@ struct RawLogging {
 #[serde(deny_unknown_fields)]
 struct RawOrphans {
     stopped_instance_days: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCost {
+    allocation_tags: Option<Vec<String>>,
+    environment_tag: Option<String>,
+    non_production_values: Option<Vec<String>>,
+    max_non_production_size: Option<Spanned<String>>,
+    snapshot_max_age_days: Option<Spanned<i64>>,
+    cost_explorer: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -531,21 +582,13 @@ impl Validator<'_> {
             },
             logging: self.logging(raw.logging),
             orphans: OrphanPolicy {
-                stopped_instance_days: match raw.orphans.stopped_instance_days {
-                    None => OrphanPolicy::default().stopped_instance_days,
-                    Some(days) => {
-                        let (span, n) = (days.span(), *days.get_ref());
-                        u32::try_from(n).unwrap_or_else(|_| {
-                            self.problem(
-                                "orphans.stopped_instance_days",
-                                span,
-                                format!("{n} is not a whole number of days (0 or more)"),
-                            );
-                            0
-                        })
-                    }
-                },
+                stopped_instance_days: self.days(
+                    "orphans.stopped_instance_days",
+                    raw.orphans.stopped_instance_days,
+                    OrphanPolicy::default().stopped_instance_days,
+                ),
             },
+            cost: self.cost(raw.cost),
             rules: raw
                 .rules
                 .into_iter()
@@ -673,6 +716,53 @@ impl Validator<'_> {
                     (k, aliases)
                 })
                 .collect(),
+        }
+    }
+
+    fn days(&mut self, key: &str, raw: Option<Spanned<i64>>, default: u32) -> u32 {
+        let Some(days) = raw else {
+            return default;
+        };
+        let (span, n) = (days.span(), *days.get_ref());
+        u32::try_from(n).unwrap_or_else(|_| {
+            self.problem(
+                key,
+                span,
+                format!("{n} is not a whole number of days (0 or more)"),
+            );
+            default
+        })
+    }
+
+    fn cost(&mut self, raw: RawCost) -> CostPolicy {
+        let d = CostPolicy::default();
+        CostPolicy {
+            allocation_tags: raw.allocation_tags.unwrap_or(d.allocation_tags),
+            environment_tag: raw.environment_tag.unwrap_or(d.environment_tag),
+            non_production_values: raw.non_production_values.unwrap_or(d.non_production_values),
+            max_non_production_size: match raw.max_non_production_size {
+                None => d.max_non_production_size,
+                Some(size) => {
+                    let (span, size) = (size.span(), size.into_inner());
+                    if crate::prices::size_rank(&size).is_none() {
+                        self.problem(
+                            "cost.max_non_production_size",
+                            span,
+                            format!(
+                                "unknown instance size `{size}`: expected one of {}",
+                                crate::prices::SIZES.join(", ")
+                            ),
+                        );
+                    }
+                    size
+                }
+            },
+            snapshot_max_age_days: self.days(
+                "cost.snapshot_max_age_days",
+                raw.snapshot_max_age_days,
+                d.snapshot_max_age_days,
+            ),
+            cost_explorer: raw.cost_explorer.unwrap_or(d.cost_explorer),
         }
     }
 

@@ -1,6 +1,6 @@
 //! `cloudtrail-enabled`: every scanned region is covered by a logging trail.
 
-use super::{EvalContext, Rule, Violation};
+use super::{EvalContext, Rule, Violation, account_arn};
 use crate::finding::{Evidence, RuleId, Severity};
 use crate::model::{Resource, ResourceDetails};
 
@@ -10,6 +10,19 @@ pub struct CloudtrailEnabled;
 impl Rule for CloudtrailEnabled {
     fn id(&self) -> RuleId {
         RuleId::CloudtrailEnabled
+    }
+
+    fn applies(&self, _cx: &EvalContext<'_>, _r: &Resource) -> bool {
+        false
+    }
+
+    fn account_scope(&self, cx: &EvalContext<'_>) -> Vec<(String, String)> {
+        let inv = cx.inventory;
+        inv.regions
+            .iter()
+            .filter(|region| !inv.could_not_read(region, "cloudtrail"))
+            .map(|region| (region.clone(), account_arn(region, &inv.account_id)))
+            .collect()
     }
 
     fn check(&self, _cx: &EvalContext<'_>, _r: &Resource) -> Option<Violation> {
@@ -38,7 +51,6 @@ impl Rule for CloudtrailEnabled {
             if covered {
                 continue;
             }
-            let partition = crate::model::partition(region);
             let not_logging = trails
                 .iter()
                 .filter(|t| !t.is_logging && (t.multi_region || t.home_region == *region))
@@ -52,7 +64,7 @@ impl Rule for CloudtrailEnabled {
             };
             out.push((
                 region.clone(),
-                format!("arn:{partition}:iam::{}:root", inv.account_id),
+                account_arn(region, &inv.account_id),
                 Violation::new(
                     Severity::High,
                     vec![reason],

@@ -12,6 +12,12 @@ impl Rule for Ec2ApprovedAmi {
         RuleId::Ec2ApprovedAmi
     }
 
+    fn applies(&self, cx: &EvalContext<'_>, r: &Resource) -> bool {
+        let p = &cx.policy.ec2;
+        matches!(r.details, ResourceDetails::Ec2Instance(_))
+            && !(p.approved_amis.is_empty() && p.approved_ami_owners.is_empty())
+    }
+
     fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Option<Violation> {
         let ResourceDetails::Ec2Instance(i) = &r.details else {
             return None;

@@ -228,3 +228,53 @@ fn service_linked_roles_are_exempt_from_every_rule() {
         [RuleId::TagsRequired, RuleId::IamLeastPrivilege]
     );
 }
+
+#[test]
+fn scope_counts_what_each_enabled_rule_judges() {
+    let mut sl = resource(
+        ResourceType::IamRole,
+        "AWSServiceRoleForSupport",
+        "global",
+        &[],
+        ResourceDetails::IamRole(IamRole {
+            path: "/aws-service-role/support.amazonaws.com/".into(),
+            trust_policy: PolicyDocument::default(),
+            policies: vec![],
+        }),
+    );
+    sl.arn = "arn:aws:iam::123456789012:role/aws-service-role/AWSServiceRoleForSupport".into();
+    let inv = inventory(vec![open_bucket("b1"), ssh_group(&[]), sl]);
+    let p = policy("[tags]\nrequired = [\"Owner\"]\n[rules.s3-encryption]\nenabled = false\n");
+    let s = scope(&inv, &p, now());
+    assert_eq!(s.evaluated.get(&RuleId::S3Encryption), None, "disabled");
+    assert_eq!(s.evaluated[&RuleId::S3PublicAccess], 1);
+    assert_eq!(s.evaluated[&RuleId::SgOpenIngress], 1);
+    assert_eq!(
+        s.evaluated[&RuleId::TagsRequired],
+        2,
+        "service-linked role skipped"
+    );
+    assert_eq!(s.evaluated[&RuleId::IamLeastPrivilege], 0);
+    assert_eq!(
+        s.evaluated[&RuleId::CloudtrailEnabled],
+        2,
+        "one per scanned region"
+    );
+    assert_eq!(s.evaluated[&RuleId::RegionApproved], 0, "no approved list");
+    // Two resources plus the account in each of the two regions.
+    assert_eq!(s.units.len(), 4);
+    assert!(
+        !s.units
+            .iter()
+            .any(|(arn, _)| arn.contains("aws-service-role"))
+    );
+    // Every finding falls inside the scope.
+    let e = evaluate(&inv, &p, now());
+    for f in &e.findings {
+        assert!(
+            s.units
+                .contains(&(f.resource_arn.clone(), f.region.clone())),
+            "{f:?}"
+        );
+    }
+}

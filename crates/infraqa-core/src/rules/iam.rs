@@ -115,6 +115,10 @@ impl Rule for IamLeastPrivilege {
         RuleId::IamLeastPrivilege
     }
 
+    fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
+        matches!(&r.details, ResourceDetails::IamRole(role) if !role.is_service_linked())
+    }
+
     fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Option<Violation> {
         let ResourceDetails::IamRole(role) = &r.details else {
             return None;

@@ -12,6 +12,23 @@ impl Rule for LoggingEnabled {
         RuleId::LoggingEnabled
     }
 
+    fn applies(&self, cx: &EvalContext<'_>, r: &Resource) -> bool {
+        let p = &cx.policy.logging;
+        let critical = r
+            .tag(&p.critical_tag)
+            .is_some_and(|v| p.critical_values.iter().any(|c| c == v));
+        critical
+            && match &r.details {
+                ResourceDetails::S3Bucket(_)
+                | ResourceDetails::RdsDb(_)
+                | ResourceDetails::Ec2Vpc(_) => true,
+                ResourceDetails::LambdaFunction(_) => {
+                    !cx.inventory.could_not_read(&r.region, "logs")
+                }
+                _ => false,
+            }
+    }
+
     fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Option<Violation> {
         let p = &cx.policy.logging;
         let critical = r

@@ -21,6 +21,7 @@ use crate::model::{Resource, ResourceDetails};
 use crate::policy::{Exemption, ExemptionTarget, Policy};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use network::{Coverage, open_to_world};
 
@@ -70,6 +71,11 @@ pub trait Rule: Sync {
     /// Its published id.
     fn id(&self) -> RuleId;
 
+    /// Whether the rule judges this resource under this policy: the resources counted as
+    /// "evaluated" in its pass rate and "in scope" in the compliance score. A rule never
+    /// reports a resource it does not apply to.
+    fn applies(&self, cx: &EvalContext<'_>, resource: &Resource) -> bool;
+
     /// Judges one resource; `None` when it passes or the rule does not apply.
     fn check(&self, cx: &EvalContext<'_>, resource: &Resource) -> Option<Violation>;
 
@@ -77,6 +83,57 @@ pub trait Rule: Sync {
     fn check_account(&self, _cx: &EvalContext<'_>) -> Vec<(String, String, Violation)> {
         Vec::new()
     }
+
+    /// The account-level units the rule judges: (region, account ARN). Most rules have none.
+    fn account_scope(&self, _cx: &EvalContext<'_>) -> Vec<(String, String)> {
+        Vec::new()
+    }
+}
+
+/// The ARN that stands for the account in account-level findings.
+pub fn account_arn(region: &str, account_id: &str) -> String {
+    format!(
+        "arn:{}:iam::{account_id}:root",
+        crate::model::partition(region)
+    )
+}
+
+/// What each enabled rule judges: the denominators of pass rates and of the compliance score.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Per enabled rule, how many units (resources, or account-regions) it judged.
+    pub evaluated: BTreeMap<RuleId, usize>,
+    /// Every unit some enabled rule judges, as (resource ARN, region).
+    pub units: BTreeSet<(String, String)>,
+}
+
+/// Computes the [`Scope`] of an evaluation: same switches and skips as [`evaluate`].
+pub fn scope(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Scope {
+    let cx = EvalContext {
+        policy,
+        inventory,
+        now,
+    };
+    let mut out = Scope::default();
+    for rule in catalogue() {
+        let id = rule.id();
+        if !policy.rule_enabled(id) {
+            continue;
+        }
+        let mut n = 0;
+        for r in &inventory.resources {
+            if !is_service_linked(r) && rule.applies(&cx, r) {
+                n += 1;
+                out.units.insert((r.arn.clone(), r.region.clone()));
+            }
+        }
+        for unit in rule.account_scope(&cx) {
+            n += 1;
+            out.units.insert((unit.1, unit.0));
+        }
+        out.evaluated.insert(id, n);
+    }
+    out
 }
 
 /// Every published rule, in catalogue order. Adding a rule: one module, one line here.

@@ -122,6 +122,10 @@ impl Rule for SgOpenIngress {
         RuleId::SgOpenIngress
     }
 
+    fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
+        matches!(r.details, ResourceDetails::Ec2SecurityGroup(_))
+    }
+
     fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Option<Violation> {
         let ResourceDetails::Ec2SecurityGroup(g) = &r.details else {
             return None;

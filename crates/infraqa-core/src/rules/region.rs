@@ -12,6 +12,10 @@ impl Rule for RegionApproved {
         RuleId::RegionApproved
     }
 
+    fn applies(&self, cx: &EvalContext<'_>, r: &Resource) -> bool {
+        !cx.policy.regions.approved.is_empty() && !r.is_global() && !is_aws_default(r)
+    }
+
     fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Option<Violation> {
         let approved = &cx.policy.regions.approved;
         if approved.is_empty() || r.is_global() || is_aws_default(r) || approved.contains(&r.region)

@@ -12,6 +12,10 @@ impl Rule for S3Encryption {
         RuleId::S3Encryption
     }
 
+    fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
+        matches!(r.details, ResourceDetails::S3Bucket(_))
+    }
+
     fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Option<Violation> {
         let ResourceDetails::S3Bucket(b) = &r.details else {
             return None;
@@ -44,6 +48,10 @@ pub struct S3PublicAccess;
 impl Rule for S3PublicAccess {
     fn id(&self) -> RuleId {
         RuleId::S3PublicAccess
+    }
+
+    fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
+        matches!(r.details, ResourceDetails::S3Bucket(_))
     }
 
     fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Option<Violation> {

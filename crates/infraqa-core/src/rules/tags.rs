@@ -19,6 +19,13 @@ impl Rule for TagsRequired {
         RuleId::TagsRequired
     }
 
+    fn applies(&self, cx: &EvalContext<'_>, r: &Resource) -> bool {
+        let p = &cx.policy.tags;
+        (!p.required.is_empty() || !p.allowed_values.is_empty())
+            && !is_aws_default(r)
+            && (p.applies_to.is_empty() || p.applies_to.contains(&r.resource_type))
+    }
+
     fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Option<Violation> {
         let p = &cx.policy.tags;
         if p.required.is_empty() && p.allowed_values.is_empty() {

@@ -70,12 +70,23 @@ pub fn policy(toml: &str) -> Policy {
     Policy::from_toml(toml, "test.toml").unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Runs `rule` on the first resource of `inv`.
+/// Runs `rule` on the first resource of `inv`, and asserts that a rule only ever reports a
+/// resource its `applies` counts as judged (so pass rates and the score stay consistent).
 pub fn check(rule: &dyn Rule, policy: &Policy, inv: &Inventory) -> Option<Violation> {
     let cx = EvalContext {
         policy,
         inventory: inv,
         now: now(),
     };
-    rule.check(&cx, &inv.resources[0])
+    let r = &inv.resources[0];
+    let verdict = rule.check(&cx, r);
+    if verdict.is_some() {
+        assert!(
+            rule.applies(&cx, r),
+            "{} reported {} but does not count it as judged",
+            rule.id(),
+            r.arn
+        );
+    }
+    verdict
 }

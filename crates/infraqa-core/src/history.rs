@@ -1,0 +1,345 @@
+//! History and trends: what each run leaves in the history store, and the comparison of the
+//! current run with the previous one and the last N.
+
+use crate::finding::{RuleId, Severity};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// The version of the history entry layout.
+pub const HISTORY_SCHEMA_VERSION: u32 = 1;
+
+/// A finding's identity across runs: (rule, resource ARN). Account-level findings use the
+/// account ARN with the region appended after `#`, so each region stays distinct.
+pub type FindingKey = (RuleId, String);
+
+/// What the inventory held, by type and region.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventorySnapshot {
+    /// Resources inventoried.
+    pub total_resources: usize,
+    /// Count by `service:type`.
+    pub by_type: BTreeMap<String, usize>,
+    /// Count by region.
+    pub by_region: BTreeMap<String, usize>,
+}
+
+/// One run's summary in the history store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// Layout version ([`HISTORY_SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// When the run's report was generated.
+    pub generated_at: DateTime<Utc>,
+    /// The account.
+    pub account_id: String,
+    /// Whether the run's scan was partial.
+    pub partial: bool,
+    /// The compliance score (0-100).
+    pub compliance_score: f64,
+    /// In-scope resources.
+    pub in_scope_resources: usize,
+    /// Compliant in-scope resources.
+    pub compliant_resources: usize,
+    /// Findings per severity.
+    pub by_severity: BTreeMap<Severity, usize>,
+    /// Findings per rule.
+    pub by_rule: BTreeMap<RuleId, usize>,
+    /// Every finding's key, sorted.
+    pub findings: Vec<FindingKey>,
+    /// The inventory's shape.
+    pub inventory: InventorySnapshot,
+}
+
+/// Which way the score moved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// The score went up.
+    Improving,
+    /// The score went down.
+    Degrading,
+    /// The score is the same to two decimals (or there is nothing to compare with).
+    #[default]
+    Stable,
+}
+
+impl Direction {
+    /// From a score delta: stable when it rounds to 0.00.
+    pub fn of(delta: f64) -> Self {
+        if (delta * 100.0).round() > 0.0 {
+            Self::Improving
+        } else if (delta * 100.0).round() < 0.0 {
+            Self::Degrading
+        } else {
+            Self::Stable
+        }
+    }
+}
+
+/// One past run in the trend line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryPoint {
+    /// When it ran.
+    pub generated_at: DateTime<Utc>,
+    /// Its score.
+    pub compliance_score: f64,
+    /// Its findings.
+    pub findings: usize,
+    /// Whether its scan was partial.
+    pub partial: bool,
+}
+
+/// Mean time to remediate one rule's findings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mttr {
+    /// Findings seen resolved within the window.
+    pub resolved: usize,
+    /// Mean days from first seen to the first run that no longer had it.
+    pub mean_days: f64,
+}
+
+/// The comparison with past runs (the report's `trend`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Trend {
+    /// The previous run's score, if there was one.
+    pub previous_score: Option<f64>,
+    /// Current minus previous score.
+    pub score_delta: Option<f64>,
+    /// Which way it moved.
+    pub direction: Direction,
+    /// Findings now that the previous run did not have.
+    pub new: Vec<FindingKey>,
+    /// Findings the previous run had that are gone now.
+    pub resolved: Vec<FindingKey>,
+    /// Score per run over the last N runs, oldest first, this run last.
+    pub history: Vec<HistoryPoint>,
+    /// Score change over the whole window (this run minus the oldest in it).
+    pub window_delta: Option<f64>,
+    /// Mean time to remediate per rule, over the window.
+    pub mttr_days: BTreeMap<RuleId, Mttr>,
+    /// Whether this run or the previous one was partial: then some `resolved` findings may only
+    /// be unread, and `new` ones may have existed unseen.
+    pub partial: bool,
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Compares `current` with `past` (any order; only the `last_n` most recent before `current`
+/// are used).
+pub fn trend(past: &[HistoryEntry], current: &HistoryEntry, last_n: usize) -> Trend {
+    let mut window: Vec<&HistoryEntry> = past
+        .iter()
+        .filter(|e| e.generated_at < current.generated_at && e.account_id == current.account_id)
+        .collect();
+    window.sort_by_key(|e| e.generated_at);
+    let skip = window.len().saturating_sub(last_n);
+    let window: Vec<&HistoryEntry> = window.into_iter().skip(skip).collect();
+    let previous = window.last().copied();
+
+    let now: BTreeSet<&FindingKey> = current.findings.iter().collect();
+    let (new, resolved) = match previous {
+        Some(p) => {
+            let before: BTreeSet<&FindingKey> = p.findings.iter().collect();
+            (
+                now.difference(&before).map(|k| (*k).clone()).collect(),
+                before.difference(&now).map(|k| (*k).clone()).collect(),
+            )
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    let delta = previous.map(|p| round2(current.compliance_score - p.compliance_score));
+    let mut runs = window.clone();
+    runs.push(current);
+    Trend {
+        previous_score: previous.map(|p| p.compliance_score),
+        score_delta: delta,
+        direction: delta.map_or(Direction::Stable, Direction::of),
+        new,
+        resolved,
+        history: runs
+            .iter()
+            .map(|e| HistoryPoint {
+                generated_at: e.generated_at,
+                compliance_score: e.compliance_score,
+                findings: e.findings.len(),
+                partial: e.partial,
+            })
+            .collect(),
+        window_delta: window
+            .first()
+            .map(|first| round2(current.compliance_score - first.compliance_score)),
+        mttr_days: mttr(&runs),
+        partial: current.partial || previous.is_some_and(|p| p.partial),
+    }
+}
+
+/// Mean time to remediate per rule over `runs` (oldest first): a finding is resolved at the
+/// first complete (non-partial) run that no longer has it; a run that is partial never
+/// resolves anything, because its scan may simply not have read the resource.
+pub fn mttr(runs: &[&HistoryEntry]) -> BTreeMap<RuleId, Mttr> {
+    let mut open: HashMap<&FindingKey, DateTime<Utc>> = HashMap::new();
+    let mut sums: BTreeMap<RuleId, (usize, f64)> = BTreeMap::new();
+    for run in runs {
+        let present: HashSet<&FindingKey> = run.findings.iter().collect();
+        if !run.partial {
+            open.retain(|key, first_seen| {
+                if present.contains(key) {
+                    return true;
+                }
+                let days = (run.generated_at - *first_seen).num_seconds() as f64 / 86_400.0;
+                let s = sums.entry(key.0).or_default();
+                s.0 += 1;
+                s.1 += days;
+                false
+            });
+        }
+        for key in present {
+            open.entry(key).or_insert(run.generated_at);
+        }
+    }
+    sums.into_iter()
+        .map(|(rule, (n, total))| {
+            (
+                rule,
+                Mttr {
+                    resolved: n,
+                    mean_days: round2(total / n as f64),
+                },
+            )
+        })
+        .collect()
+}
+
+/// Entries whose run falls within `[from, to]` (inclusive), oldest first.
+pub fn between(
+    entries: Vec<HistoryEntry>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<HistoryEntry> {
+    let mut out: Vec<HistoryEntry> = entries
+        .into_iter()
+        .filter(|e| e.generated_at >= from && e.generated_at <= to)
+        .collect();
+    out.sort_by_key(|e| e.generated_at);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(day: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, day, 6, 0, 0)
+            .single()
+            .unwrap_or_else(|| panic!("bad day {day}"))
+    }
+
+    fn entry(day: u32, score: f64, keys: &[(RuleId, &str)], partial: bool) -> HistoryEntry {
+        HistoryEntry {
+            schema_version: HISTORY_SCHEMA_VERSION,
+            generated_at: at(day),
+            account_id: "123456789012".into(),
+            partial,
+            compliance_score: score,
+            in_scope_resources: 10,
+            compliant_resources: 10 - keys.len(),
+            by_severity: BTreeMap::new(),
+            by_rule: BTreeMap::new(),
+            findings: keys.iter().map(|(r, a)| (*r, (*a).to_owned())).collect(),
+            inventory: InventorySnapshot::default(),
+        }
+    }
+
+    use RuleId::{S3Encryption as Enc, TagsRequired as Tags};
+
+    #[test]
+    fn direction_is_stable_only_when_the_delta_rounds_to_zero() {
+        assert_eq!(Direction::of(0.004), Direction::Stable);
+        assert_eq!(Direction::of(-0.004), Direction::Stable);
+        assert_eq!(Direction::of(0.01), Direction::Improving);
+        assert_eq!(Direction::of(-2.5), Direction::Degrading);
+    }
+
+    #[test]
+    fn the_first_run_has_nothing_to_compare_with() {
+        let t = trend(&[], &entry(3, 80.0, &[(Tags, "a")], false), 10);
+        assert_eq!(t.previous_score, None);
+        assert_eq!(t.direction, Direction::Stable);
+        assert!(t.new.is_empty() && t.resolved.is_empty());
+        assert_eq!(t.history.len(), 1);
+        assert!(t.mttr_days.is_empty());
+    }
+
+    #[test]
+    fn new_resolved_window_and_mttr() {
+        let past = vec![
+            entry(1, 70.0, &[(Tags, "a"), (Enc, "b")], false),
+            entry(2, 80.0, &[(Tags, "a"), (Tags, "c")], false),
+            // Another account's history is never mixed in.
+            HistoryEntry {
+                account_id: "999999999999".into(),
+                ..entry(2, 1.0, &[], false)
+            },
+        ];
+        let current = entry(5, 90.0, &[(Tags, "c"), (Enc, "d")], false);
+        let t = trend(&past, &current, 10);
+        assert_eq!(t.previous_score, Some(80.0));
+        assert_eq!(t.score_delta, Some(10.0));
+        assert_eq!(t.direction, Direction::Improving);
+        assert_eq!(t.new, vec![(Enc, "d".to_owned())]);
+        assert_eq!(t.resolved, vec![(Tags, "a".to_owned())]);
+        assert_eq!(t.window_delta, Some(20.0));
+        let scores: Vec<f64> = t.history.iter().map(|p| p.compliance_score).collect();
+        assert_eq!(scores, vec![70.0, 80.0, 90.0]);
+        // b: seen day 1, gone day 2 -> 1 day. a: seen day 1, gone day 5 -> 4 days.
+        assert_eq!(
+            t.mttr_days[&Enc],
+            Mttr {
+                resolved: 1,
+                mean_days: 1.0
+            }
+        );
+        assert_eq!(
+            t.mttr_days[&Tags],
+            Mttr {
+                resolved: 1,
+                mean_days: 4.0
+            }
+        );
+        assert!(!t.partial);
+
+        // last_n = 1 keeps only the previous run.
+        let t1 = trend(&past, &current, 1);
+        assert_eq!(t1.history.len(), 2);
+        assert_eq!(t1.window_delta, Some(10.0));
+    }
+
+    #[test]
+    fn a_partial_run_never_resolves_a_finding() {
+        let past = vec![
+            entry(1, 70.0, &[(Tags, "a")], false),
+            entry(2, 100.0, &[], true),
+        ];
+        let current = entry(4, 70.0, &[(Tags, "a")], false);
+        let t = trend(&past, &current, 10);
+        assert!(t.partial, "the previous run was partial");
+        assert!(t.mttr_days.is_empty(), "{:?}", t.mttr_days);
+        assert_eq!(t.new, vec![(Tags, "a".to_owned())]);
+    }
+
+    #[test]
+    fn between_is_inclusive_and_sorted() {
+        let es = vec![
+            entry(3, 1.0, &[], false),
+            entry(1, 1.0, &[], false),
+            entry(5, 1.0, &[], false),
+        ];
+        let got = between(es, at(1), at(3));
+        let days: Vec<_> = got.iter().map(|e| e.generated_at).collect();
+        assert_eq!(days, vec![at(1), at(3)]);
+    }
+}

@@ -1,0 +1,286 @@
+//! `report.json`: the summary, findings, exempted findings, orphans, recommendations, cost and
+//! trend of one run, computed from the inventory and the check result, never assumed.
+
+use crate::check::CheckResult;
+use crate::cost::{CostReport, cost_report};
+use crate::finding::{Finding, RuleId, Severity};
+use crate::history::{
+    FindingKey, HISTORY_SCHEMA_VERSION, HistoryEntry, InventorySnapshot, Trend, trend,
+};
+use crate::inventory::{Inventory, ScanError};
+use crate::orphans::Orphan;
+use crate::policy::Policy;
+use crate::prices::PriceTable;
+use crate::recommend::{Recommendation, recommendations};
+use crate::rules::{ExemptedFinding, scope};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+
+/// The version of the `report.json` layout.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// How many past runs the trend looks back over by default.
+pub const DEFAULT_TREND_RUNS: usize = 12;
+
+/// One rule's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleSummary {
+    /// Resources (or account-regions) the rule judged.
+    pub evaluated: usize,
+    /// Findings it reported.
+    pub findings: usize,
+    /// Findings moved aside by allow-lists and exemptions.
+    pub exempted: usize,
+    /// `(evaluated - findings) / evaluated x 100`; 100 when it judged nothing.
+    pub pass_rate: f64,
+}
+
+/// The report's `summary`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Resources inventoried.
+    pub total_resources: usize,
+    /// Count by `service:type`.
+    pub by_type: BTreeMap<String, usize>,
+    /// Count by region.
+    pub by_region: BTreeMap<String, usize>,
+    /// Units some enabled rule judges: inventoried resources, plus the account in each
+    /// region for account-level rules.
+    pub in_scope_resources: usize,
+    /// In-scope units without any finding (exempted findings do not count against them).
+    pub compliant_resources: usize,
+    /// `compliant_resources / in_scope_resources x 100`, two decimals; 100 when nothing is in
+    /// scope.
+    pub compliance_score: f64,
+    /// Findings per severity (every severity present, zero included).
+    pub by_severity: BTreeMap<Severity, usize>,
+    /// Per enabled rule: judged, failed, exempted, pass rate.
+    pub by_rule: BTreeMap<RuleId, RuleSummary>,
+    /// Findings in total.
+    pub findings: usize,
+    /// Exempted findings in total.
+    pub exempted: usize,
+    /// Orphans in total.
+    pub orphans: usize,
+    /// What the orphans waste per month, where priced.
+    pub orphans_monthly_cost_usd: f64,
+}
+
+/// Everything `infraqa report` writes to `report.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Layout version ([`REPORT_SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// When the report was generated.
+    pub generated_at: DateTime<Utc>,
+    /// The account.
+    pub account_id: String,
+    /// When the inventory was taken.
+    pub inventory_generated_at: DateTime<Utc>,
+    /// Whether the scan was partial: then `errors` says what could not be read.
+    pub partial: bool,
+    /// The figures.
+    pub summary: Summary,
+    /// Compliance findings, ordered by rule, region, resource.
+    pub findings: Vec<Finding>,
+    /// Findings moved aside, each with its reason.
+    pub exempted: Vec<ExemptedFinding>,
+    /// Orphaned resources.
+    pub orphans: Vec<Orphan>,
+    /// Remediations grouped by action, most valuable first.
+    pub recommendations: Vec<Recommendation>,
+    /// Cost allocation, untagged share and expensive misconfigurations.
+    pub cost: CostReport,
+    /// The comparison with past runs.
+    pub trend: Trend,
+    /// What could not be judged, and why.
+    pub notes: Vec<String>,
+    /// The inventory's errors, copied so a partial report can never look complete.
+    pub errors: Vec<ScanError>,
+}
+
+/// A finding's identity across runs (see [`FindingKey`]).
+pub fn finding_key(f: &Finding) -> FindingKey {
+    if f.resource_type == "account" {
+        (f.rule_id, format!("{}#{}", f.resource_arn, f.region))
+    } else {
+        (f.rule_id, f.resource_arn.clone())
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn pct(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        100.0
+    } else {
+        round2(part as f64 / whole as f64 * 100.0)
+    }
+}
+
+/// The inventory's shape.
+pub fn snapshot(inventory: &Inventory) -> InventorySnapshot {
+    let mut s = InventorySnapshot {
+        total_resources: inventory.resources.len(),
+        ..InventorySnapshot::default()
+    };
+    for r in &inventory.resources {
+        *s.by_type.entry(r.resource_type.to_string()).or_default() += 1;
+        *s.by_region.entry(r.region.clone()).or_default() += 1;
+    }
+    s
+}
+
+/// Computes the summary: counts from the inventory, the score from the rules' scope.
+pub fn summarize(
+    inventory: &Inventory,
+    check: &CheckResult,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Summary {
+    let scope = scope(inventory, policy, now);
+    let failing: HashSet<(&str, &str)> = check
+        .findings
+        .iter()
+        .map(|f| (f.resource_arn.as_str(), f.region.as_str()))
+        .collect();
+    let failing_in_scope = scope
+        .units
+        .iter()
+        .filter(|(arn, region)| failing.contains(&(arn.as_str(), region.as_str())))
+        .count();
+    let in_scope = scope.units.len();
+    let compliant = in_scope - failing_in_scope;
+
+    let mut by_severity: BTreeMap<Severity, usize> =
+        Severity::ALL.into_iter().map(|s| (s, 0)).collect();
+    let mut failed: BTreeMap<RuleId, usize> = BTreeMap::new();
+    for f in &check.findings {
+        *by_severity.entry(f.severity).or_default() += 1;
+        *failed.entry(f.rule_id).or_default() += 1;
+    }
+    let mut exempted: BTreeMap<RuleId, usize> = BTreeMap::new();
+    for e in &check.exempted {
+        *exempted.entry(e.finding.rule_id).or_default() += 1;
+    }
+    let by_rule = scope
+        .evaluated
+        .iter()
+        .map(|(rule, &evaluated)| {
+            let n = failed.get(rule).copied().unwrap_or(0);
+            (
+                *rule,
+                RuleSummary {
+                    evaluated,
+                    findings: n,
+                    exempted: exempted.get(rule).copied().unwrap_or(0),
+                    pass_rate: pct(evaluated.saturating_sub(n), evaluated),
+                },
+            )
+        })
+        .collect();
+    let shape = snapshot(inventory);
+    Summary {
+        total_resources: shape.total_resources,
+        by_type: shape.by_type,
+        by_region: shape.by_region,
+        in_scope_resources: in_scope,
+        compliant_resources: compliant,
+        compliance_score: pct(compliant, in_scope),
+        by_severity,
+        by_rule,
+        findings: check.findings.len(),
+        exempted: check.exempted.len(),
+        orphans: check.orphans.len(),
+        orphans_monthly_cost_usd: round2(
+            check
+                .orphans
+                .iter()
+                .filter_map(|o| o.estimated_monthly_cost_usd)
+                .sum(),
+        ),
+    }
+}
+
+/// The history entry this report leaves behind.
+pub fn history_entry(report: &Report) -> HistoryEntry {
+    let mut findings: Vec<FindingKey> = report.findings.iter().map(finding_key).collect();
+    findings.sort();
+    HistoryEntry {
+        schema_version: HISTORY_SCHEMA_VERSION,
+        generated_at: report.generated_at,
+        account_id: report.account_id.clone(),
+        partial: report.partial,
+        compliance_score: report.summary.compliance_score,
+        in_scope_resources: report.summary.in_scope_resources,
+        compliant_resources: report.summary.compliant_resources,
+        by_severity: report.summary.by_severity.clone(),
+        by_rule: report
+            .summary
+            .by_rule
+            .iter()
+            .map(|(r, s)| (*r, s.findings))
+            .collect(),
+        findings,
+        inventory: InventorySnapshot {
+            total_resources: report.summary.total_resources,
+            by_type: report.summary.by_type.clone(),
+            by_region: report.summary.by_region.clone(),
+        },
+    }
+}
+
+/// What a report is built from.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportInput<'a> {
+    /// The scanned inventory.
+    pub inventory: &'a Inventory,
+    /// The check's result over it.
+    pub check: &'a CheckResult,
+    /// The policy.
+    pub policy: &'a Policy,
+    /// Past runs' history entries (any order, any account: only this account's are used).
+    pub history: &'a [HistoryEntry],
+    /// How many past runs the trend covers.
+    pub trend_runs: usize,
+    /// The prices.
+    pub prices: &'a PriceTable,
+    /// The report time.
+    pub now: DateTime<Utc>,
+}
+
+/// Builds the report.
+pub fn build(input: ReportInput<'_>) -> Report {
+    let ReportInput {
+        inventory,
+        check,
+        policy,
+        history,
+        trend_runs,
+        prices,
+        now,
+    } = input;
+    let summary = summarize(inventory, check, policy, now);
+    let mut report = Report {
+        schema_version: REPORT_SCHEMA_VERSION,
+        generated_at: now,
+        account_id: inventory.account_id.clone(),
+        inventory_generated_at: inventory.generated_at,
+        partial: inventory.is_partial() || check.partial,
+        summary,
+        findings: check.findings.clone(),
+        exempted: check.exempted.clone(),
+        orphans: check.orphans.clone(),
+        recommendations: recommendations(&check.findings),
+        cost: cost_report(inventory, policy, prices, now),
+        trend: Trend::default(),
+        notes: check.notes.clone(),
+        errors: inventory.errors.clone(),
+    };
+    let current = history_entry(&report);
+    report.trend = trend(history, &current, trend_runs);
+    report
+}

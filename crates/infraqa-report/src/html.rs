@@ -1,0 +1,240 @@
+//! `report.html`: one self-contained page (inline CSS and SVG, no scripts, no fetches), drawn
+//! by an askama template over a view of the report.
+
+use crate::charts::{self, Bar, ChartError, NEUTRAL, severity_color};
+use askama::Template;
+use infraqa_core::report::Report;
+use infraqa_core::{Finding, Severity};
+use std::collections::BTreeMap;
+
+/// Why the page could not be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum HtmlError {
+    /// A chart failed to draw.
+    #[error(transparent)]
+    Chart(#[from] ChartError),
+    /// The template failed to render.
+    #[error("could not render report.html: {0}")]
+    Template(#[from] askama::Error),
+}
+
+/// One non-compliant resource and everything wrong with it.
+pub struct ResourceView<'a> {
+    arn: &'a str,
+    resource_type: &'a str,
+    region: &'a str,
+    worst: Severity,
+    findings: Vec<&'a Finding>,
+}
+
+struct Row {
+    cells: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "report.html")]
+struct Page<'a> {
+    r: &'a Report,
+    score: String,
+    delta: String,
+    direction: &'static str,
+    generated: String,
+    trend_svg: String,
+    severity_svg: String,
+    rule_svg: String,
+    type_svg: String,
+    region_svg: String,
+    rules: Vec<Row>,
+    resources: Vec<ResourceView<'a>>,
+    orphans: Vec<Row>,
+    allocation: Vec<(String, Vec<Row>)>,
+    misconfigurations: Vec<Row>,
+    mttr: Vec<Row>,
+    cost_total: String,
+    waste_total: String,
+    untagged: String,
+}
+
+fn money(x: f64) -> String {
+    format!("${x:.2}")
+}
+
+fn neutral_bars<'a>(items: impl Iterator<Item = (&'a String, &'a usize)>) -> Vec<Bar> {
+    let mut v: Vec<Bar> = items
+        .map(|(k, n)| Bar {
+            label: k.clone(),
+            value: *n as f64,
+            color: NEUTRAL,
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        b.value
+            .total_cmp(&a.value)
+            .then_with(|| a.label.cmp(&b.label))
+    });
+    v
+}
+
+/// Renders the page.
+pub fn render(r: &Report) -> Result<String, HtmlError> {
+    let s = &r.summary;
+    let points: Vec<(String, f64)> = r
+        .trend
+        .history
+        .iter()
+        .map(|p| {
+            (
+                p.generated_at.format("%m-%d %H:%M").to_string(),
+                p.compliance_score,
+            )
+        })
+        .collect();
+    let severity_bars: Vec<Bar> = Severity::ALL
+        .into_iter()
+        .rev()
+        .map(|sev| Bar {
+            label: sev.to_string(),
+            value: s.by_severity.get(&sev).copied().unwrap_or(0) as f64,
+            color: severity_color(sev),
+        })
+        .collect();
+    let rule_bars: Vec<Bar> = s
+        .by_rule
+        .iter()
+        .map(|(rule, rs)| Bar {
+            label: rule.to_string(),
+            value: rs.findings as f64,
+            color: NEUTRAL,
+        })
+        .collect();
+
+    let mut by_resource: BTreeMap<(&str, &str), ResourceView<'_>> = BTreeMap::new();
+    for f in &r.findings {
+        let v = by_resource
+            .entry((f.resource_arn.as_str(), f.region.as_str()))
+            .or_insert_with(|| ResourceView {
+                arn: &f.resource_arn,
+                resource_type: &f.resource_type,
+                region: &f.region,
+                worst: f.severity,
+                findings: Vec::new(),
+            });
+        v.worst = v.worst.max(f.severity);
+        v.findings.push(f);
+    }
+    let mut resources: Vec<ResourceView<'_>> = by_resource.into_values().collect();
+    resources.sort_by(|a, b| b.worst.cmp(&a.worst).then_with(|| a.arn.cmp(b.arn)));
+
+    let page = Page {
+        r,
+        score: format!("{:.2}", s.compliance_score),
+        delta: match r.trend.score_delta {
+            Some(d) => format!("{d:+.2} points since the previous run"),
+            None => "first run: no previous score".to_owned(),
+        },
+        direction: match r.trend.direction {
+            infraqa_core::history::Direction::Improving => "improving",
+            infraqa_core::history::Direction::Degrading => "degrading",
+            infraqa_core::history::Direction::Stable => "stable",
+        },
+        generated: r.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        trend_svg: charts::score_trend(&points)?,
+        severity_svg: charts::bars("Findings by severity", &severity_bars, "severity")?,
+        rule_svg: charts::bars("Findings by rule", &rule_bars, "rule")?,
+        type_svg: charts::bars(
+            "Resources by type",
+            &neutral_bars(s.by_type.iter()),
+            "resource type",
+        )?,
+        region_svg: charts::bars(
+            "Resources by region",
+            &neutral_bars(s.by_region.iter()),
+            "region",
+        )?,
+        rules: s
+            .by_rule
+            .iter()
+            .map(|(id, rs)| Row {
+                cells: vec![
+                    id.to_string(),
+                    rs.evaluated.to_string(),
+                    rs.findings.to_string(),
+                    rs.exempted.to_string(),
+                    format!("{:.2}%", rs.pass_rate),
+                ],
+            })
+            .collect(),
+        resources,
+        orphans: r
+            .orphans
+            .iter()
+            .map(|o| Row {
+                cells: vec![
+                    o.kind.to_string(),
+                    o.resource_arn.clone(),
+                    o.region.clone(),
+                    o.reason.clone(),
+                    o.estimated_monthly_cost_usd
+                        .map_or_else(|| "unknown".to_owned(), money),
+                ],
+            })
+            .collect(),
+        allocation: r
+            .cost
+            .allocation
+            .iter()
+            .map(|(tag, a)| {
+                let rows = a
+                    .by_value
+                    .iter()
+                    .chain(std::iter::once(&a.untagged))
+                    .map(|row| Row {
+                        cells: vec![
+                            row.value.clone(),
+                            row.resources.to_string(),
+                            money(row.estimated_monthly_cost_usd),
+                            format!("{:.2}%", row.share_percent),
+                        ],
+                    })
+                    .collect();
+                (tag.clone(), rows)
+            })
+            .collect(),
+        misconfigurations: r
+            .cost
+            .misconfigurations
+            .iter()
+            .map(|m| Row {
+                cells: vec![
+                    m.kind.as_str().to_owned(),
+                    m.resource_arn.clone(),
+                    m.region.clone(),
+                    m.reason.clone(),
+                    money(m.estimated_monthly_waste_usd),
+                    m.action.clone(),
+                ],
+            })
+            .collect(),
+        mttr: r
+            .trend
+            .mttr_days
+            .iter()
+            .map(|(rule, m)| Row {
+                cells: vec![
+                    rule.to_string(),
+                    m.resolved.to_string(),
+                    format!("{:.2}", m.mean_days),
+                ],
+            })
+            .collect(),
+        cost_total: money(r.cost.estimated_monthly_total_usd),
+        waste_total: money(r.cost.estimated_monthly_waste_usd),
+        untagged: format!(
+            "{} resources, {} ({:.2}% of the estimated total)",
+            r.cost.untagged.resources,
+            money(r.cost.untagged.estimated_monthly_cost_usd),
+            r.cost.untagged.share_percent
+        ),
+    };
+    Ok(page.render()?)
+}

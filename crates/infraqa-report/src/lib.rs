@@ -1,0 +1,79 @@
+//! Renders infraqa reports and keeps the local history store.
+//!
+//! Every renderer is a pure function of a [`Report`] to bytes, so the CLI writes them to a
+//! directory and the reporter Lambda PUTs them to S3 without either knowing the formats.
+
+pub mod charts;
+pub mod html;
+pub mod markdown;
+pub mod store;
+pub mod table;
+
+use infraqa_core::report::Report;
+
+/// The files a report is rendered to, by name.
+pub const FILES: [&str; 4] = ["report.json", "report.html", "findings.csv", "report.md"];
+
+/// A renderer failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// report.json could not be encoded.
+    #[error("could not encode report.json: {0}")]
+    Json(#[from] serde_json::Error),
+    /// report.html could not be drawn.
+    #[error(transparent)]
+    Html(#[from] html::HtmlError),
+    /// findings.csv could not be written.
+    #[error("could not write findings.csv: {0}")]
+    Csv(#[from] csv::Error),
+    /// report.md could not be rendered.
+    #[error("could not render report.md: {0}")]
+    Markdown(askama::Error),
+}
+
+/// `report.json` bytes (pretty, final newline).
+pub fn json(report: &Report) -> Result<Vec<u8>, RenderError> {
+    let mut bytes = serde_json::to_vec_pretty(report)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// Every format, as (file name, bytes), in [`FILES`] order.
+pub fn render_all(report: &Report) -> Result<Vec<(&'static str, Vec<u8>)>, RenderError> {
+    Ok(vec![
+        (FILES[0], json(report)?),
+        (FILES[1], html::render(report)?.into_bytes()),
+        (FILES[2], table::render(report)?),
+        (
+            FILES[3],
+            markdown::render(report)
+                .map_err(RenderError::Markdown)?
+                .into_bytes(),
+        ),
+    ])
+}
+
+/// Renders every format into `dir`, each file written atomically.
+pub fn write_all(
+    report: &Report,
+    dir: &std::path::Path,
+) -> Result<Vec<std::path::PathBuf>, WriteError> {
+    let mut written = Vec::new();
+    for (name, bytes) in render_all(report)? {
+        let path = dir.join(name);
+        store::write_atomic(&path, &bytes)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Rendering or writing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// A renderer failed.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// A file could not be written.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}

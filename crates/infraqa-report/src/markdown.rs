@@ -1,0 +1,73 @@
+//! `report.md`: a short summary fit for an SNS e-mail or a pull request comment.
+
+use askama::Template;
+use infraqa_core::Severity;
+use infraqa_core::report::Report;
+
+/// How many recommendations the summary lists.
+pub const TOP: usize = 5;
+
+#[derive(Template)]
+#[template(path = "report.md")]
+struct Summary<'a> {
+    r: &'a Report,
+    score: String,
+    delta: String,
+    direction: String,
+    generated: String,
+    critical: usize,
+    high: usize,
+    medium: usize,
+    low: usize,
+    top: Vec<(String, usize, Severity)>,
+    more: usize,
+    cost_total: String,
+    waste_total: String,
+    orphans_cost: String,
+    untagged: String,
+}
+
+/// Table cells must not break the Markdown table.
+fn escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Renders the summary.
+pub fn render(r: &Report) -> Result<String, askama::Error> {
+    let s = &r.summary;
+    let count = |sev| s.by_severity.get(&sev).copied().unwrap_or(0);
+    Summary {
+        r,
+        score: format!("{:.2}", s.compliance_score),
+        delta: r
+            .trend
+            .score_delta
+            .map_or_else(|| "first run".to_owned(), |d| format!("{d:+.2} points")),
+        direction: serde_json::to_value(r.trend.direction)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        generated: r.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        critical: count(Severity::Critical),
+        high: count(Severity::High),
+        medium: count(Severity::Medium),
+        low: count(Severity::Low),
+        top: r
+            .recommendations
+            .iter()
+            .take(TOP)
+            .map(|rec| (escape(&rec.action), rec.clears, rec.max_severity))
+            .collect(),
+        more: r.recommendations.len().saturating_sub(TOP),
+        cost_total: format!("${:.2}", r.cost.estimated_monthly_total_usd),
+        waste_total: format!("${:.2}", r.cost.estimated_monthly_waste_usd),
+        orphans_cost: format!("${:.2}", s.orphans_monthly_cost_usd),
+        untagged: format!(
+            "{} resources, ${:.2}/month ({:.2}%)",
+            r.cost.untagged.resources,
+            r.cost.untagged.estimated_monthly_cost_usd,
+            r.cost.untagged.share_percent
+        ),
+    }
+    .render()
+}

@@ -1,0 +1,147 @@
+//! Local files: atomic writes and the local history store (`DIR/history/`).
+//!
+//! Every write goes to a temporary file in the target's directory, is flushed to disk, then
+//! renamed over the target: a crash leaves the old file or the new one, never half of one.
+
+use infraqa_core::history::HistoryEntry;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A file that could not be read, written or parsed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The filesystem refused.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A value could not be encoded.
+    #[error("encoding {path}: {source}")]
+    Encode {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: serde_json::Error,
+    },
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
+    let path = path.to_path_buf();
+    move |source| StoreError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// Writes `bytes` to `path` atomically, creating its directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io("creating directory", dir))?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "output".to_owned());
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp).map_err(io("creating", &tmp))?;
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(io("writing", &tmp))?;
+        std::fs::rename(&tmp, path).map_err(io("replacing", path))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Writes `value` as pretty JSON (with a final newline) to `path` atomically.
+pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), StoreError> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|source| StoreError::Encode {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
+/// The object name of a history entry: sortable by time, one per account and run.
+pub fn entry_name(e: &HistoryEntry) -> String {
+    format!(
+        "{}-{}.json",
+        e.generated_at.format("%Y%m%dT%H%M%S%.3fZ"),
+        e.account_id
+    )
+}
+
+/// Decodes the history entries in `files` (name, bytes). A file that does not parse is
+/// skipped and named in the returned problems, so one damaged file never blocks a run.
+pub fn decode_entries(files: Vec<(String, Vec<u8>)>) -> (Vec<HistoryEntry>, Vec<String>) {
+    let mut entries = Vec::new();
+    let mut problems = Vec::new();
+    for (name, bytes) in files {
+        match serde_json::from_slice::<HistoryEntry>(&bytes) {
+            Ok(e) => entries.push(e),
+            Err(e) => problems.push(format!("history entry {name} skipped: {e}")),
+        }
+    }
+    entries.sort_by_key(|e| e.generated_at);
+    (entries, problems)
+}
+
+/// The history kept in a local directory, one JSON file per run.
+#[derive(Debug, Clone)]
+pub struct LocalHistory {
+    dir: PathBuf,
+}
+
+impl LocalHistory {
+    /// The store in `dir` (created on first append).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// Its directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Every entry (oldest first) and the files that could not be used. A missing directory
+    /// is an empty history.
+    pub fn load(&self) -> Result<(Vec<HistoryEntry>, Vec<String>), StoreError> {
+        let read = match std::fs::read_dir(&self.dir) {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((Vec::new(), Vec::new()));
+            }
+            Err(e) => return Err(io("listing", &self.dir)(e)),
+        };
+        let mut files = Vec::new();
+        for item in read {
+            let item = item.map_err(io("listing", &self.dir))?;
+            let name = item.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !name.ends_with(".json") {
+                continue;
+            }
+            let path = item.path();
+            files.push((name, std::fs::read(&path).map_err(io("reading", &path))?));
+        }
+        Ok(decode_entries(files))
+    }
+
+    /// Appends one entry as its own file.
+    pub fn append(&self, entry: &HistoryEntry) -> Result<PathBuf, StoreError> {
+        let path = self.dir.join(entry_name(entry));
+        write_json_atomic(&path, entry)?;
+        Ok(path)
+    }
+}

@@ -1,0 +1,63 @@
+//! `findings.csv`: every finding and exempted finding, one row each, for spreadsheets.
+
+use infraqa_core::report::Report;
+
+/// The header row.
+pub const HEADER: [&str; 10] = [
+    "status",
+    "rule_id",
+    "severity",
+    "resource_arn",
+    "resource_type",
+    "region",
+    "message",
+    "remediation",
+    "exemption_reason",
+    "exemption_expires",
+];
+
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) gets a
+/// leading `'`: tag values are user input and reach these cells.
+fn cell(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}").into(),
+        _ => s.into(),
+    }
+}
+
+/// Renders the CSV.
+pub fn render(r: &Report) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::with_capacity(256 * (r.findings.len() + 1)));
+    w.write_record(HEADER)?;
+    for f in &r.findings {
+        w.write_record([
+            "finding",
+            f.rule_id.as_str(),
+            f.severity.as_str(),
+            &cell(&f.resource_arn),
+            &f.resource_type,
+            &f.region,
+            &cell(&f.message),
+            &cell(&f.remediation),
+            "",
+            "",
+        ])?;
+    }
+    for e in &r.exempted {
+        let f = &e.finding;
+        let expires = e.expires.map(|d| d.to_string()).unwrap_or_default();
+        w.write_record([
+            "exempted",
+            f.rule_id.as_str(),
+            f.severity.as_str(),
+            &cell(&f.resource_arn),
+            &f.resource_type,
+            &f.region,
+            &cell(&f.message),
+            &cell(&f.remediation),
+            &cell(&e.reason),
+            &expires,
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
