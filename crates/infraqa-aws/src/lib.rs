@@ -7,6 +7,7 @@
 
 pub mod clients;
 pub mod error;
+pub mod history;
 pub mod options;
 pub mod rate_limit;
 pub mod scan;

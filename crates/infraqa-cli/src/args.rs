@@ -1,5 +1,6 @@
 //! The command-line grammar: global options and subcommands.
 
+use crate::commands::history::HistoryLocation;
 use clap::{Args, Parser, Subcommand};
 use infraqa_aws::{AwsOptions, RateLimit, Service};
 use infraqa_core::Severity;
@@ -100,6 +101,91 @@ pub enum Command {
     /// Findings, exempted findings (allow-lists and exemptions, with their reasons) and orphans.
     /// With --fail-on SEVERITY, exit 4 when a finding at or above it exists.
     Check(CheckArgs),
+    /// Write report.json, report.html, findings.csv and report.md into DIR from an inventory
+    /// and its findings, and append the run to the history store (default DIR/history).
+    ///
+    /// The trend compares with the last --trend-runs runs of the same account in the store.
+    /// With --fail-on SEVERITY, exit 4 when a finding at or above it exists.
+    Report(ReportArgs),
+    /// Scan, check and report in one go: DIR/inventory.json, DIR/findings.json and the
+    /// reports; history in DIR/history unless --history names another place.
+    Run(RunArgs),
+    /// The audit export of a period: every run's compliance figures and inventory snapshot,
+    /// the trend across the period and the remediation actions taken, in one JSON file.
+    Audit(AuditArgs),
+}
+
+/// Where history goes and how far the trend looks back.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The history store: a directory or s3://BUCKET/PREFIX. Default: OUT/history.
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+    pub history: Option<HistoryLocation>,
+    /// How many past runs the trend compares with.
+    #[arg(long, value_name = "N", default_value_t = 12,
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub trend_runs: u16,
+}
+
+/// `infraqa report`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The policy file.
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// The inventory written by `infraqa scan`.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: PathBuf,
+    /// The findings written by `infraqa check`.
+    #[arg(long, value_name = "FILE")]
+    pub findings: PathBuf,
+    /// The output directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// History store and trend window.
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// Exit 4 when a finding at or above this severity exists.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+}
+
+/// `infraqa run`
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The policy file.
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// The output directory: inventory.json, findings.json and the reports.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// History store and trend window.
+    #[command(flatten)]
+    pub history: HistoryArgs,
+    /// Exit 4 when a finding at or above this severity exists.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+}
+
+/// `infraqa audit`
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// First day of the period (YYYY-MM-DD, UTC, inclusive).
+    #[arg(long, value_name = "DATE")]
+    pub from: chrono::NaiveDate,
+    /// Last day of the period (YYYY-MM-DD, UTC, inclusive).
+    #[arg(long, value_name = "DATE")]
+    pub to: chrono::NaiveDate,
+    /// The directory runs wrote to: history in DIR/history, remediation actions in
+    /// DIR/audit-log/*.jsonl.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// The history store, when not DIR/history.
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+    pub history: Option<HistoryLocation>,
+    /// Where to write the export. Default: DIR/audit-FROM-TO.json.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// `infraqa check`

@@ -147,7 +147,8 @@ pub struct CostReport {
 
 /// Rounds to cents, so reports and golden files carry stable figures.
 pub fn cents(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+    // `+ 0.0` turns -0.0 (an empty float sum) into 0.0.
+    (x * 100.0).round() / 100.0 + 0.0
 }
 
 fn percent(part: f64, whole: f64) -> f64 {

@@ -124,7 +124,8 @@ pub struct Trend {
 }
 
 fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+    // `+ 0.0` turns -0.0 (an empty float sum) into 0.0.
+    (x * 100.0).round() / 100.0 + 0.0
 }
 
 /// Compares `current` with `past` (any order; only the `last_n` most recent before `current`
@@ -225,6 +226,133 @@ pub fn between(
         .collect();
     out.sort_by_key(|e| e.generated_at);
     out
+}
+
+/// One remediation action taken (a tag write), as the audit log records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemediationAction {
+    /// When it was done.
+    pub at: DateTime<Utc>,
+    /// The account.
+    pub account_id: String,
+    /// The resource changed.
+    pub resource_arn: String,
+    /// What was done, e.g. `tag-write`.
+    pub action: String,
+    /// Its particulars (e.g. tag key -> new value).
+    #[serde(default)]
+    pub details: BTreeMap<String, String>,
+}
+
+/// One run in an audit export.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRun {
+    /// When it ran.
+    pub generated_at: DateTime<Utc>,
+    /// The account.
+    pub account_id: String,
+    /// Whether its scan was partial.
+    pub partial: bool,
+    /// Its score.
+    pub compliance_score: f64,
+    /// In-scope and compliant resources.
+    pub in_scope_resources: usize,
+    /// Compliant in-scope resources.
+    pub compliant_resources: usize,
+    /// Findings per severity.
+    pub by_severity: BTreeMap<Severity, usize>,
+    /// Findings per rule.
+    pub by_rule: BTreeMap<RuleId, usize>,
+    /// The inventory snapshot of the run (count by type and region).
+    pub inventory: InventorySnapshot,
+}
+
+/// The quarterly audit export: every run in the period, the trend across it, and the
+/// remediation actions taken.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditExport {
+    /// Layout version.
+    pub schema_version: u32,
+    /// When the export was made.
+    pub generated_at: DateTime<Utc>,
+    /// First day of the period (UTC, inclusive).
+    pub from: chrono::NaiveDate,
+    /// Last day of the period (UTC, inclusive).
+    pub to: chrono::NaiveDate,
+    /// Accounts with runs in the period.
+    pub accounts: Vec<String>,
+    /// Compliance history and inventory snapshots, oldest first.
+    pub runs: Vec<AuditRun>,
+    /// Per account: the last run compared with the period's runs (delta over the period in
+    /// `window_delta`, MTTR per rule over the period).
+    pub trend: BTreeMap<String, Trend>,
+    /// Remediation actions taken in the period, oldest first.
+    pub remediation_actions: Vec<RemediationAction>,
+    /// What could not be used (e.g. a damaged history entry), and why.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// Builds the audit export from the history entries and actions of `[from, to]` (whole days,
+/// UTC; entries and actions outside are ignored).
+pub fn audit_export(
+    entries: Vec<HistoryEntry>,
+    actions: Vec<RemediationAction>,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> AuditExport {
+    let in_period = |t: &DateTime<Utc>| {
+        let d = t.date_naive();
+        d >= from && d <= to
+    };
+    let mut entries: Vec<HistoryEntry> = entries
+        .into_iter()
+        .filter(|e| in_period(&e.generated_at))
+        .collect();
+    entries.sort_by(|a, b| (a.generated_at, &a.account_id).cmp(&(b.generated_at, &b.account_id)));
+    let accounts: Vec<String> = entries
+        .iter()
+        .map(|e| e.account_id.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let trend = accounts
+        .iter()
+        .filter_map(|a| {
+            let mine: Vec<&HistoryEntry> = entries.iter().filter(|e| e.account_id == *a).collect();
+            let (last, past) = mine.split_last()?;
+            let past: Vec<HistoryEntry> = past.iter().map(|e| (*e).clone()).collect();
+            Some((a.clone(), trend(&past, last, past.len())))
+        })
+        .collect();
+    let mut remediation_actions: Vec<RemediationAction> =
+        actions.into_iter().filter(|a| in_period(&a.at)).collect();
+    remediation_actions.sort_by(|a, b| (a.at, &a.resource_arn).cmp(&(b.at, &b.resource_arn)));
+    AuditExport {
+        schema_version: HISTORY_SCHEMA_VERSION,
+        generated_at: now,
+        from,
+        to,
+        accounts,
+        runs: entries
+            .into_iter()
+            .map(|e| AuditRun {
+                generated_at: e.generated_at,
+                account_id: e.account_id,
+                partial: e.partial,
+                compliance_score: e.compliance_score,
+                in_scope_resources: e.in_scope_resources,
+                compliant_resources: e.compliant_resources,
+                by_severity: e.by_severity,
+                by_rule: e.by_rule,
+                inventory: e.inventory,
+            })
+            .collect(),
+        trend,
+        remediation_actions,
+        notes: Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -329,6 +457,40 @@ mod tests {
         assert!(t.partial, "the previous run was partial");
         assert!(t.mttr_days.is_empty(), "{:?}", t.mttr_days);
         assert_eq!(t.new, vec![(Tags, "a".to_owned())]);
+    }
+
+    #[test]
+    fn the_audit_export_keeps_the_period_and_compares_across_it() {
+        let entries = vec![
+            entry(1, 60.0, &[(Tags, "a"), (Enc, "b")], false),
+            entry(3, 70.0, &[(Tags, "a")], false),
+            entry(5, 90.0, &[], false),
+            entry(9, 10.0, &[(Tags, "z")], false),
+        ];
+        let action = |day: u32, arn: &str| RemediationAction {
+            at: at(day),
+            account_id: "123456789012".into(),
+            resource_arn: arn.into(),
+            action: "tag-write".into(),
+            details: BTreeMap::from([("Owner".into(), "team-a".into())]),
+        };
+        let from = at(2).date_naive();
+        let to = at(5).date_naive();
+        let x = audit_export(
+            entries,
+            vec![action(4, "a"), action(8, "q")],
+            from,
+            to,
+            at(27),
+        );
+        let scores: Vec<f64> = x.runs.iter().map(|r| r.compliance_score).collect();
+        assert_eq!(scores, vec![70.0, 90.0], "day 1 and day 9 are outside");
+        assert_eq!(x.accounts, vec!["123456789012".to_owned()]);
+        let t = &x.trend["123456789012"];
+        assert_eq!(t.score_delta, Some(20.0));
+        assert_eq!(t.resolved, vec![(Tags, "a".to_owned())]);
+        assert_eq!(x.remediation_actions.len(), 1);
+        assert_eq!(x.remediation_actions[0].resource_arn, "a");
     }
 
     #[test]

@@ -110,7 +110,8 @@ pub fn finding_key(f: &Finding) -> FindingKey {
 }
 
 fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+    // `+ 0.0` turns -0.0 (an empty float sum) into 0.0.
+    (x * 100.0).round() / 100.0 + 0.0
 }
 
 fn pct(part: usize, whole: usize) -> f64 {

@@ -64,7 +64,8 @@ pub fn bars(title: &str, bars: &[Bar], chart: &'static str) -> Result<String, Ch
             .y_label_area_size(label_width)
             .build_cartesian_2d(0f64..max, (0..rows as i32).into_segmented())
             .map_err(|e| err(chart)(e.to_string()))?;
-        let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
+        // Row 0 is drawn at the bottom: reverse so the first bar is on top.
+        let labels: Vec<String> = bars.iter().rev().map(|b| b.label.clone()).collect();
         c.configure_mesh()
             .disable_y_mesh()
             .y_labels(rows)
@@ -78,7 +79,7 @@ pub fn bars(title: &str, bars: &[Bar], chart: &'static str) -> Result<String, Ch
             .x_label_formatter(&|v| format!("{v:.0}"))
             .draw()
             .map_err(|e| err(chart)(e.to_string()))?;
-        c.draw_series(bars.iter().enumerate().map(|(i, b)| {
+        c.draw_series(bars.iter().rev().enumerate().map(|(i, b)| {
             let i = i as i32;
             let mut r = Rectangle::new(
                 [

@@ -70,4 +70,10 @@ pub fn render(r: &Report) -> Result<String, askama::Error> {
         ),
     }
     .render()
+    .map(|mut text| {
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text
+    })
 }

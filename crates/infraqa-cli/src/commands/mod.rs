@@ -1,8 +1,11 @@
 //! One module per subcommand; `dispatch` routes a parsed command line to it.
 
+pub mod audit;
 pub mod check;
+pub mod history;
 pub mod output;
 pub mod policy;
+pub mod report;
 pub mod scan;
 
 use crate::args::{Cli, Command, PolicyCommand};
@@ -25,6 +28,73 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             eprintln!("{}", check::summary(&result));
             println!("{}", path.display());
             check::enforce(&result, args.fail_on)
+        }
+        Command::Report(args) => {
+            let policy = policy::load(&args.policy)?;
+            let inventory = check::load_inventory(&args.inventory)?;
+            let findings = report::load_findings(&args.findings)?;
+            let target = report::Target {
+                out: &args.out,
+                history: report::location(&args.out, args.history.history.as_ref()),
+                trend_runs: usize::from(args.history.trend_runs),
+                global: &cli.global,
+            };
+            let (r, written) = report::produce(&inventory, &findings, &policy, target).await?;
+            eprintln!("{}", report::summary(&r));
+            for p in written {
+                println!("{}", p.display());
+            }
+            report::enforce(&r, args.fail_on)
+        }
+        Command::Run(args) => {
+            let policy = policy::load(&args.policy)?;
+            let clients = AwsClients::load(cli.global.aws_options()).await;
+            let inventory = scan::scan(&clients, &policy, !cli.global.quiet).await?;
+            println!("{}", scan::write(&args.out, &inventory)?.display());
+            eprintln!("{}", scan::summary(&inventory));
+            let findings = infraqa_core::check::check(&inventory, &policy, chrono::Utc::now());
+            println!("{}", check::write(&args.out, &findings)?.display());
+            let target = report::Target {
+                out: &args.out,
+                history: report::location(&args.out, args.history.history.as_ref()),
+                trend_runs: usize::from(args.history.trend_runs),
+                global: &cli.global,
+            };
+            let (r, written) = report::produce(&inventory, &findings, &policy, target).await?;
+            eprintln!("{}", report::summary(&r));
+            for p in written {
+                println!("{}", p.display());
+            }
+            report::enforce(&r, args.fail_on)
+        }
+        Command::Audit(args) => {
+            let history = args
+                .history
+                .clone()
+                .unwrap_or_else(|| history::HistoryLocation::Local(args.dir.join("history")));
+            let x = audit::export(
+                &cli.global,
+                &history,
+                &args.dir.join("audit-log"),
+                args.from,
+                args.to,
+            )
+            .await?;
+            let out = args.out.clone().unwrap_or_else(|| {
+                args.dir
+                    .join(format!("audit-{}-{}.json", args.from, args.to))
+            });
+            output::write_json_atomic(&out, &x).map_err(CliError::AwsOrStorage)?;
+            eprintln!(
+                "{} run(s) of {} account(s) and {} remediation action(s) between {} and {}",
+                x.runs.len(),
+                x.accounts.len(),
+                x.remediation_actions.len(),
+                args.from,
+                args.to
+            );
+            println!("{}", out.display());
+            Ok(())
         }
         Command::Scan(args) => {
             let policy = policy::load(&args.policy)?;

@@ -1,39 +1,13 @@
 //! Writing result files: complete or not at all.
 
-use anyhow::Context;
 use serde::Serialize;
-use std::io::Write;
 use std::path::Path;
 
 /// Writes `value` as pretty JSON to `path` atomically: a temporary file in the same directory,
 /// flushed to disk, then renamed over `path`. A crash leaves the old file or the new one,
 /// never half of one.
 pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("creating directory {}", dir.display()))?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "output".to_owned());
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file =
-            std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        serde_json::to_writer_pretty(&mut file, value)
-            .with_context(|| format!("writing {}", tmp.display()))?;
-        file.write_all(b"\n")
-            .and_then(|()| file.sync_all())
-            .with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    Ok(infraqa_report::store::write_json_atomic(path, value)?)
 }
 
 #[cfg(test)]

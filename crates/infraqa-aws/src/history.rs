@@ -1,0 +1,105 @@
+//! The history store in S3 (`--history s3://bucket/prefix`, and the reporter Lambda's store):
+//! one object per run under the prefix. Each PUT carries a complete object, so a crash never
+//! leaves half an entry; a listing reads every entry object.
+
+use crate::{AwsClients, AwsError};
+use aws_sdk_s3::primitives::ByteStream;
+
+/// Objects are read this many at a time.
+const READ_CONCURRENCY: usize = 16;
+
+/// A bucket and key prefix holding history entries.
+#[derive(Debug, Clone)]
+pub struct S3History {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    prefix: String,
+}
+
+impl S3History {
+    /// The store at `s3://bucket/prefix`, using the configured (home) region.
+    pub fn new(clients: &AwsClients, bucket: &str, prefix: &str) -> Result<Self, AwsError> {
+        let region = clients.require_home_region()?;
+        let prefix = prefix.trim_matches('/');
+        Ok(Self {
+            client: clients.s3(region),
+            bucket: bucket.to_owned(),
+            prefix: if prefix.is_empty() {
+                String::new()
+            } else {
+                format!("{prefix}/")
+            },
+        })
+    }
+
+    /// The object key for `name`.
+    pub fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// Every `.json` object under the prefix, as (key, bytes).
+    pub async fn read_all(&self) -> Result<Vec<(String, Vec<u8>)>, AwsError> {
+        use futures_util::{StreamExt, TryStreamExt};
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&self.prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::call("s3", "ListObjectsV2", e))?;
+            keys.extend(
+                page.contents
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|o| o.key)
+                    .filter(|k| k.ends_with(".json")),
+            );
+        }
+        futures_util::stream::iter(keys)
+            .map(|key| async move {
+                let out = self
+                    .client
+                    .get_object()
+                    .bucket(&self.bucket)
+                    .key(&key)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::call("s3", "GetObject", e))?;
+                let bytes = out.body.collect().await.map_err(|e| AwsError::Call {
+                    service: "s3",
+                    operation: "GetObject",
+                    code: "InvalidResponse".into(),
+                    message: format!("reading s3://{}/{key}: {e}", self.bucket),
+                    retryable: true,
+                    cause: Box::new(e),
+                })?;
+                Ok((key, bytes.to_vec()))
+            })
+            .buffered(READ_CONCURRENCY)
+            .try_collect()
+            .await
+    }
+
+    /// Writes one complete object `name` under the prefix.
+    pub async fn put(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<String, AwsError> {
+        let key = self.key(name);
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type(content_type)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| AwsError::call("s3", "PutObject", e))?;
+        Ok(format!("s3://{}/{key}", self.bucket))
+    }
+}

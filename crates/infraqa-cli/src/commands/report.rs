@@ -1,0 +1,127 @@
+//! `infraqa report` (and the report half of `infraqa run`): build the report from an inventory
+//! and its check, write every format into `DIR`, append the run to the history store.
+
+use super::history::HistoryLocation;
+use crate::args::GlobalArgs;
+use crate::exit::CliError;
+use anyhow::{Context, anyhow};
+use infraqa_core::check::CheckResult;
+use infraqa_core::prices::PriceTable;
+use infraqa_core::report::{Report, ReportInput, build, history_entry};
+use infraqa_core::{Inventory, Policy, Severity};
+use std::path::{Path, PathBuf};
+
+/// Reads a `findings.json` written by `infraqa check`.
+pub fn load_findings(path: &Path) -> Result<CheckResult, CliError> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read findings file {}", path.display()))
+        .map_err(CliError::InvalidInput)?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not an infraqa findings file", path.display()))
+        .map_err(CliError::InvalidInput)
+}
+
+/// Where a run's history goes: `--history`, else `OUT/history`.
+pub fn location(out: &Path, history: Option<&HistoryLocation>) -> HistoryLocation {
+    history
+        .cloned()
+        .unwrap_or_else(|| HistoryLocation::Local(out.join("history")))
+}
+
+/// What `produce` needs besides the data.
+pub struct Target<'a> {
+    /// The output directory.
+    pub out: &'a Path,
+    /// The history store.
+    pub history: HistoryLocation,
+    /// How many past runs the trend covers.
+    pub trend_runs: usize,
+    /// Global options (for an S3 history store).
+    pub global: &'a GlobalArgs,
+}
+
+/// Builds the report, writes every format into `out`, then appends the run to the history.
+pub async fn produce(
+    inventory: &Inventory,
+    check: &CheckResult,
+    policy: &Policy,
+    target: Target<'_>,
+) -> Result<(Report, Vec<PathBuf>), CliError> {
+    if inventory.account_id != check.account_id {
+        return Err(CliError::InvalidInput(anyhow!(
+            "the findings are for account {} but the inventory is of account {}",
+            check.account_id,
+            inventory.account_id
+        )));
+    }
+    let (past, problems) = target.history.load(target.global).await?;
+    for p in &problems {
+        tracing::warn!("{p}");
+    }
+    let mut report = build(ReportInput {
+        inventory,
+        check,
+        policy,
+        history: &past,
+        trend_runs: target.trend_runs,
+        prices: PriceTable::embedded(),
+        now: chrono::Utc::now(),
+    });
+    report.notes.extend(problems);
+    let written = infraqa_report::write_all(&report, target.out)
+        .map_err(|e| CliError::AwsOrStorage(anyhow!(e).context("writing the reports")))?;
+    let at = target
+        .history
+        .append(target.global, &history_entry(&report))
+        .await?;
+    tracing::info!("history entry written to {at}");
+    Ok((report, written))
+}
+
+/// One line a person reads after a report.
+pub fn summary(r: &Report) -> String {
+    let s = &r.summary;
+    let trend = match r.trend.score_delta {
+        Some(d) => format!(
+            "{d:+.2} since the previous run, {} new, {} resolved",
+            r.trend.new.len(),
+            r.trend.resolved.len()
+        ),
+        None => "first run".to_owned(),
+    };
+    let mut line = format!(
+        "compliance score {:.2}% ({} of {} in-scope resources compliant; {trend}); {} findings, {} exempted, {} orphans; estimated ${:.2}/month, ${:.2}/month flagged as waste",
+        s.compliance_score,
+        s.compliant_resources,
+        s.in_scope_resources,
+        s.findings,
+        s.exempted,
+        s.orphans,
+        r.cost.estimated_monthly_total_usd,
+        r.cost.estimated_monthly_waste_usd
+    );
+    if r.partial {
+        line.push_str(&format!(
+            "; PARTIAL: {} read(s) failed, some resources were not judged",
+            r.errors.len()
+        ));
+    }
+    line
+}
+
+/// Exit 4 when `--fail-on` is set and a finding at or above it exists.
+pub fn enforce(r: &Report, fail_on: Option<Severity>) -> Result<(), CliError> {
+    match fail_on {
+        Some(t) => {
+            let n = r.findings.iter().filter(|f| f.severity >= t).count();
+            if n > 0 {
+                Err(CliError::FindingsAtThreshold(format!(
+                    "{n} finding(s) at or above {t}"
+                )))
+            } else {
+                Ok(())
+            }
+        }
+        None => Ok(()),
+    }
+}
