@@ -256,3 +256,270 @@ fn check_rejects_a_file_that_is_not_an_inventory_with_exit_2() {
         "{err}"
     );
 }
+
+/// `infraqa` with the emulator's endpoint and an account's credentials.
+fn infraqa_as(
+    emulator: &infraqa_tests::emulator::Emulator,
+    account: &infraqa_tests::emulator::TestAccount,
+    args: &[&str],
+) -> Output {
+    let creds = &account.credentials;
+    Command::new(env!("CARGO_BIN_EXE_infraqa"))
+        .args([
+            "--endpoint-url",
+            emulator.url(),
+            "--region",
+            "us-east-1",
+            "-q",
+        ])
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", creds.access_key_id())
+        .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key())
+        .env(
+            "AWS_SESSION_TOKEN",
+            creds.session_token().unwrap_or_default(),
+        )
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+fn read_report(dir: &Path) -> infraqa_core::report::Report {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
+}
+
+#[test]
+#[ignore = "needs the emulator: run `make test`"]
+fn run_twice_writes_every_report_and_a_trend_then_audit_gathers_both_runs() {
+    use infraqa_core::RuleId;
+    use infraqa_tests::emulator::Emulator;
+    use infraqa_tests::seed::Expect;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emulator = Emulator::from_env().unwrap();
+    let (account, estate) = rt.block_on(async {
+        let account = emulator.fresh_account().await.unwrap();
+        let estate = infraqa_tests::seed::seed_demo_estate(&account.clients().await)
+            .await
+            .unwrap();
+        (account, estate)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let policy = demo_policy_file(dir.path(), &account.account_id);
+    let out_dir = dir.path().join("out");
+    let out_s = out_dir.to_str().unwrap();
+
+    let first = infraqa_as(
+        &emulator,
+        &account,
+        &["run", "--policy", &policy, "--out", out_s],
+    );
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(0), "{stderr}");
+    for name in [
+        "inventory.json",
+        "findings.json",
+        "report.json",
+        "report.html",
+        "findings.csv",
+        "report.md",
+    ] {
+        assert!(out_dir.join(name).is_file(), "{name}");
+    }
+    let r1 = read_report(&out_dir);
+    assert_eq!(r1.account_id, account.account_id);
+    assert_eq!(r1.summary.total_resources, estate.resources.len());
+    assert!(!r1.partial);
+    assert_eq!(r1.trend.previous_score, None);
+    let planted: usize = estate
+        .resources
+        .iter()
+        .flat_map(|r| &r.expect)
+        .filter(|e| matches!(e, Expect::Finding(_)))
+        .count()
+        + estate.account_findings.len();
+    assert_eq!(
+        r1.findings.len(),
+        planted,
+        "every planted finding, nothing else"
+    );
+    let csv = std::fs::read_to_string(out_dir.join("findings.csv")).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        1 + r1.findings.len() + r1.exempted.len(),
+        "a header and one row per finding and exempted finding"
+    );
+
+    // Fix one planted s3-encryption finding, run again into the same directory.
+    let bucket = estate
+        .resources
+        .iter()
+        .find(|r| r.expect.contains(&Expect::Finding(RuleId::S3Encryption)))
+        .unwrap();
+    rt.block_on(async {
+        use aws_sdk_s3::types::{
+            ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+            ServerSideEncryptionRule,
+        };
+        let rule = ServerSideEncryptionRule::builder()
+            .apply_server_side_encryption_by_default(
+                ServerSideEncryptionByDefault::builder()
+                    .sse_algorithm(ServerSideEncryption::Aes256)
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        account
+            .clients()
+            .await
+            .s3(&bucket.region)
+            .put_bucket_encryption()
+            .bucket(&bucket.id)
+            .server_side_encryption_configuration(
+                ServerSideEncryptionConfiguration::builder()
+                    .rules(rule)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let second = infraqa_as(
+        &emulator,
+        &account,
+        &["run", "--policy", &policy, "--out", out_s],
+    );
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let r2 = read_report(&out_dir);
+    let t = &r2.trend;
+    assert_eq!(t.previous_score, Some(r1.summary.compliance_score));
+    let fixed = format!("arn:aws:s3:::{}", bucket.id);
+    assert_eq!(t.resolved, vec![(RuleId::S3Encryption, fixed)]);
+    assert!(t.new.is_empty(), "{:?}", t.new);
+    assert_eq!(t.history.len(), 2);
+    assert_eq!(
+        std::fs::read_dir(out_dir.join("history")).unwrap().count(),
+        2,
+        "one history entry per run"
+    );
+
+    // The audit export of today gathers both runs.
+    let today = chrono::Utc::now().date_naive().to_string();
+    let audit_path = dir.path().join("audit.json");
+    let audit = infraqa(&[
+        "audit",
+        "--from",
+        &today,
+        "--to",
+        &today,
+        "--dir",
+        out_s,
+        "--out",
+        audit_path.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        audit.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&audit.stderr)
+    );
+    let x: infraqa_core::history::AuditExport =
+        serde_json::from_str(&std::fs::read_to_string(&audit_path).unwrap()).unwrap();
+    assert_eq!(x.runs.len(), 2);
+    assert_eq!(x.accounts, vec![account.account_id.clone()]);
+    assert_eq!(
+        x.trend[&account.account_id].resolved.len(),
+        1,
+        "the fix shows across the period"
+    );
+    // --from after --to is bad input.
+    let bad = infraqa(&[
+        "audit",
+        "--from",
+        "2026-12-31",
+        "--to",
+        "2026-01-01",
+        "--dir",
+        out_s,
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+#[ignore = "needs the emulator: run `make test`"]
+fn report_keeps_history_in_s3_when_asked() {
+    use infraqa_tests::emulator::Emulator;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emulator = Emulator::from_env().unwrap();
+    let account = rt.block_on(emulator.fresh_account()).unwrap();
+    let s3 = rt.block_on(account.clients()).s3("us-east-1");
+    rt.block_on(s3.create_bucket().bucket("infraqa-history").send())
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let policy = demo_policy_file(dir.path(), &account.account_id);
+    let out_s = dir.path().join("out");
+    let args = [
+        "run",
+        "--policy",
+        &policy,
+        "--out",
+        out_s.to_str().unwrap(),
+        "--history",
+        "s3://infraqa-history/acme/runs",
+    ];
+    for _ in 0..2 {
+        let out = infraqa_as(&emulator, &account, &args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let listed = rt
+        .block_on(
+            s3.list_objects_v2()
+                .bucket("infraqa-history")
+                .prefix("acme/runs/")
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(listed.contents().len(), 2, "one object per run");
+    assert!(!out_s.join("history").exists(), "nothing kept locally");
+    let r = read_report(&out_s);
+    assert_eq!(
+        r.trend.history.len(),
+        2,
+        "the second run read the first from S3"
+    );
+
+    // An S3 store that cannot be reached stops the run with exit 3.
+    let out = infraqa_as(
+        &emulator,
+        &account,
+        &[
+            "report",
+            "--policy",
+            &policy,
+            "--inventory",
+            out_s.join("inventory.json").to_str().unwrap(),
+            "--findings",
+            out_s.join("findings.json").to_str().unwrap(),
+            "--out",
+            out_s.to_str().unwrap(),
+            "--history",
+            "s3://no-such-bucket-infraqa/x",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no-such-bucket-infraqa"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

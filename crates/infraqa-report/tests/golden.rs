@@ -1,0 +1,118 @@
+//! Golden tests: a fixed inventory and policy produce the report.json in `tests/golden/`,
+//! compared field by field; a two-run history produces the expected trend.
+//!
+//! After an intended change, regenerate with `UPDATE_GOLDEN=1 cargo test -p infraqa-report
+//! --test golden` and review the diff.
+
+mod common;
+
+use common::*;
+use infraqa_core::RuleId;
+use infraqa_core::history::Direction;
+use infraqa_core::model::{BucketEncryption, ResourceDetails};
+use infraqa_core::report::history_entry;
+use serde_json::Value;
+
+/// Every difference between two JSON values, each named by its path.
+fn diff(path: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
+    match (want, got) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in a {
+                match b.get(k) {
+                    Some(w) => diff(&format!("{path}.{k}"), v, w, out),
+                    None => out.push(format!("{path}.{k}: missing")),
+                }
+            }
+            for k in b.keys().filter(|k| !a.contains_key(*k)) {
+                out.push(format!("{path}.{k}: unexpected"));
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            if a.len() != b.len() {
+                out.push(format!("{path}: {} items, expected {}", b.len(), a.len()));
+            }
+            for (i, (v, w)) in a.iter().zip(b).enumerate() {
+                diff(&format!("{path}[{i}]"), v, w, out);
+            }
+        }
+        _ if want != got => out.push(format!("{path}: got {got}, expected {want}")),
+        _ => {}
+    }
+}
+
+#[test]
+fn report_json_matches_the_golden_file_field_by_field() {
+    let inv = inventory();
+    let (_, report) = report(&inv, &[], at(28, 6));
+    let got: Value = serde_json::from_slice(&infraqa_report::json(&report).unwrap()).unwrap();
+    let path = fixture("golden/report.json");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, infraqa_report::json(&report).unwrap()).unwrap();
+    }
+    let want: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut diffs = Vec::new();
+    diff("report", &want, &got, &mut diffs);
+    assert!(
+        diffs.is_empty(),
+        "{} difference(s):\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+
+    // The counts are the inventory's, not assumed.
+    let s = &report.summary;
+    assert_eq!(s.total_resources, inv.resources.len());
+    assert_eq!(s.by_type.values().sum::<usize>(), inv.resources.len());
+    assert_eq!(s.by_region.values().sum::<usize>(), inv.resources.len());
+    assert_eq!(s.by_severity.values().sum::<usize>(), report.findings.len());
+    let score = s.compliant_resources as f64 / s.in_scope_resources as f64 * 100.0;
+    assert!((s.compliance_score - score).abs() < 0.005, "{score}");
+    assert!(report.trend.previous_score.is_none(), "first run");
+}
+
+#[test]
+fn a_two_run_history_produces_the_expected_trend() {
+    let inv1 = inventory();
+    let (_, first) = report(&inv1, &[], at(20, 6));
+    let run1 = history_entry(&first);
+
+    // Between the runs: one unencrypted bucket gets encryption, one encrypted bucket loses it.
+    let mut inv2 = inv1.clone();
+    let mut fixed = None;
+    let mut broken = None;
+    for r in &mut inv2.resources {
+        if let ResourceDetails::S3Bucket(b) = &mut r.details {
+            let unencrypted = b.encryption == BucketEncryption::None;
+            if unencrypted && fixed.is_none() && !r.id.starts_with("archive-") {
+                b.encryption = BucketEncryption::SseS3;
+                fixed = Some(r.arn.clone());
+            } else if !unencrypted && broken.is_none() {
+                b.encryption = BucketEncryption::None;
+                broken = Some(r.arn.clone());
+            }
+        }
+    }
+    let (fixed, broken) = (fixed.unwrap(), broken.unwrap());
+    let (_, second) = report(&inv2, std::slice::from_ref(&run1), at(22, 6));
+    let t = &second.trend;
+    assert_eq!(t.previous_score, Some(first.summary.compliance_score));
+    assert_eq!(t.new, vec![(RuleId::S3Encryption, broken)]);
+    assert_eq!(t.resolved, vec![(RuleId::S3Encryption, fixed)]);
+    assert_eq!(t.history.len(), 2);
+    assert_eq!(
+        t.history[0].compliance_score,
+        first.summary.compliance_score
+    );
+    assert_eq!(
+        t.history[1].compliance_score,
+        second.summary.compliance_score
+    );
+    // The fixed bucket was seen on the 20th and gone on the 22nd: 2 days to remediate.
+    assert_eq!(t.mttr_days[&RuleId::S3Encryption].resolved, 1);
+    assert_eq!(t.mttr_days[&RuleId::S3Encryption].mean_days, 2.0);
+    let delta = second.summary.compliance_score - first.summary.compliance_score;
+    assert_eq!(t.score_delta, Some((delta * 100.0).round() / 100.0));
+    assert_eq!(t.direction, Direction::of(delta));
+    assert!(!t.partial);
+}
