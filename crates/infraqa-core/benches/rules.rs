@@ -5,156 +5,15 @@
 
 use chrono::{TimeZone, Utc};
 use criterion::Criterion;
+use infraqa_core::Policy;
 use infraqa_core::check::check;
-use infraqa_core::iam::PolicyDocument;
-use infraqa_core::inventory::{INVENTORY_SCHEMA_VERSION, ScanStats};
-use infraqa_core::model::*;
-use infraqa_core::{Inventory, Policy};
-use std::collections::BTreeMap;
+use infraqa_core::synthetic::{POLICY, inventory, peak_memory_mb};
 use std::hint::black_box;
 use std::time::Instant;
 
-const POLICY: &str = r#"
-[tags]
-required = ["Environment", "Owner", "CostCenter", "CreatedAt", "Project"]
-[tags.allowed_values]
-Environment = ["dev", "staging", "prod"]
-[tags.aliases]
-Owner = ["Team"]
-[regions]
-approved = ["us-east-1", "eu-west-1"]
-[ec2]
-approved_amis = ["ami-0aaa"]
-approved_ami_owners = ["123456789012"]
-[s3]
-public_allowlist = ["public-*"]
-[network]
-allowed_public_ports = [80, 443]
-[[exemptions]]
-rule = "sg-open-ingress"
-tag = { key = "infraqa:exempt", value = "sg-open-ingress" }
-reason = "bench"
-"#;
-
-fn resource(i: usize) -> Resource {
-    let region = ["us-east-1", "eu-west-1", "ap-south-1"][i % 3].to_owned();
-    let mut tags = BTreeMap::new();
-    if !i.is_multiple_of(4) {
-        for (k, v) in [
-            (
-                "Environment",
-                if i.is_multiple_of(5) { "prod" } else { "dev" },
-            ),
-            ("Owner", "team"),
-            ("CostCenter", "CC-1"),
-            ("CreatedAt", "2026-01-01"),
-            ("Project", "p"),
-        ] {
-            tags.insert(k.to_owned(), v.to_owned());
-        }
-    }
-    let (resource_type, details) = match i % 6 {
-        0 => (ResourceType::Ec2Instance, ResourceDetails::Ec2Instance(Ec2Instance {
-            instance_type: "t3.micro".into(),
-            state: if i.is_multiple_of(7) { InstanceState::Stopped } else { InstanceState::Running },
-            image_id: if i.is_multiple_of(2) { "ami-0aaa".into() } else { format!("ami-{i:x}") },
-            image_owner_id: (i.is_multiple_of(3)).then(|| "999999999999".into()),
-            state_transition_reason: Some("User initiated (2026-09-01 10:00:00 GMT)".into()),
-            vpc_id: None,
-            security_group_ids: vec![],
-            network_interface_ids: vec![format!("eni-{i}")],
-        })),
-        1 => (ResourceType::S3Bucket, ResourceDetails::S3Bucket(S3Bucket {
-            encryption: if i.is_multiple_of(2) { BucketEncryption::SseS3 } else { BucketEncryption::None },
-            public_access_block: PublicAccessBlock { block_public_acls: !i.is_multiple_of(3), ignore_public_acls: true, block_public_policy: true, restrict_public_buckets: true },
-            account_public_access_block: PublicAccessBlock::default(),
-            policy_is_public: Some(false),
-            acl_public_grants: Some(vec![]),
-            access_logging: i.is_multiple_of(2),
-        })),
-        2 => (ResourceType::Ec2SecurityGroup, ResourceDetails::Ec2SecurityGroup(SecurityGroup {
-            group_name: format!("sg-{i}"),
-            vpc_id: None,
-            ingress: vec![IpPermission {
-                protocol: "tcp".into(),
-                from_port: Some(if i.is_multiple_of(2) { 443 } else { 22 }),
-                to_port: Some(if i.is_multiple_of(2) { 443 } else { 22 }),
-                ipv4_ranges: vec!["0.0.0.0/0".into()],
-                ipv6_ranges: vec![],
-                prefix_list_ids: vec![],
-                referenced_group_ids: vec![],
-            }],
-            egress: vec![],
-            network_interface_ids: if i.is_multiple_of(3) { vec![] } else { vec![format!("eni-{i}")] },
-        })),
-        3 => (ResourceType::IamRole, ResourceDetails::IamRole(IamRole {
-            path: "/".into(),
-            trust_policy: PolicyDocument::parse(r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#).unwrap(),
-            policies: vec![RolePolicy {
-                name: "p".into(),
-                arn: None,
-                source: PolicySource::Inline,
-                document: PolicyDocument::parse(if i.is_multiple_of(2) {
-                    r#"{"Statement":[{"Effect":"Allow","Action":["s3:Get*","iam:PassRole"],"Resource":"*"}]}"#
-                } else {
-                    r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#
-                })
-                .unwrap(),
-            }],
-        })),
-        4 => (ResourceType::Ec2Volume, ResourceDetails::Ec2Volume(Ec2Volume {
-            volume_type: "gp2".into(),
-            size_gib: 100,
-            state: if i.is_multiple_of(2) { "available".into() } else { "in-use".into() },
-            encrypted: false,
-            attached_instance_ids: vec![],
-        })),
-        _ => (ResourceType::Ec2Vpc, ResourceDetails::Ec2Vpc(Vpc { is_default: false, cidr_block: None, flow_log_ids: vec![] })),
-    };
-    let region = if resource_type == ResourceType::IamRole {
-        GLOBAL_REGION.to_owned()
-    } else {
-        region
-    };
-    Resource {
-        arn: format!(
-            "arn:aws:{}:{region}:123456789012:{i}",
-            resource_type.as_str().replace(':', "-")
-        ),
-        id: format!("r-{i}"),
-        resource_type,
-        region,
-        account_id: "123456789012".into(),
-        tags,
-        created_at: None,
-        details,
-    }
-}
-
-fn peak_memory_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kb / 1024.0)
-}
-
 fn main() {
     let n = 100_000;
-    let inventory = Inventory {
-        schema_version: INVENTORY_SCHEMA_VERSION,
-        generated_at: Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap(),
-        account_id: "123456789012".into(),
-        regions: vec!["us-east-1".into(), "eu-west-1".into(), "ap-south-1".into()],
-        resources: (0..n).map(resource).collect(),
-        errors: vec![],
-        notes: vec![],
-        stats: ScanStats::default(),
-    };
+    let inventory = inventory(n, Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap());
     let policy = Policy::from_toml(POLICY, "bench.toml").unwrap();
     let now = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
 

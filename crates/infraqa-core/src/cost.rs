@@ -8,7 +8,7 @@ use crate::inventory::Inventory;
 use crate::model::{InstanceState, Resource, ResourceDetails};
 use crate::policy::Policy;
 use crate::prices::{PriceTable, size_rank, split_type};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -110,17 +110,6 @@ pub struct Misconfiguration {
     pub action: String,
 }
 
-/// Real spend from Cost Explorer, when the policy enables it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ActualSpend {
-    /// First day of the period.
-    pub start: NaiveDate,
-    /// Day after the period.
-    pub end: NaiveDate,
-    /// Unblended cost by allocation tag, then by tag value (`""` for untagged).
-    pub by_tag: BTreeMap<String, BTreeMap<String, f64>>,
-}
-
 /// The report's `cost` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CostReport {
@@ -140,9 +129,6 @@ pub struct CostReport {
     pub misconfigurations: Vec<Misconfiguration>,
     /// Sum of their estimated monthly waste.
     pub estimated_monthly_waste_usd: f64,
-    /// Real spend from Cost Explorer, when enabled and read.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub actual_spend: Option<ActualSpend>,
 }
 
 /// Rounds to cents, so reports and golden files carry stable figures.
@@ -295,7 +281,6 @@ pub fn cost_report(
         },
         misconfigurations,
         estimated_monthly_waste_usd: cents(waste),
-        actual_spend: None,
     }
 }
 
@@ -455,5 +440,253 @@ pub fn orphan_cost(r: &Resource, attached: &[&Resource], t: &PriceTable) -> Opti
             .sum::<Option<f64>>()
             .map(cents),
         _ => monthly_cost(r, t).map(cents),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{INVENTORY_SCHEMA_VERSION, ScanStats};
+    use crate::model::{Ec2Instance, Ec2Snapshot, Ec2Volume, ElasticIp, NatGateway, Vpc};
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0)
+            .single()
+            .unwrap_or_default()
+    }
+
+    fn res(id: &str, region: &str, tags: &[(&str, &str)], details: ResourceDetails) -> Resource {
+        let rt = match &details {
+            ResourceDetails::Ec2Instance(_) => crate::ResourceType::Ec2Instance,
+            ResourceDetails::Ec2Volume(_) => crate::ResourceType::Ec2Volume,
+            ResourceDetails::Ec2Snapshot(_) => crate::ResourceType::Ec2Snapshot,
+            ResourceDetails::Ec2ElasticIp(_) => crate::ResourceType::Ec2ElasticIp,
+            ResourceDetails::Ec2NatGateway(_) => crate::ResourceType::Ec2NatGateway,
+            ResourceDetails::Ec2Vpc(_) => crate::ResourceType::Ec2Vpc,
+            _ => crate::ResourceType::S3Bucket,
+        };
+        Resource {
+            arn: format!("arn:aws:ec2:{region}:123456789012:{id}"),
+            id: id.into(),
+            resource_type: rt,
+            region: region.into(),
+            account_id: "123456789012".into(),
+            tags: tags
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            created_at: None,
+            details,
+        }
+    }
+
+    fn instance(ty: &str, state: InstanceState) -> ResourceDetails {
+        ResourceDetails::Ec2Instance(Ec2Instance {
+            instance_type: ty.into(),
+            state,
+            image_id: "ami-1".into(),
+            image_owner_id: None,
+            state_transition_reason: None,
+            vpc_id: None,
+            security_group_ids: vec![],
+            network_interface_ids: vec![],
+        })
+    }
+
+    fn volume(ty: &str, gib: i32, state: &str) -> ResourceDetails {
+        ResourceDetails::Ec2Volume(Ec2Volume {
+            volume_type: ty.into(),
+            size_gib: gib,
+            state: state.into(),
+            encrypted: true,
+            attached_instance_ids: vec![],
+        })
+    }
+
+    fn inv(resources: Vec<Resource>) -> Inventory {
+        Inventory {
+            schema_version: INVENTORY_SCHEMA_VERSION,
+            generated_at: now(),
+            account_id: "123456789012".into(),
+            regions: vec!["us-east-1".into()],
+            resources,
+            errors: vec![],
+            notes: vec![],
+            stats: ScanStats::default(),
+        }
+    }
+
+    fn kinds(c: &CostReport) -> Vec<(WasteKind, &str, f64)> {
+        c.misconfigurations
+            .iter()
+            .map(|m| {
+                (
+                    m.kind,
+                    m.resource_arn.rsplit(':').next().unwrap_or(""),
+                    m.estimated_monthly_waste_usd,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_misconfiguration_is_priced_from_the_table_and_look_alikes_are_not_flagged() {
+        let mut old = res(
+            "snap-old",
+            "us-east-1",
+            &[],
+            ResourceDetails::Ec2Snapshot(Ec2Snapshot {
+                volume_id: Some("vol-x".into()),
+                source_volume_exists: true,
+                size_gib: 100,
+                used_by_image_ids: vec![],
+            }),
+        );
+        old.created_at = Some(now() - chrono::Duration::days(91));
+        let mut young = old.clone();
+        young.id = "snap-young".into();
+        young.arn = "arn:aws:ec2:us-east-1:123456789012:snap-young".into();
+        young.created_at = Some(now() - chrono::Duration::days(89));
+        let dev = [("Environment", "dev")];
+        let prod = [("Environment", "prod")];
+        let resources = vec![
+            res(
+                "vol-free",
+                "us-east-1",
+                &[],
+                volume("gp3", 100, "available"),
+            ),
+            res("vol-gp2", "us-east-1", &[], volume("gp2", 100, "in-use")),
+            res("vol-gp3", "us-east-1", &[], volume("gp3", 100, "in-use")),
+            res(
+                "i-m4",
+                "us-east-1",
+                &prod,
+                instance("m4.large", InstanceState::Running),
+            ),
+            res(
+                "i-m4-stopped",
+                "us-east-1",
+                &prod,
+                instance("m4.large", InstanceState::Stopped),
+            ),
+            res(
+                "i-big-dev",
+                "us-east-1",
+                &dev,
+                instance("m5.2xlarge", InstanceState::Running),
+            ),
+            res(
+                "i-big-prod",
+                "us-east-1",
+                &prod,
+                instance("m5.2xlarge", InstanceState::Running),
+            ),
+            res(
+                "i-unpriced",
+                "us-east-1",
+                &dev,
+                instance("x9.48xlarge", InstanceState::Running),
+            ),
+            res(
+                "eip-free",
+                "us-east-1",
+                &[],
+                ResourceDetails::Ec2ElasticIp(ElasticIp {
+                    public_ip: "1.2.3.4".into(),
+                    association_id: None,
+                    instance_id: None,
+                }),
+            ),
+            res(
+                "vpc-dev",
+                "us-east-1",
+                &dev,
+                ResourceDetails::Ec2Vpc(Vpc {
+                    is_default: false,
+                    cidr_block: None,
+                    flow_log_ids: vec![],
+                }),
+            ),
+            res(
+                "nat-dev",
+                "us-east-1",
+                &[],
+                ResourceDetails::Ec2NatGateway(NatGateway {
+                    state: "available".into(),
+                    vpc_id: Some("vpc-dev".into()),
+                }),
+            ),
+            old,
+            young,
+        ];
+        let c = cost_report(
+            &inv(resources),
+            &Policy::default(),
+            PriceTable::embedded(),
+            now(),
+        );
+        assert_eq!(
+            kinds(&c),
+            vec![
+                (WasteKind::OversizedNonProduction, "i-big-dev", 210.24),
+                (WasteKind::NatGatewayNonProduction, "nat-dev", 32.85),
+                (WasteKind::UnattachedVolume, "vol-free", 8.0),
+                (WasteKind::OldSnapshot, "snap-old", 5.0),
+                (WasteKind::UnassociatedEip, "eip-free", 3.65),
+                (WasteKind::PreviousGeneration, "i-m4", 2.92),
+                (WasteKind::Gp2Volume, "vol-gp2", 2.0),
+            ]
+        );
+        assert_eq!(c.estimated_monthly_waste_usd, 264.66);
+        // x9.48xlarge, unknown to the table, is unpriced rather than guessed.
+        assert_eq!(c.unpriced_resources, 1);
+        assert_eq!(c.price_table.currency, "USD");
+    }
+
+    #[test]
+    fn allocation_follows_tags_and_aliases_and_reports_the_untagged_share() {
+        let resources = vec![
+            res(
+                "vol-a",
+                "us-east-1",
+                &[("Owner", "a")],
+                volume("gp3", 100, "in-use"),
+            ),
+            res(
+                "vol-b",
+                "us-east-1",
+                &[("Team", "b")],
+                volume("gp3", 50, "in-use"),
+            ),
+            res("vol-c", "us-east-1", &[], volume("gp3", 50, "in-use")),
+        ];
+        let mut policy = Policy::default();
+        policy
+            .tags
+            .aliases
+            .insert("Owner".into(), vec!["Team".into()]);
+        let c = cost_report(&inv(resources), &policy, PriceTable::embedded(), now());
+        assert_eq!(c.estimated_monthly_total_usd, 16.0);
+        let owner = &c.allocation["Owner"];
+        let rows: Vec<(&str, usize, f64, f64)> = owner
+            .by_value
+            .iter()
+            .map(|r| {
+                (
+                    r.value.as_str(),
+                    r.resources,
+                    r.estimated_monthly_cost_usd,
+                    r.share_percent,
+                )
+            })
+            .collect();
+        assert_eq!(rows, vec![("a", 1, 8.0, 50.0), ("b", 1, 4.0, 25.0)]);
+        assert_eq!(owner.untagged.resources, 1);
+        assert_eq!(owner.untagged.share_percent, 25.0);
+        // Every resource misses Project and CostCenter: the whole estate is a visibility gap.
+        assert_eq!(c.untagged.resources, 3);
+        assert_eq!(c.untagged.share_percent, 100.0);
     }
 }

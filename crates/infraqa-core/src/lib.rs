@@ -23,6 +23,7 @@ pub mod prices;
 pub mod recommend;
 pub mod report;
 pub mod rules;
+pub mod synthetic;
 
 pub use finding::{Evidence, Finding, OrphanKind, RuleId, Severity};
 pub use inventory::{Inventory, ScanError, ScanStats};

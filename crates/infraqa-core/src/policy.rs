@@ -208,8 +208,6 @@ pub struct CostPolicy {
     pub max_non_production_size: String,
     /// Snapshots older than this many days are flagged. Default: 90.
     pub snapshot_max_age_days: u32,
-    /// Ask Cost Explorer (`GetCostAndUsage`, billed per request) for real spend. Default: false.
-    pub cost_explorer: bool,
 }
 
 impl Default for CostPolicy {
@@ -224,7 +222,6 @@ impl Default for CostPolicy {
                 .to_vec(),
             max_non_production_size: "large".into(),
             snapshot_max_age_days: 90,
-            cost_explorer: false,
         }
     }
 }
@@ -491,7 +488,6 @@ struct RawCost {
     non_production_values: Option<Vec<String>>,
     max_non_production_size: Option<Spanned<String>>,
     snapshot_max_age_days: Option<Spanned<i64>>,
-    cost_explorer: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -762,7 +758,6 @@ impl Validator<'_> {
                 raw.snapshot_max_age_days,
                 d.snapshot_max_age_days,
             ),
-            cost_explorer: raw.cost_explorer.unwrap_or(d.cost_explorer),
         }
     }
 

@@ -38,30 +38,36 @@ pub fn json(report: &Report) -> Result<Vec<u8>, RenderError> {
     Ok(bytes)
 }
 
-/// Every format, as (file name, bytes), in [`FILES`] order.
-pub fn render_all(report: &Report) -> Result<Vec<(&'static str, Vec<u8>)>, RenderError> {
-    Ok(vec![
-        (FILES[0], json(report)?),
-        (FILES[1], html::render(report)?.into_bytes()),
-        (FILES[2], table::render(report)?),
-        (
-            FILES[3],
-            markdown::render(report)
-                .map_err(RenderError::Markdown)?
-                .into_bytes(),
-        ),
-    ])
+/// Renders one of [`FILES`].
+pub fn render(report: &Report, name: &str) -> Result<Vec<u8>, RenderError> {
+    match name {
+        "report.json" => json(report),
+        "report.html" => Ok(html::render(report)?.into_bytes()),
+        "findings.csv" => Ok(table::render(report)?),
+        _ => Ok(markdown::render(report)
+            .map_err(RenderError::Markdown)?
+            .into_bytes()),
+    }
 }
 
-/// Renders every format into `dir`, each file written atomically.
+/// Every format, as (file name, bytes), in [`FILES`] order.
+pub fn render_all(report: &Report) -> Result<Vec<(&'static str, Vec<u8>)>, RenderError> {
+    FILES
+        .iter()
+        .map(|name| Ok((*name, render(report, name)?)))
+        .collect()
+}
+
+/// Renders every format into `dir`, one at a time (only one rendered file is in memory at
+/// once), each written atomically.
 pub fn write_all(
     report: &Report,
     dir: &std::path::Path,
 ) -> Result<Vec<std::path::PathBuf>, WriteError> {
     let mut written = Vec::new();
-    for (name, bytes) in render_all(report)? {
+    for name in FILES {
         let path = dir.join(name);
-        store::write_atomic(&path, &bytes)?;
+        store::write_atomic(&path, &render(report, name)?)?;
         written.push(path);
     }
     Ok(written)

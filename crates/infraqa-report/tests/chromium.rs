@@ -1,5 +1,6 @@
 //! report.html renders in a real browser: headless Chromium loads the file, and the rendered
 //! DOM holds the score and the charts. Needs Debian's `chromium` (`make test` installs it).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -3,6 +3,7 @@
 //!
 //! After an intended change, regenerate with `UPDATE_GOLDEN=1 cargo test -p infraqa-report
 //! --test golden` and review the diff.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

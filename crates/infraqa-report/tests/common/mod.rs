@@ -1,6 +1,6 @@
 //! The fixed inputs of the report tests: the demo estate's inventory and policy.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, TimeZone, Utc};
 use infraqa_core::check::{CheckResult, check};
