@@ -458,8 +458,11 @@ fn report_keeps_history_in_s3_when_asked() {
     let emulator = Emulator::from_env().unwrap();
     let account = rt.block_on(emulator.fresh_account()).unwrap();
     let s3 = rt.block_on(account.clients()).s3("us-east-1");
-    rt.block_on(s3.create_bucket().bucket("infraqa-history").send())
+    // Bucket names are global to the emulator: make this one unique to the account.
+    let bucket = format!("infraqa-history-{}", account.account_id);
+    rt.block_on(s3.create_bucket().bucket(&bucket).send())
         .unwrap();
+    let location = format!("s3://{bucket}/acme/runs");
     let dir = tempfile::tempdir().unwrap();
     let policy = demo_policy_file(dir.path(), &account.account_id);
     let out_s = dir.path().join("out");
@@ -470,7 +473,7 @@ fn report_keeps_history_in_s3_when_asked() {
         "--out",
         out_s.to_str().unwrap(),
         "--history",
-        "s3://infraqa-history/acme/runs",
+        &location,
     ];
     for _ in 0..2 {
         let out = infraqa_as(&emulator, &account, &args);
@@ -484,7 +487,7 @@ fn report_keeps_history_in_s3_when_asked() {
     let listed = rt
         .block_on(
             s3.list_objects_v2()
-                .bucket("infraqa-history")
+                .bucket(&bucket)
                 .prefix("acme/runs/")
                 .send(),
         )

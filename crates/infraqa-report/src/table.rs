@@ -29,9 +29,17 @@ fn cell(s: &str) -> std::borrow::Cow<'_, str> {
 pub fn render(r: &Report) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::with_capacity(256 * (r.findings.len() + 1)));
     w.write_record(HEADER)?;
-    for f in &r.findings {
+    let rows = r
+        .findings
+        .iter()
+        .map(|f| ("finding", f, "", String::new()))
+        .chain(r.exempted.iter().map(|e| {
+            let expires = e.expires.map(|d| d.to_string()).unwrap_or_default();
+            ("exempted", &e.finding, e.reason.as_str(), expires)
+        }));
+    for (status, f, reason, expires) in rows {
         w.write_record([
-            "finding",
+            status,
             f.rule_id.as_str(),
             f.severity.as_str(),
             &cell(&f.resource_arn),
@@ -39,23 +47,7 @@ pub fn render(r: &Report) -> Result<Vec<u8>, csv::Error> {
             &f.region,
             &cell(&f.message),
             &cell(&f.remediation),
-            "",
-            "",
-        ])?;
-    }
-    for e in &r.exempted {
-        let f = &e.finding;
-        let expires = e.expires.map(|d| d.to_string()).unwrap_or_default();
-        w.write_record([
-            "exempted",
-            f.rule_id.as_str(),
-            f.severity.as_str(),
-            &cell(&f.resource_arn),
-            &f.resource_type,
-            &f.region,
-            &cell(&f.message),
-            &cell(&f.remediation),
-            &cell(&e.reason),
+            &cell(reason),
             &expires,
         ])?;
     }

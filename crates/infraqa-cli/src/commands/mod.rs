@@ -33,18 +33,16 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             let policy = policy::load(&args.policy)?;
             let inventory = check::load_inventory(&args.inventory)?;
             let findings = report::load_findings(&args.findings)?;
-            let target = report::Target {
-                out: &args.out,
-                history: report::location(&args.out, args.history.history.as_ref()),
-                trend_runs: usize::from(args.history.trend_runs),
-                global: &cli.global,
-            };
-            let (r, written) = report::produce(&inventory, &findings, &policy, target).await?;
-            eprintln!("{}", report::summary(&r));
-            for p in written {
-                println!("{}", p.display());
-            }
-            report::enforce(&r, args.fail_on)
+            report_and_print(
+                &inventory,
+                &findings,
+                &policy,
+                &args.out,
+                &args.history,
+                &cli.global,
+            )
+            .await
+            .and_then(|r| report::enforce(&r, args.fail_on))
         }
         Command::Run(args) => {
             let policy = policy::load(&args.policy)?;
@@ -54,18 +52,16 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             eprintln!("{}", scan::summary(&inventory));
             let findings = infraqa_core::check::check(&inventory, &policy, chrono::Utc::now());
             println!("{}", check::write(&args.out, &findings)?.display());
-            let target = report::Target {
-                out: &args.out,
-                history: report::location(&args.out, args.history.history.as_ref()),
-                trend_runs: usize::from(args.history.trend_runs),
-                global: &cli.global,
-            };
-            let (r, written) = report::produce(&inventory, &findings, &policy, target).await?;
-            eprintln!("{}", report::summary(&r));
-            for p in written {
-                println!("{}", p.display());
-            }
-            report::enforce(&r, args.fail_on)
+            report_and_print(
+                &inventory,
+                &findings,
+                &policy,
+                &args.out,
+                &args.history,
+                &cli.global,
+            )
+            .await
+            .and_then(|r| report::enforce(&r, args.fail_on))
         }
         Command::Audit(args) => {
             let history = args
@@ -106,4 +102,27 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// The report half of `report` and `run`: build, write, append history, print.
+async fn report_and_print(
+    inventory: &infraqa_core::Inventory,
+    findings: &infraqa_core::check::CheckResult,
+    policy: &infraqa_core::Policy,
+    out: &std::path::Path,
+    history: &crate::args::HistoryArgs,
+    global: &crate::args::GlobalArgs,
+) -> Result<infraqa_core::report::Report, CliError> {
+    let target = report::Target {
+        out,
+        history: report::location(out, history.history.as_ref()),
+        trend_runs: usize::from(history.trend_runs),
+        global,
+    };
+    let (r, written) = report::produce(inventory, findings, policy, target).await?;
+    eprintln!("{}", report::summary(&r));
+    for p in written {
+        println!("{}", p.display());
+    }
+    Ok(r)
 }
