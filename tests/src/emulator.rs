@@ -38,6 +38,49 @@ impl Emulator {
         &self.url
     }
 
+    /// Queues Cost Explorer `GetCostAndUsage` responses (moto's `/moto-api/static/ce/
+    /// cost-and-usage-results`): each distinct request takes the next one, in order. `results`
+    /// is the JSON list of AWS-shaped responses; the queue belongs to `account_id`.
+    pub async fn queue_cost_and_usage(
+        &self,
+        account_id: &str,
+        results: &str,
+    ) -> Result<(), KitError> {
+        use http_body_util::{BodyExt, Full};
+        use hyper_util::client::legacy::Client;
+        use hyper_util::rt::TokioExecutor;
+        let client: Client<_, Full<bytes::Bytes>> =
+            Client::builder(TokioExecutor::new()).build_http();
+        let body = format!("{{\"account_id\": \"{account_id}\", \"results\": {results}}}");
+        let req = hyper::Request::post(format!(
+            "{}/moto-api/static/ce/cost-and-usage-results",
+            self.url
+        ))
+        .header("content-type", "application/json")
+        .body(Full::new(bytes::Bytes::from(body)))
+        .step("building the moto-api request")?;
+        let resp = client
+            .request(req)
+            .await
+            .step("queueing Cost Explorer results")?;
+        let status = resp.status();
+        let text = resp
+            .into_body()
+            .collect()
+            .await
+            .step("reading the moto-api response")?
+            .to_bytes();
+        if status.is_success() {
+            return Ok(());
+        }
+        let detail = format!("HTTP {status}: {}", String::from_utf8_lossy(&text));
+        Err(KitError {
+            step: "queueing Cost Explorer results".into(),
+            cause: Box::new(std::io::Error::other(detail.clone())),
+            detail,
+        })
+    }
+
     /// Client options for the emulator's default account (`123456789012`).
     pub fn default_account_options(&self) -> AwsOptions {
         AwsOptions {

@@ -192,6 +192,20 @@ impl AwsClients {
         Ok(aws_sdk_iam::Client::from_conf(conf))
     }
 
+    /// A Cost Explorer client. Cost Explorer has one endpoint, in us-east-1 (cn-northwest-1
+    /// in China); its figures cover the whole account.
+    pub fn ce(&self) -> Result<aws_sdk_costexplorer::Client, AwsError> {
+        let home = self.region_or_home(None)?;
+        let region = if home.starts_with("cn-") {
+            "cn-northwest-1"
+        } else {
+            "us-east-1"
+        };
+        let conf =
+            service_config!(self, aws_sdk_costexplorer, Service::CostExplorer, region).build();
+        Ok(aws_sdk_costexplorer::Client::from_conf(conf))
+    }
+
     /// An STS client in the home region.
     pub fn sts(&self) -> Result<aws_sdk_sts::Client, AwsError> {
         let region = self.region_or_home(None)?;

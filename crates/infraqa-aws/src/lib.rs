@@ -6,6 +6,7 @@
 //! else receives clients from [`AwsClients`]; nothing else reads AWS configuration.
 
 pub mod clients;
+pub mod cost;
 pub mod error;
 pub mod history;
 pub mod options;

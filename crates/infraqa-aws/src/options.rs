@@ -34,11 +34,13 @@ pub enum Service {
     Sns,
     /// The Resource Groups Tagging API.
     Tagging,
+    /// Cost Explorer (billed per request).
+    CostExplorer,
 }
 
 impl Service {
     /// Every service, in a stable order.
-    pub const ALL: [Service; 12] = [
+    pub const ALL: [Service; 13] = [
         Self::Ec2,
         Self::S3,
         Self::S3Control,
@@ -51,6 +53,7 @@ impl Service {
         Self::CloudWatch,
         Self::Sns,
         Self::Tagging,
+        Self::CostExplorer,
     ];
 
     /// The short name used on the command line and in stats, e.g. `ec2`.
@@ -68,6 +71,7 @@ impl Service {
             Self::CloudWatch => "cloudwatch",
             Self::Sns => "sns",
             Self::Tagging => "tagging",
+            Self::CostExplorer => "ce",
         }
     }
 
@@ -84,6 +88,8 @@ impl Service {
             Self::Iam | Self::Sts | Self::Rds | Self::Lambda | Self::Sns | Self::S3Control => 10,
             // DescribeLogGroups, CloudTrail and GetResources are limited to about 5/s.
             Self::Logs | Self::CloudTrail | Self::Tagging => 5,
+            // Each Cost Explorer request costs $0.01; a report makes a handful.
+            Self::CostExplorer => 2,
         };
         RateLimit::per_second(rps)
     }

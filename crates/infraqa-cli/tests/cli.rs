@@ -526,3 +526,76 @@ fn report_keeps_history_in_s3_when_asked() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+#[ignore = "needs the emulator: run `make test`"]
+fn cost_explorer_spend_by_tag_lands_in_the_report_when_the_policy_asks() {
+    use infraqa_tests::emulator::Emulator;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emulator = Emulator::from_env().unwrap();
+    let account = rt.block_on(emulator.fresh_account()).unwrap();
+    // One AWS-shaped GetCostAndUsage response per allocation tag, in request order.
+    let group = |key: &str, amount: &str| {
+        format!(
+            r#"{{"Keys": ["{key}"], "Metrics": {{"UnblendedCost": {{"Amount": "{amount}", "Unit": "USD"}}}}}}"#
+        )
+    };
+    let response = |groups: Vec<String>| {
+        format!(
+            r#"{{"ResultsByTime": [{{"TimePeriod": {{"Start": "2026-10-01", "End": "2026-11-01"}}, "Total": {{}}, "Groups": [{}], "Estimated": false}}], "DimensionValueAttributes": []}}"#,
+            groups.join(",")
+        )
+    };
+    let results = format!(
+        "[{}, {}, {}]",
+        response(vec![group("Owner$data", "120.5"), group("Owner$", "30.25")]),
+        response(vec![group("Project$atlas", "150.75")]),
+        response(vec![group("CostCenter$", "150.75")]),
+    );
+    rt.block_on(emulator.queue_cost_and_usage(&account.account_id, &results))
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[scan]\nregions = [\"us-east-1\"]\n[cost]\ncost_explorer = true\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = infraqa_as(
+        &emulator,
+        &account,
+        &[
+            "run",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let r = read_report(&out);
+    let spend = r.cost.actual_spend.expect("actual spend");
+    let rows = |tag: &str| -> Vec<(String, f64)> {
+        spend.by_tag[tag]
+            .iter()
+            .map(|s| (s.value.clone(), s.amount))
+            .collect()
+    };
+    assert_eq!(spend.total, 150.75);
+    assert_eq!(spend.currency, "USD");
+    assert_eq!(
+        rows("Owner"),
+        vec![("data".into(), 120.5), ("(untagged)".into(), 30.25)]
+    );
+    assert_eq!(rows("Project"), vec![("atlas".into(), 150.75)]);
+    assert_eq!(rows("CostCenter"), vec![("(untagged)".into(), 150.75)]);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("id=\"actual-spend\""));
+}

@@ -8,7 +8,7 @@ use crate::inventory::Inventory;
 use crate::model::{InstanceState, Resource, ResourceDetails};
 use crate::policy::Policy;
 use crate::prices::{PriceTable, size_rank, split_type};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -110,6 +110,30 @@ pub struct Misconfiguration {
     pub action: String,
 }
 
+/// One tag value's actual spend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpendRow {
+    /// The tag value (`(untagged)` for spend without the tag).
+    pub value: String,
+    /// Unblended cost in the period.
+    pub amount: f64,
+}
+
+/// Actual spend from Cost Explorer (`[cost] cost_explorer = true`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActualSpend {
+    /// First day of the period.
+    pub start: NaiveDate,
+    /// The day after the period.
+    pub end: NaiveDate,
+    /// The currency Cost Explorer reported.
+    pub currency: String,
+    /// Unblended cost of the whole account in the period.
+    pub total: f64,
+    /// Per allocation tag, spend by value, largest first.
+    pub by_tag: BTreeMap<String, Vec<SpendRow>>,
+}
+
 /// The report's `cost` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CostReport {
@@ -129,6 +153,9 @@ pub struct CostReport {
     pub misconfigurations: Vec<Misconfiguration>,
     /// Sum of their estimated monthly waste.
     pub estimated_monthly_waste_usd: f64,
+    /// Actual spend from Cost Explorer, when the policy asks for it and it could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual_spend: Option<ActualSpend>,
 }
 
 /// Rounds to cents, so reports and golden files carry stable figures.
@@ -281,6 +308,7 @@ pub fn cost_report(
         },
         misconfigurations,
         estimated_monthly_waste_usd: cents(waste),
+        actual_spend: None,
     }
 }
 

@@ -208,6 +208,9 @@ pub struct CostPolicy {
     pub max_non_production_size: String,
     /// Snapshots older than this many days are flagged. Default: 90.
     pub snapshot_max_age_days: u32,
+    /// Read last month's actual spend by allocation tag from Cost Explorer
+    /// (`GetCostAndUsage`, $0.01 per request, one request per tag and page). Default: false.
+    pub cost_explorer: bool,
 }
 
 impl Default for CostPolicy {
@@ -222,6 +225,7 @@ impl Default for CostPolicy {
                 .to_vec(),
             max_non_production_size: "large".into(),
             snapshot_max_age_days: 90,
+            cost_explorer: false,
         }
     }
 }
@@ -488,6 +492,7 @@ struct RawCost {
     non_production_values: Option<Vec<String>>,
     max_non_production_size: Option<Spanned<String>>,
     snapshot_max_age_days: Option<Spanned<i64>>,
+    cost_explorer: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -758,6 +763,7 @@ impl Validator<'_> {
                 raw.snapshot_max_age_days,
                 d.snapshot_max_age_days,
             ),
+            cost_explorer: raw.cost_explorer.unwrap_or(d.cost_explorer),
         }
     }
 

@@ -68,6 +68,21 @@ pub async fn produce(
         now: chrono::Utc::now(),
     });
     report.notes.extend(problems);
+    if policy.cost.cost_explorer {
+        let clients = infraqa_aws::AwsClients::load(target.global.aws_options()).await;
+        let (start, end) = infraqa_aws::cost::last_full_month(report.generated_at.date_naive());
+        match infraqa_aws::cost::actual_spend(&clients, &policy.cost.allocation_tags, start, end)
+            .await
+        {
+            Ok(spend) => report.cost.actual_spend = Some(spend),
+            Err(e) => {
+                tracing::warn!("Cost Explorer: {e}");
+                report.notes.push(format!(
+                    "actual spend from Cost Explorer could not be read ({e}); the cost section holds list-price estimates only"
+                ));
+            }
+        }
+    }
     let written = infraqa_report::write_all(&report, target.out)
         .map_err(|e| CliError::AwsOrStorage(anyhow!(e).context("writing the reports")))?;
     let at = target

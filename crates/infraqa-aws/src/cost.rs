@@ -1,0 +1,138 @@
+//! Actual spend from Cost Explorer: `GetCostAndUsage` grouped by each allocation tag. Optional
+//! and off by default (`[cost] cost_explorer = true`): every request is billed.
+
+use crate::{AwsClients, AwsError};
+use aws_sdk_costexplorer::types::{
+    DateInterval, Granularity, GroupDefinition, GroupDefinitionType,
+};
+use chrono::NaiveDate;
+use infraqa_core::cost::{ActualSpend, SpendRow};
+use std::collections::BTreeMap;
+
+const METRIC: &str = "UnblendedCost";
+
+/// The spend of `[start, end)` grouped by each of `tags`.
+pub async fn actual_spend(
+    clients: &AwsClients,
+    tags: &[String],
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<ActualSpend, AwsError> {
+    let ce = clients.ce()?;
+    let mut by_tag = BTreeMap::new();
+    let mut total = None;
+    let mut currency = String::from("USD");
+    for tag in tags {
+        let mut sums: BTreeMap<String, f64> = BTreeMap::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = ce
+                .get_cost_and_usage()
+                .time_period(
+                    DateInterval::builder()
+                        .start(start.to_string())
+                        .end(end.to_string())
+                        .build()
+                        .map_err(|e| build_error(&e))?,
+                )
+                .granularity(Granularity::Monthly)
+                .metrics(METRIC)
+                .group_by(
+                    GroupDefinition::builder()
+                        .r#type(GroupDefinitionType::Tag)
+                        .key(tag)
+                        .build(),
+                )
+                .set_next_page_token(token.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::call("ce", "GetCostAndUsage", e))?;
+            for period in out.results_by_time() {
+                for group in period.groups() {
+                    let Some(metric) = group.metrics().and_then(|m| m.get(METRIC)) else {
+                        continue;
+                    };
+                    let amount: f64 = metric.amount().unwrap_or("0").parse().unwrap_or(0.0);
+                    if let Some(unit) = metric.unit() {
+                        currency = unit.to_owned();
+                    }
+                    // Keys look like `Owner$team-a`; `Owner$` is spend without the tag.
+                    let key = group.keys().first().map(String::as_str).unwrap_or_default();
+                    let value = key.split_once('$').map_or(key, |(_, v)| v);
+                    let value = if value.is_empty() {
+                        "(untagged)"
+                    } else {
+                        value
+                    };
+                    *sums.entry(value.to_owned()).or_default() += amount;
+                }
+            }
+            token = out
+                .next_page_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        let sum: f64 = sums.values().sum();
+        total.get_or_insert(sum);
+        let mut rows: Vec<SpendRow> = sums
+            .into_iter()
+            .map(|(value, amount)| SpendRow {
+                value,
+                amount: infraqa_core::cost::cents(amount),
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.amount
+                .total_cmp(&a.amount)
+                .then_with(|| a.value.cmp(&b.value))
+        });
+        by_tag.insert(tag.clone(), rows);
+    }
+    Ok(ActualSpend {
+        start,
+        end,
+        currency,
+        total: infraqa_core::cost::cents(total.unwrap_or(0.0)),
+        by_tag,
+    })
+}
+
+fn build_error(e: &aws_sdk_costexplorer::error::BuildError) -> AwsError {
+    AwsError::Call {
+        service: "ce",
+        operation: "GetCostAndUsage",
+        code: "InvalidRequest".into(),
+        message: e.to_string(),
+        retryable: false,
+        cause: Box::new(std::io::Error::other(e.to_string())),
+    }
+}
+
+/// The last full calendar month before `today`: `[first of last month, first of this month)`.
+pub fn last_full_month(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    use chrono::Datelike;
+    let this = today.with_day(1).unwrap_or(today);
+    let last = this.pred_opt().and_then(|d| d.with_day(1)).unwrap_or(this);
+    (last, this)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_full_month_crosses_years() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(
+            last_full_month(d(2026, 11, 27)),
+            (d(2026, 10, 1), d(2026, 11, 1))
+        );
+        assert_eq!(
+            last_full_month(d(2026, 1, 1)),
+            (d(2025, 12, 1), d(2026, 1, 1))
+        );
+    }
+}
