@@ -1,0 +1,107 @@
+//! What a reader of each format notices: partial scans are labelled everywhere, spreadsheet
+//! cells cannot run formulas, the history store skips and names a damaged entry.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use infraqa_core::ScanError;
+use infraqa_core::report::history_entry;
+use infraqa_report::store::LocalHistory;
+
+#[test]
+fn a_partial_scan_is_labelled_partial_in_every_format() {
+    let mut inv = inventory();
+    inv.errors.push(ScanError {
+        region: "eu-west-1".into(),
+        service: "rds".into(),
+        operation: "DescribeDBInstances".into(),
+        code: "AccessDenied".into(),
+        message: "not authorized".into(),
+    });
+    let (_, report) = report(&inv, &[], at(28, 6));
+    assert!(report.partial);
+    assert_eq!(report.errors, inv.errors);
+    let json: serde_json::Value =
+        serde_json::from_slice(&infraqa_report::json(&report).unwrap()).unwrap();
+    assert_eq!(json["partial"], true);
+    assert_eq!(json["errors"][0]["operation"], "DescribeDBInstances");
+    let html = infraqa_report::html::render(&report).unwrap();
+    assert!(html.contains("id=\"partial\""));
+    assert!(html.contains("eu-west-1 rds DescribeDBInstances: AccessDenied"));
+    let md = infraqa_report::markdown::render(&report).unwrap();
+    assert!(md.contains("**Partial scan**"), "{md}");
+    assert!(md.contains("DescribeDBInstances AccessDenied"), "{md}");
+
+    // A complete scan carries no such label.
+    let (_, complete) = report_of_fixture();
+    assert!(
+        !infraqa_report::html::render(&complete)
+            .unwrap()
+            .contains("id=\"partial\"")
+    );
+    assert!(
+        !infraqa_report::markdown::render(&complete)
+            .unwrap()
+            .contains("Partial")
+    );
+}
+
+fn report_of_fixture() -> (
+    infraqa_core::check::CheckResult,
+    infraqa_core::report::Report,
+) {
+    report(&inventory(), &[], at(28, 6))
+}
+
+#[test]
+fn csv_has_a_row_per_finding_and_exemption_and_no_cell_runs_a_formula() {
+    let (_, mut report) = report_of_fixture();
+    report.findings[0].message = "=HYPERLINK(\"http://evil\")".into();
+    let bytes = infraqa_report::table::render(&report).unwrap();
+    let mut rd = csv::Reader::from_reader(bytes.as_slice());
+    assert_eq!(
+        rd.headers().unwrap().iter().collect::<Vec<_>>(),
+        infraqa_report::table::HEADER.to_vec()
+    );
+    let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), report.findings.len() + report.exempted.len());
+    assert_eq!(&rows[0][6], "'=HYPERLINK(\"http://evil\")");
+    let exempted = rows.iter().filter(|r| &r[0] == "exempted").count();
+    assert_eq!(exempted, report.exempted.len());
+    let with_reason = rows.iter().find(|r| &r[0] == "exempted").unwrap();
+    assert!(
+        !with_reason[8].is_empty(),
+        "an exempted row carries its reason"
+    );
+}
+
+#[test]
+fn the_local_history_appends_whole_files_and_skips_a_damaged_one_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalHistory::new(dir.path().join("history"));
+    assert_eq!(
+        store.load().unwrap().0.len(),
+        0,
+        "no directory yet: empty history"
+    );
+    let (_, first) = report(&inventory(), &[], at(20, 6));
+    let (_, second) = report(&inventory(), &[], at(21, 6));
+    store.append(&history_entry(&second)).unwrap();
+    store.append(&history_entry(&first)).unwrap();
+    std::fs::write(dir.path().join("history/broken.json"), "{\"half\": ").unwrap();
+    let (entries, problems) = store.load().unwrap();
+    let times: Vec<_> = entries.iter().map(|e| e.generated_at).collect();
+    assert_eq!(times, vec![at(20, 6), at(21, 6)], "oldest first");
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].contains("broken.json"), "{}", problems[0]);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("history"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no temporary files left: {leftovers:?}"
+    );
+}
