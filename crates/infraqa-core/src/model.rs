@@ -502,6 +502,17 @@ pub enum PolicySource {
     CustomerManaged,
 }
 
+impl PolicySource {
+    /// How a person names it: `inline`, `AWS-managed`, `customer-managed`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Inline => "inline",
+            Self::AwsManaged => "AWS-managed",
+            Self::CustomerManaged => "customer-managed",
+        }
+    }
+}
+
 /// One identity policy of a role.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RolePolicy {

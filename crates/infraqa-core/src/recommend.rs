@@ -78,7 +78,7 @@ fn actions(f: &Finding) -> Vec<(String, String)> {
                 "Restrict the trust policy of {n} role(s) to named principals (or add an sts:ExternalId / aws:PrincipalOrgID condition)".to_owned(),
             ),
             (RuleId::IamLeastPrivilege, Evidence::PolicyStatement { policy, source, .. }) => {
-                let from = source.as_ref().map(|s| format!(" ({s:?})")).unwrap_or_default();
+                let from = source.as_ref().map(|s| format!(" ({})", s.label())).unwrap_or_default();
                 (
                     format!("iam:{policy}:{from}"),
                     format!("Replace or scope down policy {policy}{from} on {{n}} role(s)"),

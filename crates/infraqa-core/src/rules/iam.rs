@@ -131,9 +131,9 @@ impl Rule for IamLeastPrivilege {
         for policy in &role.policies {
             for (i, st) in policy.document.statements().iter().enumerate() {
                 let where_ = format!(
-                    "policy {} ({:?}) statement {}",
+                    "policy {} ({}) statement {}",
                     policy.name,
-                    policy.source,
+                    policy.source.label(),
                     i + 1
                 );
                 for (severity, message, grant, pattern) in statement_reasons(&where_, st) {
@@ -385,7 +385,7 @@ mod tests {
         assert_eq!(
             v.reasons,
             [
-                "policy AdministratorAccess (AwsManaged) statement 2 allows Action \"*\" on Resource \"*\": full admin (has Condition Bool, which does not limit the grant enough to clear it)"
+                "policy AdministratorAccess (AWS-managed) statement 2 allows Action \"*\" on Resource \"*\": full admin (has Condition Bool, which does not limit the grant enough to clear it)"
             ]
         );
         assert_eq!(
