@@ -214,20 +214,6 @@ pub fn mttr(runs: &[&HistoryEntry]) -> BTreeMap<RuleId, Mttr> {
         .collect()
 }
 
-/// Entries whose run falls within `[from, to]` (inclusive), oldest first.
-pub fn between(
-    entries: Vec<HistoryEntry>,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Vec<HistoryEntry> {
-    let mut out: Vec<HistoryEntry> = entries
-        .into_iter()
-        .filter(|e| e.generated_at >= from && e.generated_at <= to)
-        .collect();
-    out.sort_by_key(|e| e.generated_at);
-    out
-}
-
 /// One remediation action taken (a tag write), as the audit log records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemediationAction {
@@ -244,29 +230,6 @@ pub struct RemediationAction {
     pub details: BTreeMap<String, String>,
 }
 
-/// One run in an audit export.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditRun {
-    /// When it ran.
-    pub generated_at: DateTime<Utc>,
-    /// The account.
-    pub account_id: String,
-    /// Whether its scan was partial.
-    pub partial: bool,
-    /// Its score.
-    pub compliance_score: f64,
-    /// In-scope and compliant resources.
-    pub in_scope_resources: usize,
-    /// Compliant in-scope resources.
-    pub compliant_resources: usize,
-    /// Findings per severity.
-    pub by_severity: BTreeMap<Severity, usize>,
-    /// Findings per rule.
-    pub by_rule: BTreeMap<RuleId, usize>,
-    /// The inventory snapshot of the run (count by type and region).
-    pub inventory: InventorySnapshot,
-}
-
 /// The quarterly audit export: every run in the period, the trend across it, and the
 /// remediation actions taken.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -281,8 +244,9 @@ pub struct AuditExport {
     pub to: chrono::NaiveDate,
     /// Accounts with runs in the period.
     pub accounts: Vec<String>,
-    /// Compliance history and inventory snapshots, oldest first.
-    pub runs: Vec<AuditRun>,
+    /// Every run of the period, oldest first: its compliance figures, the keys of its findings
+    /// and its inventory snapshot (count by type and region).
+    pub runs: Vec<HistoryEntry>,
     /// Per account: the last run compared with the period's runs (delta over the period in
     /// `window_delta`, MTTR per rule over the period).
     pub trend: BTreeMap<String, Trend>,
@@ -320,10 +284,9 @@ pub fn audit_export(
     let trend = accounts
         .iter()
         .filter_map(|a| {
-            let mine: Vec<&HistoryEntry> = entries.iter().filter(|e| e.account_id == *a).collect();
-            let (last, past) = mine.split_last()?;
-            let past: Vec<HistoryEntry> = past.iter().map(|e| (*e).clone()).collect();
-            Some((a.clone(), trend(&past, last, past.len())))
+            // The account's last run against all its earlier ones (`trend` keeps only those).
+            let last = entries.iter().rfind(|e| e.account_id == *a)?;
+            Some((a.clone(), trend(&entries, last, entries.len())))
         })
         .collect();
     let mut remediation_actions: Vec<RemediationAction> =
@@ -335,20 +298,7 @@ pub fn audit_export(
         from,
         to,
         accounts,
-        runs: entries
-            .into_iter()
-            .map(|e| AuditRun {
-                generated_at: e.generated_at,
-                account_id: e.account_id,
-                partial: e.partial,
-                compliance_score: e.compliance_score,
-                in_scope_resources: e.in_scope_resources,
-                compliant_resources: e.compliant_resources,
-                by_severity: e.by_severity,
-                by_rule: e.by_rule,
-                inventory: e.inventory,
-            })
-            .collect(),
+        runs: entries,
         trend,
         remediation_actions,
         notes: Vec::new(),
@@ -491,17 +441,5 @@ mod tests {
         assert_eq!(t.resolved, vec![(Tags, "a".to_owned())]);
         assert_eq!(x.remediation_actions.len(), 1);
         assert_eq!(x.remediation_actions[0].resource_arn, "a");
-    }
-
-    #[test]
-    fn between_is_inclusive_and_sorted() {
-        let es = vec![
-            entry(3, 1.0, &[], false),
-            entry(1, 1.0, &[], false),
-            entry(5, 1.0, &[], false),
-        ];
-        let got = between(es, at(1), at(3));
-        let days: Vec<_> = got.iter().map(|e| e.generated_at).collect();
-        assert_eq!(days, vec![at(1), at(3)]);
     }
 }

@@ -1,0 +1,76 @@
+//! Properties of the report's figures over random estates and policies: whatever the mix of
+//! resources and switched-off rules, the score stays a percentage, counts add up, and every
+//! finding falls inside the scope that the score and pass rates are computed over.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{TimeZone, Utc};
+use infraqa_core::check::check;
+use infraqa_core::prices::PriceTable;
+use infraqa_core::report::{ReportInput, build};
+use infraqa_core::rules::scope;
+use infraqa_core::synthetic::{POLICY, resource};
+use infraqa_core::{Policy, RuleId};
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn figures_are_consistent_for_any_estate_and_rule_switches(
+        picks in proptest::collection::vec(0usize..5_000, 0..120),
+        disabled in proptest::collection::vec(0usize..RuleId::ALL.len(), 0..4),
+    ) {
+        let at = Utc.with_ymd_and_hms(2026, 11, 27, 0, 0, 0).unwrap();
+        let mut inv = infraqa_core::synthetic::inventory(0, at);
+        let mut seen = std::collections::BTreeSet::new();
+        inv.resources = picks.into_iter().filter(|i| seen.insert(*i)).map(resource).collect();
+        let mut text = POLICY.to_owned();
+        for d in &disabled {
+            let rule = RuleId::ALL[*d];
+            if !text.contains(&format!("[rules.{rule}]")) {
+                text.push_str(&format!("\n[rules.{rule}]\nenabled = false\n"));
+            }
+        }
+        let policy = Policy::from_toml(&text, "prop.toml").unwrap();
+        let checked = check(&inv, &policy, at);
+        let report = build(ReportInput {
+            inventory: &inv,
+            check: &checked,
+            policy: &policy,
+            history: &[],
+            trend_runs: 12,
+            prices: PriceTable::embedded(),
+            now: at,
+        });
+        let s = &report.summary;
+        prop_assert!(s.compliant_resources <= s.in_scope_resources);
+        prop_assert!((0.0..=100.0).contains(&s.compliance_score));
+        prop_assert_eq!(s.total_resources, inv.resources.len());
+        prop_assert_eq!(s.by_severity.values().sum::<usize>(), report.findings.len());
+        prop_assert_eq!(
+            s.by_rule.values().map(|r| r.findings).sum::<usize>(),
+            report.findings.len(),
+            "every finding belongs to an enabled rule"
+        );
+        for d in &disabled {
+            prop_assert!(!s.by_rule.contains_key(&RuleId::ALL[*d]), "a disabled rule is not reported");
+        }
+        for r in s.by_rule.values() {
+            prop_assert!(r.findings <= r.evaluated, "{:?}", r);
+            prop_assert!((0.0..=100.0).contains(&r.pass_rate));
+        }
+        let sc = scope(&inv, &policy, at);
+        for f in &report.findings {
+            prop_assert!(sc.units.contains(&(f.resource_arn.clone(), f.region.clone())), "{:?}", f);
+        }
+        let owner = &report.cost.allocation["Owner"];
+        let total: f64 = owner.by_value.iter()
+            .chain(std::iter::once(&owner.untagged))
+            .map(|r| r.estimated_monthly_cost_usd)
+            .sum();
+        prop_assert!(
+            (total - report.cost.estimated_monthly_total_usd).abs() < 0.01 * (1.0 + inv.resources.len() as f64),
+            "allocation rows add up to the total: {} vs {}", total, report.cost.estimated_monthly_total_usd
+        );
+    }
+}
