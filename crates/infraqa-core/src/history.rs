@@ -33,6 +33,10 @@ pub struct HistoryEntry {
     pub generated_at: DateTime<Utc>,
     /// The account.
     pub account_id: String,
+    /// When the inventory it judged was taken: reporting the same inventory again replaces
+    /// this entry instead of adding a run.
+    #[serde(default)]
+    pub inventory_generated_at: Option<DateTime<Utc>>,
     /// Whether the run's scan was partial.
     pub partial: bool,
     /// The compliance score (0-100).
@@ -128,12 +132,23 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0 + 0.0
 }
 
-/// Compares `current` with `past` (any order; only the `last_n` most recent before `current`
-/// are used).
+/// Whether two entries judged the same inventory (a report made again).
+pub fn same_inventory(a: &HistoryEntry, b: &HistoryEntry) -> bool {
+    a.account_id == b.account_id
+        && a.inventory_generated_at.is_some()
+        && a.inventory_generated_at == b.inventory_generated_at
+}
+
+/// Compares `current` with `past` (any order): only the same account's runs before `current`,
+/// the `last_n` most recent, and never a run of the same inventory.
 pub fn trend(past: &[HistoryEntry], current: &HistoryEntry, last_n: usize) -> Trend {
     let mut window: Vec<&HistoryEntry> = past
         .iter()
-        .filter(|e| e.generated_at < current.generated_at && e.account_id == current.account_id)
+        .filter(|e| {
+            e.generated_at < current.generated_at
+                && e.account_id == current.account_id
+                && !same_inventory(e, current)
+        })
         .collect();
     window.sort_by_key(|e| e.generated_at);
     let skip = window.len().saturating_sub(last_n);
@@ -321,6 +336,7 @@ mod tests {
             schema_version: HISTORY_SCHEMA_VERSION,
             generated_at: at(day),
             account_id: "123456789012".into(),
+            inventory_generated_at: Some(at(day)),
             partial,
             compliance_score: score,
             in_scope_resources: 10,
@@ -394,6 +410,26 @@ mod tests {
         let t1 = trend(&past, &current, 1);
         assert_eq!(t1.history.len(), 2);
         assert_eq!(t1.window_delta, Some(10.0));
+    }
+
+    #[test]
+    fn a_report_of_the_same_inventory_is_not_compared_with_itself() {
+        let first = entry(1, 50.0, &[(Tags, "a")], false);
+        let again = HistoryEntry {
+            generated_at: at(1) + chrono::Duration::hours(2),
+            ..entry(1, 50.0, &[(Tags, "a")], false)
+        };
+        let current = HistoryEntry {
+            generated_at: at(1) + chrono::Duration::hours(3),
+            ..entry(1, 50.0, &[(Tags, "a")], false)
+        };
+        assert!(same_inventory(&first, &current));
+        let t = trend(&[first, again], &current, 10);
+        assert_eq!(
+            t.previous_score, None,
+            "both past entries judged this inventory"
+        );
+        assert_eq!(t.history.len(), 1);
     }
 
     #[test]

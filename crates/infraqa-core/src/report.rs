@@ -214,6 +214,7 @@ pub fn history_entry(report: &Report) -> HistoryEntry {
         schema_version: HISTORY_SCHEMA_VERSION,
         generated_at: report.generated_at,
         account_id: report.account_id.clone(),
+        inventory_generated_at: Some(report.inventory_generated_at),
         partial: report.partial,
         compliance_score: report.summary.compliance_score,
         in_scope_resources: report.summary.in_scope_resources,

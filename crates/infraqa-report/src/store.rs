@@ -74,11 +74,14 @@ pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<
     write_atomic(path, &bytes)
 }
 
-/// The object name of a history entry: sortable by time, one per account and run.
+/// The object name of a history entry: sortable by time, one per account and inventory (a
+/// report made again from the same inventory replaces its entry).
 pub fn entry_name(e: &HistoryEntry) -> String {
     format!(
         "{}-{}.json",
-        e.generated_at.format("%Y%m%dT%H%M%S%.3fZ"),
+        e.inventory_generated_at
+            .unwrap_or(e.generated_at)
+            .format("%Y%m%dT%H%M%S%.3fZ"),
         e.account_id
     )
 }

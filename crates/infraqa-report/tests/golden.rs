@@ -80,6 +80,7 @@ fn a_two_run_history_produces_the_expected_trend() {
 
     // Between the runs: one unencrypted bucket gets encryption, one encrypted bucket loses it.
     let mut inv2 = inv1.clone();
+    inv2.generated_at = at(22, 5);
     let mut fixed = None;
     let mut broken = None;
     for r in &mut inv2.resources {

@@ -86,13 +86,22 @@ fn the_local_history_appends_whole_files_and_skips_a_damaged_one_by_name() {
         "no directory yet: empty history"
     );
     let (_, first) = report(&inventory(), &[], at(20, 6));
-    let (_, second) = report(&inventory(), &[], at(21, 6));
+    let mut later = inventory();
+    later.generated_at = at(21, 5);
+    let (_, second) = report(&later, &[], at(21, 6));
+    // Reporting the same inventory again replaces its entry rather than adding a run.
+    let (_, again) = report(&later, &[], at(21, 7));
+    store.append(&history_entry(&again)).unwrap();
     store.append(&history_entry(&second)).unwrap();
     store.append(&history_entry(&first)).unwrap();
     std::fs::write(dir.path().join("history/broken.json"), "{\"half\": ").unwrap();
     let (entries, problems) = store.load().unwrap();
     let times: Vec<_> = entries.iter().map(|e| e.generated_at).collect();
-    assert_eq!(times, vec![at(20, 6), at(21, 6)], "oldest first");
+    assert_eq!(
+        times,
+        vec![at(20, 6), at(21, 6)],
+        "oldest first, one per inventory"
+    );
     assert_eq!(problems.len(), 1);
     assert!(problems[0].contains("broken.json"), "{}", problems[0]);
     let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("history"))
