@@ -257,6 +257,53 @@ fn check_rejects_a_file_that_is_not_an_inventory_with_exit_2() {
     );
 }
 
+#[test]
+fn report_rejects_bad_findings_and_mismatched_accounts_with_exit_2_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infraqa-report/tests/fixtures");
+    let inventory = fixtures.join("inventory.json");
+    let policy = fixtures.join("policy.toml");
+    let out_dir = dir.path().join("out");
+    let report = |findings: &Path| {
+        infraqa(&[
+            "report",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--findings",
+            findings.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ])
+    };
+    let bad = dir.path().join("findings.json");
+    std::fs::write(&bad, "[1, 2]").unwrap();
+    let out = report(&bad);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("is not an infraqa findings file"), "{err}");
+
+    // Findings of another account than the inventory's.
+    let checked = infraqa(&[
+        "check",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(checked.status.code(), Some(0));
+    let text = std::fs::read_to_string(&bad).unwrap();
+    std::fs::write(&bad, text.replace("123456789012", "210987654321")).unwrap();
+    let out = report(&bad);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("account 210987654321"), "{err}");
+    assert!(!out_dir.exists(), "nothing written");
+}
+
 /// `infraqa` with the emulator's endpoint and an account's credentials.
 fn infraqa_as(
     emulator: &infraqa_tests::emulator::Emulator,
