@@ -115,9 +115,10 @@ pub enum Command {
     Audit(AuditArgs),
 }
 
-/// Where history goes and how far the trend looks back.
+/// What `report` and `run` share: where history goes, how far the trend looks back, and when
+/// to fail.
 #[derive(Debug, Args)]
-pub struct HistoryArgs {
+pub struct ReportOptions {
     /// The history store: a directory or s3://BUCKET/PREFIX. Default: OUT/history.
     #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
     pub history: Option<HistoryLocation>,
@@ -125,6 +126,9 @@ pub struct HistoryArgs {
     #[arg(long, value_name = "N", default_value_t = 12,
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub trend_runs: u16,
+    /// Exit 4 when a finding at or above this severity exists.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
 }
 
 /// `infraqa report`
@@ -142,12 +146,9 @@ pub struct ReportArgs {
     /// The output directory.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// History store and trend window.
+    /// History store, trend window, failure threshold.
     #[command(flatten)]
-    pub history: HistoryArgs,
-    /// Exit 4 when a finding at or above this severity exists.
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
-    pub fail_on: Option<Severity>,
+    pub options: ReportOptions,
 }
 
 /// `infraqa run`
@@ -159,12 +160,9 @@ pub struct RunArgs {
     /// The output directory: inventory.json, findings.json and the reports.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// History store and trend window.
+    /// History store, trend window, failure threshold.
     #[command(flatten)]
-    pub history: HistoryArgs,
-    /// Exit 4 when a finding at or above this severity exists.
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
-    pub fail_on: Option<Severity>,
+    pub options: ReportOptions,
 }
 
 /// `infraqa audit`

@@ -147,12 +147,19 @@ fn scan_that_cannot_reach_aws_exits_3_naming_the_call() {
     assert!(!dir.path().join("inventory.json").exists());
 }
 
-#[test]
-#[ignore = "needs the emulator: run `make test`"]
-fn scan_writes_the_inventory_of_a_seeded_account() {
-    use infraqa_tests::emulator::Emulator;
+/// A fresh emulator account holding the demo estate, and its policy in a temporary directory.
+struct Seeded {
+    rt: tokio::runtime::Runtime,
+    emulator: infraqa_tests::emulator::Emulator,
+    account: infraqa_tests::emulator::TestAccount,
+    estate: infraqa_tests::seed::Estate,
+    dir: tempfile::TempDir,
+    policy: String,
+}
+
+fn seeded() -> Seeded {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let emulator = Emulator::from_env().unwrap();
+    let emulator = infraqa_tests::emulator::Emulator::from_env().unwrap();
     let (account, estate) = rt.block_on(async {
         let account = emulator.fresh_account().await.unwrap();
         let estate = infraqa_tests::seed::seed_demo_estate(&account.clients().await)
@@ -162,26 +169,39 @@ fn scan_writes_the_inventory_of_a_seeded_account() {
     });
     let dir = tempfile::tempdir().unwrap();
     let policy = demo_policy_file(dir.path(), &account.account_id);
+    Seeded {
+        rt,
+        emulator,
+        account,
+        estate,
+        dir,
+        policy,
+    }
+}
+
+#[test]
+#[ignore = "needs the emulator: run `make test`"]
+fn scan_writes_the_inventory_of_a_seeded_account() {
+    let Seeded {
+        rt: _rt,
+        emulator,
+        account,
+        estate,
+        dir,
+        policy,
+    } = seeded();
     let out_dir = dir.path().join("out");
-    let creds = &account.credentials;
-    let out = Command::new(env!("CARGO_BIN_EXE_infraqa"))
-        .args(["--endpoint-url", emulator.url(), "--region", "us-east-1"])
-        .args([
+    let out = infraqa_as(
+        &emulator,
+        &account,
+        &[
             "scan",
             "--policy",
             &policy,
             "--out",
             out_dir.to_str().unwrap(),
-        ])
-        .env("AWS_ACCESS_KEY_ID", creds.access_key_id())
-        .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key())
-        .env(
-            "AWS_SESSION_TOKEN",
-            creds.session_token().unwrap_or_default(),
-        )
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
+        ],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
@@ -339,19 +359,15 @@ fn read_report(dir: &Path) -> infraqa_core::report::Report {
 #[ignore = "needs the emulator: run `make test`"]
 fn run_twice_writes_every_report_and_a_trend_then_audit_gathers_both_runs() {
     use infraqa_core::RuleId;
-    use infraqa_tests::emulator::Emulator;
     use infraqa_tests::seed::Expect;
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let emulator = Emulator::from_env().unwrap();
-    let (account, estate) = rt.block_on(async {
-        let account = emulator.fresh_account().await.unwrap();
-        let estate = infraqa_tests::seed::seed_demo_estate(&account.clients().await)
-            .await
-            .unwrap();
-        (account, estate)
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let policy = demo_policy_file(dir.path(), &account.account_id);
+    let Seeded {
+        rt,
+        emulator,
+        account,
+        estate,
+        dir,
+        policy,
+    } = seeded();
     let out_dir = dir.path().join("out");
     let out_s = out_dir.to_str().unwrap();
 

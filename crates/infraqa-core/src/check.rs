@@ -1,6 +1,6 @@
 //! The result of checking an inventory against a policy: `findings.json`.
 
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
 use crate::inventory::{Inventory, ScanError};
 use crate::orphans::{Orphan, find_orphans};
 use crate::policy::Policy;
@@ -34,16 +34,6 @@ pub struct CheckResult {
     /// The inventory's errors, copied so a partial check never looks complete.
     #[serde(default)]
     pub errors: Vec<ScanError>,
-}
-
-impl CheckResult {
-    /// Findings at or above `threshold`.
-    pub fn at_or_above(&self, threshold: Severity) -> usize {
-        self.findings
-            .iter()
-            .filter(|f| f.severity >= threshold)
-            .count()
-    }
 }
 
 /// Checks `inventory` against `policy` as of `now`.

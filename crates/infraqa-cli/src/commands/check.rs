@@ -5,7 +5,7 @@ use super::output::write_json_atomic;
 use crate::exit::CliError;
 use anyhow::Context;
 use infraqa_core::check::CheckResult;
-use infraqa_core::{Inventory, Severity};
+use infraqa_core::{Finding, Inventory, Severity};
 use std::path::Path;
 
 /// Reads an inventory file written by `infraqa scan`.
@@ -53,15 +53,15 @@ pub fn summary(result: &CheckResult) -> String {
     line
 }
 
-/// Exit 4 when `--fail-on` is set and a finding at or above it exists.
-pub fn enforce(result: &CheckResult, fail_on: Option<Severity>) -> Result<(), CliError> {
-    match fail_on {
-        Some(threshold) if result.at_or_above(threshold) > 0 => {
-            Err(CliError::FindingsAtThreshold(format!(
-                "{} finding(s) at or above {threshold}",
-                result.at_or_above(threshold)
-            )))
-        }
-        _ => Ok(()),
+/// Exit 4 when `--fail-on` is set and one of `findings` is at or above it.
+pub fn enforce(findings: &[Finding], fail_on: Option<Severity>) -> Result<(), CliError> {
+    let Some(threshold) = fail_on else {
+        return Ok(());
+    };
+    match findings.iter().filter(|f| f.severity >= threshold).count() {
+        0 => Ok(()),
+        n => Err(CliError::FindingsAtThreshold(format!(
+            "{n} finding(s) at or above {threshold}"
+        ))),
     }
 }

@@ -27,7 +27,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             let path = check::write(&args.out, &result)?;
             eprintln!("{}", check::summary(&result));
             println!("{}", path.display());
-            check::enforce(&result, args.fail_on)
+            check::enforce(&result.findings, args.fail_on)
         }
         Command::Report(args) => {
             let policy = policy::load(&args.policy)?;
@@ -38,11 +38,10 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
                 &findings,
                 &policy,
                 &args.out,
-                &args.history,
+                &args.options,
                 &cli.global,
             )
             .await
-            .and_then(|r| report::enforce(&r, args.fail_on))
         }
         Command::Run(args) => {
             let policy = policy::load(&args.policy)?;
@@ -57,11 +56,10 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
                 &findings,
                 &policy,
                 &args.out,
-                &args.history,
+                &args.options,
                 &cli.global,
             )
             .await
-            .and_then(|r| report::enforce(&r, args.fail_on))
         }
         Command::Audit(args) => {
             let history = args
@@ -104,19 +102,20 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-/// The report half of `report` and `run`: build, write, append history, print.
+/// The report half of `report` and `run`: build, write, append history, print, and exit 4
+/// with `--fail-on` when a finding at or above it exists.
 async fn report_and_print(
     inventory: &infraqa_core::Inventory,
     findings: &infraqa_core::check::CheckResult,
     policy: &infraqa_core::Policy,
     out: &std::path::Path,
-    history: &crate::args::HistoryArgs,
+    options: &crate::args::ReportOptions,
     global: &crate::args::GlobalArgs,
-) -> Result<infraqa_core::report::Report, CliError> {
+) -> Result<(), CliError> {
     let target = report::Target {
         out,
-        history: report::location(out, history.history.as_ref()),
-        trend_runs: usize::from(history.trend_runs),
+        history: report::location(out, options.history.as_ref()),
+        trend_runs: usize::from(options.trend_runs),
         global,
     };
     let (r, written) = report::produce(inventory, findings, policy, target).await?;
@@ -124,5 +123,5 @@ async fn report_and_print(
     for p in written {
         println!("{}", p.display());
     }
-    Ok(r)
+    check::enforce(&r.findings, options.fail_on)
 }

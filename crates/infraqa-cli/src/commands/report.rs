@@ -8,7 +8,7 @@ use anyhow::{Context, anyhow};
 use infraqa_core::check::CheckResult;
 use infraqa_core::prices::PriceTable;
 use infraqa_core::report::{Report, ReportInput, build, history_entry};
-use infraqa_core::{Inventory, Policy, Severity};
+use infraqa_core::{Inventory, Policy};
 use std::path::{Path, PathBuf};
 
 /// Reads a `findings.json` written by `infraqa check`.
@@ -122,21 +122,4 @@ pub fn summary(r: &Report) -> String {
         ));
     }
     line
-}
-
-/// Exit 4 when `--fail-on` is set and a finding at or above it exists.
-pub fn enforce(r: &Report, fail_on: Option<Severity>) -> Result<(), CliError> {
-    match fail_on {
-        Some(t) => {
-            let n = r.findings.iter().filter(|f| f.severity >= t).count();
-            if n > 0 {
-                Err(CliError::FindingsAtThreshold(format!(
-                    "{n} finding(s) at or above {t}"
-                )))
-            } else {
-                Ok(())
-            }
-        }
-        None => Ok(()),
-    }
 }
