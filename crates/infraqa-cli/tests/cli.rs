@@ -324,6 +324,98 @@ fn report_rejects_bad_findings_and_mismatched_accounts_with_exit_2_and_writes_no
     assert!(!out_dir.exists(), "nothing written");
 }
 
+#[test]
+fn audit_gathers_history_and_remediation_actions_and_names_a_bad_log_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infraqa-report/tests/fixtures");
+    let (inventory, policy) = (
+        fixtures.join("inventory.json"),
+        fixtures.join("policy.toml"),
+    );
+    let d = dir.path().to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = infraqa(args);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&[
+        "check",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--out",
+        d,
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let findings = dir.path().join("findings.json");
+    let (code, err) = run(&[
+        "report",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--findings",
+        findings.to_str().unwrap(),
+        "--out",
+        d,
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let now = chrono::Utc::now();
+    let log = dir.path().join("audit-log");
+    std::fs::create_dir_all(&log).unwrap();
+    let action = |at: chrono::DateTime<chrono::Utc>, arn: &str| {
+        format!(
+            r#"{{"at": "{}", "account_id": "123456789012", "resource_arn": "{arn}", "action": "tag-write", "details": {{"Owner": "team-a"}}}}"#,
+            at.to_rfc3339()
+        )
+    };
+    std::fs::write(
+        log.join("2026.jsonl"),
+        format!(
+            "{}\n\n{}\n",
+            action(now, "arn:aws:ec2:us-east-1:123456789012:instance/i-1"),
+            action(now - chrono::Duration::days(400), "arn:aws:s3:::old")
+        ),
+    )
+    .unwrap();
+    let today = now.date_naive().to_string();
+    let out_file = dir.path().join("audit.json");
+    let audit = [
+        "audit",
+        "--from",
+        &today,
+        "--to",
+        &today,
+        "--dir",
+        d,
+        "--out",
+        out_file.to_str().unwrap(),
+    ];
+    let (code, err) = run(&audit);
+    assert_eq!(code, Some(0), "{err}");
+    let x: infraqa_core::history::AuditExport =
+        serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    assert_eq!(x.runs.len(), 1);
+    assert_eq!(x.accounts, vec!["123456789012".to_owned()]);
+    assert_eq!(
+        x.remediation_actions.len(),
+        1,
+        "the action of 400 days ago is outside"
+    );
+    assert_eq!(x.remediation_actions[0].details["Owner"], "team-a");
+
+    std::fs::write(log.join("2027.jsonl"), "{\"at\": \"yesterday\"}\n").unwrap();
+    let (code, err) = run(&audit);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("2027.jsonl line 1 is not a remediation action"),
+        "{err}"
+    );
+}
+
 /// `infraqa` with the emulator's endpoint and an account's credentials.
 fn infraqa_as(
     emulator: &infraqa_tests::emulator::Emulator,
