@@ -18,7 +18,16 @@ pub async fn actual_spend(
     start: NaiveDate,
     end: NaiveDate,
 ) -> Result<ActualSpend, AwsError> {
-    let ce = clients.ce()?;
+    spend_from(&clients.ce()?, tags, start, end).await
+}
+
+/// [`actual_spend`] with a given client.
+pub async fn spend_from(
+    ce: &aws_sdk_costexplorer::Client,
+    tags: &[String],
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<ActualSpend, AwsError> {
     let mut by_tag = BTreeMap::new();
     let mut total = None;
     let mut currency = String::from("USD");
@@ -122,6 +131,95 @@ pub fn last_full_month(today: NaiveDate) -> (NaiveDate, NaiveDate) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use aws_sdk_costexplorer::operation::get_cost_and_usage::{
+        GetCostAndUsageError, GetCostAndUsageOutput,
+    };
+    use aws_sdk_costexplorer::types::{Group, MetricValue, ResultByTime};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    fn page(groups: &[(&str, &str)], next: Option<&str>) -> GetCostAndUsageOutput {
+        let mut period = ResultByTime::builder();
+        for (key, amount) in groups {
+            period = period.groups(
+                Group::builder()
+                    .keys(*key)
+                    .metrics(
+                        METRIC,
+                        MetricValue::builder().amount(*amount).unit("USD").build(),
+                    )
+                    .build(),
+            );
+        }
+        GetCostAndUsageOutput::builder()
+            .results_by_time(period.build())
+            .set_next_page_token(next.map(str::to_owned))
+            .build()
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[tokio::test]
+    async fn pages_are_summed_per_tag_value_and_untagged_spend_is_named() {
+        let first = mock!(aws_sdk_costexplorer::Client::get_cost_and_usage)
+            .match_requests(|r| {
+                r.next_page_token().is_none()
+                    && r.time_period().is_some_and(|p| p.start() == "2026-10-01")
+                    && r.group_by()[0].key() == Some("Owner")
+            })
+            .then_output(|| page(&[("Owner$a", "10.004"), ("Owner$", "5")], Some("p2")));
+        let second = mock!(aws_sdk_costexplorer::Client::get_cost_and_usage)
+            .match_requests(|r| r.next_page_token() == Some("p2"))
+            .then_output(|| page(&[("Owner$a", "2.5"), ("Owner$b", "20")], None));
+        let client = mock_client!(
+            aws_sdk_costexplorer,
+            RuleMode::Sequential,
+            [&first, &second]
+        );
+        let spend = spend_from(
+            &client,
+            &["Owner".into()],
+            day(2026, 10, 1),
+            day(2026, 11, 1),
+        )
+        .await
+        .unwrap();
+        let rows: Vec<(&str, f64)> = spend.by_tag["Owner"]
+            .iter()
+            .map(|r| (r.value.as_str(), r.amount))
+            .collect();
+        assert_eq!(rows, vec![("b", 20.0), ("a", 12.5), ("(untagged)", 5.0)]);
+        assert_eq!(spend.total, 37.5);
+        assert_eq!(first.num_calls() + second.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_account_without_cost_explorer_is_a_typed_error() {
+        let denied = mock!(aws_sdk_costexplorer::Client::get_cost_and_usage).then_error(|| {
+            GetCostAndUsageError::generic(
+                aws_sdk_costexplorer::error::ErrorMetadata::builder()
+                    .code("DataUnavailableException")
+                    .message("Cost Explorer is not enabled")
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_costexplorer, RuleMode::Sequential, [&denied]);
+        let err = spend_from(
+            &client,
+            &["Owner".into()],
+            day(2026, 10, 1),
+            day(2026, 11, 1),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.code(), "DataUnavailableException");
+        assert!(
+            err.to_string().contains("ce GetCostAndUsage failed"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn last_full_month_crosses_years() {
