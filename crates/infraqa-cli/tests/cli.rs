@@ -277,47 +277,59 @@ fn check_rejects_a_file_that_is_not_an_inventory_with_exit_2() {
     );
 }
 
+/// The report crate's fixture inventory and policy (the demo estate).
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../infraqa-report/tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// `infraqa check` on the fixture inventory, writing `out/findings.json`.
+fn check_fixture(out: &Path) -> Output {
+    infraqa(&[
+        "check",
+        "--policy",
+        &fixture("policy.toml"),
+        "--inventory",
+        &fixture("inventory.json"),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
+/// `infraqa report` on the fixture inventory and `findings`, into `out`.
+fn report_fixture(findings: &Path, out: &Path) -> Output {
+    infraqa(&[
+        "report",
+        "--policy",
+        &fixture("policy.toml"),
+        "--inventory",
+        &fixture("inventory.json"),
+        "--findings",
+        findings.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
 #[test]
 fn report_rejects_bad_findings_and_mismatched_accounts_with_exit_2_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infraqa-report/tests/fixtures");
-    let inventory = fixtures.join("inventory.json");
-    let policy = fixtures.join("policy.toml");
     let out_dir = dir.path().join("out");
-    let report = |findings: &Path| {
-        infraqa(&[
-            "report",
-            "--policy",
-            policy.to_str().unwrap(),
-            "--inventory",
-            inventory.to_str().unwrap(),
-            "--findings",
-            findings.to_str().unwrap(),
-            "--out",
-            out_dir.to_str().unwrap(),
-        ])
-    };
     let bad = dir.path().join("findings.json");
     std::fs::write(&bad, "[1, 2]").unwrap();
-    let out = report(&bad);
+    let out = report_fixture(&bad, &out_dir);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("is not an infraqa findings file"), "{err}");
 
     // Findings of another account than the inventory's.
-    let checked = infraqa(&[
-        "check",
-        "--policy",
-        policy.to_str().unwrap(),
-        "--inventory",
-        inventory.to_str().unwrap(),
-        "--out",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert_eq!(checked.status.code(), Some(0));
+    assert_eq!(check_fixture(dir.path()).status.code(), Some(0));
     let text = std::fs::read_to_string(&bad).unwrap();
     std::fs::write(&bad, text.replace("123456789012", "210987654321")).unwrap();
-    let out = report(&bad);
+    let out = report_fixture(&bad, &out_dir);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("account 210987654321"), "{err}");
@@ -327,41 +339,19 @@ fn report_rejects_bad_findings_and_mismatched_accounts_with_exit_2_and_writes_no
 #[test]
 fn audit_gathers_history_and_remediation_actions_and_names_a_bad_log_line() {
     let dir = tempfile::tempdir().unwrap();
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infraqa-report/tests/fixtures");
-    let (inventory, policy) = (
-        fixtures.join("inventory.json"),
-        fixtures.join("policy.toml"),
-    );
     let d = dir.path().to_str().unwrap();
-    let run = |args: &[&str]| {
-        let out = infraqa(args);
+    let run = |out: Output| {
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     };
-    let (code, err) = run(&[
-        "check",
-        "--policy",
-        policy.to_str().unwrap(),
-        "--inventory",
-        inventory.to_str().unwrap(),
-        "--out",
-        d,
-    ]);
+    let (code, err) = run(check_fixture(dir.path()));
     assert_eq!(code, Some(0), "{err}");
-    let findings = dir.path().join("findings.json");
-    let (code, err) = run(&[
-        "report",
-        "--policy",
-        policy.to_str().unwrap(),
-        "--inventory",
-        inventory.to_str().unwrap(),
-        "--findings",
-        findings.to_str().unwrap(),
-        "--out",
-        d,
-    ]);
+    let (code, err) = run(report_fixture(
+        &dir.path().join("findings.json"),
+        dir.path(),
+    ));
     assert_eq!(code, Some(0), "{err}");
     let now = chrono::Utc::now();
     let log = dir.path().join("audit-log");
@@ -394,7 +384,7 @@ fn audit_gathers_history_and_remediation_actions_and_names_a_bad_log_line() {
         "--out",
         out_file.to_str().unwrap(),
     ];
-    let (code, err) = run(&audit);
+    let (code, err) = run(infraqa(&audit));
     assert_eq!(code, Some(0), "{err}");
     let x: infraqa_core::history::AuditExport =
         serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
@@ -408,7 +398,7 @@ fn audit_gathers_history_and_remediation_actions_and_names_a_bad_log_line() {
     assert_eq!(x.remediation_actions[0].details["Owner"], "team-a");
 
     std::fs::write(log.join("2027.jsonl"), "{\"at\": \"yesterday\"}\n").unwrap();
-    let (code, err) = run(&audit);
+    let (code, err) = run(infraqa(&audit));
     assert_eq!(code, Some(2));
     assert!(
         err.contains("2027.jsonl line 1 is not a remediation action"),

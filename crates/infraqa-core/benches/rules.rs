@@ -7,7 +7,11 @@ use chrono::{TimeZone, Utc};
 use criterion::Criterion;
 use infraqa_core::Policy;
 use infraqa_core::check::check;
-use infraqa_core::synthetic::{POLICY, inventory, peak_memory_mb};
+use infraqa_core::synthetic::{POLICY, inventory};
+
+#[path = "support/peak_memory.rs"]
+mod peak_memory;
+use peak_memory::peak_memory_mb;
 use std::hint::black_box;
 use std::time::Instant;
 

@@ -128,19 +128,6 @@ pub fn resource(i: usize) -> Resource {
     }
 }
 
-/// The process's peak resident memory in MB (Linux `/proc`), for benchmarks to print.
-pub fn peak_memory_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kb / 1024.0)
-}
-
 /// An inventory of `n` synthetic resources taken at `at`.
 pub fn inventory(n: usize, at: DateTime<Utc>) -> Inventory {
     Inventory {

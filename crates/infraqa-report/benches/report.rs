@@ -10,7 +10,11 @@ use infraqa_core::Policy;
 use infraqa_core::check::check;
 use infraqa_core::prices::PriceTable;
 use infraqa_core::report::{ReportInput, build, history_entry};
-use infraqa_core::synthetic::{POLICY, inventory, peak_memory_mb};
+use infraqa_core::synthetic::{POLICY, inventory};
+
+#[path = "../../infraqa-core/benches/support/peak_memory.rs"]
+mod peak_memory;
+use peak_memory::peak_memory_mb;
 use std::hint::black_box;
 use std::time::Instant;
 

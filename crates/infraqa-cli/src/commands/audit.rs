@@ -2,8 +2,8 @@
 //! period from the history store (compliance history and inventory snapshots), the trend
 //! across them, and the remediation actions taken (`DIR/audit-log/*.jsonl`) into one JSON file.
 
+use super::aws::LazyClients;
 use super::history::HistoryLocation;
-use crate::args::GlobalArgs;
 use crate::exit::CliError;
 use anyhow::{Context, anyhow};
 use infraqa_core::history::{AuditExport, RemediationAction, audit_export};
@@ -55,7 +55,7 @@ pub fn load_actions(dir: &Path) -> Result<Vec<RemediationAction>, CliError> {
 
 /// Builds the export.
 pub async fn export(
-    global: &GlobalArgs,
+    aws: &LazyClients<'_>,
     history: &HistoryLocation,
     audit_log: &Path,
     from: chrono::NaiveDate,
@@ -66,7 +66,7 @@ pub async fn export(
             "--from {from} is after --to {to}"
         )));
     }
-    let (entries, problems) = history.load(global).await?;
+    let (entries, problems) = history.load(aws).await?;
     for p in &problems {
         tracing::warn!("{p}");
     }

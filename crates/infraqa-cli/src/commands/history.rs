@@ -1,9 +1,8 @@
 //! Where run history lives: a local directory or `s3://bucket/prefix`.
 
-use crate::args::GlobalArgs;
+use super::aws::LazyClients;
 use crate::exit::CliError;
 use anyhow::anyhow;
-use infraqa_aws::AwsClients;
 use infraqa_aws::history::S3History;
 use infraqa_core::history::HistoryEntry;
 use infraqa_report::store::{LocalHistory, decode_entries, entry_name};
@@ -58,16 +57,19 @@ fn storage(context: String) -> impl FnOnce(anyhow::Error) -> CliError {
     move |e| CliError::AwsOrStorage(e.context(context))
 }
 
-async fn s3_store(global: &GlobalArgs, bucket: &str, prefix: &str) -> Result<S3History, CliError> {
-    let clients = AwsClients::load(global.aws_options()).await;
-    S3History::new(&clients, bucket, prefix).map_err(|e| CliError::InvalidInput(anyhow!(e)))
+async fn s3_store(
+    aws: &LazyClients<'_>,
+    bucket: &str,
+    prefix: &str,
+) -> Result<S3History, CliError> {
+    S3History::new(aws.get().await, bucket, prefix).map_err(|e| CliError::InvalidInput(anyhow!(e)))
 }
 
 impl HistoryLocation {
     /// Every entry (oldest first) and the entries that could not be used (named, skipped).
     pub async fn load(
         &self,
-        global: &GlobalArgs,
+        aws: &LazyClients<'_>,
     ) -> Result<(Vec<HistoryEntry>, Vec<String>), CliError> {
         let ctx = format!("reading history from {self}");
         match self {
@@ -75,7 +77,7 @@ impl HistoryLocation {
                 .load()
                 .map_err(|e| storage(ctx)(anyhow!(e))),
             Self::S3 { bucket, prefix } => {
-                let files = s3_store(global, bucket, prefix)
+                let files = s3_store(aws, bucket, prefix)
                     .await?
                     .read_all()
                     .await
@@ -88,7 +90,7 @@ impl HistoryLocation {
     /// Appends one entry; returns where it went.
     pub async fn append(
         &self,
-        global: &GlobalArgs,
+        aws: &LazyClients<'_>,
         entry: &HistoryEntry,
     ) -> Result<String, CliError> {
         let ctx = format!("appending to history {self}");
@@ -100,7 +102,7 @@ impl HistoryLocation {
             Self::S3 { bucket, prefix } => {
                 let bytes = serde_json::to_vec_pretty(entry)
                     .map_err(|e| storage(ctx.clone())(anyhow!(e)))?;
-                s3_store(global, bucket, prefix)
+                s3_store(aws, bucket, prefix)
                     .await?
                     .put(&entry_name(entry), bytes, "application/json")
                     .await

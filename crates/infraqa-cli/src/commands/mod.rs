@@ -1,6 +1,7 @@
 //! One module per subcommand; `dispatch` routes a parsed command line to it.
 
 pub mod audit;
+pub mod aws;
 pub mod check;
 pub mod history;
 pub mod output;
@@ -10,6 +11,7 @@ pub mod scan;
 
 use crate::args::{Cli, Command, PolicyCommand};
 use crate::exit::CliError;
+use aws::LazyClients;
 use infraqa_aws::AwsClients;
 
 /// Runs the subcommand `cli` names.
@@ -33,20 +35,21 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             let policy = policy::load(&args.policy)?;
             let inventory = check::load_inventory(&args.inventory)?;
             let findings = report::load_findings(&args.findings)?;
+            let aws = LazyClients::new(&cli.global);
             report_and_print(
                 &inventory,
                 &findings,
                 &policy,
                 &args.out,
                 &args.options,
-                &cli.global,
+                &aws,
             )
             .await
         }
         Command::Run(args) => {
             let policy = policy::load(&args.policy)?;
-            let clients = AwsClients::load(cli.global.aws_options()).await;
-            let inventory = scan::scan(&clients, &policy, !cli.global.quiet).await?;
+            let aws = LazyClients::new(&cli.global);
+            let inventory = scan::scan(aws.get().await, &policy, !cli.global.quiet).await?;
             println!("{}", scan::write(&args.out, &inventory)?.display());
             eprintln!("{}", scan::summary(&inventory));
             let findings = infraqa_core::check::check(&inventory, &policy, chrono::Utc::now());
@@ -57,7 +60,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
                 &policy,
                 &args.out,
                 &args.options,
-                &cli.global,
+                &aws,
             )
             .await
         }
@@ -67,7 +70,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
                 .clone()
                 .unwrap_or_else(|| history::HistoryLocation::Local(args.dir.join("history")));
             let x = audit::export(
-                &cli.global,
+                &LazyClients::new(&cli.global),
                 &history,
                 &args.dir.join("audit-log"),
                 args.from,
@@ -110,13 +113,13 @@ async fn report_and_print(
     policy: &infraqa_core::Policy,
     out: &std::path::Path,
     options: &crate::args::ReportOptions,
-    global: &crate::args::GlobalArgs,
+    aws: &LazyClients<'_>,
 ) -> Result<(), CliError> {
     let target = report::Target {
         out,
         history: report::location(out, options.history.as_ref()),
         trend_runs: usize::from(options.trend_runs),
-        global,
+        aws,
     };
     let (r, written) = report::produce(inventory, findings, policy, target).await?;
     eprintln!("{}", report::summary(&r));

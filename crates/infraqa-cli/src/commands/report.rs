@@ -1,8 +1,8 @@
 //! `infraqa report` (and the report half of `infraqa run`): build the report from an inventory
 //! and its check, write every format into `DIR`, append the run to the history store.
 
+use super::aws::LazyClients;
 use super::history::HistoryLocation;
-use crate::args::GlobalArgs;
 use crate::exit::CliError;
 use anyhow::{Context, anyhow};
 use infraqa_core::check::CheckResult;
@@ -36,8 +36,8 @@ pub struct Target<'a> {
     pub history: HistoryLocation,
     /// How many past runs the trend covers.
     pub trend_runs: usize,
-    /// Global options (for an S3 history store).
-    pub global: &'a GlobalArgs,
+    /// AWS clients (for an S3 history store and Cost Explorer), loaded when first needed.
+    pub aws: &'a LazyClients<'a>,
 }
 
 /// Builds the report, writes every format into `out`, then appends the run to the history.
@@ -54,7 +54,7 @@ pub async fn produce(
             inventory.account_id
         )));
     }
-    let (past, problems) = target.history.load(target.global).await?;
+    let (past, problems) = target.history.load(target.aws).await?;
     for p in &problems {
         tracing::warn!("{p}");
     }
@@ -69,9 +69,9 @@ pub async fn produce(
     });
     report.notes.extend(problems);
     if policy.cost.cost_explorer {
-        let clients = infraqa_aws::AwsClients::load(target.global.aws_options()).await;
+        let clients = target.aws.get().await;
         let (start, end) = infraqa_aws::cost::last_full_month(report.generated_at.date_naive());
-        match infraqa_aws::cost::actual_spend(&clients, &policy.cost.allocation_tags, start, end)
+        match infraqa_aws::cost::actual_spend(clients, &policy.cost.allocation_tags, start, end)
             .await
         {
             Ok(spend) => report.cost.actual_spend = Some(spend),
@@ -87,7 +87,7 @@ pub async fn produce(
         .map_err(|e| CliError::AwsOrStorage(anyhow!(e).context("writing the reports")))?;
     let at = target
         .history
-        .append(target.global, &history_entry(&report))
+        .append(target.aws, &history_entry(&report))
         .await?;
     tracing::info!("history entry written to {at}");
     Ok((report, written))
