@@ -90,7 +90,7 @@ pub async fn spend_from(
             .into_iter()
             .map(|(value, amount)| SpendRow {
                 value,
-                amount: infraqa_core::cost::cents(amount),
+                amount: infraqa_core::round2(amount),
             })
             .collect();
         rows.sort_by(|a, b| {
@@ -104,7 +104,7 @@ pub async fn spend_from(
         start,
         end,
         currency,
-        total: infraqa_core::cost::cents(total.unwrap_or(0.0)),
+        total: infraqa_core::round2(total.unwrap_or(0.0)),
         by_tag,
     })
 }

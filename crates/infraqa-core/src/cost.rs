@@ -8,6 +8,7 @@ use crate::inventory::Inventory;
 use crate::model::{InstanceState, Resource, ResourceDetails};
 use crate::policy::Policy;
 use crate::prices::{PriceTable, size_rank, split_type};
+use crate::round2;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -158,15 +159,9 @@ pub struct CostReport {
     pub actual_spend: Option<ActualSpend>,
 }
 
-/// Rounds to cents, so reports and golden files carry stable figures.
-pub fn cents(x: f64) -> f64 {
-    // `+ 0.0` turns -0.0 (an empty float sum) into 0.0.
-    (x * 100.0).round() / 100.0 + 0.0
-}
-
 fn percent(part: f64, whole: f64) -> f64 {
     if whole > 0.0 {
-        cents(part / whole * 100.0)
+        round2(part / whole * 100.0)
     } else {
         0.0
     }
@@ -201,18 +196,6 @@ pub fn monthly_cost(r: &Resource, t: &PriceTable) -> Option<f64> {
     }
 }
 
-/// The value of allocation tag `key` on `r`, honouring the policy's tag aliases.
-fn tag_value<'a>(r: &'a Resource, key: &str, policy: &Policy) -> Option<&'a str> {
-    let present = |k: &str| r.tag(k).filter(|v| !v.trim().is_empty());
-    present(key).or_else(|| {
-        policy
-            .tags
-            .aliases
-            .get(key)
-            .and_then(|aliases| aliases.iter().find_map(|a| present(a)))
-    })
-}
-
 fn is_non_production(r: &Resource, policy: &Policy) -> bool {
     let c = &policy.cost;
     r.tag(&c.environment_tag)
@@ -239,7 +222,7 @@ pub fn cost_report(
         let mut rows: BTreeMap<&str, (usize, f64)> = BTreeMap::new();
         let mut untagged = (0usize, 0.0f64);
         for (r, est) in inventory.resources.iter().zip(&estimates) {
-            let slot = match tag_value(r, key, policy) {
+            let slot = match policy.tags.value(r, key) {
                 Some(v) => rows.entry(v).or_default(),
                 None => &mut untagged,
             };
@@ -249,7 +232,7 @@ pub fn cost_report(
         let row = |value: &str, (n, c): (usize, f64)| AllocationRow {
             value: value.to_owned(),
             resources: n,
-            estimated_monthly_cost_usd: cents(c),
+            estimated_monthly_cost_usd: round2(c),
             share_percent: percent(c, total),
         };
         let mut by_value: Vec<AllocationRow> = rows.into_iter().map(|(v, s)| row(v, s)).collect();
@@ -276,7 +259,7 @@ pub fn cost_report(
                 .cost
                 .allocation_tags
                 .iter()
-                .any(|k| tag_value(r, k, policy).is_none())
+                .any(|k| policy.tags.value(r, k).is_none())
         })
         .fold((0, 0.0), |(n, c), (_, e)| (n + 1, c + e.unwrap_or(0.0)));
 
@@ -297,17 +280,17 @@ pub fn cost_report(
             as_of: prices.meta.as_of.clone(),
             currency: prices.meta.currency.clone(),
         },
-        estimated_monthly_total_usd: cents(total),
+        estimated_monthly_total_usd: round2(total),
         priced_resources: priced,
         unpriced_resources: inventory.resources.len() - priced,
         allocation,
         untagged: UntaggedShare {
             resources: gap_n,
-            estimated_monthly_cost_usd: cents(gap_cost),
+            estimated_monthly_cost_usd: round2(gap_cost),
             share_percent: percent(gap_cost, total),
         },
         misconfigurations,
-        estimated_monthly_waste_usd: cents(waste),
+        estimated_monthly_waste_usd: round2(waste),
         actual_spend: None,
     }
 }
@@ -336,7 +319,7 @@ fn misconfigurations(
                     resource_type: r.resource_type.to_string(),
                     region: r.region.clone(),
                     reason,
-                    estimated_monthly_waste_usd: cents(w),
+                    estimated_monthly_waste_usd: round2(w),
                     action,
                 });
             }
@@ -466,8 +449,8 @@ pub fn orphan_cost(r: &Resource, attached: &[&Resource], t: &PriceTable) -> Opti
             .iter()
             .map(|v| monthly_cost(v, t))
             .sum::<Option<f64>>()
-            .map(cents),
-        _ => monthly_cost(r, t).map(cents),
+            .map(round2),
+        _ => monthly_cost(r, t).map(round2),
     }
 }
 

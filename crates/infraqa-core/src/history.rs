@@ -2,6 +2,7 @@
 //! current run with the previous one and the last N.
 
 use crate::finding::{RuleId, Severity};
+use crate::round2;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -125,11 +126,6 @@ pub struct Trend {
     /// Whether this run or the previous one was partial: then some `resolved` findings may only
     /// be unread, and `new` ones may have existed unseen.
     pub partial: bool,
-}
-
-fn round2(x: f64) -> f64 {
-    // `+ 0.0` turns -0.0 (an empty float sum) into 0.0.
-    (x * 100.0).round() / 100.0 + 0.0
 }
 
 /// Whether two entries judged the same inventory (a report made again).

@@ -25,6 +25,12 @@ pub mod report;
 pub mod rules;
 pub mod synthetic;
 
+/// Rounds to two decimals (cents, score points), so reports and golden files carry stable
+/// figures; `-0.0` (an empty float sum) becomes `0.0`.
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0 + 0.0
+}
+
 pub use finding::{Evidence, Finding, OrphanKind, RuleId, Severity};
 pub use inventory::{Inventory, ScanError, ScanStats};
 pub use model::{Resource, ResourceDetails, ResourceType};

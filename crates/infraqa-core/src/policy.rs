@@ -7,7 +7,7 @@
 //! once. Defaults are documented on each field and in the README.
 
 use crate::finding::{RuleId, Severity};
-use crate::model::ResourceType;
+use crate::model::{Resource, ResourceType};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
@@ -122,6 +122,19 @@ pub struct TagPolicy {
     pub allowed_values: BTreeMap<String, Vec<String>>,
     /// Other keys that satisfy a required key, e.g. `Owner = ["Team"]`. Default: none.
     pub aliases: BTreeMap<String, Vec<String>>,
+}
+
+impl TagPolicy {
+    /// The non-empty value of tag `key` on `r`, or else of the first of its aliases that has
+    /// one (`tags.aliases`).
+    pub fn value<'r>(&self, r: &'r Resource, key: &str) -> Option<&'r str> {
+        let present = |k: &str| r.tag(k).filter(|v| !v.trim().is_empty());
+        present(key).or_else(|| {
+            self.aliases
+                .get(key)
+                .and_then(|aliases| aliases.iter().find_map(|a| present(a)))
+        })
+    }
 }
 
 /// `[regions]`

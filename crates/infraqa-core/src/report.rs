@@ -12,6 +12,7 @@ use crate::orphans::Orphan;
 use crate::policy::Policy;
 use crate::prices::PriceTable;
 use crate::recommend::{Recommendation, recommendations};
+use crate::round2;
 use crate::rules::{ExemptedFinding, scope};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -107,11 +108,6 @@ pub fn finding_key(f: &Finding) -> FindingKey {
     } else {
         (f.rule_id, f.resource_arn.clone())
     }
-}
-
-fn round2(x: f64) -> f64 {
-    // `+ 0.0` turns -0.0 (an empty float sum) into 0.0.
-    (x * 100.0).round() / 100.0 + 0.0
 }
 
 fn pct(part: usize, whole: usize) -> f64 {

@@ -22,10 +22,10 @@ impl Rule for Ec2ApprovedAmi {
         let ResourceDetails::Ec2Instance(i) = &r.details else {
             return None;
         };
-        let p = &cx.policy.ec2;
-        if p.approved_amis.is_empty() && p.approved_ami_owners.is_empty() {
+        if !self.applies(cx, r) {
             return None;
         }
+        let p = &cx.policy.ec2;
         if p.approved_amis.contains(&i.image_id) {
             return None;
         }

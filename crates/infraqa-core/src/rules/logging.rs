@@ -30,13 +30,10 @@ impl Rule for LoggingEnabled {
     }
 
     fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Option<Violation> {
-        let p = &cx.policy.logging;
-        let critical = r
-            .tag(&p.critical_tag)
-            .is_some_and(|v| p.critical_values.iter().any(|c| c == v));
-        if !critical {
+        if !self.applies(cx, r) {
             return None;
         }
+        let p = &cx.policy.logging;
         let (reason, remediation, control) = match &r.details {
             ResourceDetails::S3Bucket(b) if !b.access_logging => (
                 "server access logging is not configured".to_owned(),
@@ -54,21 +51,18 @@ impl Rule for LoggingEnabled {
                 ),
                 LoggingControl::RdsLogExports,
             ),
-            // A log group that could not be listed is unknown, not missing.
-            ResourceDetails::LambdaFunction(f)
-                if !f.log_group_exists && !cx.inventory.could_not_read(&r.region, "logs") =>
-            {
-                (
-                    format!("its log group {} does not exist", f.log_group),
-                    format!(
-                        "aws logs create-log-group --log-group-name {} (and let the function's role write to it)",
-                        f.log_group
-                    ),
-                    LoggingControl::LambdaLogGroup {
-                        log_group: f.log_group.clone(),
-                    },
-                )
-            }
+            // A log group that could not be listed is unknown, not missing (`applies` skips
+            // the function then).
+            ResourceDetails::LambdaFunction(f) if !f.log_group_exists => (
+                format!("its log group {} does not exist", f.log_group),
+                format!(
+                    "aws logs create-log-group --log-group-name {} (and let the function's role write to it)",
+                    f.log_group
+                ),
+                LoggingControl::LambdaLogGroup {
+                    log_group: f.log_group.clone(),
+                },
+            ),
             ResourceDetails::Ec2Vpc(v) if v.flow_log_ids.is_empty() => (
                 "no flow log is attached".to_owned(),
                 format!(

@@ -18,8 +18,7 @@ impl Rule for RegionApproved {
 
     fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Option<Violation> {
         let approved = &cx.policy.regions.approved;
-        if approved.is_empty() || r.is_global() || is_aws_default(r) || approved.contains(&r.region)
-        {
+        if !self.applies(cx, r) || approved.contains(&r.region) {
             return None;
         }
         Some(Violation::new(

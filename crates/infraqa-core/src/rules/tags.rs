@@ -27,23 +27,16 @@ impl Rule for TagsRequired {
     }
 
     fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Option<Violation> {
+        if !self.applies(cx, r) {
+            return None;
+        }
         let p = &cx.policy.tags;
-        if p.required.is_empty() && p.allowed_values.is_empty() {
-            return None;
-        }
-        if is_aws_default(r)
-            || (!p.applies_to.is_empty() && !p.applies_to.contains(&r.resource_type))
-        {
-            return None;
-        }
         let value = |key: &str| r.tag(key).filter(|v| !v.trim().is_empty());
         let mut reasons = Vec::new();
         let mut evidence = Vec::new();
         let mut missing = Vec::new();
         for key in &p.required {
-            let aliases = p.aliases.get(key).map(Vec::as_slice).unwrap_or_default();
-            let found = value(key).or_else(|| aliases.iter().find_map(|a| value(a)));
-            if found.is_none() {
+            if p.value(r, key).is_none() {
                 evidence.push(Evidence::MissingTag { key: key.clone() });
                 missing.push(if r.tags.contains_key(key) {
                     format!("{key} (empty)")
