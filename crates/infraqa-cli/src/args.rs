@@ -123,7 +123,7 @@ pub struct ReportOptions {
     #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
     pub history: Option<HistoryLocation>,
     /// How many past runs the trend compares with.
-    #[arg(long, value_name = "N", default_value_t = 12,
+    #[arg(long, value_name = "N", default_value_t = infraqa_core::report::DEFAULT_TREND_RUNS as u16,
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub trend_runs: u16,
     /// Exit 4 when a finding at or above this severity exists.

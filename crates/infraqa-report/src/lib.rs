@@ -50,14 +50,6 @@ pub fn render(report: &Report, name: &str) -> Result<Vec<u8>, RenderError> {
     }
 }
 
-/// Every format, as (file name, bytes), in [`FILES`] order.
-pub fn render_all(report: &Report) -> Result<Vec<(&'static str, Vec<u8>)>, RenderError> {
-    FILES
-        .iter()
-        .map(|name| Ok((*name, render(report, name)?)))
-        .collect()
-}
-
 /// Renders every format into `dir`, one at a time (only one rendered file is in memory at
 /// once), each written atomically.
 pub fn write_all(

@@ -113,11 +113,6 @@ impl LocalHistory {
         Self { dir: dir.into() }
     }
 
-    /// Its directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Every entry (oldest first) and the files that could not be used. A missing directory
     /// is an empty history.
     pub fn load(&self) -> Result<(Vec<HistoryEntry>, Vec<String>), StoreError> {
@@ -146,5 +141,35 @@ impl LocalHistory {
         let path = self.dir.join(entry_name(entry));
         write_json_atomic(&path, entry)?;
         Ok(path)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_whole_files_and_leaves_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/out.json");
+        write_json_atomic(&path, &vec![1, 2, 3]).unwrap();
+        write_json_atomic(&path, &vec![4]).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(serde_json::from_str::<Vec<i32>>(&text).unwrap(), vec![4]);
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("out.json")]);
+    }
+
+    #[test]
+    fn an_unwritable_target_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        std::fs::write(&blocker, "x").unwrap();
+        let err = write_json_atomic(&blocker.join("out.json"), &1).unwrap_err();
+        assert!(err.to_string().contains("file"), "{err}");
     }
 }

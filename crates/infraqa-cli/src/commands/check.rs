@@ -1,7 +1,7 @@
 //! `infraqa check --policy FILE --inventory FILE --out DIR`: evaluate the rules, write
 //! `DIR/findings.json`.
 
-use super::output::write_json_atomic;
+use super::output::write_json;
 use crate::exit::CliError;
 use anyhow::Context;
 use infraqa_core::check::CheckResult;
@@ -21,7 +21,7 @@ pub fn load_inventory(path: &Path) -> Result<Inventory, CliError> {
 /// Writes `DIR/findings.json` and returns its path.
 pub fn write(out: &Path, result: &CheckResult) -> Result<std::path::PathBuf, CliError> {
     let path = out.join("findings.json");
-    write_json_atomic(&path, result).map_err(CliError::AwsOrStorage)?;
+    write_json(&path, result)?;
     Ok(path)
 }
 

@@ -81,7 +81,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
                 args.dir
                     .join(format!("audit-{}-{}.json", args.from, args.to))
             });
-            output::write_json_atomic(&out, &x).map_err(CliError::AwsOrStorage)?;
+            output::write_json(&out, &x)?;
             eprintln!(
                 "{} run(s) of {} account(s) and {} remediation action(s) between {} and {}",
                 x.runs.len(),

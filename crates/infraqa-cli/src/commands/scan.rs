@@ -1,6 +1,6 @@
 //! `infraqa scan --policy FILE --out DIR`: discover resources, write `DIR/inventory.json`.
 
-use super::output::write_json_atomic;
+use super::output::write_json;
 use crate::exit::CliError;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use infraqa_aws::AwsClients;
@@ -59,7 +59,7 @@ pub async fn scan(
 /// Writes the inventory to `DIR/inventory.json` and returns the path.
 pub fn write(out: &Path, inventory: &Inventory) -> Result<std::path::PathBuf, CliError> {
     let path = out.join("inventory.json");
-    write_json_atomic(&path, inventory).map_err(CliError::AwsOrStorage)?;
+    write_json(&path, inventory)?;
     Ok(path)
 }
 
