@@ -8,6 +8,7 @@ use infraqa_core::iam::Effect;
 use infraqa_core::model::{
     BucketEncryption, InstanceState, PolicySource, PublicGrantee, ResourceDetails,
 };
+use infraqa_core::observed::Observed;
 use infraqa_core::policy::RegionScope;
 use infraqa_core::{Inventory, Resource, ResourceType};
 use infraqa_tests::emulator::TestAccount;
@@ -124,23 +125,32 @@ async fn details_carry_what_the_rules_read() {
         other => panic!("{name}: {other:?}"),
     };
     let prod = bucket("prod-data");
-    assert!(matches!(prod.encryption, BucketEncryption::SseKms { .. }));
-    assert!(prod.public_access_block.all_blocked());
-    assert!(prod.access_logging);
+    assert!(matches!(
+        prod.encryption,
+        Observed::Read(BucketEncryption::SseKms { .. })
+    ));
+    assert!(prod.public_access_block.read().unwrap().all_blocked());
+    assert_eq!(prod.access_logging, Observed::Read(true));
     // Fully blocked buckets never pay for the policy-status and ACL reads.
     assert_eq!(
         (prod.policy_is_public, prod.acl_public_grants.clone()),
         (None, None)
     );
-    assert_eq!(bucket("unencrypted").encryption, BucketEncryption::None);
-    assert_eq!(bucket("access-logs").encryption, BucketEncryption::SseS3);
+    assert_eq!(
+        bucket("unencrypted").encryption,
+        Observed::Read(BucketEncryption::None)
+    );
+    assert_eq!(
+        bucket("access-logs").encryption,
+        Observed::Read(BucketEncryption::SseS3)
+    );
     let public = bucket("public-assets");
-    assert!(!public.public_access_block.block_public_acls);
+    assert!(!public.public_access_block.read().unwrap().block_public_acls);
     assert_eq!(
         public.acl_public_grants,
-        Some(vec![PublicGrantee::AllUsers])
+        Some(Observed::Read(vec![PublicGrantee::AllUsers]))
     );
-    assert_eq!(public.policy_is_public, Some(false));
+    assert_eq!(public.policy_is_public, Some(Observed::Read(false)));
     assert_eq!(find(&inv, &estate, "eu-data").region, SECONDARY_REGION);
 
     let role = |name: &str| match &find(&inv, &estate, name).details {
@@ -153,7 +163,7 @@ async fn details_carry_what_the_rules_read() {
         (attached.name.as_str(), &attached.source),
         ("AdministratorAccess", &PolicySource::AwsManaged)
     );
-    let st = &attached.document.statements()[0];
+    let st = &attached.document.read().unwrap().statements()[0];
     assert_eq!(
         (st.effect, st.actions(), st.resources()),
         (Effect::Allow, &["*".to_owned()][..], &["*".to_owned()][..])
@@ -162,26 +172,42 @@ async fn details_carry_what_the_rules_read() {
     assert_eq!(notaction.path, "/legacy/");
     assert_eq!(notaction.policies[0].source, PolicySource::Inline);
     assert_eq!(
-        notaction.policies[0].document.statements()[0].not_actions(),
+        notaction.policies[0].document.read().unwrap().statements()[0].not_actions(),
         ["iam:*"]
     );
     assert_eq!(
-        role("ci-deployer").policies[0].document.statements()[0].actions(),
+        role("ci-deployer").policies[0]
+            .document
+            .read()
+            .unwrap()
+            .statements()[0]
+            .actions(),
         ["ec2:RunInstances", "iam:PassRole"]
     );
     assert!(
-        role("open-trust").trust_policy.statements()[0]
+        role("open-trust").trust_policy.read().unwrap().statements()[0]
             .principal
             .as_ref()
             .unwrap()
             .is_everyone()
     );
     let partner = role("partner-access");
-    assert!(partner.trust_policy.statements()[0].condition.is_some());
+    assert!(
+        partner.trust_policy.read().unwrap().statements()[0]
+            .condition
+            .is_some()
+    );
     assert!(role("AWSServiceRoleForInfraqaDemo").is_service_linked());
     let readonly = role("app-readonly");
     assert_eq!(readonly.policies[0].name, "ReadOnlyAccess");
-    assert!(!readonly.policies[0].document.statements().is_empty());
+    assert!(
+        !readonly.policies[0]
+            .document
+            .read()
+            .unwrap()
+            .statements()
+            .is_empty()
+    );
 
     let instance = |name: &str| match &find(&inv, &estate, name).details {
         ResourceDetails::Ec2Instance(i) => i.clone(),
@@ -197,17 +223,29 @@ async fn details_carry_what_the_rules_read() {
     );
     let web1 = instance("web-1");
     assert_eq!(
-        web1.image_owner_id.as_deref(),
+        web1.image_owner_id.read().unwrap().as_deref(),
         Some(estate.account_id.as_str())
     );
-    assert_eq!(instance("batch-1").image_owner_id, None);
+    assert_eq!(instance("batch-1").image_owner_id, Observed::Read(None));
 
     let sg = |name: &str| match &find(&inv, &estate, name).details {
         ResourceDetails::Ec2SecurityGroup(g) => g.clone(),
         other => panic!("{name}: {other:?}"),
     };
-    assert!(!sg("ssh-open").network_interface_ids.is_empty());
-    assert!(sg("web-range").network_interface_ids.is_empty());
+    assert!(
+        !sg("ssh-open")
+            .network_interface_ids
+            .read()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        sg("web-range")
+            .network_interface_ids
+            .read()
+            .unwrap()
+            .is_empty()
+    );
     let web = sg("web");
     assert!(
         web.ingress
@@ -223,7 +261,7 @@ async fn details_carry_what_the_rules_read() {
     );
 
     match &find(&inv, &estate, "vpc-prod").details {
-        ResourceDetails::Ec2Vpc(v) => assert_eq!(v.flow_log_ids.len(), 1),
+        ResourceDetails::Ec2Vpc(v) => assert_eq!(v.flow_log_ids.read().map(Vec::len), Some(1)),
         other => panic!("{other:?}"),
     }
     match &find(&inv, &estate, "deleted-volume-backup").details {
@@ -242,7 +280,9 @@ async fn details_carry_what_the_rules_read() {
     }
     for (name, exists) in [("orders-api", true), ("nightly-export", false)] {
         match &find(&inv, &estate, name).details {
-            ResourceDetails::LambdaFunction(f) => assert_eq!(f.log_group_exists, exists, "{name}"),
+            ResourceDetails::LambdaFunction(f) => {
+                assert_eq!(f.log_group_exists, Observed::Read(exists), "{name}")
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -253,7 +293,9 @@ async fn details_carry_what_the_rules_read() {
         other => panic!("{other:?}"),
     }
     match &find(&inv, &estate, "org-trail").details {
-        ResourceDetails::CloudtrailTrail(t) => assert!(t.is_logging && !t.multi_region),
+        ResourceDetails::CloudtrailTrail(t) => {
+            assert!(t.is_logging == Observed::Read(true) && !t.multi_region)
+        }
         other => panic!("{other:?}"),
     }
 

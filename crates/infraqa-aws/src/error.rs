@@ -40,11 +40,34 @@ pub enum AwsError {
         cause: BoxError,
     },
     /// No region was configured, and one is needed.
-    #[error("no AWS region configured: pass --region or set AWS_REGION")]
+    #[error("no AWS region configured (none in AWS_REGION, the profile or the caller's options)")]
     NoRegion,
 }
 
 impl AwsError {
+    /// The same error with `what` (e.g. `bucket logs`) in front of its message, for calls
+    /// made once per resource.
+    pub fn naming(self, what: &str) -> Self {
+        match self {
+            Self::Call {
+                service,
+                operation,
+                code,
+                message,
+                retryable,
+                cause,
+            } => Self::Call {
+                service,
+                operation,
+                code,
+                message: format!("{what}: {message}"),
+                retryable,
+                cause,
+            },
+            other => other,
+        }
+    }
+
     /// Wraps an SDK error from `service`'s `operation`.
     pub fn call<E, R>(service: &'static str, operation: &'static str, err: SdkError<E, R>) -> Self
     where

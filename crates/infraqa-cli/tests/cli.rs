@@ -259,21 +259,45 @@ fn scan_writes_the_inventory_of_a_seeded_account() {
 fn check_rejects_a_file_that_is_not_an_inventory_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("inventory.json");
-    std::fs::write(&bad, "{\"resources\": 3}").unwrap();
-    let out = infraqa(&[
-        "check",
-        "--policy",
-        &example_policy(),
-        "--inventory",
-        bad.to_str().unwrap(),
-        "--out",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8(out.stderr).unwrap();
+    let cases = [
+        (
+            "{\"resources\": 3",
+            "not JSON: EOF while parsing an object at line 1",
+        ),
+        (
+            "{\"resources\": 3}",
+            "no schema_version: not an infraqa inventory",
+        ),
+        (
+            "{\"schema_version\": 1, \"resources\": []}",
+            "inventory schema_version 1 is not supported (this infraqa reads 2): an older inventory records a failed read as a value; scan again",
+        ),
+        (
+            "{\"schema_version\": 2, \"resources\": 3}",
+            "not a valid inventory: invalid type: integer `3`",
+        ),
+    ];
+    for (text, want) in cases {
+        std::fs::write(&bad, text).unwrap();
+        let out = infraqa(&[
+            "check",
+            "--policy",
+            &example_policy(),
+            "--inventory",
+            bad.to_str().unwrap(),
+            "--out",
+            dir.path().to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains("is not a usable infraqa inventory") && err.contains(want),
+            "{text}: {err}"
+        );
+    }
     assert!(
-        err.contains("is not an infraqa inventory") && err.contains("line 1"),
-        "{err}"
+        !dir.path().join("findings.json").exists(),
+        "nothing written"
     );
 }
 
@@ -323,17 +347,42 @@ fn report_rejects_bad_findings_and_mismatched_accounts_with_exit_2_and_writes_no
     let out = report_fixture(&bad, &out_dir);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("is not an infraqa findings file"), "{err}");
+    assert!(
+        err.contains("is not a usable infraqa findings file: no schema_version"),
+        "{err}"
+    );
 
-    // Findings of another account than the inventory's.
+    // Findings that do not belong to the inventory and policy they are reported with.
     assert_eq!(check_fixture(dir.path()).status.code(), Some(0));
     let text = std::fs::read_to_string(&bad).unwrap();
-    std::fs::write(&bad, text.replace("123456789012", "210987654321")).unwrap();
-    let out = report_fixture(&bad, &out_dir);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("account 210987654321"), "{err}");
-    assert!(!out_dir.exists(), "nothing written");
+    let findings: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let taken = findings["inventory_generated_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let digest = findings["policy_digest"].as_str().unwrap().to_owned();
+    let cases = [
+        (
+            text.replace("123456789012", "210987654321"),
+            "the findings are for account 210987654321 but the inventory is of account 123456789012".to_owned(),
+        ),
+        (
+            text.replace(&taken, "2026-01-01T00:00:00Z"),
+            "the findings were made from the inventory taken at 2026-01-01 00:00:00 UTC".to_owned(),
+        ),
+        (
+            text.replace(&digest, "0000"),
+            "the findings were made under another policy (digest 0000".to_owned(),
+        ),
+    ];
+    for (mismatched, want) in cases {
+        std::fs::write(&bad, mismatched).unwrap();
+        let out = report_fixture(&bad, &out_dir);
+        assert_eq!(out.status.code(), Some(2), "{want}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(&want), "{err}");
+        assert!(!out_dir.exists(), "nothing written");
+    }
 }
 
 #[test]

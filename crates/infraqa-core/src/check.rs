@@ -4,12 +4,12 @@ use crate::finding::Finding;
 use crate::inventory::{Inventory, ScanError};
 use crate::orphans::{Orphan, find_orphans};
 use crate::policy::Policy;
-use crate::rules::{ExemptedFinding, evaluate};
+use crate::rules::{ExemptedFinding, NotEvaluated, evaluate};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The version of the `findings.json` layout.
-pub const FINDINGS_SCHEMA_VERSION: u32 = 1;
+pub const FINDINGS_SCHEMA_VERSION: u32 = 2;
 
 /// Everything `infraqa check` concludes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,12 +20,19 @@ pub struct CheckResult {
     pub generated_at: DateTime<Utc>,
     /// The account checked.
     pub account_id: String,
+    /// When the inventory checked was taken: findings belong to that inventory only.
+    pub inventory_generated_at: DateTime<Utc>,
+    /// The digest of the effective policy the check applied ([`Policy::digest`]).
+    pub policy_digest: String,
     /// Whether the inventory was partial (then some resources could not be judged).
     pub partial: bool,
     /// Compliance findings.
     pub findings: Vec<Finding>,
     /// Findings moved aside by allow-lists and exemptions, with reasons.
     pub exempted: Vec<ExemptedFinding>,
+    /// Per rule and resource, what could not be decided because a read failed, with the
+    /// failed reads: neither a finding nor a pass.
+    pub not_evaluated: Vec<NotEvaluated>,
     /// Orphaned resources.
     pub orphans: Vec<Orphan>,
     /// What could not be judged, and why.
@@ -34,6 +41,65 @@ pub struct CheckResult {
     /// The inventory's errors, copied so a partial check never looks complete.
     #[serde(default)]
     pub errors: Vec<ScanError>,
+}
+
+/// Findings reported with an inventory, or a policy, they were not made from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Mismatch {
+    /// Another account's findings.
+    #[error("the findings are for account {findings} but the inventory is of account {inventory}")]
+    Account {
+        /// The findings' account.
+        findings: String,
+        /// The inventory's account.
+        inventory: String,
+    },
+    /// Findings of another scan of the account.
+    #[error(
+        "the findings were made from the inventory taken at {findings} but this inventory was taken at {inventory}: check this inventory first"
+    )]
+    Inventory {
+        /// The findings' inventory time.
+        findings: DateTime<Utc>,
+        /// This inventory's time.
+        inventory: DateTime<Utc>,
+    },
+    /// Findings made under another policy.
+    #[error(
+        "the findings were made under another policy (digest {findings}, this policy's is {policy}): check again with this policy"
+    )]
+    Policy {
+        /// The findings' policy digest.
+        findings: String,
+        /// This policy's digest.
+        policy: String,
+    },
+}
+
+impl CheckResult {
+    /// Whether these findings were made from `inventory` under `policy`.
+    pub fn belongs_to(&self, inventory: &Inventory, policy: &Policy) -> Result<(), Mismatch> {
+        if self.account_id != inventory.account_id {
+            return Err(Mismatch::Account {
+                findings: self.account_id.clone(),
+                inventory: inventory.account_id.clone(),
+            });
+        }
+        if self.inventory_generated_at != inventory.generated_at {
+            return Err(Mismatch::Inventory {
+                findings: self.inventory_generated_at,
+                inventory: inventory.generated_at,
+            });
+        }
+        let digest = policy.digest();
+        if self.policy_digest != digest {
+            return Err(Mismatch::Policy {
+                findings: self.policy_digest.clone(),
+                policy: digest,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Checks `inventory` against `policy` as of `now`.
@@ -46,9 +112,12 @@ pub fn check(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Chec
         schema_version: FINDINGS_SCHEMA_VERSION,
         generated_at: now,
         account_id: inventory.account_id.clone(),
+        inventory_generated_at: inventory.generated_at,
+        policy_digest: policy.digest(),
         partial: inventory.is_partial(),
         findings: evaluation.findings,
         exempted: evaluation.exempted,
+        not_evaluated: evaluation.not_evaluated,
         orphans: orphans.orphans,
         notes,
         errors: inventory.errors.clone(),

@@ -488,6 +488,7 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             created_at: None,
+            tags_unread: None,
             details,
         }
     }
@@ -497,7 +498,7 @@ mod tests {
             instance_type: ty.into(),
             state,
             image_id: "ami-1".into(),
-            image_owner_id: None,
+            image_owner_id: crate::observed::Observed::Read(None),
             state_transition_reason: None,
             vpc_id: None,
             security_group_ids: vec![],
@@ -617,7 +618,7 @@ mod tests {
                 ResourceDetails::Ec2Vpc(Vpc {
                     is_default: false,
                     cidr_block: None,
-                    flow_log_ids: vec![],
+                    flow_log_ids: crate::observed::Observed::Read(vec![]),
                 }),
             ),
             res(

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// The version of the history entry layout.
-pub const HISTORY_SCHEMA_VERSION: u32 = 1;
+pub const HISTORY_SCHEMA_VERSION: u32 = 2;
 
 /// A finding's identity across runs: (rule, resource ARN). Account-level findings use the
 /// account ARN with the region appended after `#`, so each region stays distinct.
@@ -46,12 +46,19 @@ pub struct HistoryEntry {
     pub in_scope_resources: usize,
     /// Compliant in-scope resources.
     pub compliant_resources: usize,
+    /// In-scope resources no finding names that some rule could not judge.
+    #[serde(default)]
+    pub not_evaluated_resources: usize,
     /// Findings per severity.
     pub by_severity: BTreeMap<Severity, usize>,
     /// Findings per rule.
     pub by_rule: BTreeMap<RuleId, usize>,
     /// Every finding's key, sorted.
     pub findings: Vec<FindingKey>,
+    /// The (rule, resource) pairs the run could not judge, sorted: a finding of an earlier
+    /// run that turns up here is unknown now, not resolved.
+    #[serde(default)]
+    pub not_evaluated: Vec<FindingKey>,
     /// The inventory's shape.
     pub inventory: InventorySnapshot,
 }
@@ -115,8 +122,12 @@ pub struct Trend {
     pub direction: Direction,
     /// Findings now that the previous run did not have.
     pub new: Vec<FindingKey>,
-    /// Findings the previous run had that are gone now.
+    /// Findings the previous run had that are gone now, judged from data that was read.
     pub resolved: Vec<FindingKey>,
+    /// Findings the previous run had that this run could not judge (a read failed): neither
+    /// resolved nor standing.
+    #[serde(default)]
+    pub unknown: Vec<FindingKey>,
     /// Score per run over the last N runs, oldest first, this run last.
     pub history: Vec<HistoryPoint>,
     /// Score change over the whole window (this run minus the oldest in it).
@@ -152,15 +163,21 @@ pub fn trend(past: &[HistoryEntry], current: &HistoryEntry, last_n: usize) -> Tr
     let previous = window.last().copied();
 
     let now: BTreeSet<&FindingKey> = current.findings.iter().collect();
-    let (new, resolved) = match previous {
+    let unjudged: BTreeSet<&FindingKey> = current.not_evaluated.iter().collect();
+    let (new, resolved, unknown) = match previous {
         Some(p) => {
             let before: BTreeSet<&FindingKey> = p.findings.iter().collect();
+            let (unknown, resolved) = before
+                .difference(&now)
+                .map(|k| (*k).clone())
+                .partition(|k| unjudged.contains(k));
             (
                 now.difference(&before).map(|k| (*k).clone()).collect(),
-                before.difference(&now).map(|k| (*k).clone()).collect(),
+                resolved,
+                unknown,
             )
         }
-        None => (Vec::new(), Vec::new()),
+        None => (Vec::new(), Vec::new(), Vec::new()),
     };
     let delta = previous.map(|p| round2(current.compliance_score - p.compliance_score));
     let mut runs = window.clone();
@@ -171,6 +188,7 @@ pub fn trend(past: &[HistoryEntry], current: &HistoryEntry, last_n: usize) -> Tr
         direction: delta.map_or(Direction::Stable, Direction::of),
         new,
         resolved,
+        unknown,
         history: runs
             .iter()
             .map(|e| HistoryPoint {
@@ -190,15 +208,17 @@ pub fn trend(past: &[HistoryEntry], current: &HistoryEntry, last_n: usize) -> Tr
 
 /// Mean time to remediate per rule over `runs` (oldest first): a finding is resolved at the
 /// first complete (non-partial) run that no longer has it; a run that is partial never
-/// resolves anything, because its scan may simply not have read the resource.
+/// resolves anything, because its scan may simply not have read the resource, and no run
+/// resolves a finding it could not judge.
 pub fn mttr(runs: &[&HistoryEntry]) -> BTreeMap<RuleId, Mttr> {
     let mut open: HashMap<&FindingKey, DateTime<Utc>> = HashMap::new();
     let mut sums: BTreeMap<RuleId, (usize, f64)> = BTreeMap::new();
     for run in runs {
         let present: HashSet<&FindingKey> = run.findings.iter().collect();
+        let unjudged: HashSet<&FindingKey> = run.not_evaluated.iter().collect();
         if !run.partial {
             open.retain(|key, first_seen| {
-                if present.contains(key) {
+                if present.contains(key) || unjudged.contains(key) {
                     return true;
                 }
                 let days = (run.generated_at - *first_seen).num_seconds() as f64 / 86_400.0;
@@ -337,9 +357,11 @@ mod tests {
             compliance_score: score,
             in_scope_resources: 10,
             compliant_resources: 10 - keys.len(),
+            not_evaluated_resources: 0,
             by_severity: BTreeMap::new(),
             by_rule: BTreeMap::new(),
             findings: keys.iter().map(|(r, a)| (*r, (*a).to_owned())).collect(),
+            not_evaluated: Vec::new(),
             inventory: InventorySnapshot::default(),
         }
     }
@@ -439,6 +461,25 @@ mod tests {
         assert!(t.partial, "the previous run was partial");
         assert!(t.mttr_days.is_empty(), "{:?}", t.mttr_days);
         assert_eq!(t.new, vec![(Tags, "a".to_owned())]);
+    }
+
+    #[test]
+    fn a_finding_that_turned_unknown_is_not_resolved() {
+        let past = vec![entry(1, 50.0, &[(Tags, "a"), (Enc, "b")], false)];
+        let current = HistoryEntry {
+            not_evaluated: vec![(Enc, "b".to_owned())],
+            ..entry(2, 100.0, &[], true)
+        };
+        let t = trend(&past, &current, 10);
+        assert_eq!(t.resolved, vec![(Tags, "a".to_owned())]);
+        assert_eq!(t.unknown, vec![(Enc, "b".to_owned())]);
+        let later = entry(3, 100.0, &[], false);
+        let runs = [&past[0], &current, &later];
+        assert_eq!(
+            mttr(&runs).get(&Enc).map(|m| m.resolved),
+            Some(1),
+            "resolved only by the complete run that judged it"
+        );
     }
 
     #[test]

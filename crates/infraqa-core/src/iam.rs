@@ -91,6 +91,9 @@ pub struct Statement {
     /// Who the statement applies to (trust and resource policies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub principal: Option<Principal>,
+    /// Everyone but these principals (trust and resource policies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_principal: Option<Principal>,
     /// Actions granted or denied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<OneOrMany<String>>,
@@ -122,6 +125,12 @@ impl Statement {
     /// The `Resource` entries (empty when absent).
     pub fn resources(&self) -> &[String] {
         self.resource.as_ref().map_or(&[], OneOrMany::as_slice)
+    }
+
+    /// Whether the statement covers every resource: `Resource` `*`, or any `NotResource`
+    /// (everything but a list).
+    pub fn covers_all_resources(&self) -> bool {
+        self.not_resource.is_some() || self.resources().iter().any(|r| r == "*")
     }
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The version of the `inventory.json` layout this crate writes and reads.
-pub const INVENTORY_SCHEMA_VERSION: u32 = 1;
+pub const INVENTORY_SCHEMA_VERSION: u32 = 2;
 
 /// The result of one scan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +46,22 @@ impl Inventory {
     pub fn could_not_read(&self, region: &str, service: &str) -> bool {
         self.errors.iter().any(|e| {
             e.service == service && (e.region == region || e.region == crate::model::GLOBAL_REGION)
+        })
+    }
+
+    /// Whether the scan may have missed the resource `arn` names: some read of its service in
+    /// its region (any region for ARNs without one, such as buckets) failed. A resource absent
+    /// from such an inventory is unknown, not deleted or fixed.
+    pub fn may_have_missed(&self, arn: &str) -> bool {
+        let mut parts = arn.split(':');
+        let (Some(service), Some(region)) = (parts.nth(2), parts.next()) else {
+            return self.is_partial();
+        };
+        self.errors.iter().any(|e| {
+            e.service == service
+                && (region.is_empty()
+                    || e.region == region
+                    || e.region == crate::model::GLOBAL_REGION)
         })
     }
 }

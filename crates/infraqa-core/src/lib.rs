@@ -11,11 +11,13 @@
 pub mod backoff;
 pub mod check;
 pub mod cost;
+pub mod document;
 pub mod finding;
 pub mod history;
 pub mod iam;
 pub mod inventory;
 pub mod model;
+pub mod observed;
 pub mod orphans;
 pub mod paginate;
 pub mod policy;

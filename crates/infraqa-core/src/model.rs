@@ -6,6 +6,8 @@
 //! estimation read, and nothing is stored as untyped JSON.
 
 use crate::iam::PolicyDocument;
+use crate::inventory::ScanError;
+use crate::observed::Observed;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -162,6 +164,10 @@ pub struct Resource {
     /// When AWS says it was created, if AWS knows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<DateTime<Utc>>,
+    /// Set when the call that returns this resource's tags failed (the tagging API for types
+    /// whose list call carries no tags): then `tags` is incomplete and nothing may judge it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_unread: Option<ScanError>,
     /// What the scanner learned about it beyond the common fields.
     pub details: ResourceDetails,
 }
@@ -211,7 +217,16 @@ pub enum ResourceDetails {
     /// A CloudTrail trail.
     CloudtrailTrail(Trail),
     /// A tagged resource known only through the Resource Groups Tagging API.
-    Generic,
+    Generic(Generic),
+}
+
+/// A resource known only through the Resource Groups Tagging API.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Generic {
+    /// Whether AWS created it with the account (a default VPC's subnets and internet gateway,
+    /// a main route table, a default network ACL): read with the type's own `Describe*` call.
+    #[serde(default)]
+    pub aws_default: Observed<bool>,
 }
 
 /// EC2 instance lifecycle states that are inventoried (terminated and shutting-down are not).
@@ -237,9 +252,10 @@ pub struct Ec2Instance {
     pub state: InstanceState,
     /// The AMI it was launched from.
     pub image_id: String,
-    /// The AMI's owner account, when `DescribeImages` returned the AMI.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_owner_id: Option<String>,
+    /// The AMI's owner account: `null` when `DescribeImages` does not return the AMI
+    /// (deregistered, or no longer shared); unread when that call failed.
+    #[serde(default)]
+    pub image_owner_id: Observed<Option<String>>,
     /// AWS's free-text reason for the last state change (carries the stop time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_transition_reason: Option<String>,
@@ -312,9 +328,9 @@ pub struct SecurityGroup {
     /// Outbound permissions (inventoried, never evaluated).
     #[serde(default)]
     pub egress: Vec<IpPermission>,
-    /// Network interfaces that use the group.
+    /// Network interfaces that use the group (`DescribeNetworkInterfaces`).
     #[serde(default)]
-    pub network_interface_ids: Vec<String>,
+    pub network_interface_ids: Observed<Vec<String>>,
 }
 
 impl SecurityGroup {
@@ -357,9 +373,9 @@ pub struct Vpc {
     /// Its primary IPv4 CIDR block.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cidr_block: Option<String>,
-    /// Flow logs attached to it.
+    /// Flow logs attached to it (`DescribeFlowLogs`).
     #[serde(default)]
-    pub flow_log_ids: Vec<String>,
+    pub flow_log_ids: Observed<Vec<String>>,
 }
 
 /// An elastic IP address.
@@ -453,22 +469,24 @@ pub enum PublicGrantee {
 /// An S3 bucket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct S3Bucket {
-    /// Default encryption.
-    pub encryption: BucketEncryption,
+    /// Default encryption (`GetBucketEncryption`).
+    pub encryption: Observed<BucketEncryption>,
     /// The bucket-level public access block (all false when absent).
-    pub public_access_block: PublicAccessBlock,
+    pub public_access_block: Observed<PublicAccessBlock>,
     /// The account-level block (S3 Control) in force when the bucket was read (all false when
     /// absent or unreadable; an unreadable one is recorded in the inventory's errors).
     #[serde(default)]
     pub account_public_access_block: PublicAccessBlock,
-    /// `GetBucketPolicyStatus.IsPublic`, when it was read.
+    /// `GetBucketPolicyStatus.IsPublic`; absent when the effective block already neutralises
+    /// public policies (then it is not asked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub policy_is_public: Option<bool>,
-    /// Public grantee groups in the ACL, when it was read.
+    pub policy_is_public: Option<Observed<bool>>,
+    /// Public grantee groups in the ACL; absent when the effective block already neutralises
+    /// public ACLs (then it is not asked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub acl_public_grants: Option<Vec<PublicGrantee>>,
-    /// Whether server access logging is configured.
-    pub access_logging: bool,
+    pub acl_public_grants: Option<Observed<Vec<PublicGrantee>>>,
+    /// Whether server access logging is configured (`GetBucketLogging`).
+    pub access_logging: Observed<bool>,
 }
 
 /// An IAM role with its identity and trust policies.
@@ -476,8 +494,8 @@ pub struct S3Bucket {
 pub struct IamRole {
     /// The role's path, e.g. `/` or `/aws-service-role/...`.
     pub path: String,
-    /// Who may assume it.
-    pub trust_policy: PolicyDocument,
+    /// Who may assume it; unread when the document could not be read or parsed.
+    pub trust_policy: Observed<PolicyDocument>,
     /// Inline and attached managed policies, with their default-version documents.
     #[serde(default)]
     pub policies: Vec<RolePolicy>,
@@ -523,8 +541,8 @@ pub struct RolePolicy {
     pub arn: Option<String>,
     /// Where it comes from.
     pub source: PolicySource,
-    /// The (default version's) document.
-    pub document: PolicyDocument,
+    /// The (default version's) document; unread when it could not be read or parsed.
+    pub document: Observed<PolicyDocument>,
 }
 
 /// An RDS database instance.
@@ -558,8 +576,8 @@ pub struct LambdaFunction {
     pub last_modified: Option<DateTime<Utc>>,
     /// The log group it writes to (`/aws/lambda/NAME` unless configured otherwise).
     pub log_group: String,
-    /// Whether that log group exists.
-    pub log_group_exists: bool,
+    /// Whether that log group exists (unread when the region's log groups could not be listed).
+    pub log_group_exists: Observed<bool>,
 }
 
 /// A CloudWatch Logs log group.
@@ -581,7 +599,7 @@ pub struct Trail {
     /// Whether it covers every region.
     pub multi_region: bool,
     /// `GetTrailStatus.IsLogging`.
-    pub is_logging: bool,
+    pub is_logging: Observed<bool>,
 }
 
 #[cfg(test)]
@@ -655,10 +673,11 @@ mod tests {
             account_id: "123456789012".into(),
             tags: BTreeMap::from([("Owner".into(), "platform".into())]),
             created_at: None,
+            tags_unread: None,
             details: ResourceDetails::Ec2Vpc(Vpc {
                 is_default: true,
                 cidr_block: Some("172.31.0.0/16".into()),
-                flow_log_ids: vec![],
+                flow_log_ids: Observed::Read(vec![]),
             }),
         };
         let v = serde_json::to_value(&r).unwrap();
@@ -676,7 +695,7 @@ mod tests {
     fn service_linked_roles_and_default_groups_are_recognised() {
         let role = IamRole {
             path: "/aws-service-role/rds.amazonaws.com/".into(),
-            trust_policy: PolicyDocument::default(),
+            trust_policy: Observed::default(),
             policies: vec![],
         };
         assert!(role.is_service_linked());
@@ -685,7 +704,7 @@ mod tests {
             vpc_id: None,
             ingress: vec![],
             egress: vec![],
-            network_interface_ids: vec![],
+            network_interface_ids: Observed::default(),
         };
         assert!(sg.is_default());
     }

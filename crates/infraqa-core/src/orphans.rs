@@ -121,9 +121,7 @@ pub fn find_orphans(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) 
                 }
             }
             ResourceDetails::Ec2SecurityGroup(g)
-                if !g.is_default()
-                    && g.network_interface_ids.is_empty()
-                    && !inventory.could_not_read(&r.region, "ec2") =>
+                if !g.is_default() && g.network_interface_ids.read().is_some_and(Vec::is_empty) =>
             {
                 Some((
                     OrphanKind::SgUnused,
@@ -212,7 +210,7 @@ mod tests {
                 instance_type: "t3.micro".into(),
                 state,
                 image_id: "ami-1".into(),
-                image_owner_id: None,
+                image_owner_id: crate::observed::Observed::Read(None),
                 state_transition_reason: Some(reason.into()),
                 vpc_id: None,
                 security_group_ids: vec![],
@@ -284,7 +282,9 @@ mod tests {
                     vpc_id: None,
                     ingress: vec![],
                     egress: vec![],
-                    network_interface_ids: enis.iter().map(|s| (*s).to_owned()).collect(),
+                    network_interface_ids: crate::observed::Observed::Read(
+                        enis.iter().map(|s| (*s).to_owned()).collect(),
+                    ),
                 }),
             )
         };
@@ -311,7 +311,7 @@ mod tests {
                     role: "r".into(),
                     last_modified: None,
                     log_group: format!("/aws/lambda/{name}"),
-                    log_group_exists: true,
+                    log_group_exists: crate::observed::Observed::Read(true),
                 }),
             )
         };

@@ -84,6 +84,20 @@ pub struct Policy {
     pub exemptions: Vec<Exemption>,
 }
 
+impl Policy {
+    /// The SHA-256 of the effective policy (as `infraqa policy check` prints it), in hex: two
+    /// files that mean the same policy have the same digest, whatever their layout.
+    pub fn digest(&self) -> String {
+        use sha2::Digest;
+        // Serialising plain data (strings, numbers, ordered maps) to JSON cannot fail.
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        sha2::Sha256::digest(&json)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 /// `[scan]`
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ScanPolicy {

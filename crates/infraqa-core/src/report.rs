@@ -13,13 +13,13 @@ use crate::policy::Policy;
 use crate::prices::PriceTable;
 use crate::recommend::{Recommendation, recommendations};
 use crate::round2;
-use crate::rules::{ExemptedFinding, scope};
+use crate::rules::{ExemptedFinding, NotEvaluated, scope};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// The version of the `report.json` layout.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
 /// How many past runs the trend looks back over by default.
 pub const DEFAULT_TREND_RUNS: usize = 12;
@@ -27,12 +27,15 @@ pub const DEFAULT_TREND_RUNS: usize = 12;
 /// One rule's figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleSummary {
-    /// Resources (or account-regions) the rule judged.
+    /// Resources (or account-regions) the rule judged from data that was read.
     pub evaluated: usize,
     /// Findings it reported.
     pub findings: usize,
     /// Findings moved aside by allow-lists and exemptions.
     pub exempted: usize,
+    /// Resources it applies to but could not judge because a read failed (not in
+    /// `evaluated`).
+    pub not_evaluated: usize,
     /// `(evaluated - findings) / evaluated x 100`; 100 when it judged nothing.
     pub pass_rate: f64,
 }
@@ -49,10 +52,14 @@ pub struct Summary {
     /// Units some enabled rule judges: inventoried resources, plus the account in each
     /// region for account-level rules.
     pub in_scope_resources: usize,
-    /// In-scope units without any finding (exempted findings do not count against them).
+    /// In-scope units without any finding that every rule applying to them could judge
+    /// (exempted findings do not count against them).
     pub compliant_resources: usize,
-    /// `compliant_resources / in_scope_resources x 100`, two decimals; 100 when nothing is in
-    /// scope.
+    /// In-scope units without any finding that some rule could not judge because a read
+    /// failed: neither compliant nor non-compliant.
+    pub not_evaluated_resources: usize,
+    /// `compliant_resources / (in_scope_resources - not_evaluated_resources) x 100`, two
+    /// decimals: the share of judged units that comply; 100 when nothing was judged.
     pub compliance_score: f64,
     /// Findings per severity (every severity present, zero included).
     pub by_severity: BTreeMap<Severity, usize>,
@@ -87,6 +94,8 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Findings moved aside, each with its reason.
     pub exempted: Vec<ExemptedFinding>,
+    /// What rules could not judge because a read failed, per rule and resource.
+    pub not_evaluated: Vec<NotEvaluated>,
     /// Orphaned resources.
     pub orphans: Vec<Orphan>,
     /// Remediations grouped by action, most valuable first.
@@ -144,13 +153,26 @@ pub fn summarize(
         .iter()
         .map(|f| (f.resource_arn.as_str(), f.region.as_str()))
         .collect();
-    let failing_in_scope = scope
-        .units
+    let unjudged: HashSet<(&str, &str)> = check
+        .not_evaluated
         .iter()
-        .filter(|(arn, region)| failing.contains(&(arn.as_str(), region.as_str())))
-        .count();
+        .map(|n| (n.resource_arn.as_str(), n.region.as_str()))
+        .collect();
+    let (mut failing_in_scope, mut not_evaluated) = (0, 0);
+    for (arn, region) in &scope.units {
+        let unit = (arn.as_str(), region.as_str());
+        if failing.contains(&unit) {
+            failing_in_scope += 1;
+        } else if unjudged.contains(&unit) {
+            not_evaluated += 1;
+        }
+    }
     let in_scope = scope.units.len();
-    let compliant = in_scope - failing_in_scope;
+    let compliant = in_scope - failing_in_scope - not_evaluated;
+    let mut unjudged_by_rule: BTreeMap<RuleId, usize> = BTreeMap::new();
+    for n in &check.not_evaluated {
+        *unjudged_by_rule.entry(n.rule_id).or_default() += 1;
+    }
 
     let mut by_severity: BTreeMap<Severity, usize> =
         Severity::ALL.into_iter().map(|s| (s, 0)).collect();
@@ -166,14 +188,17 @@ pub fn summarize(
     let by_rule = scope
         .evaluated
         .iter()
-        .map(|(rule, &evaluated)| {
+        .map(|(rule, &applies)| {
             let n = failed.get(rule).copied().unwrap_or(0);
+            let unjudged = unjudged_by_rule.get(rule).copied().unwrap_or(0);
+            let evaluated = applies.saturating_sub(unjudged);
             (
                 *rule,
                 RuleSummary {
                     evaluated,
                     findings: n,
                     exempted: exempted.get(rule).copied().unwrap_or(0),
+                    not_evaluated: unjudged,
                     pass_rate: pct(evaluated.saturating_sub(n), evaluated),
                 },
             )
@@ -186,7 +211,8 @@ pub fn summarize(
         by_region: shape.by_region,
         in_scope_resources: in_scope,
         compliant_resources: compliant,
-        compliance_score: pct(compliant, in_scope),
+        not_evaluated_resources: not_evaluated,
+        compliance_score: pct(compliant, in_scope - not_evaluated),
         by_severity,
         by_rule,
         findings: check.findings.len(),
@@ -202,10 +228,32 @@ pub fn summarize(
     }
 }
 
+/// A not-evaluated record's identity across runs (the key its finding would have).
+fn not_evaluated_key(n: &NotEvaluated) -> FindingKey {
+    finding_key(&Finding {
+        rule_id: n.rule_id,
+        severity: Severity::Low,
+        resource_arn: n.resource_arn.clone(),
+        resource_type: n.resource_type.clone(),
+        region: n.region.clone(),
+        message: String::new(),
+        remediation: String::new(),
+        evidence: Vec::new(),
+    })
+}
+
 /// The history entry this report leaves behind.
 pub fn history_entry(report: &Report) -> HistoryEntry {
     let mut findings: Vec<FindingKey> = report.findings.iter().map(finding_key).collect();
     findings.sort();
+    let mut not_evaluated: Vec<FindingKey> = report
+        .not_evaluated
+        .iter()
+        .map(not_evaluated_key)
+        .chain(report.trend.unknown.iter().cloned())
+        .collect();
+    not_evaluated.sort();
+    not_evaluated.dedup();
     HistoryEntry {
         schema_version: HISTORY_SCHEMA_VERSION,
         generated_at: report.generated_at,
@@ -215,6 +263,7 @@ pub fn history_entry(report: &Report) -> HistoryEntry {
         compliance_score: report.summary.compliance_score,
         in_scope_resources: report.summary.in_scope_resources,
         compliant_resources: report.summary.compliant_resources,
+        not_evaluated_resources: report.summary.not_evaluated_resources,
         by_severity: report.summary.by_severity.clone(),
         by_rule: report
             .summary
@@ -223,6 +272,7 @@ pub fn history_entry(report: &Report) -> HistoryEntry {
             .map(|(r, s)| (*r, s.findings))
             .collect(),
         findings,
+        not_evaluated,
         inventory: InventorySnapshot {
             total_resources: report.summary.total_resources,
             by_type: report.summary.by_type.clone(),
@@ -271,6 +321,7 @@ pub fn build(input: ReportInput<'_>) -> Report {
         summary,
         findings: check.findings.clone(),
         exempted: check.exempted.clone(),
+        not_evaluated: check.not_evaluated.clone(),
         orphans: check.orphans.clone(),
         recommendations: recommendations(&check.findings),
         cost: cost_report(inventory, policy, prices, now),
@@ -278,7 +329,24 @@ pub fn build(input: ReportInput<'_>) -> Report {
         notes: check.notes.clone(),
         errors: inventory.errors.clone(),
     };
-    let current = history_entry(&report);
+    let mut current = history_entry(&report);
+    // Past findings on resources this scan may have missed (a list call failed) are unknown
+    // now, not resolved.
+    let seen: HashSet<&str> = inventory.resources.iter().map(|r| r.arn.as_str()).collect();
+    let unseen: BTreeSet<FindingKey> = history
+        .iter()
+        .filter(|e| e.account_id == inventory.account_id)
+        .flat_map(|e| &e.findings)
+        .filter(|(_, arn)| {
+            let arn = arn.split('#').next().unwrap_or(arn);
+            !seen.contains(arn) && inventory.may_have_missed(arn)
+        })
+        .filter(|k| current.findings.binary_search(k).is_err())
+        .cloned()
+        .collect();
+    current.not_evaluated.extend(unseen);
+    current.not_evaluated.sort();
+    current.not_evaluated.dedup();
     report.trend = trend(history, &current, trend_runs);
     report
 }

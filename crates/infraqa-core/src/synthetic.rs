@@ -2,8 +2,9 @@
 //! resource mix feeds the rule-engine and the report benchmarks.
 
 use crate::iam::PolicyDocument;
-use crate::inventory::{INVENTORY_SCHEMA_VERSION, Inventory, ScanStats};
+use crate::inventory::{INVENTORY_SCHEMA_VERSION, Inventory, ScanError, ScanStats};
 use crate::model::*;
+use crate::observed::Observed;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
@@ -30,6 +31,16 @@ tag = { key = "infraqa:exempt", value = "sg-open-ingress" }
 reason = "bench"
 "#;
 
+fn denied(region: &str, operation: &str) -> ScanError {
+    ScanError {
+        region: region.to_owned(),
+        service: "s3".into(),
+        operation: operation.to_owned(),
+        code: "AccessDenied".into(),
+        message: "denied by a bucket policy".into(),
+    }
+}
+
 /// Synthetic resource number `i`: six types in rotation over three regions, with a
 /// deterministic mix of compliant and failing ones.
 #[rustfmt::skip]
@@ -55,19 +66,20 @@ pub fn resource(i: usize) -> Resource {
             instance_type: "t3.micro".into(),
             state: if i.is_multiple_of(7) { InstanceState::Stopped } else { InstanceState::Running },
             image_id: if i.is_multiple_of(2) { "ami-0aaa".into() } else { format!("ami-{i:x}") },
-            image_owner_id: (i.is_multiple_of(3)).then(|| "999999999999".into()),
+            image_owner_id: Observed::Read((i.is_multiple_of(3)).then(|| "999999999999".into())),
             state_transition_reason: Some("User initiated (2026-09-01 10:00:00 GMT)".into()),
             vpc_id: None,
             security_group_ids: vec![],
             network_interface_ids: vec![format!("eni-{i}")],
         })),
         1 => (ResourceType::S3Bucket, ResourceDetails::S3Bucket(S3Bucket {
-            encryption: if i.is_multiple_of(2) { BucketEncryption::SseS3 } else { BucketEncryption::None },
-            public_access_block: PublicAccessBlock { block_public_acls: !i.is_multiple_of(3), ignore_public_acls: true, block_public_policy: true, restrict_public_buckets: true },
+            // Some reads fail, as in real accounts: those buckets are not evaluated by the rule.
+            encryption: if i % 11 == 1 { Observed::failed(denied(&region, "GetBucketEncryption")) } else if i.is_multiple_of(2) { Observed::Read(BucketEncryption::SseS3) } else { Observed::Read(BucketEncryption::None) },
+            public_access_block: Observed::Read(PublicAccessBlock { block_public_acls: !i.is_multiple_of(3), ignore_public_acls: true, block_public_policy: true, restrict_public_buckets: true }),
             account_public_access_block: PublicAccessBlock::default(),
-            policy_is_public: Some(false),
-            acl_public_grants: Some(vec![]),
-            access_logging: i.is_multiple_of(2),
+            policy_is_public: Some(Observed::Read(false)),
+            acl_public_grants: Some(Observed::Read(vec![])),
+            access_logging: Observed::Read(i.is_multiple_of(2)),
         })),
         2 => (ResourceType::Ec2SecurityGroup, ResourceDetails::Ec2SecurityGroup(SecurityGroup {
             group_name: format!("sg-{i}"),
@@ -82,21 +94,21 @@ pub fn resource(i: usize) -> Resource {
                 referenced_group_ids: vec![],
             }],
             egress: vec![],
-            network_interface_ids: if i.is_multiple_of(3) { vec![] } else { vec![format!("eni-{i}")] },
+            network_interface_ids: Observed::Read(if i.is_multiple_of(3) { vec![] } else { vec![format!("eni-{i}")] }),
         })),
         3 => (ResourceType::IamRole, ResourceDetails::IamRole(IamRole {
             path: "/".into(),
-            trust_policy: PolicyDocument::parse(r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#).unwrap_or_default(),
+            trust_policy: Observed::Read(PolicyDocument::parse(r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#).unwrap_or_default()),
             policies: vec![RolePolicy {
                 name: "p".into(),
                 arn: None,
                 source: PolicySource::Inline,
-                document: PolicyDocument::parse(if i.is_multiple_of(2) {
+                document: Observed::Read(PolicyDocument::parse(if i.is_multiple_of(2) {
                     r#"{"Statement":[{"Effect":"Allow","Action":["s3:Get*","iam:PassRole"],"Resource":"*"}]}"#
                 } else {
                     r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#
                 })
-                .unwrap_or_default(),
+                .unwrap_or_default()),
             }],
         })),
         4 => (ResourceType::Ec2Volume, ResourceDetails::Ec2Volume(Ec2Volume {
@@ -106,7 +118,7 @@ pub fn resource(i: usize) -> Resource {
             encrypted: false,
             attached_instance_ids: vec![],
         })),
-        _ => (ResourceType::Ec2Vpc, ResourceDetails::Ec2Vpc(Vpc { is_default: false, cidr_block: None, flow_log_ids: vec![] })),
+        _ => (ResourceType::Ec2Vpc, ResourceDetails::Ec2Vpc(Vpc { is_default: false, cidr_block: None, flow_log_ids: Observed::Read(vec![]) })),
     };
     let region = if resource_type == ResourceType::IamRole {
         GLOBAL_REGION.to_owned()
@@ -124,19 +136,28 @@ pub fn resource(i: usize) -> Resource {
         account_id: "123456789012".into(),
         tags,
         created_at: None,
+        tags_unread: None,
         details,
     }
 }
 
 /// An inventory of `n` synthetic resources taken at `at`.
 pub fn inventory(n: usize, at: DateTime<Utc>) -> Inventory {
+    let resources: Vec<Resource> = (0..n).map(resource).collect();
+    let errors = resources
+        .iter()
+        .filter_map(|r| match &r.details {
+            ResourceDetails::S3Bucket(b) => b.encryption.unread().cloned(),
+            _ => None,
+        })
+        .collect();
     Inventory {
         schema_version: INVENTORY_SCHEMA_VERSION,
         generated_at: at,
         account_id: "123456789012".into(),
         regions: vec!["us-east-1".into(), "eu-west-1".into(), "ap-south-1".into()],
-        resources: (0..n).map(resource).collect(),
-        errors: vec![],
+        resources,
+        errors,
         notes: vec![],
         stats: ScanStats::default(),
     }
@@ -155,8 +176,19 @@ mod tests {
             ResourceDetails::IamRole(role) => Some(role),
             _ => None,
         });
-        assert!(role.is_some_and(|r| !r.trust_policy.statements().is_empty()));
+        assert!(role.is_some_and(|r| {
+            r.trust_policy
+                .read()
+                .is_some_and(|t| !t.statements().is_empty())
+        }));
         let result = crate::check::check(&inv, &policy, at);
         assert!(result.findings.len() > 100 && result.findings.len() < 600);
+        assert!(
+            result
+                .not_evaluated
+                .iter()
+                .any(|n| n.rule_id == crate::RuleId::S3Encryption),
+            "unread encryption is not evaluated"
+        );
     }
 }

@@ -55,7 +55,26 @@ proptest! {
         for d in &disabled {
             prop_assert!(!s.by_rule.contains_key(&RuleId::ALL[*d]), "a disabled rule is not reported");
         }
-        for r in s.by_rule.values() {
+        prop_assert!(s.compliant_resources + s.not_evaluated_resources <= s.in_scope_resources);
+        let judged = s.in_scope_resources - s.not_evaluated_resources;
+        if judged > 0 {
+            let expect = (s.compliant_resources as f64 / judged as f64 * 10_000.0).round() / 100.0;
+            prop_assert!((s.compliance_score - expect).abs() < 0.006, "score over judged units only");
+        }
+        prop_assert_eq!(
+            s.by_rule.values().map(|r| r.not_evaluated).sum::<usize>(),
+            report.not_evaluated.len(),
+            "every not-evaluated record belongs to an enabled rule"
+        );
+        for n in &report.not_evaluated {
+            prop_assert!(!n.missing.is_empty(), "{:?}", n);
+            prop_assert!(
+                !report.findings.iter().any(|f| f.rule_id == n.rule_id && f.resource_arn == n.resource_arn),
+                "a rule never both judges and fails to judge a resource: {:?}", n
+            );
+        }
+        for (rule, r) in &s.by_rule {
+            prop_assert_eq!(r.evaluated + r.not_evaluated, sc_evaluated(&inv, &policy, at, *rule));
             prop_assert!(r.findings <= r.evaluated, "{:?}", r);
             prop_assert!((0.0..=100.0).contains(&r.pass_rate));
         }
@@ -73,4 +92,13 @@ proptest! {
             "allocation rows add up to the total: {} vs {}", total, report.cost.estimated_monthly_total_usd
         );
     }
+}
+
+fn sc_evaluated(
+    inv: &infraqa_core::Inventory,
+    policy: &Policy,
+    at: chrono::DateTime<Utc>,
+    rule: RuleId,
+) -> usize {
+    scope(inv, policy, at).evaluated[&rule]
 }

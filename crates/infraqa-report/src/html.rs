@@ -160,6 +160,7 @@ pub fn render(r: &Report) -> Result<String, HtmlError> {
                     rs.evaluated.to_string(),
                     rs.findings.to_string(),
                     rs.exempted.to_string(),
+                    rs.not_evaluated.to_string(),
                     format!("{:.2}%", rs.pass_rate),
                 ],
             })

@@ -1,7 +1,8 @@
 //! Local files: atomic writes and the local history store (`DIR/history/`).
 //!
-//! Every write goes to a temporary file in the target's directory, is flushed to disk, then
-//! renamed over the target: a crash leaves the old file or the new one, never half of one.
+//! Every write goes to a uniquely named temporary file in the target's directory, is flushed
+//! to disk, renamed over the target, and the directory entry is flushed too: a crash or a
+//! concurrent writer leaves the old file or a new one, never half of one.
 
 use infraqa_core::history::HistoryEntry;
 use std::io::Write;
@@ -46,22 +47,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io("creating directory", dir))?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "output".to_owned());
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp).map_err(io("creating", &tmp))?;
-        file.write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(io("writing", &tmp))?;
-        std::fs::rename(&tmp, path).map_err(io("replacing", path))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    // Dropped unpersisted on any error, which removes it.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".infraqa-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io("creating a temporary file in", dir))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(io("writing", tmp.path()))?;
+    tmp.persist(path)
+        .map_err(|e| io("replacing", path)(e.error))?;
+    // The rename is durable only once the directory is flushed (not possible on every
+    // platform: a failure to open the directory is not a failed write).
+    if let Ok(d) = std::fs::File::open(dir) {
+        d.sync_all().map_err(io("flushing directory", dir))?;
     }
-    result
+    Ok(())
 }
 
 /// Writes `value` as pretty JSON (with a final newline) to `path` atomically.
@@ -92,7 +94,7 @@ pub fn decode_entries(files: Vec<(String, Vec<u8>)>) -> (Vec<HistoryEntry>, Vec<
     let mut entries = Vec::new();
     let mut problems = Vec::new();
     for (name, bytes) in files {
-        match serde_json::from_slice::<HistoryEntry>(&bytes) {
+        match infraqa_core::document::history_entry(&bytes) {
             Ok(e) => entries.push(e),
             Err(e) => problems.push(format!("history entry {name} skipped: {e}")),
         }

@@ -1,4 +1,5 @@
-//! `findings.csv`: every finding and exempted finding, one row each, for spreadsheets.
+//! `findings.csv`: every finding, exempted finding and not-evaluated verdict, one row each,
+//! for spreadsheets.
 
 use infraqa_core::report::Report;
 
@@ -49,6 +50,26 @@ pub fn render(r: &Report) -> Result<Vec<u8>, csv::Error> {
             &cell(&f.remediation),
             &cell(reason),
             &expires,
+        ])?;
+    }
+    // Not evaluated: no severity, the failed reads as the message.
+    for n in &r.not_evaluated {
+        let reads: Vec<String> = n
+            .missing
+            .iter()
+            .map(|e| format!("{} {} {}: {}", e.service, e.operation, e.code, e.message))
+            .collect();
+        w.write_record([
+            "not-evaluated",
+            n.rule_id.as_str(),
+            "",
+            &cell(&n.resource_arn),
+            &n.resource_type,
+            &n.region,
+            &cell(&format!("not evaluated: {}", reads.join("; "))),
+            "grant or repair the failed reads, then run again",
+            "",
+            "",
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())

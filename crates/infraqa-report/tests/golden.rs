@@ -11,6 +11,7 @@ use common::*;
 use infraqa_core::RuleId;
 use infraqa_core::history::Direction;
 use infraqa_core::model::{BucketEncryption, ResourceDetails};
+use infraqa_core::observed::Observed;
 use infraqa_core::report::history_entry;
 use serde_json::Value;
 
@@ -67,7 +68,8 @@ fn report_json_matches_the_golden_file_field_by_field() {
     assert_eq!(s.by_type.values().sum::<usize>(), inv.resources.len());
     assert_eq!(s.by_region.values().sum::<usize>(), inv.resources.len());
     assert_eq!(s.by_severity.values().sum::<usize>(), report.findings.len());
-    let score = s.compliant_resources as f64 / s.in_scope_resources as f64 * 100.0;
+    let judged = s.in_scope_resources - s.not_evaluated_resources;
+    let score = s.compliant_resources as f64 / judged as f64 * 100.0;
     assert!((s.compliance_score - score).abs() < 0.005, "{score}");
     assert!(report.trend.previous_score.is_none(), "first run");
 }
@@ -85,12 +87,12 @@ fn a_two_run_history_produces_the_expected_trend() {
     let mut broken = None;
     for r in &mut inv2.resources {
         if let ResourceDetails::S3Bucket(b) = &mut r.details {
-            let unencrypted = b.encryption == BucketEncryption::None;
+            let unencrypted = b.encryption == Observed::Read(BucketEncryption::None);
             if unencrypted && fixed.is_none() && !r.id.starts_with("archive-") {
-                b.encryption = BucketEncryption::SseS3;
+                b.encryption = Observed::Read(BucketEncryption::SseS3);
                 fixed = Some(r.arn.clone());
             } else if !unencrypted && broken.is_none() {
-                b.encryption = BucketEncryption::None;
+                b.encryption = Observed::Read(BucketEncryption::None);
                 broken = Some(r.arn.clone());
             }
         }

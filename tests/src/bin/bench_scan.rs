@@ -169,7 +169,8 @@ fn minimum_calls(inv: &Inventory) -> BTreeMap<&'static str, u64> {
             .filter(|x| x.region == r)
             .filter_map(|x| match &x.details {
                 ResourceDetails::Ec2Instance(i)
-                    if i.image_owner_id.as_deref() != Some(inv.account_id.as_str()) =>
+                    if i.image_owner_id.read().and_then(Option::as_deref)
+                        != Some(inv.account_id.as_str()) =>
                 {
                     Some(i.image_id.clone())
                 }

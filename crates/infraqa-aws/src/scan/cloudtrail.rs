@@ -5,6 +5,7 @@ use super::Ctx;
 use crate::error::AwsError;
 use crate::scan::sink::Sink;
 use infraqa_core::model::{ResourceDetails, Trail};
+use infraqa_core::observed::Observed;
 use infraqa_core::{Resource, ResourceType};
 use std::collections::BTreeMap;
 
@@ -45,10 +46,10 @@ pub async fn collect(ctx: &Ctx<'_>, scanned: &[String]) -> Sink {
             ctx.clients.cloudtrail(&home)
         };
         let is_logging = match status_client.get_trail_status().name(arn).send().await {
-            Ok(out) => out.is_logging().unwrap_or(false),
+            Ok(out) => Observed::Read(out.is_logging().unwrap_or(false)),
             Err(e) => {
-                sink.error(&home, &AwsError::call("cloudtrail", "GetTrailStatus", e));
-                false
+                let err = AwsError::call("cloudtrail", "GetTrailStatus", e);
+                Observed::failed(sink.error(&home, &err.naming(&format!("trail {name}"))))
             }
         };
         sink.resources.push(Resource {
@@ -58,6 +59,7 @@ pub async fn collect(ctx: &Ctx<'_>, scanned: &[String]) -> Sink {
             region: home.clone(),
             account_id: ctx.account_id.to_owned(),
             tags: BTreeMap::new(),
+            tags_unread: None,
             created_at: None,
             details: ResourceDetails::CloudtrailTrail(Trail {
                 home_region: home,

@@ -9,7 +9,8 @@ use infraqa_core::model::{
     Ec2Image, Ec2Instance, Ec2Snapshot, Ec2Volume, ElasticIp, InstanceState, IpPermission,
     NatGateway, ResourceDetails, SecurityGroup, Vpc,
 };
-use infraqa_core::{Resource, ResourceType};
+use infraqa_core::observed::Observed;
+use infraqa_core::{Resource, ResourceType, ScanError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 const SVC: &str = "ec2";
@@ -268,6 +269,9 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
     ] {
         sink.errors.extend(part.errors.iter().cloned());
     }
+    // What the sub-reads tell is only as complete as they were.
+    let attachments_read = interfaces.0.observed(());
+    let flow_logs_read = flow_logs.0.observed(());
 
     // Owners of the AMIs instances run but the account does not own: one filtered call per
     // 200 ids (a filter, unlike ImageIds, does not fail on an AMI that no longer exists).
@@ -285,6 +289,9 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    // An AMI absent from a complete answer has no known owner (deregistered, or no longer
+    // shared); one absent because the call failed is unread.
+    let mut owner_unread: HashMap<String, ScanError> = HashMap::new();
     for chunk in foreign.chunks(200) {
         let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
         let stream = ec2
@@ -292,14 +299,20 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
             .filters(filter("image-id", &refs))
             .into_paginator()
             .send();
-        for page in sink.pages(r, SVC, "DescribeImages", stream).await {
+        let mut part = Sink::default();
+        for page in part.pages(r, SVC, "DescribeImages", stream).await {
             for image in page.images() {
                 if let (Some(id), Some(owner)) = (image.image_id(), image.owner_id()) {
                     image_owner.insert(id.to_owned(), owner.to_owned());
                 }
             }
         }
+        if let Observed::Unread(e) = part.observed(()) {
+            owner_unread.extend(chunk.iter().map(|id| (id.clone(), (*e).clone())));
+        }
+        sink.absorb(part);
     }
+    let own_images_read = images.0.observed(());
 
     for i in instances.1 {
         let (Some(id), Some(state)) = (
@@ -316,6 +329,7 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
             region: r.to_owned(),
             account_id: ctx.account_id.to_owned(),
             tags: tags(i.tags()),
+            tags_unread: None,
             created_at: i.launch_time().and_then(to_utc),
             details: ResourceDetails::Ec2Instance(Ec2Instance {
                 instance_type: i
@@ -323,7 +337,12 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
                     .map(|t| t.as_str().to_owned())
                     .unwrap_or_default(),
                 state,
-                image_owner_id: image_owner.get(&image_id).cloned(),
+                image_owner_id: match (image_owner.get(&image_id), owner_unread.get(&image_id)) {
+                    (Some(owner), _) => Observed::Read(Some(owner.clone())),
+                    (None, Some(e)) => Observed::failed(e.clone()),
+                    // The account's own AMIs come from the other listing.
+                    (None, None) => own_images_read.clone().map(|()| None),
+                },
                 image_id,
                 state_transition_reason: i
                     .state_transition_reason()
@@ -372,6 +391,7 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
             region: r.to_owned(),
             account_id: ctx.account_id.to_owned(),
             tags: tags(s.tags()),
+            tags_unread: None,
             created_at: s.start_time().and_then(to_utc),
             details: ResourceDetails::Ec2Snapshot(Ec2Snapshot {
                 source_volume_exists: volume_id.as_deref().is_some_and(|v| volume_ids.contains(v)),
@@ -390,6 +410,7 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
             region: r.to_owned(),
             account_id: ctx.account_id.to_owned(),
             tags: tags(v.tags()),
+            tags_unread: None,
             created_at: v.create_time().and_then(to_utc),
             details: ResourceDetails::Ec2Volume(Ec2Volume {
                 volume_type: v
@@ -416,6 +437,7 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
             region: r.to_owned(),
             account_id: ctx.account_id.to_owned(),
             tags: tags(image.tags()),
+            tags_unread: None,
             created_at: image.creation_date().and_then(super::parse_time),
             details: ResourceDetails::Ec2Image(Ec2Image {
                 owner_id: image.owner_id().unwrap_or_default().to_owned(),
@@ -439,6 +461,7 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
             region: r.to_owned(),
             account_id: ctx.account_id.to_owned(),
             tags: tags(a.tags()),
+            tags_unread: None,
             created_at: None,
             details: ResourceDetails::Ec2ElasticIp(ElasticIp {
                 public_ip: a.public_ip().unwrap_or_default().to_owned(),
@@ -479,13 +502,16 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
             region: r.to_owned(),
             account_id: ctx.account_id.to_owned(),
             tags: tags(g.tags()),
+            tags_unread: None,
             created_at: None,
             details: ResourceDetails::Ec2SecurityGroup(SecurityGroup {
                 group_name: g.group_name().unwrap_or_default().to_owned(),
                 vpc_id: g.vpc_id().map(str::to_owned),
                 ingress: g.ip_permissions().iter().map(permission).collect(),
                 egress: g.ip_permissions_egress().iter().map(permission).collect(),
-                network_interface_ids: interfaces_by_group.remove(id).unwrap_or_default(),
+                network_interface_ids: attachments_read
+                    .clone()
+                    .map(|()| interfaces_by_group.remove(id).unwrap_or_default()),
             }),
         });
     }
@@ -508,11 +534,14 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
             region: r.to_owned(),
             account_id: ctx.account_id.to_owned(),
             tags: tags(v.tags()),
+            tags_unread: None,
             created_at: None,
             details: ResourceDetails::Ec2Vpc(Vpc {
                 is_default: v.is_default().unwrap_or(false),
                 cidr_block: v.cidr_block().map(str::to_owned),
-                flow_log_ids: flow_logs_by_resource.remove(id).unwrap_or_default(),
+                flow_log_ids: flow_logs_read
+                    .clone()
+                    .map(|()| flow_logs_by_resource.remove(id).unwrap_or_default()),
             }),
         });
     }
@@ -531,6 +560,7 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
             region: r.to_owned(),
             account_id: ctx.account_id.to_owned(),
             tags: tags(n.tags()),
+            tags_unread: None,
             created_at: n.create_time().and_then(to_utc),
             details: ResourceDetails::Ec2NatGateway(NatGateway {
                 state,

@@ -10,26 +10,39 @@ use crate::scan::sink::Sink;
 use aws_sdk_iam::types as t;
 use infraqa_core::iam::PolicyDocument;
 use infraqa_core::model::{GLOBAL_REGION, IamRole, PolicySource, ResourceDetails, RolePolicy};
-use infraqa_core::{Resource, ResourceType};
+use infraqa_core::observed::Observed;
+use infraqa_core::{Resource, ResourceType, ScanError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 const SVC: &str = "iam";
 
-fn parse(sink: &mut Sink, text: Option<&str>, what: &str) -> PolicyDocument {
+/// A document as read, or why it was not: a document that does not parse is unread, never an
+/// empty document (which would let the role pass).
+fn parse(sink: &mut Sink, text: Result<&str, ScanError>, what: &str) -> Observed<PolicyDocument> {
     match text.map(PolicyDocument::parse) {
-        Some(Ok(doc)) => doc,
-        Some(Err(e)) => {
-            sink.problem(
-                GLOBAL_REGION,
-                SVC,
-                "GetAccountAuthorizationDetails",
-                "MalformedPolicyDocument",
-                format!("{what}: {e}"),
-            );
-            PolicyDocument::default()
-        }
-        None => PolicyDocument::default(),
+        Ok(Ok(doc)) => Observed::Read(doc),
+        Ok(Err(e)) => Observed::failed(sink.problem(
+            GLOBAL_REGION,
+            SVC,
+            "GetAccountAuthorizationDetails",
+            "MalformedPolicyDocument",
+            format!("{what}: {e}"),
+        )),
+        Err(unread) => Observed::failed(unread),
     }
+}
+
+/// The document text of `what`, or the recorded reason it is missing.
+fn present<'a>(sink: &mut Sink, text: Option<&'a str>, what: &str) -> Result<&'a str, ScanError> {
+    text.ok_or_else(|| {
+        sink.problem(
+            GLOBAL_REGION,
+            SVC,
+            "GetAccountAuthorizationDetails",
+            "MissingPolicyDocument",
+            format!("{what}: no document returned"),
+        )
+    })
 }
 
 fn is_aws_managed(arn: &str) -> bool {
@@ -62,7 +75,7 @@ pub async fn collect_from(ctx: &Ctx<'_>, iam: &aws_sdk_iam::Client) -> Sink {
         .pages(GLOBAL_REGION, SVC, "GetAccountAuthorizationDetails", stream)
         .await;
     let mut roles = Vec::new();
-    let mut documents: HashMap<String, Option<String>> = HashMap::new();
+    let mut documents: HashMap<String, Result<String, ScanError>> = HashMap::new();
     for page in pages {
         roles.extend(page.role_detail_list.unwrap_or_default());
         for policy in page.policies.unwrap_or_default() {
@@ -73,7 +86,16 @@ pub async fn collect_from(ctx: &Ctx<'_>, iam: &aws_sdk_iam::Client) -> Sink {
                 .policy_version_list()
                 .iter()
                 .find(|v| v.is_default_version())
-                .and_then(|v| v.document().map(str::to_owned));
+                .and_then(|v| v.document().map(str::to_owned))
+                .ok_or_else(|| {
+                    sink.problem(
+                        GLOBAL_REGION,
+                        SVC,
+                        "GetAccountAuthorizationDetails",
+                        "MissingPolicyDocument",
+                        format!("no default version of {arn} was returned"),
+                    )
+                });
             documents.insert(arn, doc);
         }
     }
@@ -94,19 +116,15 @@ pub async fn collect_from(ctx: &Ctx<'_>, iam: &aws_sdk_iam::Client) -> Sink {
         let (Some(name), Some(arn)) = (role.role_name(), role.arn()) else {
             continue;
         };
-        let trust = parse(
-            &mut sink,
-            role.assume_role_policy_document(),
-            &format!("trust policy of role {name}"),
-        );
+        let what = format!("trust policy of role {name}");
+        let text = present(&mut sink, role.assume_role_policy_document(), &what);
+        let trust = parse(&mut sink, text, &what);
         let mut policies = Vec::new();
         for inline in role.role_policy_list() {
             let pname = inline.policy_name().unwrap_or_default().to_owned();
-            let document = parse(
-                &mut sink,
-                inline.policy_document(),
-                &format!("inline policy {pname} of role {name}"),
-            );
+            let what = format!("inline policy {pname} of role {name}");
+            let text = present(&mut sink, inline.policy_document(), &what);
+            let document = parse(&mut sink, text, &what);
             policies.push(RolePolicy {
                 name: pname,
                 arn: None,
@@ -118,19 +136,22 @@ pub async fn collect_from(ctx: &Ctx<'_>, iam: &aws_sdk_iam::Client) -> Sink {
             let Some(parn) = attached.policy_arn() else {
                 continue;
             };
-            let text = documents.get(parn).cloned().flatten();
-            if text.is_none() {
-                sink.problem(
+            // A policy the listing did not return at all (e.g. a later page failed) is unread
+            // like one whose document failed: the listing's own error says why.
+            let text = match documents.get(parn) {
+                Some(Ok(text)) => Ok(text.as_str()),
+                Some(Err(e)) => Err(e.clone()),
+                None => Err(sink.problem(
                     GLOBAL_REGION,
                     SVC,
-                    "GetPolicyVersion",
+                    "GetAccountAuthorizationDetails",
                     "MissingPolicyDocument",
-                    format!("no default version of {parn} (attached to role {name}) could be read"),
-                );
-            }
+                    format!("policy {parn} attached to role {name} was not returned"),
+                )),
+            };
             let document = parse(
                 &mut sink,
-                text.as_deref(),
+                text,
                 &format!("policy {parn} attached to role {name}"),
             );
             policies.push(RolePolicy {
@@ -156,6 +177,7 @@ pub async fn collect_from(ctx: &Ctx<'_>, iam: &aws_sdk_iam::Client) -> Sink {
                 .map(|t| (t.key().to_owned(), t.value().to_owned()))
                 .collect::<BTreeMap<_, _>>(),
             created_at: role.create_date().and_then(to_utc),
+            tags_unread: None,
             details: ResourceDetails::IamRole(IamRole {
                 path: role.path().unwrap_or("/").to_owned(),
                 trust_policy: trust,
@@ -170,15 +192,26 @@ async fn aws_managed_document(
     iam: &aws_sdk_iam::Client,
     arn: &str,
     sink: &mut Sink,
-) -> Option<String> {
+) -> Result<String, ScanError> {
+    let missing = |sink: &mut Sink, operation: &str| {
+        sink.problem(
+            GLOBAL_REGION,
+            SVC,
+            operation,
+            "MissingPolicyDocument",
+            format!("{operation} returned no document for {arn}"),
+        )
+    };
     let policy = match iam.get_policy().policy_arn(arn).send().await {
-        Ok(out) => out.policy?,
+        Ok(out) => out.policy,
         Err(e) => {
-            sink.error(GLOBAL_REGION, &AwsError::call(SVC, "GetPolicy", e));
-            return None;
+            let err = AwsError::call(SVC, "GetPolicy", e);
+            return Err(sink.error(GLOBAL_REGION, &with_policy(err, arn)));
         }
     };
-    let version = policy.default_version_id()?;
+    let Some(version) = policy.as_ref().and_then(|p| p.default_version_id()) else {
+        return Err(missing(sink, "GetPolicy"));
+    };
     match iam
         .get_policy_version()
         .policy_arn(arn)
@@ -186,12 +219,20 @@ async fn aws_managed_document(
         .send()
         .await
     {
-        Ok(out) => out.policy_version?.document,
+        Ok(out) => match out.policy_version.and_then(|v| v.document) {
+            Some(doc) => Ok(doc),
+            None => Err(missing(sink, "GetPolicyVersion")),
+        },
         Err(e) => {
-            sink.error(GLOBAL_REGION, &AwsError::call(SVC, "GetPolicyVersion", e));
-            None
+            let err = AwsError::call(SVC, "GetPolicyVersion", e);
+            Err(sink.error(GLOBAL_REGION, &with_policy(err, arn)))
         }
     }
+}
+
+/// Names the policy in a per-policy error's message.
+fn with_policy(err: AwsError, arn: &str) -> AwsError {
+    err.naming(&format!("policy {arn}"))
 }
 
 #[cfg(test)]
@@ -319,17 +360,29 @@ mod tests {
         };
         let admin = details(0);
         assert_eq!(admin.policies[0].source, PolicySource::AwsManaged);
-        assert_eq!(admin.policies[0].document.statements()[0].actions(), ["*"]);
-        assert!(admin.trust_policy.statements()[0].principal.is_some());
+        assert_eq!(
+            admin.policies[0].document.read().unwrap().statements()[0].actions(),
+            ["*"]
+        );
+        assert!(
+            admin.trust_policy.read().unwrap().statements()[0]
+                .principal
+                .is_some()
+        );
         let deployer = details(1);
         assert_eq!(deployer.policies[0].source, PolicySource::Inline);
         assert_eq!(
-            deployer.policies[0].document.statements()[0].effect,
+            deployer.policies[0].document.read().unwrap().statements()[0].effect,
             Effect::Deny
         );
         assert_eq!(deployer.policies[1].source, PolicySource::CustomerManaged);
         assert!(
-            deployer.policies[1].document.statements().is_empty(),
+            deployer.policies[1]
+                .document
+                .read()
+                .unwrap()
+                .statements()
+                .is_empty(),
             "the default version is used"
         );
     }

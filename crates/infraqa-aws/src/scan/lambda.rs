@@ -4,6 +4,7 @@
 use super::Ctx;
 use crate::scan::sink::Sink;
 use infraqa_core::model::{LambdaFunction, ResourceDetails};
+use infraqa_core::observed::Observed;
 use infraqa_core::{Resource, ResourceType};
 use std::collections::BTreeMap;
 
@@ -41,13 +42,15 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
             region: ctx.region.to_owned(),
             account_id: ctx.account_id.to_owned(),
             tags: BTreeMap::new(),
+            tags_unread: None,
             created_at: None,
             details: ResourceDetails::LambdaFunction(LambdaFunction {
                 runtime: f.runtime().map(|r| r.as_str().to_owned()),
                 role: f.role().unwrap_or_default().to_owned(),
                 last_modified: f.last_modified().and_then(super::parse_time),
                 log_group,
-                log_group_exists: false,
+                // Decided once the region's log groups are known (`scan::link_lambda_log_groups`).
+                log_group_exists: Observed::Read(false),
             }),
         });
     }

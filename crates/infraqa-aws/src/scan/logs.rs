@@ -48,6 +48,7 @@ pub async fn collect_from(ctx: &Ctx<'_>, client: &aws_sdk_cloudwatchlogs::Client
             region: ctx.region.to_owned(),
             account_id: ctx.account_id.to_owned(),
             tags: BTreeMap::new(),
+            tags_unread: None,
             created_at: g
                 .creation_time()
                 .and_then(DateTime::<Utc>::from_timestamp_millis),

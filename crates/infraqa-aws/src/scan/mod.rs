@@ -9,6 +9,7 @@
 //! group exists.
 
 pub mod cloudtrail;
+pub mod defaults;
 pub mod ec2;
 pub mod iam;
 pub mod lambda;
@@ -25,9 +26,10 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use infraqa_core::inventory::{INVENTORY_SCHEMA_VERSION, ScanStats};
-use infraqa_core::model::{GLOBAL_REGION, ResourceDetails};
+use infraqa_core::model::{GLOBAL_REGION, Generic, ResourceDetails};
+use infraqa_core::observed::Observed;
 use infraqa_core::policy::RegionScope;
-use infraqa_core::{Inventory, Resource, ResourceType};
+use infraqa_core::{Inventory, Resource, ResourceType, ScanError};
 use sink::Sink;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Instant;
@@ -179,9 +181,13 @@ pub async fn scan(
     drop(results);
 
     let mut resources = all.resources;
-    apply_bulk_tags(&mut resources, &tags);
-    resources.extend(generic_resources(&resources, &tags, &account_id, &regions));
-    link_lambda_log_groups(&mut resources);
+    let tagging_failed = first_errors(&all.errors, "tagging");
+    apply_bulk_tags(&mut resources, &tags, &tagging_failed);
+    let mut generic = generic_resources(&resources, &tags, &account_id, &regions);
+    all.errors
+        .extend(defaults::mark_aws_defaults(clients, &resources, &mut generic).await);
+    resources.extend(generic);
+    link_lambda_log_groups(&mut resources, &first_errors(&all.errors, "logs"));
     resources.sort_by(|a, b| {
         (a.resource_type.as_str(), &a.region, &a.arn).cmp(&(
             b.resource_type.as_str(),
@@ -245,13 +251,30 @@ fn tags_from_tagging(t: &ResourceType) -> bool {
     )
 }
 
-fn apply_bulk_tags(resources: &mut [Resource], tags: &TagMap) {
+/// The first recorded failure of `service` per region.
+fn first_errors(errors: &[ScanError], service: &str) -> BTreeMap<String, ScanError> {
+    let mut out = BTreeMap::new();
+    for e in errors.iter().filter(|e| e.service == service) {
+        out.entry(e.region.clone()).or_insert_with(|| e.clone());
+    }
+    out
+}
+
+/// Fills in tags the list calls do not return. The tagging API lists only tagged resources,
+/// so a resource it did not return is untagged, unless its region's listing failed: then
+/// its tags are unread.
+fn apply_bulk_tags(
+    resources: &mut [Resource],
+    tags: &TagMap,
+    tagging_failed: &BTreeMap<String, ScanError>,
+) {
     for r in resources
         .iter_mut()
         .filter(|r| tags_from_tagging(&r.resource_type))
     {
-        if let Some(t) = tags.get(&r.arn) {
-            r.tags.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));
+        match tags.get(&r.arn) {
+            Some(t) => r.tags.extend(t.iter().map(|(k, v)| (k.clone(), v.clone()))),
+            None => r.tags_unread = tagging_failed.get(&r.region).cloned(),
         }
     }
 }
@@ -292,14 +315,15 @@ fn generic_resources(
             region: region.to_owned(),
             account_id: account_id.to_owned(),
             tags: t.clone(),
+            tags_unread: None,
             created_at: None,
-            details: ResourceDetails::Generic,
+            details: ResourceDetails::Generic(Generic::default()),
         });
     }
     out
 }
 
-fn link_lambda_log_groups(resources: &mut [Resource]) {
+fn link_lambda_log_groups(resources: &mut [Resource], logs_failed: &BTreeMap<String, ScanError>) {
     let groups: BTreeSet<(String, String)> = resources
         .iter()
         .filter(|r| r.resource_type == ResourceType::LogsLogGroup)
@@ -308,7 +332,10 @@ fn link_lambda_log_groups(resources: &mut [Resource]) {
     for r in resources.iter_mut() {
         let region = r.region.clone();
         if let ResourceDetails::LambdaFunction(f) = &mut r.details {
-            f.log_group_exists = groups.contains(&(region, f.log_group.clone()));
+            f.log_group_exists = match logs_failed.get(&region) {
+                Some(e) => Observed::failed(e.clone()),
+                None => Observed::Read(groups.contains(&(region, f.log_group.clone()))),
+            };
         }
     }
 }

@@ -46,6 +46,7 @@ pub async fn collect_from(ctx: &Ctx<'_>, client: &aws_sdk_rds::Client) -> Sink {
                     ))
                 })
                 .collect(),
+            tags_unread: None,
             created_at: db.instance_create_time().and_then(to_utc),
             details: ResourceDetails::RdsDb(RdsDb {
                 engine: db.engine().unwrap_or_default().to_owned(),

@@ -15,6 +15,7 @@ use futures_util::StreamExt;
 use infraqa_core::model::{
     BucketEncryption, PublicAccessBlock, PublicGrantee, ResourceDetails, S3Bucket,
 };
+use infraqa_core::observed::Observed;
 use infraqa_core::{Resource, ResourceType};
 use std::collections::BTreeMap;
 
@@ -23,7 +24,8 @@ const SVC: &str = "s3";
 const BUCKET_CONCURRENCY: usize = 16;
 
 /// The account-level public access block (S3 Control). A missing configuration means all four
-/// flags are false; an unreadable one too, and the failure is recorded.
+/// flags are false; an unreadable one too (the rule catalogue says so: the bucket's own block
+/// then decides), and the failure is recorded.
 pub async fn account_public_access_block(ctx: &Ctx<'_>, sink: &mut Sink) -> PublicAccessBlock {
     let client = match ctx.clients.s3control() {
         Ok(c) => c,
@@ -51,13 +53,16 @@ pub async fn account_public_access_block(ctx: &Ctx<'_>, sink: &mut Sink) -> Publ
             .unwrap_or_default(),
         Err(e) => {
             let err = AwsError::call("s3control", "GetPublicAccessBlock", e);
-            absent(
+            absent_or_unread(
                 sink,
                 ctx.region,
                 err,
                 "NoSuchPublicAccessBlockConfiguration",
-            );
-            PublicAccessBlock::default()
+                PublicAccessBlock::default(),
+            )
+            .read()
+            .copied()
+            .unwrap_or_default()
         }
     }
 }
@@ -207,82 +212,81 @@ async fn bucket(
         s3.get_bucket_logging().bucket(&name).send(),
     );
     let encryption = match enc {
-        Ok(out) => encryption(out.server_side_encryption_configuration()),
-        Err(e) => {
-            let err = with_bucket(AwsError::call(SVC, "GetBucketEncryption", e), &name);
-            absent(
-                &mut sink,
-                &region,
-                err,
-                "ServerSideEncryptionConfigurationNotFoundError",
-            );
-            BucketEncryption::None
-        }
+        Ok(out) => Observed::Read(encryption(out.server_side_encryption_configuration())),
+        Err(e) => absent_or_unread(
+            &mut sink,
+            &region,
+            with_bucket(AwsError::call(SVC, "GetBucketEncryption", e), &name),
+            "ServerSideEncryptionConfigurationNotFoundError",
+            BucketEncryption::None,
+        ),
     };
     let bucket_block = match pab {
-        Ok(out) => out
-            .public_access_block_configuration()
-            .map(|c| {
-                flags(
-                    c.block_public_acls(),
-                    c.ignore_public_acls(),
-                    c.block_public_policy(),
-                    c.restrict_public_buckets(),
-                )
-            })
-            .unwrap_or_default(),
-        Err(e) => {
-            let err = with_bucket(AwsError::call(SVC, "GetPublicAccessBlock", e), &name);
-            absent(
-                &mut sink,
-                &region,
-                err,
-                "NoSuchPublicAccessBlockConfiguration",
-            );
-            PublicAccessBlock::default()
-        }
+        Ok(out) => Observed::Read(
+            out.public_access_block_configuration()
+                .map(|c| {
+                    flags(
+                        c.block_public_acls(),
+                        c.ignore_public_acls(),
+                        c.block_public_policy(),
+                        c.restrict_public_buckets(),
+                    )
+                })
+                .unwrap_or_default(),
+        ),
+        Err(e) => absent_or_unread(
+            &mut sink,
+            &region,
+            with_bucket(AwsError::call(SVC, "GetPublicAccessBlock", e), &name),
+            "NoSuchPublicAccessBlockConfiguration",
+            PublicAccessBlock::default(),
+        ),
     };
     let access_logging = match logging {
-        Ok(out) => out.logging_enabled().is_some(),
-        Err(e) => {
-            sink.error(
-                &region,
-                &with_bucket(AwsError::call(SVC, "GetBucketLogging", e), &name),
-            );
-            false
-        }
+        Ok(out) => Observed::Read(out.logging_enabled().is_some()),
+        Err(e) => Observed::failed(sink.error(
+            &region,
+            &with_bucket(AwsError::call(SVC, "GetBucketLogging", e), &name),
+        )),
     };
 
-    let effective = PublicAccessBlock::effective(bucket_block, account_block);
+    // Whether the bucket is public now matters only where the effective block leaves it
+    // possible; with the bucket's own block unread, nothing is known to neutralise it.
+    let effective = PublicAccessBlock::effective(
+        bucket_block.read().copied().unwrap_or_default(),
+        account_block,
+    );
     let policy_is_public = if effective.restrict_public_buckets {
         None
     } else {
-        match s3.get_bucket_policy_status().bucket(&name).send().await {
-            Ok(out) => Some(
-                out.policy_status()
-                    .and_then(|s| s.is_public())
-                    .unwrap_or(false),
-            ),
-            Err(e) => {
-                let err = with_bucket(AwsError::call(SVC, "GetBucketPolicyStatus", e), &name);
+        Some(
+            match s3.get_bucket_policy_status().bucket(&name).send().await {
+                Ok(out) => Observed::Read(
+                    out.policy_status()
+                        .and_then(|s| s.is_public())
+                        .unwrap_or(false),
+                ),
                 // No policy at all is not public; an unreadable status is unknown.
-                absent(&mut sink, &region, err, "NoSuchBucketPolicy").then_some(false)
-            }
-        }
+                Err(e) => absent_or_unread(
+                    &mut sink,
+                    &region,
+                    with_bucket(AwsError::call(SVC, "GetBucketPolicyStatus", e), &name),
+                    "NoSuchBucketPolicy",
+                    false,
+                ),
+            },
+        )
     };
     let acl_public_grants = if effective.ignore_public_acls {
         None
     } else {
-        match s3.get_bucket_acl().bucket(&name).send().await {
-            Ok(out) => Some(public_grantees(out.grants())),
-            Err(e) => {
-                sink.error(
-                    &region,
-                    &with_bucket(AwsError::call(SVC, "GetBucketAcl", e), &name),
-                );
-                None
-            }
-        }
+        Some(match s3.get_bucket_acl().bucket(&name).send().await {
+            Ok(out) => Observed::Read(public_grantees(out.grants())),
+            Err(e) => Observed::failed(sink.error(
+                &region,
+                &with_bucket(AwsError::call(SVC, "GetBucketAcl", e), &name),
+            )),
+        })
     };
 
     let resource = Resource {
@@ -293,6 +297,7 @@ async fn bucket(
         account_id: ctx.account_id.to_owned(),
         tags: BTreeMap::new(),
         created_at: b.creation_date().and_then(to_utc),
+        tags_unread: None,
         details: ResourceDetails::S3Bucket(S3Bucket {
             encryption,
             public_access_block: bucket_block,
@@ -305,36 +310,25 @@ async fn bucket(
     (Some(resource), sink)
 }
 
-/// Whether `err` only says the configuration does not exist (`absent_code`); any other error
-/// is recorded, and the caller treats the value as unknown.
-fn absent(sink: &mut Sink, region: &str, err: AwsError, absent_code: &str) -> bool {
-    let is_absent = err.code() == absent_code;
-    if !is_absent {
-        sink.error(region, &err);
+/// `absent` when `err` only says the configuration does not exist (`absent_code`); any other
+/// error is recorded and leaves the value unread.
+fn absent_or_unread<T>(
+    sink: &mut Sink,
+    region: &str,
+    err: AwsError,
+    absent_code: &str,
+    absent: T,
+) -> Observed<T> {
+    if err.code() == absent_code {
+        Observed::Read(absent)
+    } else {
+        Observed::failed(sink.error(region, &err))
     }
-    is_absent
 }
 
 /// Names the bucket in a per-bucket error's message.
 fn with_bucket(err: AwsError, bucket: &str) -> AwsError {
-    match err {
-        AwsError::Call {
-            service,
-            operation,
-            code,
-            message,
-            retryable,
-            cause,
-        } => AwsError::Call {
-            service,
-            operation,
-            code,
-            message: format!("bucket {bucket}: {message}"),
-            retryable,
-            cause,
-        },
-        other => other,
-    }
+    err.naming(&format!("bucket {bucket}"))
 }
 
 #[cfg(test)]
@@ -501,21 +495,107 @@ mod tests {
             other => panic!("{other:?}"),
         };
         let locked = details(0);
-        assert_eq!(locked.encryption, BucketEncryption::SseS3);
-        assert!(locked.public_access_block.all_blocked());
+        assert_eq!(locked.encryption, Observed::Read(BucketEncryption::SseS3));
+        assert!(
+            locked
+                .public_access_block
+                .read()
+                .is_some_and(|b| b.all_blocked())
+        );
         assert_eq!(
             (locked.policy_is_public, locked.acl_public_grants),
             (None, None)
         );
         let open = details(1);
-        assert_eq!(open.encryption, BucketEncryption::None);
-        assert_eq!(open.public_access_block, PublicAccessBlock::default());
-        assert_eq!(open.policy_is_public, Some(true));
-        assert_eq!(open.acl_public_grants, Some(vec![PublicGrantee::AllUsers]));
+        assert_eq!(open.encryption, Observed::Read(BucketEncryption::None));
+        assert_eq!(
+            open.public_access_block,
+            Observed::Read(PublicAccessBlock::default())
+        );
+        assert_eq!(open.policy_is_public, Some(Observed::Read(true)));
+        assert_eq!(
+            open.acl_public_grants,
+            Some(Observed::Read(vec![PublicGrantee::AllUsers]))
+        );
 
         // The locked bucket never cost a policy-status or ACL read, nor a location read.
         let calls: Vec<usize> = rules.iter().map(Rule::num_calls).collect();
         assert_eq!(calls, [1, 1, 1, 1, 1, 1, 2, 1, 1]);
+    }
+
+    #[tokio::test]
+    async fn access_denied_leaves_each_value_unread_and_is_recorded() {
+        let denied = || {
+            ErrorMetadata::builder()
+                .code("AccessDenied")
+                .message("Access Denied")
+                .build()
+        };
+        let rules = vec![
+            mock!(aws_sdk_s3::Client::list_buckets).then_output(|| {
+                ListBucketsOutput::builder()
+                    .buckets(t::Bucket::builder().name("d").bucket_region("us-east-1").build())
+                    .build()
+            }),
+            mock!(aws_sdk_s3::Client::get_bucket_encryption)
+                .then_error(move || GetBucketEncryptionError::generic(denied())),
+            mock!(aws_sdk_s3::Client::get_public_access_block)
+                .then_error(move || GetPublicAccessBlockError::generic(denied())),
+            mock!(aws_sdk_s3::Client::get_bucket_logging).then_error(move || {
+                aws_sdk_s3::operation::get_bucket_logging::GetBucketLoggingError::generic(denied())
+            }),
+            mock!(aws_sdk_s3::Client::get_bucket_policy_status).then_error(move || {
+                aws_sdk_s3::operation::get_bucket_policy_status::GetBucketPolicyStatusError::generic(
+                    denied(),
+                )
+            }),
+            mock!(aws_sdk_s3::Client::get_bucket_acl)
+                .then_output(|| GetBucketAclOutput::builder().build()),
+        ];
+        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &rules);
+        let clients = test_clients().await;
+        let ctx = Ctx {
+            clients: &clients,
+            account_id: "123456789012",
+            region: "us-east-1",
+        };
+        let sink = collect_from(
+            &ctx,
+            &["us-east-1".to_owned()],
+            PublicAccessBlock::default(),
+            &|_| client.clone(),
+        )
+        .await;
+        let ResourceDetails::S3Bucket(b) = &sink.resources[0].details else {
+            panic!("{:?}", sink.resources);
+        };
+        let unread = [
+            b.encryption.unread(),
+            b.public_access_block.unread(),
+            b.access_logging.unread(),
+            b.policy_is_public.as_ref().and_then(Observed::unread),
+        ];
+        let ops: Vec<&str> = unread
+            .iter()
+            .map(|e| e.map_or("read", |e| e.operation.as_str()))
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                "GetBucketEncryption",
+                "GetPublicAccessBlock",
+                "GetBucketLogging",
+                "GetBucketPolicyStatus"
+            ]
+        );
+        assert!(
+            unread
+                .iter()
+                .flatten()
+                .all(|e| e.code == "AccessDenied" && e.message.contains("bucket d"))
+        );
+        assert_eq!(sink.errors.len(), 4, "each failed read is in the errors");
+        assert_eq!(b.acl_public_grants, Some(Observed::Read(vec![])));
     }
 
     #[test]

@@ -4,6 +4,7 @@ use crate::error::AwsError;
 use aws_smithy_async::future::pagination_stream::PaginationStream;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use infraqa_core::observed::Observed;
 use infraqa_core::{Resource, ScanError};
 use std::error::Error as StdError;
 
@@ -17,8 +18,9 @@ pub struct Sink {
 }
 
 impl Sink {
-    /// Records a failed call; the scan goes on.
-    pub fn error(&mut self, region: &str, err: &AwsError) {
+    /// Records a failed call; the scan goes on. Returns the record, for the field it leaves
+    /// unread.
+    pub fn error(&mut self, region: &str, err: &AwsError) -> ScanError {
         let (service, operation) = match err {
             AwsError::Call {
                 service, operation, ..
@@ -26,13 +28,15 @@ impl Sink {
             AwsError::NoRegion => ("config", "LoadRegion"),
         };
         tracing::warn!(region, service, operation, error = %err, "recorded scan error");
-        self.errors.push(ScanError {
+        let record = ScanError {
             region: region.to_owned(),
             service: service.to_owned(),
             operation: operation.to_owned(),
             code: err.code().to_owned(),
             message: err.to_string(),
-        });
+        };
+        self.errors.push(record.clone());
+        record
     }
 
     /// Records a problem that is not an API error (e.g. a document that does not parse).
@@ -43,15 +47,26 @@ impl Sink {
         operation: &str,
         code: &str,
         message: String,
-    ) {
+    ) -> ScanError {
         tracing::warn!(region, service, operation, code, %message, "recorded scan problem");
-        self.errors.push(ScanError {
+        let record = ScanError {
             region: region.to_owned(),
             service: service.to_owned(),
             operation: operation.to_owned(),
             code: code.to_owned(),
             message,
-        });
+        };
+        self.errors.push(record.clone());
+        record
+    }
+
+    /// What a value read by this sink's calls is: read, unless one of them failed (then
+    /// the first failure; a list missing later pages is not the whole list).
+    pub fn observed<T>(&self, value: T) -> Observed<T> {
+        match self.errors.first() {
+            None => Observed::Read(value),
+            Some(e) => Observed::failed(e.clone()),
+        }
     }
 
     /// Reads every page of `stream`; on a failed page records the error and keeps the pages

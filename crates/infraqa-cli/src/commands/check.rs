@@ -10,11 +10,11 @@ use std::path::Path;
 
 /// Reads an inventory file written by `infraqa scan`.
 pub fn load_inventory(path: &Path) -> Result<Inventory, CliError> {
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read inventory file {}", path.display()))
         .map_err(CliError::InvalidInput)?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{} is not an infraqa inventory", path.display()))
+    infraqa_core::document::inventory(&bytes)
+        .with_context(|| format!("{} is not a usable infraqa inventory", path.display()))
         .map_err(CliError::InvalidInput)
 }
 

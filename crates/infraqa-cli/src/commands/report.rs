@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 
 /// Reads a `findings.json` written by `infraqa check`.
 pub fn load_findings(path: &Path) -> Result<CheckResult, CliError> {
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read findings file {}", path.display()))
         .map_err(CliError::InvalidInput)?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{} is not an infraqa findings file", path.display()))
+    infraqa_core::document::findings(&bytes)
+        .with_context(|| format!("{} is not a usable infraqa findings file", path.display()))
         .map_err(CliError::InvalidInput)
 }
 
@@ -47,13 +47,9 @@ pub async fn produce(
     policy: &Policy,
     target: Target<'_>,
 ) -> Result<(Report, Vec<PathBuf>), CliError> {
-    if inventory.account_id != check.account_id {
-        return Err(CliError::InvalidInput(anyhow!(
-            "the findings are for account {} but the inventory is of account {}",
-            check.account_id,
-            inventory.account_id
-        )));
-    }
+    check
+        .belongs_to(inventory, policy)
+        .map_err(|e| CliError::InvalidInput(anyhow!(e)))?;
     let (past, problems) = target.history.load(target.aws).await?;
     for p in &problems {
         tracing::warn!("{p}");

@@ -1,8 +1,9 @@
 //! `cloudtrail-enabled`: every scanned region is covered by a logging trail.
 
-use super::{EvalContext, Rule, Violation, account_arn};
+use super::{EvalContext, Rule, Verdict, Violation, account_arn};
 use crate::finding::{Evidence, RuleId, Severity};
 use crate::model::{Resource, ResourceDetails};
+use crate::observed::Observed;
 
 /// See the module documentation.
 pub struct CloudtrailEnabled;
@@ -20,16 +21,15 @@ impl Rule for CloudtrailEnabled {
         let inv = cx.inventory;
         inv.regions
             .iter()
-            .filter(|region| !inv.could_not_read(region, "cloudtrail"))
             .map(|region| (region.clone(), account_arn(region, &inv.account_id)))
             .collect()
     }
 
-    fn check(&self, _cx: &EvalContext<'_>, _r: &Resource) -> Option<Violation> {
-        None
+    fn check(&self, _cx: &EvalContext<'_>, _r: &Resource) -> Verdict {
+        Verdict::Pass
     }
 
-    fn check_account(&self, cx: &EvalContext<'_>) -> Vec<(String, String, Violation)> {
+    fn check_account(&self, cx: &EvalContext<'_>) -> Vec<(String, String, Verdict)> {
         let inv = cx.inventory;
         let trails: Vec<_> = inv
             .resources
@@ -41,20 +41,39 @@ impl Rule for CloudtrailEnabled {
             .collect();
         let mut out = Vec::new();
         for region in &inv.regions {
-            // Trails that could not be listed are unknown, not absent.
-            if cx.inventory.could_not_read(region, "cloudtrail") {
+            let covering: Vec<_> = trails
+                .iter()
+                .filter(|t| t.multi_region || t.home_region == *region)
+                .collect();
+            if covering
+                .iter()
+                .any(|t| t.is_logging == Observed::Read(true))
+            {
                 continue;
             }
-            let covered = trails
+            // Trails that could not be listed, or whose status could not be read, are unknown,
+            // not absent or stopped. A region whose trails could not be listed may home a
+            // multi-region trail that covers this one too.
+            let mut missing: Vec<_> = inv
+                .errors
                 .iter()
-                .any(|t| t.is_logging && (t.multi_region || t.home_region == *region));
-            if covered {
+                .filter(|e| e.service == "cloudtrail" && e.operation != "GetTrailStatus")
+                .cloned()
+                .collect();
+            missing.extend(
+                covering
+                    .iter()
+                    .filter_map(|t| t.is_logging.unread().cloned()),
+            );
+            if !missing.is_empty() {
+                out.push((
+                    region.clone(),
+                    account_arn(region, &inv.account_id),
+                    Verdict::NotEvaluated(missing),
+                ));
                 continue;
             }
-            let not_logging = trails
-                .iter()
-                .filter(|t| !t.is_logging && (t.multi_region || t.home_region == *region))
-                .count();
+            let not_logging = covering.len();
             let reason = if not_logging > 0 {
                 format!(
                     "no trail is logging in {region} ({not_logging} trail(s) cover it but are stopped)"
@@ -65,7 +84,7 @@ impl Rule for CloudtrailEnabled {
             out.push((
                 region.clone(),
                 account_arn(region, &inv.account_id),
-                Violation::new(
+                Verdict::Fail(Violation::new(
                     Severity::High,
                     vec![reason],
                     "aws cloudtrail create-trail --name org-trail --s3-bucket-name BUCKET --is-multi-region-trail && aws cloudtrail start-logging --name org-trail",
@@ -73,7 +92,7 @@ impl Rule for CloudtrailEnabled {
                         region: region.clone(),
                         stopped_trails: not_logging,
                     }],
-                ),
+                )),
             ));
         }
         out
@@ -95,12 +114,12 @@ mod tests {
             ResourceDetails::CloudtrailTrail(Trail {
                 home_region: home.into(),
                 multi_region: multi,
-                is_logging: logging,
+                is_logging: Observed::Read(logging),
             }),
         )
     }
 
-    fn uncovered(inv: &crate::inventory::Inventory) -> Vec<String> {
+    fn verdicts(inv: &crate::inventory::Inventory) -> Vec<(String, &'static str)> {
         let p = policy("");
         let cx = EvalContext {
             policy: &p,
@@ -110,7 +129,24 @@ mod tests {
         CloudtrailEnabled
             .check_account(&cx)
             .into_iter()
-            .map(|(region, _, _)| region)
+            .map(|(region, _, v)| {
+                let kind = match v {
+                    Verdict::Pass => "pass",
+                    Verdict::Fail(_) => "fail",
+                    Verdict::NotEvaluated(_) => "not evaluated",
+                };
+                (region, kind)
+            })
+            .collect()
+    }
+
+    fn uncovered(inv: &crate::inventory::Inventory) -> Vec<String> {
+        verdicts(inv)
+            .into_iter()
+            .map(|(region, kind)| {
+                assert_eq!(kind, "fail", "{region}");
+                region
+            })
             .collect()
     }
 
@@ -137,13 +173,32 @@ mod tests {
         for (name, resources, want) in cases {
             assert_eq!(uncovered(&inventory(resources)), want, "{name}");
         }
-        let mut inv = inventory(vec![]);
+    }
+
+    #[test]
+    fn unread_trails_and_statuses_are_not_evaluated() {
+        let ne = "not evaluated";
+        let mut inv = inventory(vec![trail("us-east-1", false, true)]);
         inv.errors
             .push(scan_error("eu-west-1", "cloudtrail", "DescribeTrails"));
         assert_eq!(
-            uncovered(&inv),
-            ["us-east-1"],
-            "an unreadable region is not judged"
+            verdicts(&inv),
+            [("eu-west-1".to_owned(), ne)],
+            "a region whose trails could not be listed is unknown; a logging trail still covers its home"
+        );
+        let mut unread = trail("us-east-1", true, true);
+        if let ResourceDetails::CloudtrailTrail(t) = &mut unread.details {
+            t.is_logging = Observed::failed(denied("cloudtrail", "GetTrailStatus"));
+        }
+        assert_eq!(
+            verdicts(&inventory(vec![unread.clone()])),
+            [("us-east-1".to_owned(), ne), ("eu-west-1".to_owned(), ne)],
+            "a trail whose status is unread neither covers nor leaves uncovered"
+        );
+        assert_eq!(
+            verdicts(&inventory(vec![unread, trail("eu-west-1", false, true)])),
+            [("us-east-1".to_owned(), ne)],
+            "a logging trail decides where it covers"
         );
     }
 }

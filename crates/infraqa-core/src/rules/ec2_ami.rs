@@ -1,8 +1,9 @@
 //! `ec2-approved-ami`: instances run approved AMIs (by id or by owner).
 
-use super::{EvalContext, Rule, Violation};
+use super::{EvalContext, Rule, Verdict, Violation};
 use crate::finding::{Evidence, RuleId, Severity};
 use crate::model::{Resource, ResourceDetails};
+use crate::observed::Observed;
 
 /// See the module documentation.
 pub struct Ec2ApprovedAmi;
@@ -18,19 +19,22 @@ impl Rule for Ec2ApprovedAmi {
             && !(p.approved_amis.is_empty() && p.approved_ami_owners.is_empty())
     }
 
-    fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Option<Violation> {
+    fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Verdict {
         let ResourceDetails::Ec2Instance(i) = &r.details else {
-            return None;
+            return Verdict::Pass;
         };
-        if !self.applies(cx, r) {
-            return None;
-        }
         let p = &cx.policy.ec2;
         if p.approved_amis.contains(&i.image_id) {
-            return None;
+            return Verdict::Pass;
         }
-        let reason = match &i.image_owner_id {
-            Some(owner) if p.approved_ami_owners.contains(owner) => return None,
+        let owner = match &i.image_owner_id {
+            Observed::Read(owner) => owner,
+            // Without owners to approve by, the owner cannot change the answer.
+            Observed::Unread(_) if p.approved_ami_owners.is_empty() => &None,
+            Observed::Unread(e) => return Verdict::unread(e),
+        };
+        let reason = match owner {
+            Some(owner) if p.approved_ami_owners.contains(owner) => return Verdict::Pass,
             Some(owner) => format!(
                 "runs AMI {} owned by {owner}: neither the AMI nor its owner is approved",
                 i.image_id
@@ -40,7 +44,7 @@ impl Rule for Ec2ApprovedAmi {
                 i.image_id
             ),
         };
-        Some(Violation::new(
+        Verdict::Fail(Violation::new(
             Severity::Medium,
             vec![reason],
             format!(
@@ -49,7 +53,7 @@ impl Rule for Ec2ApprovedAmi {
             ),
             vec![Evidence::Ami {
                 image_id: i.image_id.clone(),
-                owner_id: i.image_owner_id.clone(),
+                owner_id: owner.clone(),
             }],
         ))
     }
@@ -71,7 +75,7 @@ mod tests {
                 instance_type: "t3.micro".into(),
                 state: InstanceState::Running,
                 image_id: image.into(),
-                image_owner_id: owner.map(str::to_owned),
+                image_owner_id: Observed::Read(owner.map(str::to_owned)),
                 state_transition_reason: None,
                 vpc_id: None,
                 security_group_ids: vec![],
@@ -131,5 +135,39 @@ mod tests {
             let got = check(&Ec2ApprovedAmi, &policy(p), &inventory(vec![r]));
             assert_eq!(got.is_some(), fails, "{name}: {got:?}");
         }
+    }
+
+    #[test]
+    fn an_unread_owner_decides_only_where_it_cannot_matter() {
+        let mut r = instance("ami-0ccc", None);
+        if let ResourceDetails::Ec2Instance(i) = &mut r.details {
+            i.image_owner_id = Observed::failed(denied("ec2", "DescribeImages"));
+        }
+        let with_owners =
+            "[ec2]\napproved_amis = [\"ami-0aaa\"]\napproved_ami_owners = [\"111111111111\"]";
+        assert_eq!(
+            unread_operations(
+                &Ec2ApprovedAmi,
+                &policy(with_owners),
+                &inventory(vec![r.clone()])
+            ),
+            ["DescribeImages"]
+        );
+        assert!(
+            check(
+                &Ec2ApprovedAmi,
+                &policy("[ec2]\napproved_amis = [\"ami-0aaa\"]"),
+                &inventory(vec![r.clone()])
+            )
+            .is_some(),
+            "with no owners to approve by, the id alone decides"
+        );
+        if let ResourceDetails::Ec2Instance(i) = &mut r.details {
+            i.image_id = "ami-0aaa".into();
+        }
+        assert_eq!(
+            check(&Ec2ApprovedAmi, &policy(with_owners), &inventory(vec![r])),
+            None
+        );
     }
 }

@@ -6,6 +6,7 @@ use crate::model::{
     BucketEncryption, IamRole, PublicAccessBlock, ResourceType, S3Bucket, SecurityGroup,
 };
 use crate::model::{IpPermission, PolicySource, RolePolicy};
+use crate::observed::Observed;
 use crate::rules::testkit::*;
 
 fn open_bucket(name: &str) -> Resource {
@@ -15,12 +16,12 @@ fn open_bucket(name: &str) -> Resource {
         "us-east-1",
         &[],
         ResourceDetails::S3Bucket(S3Bucket {
-            encryption: BucketEncryption::None,
-            public_access_block: PublicAccessBlock::default(),
+            encryption: Observed::Read(BucketEncryption::None),
+            public_access_block: Observed::Read(PublicAccessBlock::default()),
             account_public_access_block: PublicAccessBlock::default(),
-            policy_is_public: Some(false),
-            acl_public_grants: Some(vec![]),
-            access_logging: false,
+            policy_is_public: Some(Observed::Read(false)),
+            acl_public_grants: Some(Observed::Read(vec![])),
+            access_logging: Observed::Read(false),
         }),
     )
 }
@@ -44,7 +45,7 @@ fn ssh_group(tags: &[(&str, &str)]) -> Resource {
                 referenced_group_ids: vec![],
             }],
             egress: vec![],
-            network_interface_ids: vec!["eni-1".into()],
+            network_interface_ids: Observed::Read(vec!["eni-1".into()]),
         }),
     )
 }
@@ -202,12 +203,12 @@ fn service_linked_roles_are_exempt_from_every_rule() {
             &[],
             ResourceDetails::IamRole(IamRole {
                 path: path.into(),
-                trust_policy: PolicyDocument::default(),
+                trust_policy: Observed::default(),
                 policies: vec![RolePolicy {
                     name: "AdministratorAccess".into(),
                     arn: None,
                     source: PolicySource::AwsManaged,
-                    document: admin.clone(),
+                    document: Observed::Read(admin.clone()),
                 }],
             }),
         )
@@ -238,7 +239,7 @@ fn scope_counts_what_each_enabled_rule_judges() {
         &[],
         ResourceDetails::IamRole(IamRole {
             path: "/aws-service-role/support.amazonaws.com/".into(),
-            trust_policy: PolicyDocument::default(),
+            trust_policy: Observed::default(),
             policies: vec![],
         }),
     );

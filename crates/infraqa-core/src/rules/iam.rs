@@ -5,10 +5,11 @@
 //! clear a reason (it is shown in the message). Partial wildcards such as `s3:Get*` are not
 //! reasons, so AWS's `ReadOnlyAccess` passes.
 
-use super::{EvalContext, Rule, Violation};
+use super::{EvalContext, Rule, Verdict, Violation};
 use crate::finding::{Evidence, Grant, RuleId, Severity};
 use crate::iam::{Effect, Statement};
 use crate::model::{Resource, ResourceDetails};
+use crate::observed::Observed;
 
 /// See the module documentation.
 pub struct IamLeastPrivilege;
@@ -56,14 +57,21 @@ type Objection = (Severity, String, Grant, Option<String>);
 /// The objections to one identity-policy statement.
 fn statement_reasons(where_: &str, st: &Statement) -> Vec<Objection> {
     let mut out = Vec::new();
-    if st.effect != Effect::Allow || !st.resources().iter().any(|r| r == "*") {
+    if st.effect != Effect::Allow || !st.covers_all_resources() {
         return out;
     }
     let note = condition_note(st);
+    let on = match &st.not_resource {
+        Some(not) => format!(
+            "on every resource except {} (NotResource)",
+            not.as_slice().join(", ")
+        ),
+        None => "on Resource \"*\"".to_owned(),
+    };
     if st.actions().iter().any(|a| a == "*") {
         out.push((
             Severity::Critical,
-            format!("{where_} allows Action \"*\" on Resource \"*\": full admin{note}"),
+            format!("{where_} allows Action \"*\" {on}: full admin{note}"),
             Grant::FullAdmin,
             Some("*".to_owned()),
         ));
@@ -72,7 +80,7 @@ fn statement_reasons(where_: &str, st: &Statement) -> Vec<Objection> {
         out.push((
             Severity::Critical,
             format!(
-                "{where_} allows everything except {} (NotAction) on Resource \"*\"{note}",
+                "{where_} allows everything except {} (NotAction) {on}{note}",
                 st.not_actions().join(", ")
             ),
             Grant::NotAction,
@@ -83,7 +91,9 @@ fn statement_reasons(where_: &str, st: &Statement) -> Vec<Objection> {
         if iam_match(a, "iam:PassRole") {
             out.push((
                 Severity::High,
-                format!("{where_} allows {a} on Resource \"*\": privilege escalation through iam:PassRole{note}"),
+                format!(
+                    "{where_} allows {a} {on}: privilege escalation through iam:PassRole{note}"
+                ),
                 Grant::PassRole,
                 Some(a.clone()),
             ));
@@ -94,7 +104,7 @@ fn statement_reasons(where_: &str, st: &Statement) -> Vec<Objection> {
         {
             out.push((
                 Severity::Medium,
-                format!("{where_} allows {a} (every {svc} action) on Resource \"*\"{note}"),
+                format!("{where_} allows {a} (every {svc} action) {on}{note}"),
                 Grant::ServiceWildcard,
                 Some(a.clone()),
             ));
@@ -119,17 +129,26 @@ impl Rule for IamLeastPrivilege {
         matches!(&r.details, ResourceDetails::IamRole(role) if !role.is_service_linked())
     }
 
-    fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Option<Violation> {
+    fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Verdict {
         let ResourceDetails::IamRole(role) = &r.details else {
-            return None;
+            return Verdict::Pass;
         };
-        if role.is_service_linked() {
-            return None;
-        }
         let mut reasons: Vec<(Severity, String)> = Vec::new();
         let mut evidence = Vec::new();
+        // Documents that could not be read or parsed: what was read may still decide.
+        let mut unread = Vec::new();
         for policy in &role.policies {
-            for (i, st) in policy.document.statements().iter().enumerate() {
+            let document = match &policy.document {
+                Observed::Read(d) => d,
+                Observed::Unread(e) => {
+                    unread.push((
+                        format!("policy {} ({})", policy.name, policy.source.label()),
+                        e,
+                    ));
+                    continue;
+                }
+            };
+            for (i, st) in document.statements().iter().enumerate() {
                 let where_ = format!(
                     "policy {} ({}) statement {}",
                     policy.name,
@@ -149,13 +168,30 @@ impl Rule for IamLeastPrivilege {
                 }
             }
         }
-        for (i, st) in role.trust_policy.statements().iter().enumerate() {
+        let trust = match &role.trust_policy {
+            Observed::Read(d) => d.statements(),
+            Observed::Unread(e) => {
+                unread.push(("trust policy".to_owned(), e));
+                &[]
+            }
+        };
+        for (i, st) in trust.iter().enumerate() {
             let unconditioned = st.condition.as_ref().is_none_or(|c| c.is_empty());
-            if st.effect == Effect::Allow
-                && unconditioned
-                && st.principal.as_ref().is_some_and(|p| p.is_everyone())
-            {
-                reasons.push((Severity::Critical, format!("trust policy statement {} lets anyone (Principal \"*\") assume the role, with no Condition", i + 1)));
+            let who = if st.principal.as_ref().is_some_and(|p| p.is_everyone()) {
+                "anyone (Principal \"*\")"
+            } else if st.not_principal.is_some() {
+                "everyone but a list (NotPrincipal)"
+            } else {
+                ""
+            };
+            if st.effect == Effect::Allow && unconditioned && !who.is_empty() {
+                reasons.push((
+                    Severity::Critical,
+                    format!(
+                        "trust policy statement {} lets {who} assume the role, with no Condition",
+                        i + 1
+                    ),
+                ));
                 evidence.push(Evidence::PolicyStatement {
                     policy: "trust policy".into(),
                     source: None,
@@ -166,10 +202,23 @@ impl Rule for IamLeastPrivilege {
                 });
             }
         }
-        let worst = reasons.iter().map(|(s, _)| *s).max()?;
-        Some(Violation::new(
+        let Some(worst) = reasons.iter().map(|(s, _)| *s).max() else {
+            return if unread.is_empty() {
+                Verdict::Pass
+            } else {
+                Verdict::NotEvaluated(unread.into_iter().map(|(_, e)| (**e).clone()).collect())
+            };
+        };
+        let mut reasons: Vec<String> = reasons.into_iter().map(|(_, m)| m).collect();
+        reasons.extend(unread.iter().map(|(what, e)| {
+            format!(
+                "{what} could not be read ({} {}): not judged",
+                e.operation, e.code
+            )
+        }));
+        Verdict::Fail(Violation::new(
             worst,
-            reasons.into_iter().map(|(_, m)| m).collect(),
+            reasons,
             format!(
                 "Scope the grants of role {} to the actions and resources it needs (IAM Access Analyzer can generate a policy from its CloudTrail activity); restrict the trust policy's Principal or add a Condition",
                 r.id
@@ -196,14 +245,14 @@ mod tests {
             &[],
             ResourceDetails::IamRole(IamRole {
                 path: path.into(),
-                trust_policy: PolicyDocument::parse(trust).unwrap(),
+                trust_policy: Observed::Read(PolicyDocument::parse(trust).unwrap()),
                 policies: policies
                     .iter()
                     .map(|(name, source, doc)| RolePolicy {
                         name: (*name).into(),
                         arn: None,
                         source: source.clone(),
-                        document: PolicyDocument::parse(doc).unwrap(),
+                        document: Observed::Read(PolicyDocument::parse(doc).unwrap()),
                     })
                     .collect(),
             }),
@@ -403,6 +452,133 @@ mod tests {
         assert_eq!(
             (json["kind"].as_str(), json["grant"].as_str()),
             (Some("policy_statement"), Some("full-admin"))
+        );
+    }
+
+    #[test]
+    fn not_resource_and_not_principal_grant_everything_but_a_list() {
+        let cases: Vec<(&str, Resource, Option<Severity>)> = vec![
+            (
+                "NotResource admin",
+                inline(
+                    r#"{"Statement":[{"Effect":"Allow","Action":"*","NotResource":"arn:aws:s3:::secret/*"}]}"#,
+                ),
+                Some(Severity::Critical),
+            ),
+            (
+                "NotResource PassRole",
+                inline(
+                    r#"{"Statement":[{"Effect":"Allow","Action":"iam:PassRole","NotResource":["arn:aws:iam::1:role/x"]}]}"#,
+                ),
+                Some(Severity::High),
+            ),
+            (
+                "NotResource service wildcard",
+                inline(
+                    r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","NotResource":"arn:aws:s3:::b"}]}"#,
+                ),
+                Some(Severity::Medium),
+            ),
+            (
+                "NotResource in a Deny is no grant",
+                inline(
+                    r#"{"Statement":[{"Effect":"Deny","Action":"*","NotResource":"arn:aws:s3:::b"}]}"#,
+                ),
+                None,
+            ),
+            (
+                "NotPrincipal Allow trust",
+                role(
+                    "/",
+                    r#"{"Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::1:root"},"Action":"sts:AssumeRole"}]}"#,
+                    &[],
+                ),
+                Some(Severity::Critical),
+            ),
+            (
+                "NotPrincipal with a Condition",
+                role(
+                    "/",
+                    r#"{"Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::1:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x"}}}]}"#,
+                    &[],
+                ),
+                None,
+            ),
+        ];
+        for (name, r, want) in cases {
+            let got = check(&IamLeastPrivilege, &policy(""), &inventory(vec![r]));
+            assert_eq!(got.as_ref().map(|v| v.severity), want, "{name}: {got:?}");
+        }
+        let v = check(
+            &IamLeastPrivilege,
+            &policy(""),
+            &inventory(vec![inline(
+                r#"{"Statement":[{"Effect":"Allow","Action":"*","NotResource":"arn:aws:s3:::b"}]}"#,
+            )]),
+        )
+        .unwrap();
+        assert!(
+            v.reasons[0].contains("on every resource except arn:aws:s3:::b (NotResource)"),
+            "{:?}",
+            v.reasons
+        );
+    }
+
+    #[test]
+    fn unread_documents_are_not_evaluated_unless_a_read_one_decides() {
+        let admin = r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        let unread = |mut r: Resource, which: usize| {
+            if let ResourceDetails::IamRole(role) = &mut r.details {
+                role.policies[which].document = Observed::failed(denied("iam", "GetPolicyVersion"));
+            }
+            r
+        };
+        let both = role(
+            "/",
+            TRUST_EC2,
+            &[
+                ("admin", PolicySource::Inline, admin),
+                (
+                    "Attached",
+                    PolicySource::CustomerManaged,
+                    r#"{"Statement":[]}"#,
+                ),
+            ],
+        );
+        let v = check(
+            &IamLeastPrivilege,
+            &policy(""),
+            &inventory(vec![unread(both.clone(), 1)]),
+        )
+        .expect("a readable inline admin policy decides");
+        assert_eq!(v.severity, Severity::Critical);
+        assert!(
+            v.reasons
+                .iter()
+                .any(|r| r.contains("policy Attached (customer-managed) could not be read")),
+            "{:?}",
+            v.reasons
+        );
+        assert_eq!(
+            unread_operations(
+                &IamLeastPrivilege,
+                &policy(""),
+                &inventory(vec![unread(both, 0)])
+            ),
+            ["GetPolicyVersion"],
+            "an unreadable document is not an empty one: the role does not pass"
+        );
+        let mut trust_unread = inline(r#"{"Statement":[]}"#);
+        if let ResourceDetails::IamRole(role) = &mut trust_unread.details {
+            role.trust_policy = Observed::failed(denied("iam", "GetAccountAuthorizationDetails"));
+        }
+        assert_eq!(
+            unread_operations(
+                &IamLeastPrivilege,
+                &policy(""),
+                &inventory(vec![trust_unread])
+            ),
+            ["GetAccountAuthorizationDetails"]
         );
     }
 }

@@ -16,7 +16,7 @@ mod s3;
 mod tags;
 
 use crate::finding::{Evidence, Finding, RuleId, Severity};
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, ScanError};
 use crate::model::{Resource, ResourceDetails};
 use crate::policy::{Exemption, ExemptionTarget, Policy};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -55,6 +55,45 @@ impl Violation {
     }
 }
 
+/// A rule's verdict on one resource (or account-region).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Complies, judged from data that was read.
+    Pass,
+    /// Does not comply, judged from data that was read.
+    Fail(Violation),
+    /// Cannot be decided: a read the rule needs failed. Neither a pass nor a finding.
+    NotEvaluated(Vec<ScanError>),
+}
+
+impl From<Option<Violation>> for Verdict {
+    fn from(v: Option<Violation>) -> Self {
+        v.map_or(Self::Pass, Self::Fail)
+    }
+}
+
+impl Verdict {
+    /// Not evaluated because of `missing`.
+    pub fn unread(missing: &ScanError) -> Self {
+        Self::NotEvaluated(vec![missing.clone()])
+    }
+}
+
+/// A resource (or account-region) a rule could not decide, and the reads that failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotEvaluated {
+    /// The rule that could not decide.
+    pub rule_id: RuleId,
+    /// The resource (for account-level checks, the account in the region).
+    pub resource_arn: String,
+    /// The resource's `service:type` (`account` for account-level checks).
+    pub resource_type: String,
+    /// The region the resource lives in, or `global`.
+    pub region: String,
+    /// The reads that failed, as the inventory's `errors` record them.
+    pub missing: Vec<ScanError>,
+}
+
 /// What a rule reads besides the resource.
 #[derive(Debug, Clone, Copy)]
 pub struct EvalContext<'a> {
@@ -76,11 +115,12 @@ pub trait Rule: Sync {
     /// reports a resource it does not apply to.
     fn applies(&self, cx: &EvalContext<'_>, resource: &Resource) -> bool;
 
-    /// Judges one resource; `None` when it passes or the rule does not apply.
-    fn check(&self, cx: &EvalContext<'_>, resource: &Resource) -> Option<Violation>;
+    /// Judges one resource the rule [`applies`](Rule::applies) to.
+    fn check(&self, cx: &EvalContext<'_>, resource: &Resource) -> Verdict;
 
-    /// Account-level findings: (region, account ARN, violation). Most rules have none.
-    fn check_account(&self, _cx: &EvalContext<'_>) -> Vec<(String, String, Violation)> {
+    /// Account-level verdicts that are not passes: (region, account ARN, verdict), one per
+    /// unit of [`account_scope`](Rule::account_scope) at most. Most rules have none.
+    fn check_account(&self, _cx: &EvalContext<'_>) -> Vec<(String, String, Verdict)> {
         Vec::new()
     }
 
@@ -171,15 +211,22 @@ pub struct Evaluation {
     pub findings: Vec<Finding>,
     /// Findings moved aside, same order.
     pub exempted: Vec<ExemptedFinding>,
+    /// What no rule could decide for lack of data, same order.
+    pub not_evaluated: Vec<NotEvaluated>,
 }
 
-/// Resources AWS created that are not the user's: exempt from `tags-required` and
-/// `region-approved`.
-pub fn is_aws_default(r: &Resource) -> bool {
+/// Whether AWS created the resource with the account (not the user's): exempt from
+/// `tags-required` and `region-approved`. Unread when that could not be read (a tagged subnet
+/// whose `DescribeSubnets` failed), and then those rules cannot decide.
+pub fn aws_default(r: &Resource) -> Result<bool, &ScanError> {
     match &r.details {
-        ResourceDetails::Ec2Vpc(v) => v.is_default,
-        ResourceDetails::Ec2SecurityGroup(g) => g.is_default(),
-        _ => false,
+        ResourceDetails::Ec2Vpc(v) => Ok(v.is_default),
+        ResourceDetails::Ec2SecurityGroup(g) => Ok(g.is_default()),
+        ResourceDetails::Generic(g) => match &g.aws_default {
+            crate::observed::Observed::Read(d) => Ok(*d),
+            crate::observed::Observed::Unread(e) => Err(e),
+        },
+        _ => Ok(false),
     }
 }
 
@@ -212,23 +259,36 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> E
         if !policy.rule_enabled(id) {
             continue;
         }
-        let mut raw: Vec<(Option<&Resource>, String, String, String, Violation)> = Vec::new();
+        // (resource, ARN, type, region, verdict) for every unit the rule judges.
+        let mut verdicts: Vec<(Option<&Resource>, String, String, String, Verdict)> = Vec::new();
         for r in &inventory.resources {
-            if is_service_linked(r) {
+            if is_service_linked(r) || !rule.applies(&cx, r) {
                 continue;
             }
-            if let Some(v) = rule.check(&cx, r) {
-                raw.push((
-                    Some(r),
-                    r.arn.clone(),
-                    r.resource_type.to_string(),
-                    r.region.clone(),
-                    v,
-                ));
-            }
+            verdicts.push((
+                Some(r),
+                r.arn.clone(),
+                r.resource_type.to_string(),
+                r.region.clone(),
+                rule.check(&cx, r),
+            ));
         }
         for (region, arn, v) in rule.check_account(&cx) {
-            raw.push((None, arn, "account".to_owned(), region, v));
+            verdicts.push((None, arn, "account".to_owned(), region, v));
+        }
+        let mut raw = Vec::new();
+        for (resource, arn, resource_type, region, v) in verdicts {
+            match v {
+                Verdict::Pass => {}
+                Verdict::Fail(v) => raw.push((resource, arn, resource_type, region, v)),
+                Verdict::NotEvaluated(missing) => out.not_evaluated.push(NotEvaluated {
+                    rule_id: id,
+                    resource_arn: arn,
+                    resource_type,
+                    region,
+                    missing,
+                }),
+            }
         }
         for (resource, arn, resource_type, region, v) in raw {
             let severity = policy.severity_override(id).unwrap_or(v.severity);
@@ -283,6 +343,8 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> E
     let key = |f: &Finding| (f.rule_id, f.region.clone(), f.resource_arn.clone());
     out.findings.sort_by_key(key);
     out.exempted.sort_by_key(|e| key(&e.finding));
+    out.not_evaluated
+        .sort_by_key(|n| (n.rule_id, n.region.clone(), n.resource_arn.clone()));
     out
 }
 

@@ -4,7 +4,7 @@
 //! protocols arrive as names or numbers, and only `0.0.0.0/0` and `::/0` are "the world"
 //! (prefix lists and group references are not). Egress is never evaluated.
 
-use super::{EvalContext, Rule, Violation};
+use super::{EvalContext, Rule, Verdict, Violation};
 use crate::finding::{Evidence, RuleId, Severity};
 use crate::model::{IpPermission, Resource, ResourceDetails};
 use crate::policy::NetworkPolicy;
@@ -126,11 +126,14 @@ impl Rule for SgOpenIngress {
         matches!(r.details, ResourceDetails::Ec2SecurityGroup(_))
     }
 
-    fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Option<Violation> {
+    fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Verdict {
         let ResourceDetails::Ec2SecurityGroup(g) = &r.details else {
-            return None;
+            return Verdict::Pass;
         };
-        let attached_interfaces = g.network_interface_ids.len();
+        // The rules alone decide the finding; attachment only sets its severity. When the
+        // network interfaces could not be read, the group may be in use: high, and said so.
+        let interfaces = g.network_interface_ids.read();
+        let attached_interfaces = interfaces.map_or(0, Vec::len);
         let (open, evidence): (Vec<String>, Vec<Evidence>) = g
             .ingress
             .iter()
@@ -140,19 +143,19 @@ impl Rule for SgOpenIngress {
             })
             .unzip();
         if open.is_empty() {
-            return None;
+            return Verdict::Pass;
         }
-        let attached = !g.network_interface_ids.is_empty();
+        let attached = interfaces.is_none_or(|i| !i.is_empty());
         let mut reasons = vec![format!("ingress open to the world: {}", open.join("; "))];
-        reasons.push(if attached {
-            format!(
-                "attached to {} network interface(s)",
-                g.network_interface_ids.len()
-            )
-        } else {
-            "not attached to anything".to_owned()
+        reasons.push(match g.network_interface_ids.unread() {
+            Some(e) => format!(
+                "whether it is attached is unknown ({} failed: {})",
+                e.operation, e.code
+            ),
+            None if attached => format!("attached to {attached_interfaces} network interface(s)"),
+            None => "not attached to anything".to_owned(),
         });
-        Some(Violation::new(
+        Verdict::Fail(Violation::new(
             if attached {
                 Severity::High
             } else {
@@ -172,6 +175,7 @@ impl Rule for SgOpenIngress {
 mod tests {
     use super::*;
     use crate::model::{ResourceType, SecurityGroup};
+    use crate::observed::Observed;
     use crate::rules::testkit::*;
 
     fn perm(
@@ -316,7 +320,7 @@ mod tests {
                     vpc_id: None,
                     ingress,
                     egress,
-                    network_interface_ids: enis,
+                    network_interface_ids: Observed::Read(enis),
                 }),
             )
         };
@@ -357,6 +361,37 @@ mod tests {
                 &inventory(vec![group(vec![], vec![], ssh())])
             )
             .is_none()
+        );
+    }
+
+    #[test]
+    fn unread_attachments_keep_the_finding_at_high_and_say_so() {
+        let mut r = resource(
+            ResourceType::Ec2SecurityGroup,
+            "sg-1",
+            "us-east-1",
+            &[],
+            ResourceDetails::Ec2SecurityGroup(SecurityGroup {
+                group_name: "web".into(),
+                vpc_id: None,
+                ingress: vec![perm("tcp", Some(22), Some(22), &["0.0.0.0/0"], &[])],
+                egress: vec![],
+                network_interface_ids: Observed::Read(vec![]),
+            }),
+        );
+        assert_eq!(
+            check(&SgOpenIngress, &policy(""), &inventory(vec![r.clone()])).map(|v| v.severity),
+            Some(Severity::Low)
+        );
+        if let ResourceDetails::Ec2SecurityGroup(g) = &mut r.details {
+            g.network_interface_ids = Observed::failed(denied("ec2", "DescribeNetworkInterfaces"));
+        }
+        let v = check(&SgOpenIngress, &policy(""), &inventory(vec![r])).unwrap();
+        assert_eq!(v.severity, Severity::High, "it may be in use");
+        assert!(
+            v.reasons[1].contains("whether it is attached is unknown"),
+            "{:?}",
+            v.reasons
         );
     }
 }

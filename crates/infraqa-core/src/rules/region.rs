@@ -1,6 +1,6 @@
 //! `region-approved`: regional resources live in approved regions.
 
-use super::{EvalContext, Rule, Violation, is_aws_default};
+use super::{EvalContext, Rule, Verdict, Violation, aws_default};
 use crate::finding::{Evidence, RuleId, Severity};
 use crate::model::Resource;
 
@@ -13,15 +13,18 @@ impl Rule for RegionApproved {
     }
 
     fn applies(&self, cx: &EvalContext<'_>, r: &Resource) -> bool {
-        !cx.policy.regions.approved.is_empty() && !r.is_global() && !is_aws_default(r)
+        !cx.policy.regions.approved.is_empty() && !r.is_global() && aws_default(r) != Ok(true)
     }
 
-    fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Option<Violation> {
+    fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Verdict {
         let approved = &cx.policy.regions.approved;
-        if !self.applies(cx, r) || approved.contains(&r.region) {
-            return None;
+        if approved.contains(&r.region) {
+            return Verdict::Pass;
         }
-        Some(Violation::new(
+        if let Err(unread) = aws_default(r) {
+            return Verdict::unread(unread);
+        }
+        Verdict::Fail(Violation::new(
             Severity::High,
             vec![format!(
                 "lives in {}, which is not an approved region ({})",
@@ -53,7 +56,7 @@ mod tests {
             ResourceDetails::Ec2Vpc(Vpc {
                 is_default: default,
                 cidr_block: None,
-                flow_log_ids: vec![],
+                flow_log_ids: Default::default(),
             })
         };
         let sg = |name: &str| {
@@ -62,7 +65,7 @@ mod tests {
                 vpc_id: None,
                 ingress: vec![],
                 egress: vec![],
-                network_interface_ids: vec![],
+                network_interface_ids: Default::default(),
             })
         };
         let cases = [
@@ -83,7 +86,7 @@ mod tests {
                     "b",
                     "eu-west-1",
                     &[],
-                    ResourceDetails::Generic,
+                    ResourceDetails::Generic(Default::default()),
                 ),
                 true,
             ),
@@ -94,7 +97,7 @@ mod tests {
                     "r",
                     "global",
                     &[],
-                    ResourceDetails::Generic,
+                    ResourceDetails::Generic(Default::default()),
                 ),
                 false,
             ),

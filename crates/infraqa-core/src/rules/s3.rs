@@ -1,8 +1,9 @@
 //! `s3-encryption` and `s3-public-access`.
 
-use super::{EvalContext, Rule, Violation};
+use super::{EvalContext, Rule, Verdict, Violation};
 use crate::finding::{Evidence, RuleId, Severity};
 use crate::model::{BucketEncryption, PublicAccessBlock, Resource, ResourceDetails};
+use crate::observed::Observed;
 
 /// Buckets without default encryption (or without SSE-KMS when the policy requires it).
 pub struct S3Encryption;
@@ -16,18 +17,22 @@ impl Rule for S3Encryption {
         matches!(r.details, ResourceDetails::S3Bucket(_))
     }
 
-    fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Option<Violation> {
+    fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Verdict {
         let ResourceDetails::S3Bucket(b) = &r.details else {
-            return None;
+            return Verdict::Pass;
         };
-        let reason = match &b.encryption {
+        let encryption = match &b.encryption {
+            Observed::Read(e) => e,
+            Observed::Unread(e) => return Verdict::unread(e),
+        };
+        let reason = match encryption {
             BucketEncryption::None => "no default encryption configured".to_owned(),
             BucketEncryption::SseS3 if cx.policy.s3.require_kms => {
                 "default encryption is SSE-S3 (AES256); the policy requires SSE-KMS".to_owned()
             }
-            _ => return None,
+            _ => return Verdict::Pass,
         };
-        Some(Violation::new(
+        Verdict::Fail(Violation::new(
             Severity::High,
             vec![reason],
             format!(
@@ -35,7 +40,7 @@ impl Rule for S3Encryption {
                 r.id
             ),
             vec![Evidence::BucketEncryption {
-                found: b.encryption.clone(),
+                found: encryption.clone(),
                 kms_required: cx.policy.s3.require_kms,
             }],
         ))
@@ -54,14 +59,21 @@ impl Rule for S3PublicAccess {
         matches!(r.details, ResourceDetails::S3Bucket(_))
     }
 
-    fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Option<Violation> {
+    fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Verdict {
         let ResourceDetails::S3Bucket(b) = &r.details else {
-            return None;
+            return Verdict::Pass;
         };
-        let eff =
-            PublicAccessBlock::effective(b.public_access_block, b.account_public_access_block);
+        // The account-level block alone can decide: all four on blocks every bucket.
+        if b.account_public_access_block.all_blocked() {
+            return Verdict::Pass;
+        }
+        let bucket_block = match &b.public_access_block {
+            Observed::Read(block) => *block,
+            Observed::Unread(e) => return Verdict::unread(e),
+        };
+        let eff = PublicAccessBlock::effective(bucket_block, b.account_public_access_block);
         if eff.all_blocked() {
-            return None;
+            return Verdict::Pass;
         }
         let off: Vec<&str> = [
             ("BlockPublicAcls", eff.block_public_acls),
@@ -76,11 +88,34 @@ impl Rule for S3PublicAccess {
             "public access block off at both bucket and account level: {}",
             off.join(", ")
         )];
-        let public_policy = b.policy_is_public == Some(true) && !eff.restrict_public_buckets;
-        let grants = b.acl_public_grants.as_deref().unwrap_or_default();
+        let public_policy =
+            b.policy_is_public == Some(Observed::Read(true)) && !eff.restrict_public_buckets;
+        let grants: &[_] = match &b.acl_public_grants {
+            Some(Observed::Read(g)) => g,
+            _ => &[],
+        };
         let public_acl = !grants.is_empty() && !eff.ignore_public_acls;
         if public_policy {
             reasons.push("the bucket policy makes it public now".to_owned());
+        }
+        // Whether it is public now only raises the severity; an unread status is said, not
+        // guessed.
+        for (read, what) in [
+            (
+                b.policy_is_public.as_ref().and_then(Observed::unread),
+                "policy status",
+            ),
+            (
+                b.acl_public_grants.as_ref().and_then(Observed::unread),
+                "ACL",
+            ),
+        ] {
+            if let Some(e) = read {
+                reasons.push(format!(
+                    "whether it is public now is unknown: its {what} could not be read ({} {})",
+                    e.operation, e.code
+                ));
+            }
         }
         if public_acl {
             let names: Vec<String> = grants.iter().map(|g| format!("{g:?}")).collect();
@@ -89,7 +124,7 @@ impl Rule for S3PublicAccess {
                 names.join(" and ")
             ));
         }
-        Some(Violation::new(
+        Verdict::Fail(Violation::new(
             if public_policy || public_acl {
                 Severity::Critical
             } else {
@@ -145,12 +180,12 @@ mod tests {
             "us-east-1",
             &[],
             ResourceDetails::S3Bucket(S3Bucket {
-                encryption,
-                public_access_block: bucket_block,
+                encryption: Observed::Read(encryption),
+                public_access_block: Observed::Read(bucket_block),
                 account_public_access_block: account_block,
-                policy_is_public: policy_public,
-                acl_public_grants: acl,
-                access_logging: false,
+                policy_is_public: policy_public.map(Observed::Read),
+                acl_public_grants: acl.map(Observed::Read),
+                access_logging: Observed::Read(false),
             }),
         )
     }
@@ -317,6 +352,52 @@ mod tests {
             [
                 "public access block off at both bucket and account level: BlockPublicPolicy, RestrictPublicBuckets"
             ]
+        );
+    }
+
+    #[test]
+    fn unread_configuration_is_not_evaluated_unless_what_was_read_decides() {
+        let unread_enc = |mut r: Resource| {
+            if let ResourceDetails::S3Bucket(b) = &mut r.details {
+                b.encryption = Observed::failed(denied("s3", "GetBucketEncryption"));
+            }
+            r
+        };
+        let unread_block = |mut r: Resource| {
+            if let ResourceDetails::S3Bucket(b) = &mut r.details {
+                b.public_access_block = Observed::failed(denied("s3", "GetPublicAccessBlock"));
+            }
+            r
+        };
+        let p = policy("");
+        let b = || bucket(BucketEncryption::None, NONE, NONE, None, None);
+        assert_eq!(
+            unread_operations(&S3Encryption, &p, &inventory(vec![unread_enc(b())])),
+            ["GetBucketEncryption"],
+            "AccessDenied on GetBucketEncryption is not 'no encryption'"
+        );
+        assert_eq!(
+            unread_operations(&S3PublicAccess, &p, &inventory(vec![unread_block(b())])),
+            ["GetPublicAccessBlock"],
+            "an unread bucket block is not 'all four flags off'"
+        );
+        let account_blocked = unread_block(bucket(BucketEncryption::None, NONE, ALL, None, None));
+        assert_eq!(
+            check(&S3PublicAccess, &p, &inventory(vec![account_blocked])),
+            None,
+            "the account-level block alone decides"
+        );
+        // Flags known to be off: a finding; an unread policy status is said, not guessed.
+        let mut status_unread = bucket(BucketEncryption::SseS3, NONE, NONE, None, Some(vec![]));
+        if let ResourceDetails::S3Bucket(b) = &mut status_unread.details {
+            b.policy_is_public = Some(Observed::failed(denied("s3", "GetBucketPolicyStatus")));
+        }
+        let v = check(&S3PublicAccess, &p, &inventory(vec![status_unread])).unwrap();
+        assert_eq!(v.severity, Severity::High);
+        assert!(
+            v.reasons[1].contains("policy status could not be read"),
+            "{:?}",
+            v.reasons
         );
     }
 }

@@ -1,7 +1,7 @@
 //! `tags-required`: required tags present and non-empty, allowed values respected,
 //! `CreatedAt` a real date.
 
-use super::{EvalContext, Rule, Violation, is_aws_default};
+use super::{EvalContext, Rule, Verdict, Violation, aws_default};
 use crate::finding::{Evidence, RuleId, Severity};
 use crate::model::Resource;
 use chrono::{DateTime, NaiveDate};
@@ -9,9 +9,32 @@ use chrono::{DateTime, NaiveDate};
 /// See the module documentation.
 pub struct TagsRequired;
 
+/// `YYYY-MM-DD` exactly: four-digit year, two-digit month and day, a real calendar date.
+fn exact_date(value: &str) -> Option<NaiveDate> {
+    let b = value.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shaped {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| value.get(range)?.parse::<u32>().ok();
+    NaiveDate::from_ymd_opt(i32::try_from(num(0..4)?).ok()?, num(5..7)?, num(8..10)?)
+}
+
+/// An RFC 3339 timestamp (`T`, `t` or a space between date and time) or an exact
+/// `YYYY-MM-DD` date, with nothing before or after.
 fn is_date(value: &str) -> bool {
-    DateTime::parse_from_rfc3339(value).is_ok()
-        || NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok()
+    if value.len() == 10 {
+        return exact_date(value).is_some();
+    }
+    // chrono is lenient about the date's digits; the date part is checked exactly first.
+    value.get(..10).and_then(exact_date).is_some()
+        && matches!(value.as_bytes().get(10), Some(b'T' | b't' | b' '))
+        && DateTime::parse_from_rfc3339(value).is_ok()
 }
 
 impl Rule for TagsRequired {
@@ -22,13 +45,16 @@ impl Rule for TagsRequired {
     fn applies(&self, cx: &EvalContext<'_>, r: &Resource) -> bool {
         let p = &cx.policy.tags;
         (!p.required.is_empty() || !p.allowed_values.is_empty())
-            && !is_aws_default(r)
+            && aws_default(r) != Ok(true)
             && (p.applies_to.is_empty() || p.applies_to.contains(&r.resource_type))
     }
 
-    fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Option<Violation> {
-        if !self.applies(cx, r) {
-            return None;
+    fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Verdict {
+        if let Err(unread) = aws_default(r) {
+            return Verdict::unread(unread);
+        }
+        if let Some(unread) = &r.tags_unread {
+            return Verdict::unread(unread);
         }
         let p = &cx.policy.tags;
         let value = |key: &str| r.tag(key).filter(|v| !v.trim().is_empty());
@@ -73,17 +99,19 @@ impl Rule for TagsRequired {
                 expected: expected.into(),
             });
         }
-        (!reasons.is_empty()).then(|| {
-            Violation::new(
-                Severity::Medium,
-                reasons,
-                format!(
-                    "Set the tags: aws resourcegroupstaggingapi tag-resources --resource-arn-list {} --tags Key=Value,... (or `infraqa tag --apply`)",
-                    r.arn
-                ),
-                evidence,
-            )
-        })
+        (!reasons.is_empty())
+            .then(|| {
+                Violation::new(
+                    Severity::Medium,
+                    reasons,
+                    format!(
+                        "Set the tags: aws resourcegroupstaggingapi tag-resources --resource-arn-list {} --tags Key=Value,...",
+                        r.arn
+                    ),
+                    evidence,
+                )
+            })
+            .into()
     }
 }
 
@@ -109,7 +137,7 @@ Owner = ["Team"]
             "i-1",
             "us-east-1",
             tags,
-            ResourceDetails::Generic,
+            ResourceDetails::Generic(Default::default()),
         )
     }
 
@@ -194,7 +222,7 @@ Owner = ["Team"]
                     "b",
                     "us-east-1",
                     &[],
-                    ResourceDetails::Generic,
+                    ResourceDetails::Generic(Default::default()),
                 ),
                 None,
             ),
@@ -208,7 +236,7 @@ Owner = ["Team"]
                     ResourceDetails::Ec2Vpc(Vpc {
                         is_default: true,
                         cidr_block: None,
-                        flow_log_ids: vec![],
+                        flow_log_ids: Default::default(),
                     }),
                 ),
                 None,
@@ -223,7 +251,7 @@ Owner = ["Team"]
                     ResourceDetails::Ec2Vpc(Vpc {
                         is_default: false,
                         cidr_block: None,
-                        flow_log_ids: vec![],
+                        flow_log_ids: Default::default(),
                     }),
                 ),
                 Some(&["missing required tags: Environment, Owner, CreatedAt"]),
@@ -268,7 +296,7 @@ Owner = ["Team"]
             "q",
             "us-east-1",
             &[],
-            ResourceDetails::Generic,
+            ResourceDetails::Generic(Default::default()),
         )]);
         assert_eq!(check(&TagsRequired, &policy(""), &untagged), None);
         assert!(
@@ -278,6 +306,96 @@ Owner = ["Team"]
                 &untagged
             )
             .is_some()
+        );
+    }
+
+    #[test]
+    fn created_at_is_parsed_exactly() {
+        let cases = [
+            ("2026-10-15", true),
+            ("2026-10-15T08:30:00Z", true),
+            ("2026-10-15T08:30:00.5+05:30", true),
+            ("2026-10-15t08:30:00Z", true),
+            ("2026-10-15 08:30:00Z", true),
+            ("2024-02-29", true),
+            ("2026-1-5", false),
+            ("26-10-15", false),
+            ("+2026-10-15", false),
+            (" 2026-10-15", false),
+            ("2026-10-15 ", false),
+            ("2026-02-30", false),
+            ("2026-13-01", false),
+            ("2026-10-15T08:30:00", false),
+            ("2026-10-15T8:30:00Z", false),
+            ("2026-10-15x", false),
+            ("yesterday", false),
+        ];
+        for (value, ok) in cases {
+            assert_eq!(is_date(value), ok, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn whitespace_only_values_are_empty_and_allowed_values_compare_exactly() {
+        let p = policy(POLICY);
+        let v = check(
+            &TagsRequired,
+            &p,
+            &inventory(vec![instance(&[
+                ("Environment", "\t \n"),
+                ("Owner", "a"),
+                ("CreatedAt", "2026-01-15"),
+            ])]),
+        )
+        .unwrap();
+        assert_eq!(v.reasons, ["missing required tags: Environment (empty)"]);
+    }
+
+    #[test]
+    fn aws_defaults_are_exempt_however_they_arrive_and_unread_ones_are_not_evaluated() {
+        use crate::model::Generic;
+        use crate::observed::Observed;
+        let p = policy("[tags]\nrequired = [\"Owner\"]");
+        let generic = |t: &str, aws_default: Observed<bool>| {
+            resource(
+                ResourceType::parse(t),
+                "x",
+                "us-east-1",
+                &[("Name", "tagged by someone")],
+                ResourceDetails::Generic(Generic { aws_default }),
+            )
+        };
+        for t in [
+            "ec2:subnet",
+            "ec2:route-table",
+            "ec2:network-acl",
+            "ec2:internet-gateway",
+        ] {
+            let r = generic(t, Observed::Read(true));
+            assert_eq!(check(&TagsRequired, &p, &inventory(vec![r])), None, "{t}");
+        }
+        let own = generic("ec2:subnet", Observed::Read(false));
+        assert!(check(&TagsRequired, &p, &inventory(vec![own])).is_some());
+        let unknown = generic(
+            "ec2:subnet",
+            Observed::failed(denied("ec2", "DescribeSubnets")),
+        );
+        assert_eq!(
+            unread_operations(&TagsRequired, &p, &inventory(vec![unknown])),
+            ["DescribeSubnets"]
+        );
+        let mut bucket = resource(
+            ResourceType::S3Bucket,
+            "b",
+            "us-east-1",
+            &[],
+            ResourceDetails::Generic(Generic::default()),
+        );
+        bucket.tags_unread = Some(denied("tagging", "GetResources"));
+        assert_eq!(
+            unread_operations(&TagsRequired, &p, &inventory(vec![bucket])),
+            ["GetResources"],
+            "tags that could not be read are not missing tags"
         );
     }
 }

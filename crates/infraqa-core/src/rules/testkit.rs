@@ -3,7 +3,7 @@
 use crate::inventory::{INVENTORY_SCHEMA_VERSION, Inventory, ScanError, ScanStats};
 use crate::model::{Resource, ResourceDetails, ResourceType};
 use crate::policy::Policy;
-use crate::rules::{EvalContext, Rule, Violation};
+use crate::rules::{EvalContext, Rule, Verdict, Violation};
 use chrono::{DateTime, TimeZone, Utc};
 use std::collections::BTreeMap;
 
@@ -39,6 +39,7 @@ pub fn resource(
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect::<BTreeMap<_, _>>(),
         created_at: None,
+        tags_unread: None,
         details,
     }
 }
@@ -70,23 +71,39 @@ pub fn policy(toml: &str) -> Policy {
     Policy::from_toml(toml, "test.toml").unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Runs `rule` on the first resource of `inv`, and asserts that a rule only ever reports a
-/// resource its `applies` counts as judged (so pass rates and the score stay consistent).
-pub fn check(rule: &dyn Rule, policy: &Policy, inv: &Inventory) -> Option<Violation> {
+/// The verdict of `rule` on the first resource of `inv`, as the engine reaches it: a rule
+/// is only asked about resources it applies to (others count as passes here).
+pub fn verdict(rule: &dyn Rule, policy: &Policy, inv: &Inventory) -> Verdict {
     let cx = EvalContext {
         policy,
         inventory: inv,
         now: now(),
     };
     let r = &inv.resources[0];
-    let verdict = rule.check(&cx, r);
-    if verdict.is_some() {
-        assert!(
-            rule.applies(&cx, r),
-            "{} reported {} but does not count it as judged",
-            rule.id(),
-            r.arn
-        );
+    if !rule.applies(&cx, r) {
+        return Verdict::Pass;
     }
-    verdict
+    rule.check(&cx, r)
+}
+
+/// [`verdict`] for resources whose data was all read: the violation, if any.
+pub fn check(rule: &dyn Rule, policy: &Policy, inv: &Inventory) -> Option<Violation> {
+    match verdict(rule, policy, inv) {
+        Verdict::Pass => None,
+        Verdict::Fail(v) => Some(v),
+        Verdict::NotEvaluated(missing) => panic!("{} not evaluated: {missing:?}", rule.id()),
+    }
+}
+
+/// [`verdict`] that must be "not evaluated": the operations of the failed reads.
+pub fn unread_operations(rule: &dyn Rule, policy: &Policy, inv: &Inventory) -> Vec<String> {
+    match verdict(rule, policy, inv) {
+        Verdict::NotEvaluated(missing) => missing.into_iter().map(|e| e.operation).collect(),
+        other => panic!("{} judged from unread data: {other:?}", rule.id()),
+    }
+}
+
+/// A failed read of `operation` (AccessDenied).
+pub fn denied(service: &str, operation: &str) -> ScanError {
+    scan_error("us-east-1", service, operation)
 }

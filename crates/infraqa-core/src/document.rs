@@ -1,0 +1,167 @@
+//! Reading the documents infraqa writes (`inventory.json`, `findings.json`, history entries):
+//! each is checked for what it is, its `schema_version` first, so a file of another kind or of
+//! a layout this build does not read is refused with a typed error naming the problem, never
+//! half-understood.
+
+use crate::check::{CheckResult, FINDINGS_SCHEMA_VERSION};
+use crate::history::{HISTORY_SCHEMA_VERSION, HistoryEntry};
+use crate::inventory::{INVENTORY_SCHEMA_VERSION, Inventory};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::fmt;
+
+/// The kinds of document infraqa reads back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentKind {
+    /// `inventory.json`, written by a scan.
+    Inventory,
+    /// `findings.json`, written by a check.
+    Findings,
+    /// One run's history entry.
+    HistoryEntry,
+}
+
+impl DocumentKind {
+    /// The layout versions this build reads: the current one, and older ones whose meaning
+    /// did not change (history entries of layout 1 lack only fields that default).
+    fn supported(self) -> &'static [u32] {
+        match self {
+            Self::Inventory => &[INVENTORY_SCHEMA_VERSION],
+            Self::Findings => &[FINDINGS_SCHEMA_VERSION],
+            Self::HistoryEntry => &[1, HISTORY_SCHEMA_VERSION],
+        }
+    }
+}
+
+impl fmt::Display for DocumentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Inventory => "inventory",
+            Self::Findings => "findings file",
+            Self::HistoryEntry => "history entry",
+        })
+    }
+}
+
+/// Why a document was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    /// Not JSON at all.
+    #[error("not JSON: {source}")]
+    NotJson {
+        /// The parser's complaint, with line and column.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// JSON without a `schema_version`: not a document infraqa wrote.
+    #[error("no schema_version: not an infraqa {kind}")]
+    NoSchemaVersion {
+        /// What was expected.
+        kind: DocumentKind,
+    },
+    /// A layout this build does not read.
+    #[error(
+        "{kind} schema_version {found} is not supported (this infraqa reads {supported}){hint}",
+        supported = kind.supported().iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+        hint = if *kind == DocumentKind::Inventory && *found < INVENTORY_SCHEMA_VERSION {
+            ": an older inventory records a failed read as a value; scan again"
+        } else if *kind == DocumentKind::Findings && *found < FINDINGS_SCHEMA_VERSION {
+            ": check the inventory again"
+        } else {
+            ""
+        }
+    )]
+    UnsupportedVersion {
+        /// What was expected.
+        kind: DocumentKind,
+        /// The version found.
+        found: u32,
+    },
+    /// The right version, but fields are missing or wrong.
+    #[error("not a valid {kind}: {source}")]
+    Invalid {
+        /// What was expected.
+        kind: DocumentKind,
+        /// The parser's complaint, with line and column.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+#[derive(Deserialize)]
+struct Version {
+    schema_version: Option<u32>,
+}
+
+fn read<T: DeserializeOwned>(bytes: &[u8], kind: DocumentKind) -> Result<T, DocumentError> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        .map_err(|source| DocumentError::NotJson { source })?;
+    let found = serde_json::from_slice::<Version>(bytes)
+        .ok()
+        .and_then(|v| v.schema_version)
+        .ok_or(DocumentError::NoSchemaVersion { kind })?;
+    if !kind.supported().contains(&found) {
+        return Err(DocumentError::UnsupportedVersion { kind, found });
+    }
+    serde_json::from_slice(bytes).map_err(|source| DocumentError::Invalid { kind, source })
+}
+
+/// Reads an `inventory.json`.
+pub fn inventory(bytes: &[u8]) -> Result<Inventory, DocumentError> {
+    read(bytes, DocumentKind::Inventory)
+}
+
+/// Reads a `findings.json`.
+pub fn findings(bytes: &[u8]) -> Result<CheckResult, DocumentError> {
+    read(bytes, DocumentKind::Findings)
+}
+
+/// Reads a history entry.
+pub fn history_entry(bytes: &[u8]) -> Result<HistoryEntry, DocumentError> {
+    read(bytes, DocumentKind::HistoryEntry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_of_wrong_input_has_its_own_error() {
+        let cases: [(&str, &str); 6] = [
+            ("{", "not JSON"),
+            ("[1, 2]", "no schema_version: not an infraqa inventory"),
+            (r#"{"resources": []}"#, "no schema_version"),
+            (
+                r#"{"schema_version": 1, "resources": []}"#,
+                "inventory schema_version 1 is not supported (this infraqa reads 2): an older inventory",
+            ),
+            (
+                r#"{"schema_version": 99}"#,
+                "schema_version 99 is not supported",
+            ),
+            (
+                r#"{"schema_version": 2, "account_id": 7}"#,
+                "not a valid inventory",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = inventory(text.as_bytes()).unwrap_err().to_string();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+        let err = findings(br#"{"schema_version": 1}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("check the inventory again"), "{err}");
+    }
+
+    #[test]
+    fn history_entries_of_the_previous_layout_still_read() {
+        let v1 = r#"{"schema_version":1,"generated_at":"2026-11-01T00:00:00Z","account_id":"1",
+            "partial":false,"compliance_score":90.0,"in_scope_resources":10,"compliant_resources":9,
+            "by_severity":{},"by_rule":{},"findings":[["tags-required","arn:x"]],
+            "inventory":{"total_resources":10,"by_type":{},"by_region":{}}}"#;
+        let e = history_entry(v1.as_bytes()).unwrap();
+        assert!(e.not_evaluated.is_empty());
+        assert_eq!(e.findings.len(), 1);
+    }
+}
