@@ -7,6 +7,7 @@
 
 mod aws_clients;
 mod check;
+mod faults;
 mod scan;
 
 use infraqa_tests::emulator::{Emulator, TestAccount};

@@ -12,7 +12,7 @@ use infraqa_core::observed::Observed;
 use infraqa_core::policy::RegionScope;
 use infraqa_core::{Inventory, Resource, ResourceType};
 use infraqa_tests::emulator::TestAccount;
-use infraqa_tests::fault_proxy::{Fault, FaultProxy};
+use infraqa_tests::fault_proxy::{Fault, FaultAction, FaultProxy};
 use infraqa_tests::seed::{Estate, PRIMARY_REGION, SECONDARY_REGION, seed_demo_estate};
 use std::collections::BTreeSet;
 
@@ -308,9 +308,12 @@ async fn details_carry_what_the_rules_read() {
 }
 
 const EMULATOR_500: &str = "<!doctype html><html><title>500 Internal Server Error</title><h1>Internal Server Error</h1></html>";
-const EC2_THROTTLED: &str = "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>x</RequestID></Response>";
 
-async fn scan_through(proxy: &FaultProxy, account: &TestAccount, max_attempts: u32) -> Inventory {
+pub async fn scan_through(
+    proxy: &FaultProxy,
+    account: &TestAccount,
+    max_attempts: u32,
+) -> Inventory {
     let mut options = account.options();
     options.endpoint_url = Some(proxy.url().to_owned());
     options.max_attempts = max_attempts;
@@ -328,13 +331,16 @@ async fn an_api_answering_http_500_is_recorded_and_the_rest_is_kept() {
     let estate = seed_demo_estate(&account.clients().await).await.unwrap();
     let proxy = FaultProxy::start(
         emulator.url(),
-        vec![Fault {
-            operation: "DescribeDBInstances".into(),
-            region: Some(SECONDARY_REGION.into()),
-            status: 500,
-            body: EMULATOR_500.into(),
-            times: None,
-        }],
+        vec![
+            Fault::on(
+                "DescribeDBInstances",
+                FaultAction::Status {
+                    status: 500,
+                    body: EMULATOR_500.into(),
+                },
+            )
+            .in_region(SECONDARY_REGION),
+        ],
     )
     .await
     .unwrap();
@@ -379,13 +385,11 @@ async fn throttling_is_retried_and_the_inventory_is_complete() {
     let estate = seed_demo_estate(&account.clients().await).await.unwrap();
     let proxy = FaultProxy::start(
         emulator.url(),
-        vec![Fault {
-            operation: "DescribeInstances".into(),
-            region: Some(PRIMARY_REGION.into()),
-            status: 503,
-            body: EC2_THROTTLED.into(),
-            times: Some(3),
-        }],
+        vec![
+            Fault::on("DescribeInstances", FaultAction::Throttle)
+                .in_region(PRIMARY_REGION)
+                .times(3),
+        ],
     )
     .await
     .unwrap();

@@ -1,10 +1,14 @@
 //! A fault-injecting reverse proxy in front of the emulator.
 //!
-//! The emulator cannot fail on demand; this proxy can. Each request's operation (from the
-//! `X-Amz-Target` header of JSON protocols or the `Action=` form field of query protocols) and
-//! region (from the signature's credential scope) are matched against [`Fault`] rules; a match
-//! is answered with the rule's status and body, anything else is forwarded unchanged (the
-//! `Host` header is kept, so signatures still verify). Every request is counted.
+//! The emulator cannot fail on demand; this proxy can. Each request's service and region
+//! (from the signature's credential scope) and operation (from `X-Amz-Target` for JSON
+//! protocols, the `Action=` form field for query protocols, and the method, path and query
+//! for S3 and S3 Control) are matched against [`Fault`] rules. A matching request is failed
+//! the way the rule says: an HTTP status with a body, `AccessDenied` in the shape the
+//! service's protocol really uses, throttling likewise, a dropped connection, a delay before
+//! forwarding (past the client's attempt timeout if it is long enough), or a body cut short.
+//! Anything else is forwarded unchanged (the `Host` header is kept, so signatures still
+//! verify). Every request is counted.
 
 use crate::{KitError, Step};
 use bytes::Bytes;
@@ -18,22 +22,124 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 use tokio::net::TcpListener;
 
-/// Answer `operation` (in `region`, or any region) with `status` and `body`, `times` times
-/// (`None`: always).
+/// What a matching request gets instead of the emulator's answer.
+#[derive(Debug, Clone)]
+pub enum FaultAction {
+    /// This status and body (an HTML page for an emulator-style 500).
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The body.
+        body: String,
+    },
+    /// `AccessDenied` as the service's protocol writes it.
+    AccessDenied,
+    /// The service's throttling error (EC2 503 `RequestLimitExceeded`, S3 503 `SlowDown`,
+    /// query 400 `Throttling`, JSON 400 `ThrottlingException`, Lambda 429).
+    Throttle,
+    /// The connection is closed without an answer.
+    Drop,
+    /// The request is forwarded after this delay.
+    Delay(Duration),
+    /// The emulator's answer, its full length declared but the connection closed halfway
+    /// through the body (as a reset connection does).
+    Truncate,
+}
+
+/// Fail matching requests with `action`: those of `service`, `operation` and `region` where
+/// set (unset matches any), at most `times` of them, and only `rate.0` of every `rate.1`
+/// (spread evenly, so no request is failed twice in a row below 50%).
 #[derive(Debug, Clone)]
 pub struct Fault {
+    /// The signing name of the service, e.g. `s3`, `ec2`, `iam`.
+    pub service: Option<String>,
     /// The API operation, e.g. `DescribeVolumes`.
-    pub operation: String,
+    pub operation: Option<String>,
     /// Only in this region, when set.
     pub region: Option<String>,
-    /// The HTTP status to answer with.
-    pub status: u16,
-    /// The response body (an HTML page for an emulator-style 500).
-    pub body: String,
+    /// What to do instead of forwarding.
+    pub action: FaultAction,
     /// How many matching requests to fail; `None` fails all of them.
     pub times: Option<u64>,
+    /// Fail this many of every so many matching requests.
+    pub rate: Option<(u64, u64)>,
+}
+
+impl Fault {
+    /// Fails every request of `operation` with `action`.
+    pub fn on(operation: &str, action: FaultAction) -> Self {
+        Self {
+            service: None,
+            operation: Some(operation.to_owned()),
+            region: None,
+            action,
+            times: None,
+            rate: None,
+        }
+    }
+
+    /// Fails every request of `service` (any operation) with `action`.
+    pub fn on_service(service: &str, action: FaultAction) -> Self {
+        Self {
+            service: Some(service.to_owned()),
+            ..Self::on("", action)
+        }
+        .any_operation()
+    }
+
+    /// Fails requests of every service with `action`.
+    pub fn everywhere(action: FaultAction) -> Self {
+        Self::on("", action).any_operation()
+    }
+
+    fn any_operation(mut self) -> Self {
+        self.operation = None;
+        self
+    }
+
+    /// Only in `region`.
+    pub fn in_region(mut self, region: &str) -> Self {
+        self.region = Some(region.to_owned());
+        self
+    }
+
+    /// At most `n` times.
+    pub fn times(mut self, n: u64) -> Self {
+        self.times = Some(n);
+        self
+    }
+
+    /// Only `fail` of every `of` matching requests.
+    pub fn rate(mut self, fail: u64, of: u64) -> Self {
+        self.rate = Some((fail, of.max(1)));
+        self
+    }
+
+    fn matches(&self, req: &Seen) -> bool {
+        let eq = |want: &Option<String>, got: &Option<String>| want.is_none() || want == got;
+        eq(&self.service, &req.service)
+            && eq(&self.operation, &req.operation)
+            && eq(&self.region, &req.region)
+    }
+
+    /// Whether the `n`th matching request (from 0) is failed.
+    fn fires(&self, n: u64) -> bool {
+        self.times.is_none_or(|limit| n < limit)
+            && self
+                .rate
+                .is_none_or(|(fail, of)| (n + 1) * fail / of > n * fail / of)
+    }
+}
+
+/// What the proxy learned about one request.
+#[derive(Debug, Clone, Default)]
+struct Seen {
+    service: Option<String>,
+    operation: Option<String>,
+    region: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -82,7 +188,21 @@ impl FaultProxy {
                 let upstream = upstream.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| {
-                        handle(req, Arc::clone(&state), client.clone(), upstream.clone())
+                        let (state, client, upstream) =
+                            (Arc::clone(&state), client.clone(), upstream.clone());
+                        async move {
+                            match handle(req, state, client, upstream).await? {
+                                Reply::Answer(r) => Ok::<_, Dropped>(
+                                    r.map(|b| b.map_err(|never| match never {}).boxed()),
+                                ),
+                                Reply::Truncated(r) => {
+                                    Ok(r.map(|b| ProxyBody::new(CutShort(Some(b)))))
+                                }
+                                // An error from the service makes hyper close the connection
+                                // without an answer.
+                                Reply::Drop => Err(Dropped),
+                            }
+                        }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -122,8 +242,6 @@ impl FaultProxy {
     }
 }
 
-type Reply = Response<Full<Bytes>>;
-
 async fn handle(
     req: Request<Incoming>,
     state: Arc<State>,
@@ -132,31 +250,51 @@ async fn handle(
 ) -> Result<Reply, hyper::Error> {
     let (parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
-    let operation = operation_of(&parts.headers, &body);
-    let region = region_of(&parts.headers);
+    let seen = Seen {
+        service: service_of(&parts.headers),
+        operation: operation_of(&parts.method, &parts.uri, &parts.headers, &body),
+        region: region_of(&parts.headers),
+    };
     *state
         .by_operation
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .entry(operation.clone().unwrap_or_else(|| "other".into()))
+        .entry(seen.operation.clone().unwrap_or_else(|| "other".into()))
         .or_default() += 1;
 
+    let mut after = None;
     for (fault, used) in &state.faults {
-        let op_matches = operation.as_deref() == Some(fault.operation.as_str());
-        let region_matches = fault.region.is_none() || fault.region == region;
-        if op_matches && region_matches {
-            let n = used.fetch_add(1, Ordering::Relaxed);
-            if fault.times.is_none_or(|limit| n < limit) {
-                state.injected.fetch_add(1, Ordering::Relaxed);
-                return Ok(text_response(fault.status, fault.body.clone()));
-            }
+        if !fault.matches(&seen) {
+            continue;
         }
+        let n = used.fetch_add(1, Ordering::Relaxed);
+        if !fault.fires(n) {
+            continue;
+        }
+        state.injected.fetch_add(1, Ordering::Relaxed);
+        let service = seen.service.as_deref().unwrap_or_default();
+        match &fault.action {
+            FaultAction::Status { status, body } => {
+                return Ok(Reply::Answer(text_response(*status, body.clone())));
+            }
+            FaultAction::AccessDenied => return Ok(Reply::Answer(access_denied(service))),
+            FaultAction::Throttle => return Ok(Reply::Answer(throttled(service))),
+            FaultAction::Drop => return Ok(Reply::Drop),
+            FaultAction::Delay(d) => tokio::time::sleep(*d).await,
+            FaultAction::Truncate => after = Some(FaultAction::Truncate),
+        }
+        break;
     }
 
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let uri: hyper::Uri = match format!("{upstream}{path}").parse() {
         Ok(uri) => uri,
-        Err(e) => return Ok(text_response(502, format!("bad upstream uri: {e}"))),
+        Err(e) => {
+            return Ok(Reply::Answer(text_response(
+                502,
+                format!("bad upstream uri: {e}"),
+            )));
+        }
     };
     let mut forward = Request::builder().method(parts.method).uri(uri);
     for (name, value) in &parts.headers {
@@ -164,20 +302,124 @@ async fn handle(
     }
     let forward = match forward.body(Full::new(body)) {
         Ok(f) => f,
-        Err(e) => return Ok(text_response(502, format!("bad request: {e}"))),
+        Err(e) => {
+            return Ok(Reply::Answer(text_response(
+                502,
+                format!("bad request: {e}"),
+            )));
+        }
     };
     state.forwarded.fetch_add(1, Ordering::Relaxed);
     match client.request(forward).await {
         Ok(resp) => {
-            let (parts, body) = resp.into_parts();
-            let bytes = body.collect().await?.to_bytes();
-            Ok(Response::from_parts(parts, Full::new(bytes)))
+            let (mut parts, body) = resp.into_parts();
+            let mut bytes = body.collect().await?.to_bytes();
+            if after.is_some() {
+                let declared = bytes.len();
+                bytes.truncate(declared / 2);
+                parts
+                    .headers
+                    .insert(hyper::header::CONTENT_LENGTH, declared.into());
+                return Ok(Reply::Truncated(Response::from_parts(parts, bytes)));
+            }
+            Ok(Reply::Answer(Response::from_parts(parts, Full::new(bytes))))
         }
-        Err(e) => Ok(text_response(502, format!("upstream failed: {e}"))),
+        Err(e) => Ok(Reply::Answer(text_response(
+            502,
+            format!("upstream failed: {e}"),
+        ))),
     }
 }
 
-fn text_response(status: u16, body: String) -> Reply {
+/// An answer, an answer to cut short, or a connection to drop.
+enum Reply {
+    Answer(Response<Full<Bytes>>),
+    Truncated(Response<Bytes>),
+    Drop,
+}
+
+/// A body that sends what it has, then fails: hyper closes the connection short of the
+/// declared length.
+struct CutShort(Option<Bytes>);
+
+impl hyper::body::Body for CutShort {
+    type Data = Bytes;
+    type Error = Dropped;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Dropped>>> {
+        std::task::Poll::Ready(Some(match self.0.take() {
+            Some(data) => Ok(hyper::body::Frame::data(data)),
+            None => Err(Dropped),
+        }))
+    }
+}
+
+type ProxyBody = http_body_util::combinators::BoxBody<Bytes, Dropped>;
+
+/// The protocol family of a service, by its signing name.
+fn protocol(service: &str) -> &'static str {
+    match service {
+        "ec2" => "ec2",
+        "s3" | "s3control" => "rest-xml",
+        "iam" | "sts" | "rds" | "sns" | "cloudwatch" => "query",
+        "lambda" => "rest-json",
+        _ => "json",
+    }
+}
+
+fn xml(status: u16, body: String) -> Response<Full<Bytes>> {
+    let mut r = text_response(status, body);
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/xml"),
+    );
+    r
+}
+
+fn json(status: u16, error_type: &str, message: &str) -> Response<Full<Bytes>> {
+    let mut r = text_response(
+        status,
+        format!(r#"{{"__type":"{error_type}","message":"{message}"}}"#),
+    );
+    let headers = r.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    if let Ok(v) = hyper::header::HeaderValue::from_str(error_type) {
+        headers.insert("x-amzn-errortype", v);
+    }
+    r
+}
+
+/// `AccessDenied` as each protocol writes it.
+fn access_denied(service: &str) -> Response<Full<Bytes>> {
+    let msg =
+        "User: arn:aws:iam::123456789012:user/scanner is not authorized to perform this action";
+    match protocol(service) {
+        "ec2" => xml(403, format!("<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>{msg}</Message></Error></Errors><RequestID>x</RequestID></Response>")),
+        "rest-xml" => xml(403, "<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>x</RequestId></Error>".to_owned()),
+        "query" => xml(403, format!("<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{msg}</Message></Error><RequestId>x</RequestId></ErrorResponse>")),
+        "rest-json" => json(403, "AccessDeniedException", msg),
+        _ => json(400, "AccessDeniedException", msg),
+    }
+}
+
+/// The throttling error each protocol really uses.
+fn throttled(service: &str) -> Response<Full<Bytes>> {
+    match protocol(service) {
+        "ec2" => xml(503, "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>x</RequestID></Response>".to_owned()),
+        "rest-xml" => xml(503, "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>x</RequestId></Error>".to_owned()),
+        "query" => xml(400, "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>x</RequestId></ErrorResponse>".to_owned()),
+        "rest-json" => json(429, "TooManyRequestsException", "Rate exceeded"),
+        _ => json(400, "ThrottlingException", "Rate exceeded"),
+    }
+}
+
+fn text_response(status: u16, body: String) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() =
         hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
@@ -188,23 +430,105 @@ fn text_response(status: u16, body: String) -> Reply {
     resp
 }
 
-/// The operation of a JSON-protocol (`X-Amz-Target: Service.Operation`) or query-protocol
-/// (`Action=Operation` form field) request.
-fn operation_of(headers: &hyper::HeaderMap, body: &[u8]) -> Option<String> {
+/// A connection the proxy drops on purpose.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by the fault proxy")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+impl From<hyper::Error> for Dropped {
+    fn from(_: hyper::Error) -> Self {
+        Self
+    }
+}
+
+/// The S3 operations infraqa calls, by the query key that names the sub-resource.
+const S3_SUBRESOURCES: [(&str, &str); 8] = [
+    ("encryption", "GetBucketEncryption"),
+    ("publicAccessBlock", "GetPublicAccessBlock"),
+    ("logging", "GetBucketLogging"),
+    ("policyStatus", "GetBucketPolicyStatus"),
+    ("acl", "GetBucketAcl"),
+    ("location", "GetBucketLocation"),
+    ("tagging", "GetBucketTagging"),
+    ("versioning", "GetBucketVersioning"),
+];
+
+/// The operation of a JSON-protocol (`X-Amz-Target: Service.Operation`), query-protocol
+/// (`Action=Operation` form field) or S3 REST request (method, path and sub-resource).
+fn operation_of(
+    method: &hyper::Method,
+    uri: &hyper::Uri,
+    headers: &hyper::HeaderMap,
+    body: &[u8],
+) -> Option<String> {
     if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
         return target.rsplit('.').next().map(str::to_owned);
     }
-    std::str::from_utf8(body)
-        .ok()?
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("Action=").map(str::to_owned))
+    if let Some(action) = std::str::from_utf8(body)
+        .ok()
+        .and_then(|b| b.split('&').find_map(|p| p.strip_prefix("Action=")))
+    {
+        return Some(action.to_owned());
+    }
+    match service_of(headers).as_deref() {
+        Some("s3control") if uri.path().ends_with("/publicAccessBlock") => {
+            Some(format!("{}PublicAccessBlock", rest_verb(method)))
+        }
+        Some("s3") => {
+            let keys: Vec<&str> = uri
+                .query()
+                .unwrap_or_default()
+                .split('&')
+                .map(|kv| kv.split('=').next().unwrap_or_default())
+                .collect();
+            let named = S3_SUBRESOURCES
+                .iter()
+                .find(|(key, _)| keys.contains(key))
+                .map(|(_, op)| (*op).to_owned());
+            named.or_else(|| {
+                (uri.path() == "/" && method == hyper::Method::GET)
+                    .then(|| "ListBuckets".to_owned())
+            })
+        }
+        _ => None,
+    }
 }
 
-/// The region in the SigV4 credential scope `.../DATE/REGION/SERVICE/aws4_request`.
-fn region_of(headers: &hyper::HeaderMap) -> Option<String> {
+fn rest_verb(method: &hyper::Method) -> &'static str {
+    match *method {
+        hyper::Method::GET => "Get",
+        hyper::Method::PUT => "Put",
+        hyper::Method::DELETE => "Delete",
+        _ => "Post",
+    }
+}
+
+/// The signing name in the SigV4 credential scope `.../DATE/REGION/SERVICE/aws4_request`.
+fn service_of(headers: &hyper::HeaderMap) -> Option<String> {
+    scope(headers)?.split('/').nth(3).map(str::to_owned)
+}
+
+fn scope(headers: &hyper::HeaderMap) -> Option<String> {
     let auth = headers.get("authorization")?.to_str().ok()?;
-    let scope = auth.split("Credential=").nth(1)?.split(',').next()?;
-    scope.split('/').nth(2).map(str::to_owned)
+    Some(
+        auth.split("Credential=")
+            .nth(1)?
+            .split(',')
+            .next()?
+            .to_owned(),
+    )
+}
+
+/// The region in the SigV4 credential scope.
+fn region_of(headers: &hyper::HeaderMap) -> Option<String> {
+    scope(headers)?.split('/').nth(2).map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -216,18 +540,53 @@ mod tests {
         let mut headers = hyper::HeaderMap::new();
         headers.insert("authorization", "AWS4-HMAC-SHA256 Credential=AKID/20261127/eu-west-1/ec2/aws4_request, SignedHeaders=host, Signature=abc".parse().unwrap());
         assert_eq!(region_of(&headers).as_deref(), Some("eu-west-1"));
+        assert_eq!(service_of(&headers).as_deref(), Some("ec2"));
+        let get = hyper::Method::GET;
+        let root: hyper::Uri = "/".parse().unwrap();
+        let op = |headers: &hyper::HeaderMap, uri: &hyper::Uri, body: &[u8]| {
+            operation_of(&get, uri, headers, body)
+        };
         assert_eq!(
-            operation_of(&headers, b"Action=DescribeVolumes&Version=2016-11-15").as_deref(),
+            op(
+                &headers,
+                &root,
+                b"Action=DescribeVolumes&Version=2016-11-15"
+            )
+            .as_deref(),
             Some("DescribeVolumes")
         );
+        let mut s3 = hyper::HeaderMap::new();
+        s3.insert("authorization", "AWS4-HMAC-SHA256 Credential=AKID/20261127/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=abc".parse().unwrap());
+        for (uri, want) in [
+            ("/logs-bucket?encryption", Some("GetBucketEncryption")),
+            ("/b?publicAccessBlock=", Some("GetPublicAccessBlock")),
+            ("/b?policyStatus", Some("GetBucketPolicyStatus")),
+            ("/", Some("ListBuckets")),
+            ("/b/key", None),
+        ] {
+            assert_eq!(
+                op(&s3, &uri.parse().unwrap(), b"").as_deref(),
+                want,
+                "{uri}"
+            );
+        }
         headers.insert(
             "x-amz-target",
             "Logs_20140328.DescribeLogGroups".parse().unwrap(),
         );
         assert_eq!(
-            operation_of(&headers, b"{}").as_deref(),
+            op(&headers, &root, b"{}").as_deref(),
             Some("DescribeLogGroups")
         );
-        assert_eq!(operation_of(&hyper::HeaderMap::new(), b"").as_deref(), None);
+        assert_eq!(op(&hyper::HeaderMap::new(), &root, b"").as_deref(), None);
+    }
+
+    #[test]
+    fn rates_spread_failures_and_never_fail_twice_in_a_row_below_half() {
+        let f = Fault::everywhere(FaultAction::Drop).rate(3, 10);
+        let fired: Vec<u64> = (0..20).filter(|n| f.fires(*n)).collect();
+        assert_eq!(fired, [3, 6, 9, 13, 16, 19]);
+        assert!(Fault::everywhere(FaultAction::Drop).times(2).fires(1));
+        assert!(!Fault::everywhere(FaultAction::Drop).times(2).fires(2));
     }
 }
