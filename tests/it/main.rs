@@ -8,6 +8,7 @@
 mod aws_clients;
 mod check;
 mod faults;
+mod grants;
 mod scan;
 
 use infraqa_tests::emulator::{Emulator, TestAccount};
