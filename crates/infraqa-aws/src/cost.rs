@@ -34,6 +34,8 @@ pub async fn spend_from(
     for tag in tags {
         let mut sums: BTreeMap<String, f64> = BTreeMap::new();
         let mut token: Option<String> = None;
+        // GetCostAndUsage has no SDK paginator: this loop is the only hand-written one.
+        let mut seen_tokens = std::collections::HashSet::new();
         loop {
             let out = ce
                 .get_cost_and_usage()
@@ -80,8 +82,16 @@ pub async fn spend_from(
                 .next_page_token()
                 .filter(|t| !t.is_empty())
                 .map(str::to_owned);
-            if token.is_none() {
-                break;
+            match &token {
+                None => break,
+                Some(t) if !seen_tokens.insert(t.clone()) => {
+                    return Err(AwsError::RepeatedPageToken {
+                        service: "ce",
+                        operation: "GetCostAndUsage",
+                        token: t.clone(),
+                    });
+                }
+                Some(_) => {}
             }
         }
         let sum: f64 = sums.values().sum();
@@ -193,6 +203,27 @@ mod tests {
         assert_eq!(rows, vec![("b", 20.0), ("a", 12.5), ("(untagged)", 5.0)]);
         assert_eq!(spend.total, 37.5);
         assert_eq!(first.num_calls() + second.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_repeated_page_token_stops_the_listing_with_a_typed_error() {
+        let looping = mock!(aws_sdk_costexplorer::Client::get_cost_and_usage)
+            .then_output(|| page(&[("Owner$a", "1")], Some("same")));
+        let client = mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, [&looping]);
+        let err = spend_from(
+            &client,
+            &["Owner".into()],
+            day(2026, 10, 1),
+            day(2026, 11, 1),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.code(), "RepeatedPageToken");
+        assert!(
+            err.to_string().contains("repeated the page token same"),
+            "{err}"
+        );
+        assert_eq!(looping.num_calls(), 2, "stopped at the first repeat");
     }
 
     #[tokio::test]

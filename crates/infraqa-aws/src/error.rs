@@ -39,6 +39,17 @@ pub enum AwsError {
         /// chained as `source` (error reports would print them twice).
         cause: BoxError,
     },
+    /// A paginated call answered with a page token it had already given: following it would
+    /// loop for ever, so the listing stops there.
+    #[error("{service} {operation} repeated the page token {token}: the listing stopped there")]
+    RepeatedPageToken {
+        /// The service.
+        service: &'static str,
+        /// The operation.
+        operation: &'static str,
+        /// The token seen twice.
+        token: String,
+    },
     /// No region was configured, and one is needed.
     #[error("no AWS region configured (none in AWS_REGION, the profile or the caller's options)")]
     NoRegion,
@@ -131,6 +142,7 @@ impl AwsError {
     pub fn code(&self) -> &str {
         match self {
             Self::Call { code, .. } => code,
+            Self::RepeatedPageToken { .. } => "RepeatedPageToken",
             Self::NoRegion => "NoRegion",
         }
     }
@@ -139,7 +151,7 @@ impl AwsError {
     pub fn cause(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
         match self {
             Self::Call { cause, .. } => Some(cause.as_ref()),
-            Self::NoRegion => None,
+            Self::RepeatedPageToken { .. } | Self::NoRegion => None,
         }
     }
 

@@ -35,7 +35,54 @@ pub enum CliError {
     FindingsAtThreshold(String),
 }
 
+// Which exit code each library error leads to, decided here once per error type: bad input
+// is the user's to fix (2); AWS and storage failures stopped the run (3).
+impl From<infraqa_core::PolicyError> for CliError {
+    fn from(e: infraqa_core::PolicyError) -> Self {
+        Self::InvalidInput(e.into())
+    }
+}
+
+impl From<infraqa_core::document::DocumentError> for CliError {
+    fn from(e: infraqa_core::document::DocumentError) -> Self {
+        Self::InvalidInput(e.into())
+    }
+}
+
+impl From<infraqa_core::check::Mismatch> for CliError {
+    fn from(e: infraqa_core::check::Mismatch) -> Self {
+        Self::InvalidInput(e.into())
+    }
+}
+
+impl From<infraqa_aws::AwsError> for CliError {
+    fn from(e: infraqa_aws::AwsError) -> Self {
+        Self::AwsOrStorage(e.into())
+    }
+}
+
+impl From<infraqa_report::WriteError> for CliError {
+    fn from(e: infraqa_report::WriteError) -> Self {
+        Self::AwsOrStorage(e.into())
+    }
+}
+
+impl From<infraqa_report::store::StoreError> for CliError {
+    fn from(e: infraqa_report::store::StoreError) -> Self {
+        Self::AwsOrStorage(e.into())
+    }
+}
+
 impl CliError {
+    /// The same error (and exit code) with `what` was being done in front of it.
+    pub fn context(self, what: impl std::fmt::Display + Send + Sync + 'static) -> Self {
+        match self {
+            Self::InvalidInput(e) => Self::InvalidInput(e.context(what)),
+            Self::AwsOrStorage(e) => Self::AwsOrStorage(e.context(what)),
+            other => other,
+        }
+    }
+
     /// The exit code for this error.
     pub fn status(&self) -> ExitStatus {
         match self {

@@ -110,23 +110,6 @@ impl RuleId {
             Self::CloudtrailEnabled => "cloudtrail-enabled",
         }
     }
-
-    /// The severity the catalogue gives the rule before any policy override. Rules whose
-    /// severity depends on the resource (`s3-public-access`, `sg-open-ingress`,
-    /// `iam-least-privilege`) report their usual level here.
-    pub fn default_severity(self) -> Severity {
-        match self {
-            Self::TagsRequired
-            | Self::Ec2ApprovedAmi
-            | Self::LoggingEnabled
-            | Self::IamLeastPrivilege => Severity::Medium,
-            Self::S3Encryption
-            | Self::S3PublicAccess
-            | Self::SgOpenIngress
-            | Self::RegionApproved
-            | Self::CloudtrailEnabled => Severity::High,
-        }
-    }
 }
 
 impl fmt::Display for RuleId {
@@ -375,24 +358,5 @@ mod tests {
             assert_eq!(sev.to_string(), sev.as_str());
         }
         assert!("urgent".parse::<Severity>().is_err());
-    }
-
-    #[test]
-    fn default_severities_follow_the_catalogue() {
-        let cases = [
-            (RuleId::TagsRequired, Severity::Medium),
-            (RuleId::S3Encryption, Severity::High),
-            (RuleId::S3PublicAccess, Severity::High),
-            (RuleId::Ec2ApprovedAmi, Severity::Medium),
-            (RuleId::SgOpenIngress, Severity::High),
-            (RuleId::IamLeastPrivilege, Severity::Medium),
-            (RuleId::RegionApproved, Severity::High),
-            (RuleId::LoggingEnabled, Severity::Medium),
-            (RuleId::CloudtrailEnabled, Severity::High),
-        ];
-        for (rule, sev) in cases {
-            assert_eq!(rule.default_severity(), sev, "{rule}");
-            assert_eq!(rule.to_string(), rule.as_str());
-        }
     }
 }

@@ -1,14 +1,13 @@
 //! The pure core of infraqa.
 //!
 //! Everything here is a function of data: the resource model and inventory, findings and rule
-//! ids, the policy file, and the generic retry and pagination machinery. This crate performs no
+//! ids, and the policy file; rules, scoring, trends and cost over them. This crate performs no
 //! IO, reads no environment and no clock, and depends on no AWS SDK crate; the adapters in
 //! `infraqa-aws` and the binaries feed it data and take its results.
 
 // Test case tables are tuples read best inline.
 #![cfg_attr(test, allow(clippy::type_complexity))]
 
-pub mod backoff;
 pub mod check;
 pub mod cost;
 pub mod document;
@@ -19,7 +18,6 @@ pub mod inventory;
 pub mod model;
 pub mod observed;
 pub mod orphans;
-pub mod paginate;
 pub mod policy;
 pub mod prices;
 pub mod recommend;

@@ -54,7 +54,7 @@ fn actions(f: &Finding) -> Vec<(String, String)> {
         let item = match (f.rule_id, e) {
             (RuleId::TagsRequired, Evidence::MissingTag { key }) => (
                 format!("tag:{key}"),
-                format!("Add the `{key}` tag to {{n}} resource(s) (`infraqa tag` plans it)"),
+                format!("Add the `{key}` tag to {{n}} resource(s)"),
             ),
             (RuleId::TagsRequired, Evidence::InvalidTagValue { key, expected, .. }) => (
                 format!("tag-value:{key}"),
@@ -257,10 +257,7 @@ mod tests {
             r[0].action
         );
         // Owner: four findings addressed, three cleared (one also misses Project).
-        assert_eq!(
-            r[1].action,
-            "Add the `Owner` tag to 4 resource(s) (`infraqa tag` plans it)"
-        );
+        assert_eq!(r[1].action, "Add the `Owner` tag to 4 resource(s)");
         assert_eq!((r[1].clears, r[1].addresses, r[1].weight), (3, 4, 6));
         assert_eq!((r[2].clears, r[2].addresses), (0, 1));
         assert_eq!(

@@ -25,6 +25,9 @@ impl Sink {
             AwsError::Call {
                 service, operation, ..
             } => (*service, *operation),
+            AwsError::RepeatedPageToken {
+                service, operation, ..
+            } => (*service, *operation),
             AwsError::NoRegion => ("config", "LoadRegion"),
         };
         tracing::warn!(region, service, operation, error = %err, "recorded scan error");

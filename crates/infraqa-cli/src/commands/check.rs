@@ -13,9 +13,12 @@ pub fn load_inventory(path: &Path) -> Result<Inventory, CliError> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read inventory file {}", path.display()))
         .map_err(CliError::InvalidInput)?;
-    infraqa_core::document::inventory(&bytes)
-        .with_context(|| format!("{} is not a usable infraqa inventory", path.display()))
-        .map_err(CliError::InvalidInput)
+    infraqa_core::document::inventory(&bytes).map_err(|e| {
+        CliError::from(e).context(format!(
+            "{} is not a usable infraqa inventory",
+            path.display()
+        ))
+    })
 }
 
 /// Writes `DIR/findings.json` and returns its path.

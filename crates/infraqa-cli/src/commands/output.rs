@@ -6,6 +6,5 @@ use std::path::Path;
 
 /// Writes `value` as pretty JSON to `path` atomically; a failure is a storage failure (exit 3).
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), CliError> {
-    infraqa_report::store::write_json_atomic(path, value)
-        .map_err(|e| CliError::AwsOrStorage(e.into()))
+    Ok(infraqa_report::store::write_json_atomic(path, value)?)
 }

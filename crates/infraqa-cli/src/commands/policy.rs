@@ -10,8 +10,7 @@ pub fn load(path: &Path) -> Result<Policy, CliError> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read policy file {}", path.display()))
         .map_err(CliError::InvalidInput)?;
-    Policy::from_toml(&text, &path.display().to_string())
-        .map_err(|e| CliError::InvalidInput(e.into()))
+    Ok(Policy::from_toml(&text, &path.display().to_string())?)
 }
 
 /// Validates the policy at `path` and returns the effective policy as TOML.

@@ -4,7 +4,7 @@
 use super::aws::LazyClients;
 use super::history::HistoryLocation;
 use crate::exit::CliError;
-use anyhow::{Context, anyhow};
+use anyhow::Context;
 use infraqa_core::check::CheckResult;
 use infraqa_core::prices::PriceTable;
 use infraqa_core::report::{Report, ReportInput, build, history_entry};
@@ -16,9 +16,12 @@ pub fn load_findings(path: &Path) -> Result<CheckResult, CliError> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read findings file {}", path.display()))
         .map_err(CliError::InvalidInput)?;
-    infraqa_core::document::findings(&bytes)
-        .with_context(|| format!("{} is not a usable infraqa findings file", path.display()))
-        .map_err(CliError::InvalidInput)
+    infraqa_core::document::findings(&bytes).map_err(|e| {
+        CliError::from(e).context(format!(
+            "{} is not a usable infraqa findings file",
+            path.display()
+        ))
+    })
 }
 
 /// Where a run's history goes: `--history`, else `OUT/history`.
@@ -47,9 +50,7 @@ pub async fn produce(
     policy: &Policy,
     target: Target<'_>,
 ) -> Result<(Report, Vec<PathBuf>), CliError> {
-    check
-        .belongs_to(inventory, policy)
-        .map_err(|e| CliError::InvalidInput(anyhow!(e)))?;
+    check.belongs_to(inventory, policy)?;
     let (past, problems) = target.history.load(target.aws).await?;
     for p in &problems {
         tracing::warn!("{p}");
@@ -80,7 +81,7 @@ pub async fn produce(
         }
     }
     let written = infraqa_report::write_all(&report, target.out)
-        .map_err(|e| CliError::AwsOrStorage(anyhow!(e).context("writing the reports")))?;
+        .map_err(|e| CliError::from(e).context("writing the reports"))?;
     let at = target
         .history
         .append(target.aws, &history_entry(&report))

@@ -53,7 +53,7 @@ pub async fn scan(
     let bar = Progress::new(progress);
     let result = infraqa_aws::scan::scan(clients, &policy.scan.regions, &bar).await;
     bar.0.finish_and_clear();
-    result.map_err(|e| CliError::AwsOrStorage(anyhow::Error::new(e).context("scan stopped")))
+    result.map_err(|e| CliError::from(e).context("scan stopped"))
 }
 
 /// Writes the inventory to `DIR/inventory.json` and returns the path.
