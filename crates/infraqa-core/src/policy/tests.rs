@@ -1,5 +1,6 @@
 #![allow(clippy::type_complexity)] // case tables read best inline
 
+use super::validate::is_region;
 use super::*;
 
 const EXAMPLE: &str = include_str!("../../../../examples/policy.toml");

@@ -4,14 +4,20 @@
 //! Every figure comes from [`PriceTable`]; a resource whose price the table does not know has
 //! no estimate and is counted as unpriced, never guessed.
 
+mod allocation;
+mod estimate;
+mod waste;
+
+pub use allocation::TAGS_UNREAD;
+pub use estimate::{monthly_cost, orphan_cost};
+
 use crate::inventory::Inventory;
-use crate::model::{InstanceState, Resource, ResourceDetails};
 use crate::policy::Policy;
-use crate::prices::{PriceTable, size_rank, split_type};
+use crate::prices::PriceTable;
 use crate::round2;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Where the figures come from (copied from the price table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,41 +173,6 @@ fn percent(part: f64, whole: f64) -> f64 {
     }
 }
 
-/// The estimated monthly cost of one resource; `None` when the table cannot price it.
-pub fn monthly_cost(r: &Resource, t: &PriceTable) -> Option<f64> {
-    let region = r.region.as_str();
-    match &r.details {
-        ResourceDetails::Ec2Instance(i) => match i.state {
-            // Stopped instances bill only for their volumes, priced on their own.
-            InstanceState::Stopped | InstanceState::Stopping => Some(0.0),
-            InstanceState::Running | InstanceState::Pending => {
-                t.ec2_month(region, &i.instance_type)
-            }
-        },
-        ResourceDetails::Ec2Volume(v) => t.ebs_month(region, &v.volume_type, v.size_gib),
-        ResourceDetails::Ec2Snapshot(s) => t.snapshot_month(region, s.size_gib),
-        ResourceDetails::Ec2ElasticIp(_) => t.public_ipv4_month(region),
-        ResourceDetails::Ec2NatGateway(n) => match n.state.as_str() {
-            "deleted" | "deleting" | "failed" => Some(0.0),
-            _ => t.nat_gateway_month(region),
-        },
-        ResourceDetails::RdsDb(d) => t.rds_month(region, &d.instance_class),
-        ResourceDetails::LogsLogGroup(g) => t.logs_month(region, g.stored_bytes),
-        // Free: images bill through their snapshots; groups, VPCs and roles cost nothing.
-        ResourceDetails::Ec2Image(_)
-        | ResourceDetails::Ec2SecurityGroup(_)
-        | ResourceDetails::Ec2Vpc(_)
-        | ResourceDetails::IamRole(_) => Some(0.0),
-        _ => None,
-    }
-}
-
-fn is_non_production(r: &Resource, policy: &Policy) -> bool {
-    let c = &policy.cost;
-    r.tag(&c.environment_tag)
-        .is_some_and(|env| c.non_production_values.iter().any(|v| v == env))
-}
-
 /// Computes the `cost` section.
 pub fn cost_report(
     inventory: &Inventory,
@@ -212,58 +183,15 @@ pub fn cost_report(
     let estimates: Vec<Option<f64>> = inventory
         .resources
         .iter()
-        .map(|r| monthly_cost(r, prices))
+        .map(|r| estimate::monthly_cost(r, prices))
         .collect();
     let total: f64 = estimates.iter().flatten().sum();
     let priced = estimates.iter().filter(|e| e.is_some()).count();
 
-    let mut allocation = BTreeMap::new();
-    for key in &policy.cost.allocation_tags {
-        let mut rows: BTreeMap<&str, (usize, f64)> = BTreeMap::new();
-        let mut untagged = (0usize, 0.0f64);
-        for (r, est) in inventory.resources.iter().zip(&estimates) {
-            let slot = match policy.tags.value(r, key) {
-                Some(v) => rows.entry(v).or_default(),
-                None => &mut untagged,
-            };
-            slot.0 += 1;
-            slot.1 += est.unwrap_or(0.0);
-        }
-        let row = |value: &str, (n, c): (usize, f64)| AllocationRow {
-            value: value.to_owned(),
-            resources: n,
-            estimated_monthly_cost_usd: round2(c),
-            share_percent: percent(c, total),
-        };
-        let mut by_value: Vec<AllocationRow> = rows.into_iter().map(|(v, s)| row(v, s)).collect();
-        by_value.sort_by(|a, b| {
-            b.estimated_monthly_cost_usd
-                .total_cmp(&a.estimated_monthly_cost_usd)
-                .then_with(|| a.value.cmp(&b.value))
-        });
-        allocation.insert(
-            key.clone(),
-            TagAllocation {
-                by_value,
-                untagged: row("(untagged)", untagged),
-            },
-        );
-    }
+    let allocation = allocation::by_tag(inventory, policy, &estimates, total);
+    let untagged = allocation::untagged(inventory, policy, &estimates, total);
 
-    let (gap_n, gap_cost) = inventory
-        .resources
-        .iter()
-        .zip(&estimates)
-        .filter(|(r, _)| {
-            policy
-                .cost
-                .allocation_tags
-                .iter()
-                .any(|k| policy.tags.value(r, k).is_none())
-        })
-        .fold((0, 0.0), |(n, c), (_, e)| (n + 1, c + e.unwrap_or(0.0)));
-
-    let mut misconfigurations = misconfigurations(inventory, policy, prices, now);
+    let mut misconfigurations = waste::misconfigurations(inventory, policy, prices, now);
     misconfigurations.sort_by(|a, b| {
         b.estimated_monthly_waste_usd
             .total_cmp(&a.estimated_monthly_waste_usd)
@@ -284,173 +212,10 @@ pub fn cost_report(
         priced_resources: priced,
         unpriced_resources: inventory.resources.len() - priced,
         allocation,
-        untagged: UntaggedShare {
-            resources: gap_n,
-            estimated_monthly_cost_usd: round2(gap_cost),
-            share_percent: percent(gap_cost, total),
-        },
+        untagged,
         misconfigurations,
         estimated_monthly_waste_usd: round2(waste),
         actual_spend: None,
-    }
-}
-
-fn misconfigurations(
-    inventory: &Inventory,
-    policy: &Policy,
-    t: &PriceTable,
-    now: DateTime<Utc>,
-) -> Vec<Misconfiguration> {
-    let vpcs: HashMap<(&str, &str), &Resource> = inventory
-        .resources
-        .iter()
-        .filter(|r| matches!(r.details, ResourceDetails::Ec2Vpc(_)))
-        .map(|r| ((r.region.as_str(), r.id.as_str()), r))
-        .collect();
-    let max_rank = size_rank(&policy.cost.max_non_production_size);
-    let mut out = Vec::new();
-    for r in &inventory.resources {
-        let region = r.region.as_str();
-        let mut flag = |kind: WasteKind, reason: String, waste: Option<f64>, action: String| {
-            if let Some(w) = waste.filter(|w| *w > 0.0) {
-                out.push(Misconfiguration {
-                    kind,
-                    resource_arn: r.arn.clone(),
-                    resource_type: r.resource_type.to_string(),
-                    region: r.region.clone(),
-                    reason,
-                    estimated_monthly_waste_usd: round2(w),
-                    action,
-                });
-            }
-        };
-        match &r.details {
-            ResourceDetails::Ec2Volume(v) if v.state == "available" => flag(
-                WasteKind::UnattachedVolume,
-                format!(
-                    "{} GiB {} volume attached to nothing",
-                    v.size_gib, v.volume_type
-                ),
-                t.ebs_month(region, &v.volume_type, v.size_gib),
-                format!(
-                    "aws ec2 create-snapshot --volume-id {id} (if the data matters), then aws ec2 delete-volume --volume-id {id}",
-                    id = r.id
-                ),
-            ),
-            ResourceDetails::Ec2Volume(v) if v.volume_type == "gp2" => flag(
-                WasteKind::Gp2Volume,
-                format!(
-                    "{} GiB gp2 volume: gp3 costs less for the same baseline",
-                    v.size_gib
-                ),
-                t.ebs_month(region, "gp2", v.size_gib)
-                    .zip(t.ebs_month(region, "gp3", v.size_gib))
-                    .map(|(a, b)| a - b),
-                format!(
-                    "aws ec2 modify-volume --volume-id {} --volume-type gp3 (online, no downtime)",
-                    r.id
-                ),
-            ),
-            ResourceDetails::Ec2ElasticIp(e)
-                if e.association_id.is_none() && e.instance_id.is_none() =>
-            {
-                flag(
-                    WasteKind::UnassociatedEip,
-                    format!("elastic IP {} is associated with nothing", e.public_ip),
-                    t.public_ipv4_month(region),
-                    format!("aws ec2 release-address --allocation-id {}", r.id),
-                )
-            }
-            ResourceDetails::Ec2Instance(i) if i.state == InstanceState::Running => {
-                let current = t.ec2_month(region, &i.instance_type);
-                if let Some(next) = t.successor(&i.instance_type) {
-                    flag(
-                        WasteKind::PreviousGeneration,
-                        format!(
-                            "{} is a previous-generation type; {next} is current and cheaper",
-                            i.instance_type
-                        ),
-                        current.zip(t.ec2_month(region, &next)).map(|(a, b)| a - b),
-                        format!(
-                            "Stop {id}, aws ec2 modify-instance-attribute --instance-id {id} --instance-type {next}, start it",
-                            id = r.id
-                        ),
-                    );
-                }
-                if is_non_production(r, policy)
-                    && let Some((family, size)) = split_type(&i.instance_type)
-                    && let (Some(rank), Some(max)) = (size_rank(size), max_rank)
-                    && rank > max
-                {
-                    let smaller = format!("{family}.{}", policy.cost.max_non_production_size);
-                    flag(
-                        WasteKind::OversizedNonProduction,
-                        format!(
-                            "{} in a non-production environment ({}={}); {smaller} is the largest size the policy expects there",
-                            i.instance_type,
-                            policy.cost.environment_tag,
-                            r.tag(&policy.cost.environment_tag).unwrap_or_default()
-                        ),
-                        current
-                            .zip(t.ec2_month(region, &smaller))
-                            .map(|(a, b)| a - b),
-                        format!(
-                            "Right-size {id} to {smaller}: stop, aws ec2 modify-instance-attribute --instance-id {id} --instance-type {smaller}, start",
-                            id = r.id
-                        ),
-                    );
-                }
-            }
-            ResourceDetails::Ec2NatGateway(n) if n.state == "available" || n.state == "pending" => {
-                let vpc = n.vpc_id.as_deref().and_then(|v| vpcs.get(&(region, v)));
-                if is_non_production(r, policy) || vpc.is_some_and(|v| is_non_production(v, policy))
-                {
-                    flag(
-                        WasteKind::NatGatewayNonProduction,
-                        "NAT gateway in a non-production environment: billed every hour, plus data processing".to_owned(),
-                        t.nat_gateway_month(region),
-                        format!(
-                            "Use VPC endpoints or a shared egress VPC for non-production, then aws ec2 delete-nat-gateway --nat-gateway-id {}",
-                            r.id
-                        ),
-                    );
-                }
-            }
-            ResourceDetails::Ec2Snapshot(s) => {
-                if let Some(created) = r.created_at {
-                    let days = (now - created).num_days();
-                    if days > i64::from(policy.cost.snapshot_max_age_days) {
-                        flag(
-                            WasteKind::OldSnapshot,
-                            format!(
-                                "snapshot is {days} days old (policy: {}); its {} GiB are billed at most at the full size",
-                                policy.cost.snapshot_max_age_days, s.size_gib
-                            ),
-                            t.snapshot_month(region, s.size_gib),
-                            format!(
-                                "Check nothing restores from it, then aws ec2 delete-snapshot --snapshot-id {} (or archive it: aws ec2 modify-snapshot-tier --storage-tier archive)",
-                                r.id
-                            ),
-                        );
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-/// The monthly cost an orphan wastes: its own price, and for a stopped instance the price of
-/// the volumes still attached to it (`attached`).
-pub fn orphan_cost(r: &Resource, attached: &[&Resource], t: &PriceTable) -> Option<f64> {
-    match &r.details {
-        ResourceDetails::Ec2Instance(_) => attached
-            .iter()
-            .map(|v| monthly_cost(v, t))
-            .sum::<Option<f64>>()
-            .map(round2),
-        _ => monthly_cost(r, t).map(round2),
     }
 }
 
@@ -458,7 +223,10 @@ pub fn orphan_cost(r: &Resource, attached: &[&Resource], t: &PriceTable) -> Opti
 mod tests {
     use super::*;
     use crate::inventory::{INVENTORY_SCHEMA_VERSION, ScanStats};
-    use crate::model::{Ec2Instance, Ec2Snapshot, Ec2Volume, ElasticIp, NatGateway, Vpc};
+    use crate::model::{
+        Ec2Instance, Ec2Snapshot, Ec2Volume, ElasticIp, InstanceState, NatGateway, Resource,
+        ResourceDetails, Vpc,
+    };
     use chrono::TimeZone;
 
     fn now() -> DateTime<Utc> {
@@ -700,5 +468,36 @@ mod tests {
         // Every resource misses Project and CostCenter: the whole estate is a visibility gap.
         assert_eq!(c.untagged.resources, 3);
         assert_eq!(c.untagged.share_percent, 100.0);
+    }
+
+    #[test]
+    fn resources_whose_tags_were_not_read_are_neither_allocated_nor_untagged() {
+        let policy = Policy::default();
+        let mut unread = res("v-2", "us-east-1", &[], volume("gp3", 100, "in-use"));
+        unread.tags_unread = Some(crate::inventory::ScanError {
+            region: "us-east-1".into(),
+            service: "tagging".into(),
+            operation: "GetResources".into(),
+            code: "AccessDenied".into(),
+            message: "denied".into(),
+        });
+        let resources = vec![
+            res("v-1", "us-east-1", &[], volume("gp3", 100, "in-use")),
+            unread,
+        ];
+        let c = cost_report(&inv(resources), &policy, PriceTable::embedded(), now());
+        let owner = &c.allocation["Owner"];
+        assert_eq!(owner.untagged.resources, 1);
+        let rows: Vec<(&str, usize)> = owner
+            .by_value
+            .iter()
+            .map(|r| (r.value.as_str(), r.resources))
+            .collect();
+        assert_eq!(rows, [(TAGS_UNREAD, 1)]);
+        assert_eq!(
+            c.untagged.resources, 1,
+            "the unread one is not a visibility gap"
+        );
+        assert_eq!(c.untagged.share_percent, 50.0);
     }
 }

@@ -1,0 +1,342 @@
+//! The policy file: what the company's standards are, as TOML.
+//!
+//! Parsing happens in two steps. The file is first read into raw structs that reject unknown
+//! keys and remember where every value sits, then validated into [`Policy`], whose values are
+//! known good: regions look like regions, ports are in range, globs compile, rule ids exist and
+//! exemption dates parse. Every problem names its key and line, and all of them are reported at
+//! once. Defaults are documented on each field and in the README.
+
+use crate::finding::{RuleId, Severity};
+use crate::model::{Resource, ResourceType};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize, Serializer};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// A policy file that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// Not valid TOML, an unknown key, or a value of the wrong type.
+    #[error("{origin}: line {line}, column {column}: {message}")]
+    Syntax {
+        /// The file (or other source) the text came from.
+        origin: String,
+        /// 1-based line of the problem.
+        line: usize,
+        /// 1-based column of the problem.
+        column: usize,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+    /// Well-formed TOML whose values break the policy's rules.
+    #[error("{origin}: invalid policy:{}", problems.iter().map(|p| format!("\n  {p}")).collect::<String>())]
+    Invalid {
+        /// The file (or other source) the text came from.
+        origin: String,
+        /// Every problem found, in file order.
+        problems: Vec<PolicyProblem>,
+    },
+}
+
+/// One invalid value in a policy file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyProblem {
+    /// The dotted key, e.g. `network.allowed_public_ports`.
+    pub key: String,
+    /// 1-based line of the value.
+    pub line: usize,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl fmt::Display for PolicyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: `{}`: {}", self.line, self.key, self.message)
+    }
+}
+
+/// The validated policy. Every section is optional in the file; see each field for its default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Policy {
+    /// What to scan.
+    pub scan: ScanPolicy,
+    /// Required tags and their allowed values.
+    pub tags: TagPolicy,
+    /// Where resources may live.
+    pub regions: RegionPolicy,
+    /// Approved machine images.
+    pub ec2: Ec2Policy,
+    /// S3 bucket standards.
+    pub s3: S3Policy,
+    /// What may be open to the internet.
+    pub network: NetworkPolicy,
+    /// Which resources must log.
+    pub logging: LoggingPolicy,
+    /// When an idle resource counts as orphaned.
+    pub orphans: OrphanPolicy,
+    /// Cost allocation and what counts as an expensive misconfiguration.
+    pub cost: CostPolicy,
+    /// Per-rule switches and severity overrides (only rules the file mentions).
+    pub rules: BTreeMap<RuleId, RuleControl>,
+    /// Findings to move aside, each with its reason.
+    pub exemptions: Vec<Exemption>,
+}
+
+impl Policy {
+    /// The effective policy, defaults filled in, as TOML.
+    pub fn to_toml(&self) -> String {
+        // Every field is a string, number, bool, list or table of those: serialisation to
+        // TOML cannot fail, and if it ever did the debug form still shows the policy.
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# {e}\n{self:#?}"))
+    }
+
+    /// Whether `rule` runs (rules are on unless `[rules.<id>] enabled = false`).
+    pub fn rule_enabled(&self, rule: RuleId) -> bool {
+        self.rules.get(&rule).is_none_or(|c| c.enabled)
+    }
+
+    /// The severity override for `rule`, if the policy sets one.
+    pub fn severity_override(&self, rule: RuleId) -> Option<Severity> {
+        self.rules.get(&rule).and_then(|c| c.severity)
+    }
+
+    /// The SHA-256 of the effective policy (as `infraqa policy check` prints it), in hex: two
+    /// files that mean the same policy have the same digest, whatever their layout.
+    pub fn digest(&self) -> String {
+        use sha2::Digest;
+        // Serialising plain data (strings, numbers, ordered maps) to JSON cannot fail.
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        sha2::Sha256::digest(&json)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// `[scan]`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ScanPolicy {
+    /// Regions to scan. Default: every enabled region.
+    pub regions: RegionScope,
+}
+
+/// Which regions a scan covers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum RegionScope {
+    /// Every region `DescribeRegions` reports as enabled (written `"all"`).
+    #[default]
+    All,
+    /// Exactly these regions.
+    List(Vec<String>),
+}
+
+impl Serialize for RegionScope {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::All => s.serialize_str("all"),
+            Self::List(regions) => regions.serialize(s),
+        }
+    }
+}
+
+/// `[tags]`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TagPolicy {
+    /// Keys every in-scope resource must carry with a non-empty value. Default: none (the
+    /// `tags-required` rule has nothing to check).
+    pub required: Vec<String>,
+    /// Types the rule applies to. Default (empty): every inventoried taggable type.
+    pub applies_to: Vec<ResourceType>,
+    /// Allowed values per key (compared exactly, case-sensitive). Default: any value.
+    pub allowed_values: BTreeMap<String, Vec<String>>,
+    /// Other keys that satisfy a required key, e.g. `Owner = ["Team"]`. Default: none.
+    pub aliases: BTreeMap<String, Vec<String>>,
+}
+
+impl TagPolicy {
+    /// The non-empty value of tag `key` on `r`, or else of the first of its aliases that has
+    /// one (`tags.aliases`).
+    pub fn value<'r>(&self, r: &'r Resource, key: &str) -> Option<&'r str> {
+        let present = |k: &str| r.tag(k).filter(|v| !v.trim().is_empty());
+        present(key).or_else(|| {
+            self.aliases
+                .get(key)
+                .and_then(|aliases| aliases.iter().find_map(|a| present(a)))
+        })
+    }
+}
+
+/// `[regions]`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RegionPolicy {
+    /// Regions resources may live in. Default: none, and `region-approved` is off.
+    pub approved: Vec<String>,
+}
+
+/// `[ec2]`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Ec2Policy {
+    /// Approved AMI ids. Default: none.
+    pub approved_amis: Vec<String>,
+    /// Accounts whose AMIs are approved. Default: none. With both lists empty the
+    /// `ec2-approved-ami` rule is off.
+    pub approved_ami_owners: Vec<String>,
+}
+
+/// `[s3]`
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct S3Policy {
+    /// Bucket names (exact or globs) that may be public. Default: none.
+    pub public_allowlist: Vec<GlobPattern>,
+    /// Require SSE-KMS: SSE-S3 (`AES256`) then fails `s3-encryption`. Default: false.
+    pub require_kms: bool,
+}
+
+/// `[network]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetworkPolicy {
+    /// TCP/UDP ports that may be open to `0.0.0.0/0` or `::/0`. Default: none.
+    pub allowed_public_ports: BTreeSet<u16>,
+    /// Whether ICMP and ICMPv6 from the world are acceptable. Default: true.
+    pub allow_public_icmp: bool,
+}
+
+impl Default for NetworkPolicy {
+    fn default() -> Self {
+        Self {
+            allowed_public_ports: BTreeSet::new(),
+            allow_public_icmp: true,
+        }
+    }
+}
+
+/// `[logging]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoggingPolicy {
+    /// The tag that marks a resource critical. Default: `Environment`.
+    pub critical_tag: String,
+    /// Values of that tag that make a resource critical. Default: `["prod"]`.
+    pub critical_values: Vec<String>,
+}
+
+impl Default for LoggingPolicy {
+    fn default() -> Self {
+        Self {
+            critical_tag: "Environment".into(),
+            critical_values: vec!["prod".into()],
+        }
+    }
+}
+
+/// `[orphans]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrphanPolicy {
+    /// Days an instance must have been stopped to count as orphaned. Default: 30.
+    pub stopped_instance_days: u32,
+}
+
+/// `[cost]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CostPolicy {
+    /// Tags cost is allocated by. Default: `Owner`, `Project`, `CostCenter`.
+    pub allocation_tags: Vec<String>,
+    /// The tag naming a resource's environment. Default: `Environment`.
+    pub environment_tag: String,
+    /// Environment values that are not production (oversized instances and NAT gateways there
+    /// are flagged). Default: `dev`, `development`, `test`, `qa`, `sandbox`, `staging`.
+    pub non_production_values: Vec<String>,
+    /// The largest instance size a non-production instance may have before it counts as
+    /// oversized. Default: `large`.
+    pub max_non_production_size: String,
+    /// Snapshots older than this many days are flagged. Default: 90.
+    pub snapshot_max_age_days: u32,
+    /// Read last month's actual spend by allocation tag from Cost Explorer
+    /// (`GetCostAndUsage`, $0.01 per request, one request per tag and page). Default: false.
+    pub cost_explorer: bool,
+}
+
+impl Default for CostPolicy {
+    fn default() -> Self {
+        Self {
+            allocation_tags: ["Owner", "Project", "CostCenter"]
+                .map(String::from)
+                .to_vec(),
+            environment_tag: "Environment".into(),
+            non_production_values: ["dev", "development", "test", "qa", "sandbox", "staging"]
+                .map(String::from)
+                .to_vec(),
+            max_non_production_size: "large".into(),
+            snapshot_max_age_days: 90,
+            cost_explorer: false,
+        }
+    }
+}
+
+impl Default for OrphanPolicy {
+    fn default() -> Self {
+        Self {
+            stopped_instance_days: 30,
+        }
+    }
+}
+
+/// `[rules.<rule-id>]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleControl {
+    /// Whether the rule runs. Default: true.
+    pub enabled: bool,
+    /// A severity that replaces the catalogue's. Default: the catalogue's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+}
+
+/// `[[exemptions]]`: a finding the policy moves aside, never hides.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Exemption {
+    /// The rule it exempts from.
+    pub rule: RuleId,
+    /// Which resources it covers.
+    #[serde(flatten)]
+    pub target: ExemptionTarget,
+    /// Why, for the auditor.
+    pub reason: String,
+    /// The last day (UTC) it applies; it stops from the next day. Default: never expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<NaiveDate>,
+}
+
+impl Exemption {
+    /// Whether the exemption still applies on `today` (UTC): through its `expires` date.
+    pub fn is_active_on(&self, today: NaiveDate) -> bool {
+        self.expires.is_none_or(|last| today <= last)
+    }
+}
+
+/// The resources an exemption covers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExemptionTarget {
+    /// Resources whose ARN matches a glob.
+    Resource(GlobPattern),
+    /// Resources carrying a tag with exactly this key and value.
+    Tag(TagMatch),
+}
+
+/// A tag key and value that must match exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagMatch {
+    /// The tag key.
+    pub key: String,
+    /// The tag value.
+    pub value: String,
+}
+
+mod glob;
+mod raw;
+mod validate;
+
+pub use glob::GlobPattern;
+
+#[cfg(test)]
+mod tests;
