@@ -492,9 +492,16 @@ fn operation_of(
                 .iter()
                 .find(|(key, _)| keys.contains(key))
                 .map(|(_, op)| (*op).to_owned());
-            named.or_else(|| {
-                (uri.path() == "/" && method == hyper::Method::GET)
-                    .then(|| "ListBuckets".to_owned())
+            // Path-style: `/` lists buckets, `/bucket` is the bucket, `/bucket/key` an object.
+            let segments = uri.path().trim_start_matches('/').splitn(2, '/').count();
+            named.or_else(|| match (uri.path(), segments, method) {
+                ("/", _, &hyper::Method::GET) => Some("ListBuckets".to_owned()),
+                (_, 1, &hyper::Method::GET) if keys.contains(&"list-type") => {
+                    Some("ListObjectsV2".to_owned())
+                }
+                (_, 1, &hyper::Method::PUT) => Some("CreateBucket".to_owned()),
+                (_, 2, m) => Some(format!("{}Object", rest_verb(m))),
+                _ => None,
             })
         }
         _ => None,
@@ -562,7 +569,8 @@ mod tests {
             ("/b?publicAccessBlock=", Some("GetPublicAccessBlock")),
             ("/b?policyStatus", Some("GetBucketPolicyStatus")),
             ("/", Some("ListBuckets")),
-            ("/b/key", None),
+            ("/b/key", Some("GetObject")),
+            ("/b?list-type=2&prefix=x", Some("ListObjectsV2")),
         ] {
             assert_eq!(
                 op(&s3, &uri.parse().unwrap(), b"").as_deref(),

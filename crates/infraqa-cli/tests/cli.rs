@@ -386,6 +386,79 @@ fn report_rejects_bad_findings_and_mismatched_accounts_with_exit_2_and_writes_no
 }
 
 #[test]
+fn a_store_that_fails_keeps_the_previous_report_and_history_whole_and_says_what_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(check_fixture(dir.path()).status.code(), Some(0));
+    let findings = dir.path().join("findings.json");
+    let out = report_fixture(&findings, dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let before = std::fs::read(dir.path().join("report.json")).unwrap();
+    let history = dir.path().join("history");
+    let entries = || std::fs::read_dir(&history).unwrap().count();
+    assert_eq!(entries(), 1);
+    let temporaries = || {
+        walk(dir.path())
+            .into_iter()
+            .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+            .collect::<Vec<_>>()
+    };
+
+    // A report file cannot be replaced: exit 3 naming it, and nothing else changed.
+    std::fs::remove_file(dir.path().join("report.md")).unwrap();
+    std::fs::create_dir(dir.path().join("report.md")).unwrap();
+    let out = report_fixture(&findings, dir.path());
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("writing the reports") && err.contains("report.md"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("report.json")).unwrap(),
+        before
+    );
+    assert_eq!(
+        entries(),
+        1,
+        "no history entry for a run whose reports failed"
+    );
+    assert!(temporaries().is_empty(), "{:?}", temporaries());
+
+    // The history cannot be appended to: exit 3 naming it, no half-written entry.
+    std::fs::remove_dir(dir.path().join("report.md")).unwrap();
+    let moved = dir.path().join("history-kept");
+    std::fs::rename(&history, &moved).unwrap();
+    std::fs::write(&history, "not a directory").unwrap();
+    let out = report_fixture(&findings, dir.path());
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("history"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&history).unwrap(),
+        "not a directory"
+    );
+    assert_eq!(std::fs::read_dir(&moved).unwrap().count(), 1);
+    assert!(temporaries().is_empty(), "{:?}", temporaries());
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        }
+        out.push(p);
+    }
+    out
+}
+
+#[test]
 fn audit_gathers_history_and_remediation_actions_and_names_a_bad_log_line() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
@@ -461,15 +534,14 @@ fn infraqa_as(
     account: &infraqa_tests::emulator::TestAccount,
     args: &[&str],
 ) -> Output {
+    infraqa_via(emulator.url(), account, args)
+}
+
+/// `infraqa` acting in `account` against the endpoint `url` (the emulator or a proxy).
+fn infraqa_via(url: &str, account: &infraqa_tests::emulator::TestAccount, args: &[&str]) -> Output {
     let creds = &account.credentials;
     Command::new(env!("CARGO_BIN_EXE_infraqa"))
-        .args([
-            "--endpoint-url",
-            emulator.url(),
-            "--region",
-            "us-east-1",
-            "-q",
-        ])
+        .args(["--endpoint-url", url, "--region", "us-east-1", "-q"])
         .args(args)
         .env("AWS_ACCESS_KEY_ID", creds.access_key_id())
         .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key())
@@ -694,6 +766,54 @@ fn report_keeps_history_in_s3_when_asked() {
         2,
         "the second run read the first from S3"
     );
+
+    // An S3 store that answers the PUT with HTTP 500 stops the run with exit 3, naming the
+    // call; the entries already there are untouched (each is one complete PUT).
+    let proxy = rt
+        .block_on(infraqa_tests::fault_proxy::FaultProxy::start(
+            emulator.url(),
+            vec![infraqa_tests::fault_proxy::Fault::on(
+                "PutObject",
+                infraqa_tests::fault_proxy::FaultAction::Status {
+                    status: 500,
+                    body: "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>".into(),
+                },
+            )],
+        ))
+        .unwrap();
+    let out = infraqa_via(
+        proxy.url(),
+        &account,
+        &[
+            "report",
+            "--policy",
+            &policy,
+            "--inventory",
+            out_s.join("inventory.json").to_str().unwrap(),
+            "--findings",
+            out_s.join("findings.json").to_str().unwrap(),
+            "--out",
+            out_s.to_str().unwrap(),
+            "--history",
+            &location,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("PutObject") && err.contains("InternalError"),
+        "{err}"
+    );
+    assert!(proxy.injected() >= 1);
+    let listed = rt
+        .block_on(
+            s3.list_objects_v2()
+                .bucket(&bucket)
+                .prefix("acme/runs/")
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(listed.contents().len(), 2, "the earlier entries are intact");
 
     // An S3 store that cannot be reached stops the run with exit 3.
     let out = infraqa_as(

@@ -51,18 +51,17 @@ pub fn render(report: &Report, name: &str) -> Result<Vec<u8>, RenderError> {
 }
 
 /// Renders every format into `dir`, one at a time (only one rendered file is in memory at
-/// once), each written atomically.
+/// once), each staged to disk; only when all are staged are they put in place, so a failure
+/// leaves the previous report's files as they were.
 pub fn write_all(
     report: &Report,
     dir: &std::path::Path,
 ) -> Result<Vec<std::path::PathBuf>, WriteError> {
-    let mut written = Vec::new();
+    let mut staged = Vec::new();
     for name in FILES {
-        let path = dir.join(name);
-        store::write_atomic(&path, &render(report, name)?)?;
-        written.push(path);
+        staged.push(store::stage(&dir.join(name), &render(report, name)?)?);
     }
-    Ok(written)
+    Ok(store::commit_all(staged)?)
 }
 
 /// Rendering or writing failed.

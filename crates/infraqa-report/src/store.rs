@@ -2,7 +2,9 @@
 //!
 //! Every write goes to a uniquely named temporary file in the target's directory, is flushed
 //! to disk, renamed over the target, and the directory entry is flushed too: a crash or a
-//! concurrent writer leaves the old file or a new one, never half of one.
+//! concurrent writer leaves the old file or a new one, never half of one. A report's files are
+//! all staged before any is put in place, so a failure while writing them leaves the previous
+//! report whole.
 
 use infraqa_core::history::HistoryEntry;
 use std::io::Write;
@@ -40,14 +42,21 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Store
     }
 }
 
-/// Writes `bytes` to `path` atomically, creating its directory.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+/// A file written whole under a temporary name beside its target and flushed to disk, not yet
+/// in place. Dropped without [`Staged::commit`], it is removed and the target is untouched.
+#[derive(Debug)]
+pub struct Staged {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+/// Writes `bytes` under a unique temporary name in `path`'s directory (created if missing).
+pub fn stage(path: &Path, bytes: &[u8]) -> Result<Staged, StoreError> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io("creating directory", dir))?;
-    // Dropped unpersisted on any error, which removes it.
     let mut tmp = tempfile::Builder::new()
         .prefix(".infraqa-")
         .suffix(".tmp")
@@ -56,14 +65,61 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(io("writing", tmp.path()))?;
-    tmp.persist(path)
-        .map_err(|e| io("replacing", path)(e.error))?;
-    // The rename is durable only once the directory is flushed (not possible on every
-    // platform: a failure to open the directory is not a failed write).
-    if let Ok(d) = std::fs::File::open(dir) {
-        d.sync_all().map_err(io("flushing directory", dir))?;
+    Ok(Staged {
+        tmp,
+        path: path.to_path_buf(),
+    })
+}
+
+impl Staged {
+    /// The target.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
-    Ok(())
+
+    /// Whether the target can be replaced by a file (it is not a directory).
+    fn replaceable(&self) -> Result<(), StoreError> {
+        match std::fs::metadata(&self.path) {
+            Ok(m) if m.is_dir() => Err(io("replacing", &self.path)(std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                "a directory is in the way",
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Renames the file over its target and flushes the directory entry.
+    pub fn commit(self) -> Result<PathBuf, StoreError> {
+        let Self { tmp, path } = self;
+        tmp.persist(&path)
+            .map_err(|e| io("replacing", &path)(e.error))?;
+        // The rename is durable only once the directory is flushed (not possible on every
+        // platform: a failure to open the directory is not a failed write).
+        if let Some(dir) = path.parent()
+            && let Ok(d) = std::fs::File::open(if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            })
+        {
+            d.sync_all().map_err(io("flushing directory", dir))?;
+        }
+        Ok(path)
+    }
+}
+
+/// Puts every staged file in place, after checking that none of their targets is in the
+/// way, so a set of files is replaced all together or (short of a failing rename) not at all.
+pub fn commit_all(staged: Vec<Staged>) -> Result<Vec<PathBuf>, StoreError> {
+    for s in &staged {
+        s.replaceable()?;
+    }
+    staged.into_iter().map(Staged::commit).collect()
+}
+
+/// Writes `bytes` to `path` atomically, creating its directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    stage(path, bytes)?.commit().map(drop)
 }
 
 /// Writes `value` as pretty JSON (with a final newline) to `path` atomically.
@@ -173,5 +229,27 @@ mod tests {
         std::fs::write(&blocker, "x").unwrap();
         let err = write_json_atomic(&blocker.join("out.json"), &1).unwrap_err();
         assert!(err.to_string().contains("file"), "{err}");
+    }
+
+    #[test]
+    fn a_set_is_replaced_together_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.json");
+        let b = dir.path().join("b.json");
+        commit_all(vec![stage(&a, b"1").unwrap(), stage(&b, b"1").unwrap()]).unwrap();
+        // b's place is taken by a directory: neither file is replaced, no temporary is left.
+        std::fs::remove_file(&b).unwrap();
+        std::fs::create_dir(&b).unwrap();
+        let err = commit_all(vec![stage(&a, b"2").unwrap(), stage(&b, b"2").unwrap()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("b.json") && err.contains("directory"), "{err}");
+        assert_eq!(std::fs::read(&a).unwrap(), b"1");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 }
