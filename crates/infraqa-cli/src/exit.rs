@@ -57,7 +57,13 @@ impl From<infraqa_core::check::Mismatch> for CliError {
 
 impl From<infraqa_aws::AwsError> for CliError {
     fn from(e: infraqa_aws::AwsError) -> Self {
-        Self::AwsOrStorage(e.into())
+        let hint = matches!(e, infraqa_aws::AwsError::NoRegion)
+            .then_some("pass --region or set AWS_REGION");
+        let err = anyhow::Error::new(e);
+        Self::AwsOrStorage(match hint {
+            Some(h) => err.context(h),
+            None => err,
+        })
     }
 }
 
