@@ -5,7 +5,9 @@ use infraqa_aws::scan::{Quiet, scan};
 use infraqa_core::check::check;
 use infraqa_core::policy::RegionScope;
 use infraqa_core::{OrphanKind, Policy, RuleId};
-use infraqa_tests::seed::{Expect, PRIMARY_REGION, SECONDARY_REGION, seed_demo_estate};
+use infraqa_tests::seed::{
+    Expect, PRIMARY_REGION, SECONDARY_REGION, seed_demo_estate, tag_aws_defaults,
+};
 use std::collections::BTreeSet;
 
 fn diff<T: Ord + std::fmt::Debug>(want: &BTreeSet<T>, got: &BTreeSet<T>) -> String {
@@ -119,53 +121,16 @@ async fn the_checker_finds_exactly_the_planted_violations() {
 #[tokio::test]
 #[ignore = "needs the emulator: run `make test`"]
 async fn tagged_aws_defaults_are_exempt_however_they_reach_the_inventory() {
-    use aws_sdk_ec2::types::{Filter, Tag};
+    use aws_sdk_ec2::types::Tag;
     let (_emulator, account) = fresh_account().await;
     let clients = account.clients().await;
+    let defaults = tag_aws_defaults(&clients, PRIMARY_REGION).await.unwrap();
+    let (default_subnet, main_table, default_acl) = (
+        defaults.subnet,
+        defaults.main_route_table,
+        defaults.network_acl,
+    );
     let ec2 = clients.ec2(PRIMARY_REGION);
-    let filter = |name: &str, value: &str| Filter::builder().name(name).values(value).build();
-    let default_subnet = ec2
-        .describe_subnets()
-        .filters(filter("default-for-az", "true"))
-        .send()
-        .await
-        .unwrap()
-        .subnets()[0]
-        .subnet_id()
-        .unwrap()
-        .to_owned();
-    let default_vpc = ec2
-        .describe_vpcs()
-        .filters(filter("is-default", "true"))
-        .send()
-        .await
-        .unwrap()
-        .vpcs()[0]
-        .vpc_id()
-        .unwrap()
-        .to_owned();
-    let main_table = ec2
-        .describe_route_tables()
-        .filters(filter("vpc-id", &default_vpc))
-        .filters(filter("association.main", "true"))
-        .send()
-        .await
-        .unwrap()
-        .route_tables()[0]
-        .route_table_id()
-        .unwrap()
-        .to_owned();
-    let default_acl = ec2
-        .describe_network_acls()
-        .filters(filter("vpc-id", &default_vpc))
-        .filters(filter("default", "true"))
-        .send()
-        .await
-        .unwrap()
-        .network_acls()[0]
-        .network_acl_id()
-        .unwrap()
-        .to_owned();
     let own_vpc = ec2
         .create_vpc()
         .cidr_block("10.20.0.0/16")
@@ -191,9 +156,6 @@ async fn tagged_aws_defaults_are_exempt_however_they_reach_the_inventory() {
         .to_owned();
     let named = Tag::builder().key("Name").value("someone named it").build();
     ec2.create_tags()
-        .resources(&default_subnet)
-        .resources(&main_table)
-        .resources(&default_acl)
         .resources(&own_subnet)
         .tags(named)
         .send()

@@ -3,10 +3,9 @@
 //! the service role, and the template grants nothing else, so the two can never drift apart.
 
 use crate::fresh_account;
-use aws_sdk_ec2::types::{Filter, Tag};
 use infraqa_aws::scan::{Quiet, scan};
 use infraqa_core::policy::RegionScope;
-use infraqa_tests::seed::{PRIMARY_REGION, SECONDARY_REGION, seed_demo_estate};
+use infraqa_tests::seed::{PRIMARY_REGION, SECONDARY_REGION, seed_demo_estate, tag_aws_defaults};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -83,36 +82,8 @@ async fn the_service_role_grants_exactly_what_a_scan_calls() {
     let (_emulator, account) = fresh_account().await;
     let clients = account.clients().await;
     seed_demo_estate(&clients).await.unwrap();
-    // A tagged default subnet and main route table make the scan look up which are AWS's.
-    let ec2 = clients.ec2(PRIMARY_REGION);
-    let filter = |name: &str, value: &str| Filter::builder().name(name).values(value).build();
-    let subnet = ec2
-        .describe_subnets()
-        .filters(filter("default-for-az", "true"))
-        .send()
-        .await
-        .unwrap()
-        .subnets()[0]
-        .subnet_id()
-        .unwrap()
-        .to_owned();
-    let table = ec2
-        .describe_route_tables()
-        .filters(filter("association.main", "true"))
-        .send()
-        .await
-        .unwrap()
-        .route_tables()[0]
-        .route_table_id()
-        .unwrap()
-        .to_owned();
-    ec2.create_tags()
-        .resources(subnet)
-        .resources(table)
-        .tags(Tag::builder().key("Name").value("x").build())
-        .send()
-        .await
-        .unwrap();
+    // Tagged defaults make the scan look up which are AWS's.
+    tag_aws_defaults(&clients, PRIMARY_REGION).await.unwrap();
 
     let scope = RegionScope::List(vec![PRIMARY_REGION.into(), SECONDARY_REGION.into()]);
     let inv = scan(&clients, &scope, &Quiet).await.unwrap();

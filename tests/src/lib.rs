@@ -18,6 +18,17 @@ pub struct KitError {
     pub cause: Box<dyn std::error::Error + Send + Sync + 'static>,
 }
 
+impl KitError {
+    /// Something the set-up expected to find (`what`) was not there.
+    pub fn missing(what: String) -> Self {
+        Self {
+            step: what.clone(),
+            detail: "not found".to_owned(),
+            cause: what.into(),
+        }
+    }
+}
+
 /// Adds "what was being done" to any error.
 pub trait Step<T> {
     /// Labels the error with `what`.

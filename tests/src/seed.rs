@@ -1481,3 +1481,90 @@ fn demo_lambda_zip() -> Result<Vec<u8>, KitError> {
     let cursor = zip.finish().step("writing the demo Lambda package")?;
     Ok(cursor.into_inner())
 }
+
+/// The AWS-created defaults of a region's default VPC that someone tagged `Name`.
+#[derive(Debug, Clone)]
+pub struct TaggedDefaults {
+    /// A default subnet.
+    pub subnet: String,
+    /// The default VPC's main route table.
+    pub main_route_table: String,
+    /// The default VPC's default network ACL.
+    pub network_acl: String,
+}
+
+/// Tags a default subnet, the main route table and the default network ACL of `region`'s
+/// default VPC with `Name`, as people do: they then reach the inventory through the tagging
+/// API as generic resources.
+pub async fn tag_aws_defaults(
+    clients: &AwsClients,
+    region: &str,
+) -> Result<TaggedDefaults, KitError> {
+    let ec2 = clients.ec2(region);
+    let filter = |name: &str, value: &str| ec2t::Filter::builder().name(name).values(value).build();
+    let missing = |what: &str| KitError::missing(format!("no {what} in {region}"));
+    let vpc = ec2
+        .describe_vpcs()
+        .filters(filter("is-default", "true"))
+        .send()
+        .await
+        .step("finding the default VPC")?
+        .vpcs()
+        .first()
+        .and_then(|v| v.vpc_id())
+        .map(str::to_owned)
+        .ok_or_else(|| missing("default VPC"))?;
+    let subnet = ec2
+        .describe_subnets()
+        .filters(filter("default-for-az", "true"))
+        .send()
+        .await
+        .step("finding a default subnet")?
+        .subnets()
+        .first()
+        .and_then(|s| s.subnet_id())
+        .map(str::to_owned)
+        .ok_or_else(|| missing("default subnet"))?;
+    let main_route_table = ec2
+        .describe_route_tables()
+        .filters(filter("vpc-id", &vpc))
+        .filters(filter("association.main", "true"))
+        .send()
+        .await
+        .step("finding the main route table")?
+        .route_tables()
+        .first()
+        .and_then(|t| t.route_table_id())
+        .map(str::to_owned)
+        .ok_or_else(|| missing("main route table"))?;
+    let network_acl = ec2
+        .describe_network_acls()
+        .filters(filter("vpc-id", &vpc))
+        .filters(filter("default", "true"))
+        .send()
+        .await
+        .step("finding the default network ACL")?
+        .network_acls()
+        .first()
+        .and_then(|a| a.network_acl_id())
+        .map(str::to_owned)
+        .ok_or_else(|| missing("default network ACL"))?;
+    ec2.create_tags()
+        .resources(&subnet)
+        .resources(&main_route_table)
+        .resources(&network_acl)
+        .tags(
+            ec2t::Tag::builder()
+                .key("Name")
+                .value("someone named it")
+                .build(),
+        )
+        .send()
+        .await
+        .step("tagging the defaults")?;
+    Ok(TaggedDefaults {
+        subnet,
+        main_route_table,
+        network_acl,
+    })
+}

@@ -28,10 +28,6 @@ pub enum Service {
     Logs,
     /// CloudTrail.
     CloudTrail,
-    /// CloudWatch metrics and dashboards.
-    CloudWatch,
-    /// SNS.
-    Sns,
     /// The Resource Groups Tagging API.
     Tagging,
     /// Cost Explorer (billed per request).
@@ -40,7 +36,7 @@ pub enum Service {
 
 impl Service {
     /// Every service, in a stable order.
-    pub const ALL: [Service; 13] = [
+    pub const ALL: [Service; 11] = [
         Self::Ec2,
         Self::S3,
         Self::S3Control,
@@ -50,8 +46,6 @@ impl Service {
         Self::Lambda,
         Self::Logs,
         Self::CloudTrail,
-        Self::CloudWatch,
-        Self::Sns,
         Self::Tagging,
         Self::CostExplorer,
     ];
@@ -68,8 +62,6 @@ impl Service {
             Self::Lambda => "lambda",
             Self::Logs => "logs",
             Self::CloudTrail => "cloudtrail",
-            Self::CloudWatch => "cloudwatch",
-            Self::Sns => "sns",
             Self::Tagging => "tagging",
             Self::CostExplorer => "ce",
         }
@@ -83,9 +75,8 @@ impl Service {
             Self::Ec2 => 20,
             // S3 allows thousands per prefix; per-bucket config reads are cheap.
             Self::S3 => 50,
-            Self::CloudWatch => 20,
-            // IAM, STS, RDS, Lambda and SNS control planes: low double digits per second.
-            Self::Iam | Self::Sts | Self::Rds | Self::Lambda | Self::Sns | Self::S3Control => 10,
+            // IAM, STS, RDS and Lambda control planes: low double digits per second.
+            Self::Iam | Self::Sts | Self::Rds | Self::Lambda | Self::S3Control => 10,
             // DescribeLogGroups, CloudTrail and GetResources are limited to about 5/s.
             Self::Logs | Self::CloudTrail | Self::Tagging => 5,
             // Each Cost Explorer request costs $0.01; a report makes a handful.

@@ -781,23 +781,26 @@ fn report_keeps_history_in_s3_when_asked() {
             )],
         ))
         .unwrap();
-    let out = infraqa_via(
-        proxy.url(),
-        &account,
-        &[
-            "report",
-            "--policy",
-            &policy,
-            "--inventory",
-            out_s.join("inventory.json").to_str().unwrap(),
-            "--findings",
-            out_s.join("findings.json").to_str().unwrap(),
-            "--out",
-            out_s.to_str().unwrap(),
-            "--history",
-            &location,
-        ],
-    );
+    let report_again = |url: &str, history: &str| {
+        infraqa_via(
+            url,
+            &account,
+            &[
+                "report",
+                "--policy",
+                &policy,
+                "--inventory",
+                out_s.join("inventory.json").to_str().unwrap(),
+                "--findings",
+                out_s.join("findings.json").to_str().unwrap(),
+                "--out",
+                out_s.to_str().unwrap(),
+                "--history",
+                history,
+            ],
+        )
+    };
+    let out = report_again(proxy.url(), &location);
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -816,23 +819,7 @@ fn report_keeps_history_in_s3_when_asked() {
     assert_eq!(listed.contents().len(), 2, "the earlier entries are intact");
 
     // An S3 store that cannot be reached stops the run with exit 3.
-    let out = infraqa_as(
-        &emulator,
-        &account,
-        &[
-            "report",
-            "--policy",
-            &policy,
-            "--inventory",
-            out_s.join("inventory.json").to_str().unwrap(),
-            "--findings",
-            out_s.join("findings.json").to_str().unwrap(),
-            "--out",
-            out_s.to_str().unwrap(),
-            "--history",
-            "s3://no-such-bucket-infraqa/x",
-        ],
-    );
+    let out = report_again(emulator.url(), "s3://no-such-bucket-infraqa/x");
     assert_eq!(out.status.code(), Some(3));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("no-such-bucket-infraqa"),

@@ -36,6 +36,28 @@ fn filter(name: &str, values: &[String]) -> Filter {
         .build()
 }
 
+/// The ids, among `ids`, of what one filtered `Describe*` call (all its pages) finds to be
+/// AWS's: `$list` is the page's list, `$is_default` the test, `$id` the item's id.
+macro_rules! defaults_among {
+    ($clients:expr, $region:expr, $ids:expr, $sink:expr, $call:ident, $filter:literal,
+     $op:literal, $list:ident, $is_default:expr, $id:ident) => {{
+        let stream = $clients
+            .ec2($region)
+            .$call()
+            .filters(filter($filter, $ids))
+            .into_paginator()
+            .send();
+        $sink
+            .pages($region, SVC, $op, stream)
+            .await
+            .iter()
+            .flat_map(|p| p.$list())
+            .filter($is_default)
+            .filter_map(|x| x.$id().map(str::to_owned))
+            .collect::<Vec<String>>()
+    }};
+}
+
 /// Sets `aws_default` on every candidate in `generic`; returns the failures to record.
 pub async fn mark_aws_defaults(
     clients: &AwsClients,
@@ -59,11 +81,45 @@ pub async fn mark_aws_defaults(
         let mut part = Sink::default();
         let mut defaults = BTreeSet::new();
         for chunk in ids.chunks(FILTER_VALUES) {
+            let (region, sink) = (region.as_str(), &mut part);
             defaults.extend(match kind.as_str() {
-                "ec2:subnet" => default_subnets(clients, &region, chunk, &mut part).await,
-                "ec2:route-table" => main_route_tables(clients, &region, chunk, &mut part).await,
-                "ec2:network-acl" => default_acls(clients, &region, chunk, &mut part).await,
-                _ => default_gateways(clients, known, &region, chunk, &mut part).await,
+                "ec2:subnet" => defaults_among!(
+                    clients,
+                    region,
+                    chunk,
+                    sink,
+                    describe_subnets,
+                    "subnet-id",
+                    "DescribeSubnets",
+                    subnets,
+                    |s| s.default_for_az() == Some(true),
+                    subnet_id
+                ),
+                "ec2:route-table" => defaults_among!(
+                    clients,
+                    region,
+                    chunk,
+                    sink,
+                    describe_route_tables,
+                    "route-table-id",
+                    "DescribeRouteTables",
+                    route_tables,
+                    |t| t.associations().iter().any(|a| a.main() == Some(true)),
+                    route_table_id
+                ),
+                "ec2:network-acl" => defaults_among!(
+                    clients,
+                    region,
+                    chunk,
+                    sink,
+                    describe_network_acls,
+                    "network-acl-id",
+                    "DescribeNetworkAcls",
+                    network_acls,
+                    |a| a.is_default() == Some(true),
+                    network_acl_id
+                ),
+                _ => default_gateways(clients, known, region, chunk, sink).await,
             });
         }
         answers.insert((region, kind), part.observed(defaults));
@@ -76,69 +132,6 @@ pub async fn mark_aws_defaults(
         }
     }
     sink.errors
-}
-
-async fn default_subnets(
-    clients: &AwsClients,
-    region: &str,
-    ids: &[String],
-    sink: &mut Sink,
-) -> Vec<String> {
-    let stream = clients
-        .ec2(region)
-        .describe_subnets()
-        .filters(filter("subnet-id", ids))
-        .into_paginator()
-        .send();
-    sink.pages(region, SVC, "DescribeSubnets", stream)
-        .await
-        .iter()
-        .flat_map(|p| p.subnets())
-        .filter(|s| s.default_for_az() == Some(true))
-        .filter_map(|s| s.subnet_id().map(str::to_owned))
-        .collect()
-}
-
-async fn main_route_tables(
-    clients: &AwsClients,
-    region: &str,
-    ids: &[String],
-    sink: &mut Sink,
-) -> Vec<String> {
-    let stream = clients
-        .ec2(region)
-        .describe_route_tables()
-        .filters(filter("route-table-id", ids))
-        .into_paginator()
-        .send();
-    sink.pages(region, SVC, "DescribeRouteTables", stream)
-        .await
-        .iter()
-        .flat_map(|p| p.route_tables())
-        .filter(|t| t.associations().iter().any(|a| a.main() == Some(true)))
-        .filter_map(|t| t.route_table_id().map(str::to_owned))
-        .collect()
-}
-
-async fn default_acls(
-    clients: &AwsClients,
-    region: &str,
-    ids: &[String],
-    sink: &mut Sink,
-) -> Vec<String> {
-    let stream = clients
-        .ec2(region)
-        .describe_network_acls()
-        .filters(filter("network-acl-id", ids))
-        .into_paginator()
-        .send();
-    sink.pages(region, SVC, "DescribeNetworkAcls", stream)
-        .await
-        .iter()
-        .flat_map(|p| p.network_acls())
-        .filter(|a| a.is_default() == Some(true))
-        .filter_map(|a| a.network_acl_id().map(str::to_owned))
-        .collect()
 }
 
 /// Internet gateways attached to the region's default VPC, known from the scan's own
