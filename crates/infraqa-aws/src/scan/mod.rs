@@ -332,9 +332,12 @@ fn link_lambda_log_groups(resources: &mut [Resource], logs_failed: &BTreeMap<Str
     for r in resources.iter_mut() {
         let region = r.region.clone();
         if let ResourceDetails::LambdaFunction(f) = &mut r.details {
+            // A group that was listed exists even if a later page failed; one not listed is
+            // missing only if the listing was complete.
+            let listed = groups.contains(&(region.clone(), f.log_group.clone()));
             f.log_group_exists = match logs_failed.get(&region) {
-                Some(e) => Observed::failed(e.clone()),
-                None => Observed::Read(groups.contains(&(region, f.log_group.clone()))),
+                Some(e) if !listed => Observed::failed(e.clone()),
+                _ => Observed::Read(listed),
             };
         }
     }

@@ -279,3 +279,32 @@ fn scope_counts_what_each_enabled_rule_judges() {
         );
     }
 }
+
+#[test]
+fn an_unread_field_is_not_evaluated_by_the_rules_that_need_it_and_only_those() {
+    let mut b = open_bucket("half-read");
+    if let ResourceDetails::S3Bucket(s) = &mut b.details {
+        s.encryption = Observed::failed(denied("s3", "GetBucketEncryption"));
+    }
+    let arn = b.arn.clone();
+    let out = run(vec![b], "[rules.cloudtrail-enabled]\nenabled = false");
+    let not_evaluated: Vec<(RuleId, &str, &str)> = out
+        .not_evaluated
+        .iter()
+        .flat_map(|n| {
+            n.missing
+                .iter()
+                .map(move |m| (n.rule_id, n.resource_arn.as_str(), m.operation.as_str()))
+        })
+        .collect();
+    assert_eq!(
+        not_evaluated,
+        [(RuleId::S3Encryption, arn.as_str(), "GetBucketEncryption")]
+    );
+    assert_eq!(
+        keys(&out.findings),
+        [(RuleId::S3PublicAccess, arn.clone())],
+        "what was read is still judged"
+    );
+    assert!(out.exempted.is_empty());
+}
