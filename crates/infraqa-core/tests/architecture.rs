@@ -1,6 +1,6 @@
 //! ARCHITECTURE.md's invariants that a machine can check: the core does no IO and depends on
 //! no AWS, async or Lambda crate; only the AWS adapter crate (and the test harness) depends on
-//! AWS SDK crates; no library uses anyhow.
+//! AWS SDK crates; no library uses anyhow; the model holds no untyped JSON.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -82,6 +82,20 @@ fn only_the_aws_adapter_depends_on_aws_sdk_crates_and_no_library_on_anyhow() {
             sdk.is_empty(),
             krate != "infraqa-aws",
             "{krate} AWS SDK dependencies: {sdk:?}"
+        );
+    }
+}
+
+#[test]
+fn the_model_holds_no_untyped_json() {
+    let mut files = Vec::new();
+    rust_files(&root().join("crates/infraqa-core/src"), &mut files);
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            !text.contains("serde_json::Value"),
+            "{} passes serde_json::Value around",
+            file.display()
         );
     }
 }
