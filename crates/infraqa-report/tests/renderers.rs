@@ -114,3 +114,63 @@ fn the_local_history_appends_whole_files_and_skips_a_damaged_one_by_name() {
         "no temporary files left: {leftovers:?}"
     );
 }
+
+#[test]
+fn not_evaluated_resources_show_in_every_format_beside_the_score() {
+    use infraqa_core::model::ResourceDetails;
+    use infraqa_core::observed::Observed;
+    let mut inv = inventory();
+    let denied = ScanError {
+        region: "us-east-1".into(),
+        service: "s3".into(),
+        operation: "GetBucketEncryption".into(),
+        code: "AccessDenied".into(),
+        message: "bucket x: Access Denied".into(),
+    };
+    let bucket = inv
+        .resources
+        .iter_mut()
+        .find(|r| matches!(r.details, ResourceDetails::S3Bucket(_)))
+        .unwrap();
+    let arn = bucket.arn.clone();
+    if let ResourceDetails::S3Bucket(b) = &mut bucket.details {
+        b.encryption = Observed::failed(denied.clone());
+    }
+    inv.errors.push(denied);
+    let (checked, report) = report(&inv, &[], at(28, 6));
+    let n = report
+        .not_evaluated
+        .iter()
+        .find(|n| n.resource_arn == arn)
+        .expect("the bucket is not evaluated by s3-encryption");
+    assert_eq!(n.missing[0].operation, "GetBucketEncryption");
+    assert_eq!(checked.not_evaluated, report.not_evaluated);
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.resource_arn == arn && f.rule_id == infraqa_core::RuleId::S3Encryption)
+    );
+
+    let s = &report.summary;
+    let html = infraqa_report::html::render(&report).unwrap();
+    assert!(html.contains(&format!(
+        "<b id=\"not-evaluated-count\">{}</b>",
+        s.not_evaluated_resources
+    )));
+    assert!(
+        html.contains("id=\"not-evaluated\"")
+            && html.contains("s3 GetBucketEncryption: AccessDenied")
+    );
+    let md = infraqa_report::markdown::render(&report).unwrap();
+    assert!(
+        md.contains(&format!("{} not evaluated", s.not_evaluated_resources)),
+        "{md}"
+    );
+    let csv = String::from_utf8(infraqa_report::table::render(&report).unwrap()).unwrap();
+    let row = csv
+        .lines()
+        .find(|l| l.starts_with("not-evaluated,s3-encryption,,") && l.contains(&arn))
+        .unwrap_or_else(|| panic!("{csv}"));
+    assert!(row.contains("s3 GetBucketEncryption AccessDenied"), "{row}");
+}

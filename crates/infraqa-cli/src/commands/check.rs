@@ -41,11 +41,12 @@ pub fn summary(result: &CheckResult) -> String {
         })
         .collect();
     let mut line = format!(
-        "{} findings ({}), {} exempted, {} orphans",
+        "{} findings ({}), {} exempted, {} orphans, {} not evaluated",
         result.findings.len(),
         by.join(", "),
         result.exempted.len(),
-        result.orphans.len()
+        result.orphans.len(),
+        result.not_evaluated.len()
     );
     if result.partial {
         line.push_str(&format!(

@@ -102,10 +102,11 @@ pub fn summary(r: &Report) -> String {
         None => "first run".to_owned(),
     };
     let mut line = format!(
-        "compliance score {:.2}% ({} of {} in-scope resources compliant; {trend}); {} findings, {} exempted, {} orphans; estimated ${:.2}/month, ${:.2}/month flagged as waste",
+        "compliance score {:.2}% ({} of {} in-scope resources compliant, {} not evaluated; {trend}); {} findings, {} exempted, {} orphans; estimated ${:.2}/month, ${:.2}/month flagged as waste",
         s.compliance_score,
         s.compliant_resources,
         s.in_scope_resources,
+        s.not_evaluated_resources,
         s.findings,
         s.exempted,
         s.orphans,
