@@ -167,7 +167,7 @@ pub struct Resource {
     /// Set when the call that returns this resource's tags failed (the tagging API for types
     /// whose list call carries no tags): then `tags` is incomplete and nothing may judge it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags_unread: Option<ScanError>,
+    pub tags_unread: Option<Box<ScanError>>,
     /// What the scanner learned about it beyond the common fields.
     pub details: ResourceDetails,
 }

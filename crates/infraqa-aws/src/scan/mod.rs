@@ -274,7 +274,7 @@ fn apply_bulk_tags(
     {
         match tags.get(&r.arn) {
             Some(t) => r.tags.extend(t.iter().map(|(k, v)| (k.clone(), v.clone()))),
-            None => r.tags_unread = tagging_failed.get(&r.region).cloned(),
+            None => r.tags_unread = tagging_failed.get(&r.region).cloned().map(Box::new),
         }
     }
 }

@@ -474,13 +474,13 @@ mod tests {
     fn resources_whose_tags_were_not_read_are_neither_allocated_nor_untagged() {
         let policy = Policy::default();
         let mut unread = res("v-2", "us-east-1", &[], volume("gp3", 100, "in-use"));
-        unread.tags_unread = Some(crate::inventory::ScanError {
+        unread.tags_unread = Some(Box::new(crate::inventory::ScanError {
             region: "us-east-1".into(),
             service: "tagging".into(),
             operation: "GetResources".into(),
             code: "AccessDenied".into(),
             message: "denied".into(),
-        });
+        }));
         let resources = vec![
             res("v-1", "us-east-1", &[], volume("gp3", 100, "in-use")),
             unread,

@@ -259,7 +259,7 @@ mod tests {
             &[],
             unread_vpc.clone(),
         );
-        untagged_unread.tags_unread = Some(denied("tagging", "GetResources"));
+        untagged_unread.tags_unread = Some(Box::new(denied("tagging", "GetResources")));
         let cases = [
             (
                 resource(
@@ -298,7 +298,7 @@ mod tests {
             &[("Environment", "dev")],
             vpc_without_flow_log(),
         );
-        unread_dev.tags_unread = Some(denied("tagging", "GetResources"));
+        unread_dev.tags_unread = Some(Box::new(denied("tagging", "GetResources")));
         assert_eq!(
             unread_operations(&LoggingEnabled, &policy(""), &inventory(vec![unread_dev])),
             ["GetResources"],

@@ -259,35 +259,46 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> E
         if !policy.rule_enabled(id) {
             continue;
         }
-        // (resource, ARN, type, region, verdict) for every unit the rule judges.
-        let mut verdicts: Vec<(Option<&Resource>, String, String, String, Verdict)> = Vec::new();
+        // Only failures and undecided units are kept: a pass costs nothing (this loop runs
+        // once per rule over every resource).
+        let mut raw: Vec<(Option<&Resource>, String, String, String, Violation)> = Vec::new();
+        let mut not_evaluated = |arn, resource_type, region, missing| {
+            out.not_evaluated.push(NotEvaluated {
+                rule_id: id,
+                resource_arn: arn,
+                resource_type,
+                region,
+                missing,
+            });
+        };
         for r in &inventory.resources {
             if is_service_linked(r) || !rule.applies(&cx, r) {
                 continue;
             }
-            verdicts.push((
-                Some(r),
-                r.arn.clone(),
-                r.resource_type.to_string(),
-                r.region.clone(),
-                rule.check(&cx, r),
-            ));
+            match rule.check(&cx, r) {
+                Verdict::Pass => {}
+                Verdict::Fail(v) => raw.push((
+                    Some(r),
+                    r.arn.clone(),
+                    r.resource_type.to_string(),
+                    r.region.clone(),
+                    v,
+                )),
+                Verdict::NotEvaluated(missing) => not_evaluated(
+                    r.arn.clone(),
+                    r.resource_type.to_string(),
+                    r.region.clone(),
+                    missing,
+                ),
+            }
         }
         for (region, arn, v) in rule.check_account(&cx) {
-            verdicts.push((None, arn, "account".to_owned(), region, v));
-        }
-        let mut raw = Vec::new();
-        for (resource, arn, resource_type, region, v) in verdicts {
             match v {
                 Verdict::Pass => {}
-                Verdict::Fail(v) => raw.push((resource, arn, resource_type, region, v)),
-                Verdict::NotEvaluated(missing) => out.not_evaluated.push(NotEvaluated {
-                    rule_id: id,
-                    resource_arn: arn,
-                    resource_type,
-                    region,
-                    missing,
-                }),
+                Verdict::Fail(v) => raw.push((None, arn, "account".to_owned(), region, v)),
+                Verdict::NotEvaluated(missing) => {
+                    not_evaluated(arn, "account".to_owned(), region, missing);
+                }
             }
         }
         for (resource, arn, resource_type, region, v) in raw {

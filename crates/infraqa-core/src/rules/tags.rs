@@ -391,7 +391,7 @@ Owner = ["Team"]
             &[],
             ResourceDetails::Generic(Generic::default()),
         );
-        bucket.tags_unread = Some(denied("tagging", "GetResources"));
+        bucket.tags_unread = Some(Box::new(denied("tagging", "GetResources")));
         assert_eq!(
             unread_operations(&TagsRequired, &p, &inventory(vec![bucket])),
             ["GetResources"],
