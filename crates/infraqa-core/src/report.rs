@@ -112,10 +112,16 @@ pub struct Report {
 
 /// A finding's identity across runs (see [`FindingKey`]).
 pub fn finding_key(f: &Finding) -> FindingKey {
-    if f.resource_type == "account" {
-        (f.rule_id, format!("{}#{}", f.resource_arn, f.region))
+    key(f.rule_id, &f.resource_arn, &f.resource_type, &f.region)
+}
+
+/// The identity a (rule, resource) verdict has across runs: account-level units carry their
+/// region.
+fn key(rule: RuleId, arn: &str, resource_type: &str, region: &str) -> FindingKey {
+    if resource_type == "account" {
+        (rule, format!("{arn}#{region}"))
     } else {
-        (f.rule_id, f.resource_arn.clone())
+        (rule, arn.to_owned())
     }
 }
 
@@ -228,20 +234,6 @@ pub fn summarize(
     }
 }
 
-/// A not-evaluated record's identity across runs (the key its finding would have).
-fn not_evaluated_key(n: &NotEvaluated) -> FindingKey {
-    finding_key(&Finding {
-        rule_id: n.rule_id,
-        severity: Severity::Low,
-        resource_arn: n.resource_arn.clone(),
-        resource_type: n.resource_type.clone(),
-        region: n.region.clone(),
-        message: String::new(),
-        remediation: String::new(),
-        evidence: Vec::new(),
-    })
-}
-
 /// The history entry this report leaves behind.
 pub fn history_entry(report: &Report) -> HistoryEntry {
     let mut findings: Vec<FindingKey> = report.findings.iter().map(finding_key).collect();
@@ -249,7 +241,7 @@ pub fn history_entry(report: &Report) -> HistoryEntry {
     let mut not_evaluated: Vec<FindingKey> = report
         .not_evaluated
         .iter()
-        .map(not_evaluated_key)
+        .map(|n| key(n.rule_id, &n.resource_arn, &n.resource_type, &n.region))
         .chain(report.trend.unknown.iter().cloned())
         .collect();
     not_evaluated.sort();

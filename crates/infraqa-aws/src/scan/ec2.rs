@@ -312,7 +312,6 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
         }
         sink.absorb(part);
     }
-    let own_images_read = images.0.observed(());
 
     for i in instances.1 {
         let (Some(id), Some(state)) = (
@@ -340,8 +339,9 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
                 image_owner_id: match (image_owner.get(&image_id), owner_unread.get(&image_id)) {
                     (Some(owner), _) => Observed::Read(Some(owner.clone())),
                     (None, Some(e)) => Observed::failed(e.clone()),
-                    // The account's own AMIs come from the other listing.
-                    (None, None) => own_images_read.clone().map(|()| None),
+                    // Every AMI not among the account's own is looked up by id: one that
+                    // lookup did not return is deregistered or no longer shared.
+                    (None, None) => Observed::Read(None),
                 },
                 image_id,
                 state_transition_reason: i
