@@ -750,15 +750,18 @@ fn report_keeps_history_in_s3_when_asked() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let listed = rt
-        .block_on(
+    let entries = || {
+        rt.block_on(
             s3.list_objects_v2()
                 .bucket(&bucket)
                 .prefix("acme/runs/")
                 .send(),
         )
-        .unwrap();
-    assert_eq!(listed.contents().len(), 2, "one object per run");
+        .unwrap()
+        .contents()
+        .len()
+    };
+    assert_eq!(entries(), 2, "one object per run");
     assert!(!out_s.join("history").exists(), "nothing kept locally");
     let r = read_report(&out_s);
     assert_eq!(
@@ -808,15 +811,7 @@ fn report_keeps_history_in_s3_when_asked() {
         "{err}"
     );
     assert!(proxy.injected() >= 1);
-    let listed = rt
-        .block_on(
-            s3.list_objects_v2()
-                .bucket(&bucket)
-                .prefix("acme/runs/")
-                .send(),
-        )
-        .unwrap();
-    assert_eq!(listed.contents().len(), 2, "the earlier entries are intact");
+    assert_eq!(entries(), 2, "the earlier entries are intact");
 
     // An S3 store that cannot be reached stops the run with exit 3.
     let out = report_again(emulator.url(), "s3://no-such-bucket-infraqa/x");
