@@ -58,25 +58,11 @@ pub enum AwsError {
 impl AwsError {
     /// The same error with `what` (e.g. `bucket logs`) in front of its message, for calls
     /// made once per resource.
-    pub fn naming(self, what: &str) -> Self {
-        match self {
-            Self::Call {
-                service,
-                operation,
-                code,
-                message,
-                retryable,
-                cause,
-            } => Self::Call {
-                service,
-                operation,
-                code,
-                message: format!("{what}: {message}"),
-                retryable,
-                cause,
-            },
-            other => other,
+    pub fn naming(mut self, what: &str) -> Self {
+        if let Self::Call { message, .. } = &mut self {
+            *message = format!("{what}: {message}");
         }
+        self
     }
 
     /// Wraps an SDK error from `service`'s `operation`.

@@ -35,25 +35,28 @@ pub enum CliError {
     FindingsAtThreshold(String),
 }
 
+/// `impl From<$error> for CliError` mapping to the `$kind` variant.
+macro_rules! exit_kind {
+    ($($error:ty => $kind:ident),* $(,)?) => {$(
+        impl From<$error> for CliError {
+            fn from(e: $error) -> Self {
+                Self::$kind(e.into())
+            }
+        }
+    )*};
+}
+
 // Which exit code each library error leads to, decided here once per error type: bad input
 // is the user's to fix (2); AWS and storage failures stopped the run (3).
-impl From<infraqa_core::PolicyError> for CliError {
-    fn from(e: infraqa_core::PolicyError) -> Self {
-        Self::InvalidInput(e.into())
-    }
+exit_kind! {
+    infraqa_core::PolicyError => InvalidInput,
+    infraqa_core::document::DocumentError => InvalidInput,
+    infraqa_core::check::Mismatch => InvalidInput,
+    infraqa_report::WriteError => AwsOrStorage,
+    infraqa_report::store::StoreError => AwsOrStorage,
 }
 
-impl From<infraqa_core::document::DocumentError> for CliError {
-    fn from(e: infraqa_core::document::DocumentError) -> Self {
-        Self::InvalidInput(e.into())
-    }
-}
-
-impl From<infraqa_core::check::Mismatch> for CliError {
-    fn from(e: infraqa_core::check::Mismatch) -> Self {
-        Self::InvalidInput(e.into())
-    }
-}
+// An AWS error stopped the run too; a missing region also gets the CLI's hint.
 
 impl From<infraqa_aws::AwsError> for CliError {
     fn from(e: infraqa_aws::AwsError) -> Self {
@@ -64,18 +67,6 @@ impl From<infraqa_aws::AwsError> for CliError {
             Some(h) => err.context(h),
             None => err,
         })
-    }
-}
-
-impl From<infraqa_report::WriteError> for CliError {
-    fn from(e: infraqa_report::WriteError) -> Self {
-        Self::AwsOrStorage(e.into())
-    }
-}
-
-impl From<infraqa_report::store::StoreError> for CliError {
-    fn from(e: infraqa_report::store::StoreError) -> Self {
-        Self::AwsOrStorage(e.into())
     }
 }
 
