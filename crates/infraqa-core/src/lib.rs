@@ -24,6 +24,7 @@ pub mod recommend;
 pub mod report;
 pub mod rules;
 pub mod synthetic;
+pub mod tagging;
 
 /// Rounds to two decimals (cents, score points), so reports and golden files carry stable
 /// figures; `-0.0` (an empty float sum) becomes `0.0`.

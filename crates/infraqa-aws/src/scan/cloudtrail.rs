@@ -1,7 +1,7 @@
 //! CloudTrail trails visible from one region (including multi-region trails homed elsewhere),
 //! with their logging status read in their home region.
 
-use super::Ctx;
+use super::{Ctx, Only};
 use crate::error::AwsError;
 use crate::scan::sink::Sink;
 use infraqa_core::model::{ResourceDetails, Trail};
@@ -10,8 +10,9 @@ use infraqa_core::{Resource, ResourceType};
 use std::collections::BTreeMap;
 
 /// Collects the trails whose home region is `ctx.region`, and multi-region trails seen here
-/// whose home region is not scanned (so coverage can still be judged).
-pub async fn collect(ctx: &Ctx<'_>, scanned: &[String]) -> Sink {
+/// whose home region is not scanned (so coverage can still be judged); with `only`, the named
+/// trails alone.
+pub async fn collect(ctx: &Ctx<'_>, scanned: &[String], only: Only<'_>) -> Sink {
     let mut sink = Sink::default();
     let ct = ctx.clients.cloudtrail(ctx.region);
     let trails = match ct
@@ -33,6 +34,9 @@ pub async fn collect(ctx: &Ctx<'_>, scanned: &[String]) -> Sink {
         let (Some(name), Some(arn)) = (trail.name(), trail.trail_arn()) else {
             continue;
         };
+        if !only.has(&ResourceType::CloudtrailTrail, name) {
+            continue;
+        }
         let home = trail.home_region().unwrap_or(ctx.region).to_owned();
         // Each trail is read once: by its home region's unit, or by this one when the home
         // region is not scanned.

@@ -1,7 +1,7 @@
 //! EC2 in one region: instances, volumes, own snapshots and AMIs, elastic IPs, security groups
 //! (with the network interfaces that use them), VPCs (with flow logs) and NAT gateways.
 
-use super::{Ctx, to_utc};
+use super::{Ctx, Only, to_utc};
 use crate::error::AwsError;
 use crate::scan::sink::Sink;
 use aws_sdk_ec2::types as t;
@@ -15,11 +15,22 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 const SVC: &str = "ec2";
 
-fn filter(name: &str, values: &[&str]) -> t::Filter {
+fn filter<S: AsRef<str>>(name: &str, values: &[S]) -> t::Filter {
     t::Filter::builder()
         .name(name)
-        .set_values(Some(values.iter().map(|v| (*v).to_owned()).collect()))
+        .set_values(Some(values.iter().map(|v| v.as_ref().to_owned()).collect()))
         .build()
+}
+
+/// The filters given, or none at all.
+fn filters(a: Option<t::Filter>, b: Option<t::Filter>) -> Option<Vec<t::Filter>> {
+    let all: Vec<t::Filter> = a.into_iter().chain(b).collect();
+    (!all.is_empty()).then_some(all)
+}
+
+/// The id filter of `kind` when only some resources are read (`None`: read them all).
+fn only_filter(only: Only<'_>, kind: &ResourceType, name: &str) -> Option<t::Filter> {
+    only.ids(kind).map(|ids| filter(name, ids))
 }
 
 fn tags(tags: &[t::Tag]) -> BTreeMap<String, String> {
@@ -72,8 +83,10 @@ fn instance_state(state: Option<&t::InstanceStateName>) -> Option<InstanceState>
     }
 }
 
-/// Collects every EC2 resource of one region.
-pub async fn collect(ctx: &Ctx<'_>) -> Sink {
+/// Collects the EC2 resources of one region: all of them, or those `only` names (then a type
+/// it does not name costs no call, and a group's attachments and a VPC's flow logs are read for
+/// the named ones alone).
+pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
     let mut sink = Sink::default();
     let ec2 = ctx.clients.ec2(ctx.region);
     let r = ctx.region;
@@ -93,11 +106,17 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
     ) = tokio::join!(
         async {
             let mut s = Sink::default();
+            if !only.wants(&ResourceType::Ec2Instance) {
+                return (s, Vec::new());
+            }
             let stream = ec2
                 .describe_instances()
-                .filters(filter(
-                    "instance-state-name",
-                    &["pending", "running", "stopping", "stopped"],
+                .set_filters(filters(
+                    Some(filter(
+                        "instance-state-name",
+                        &["pending", "running", "stopping", "stopped"],
+                    )),
+                    only_filter(only, &ResourceType::Ec2Instance, "instance-id"),
                 ))
                 .max_results(1000)
                 .into_paginator()
@@ -114,8 +133,15 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
         },
         async {
             let mut s = Sink::default();
+            if !only.wants(&ResourceType::Ec2Volume) {
+                return (s, Vec::new());
+            }
             let stream = ec2
                 .describe_volumes()
+                .set_filters(filters(
+                    None,
+                    only_filter(only, &ResourceType::Ec2Volume, "volume-id"),
+                ))
                 .max_results(500)
                 .into_paginator()
                 .send();
@@ -130,10 +156,16 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
         },
         async {
             let mut s = Sink::default();
+            if !only.wants(&ResourceType::Ec2Snapshot) {
+                return (s, Vec::new());
+            }
             // `OwnerIds=self` is ignored by some emulators; the owner-id filter works everywhere.
             let stream = ec2
                 .describe_snapshots()
-                .filters(filter("owner-id", &[ctx.account_id]))
+                .set_filters(filters(
+                    Some(filter("owner-id", &[ctx.account_id])),
+                    only_filter(only, &ResourceType::Ec2Snapshot, "snapshot-id"),
+                ))
                 .max_results(1000)
                 .into_paginator()
                 .send();
@@ -148,9 +180,16 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
         },
         async {
             let mut s = Sink::default();
+            if !only.wants(&ResourceType::Ec2Image) {
+                return (s, Vec::new());
+            }
             let stream = ec2
                 .describe_images()
                 .owners("self")
+                .set_filters(filters(
+                    None,
+                    only_filter(only, &ResourceType::Ec2Image, "image-id"),
+                ))
                 .max_results(1000)
                 .into_paginator()
                 .send();
@@ -165,7 +204,14 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
         },
         async {
             let mut s = Sink::default();
-            let out = match ec2.describe_addresses().send().await {
+            if !only.wants(&ResourceType::Ec2ElasticIp) {
+                return (s, Vec::new());
+            }
+            let request = ec2.describe_addresses().set_filters(filters(
+                None,
+                only_filter(only, &ResourceType::Ec2ElasticIp, "allocation-id"),
+            ));
+            let out = match request.send().await {
                 Ok(out) => out.addresses.unwrap_or_default(),
                 Err(e) => {
                     s.error(r, &AwsError::call(SVC, "DescribeAddresses", e));
@@ -176,8 +222,15 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
         },
         async {
             let mut s = Sink::default();
+            if !only.wants(&ResourceType::Ec2SecurityGroup) {
+                return (s, Vec::new());
+            }
             let stream = ec2
                 .describe_security_groups()
+                .set_filters(filters(
+                    None,
+                    only_filter(only, &ResourceType::Ec2SecurityGroup, "group-id"),
+                ))
                 .max_results(1000)
                 .into_paginator()
                 .send();
@@ -192,8 +245,16 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
         },
         async {
             let mut s = Sink::default();
+            if !only.wants(&ResourceType::Ec2SecurityGroup) {
+                return (s, Vec::new());
+            }
+            // Only the attachments of the groups read.
             let stream = ec2
                 .describe_network_interfaces()
+                .set_filters(filters(
+                    None,
+                    only_filter(only, &ResourceType::Ec2SecurityGroup, "group-id"),
+                ))
                 .max_results(1000)
                 .into_paginator()
                 .send();
@@ -208,8 +269,15 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
         },
         async {
             let mut s = Sink::default();
+            if !only.wants(&ResourceType::Ec2Vpc) {
+                return (s, Vec::new());
+            }
             let stream = ec2
                 .describe_vpcs()
+                .set_filters(filters(
+                    None,
+                    only_filter(only, &ResourceType::Ec2Vpc, "vpc-id"),
+                ))
                 .max_results(1000)
                 .into_paginator()
                 .send();
@@ -224,8 +292,16 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
         },
         async {
             let mut s = Sink::default();
+            if !only.wants(&ResourceType::Ec2Vpc) {
+                return (s, Vec::new());
+            }
+            // Only the flow logs of the VPCs read.
             let stream = ec2
                 .describe_flow_logs()
+                .set_filter(filters(
+                    None,
+                    only_filter(only, &ResourceType::Ec2Vpc, "resource-id"),
+                ))
                 .max_results(1000)
                 .into_paginator()
                 .send();
@@ -240,8 +316,15 @@ pub async fn collect(ctx: &Ctx<'_>) -> Sink {
         },
         async {
             let mut s = Sink::default();
+            if !only.wants(&ResourceType::Ec2NatGateway) {
+                return (s, Vec::new());
+            }
             let stream = ec2
                 .describe_nat_gateways()
+                .set_filter(filters(
+                    None,
+                    only_filter(only, &ResourceType::Ec2NatGateway, "nat-gateway-id"),
+                ))
                 .max_results(1000)
                 .into_paginator()
                 .send();

@@ -4,7 +4,7 @@
 //! customer-managed policy versions in a few paginated calls. AWS-managed policies attached to
 //! a role are read once each (`GetPolicy`, `GetPolicyVersion`), not once per role.
 
-use super::{Ctx, to_utc};
+use super::{Ctx, Only, to_utc};
 use crate::error::AwsError;
 use crate::scan::sink::Sink;
 use aws_sdk_iam::types as t;
@@ -49,10 +49,13 @@ fn is_aws_managed(arn: &str) -> bool {
     arn.split(':').nth(4) == Some("aws")
 }
 
-/// Collects every IAM role of the account.
-pub async fn collect(ctx: &Ctx<'_>) -> Sink {
+/// Collects every IAM role of the account, or the roles `only` names.
+pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
     match ctx.clients.iam() {
-        Ok(iam) => collect_from(ctx, &iam).await,
+        Ok(iam) => match only.ids(&ResourceType::IamRole) {
+            None => collect_from(ctx, &iam).await,
+            Some(names) => collect_named(ctx, &iam, names).await,
+        },
         Err(e) => {
             let mut sink = Sink::default();
             sink.error(GLOBAL_REGION, &e);
@@ -75,7 +78,7 @@ pub async fn collect_from(ctx: &Ctx<'_>, iam: &aws_sdk_iam::Client) -> Sink {
         .pages(GLOBAL_REGION, SVC, "GetAccountAuthorizationDetails", stream)
         .await;
     let mut roles = Vec::new();
-    let mut documents: HashMap<String, Result<String, ScanError>> = HashMap::new();
+    let mut documents: Documents = HashMap::new();
     for page in pages {
         roles.extend(page.role_detail_list.unwrap_or_default());
         for policy in page.policies.unwrap_or_default() {
@@ -100,15 +103,123 @@ pub async fn collect_from(ctx: &Ctx<'_>, iam: &aws_sdk_iam::Client) -> Sink {
         }
     }
 
+    // Customer-managed documents came with the listing; AWS-managed ones are read here.
+    assemble(ctx, iam, sink, roles, documents, is_aws_managed).await
+}
+
+/// Policy ARN to its default version's document, or why it is missing.
+type Documents = HashMap<String, Result<String, ScanError>>;
+
+/// The named roles, read one by one (`GetRole`, their inline and attached policies): what a
+/// role's rules need without listing the account's every role. A role that no longer exists is
+/// simply absent.
+pub async fn collect_named(ctx: &Ctx<'_>, iam: &aws_sdk_iam::Client, names: &[String]) -> Sink {
+    let mut sink = Sink::default();
+    let mut roles = Vec::new();
+    for name in names {
+        let named = |e: AwsError| e.naming(&format!("role {name}"));
+        let role = match iam.get_role().role_name(name).send().await {
+            Ok(out) => out.role,
+            Err(e) => {
+                let err = AwsError::call(SVC, "GetRole", e);
+                if err.code() != "NoSuchEntity" {
+                    sink.error(GLOBAL_REGION, &named(err));
+                }
+                continue;
+            }
+        };
+        let Some(role) = role else { continue };
+        let mut detail = t::RoleDetail::builder()
+            .role_name(role.role_name())
+            .arn(role.arn())
+            .path(role.path())
+            .create_date(*role.create_date())
+            .set_assume_role_policy_document(role.assume_role_policy_document)
+            .set_tags(role.tags);
+        // A policy list that cannot be read leaves the role unjudgeable: record it and keep
+        // what was read (the rule then concludes only from that, or not at all).
+        let stream = iam
+            .list_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .send();
+        let mut part = Sink::default();
+        let inline: Vec<String> = part
+            .pages(GLOBAL_REGION, SVC, "ListRolePolicies", stream)
+            .await
+            .into_iter()
+            .flat_map(|p| p.policy_names)
+            .collect();
+        for pname in inline {
+            let document = match iam
+                .get_role_policy()
+                .role_name(name)
+                .policy_name(&pname)
+                .send()
+                .await
+            {
+                Ok(out) => Some(out.policy_document),
+                Err(e) => {
+                    let err = AwsError::call(SVC, "GetRolePolicy", e);
+                    part.error(GLOBAL_REGION, &named(err));
+                    None
+                }
+            };
+            detail = detail.role_policy_list(
+                t::PolicyDetail::builder()
+                    .policy_name(pname)
+                    .set_policy_document(document)
+                    .build(),
+            );
+        }
+        let stream = iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .send();
+        for page in part
+            .pages(GLOBAL_REGION, SVC, "ListAttachedRolePolicies", stream)
+            .await
+        {
+            for p in page.attached_policies.unwrap_or_default() {
+                detail = detail.attached_managed_policies(p);
+            }
+        }
+        if let Some(e) = part.errors.first() {
+            sink.problem(
+                GLOBAL_REGION,
+                SVC,
+                "GetRole",
+                &e.code,
+                format!("role {name} was not read whole: {}", e.message),
+            );
+            sink.absorb(part);
+            continue;
+        }
+        roles.push(detail.build());
+    }
+    assemble(ctx, iam, sink, roles, Documents::new(), |_| true).await
+}
+
+/// The roles as resources: every attached policy not in `documents` that `read` selects is
+/// read once (`GetPolicy`, `GetPolicyVersion`) however many roles attach it.
+async fn assemble(
+    ctx: &Ctx<'_>,
+    iam: &aws_sdk_iam::Client,
+    mut sink: Sink,
+    roles: Vec<t::RoleDetail>,
+    mut documents: Documents,
+    read: fn(&str) -> bool,
+) -> Sink {
     let aws_managed: BTreeSet<String> = roles
         .iter()
         .flat_map(|r| r.attached_managed_policies())
         .filter_map(|p| p.policy_arn())
-        .filter(|arn| is_aws_managed(arn) && !documents.contains_key(*arn))
+        .filter(|arn| read(arn) && !documents.contains_key(*arn))
         .map(str::to_owned)
         .collect();
     for arn in aws_managed {
-        let doc = aws_managed_document(iam, &arn, &mut sink).await;
+        let doc = managed_document(iam, &arn, &mut sink).await;
         documents.insert(arn, doc);
     }
 
@@ -188,7 +299,7 @@ pub async fn collect_from(ctx: &Ctx<'_>, iam: &aws_sdk_iam::Client) -> Sink {
     sink
 }
 
-async fn aws_managed_document(
+async fn managed_document(
     iam: &aws_sdk_iam::Client,
     arn: &str,
     sink: &mut Sink,

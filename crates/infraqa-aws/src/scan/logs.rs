@@ -1,6 +1,6 @@
 //! CloudWatch Logs log groups of one region.
 
-use super::Ctx;
+use super::{Ctx, Only};
 use crate::scan::sink::Sink;
 use chrono::{DateTime, Utc};
 use infraqa_core::model::{LogGroup, ResourceDetails};
@@ -13,22 +13,36 @@ pub fn bare_arn(arn: &str) -> &str {
     arn.strip_suffix(":*").unwrap_or(arn)
 }
 
-/// Collects the region's log groups (tags come from the tagging API).
-pub async fn collect(ctx: &Ctx<'_>) -> Sink {
-    collect_from(ctx, &ctx.clients.logs(ctx.region)).await
+/// Collects the region's log groups, or those `only` names (tags come from the tagging API).
+pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
+    collect_from(ctx, &ctx.clients.logs(ctx.region), only).await
 }
 
 /// [`collect`] with a given client (tests pass a mocked one).
-pub async fn collect_from(ctx: &Ctx<'_>, client: &aws_sdk_cloudwatchlogs::Client) -> Sink {
+pub async fn collect_from(
+    ctx: &Ctx<'_>,
+    client: &aws_sdk_cloudwatchlogs::Client,
+    only: Only<'_>,
+) -> Sink {
     let mut sink = Sink::default();
-    let stream = client
-        .describe_log_groups()
-        .limit(50)
-        .into_paginator()
-        .send();
-    let pages = sink
-        .pages(ctx.region, "logs", "DescribeLogGroups", stream)
-        .await;
+    // Named groups are looked up by name prefix, one listing each.
+    let prefixes: Vec<Option<&str>> = match only.ids(&ResourceType::LogsLogGroup) {
+        None => vec![None],
+        Some(names) => names.iter().map(|n| Some(n.as_str())).collect(),
+    };
+    let mut pages = Vec::new();
+    for prefix in prefixes {
+        let stream = client
+            .describe_log_groups()
+            .set_log_group_name_prefix(prefix.map(str::to_owned))
+            .limit(50)
+            .into_paginator()
+            .send();
+        pages.extend(
+            sink.pages(ctx.region, "logs", "DescribeLogGroups", stream)
+                .await,
+        );
+    }
     for g in pages
         .into_iter()
         .flat_map(|p| p.log_groups.unwrap_or_default())
@@ -36,6 +50,9 @@ pub async fn collect_from(ctx: &Ctx<'_>, client: &aws_sdk_cloudwatchlogs::Client
         let Some(name) = g.log_group_name() else {
             continue;
         };
+        if !only.has(&ResourceType::LogsLogGroup, name) {
+            continue;
+        }
         let arn = g
             .log_group_arn()
             .or(g.arn())
@@ -139,7 +156,7 @@ mod tests {
             region: "us-east-1",
         };
 
-        let sink = collect_from(&ctx, &client).await;
+        let sink = collect_from(&ctx, &client, Only::All).await;
         assert!(sink.errors.is_empty(), "{:?}", sink.errors);
         let ids: Vec<&str> = sink.resources.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, ["/a", "/b", "/c", "/aws/lambda/f"]);
@@ -189,7 +206,7 @@ mod tests {
             region: "us-east-1",
         };
 
-        let sink = collect_from(&ctx, &client).await;
+        let sink = collect_from(&ctx, &client, Only::All).await;
         assert!(sink.errors.is_empty(), "{:?}", sink.errors);
         assert_eq!(sink.resources.len(), 1);
         assert_eq!(rule.num_calls(), 3);
@@ -222,7 +239,7 @@ mod tests {
             region: "eu-west-1",
         };
 
-        let sink = collect_from(&ctx, &client).await;
+        let sink = collect_from(&ctx, &client, Only::All).await;
         assert_eq!(sink.resources.len(), 1, "the first page is kept");
         assert_eq!(sink.errors.len(), 1);
         let e = &sink.errors[0];

@@ -16,6 +16,7 @@ pub mod lambda;
 pub mod logs;
 pub mod rds;
 pub mod s3;
+pub mod select;
 pub mod sink;
 pub mod tagging;
 
@@ -72,6 +73,43 @@ impl Ctx<'_> {
 
 pub use infraqa_core::model::partition;
 
+/// Resource ids by type: what a partial read names.
+pub type IdSet = BTreeMap<ResourceType, Vec<String>>;
+
+/// Which resources a collector reads: all of them (a scan), or only the named ones (the
+/// re-read before a tag write, the resources a CloudTrail event names).
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Only<'a> {
+    /// Every resource.
+    #[default]
+    All,
+    /// Only these ids; a type not named is not read at all.
+    Ids(&'a IdSet),
+}
+
+impl<'a> Only<'a> {
+    /// Whether any resource of `kind` is to be read.
+    pub fn wants(&self, kind: &ResourceType) -> bool {
+        match self {
+            Self::All => true,
+            Self::Ids(set) => set.get(kind).is_some_and(|ids| !ids.is_empty()),
+        }
+    }
+
+    /// The ids of `kind` to read, or `None` when every resource is.
+    pub fn ids(&self, kind: &ResourceType) -> Option<&'a [String]> {
+        match self {
+            Self::All => None,
+            Self::Ids(set) => Some(set.get(kind).map_or(&[], Vec::as_slice)),
+        }
+    }
+
+    /// Whether the resource `id` of `kind` is to be read.
+    pub fn has(&self, kind: &ResourceType, id: &str) -> bool {
+        self.ids(kind).is_none_or(|ids| ids.iter().any(|i| i == id))
+    }
+}
+
 /// A smithy timestamp as UTC.
 pub fn to_utc(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
     DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos())
@@ -122,13 +160,17 @@ pub async fn scan(
     type Unit<'a> = BoxFuture<'a, (String, Sink, Option<TagMap>)>;
     let mut units: Vec<Unit<'_>> = Vec::new();
     units.push(Box::pin(async move {
-        ("iam global".to_owned(), iam::collect(&home_ctx).await, None)
+        (
+            "iam global".to_owned(),
+            iam::collect(&home_ctx, Only::All).await,
+            None,
+        )
     }));
     let regions_ref = &regions;
     units.push(Box::pin(async move {
         let mut sink = Sink::default();
         let block = s3::account_public_access_block(&home_ctx, &mut sink).await;
-        sink.absorb(s3::collect(&home_ctx, regions_ref, block).await);
+        sink.absorb(s3::collect(&home_ctx, regions_ref, block, Only::All).await);
         ("s3 global".to_owned(), sink, None)
     }));
     for region in &regions {
@@ -138,25 +180,37 @@ pub async fn scan(
             region,
         };
         units.push(Box::pin(async move {
-            (format!("ec2 {region}"), ec2::collect(&ctx).await, None)
-        }));
-        units.push(Box::pin(async move {
-            (format!("rds {region}"), rds::collect(&ctx).await, None)
-        }));
-        units.push(Box::pin(async move {
             (
-                format!("lambda {region}"),
-                lambda::collect(&ctx).await,
+                format!("ec2 {region}"),
+                ec2::collect(&ctx, Only::All).await,
                 None,
             )
         }));
         units.push(Box::pin(async move {
-            (format!("logs {region}"), logs::collect(&ctx).await, None)
+            (
+                format!("rds {region}"),
+                rds::collect(&ctx, Only::All).await,
+                None,
+            )
+        }));
+        units.push(Box::pin(async move {
+            (
+                format!("lambda {region}"),
+                lambda::collect(&ctx, Only::All).await,
+                None,
+            )
+        }));
+        units.push(Box::pin(async move {
+            (
+                format!("logs {region}"),
+                logs::collect(&ctx, Only::All).await,
+                None,
+            )
         }));
         units.push(Box::pin(async move {
             (
                 format!("cloudtrail {region}"),
-                cloudtrail::collect(&ctx, regions_ref).await,
+                cloudtrail::collect(&ctx, regions_ref, Only::All).await,
                 None,
             )
         }));

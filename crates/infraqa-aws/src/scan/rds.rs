@@ -1,20 +1,31 @@
 //! RDS database instances of one region.
 
-use super::{Ctx, to_utc};
+use super::{Ctx, Only, to_utc};
 use crate::scan::sink::Sink;
 use infraqa_core::model::{RdsDb, ResourceDetails};
 use infraqa_core::{Resource, ResourceType};
 
-/// Collects the region's DB instances (tags come with them).
-pub async fn collect(ctx: &Ctx<'_>) -> Sink {
-    collect_from(ctx, &ctx.clients.rds(ctx.region)).await
+/// Collects the region's DB instances, or those `only` names (tags come with them).
+pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
+    collect_from(ctx, &ctx.clients.rds(ctx.region), only).await
 }
 
 /// [`collect`] with a given client (tests pass a mocked one).
-pub async fn collect_from(ctx: &Ctx<'_>, client: &aws_sdk_rds::Client) -> Sink {
+pub async fn collect_from(ctx: &Ctx<'_>, client: &aws_sdk_rds::Client, only: Only<'_>) -> Sink {
     let mut sink = Sink::default();
+    if !only.wants(&ResourceType::RdsDb) {
+        return sink;
+    }
     let stream = client
         .describe_db_instances()
+        .set_filters(only.ids(&ResourceType::RdsDb).map(|ids| {
+            vec![
+                aws_sdk_rds::types::Filter::builder()
+                    .name("db-instance-id")
+                    .set_values(Some(ids.to_vec()))
+                    .build(),
+            ]
+        }))
         .max_records(100)
         .into_paginator()
         .send();
@@ -97,7 +108,7 @@ mod tests {
             account_id: "123456789012",
             region: "us-east-1",
         };
-        let sink = collect_from(&ctx, &client).await;
+        let sink = collect_from(&ctx, &client, Only::All).await;
         assert!(sink.errors.is_empty());
         let db = &sink.resources[0];
         assert_eq!(db.arn, "arn:aws:rds:us-east-1:123456789012:db:orders");

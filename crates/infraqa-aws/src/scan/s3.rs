@@ -7,7 +7,7 @@
 //! bulk from the tagging API, never per bucket. Versioning is not read: no rule uses it, and it
 //! would cost one more call per bucket.
 
-use super::{Ctx, to_utc};
+use super::{Ctx, Only, to_utc};
 use crate::error::AwsError;
 use crate::scan::sink::Sink;
 use aws_sdk_s3::types as t;
@@ -128,9 +128,15 @@ fn public_grantees(grants: &[t::Grant]) -> Vec<PublicGrantee> {
     out
 }
 
-/// Collects the buckets located in `regions`. `ctx.region` is the home region.
-pub async fn collect(ctx: &Ctx<'_>, regions: &[String], account_block: PublicAccessBlock) -> Sink {
-    collect_from(ctx, regions, account_block, &|region| {
+/// Collects the buckets located in `regions` (or those of them `only` names). `ctx.region` is
+/// the home region.
+pub async fn collect(
+    ctx: &Ctx<'_>,
+    regions: &[String],
+    account_block: PublicAccessBlock,
+    only: Only<'_>,
+) -> Sink {
+    collect_from(ctx, regions, account_block, only, &|region| {
         ctx.clients.s3(region)
     })
     .await
@@ -144,6 +150,7 @@ pub async fn collect_from(
     ctx: &Ctx<'_>,
     regions: &[String],
     account_block: PublicAccessBlock,
+    only: Only<'_>,
     client_for: &S3ClientFor<'_>,
 ) -> Sink {
     let mut sink = Sink::default();
@@ -155,6 +162,10 @@ pub async fn collect_from(
         .await
         .into_iter()
         .flat_map(|p| p.buckets.unwrap_or_default())
+        .filter(|b| {
+            b.name()
+                .is_some_and(|n| only.has(&ResourceType::S3Bucket, n))
+        })
         .collect();
 
     let results: Vec<(Option<Resource>, Sink)> = futures_util::stream::iter(buckets)
@@ -474,9 +485,13 @@ mod tests {
             region: "us-east-1",
         };
         let regions = vec!["us-east-1".to_owned(), "eu-west-1".to_owned()];
-        let mut sink = collect_from(&ctx, &regions, PublicAccessBlock::default(), &|_| {
-            client.clone()
-        })
+        let mut sink = collect_from(
+            &ctx,
+            &regions,
+            PublicAccessBlock::default(),
+            Only::All,
+            &|_| client.clone(),
+        )
         .await;
         assert!(sink.errors.is_empty(), "{:?}", sink.errors);
         sink.resources.sort_by(|a, b| a.id.cmp(&b.id));
@@ -563,6 +578,7 @@ mod tests {
             &ctx,
             &["us-east-1".to_owned()],
             PublicAccessBlock::default(),
+            Only::All,
             &|_| client.clone(),
         )
         .await;

@@ -76,6 +76,10 @@ pub struct Policy {
     pub orphans: OrphanPolicy,
     /// Cost allocation and what counts as an expensive misconfiguration.
     pub cost: CostPolicy,
+    /// What the tagger writes, and where its values come from.
+    pub tagging: TaggingPolicy,
+    /// Where alerts go.
+    pub alerts: AlertPolicy,
     /// Per-rule switches and severity overrides (only rules the file mentions).
     pub rules: BTreeMap<RuleId, RuleControl>,
     /// Findings to move aside, each with its reason.
@@ -164,6 +168,66 @@ impl TagPolicy {
                 .and_then(|aliases| aliases.iter().find_map(|a| present(a)))
         })
     }
+}
+
+/// `[tagging]`: the values `infraqa tag` and `infraqa validate --apply-tags` write. An existing
+/// value is never overwritten (except the managed `ComplianceStatus`), and a value outside
+/// `[tags.allowed_values]` is never written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaggingPolicy {
+    /// A resource carrying this tag key (any value) is never tagged. Default
+    /// `infraqa:skip-tagging`.
+    pub opt_out_tag: String,
+    /// Keys a volume, snapshot or elastic IP takes from the instance it belongs to. Default
+    /// `Owner`, `Project`, `CostCenter`, `Environment`.
+    pub inherit: Vec<String>,
+    /// Whether to set `ComplianceStatus` from the findings. Default true.
+    pub compliance_status: bool,
+    /// Whether to set a missing `CreatedAt` from the creation time AWS reports. Default true.
+    pub created_at: bool,
+    /// Fixed values per type and region, first matching entry first.
+    pub defaults: Vec<TagDefault>,
+}
+
+impl Default for TaggingPolicy {
+    fn default() -> Self {
+        Self {
+            opt_out_tag: "infraqa:skip-tagging".to_owned(),
+            inherit: ["Owner", "Project", "CostCenter", "Environment"]
+                .map(str::to_owned)
+                .to_vec(),
+            compliance_status: true,
+            created_at: true,
+            defaults: Vec::new(),
+        }
+    }
+}
+
+/// `[[tagging.defaults]]`: values for resources of some types in some regions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TagDefault {
+    /// The types it covers. Default (empty): every type.
+    pub types: Vec<ResourceType>,
+    /// The regions it covers (`global` for IAM). Default (empty): every region.
+    pub regions: Vec<String>,
+    /// Key to value.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl TagDefault {
+    /// Whether it covers `r`.
+    pub fn covers(&self, r: &Resource) -> bool {
+        (self.types.is_empty() || self.types.contains(&r.resource_type))
+            && (self.regions.is_empty() || self.regions.contains(&r.region))
+    }
+}
+
+/// `[alerts]`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AlertPolicy {
+    /// The SNS topic ARN critical findings of new resources are published to. Default: none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
 }
 
 /// `[regions]`

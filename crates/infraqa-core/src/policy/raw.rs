@@ -28,6 +28,10 @@ pub(super) struct RawPolicy {
     #[serde(default)]
     pub(super) cost: RawCost,
     #[serde(default)]
+    pub(super) tagging: RawTagging,
+    #[serde(default)]
+    pub(super) alerts: RawAlerts,
+    #[serde(default)]
     pub(super) rules: BTreeMap<String, Spanned<RawRuleControl>>,
     #[serde(default)]
     pub(super) exemptions: Vec<Spanned<RawExemption>>,
@@ -52,6 +56,33 @@ pub(super) struct RawTags {
     pub(super) allowed_values: BTreeMap<String, SpannedStrings>,
     #[serde(default)]
     pub(super) aliases: BTreeMap<String, SpannedStrings>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTagging {
+    pub(super) opt_out_tag: Option<Spanned<String>>,
+    pub(super) inherit: Option<SpannedStrings>,
+    pub(super) compliance_status: Option<bool>,
+    pub(super) created_at: Option<bool>,
+    #[serde(default)]
+    pub(super) defaults: Vec<RawTagDefault>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTagDefault {
+    #[serde(default)]
+    pub(super) types: SpannedStrings,
+    #[serde(default)]
+    pub(super) regions: SpannedStrings,
+    pub(super) tags: BTreeMap<Spanned<String>, String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAlerts {
+    pub(super) topic: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -62,11 +62,13 @@ impl Validator<'_> {
     }
 
     fn policy(&mut self, raw: RawPolicy) -> Policy {
+        let tags = self.tags(raw.tags);
+        let tagging = self.tagging(raw.tagging, &tags.allowed_values);
         Policy {
             scan: ScanPolicy {
                 regions: self.region_scope(raw.scan.regions),
             },
-            tags: self.tags(raw.tags),
+            tags,
             regions: RegionPolicy {
                 approved: self.regions("regions.approved", raw.regions.approved),
             },
@@ -122,6 +124,25 @@ impl Validator<'_> {
                 ),
             },
             cost: self.cost(raw.cost),
+            tagging,
+            alerts: AlertPolicy {
+                topic: raw.alerts.topic.and_then(|t| {
+                    let span = t.span();
+                    let t = t.into_inner();
+                    if t.starts_with("arn:") && t.split(':').nth(2) == Some("sns") {
+                        Some(t)
+                    } else {
+                        self.problem(
+                            "alerts.topic",
+                            span,
+                            format!(
+                                "\"{t}\" is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"
+                            ),
+                        );
+                        None
+                    }
+                }),
+            },
             rules: raw
                 .rules
                 .into_iter()
@@ -217,24 +238,7 @@ impl Validator<'_> {
     fn tags(&mut self, raw: RawTags) -> TagPolicy {
         TagPolicy {
             required: self.tag_keys("tags.required", raw.required),
-            applies_to: raw
-                .applies_to
-                .into_iter()
-                .filter_map(|t| {
-                    let span = t.span();
-                    let t = t.into_inner();
-                    if ResourceType::is_well_formed(&t) {
-                        Some(ResourceType::parse(&t))
-                    } else {
-                        self.problem(
-                            "tags.applies_to",
-                            span,
-                            format!("\"{t}\" is not a resource type written service:type, such as \"ec2:instance\""),
-                        );
-                        None
-                    }
-                })
-                .collect(),
+            applies_to: self.resource_types("tags.applies_to", raw.applies_to),
             allowed_values: raw
                 .allowed_values
                 .into_iter()
@@ -247,6 +251,107 @@ impl Validator<'_> {
                     let key = format!("tags.aliases.{k}");
                     let aliases = self.tag_keys(&key, aliases);
                     (k, aliases)
+                })
+                .collect(),
+        }
+    }
+
+    fn resource_types(&mut self, key: &str, raw: SpannedStrings) -> Vec<ResourceType> {
+        raw.into_iter()
+            .filter_map(|t| {
+                let span = t.span();
+                let t = t.into_inner();
+                if ResourceType::is_well_formed(&t) {
+                    Some(ResourceType::parse(&t))
+                } else {
+                    self.problem(
+                        key,
+                        span,
+                        format!("\"{t}\" is not a resource type written service:type, such as \"ec2:instance\""),
+                    );
+                    None
+                }
+            })
+            .collect()
+    }
+
+    fn tagging(
+        &mut self,
+        raw: RawTagging,
+        allowed: &BTreeMap<String, Vec<String>>,
+    ) -> TaggingPolicy {
+        let d = TaggingPolicy::default();
+        TaggingPolicy {
+            opt_out_tag: match raw.opt_out_tag {
+                None => d.opt_out_tag,
+                Some(tag) => {
+                    let span = tag.span();
+                    let tag = tag.into_inner();
+                    if !is_tag_key(&tag) {
+                        self.problem(
+                            "tagging.opt_out_tag",
+                            span,
+                            format!("\"{tag}\" is not a valid tag key (1-128 characters)"),
+                        );
+                    }
+                    tag
+                }
+            },
+            inherit: raw
+                .inherit
+                .map_or(d.inherit, |keys| self.tag_keys("tagging.inherit", keys)),
+            compliance_status: raw.compliance_status.unwrap_or(d.compliance_status),
+            created_at: raw.created_at.unwrap_or(d.created_at),
+            defaults: raw
+                .defaults
+                .into_iter()
+                .map(|entry| TagDefault {
+                    types: self.resource_types("tagging.defaults.types", entry.types),
+                    regions: entry
+                        .regions
+                        .into_iter()
+                        .filter_map(|r| {
+                            let span = r.span();
+                            let r = r.into_inner();
+                            if r == crate::model::GLOBAL_REGION || is_region(&r) {
+                                Some(r)
+                            } else {
+                                self.problem(
+                                    "tagging.defaults.regions",
+                                    span,
+                                    format!("\"{r}\" is not a region name such as \"eu-west-1\" (or \"global\")"),
+                                );
+                                None
+                            }
+                        })
+                        .collect(),
+                    tags: entry
+                        .tags
+                        .into_iter()
+                        .filter_map(|(k, v)| {
+                            let span = k.span();
+                            let k = k.into_inner();
+                            if !is_tag_key(&k) {
+                                self.problem(
+                                    "tagging.defaults.tags",
+                                    span,
+                                    format!("\"{k}\" is not a valid tag key (1-128 characters)"),
+                                );
+                                return None;
+                            }
+                            if let Some(allowed) = allowed.get(&k)
+                                && !allowed.contains(&v)
+                            {
+                                self.problem(
+                                    format!("tagging.defaults.tags.{k}"),
+                                    span,
+                                    format!("\"{v}\" is not among tags.allowed_values.{k}: {}", allowed.join(", ")),
+                                );
+                                return None;
+                            }
+                            Some((k, v))
+                        })
+                        .collect(),
                 })
                 .collect(),
         }

@@ -245,6 +245,20 @@ fn exemption_matches(e: &Exemption, rule: RuleId, r: Option<&Resource>, arn: &st
     }
 }
 
+/// The exemption of `rule` that covers `r` on `now`'s day, if one does.
+pub fn active_exemption<'p>(
+    policy: &'p Policy,
+    rule: RuleId,
+    r: &Resource,
+    now: DateTime<Utc>,
+) -> Option<&'p Exemption> {
+    let today = now.date_naive();
+    policy
+        .exemptions
+        .iter()
+        .find(|e| exemption_matches(e, rule, Some(r), &r.arn) && e.is_active_on(today))
+}
+
 /// Evaluates every enabled rule over the inventory.
 pub fn evaluate(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Evaluation {
     let cx = EvalContext {

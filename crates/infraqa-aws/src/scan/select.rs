@@ -1,0 +1,308 @@
+//! Reading named resources, not a whole account: the re-read before a tag write, and the
+//! resources a CloudTrail event names.
+//!
+//! The same collectors as a scan run with [`Only::Ids`], so a resource read here is exactly
+//! what a scan would have inventoried; what their rules need comes along (a bucket's account
+//! public access block, a group's network interfaces, a role's policies, a function's log
+//! group). Tags the collectors do not return come from the tagging API, asked for these ARNs
+//! only.
+
+use super::{Ctx, IdSet, Only, Sink, TagMap, apply_bulk_tags, first_errors};
+use crate::clients::AwsClients;
+use crate::error::AwsError;
+use infraqa_core::model::{GLOBAL_REGION, Generic, ResourceDetails};
+use infraqa_core::{Resource, ResourceType, ScanError};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Ids per filter value list: EC2 and RDS accept 200 values per filter.
+const IDS_PER_CALL: usize = 200;
+/// ARNs per `GetResources` call (the API's limit).
+const ARNS_PER_TAG_READ: usize = 100;
+
+/// A resource to read.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Target {
+    /// Its ARN, as the inventory writes it.
+    pub arn: String,
+    /// Its type.
+    pub resource_type: ResourceType,
+    /// Its id (name for buckets, roles, functions, log groups and trails).
+    pub id: String,
+    /// Its region (`global` for IAM).
+    pub region: String,
+}
+
+impl Target {
+    /// The target an inventoried resource is.
+    pub fn of(r: &Resource) -> Self {
+        Self {
+            arn: r.arn.clone(),
+            resource_type: r.resource_type.clone(),
+            id: r.id.clone(),
+            region: r.region.clone(),
+        }
+    }
+}
+
+/// What became of one target.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found {
+    /// Read now.
+    Read(Box<Resource>),
+    /// It no longer exists (the reads that would list it succeeded without it).
+    Gone,
+    /// A read it needs failed.
+    Unread(ScanError),
+}
+
+/// Reads `targets` in the account `clients` act in. Per target: the resource as a scan would
+/// record it, gone, or unread with why. Fails only when the account cannot be read.
+pub async fn read(
+    clients: &AwsClients,
+    targets: &[Target],
+) -> Result<(String, BTreeMap<String, Found>), AwsError> {
+    let home = clients.require_home_region()?.to_owned();
+    let account_id = clients.account_id().await?;
+    let mut by_region: BTreeMap<&str, IdSet> = BTreeMap::new();
+    for t in targets {
+        by_region
+            .entry(t.region.as_str())
+            .or_default()
+            .entry(t.resource_type.clone())
+            .or_default()
+            .push(t.id.clone());
+    }
+    let home_ctx = Ctx {
+        clients,
+        account_id: &account_id,
+        region: &home,
+    };
+    let mut all = Sink::default();
+    if let Some(global) = by_region.get(GLOBAL_REGION) {
+        for part in chunks(global) {
+            all.absorb(super::iam::collect(&home_ctx, Only::Ids(&part)).await);
+        }
+    }
+    let buckets: IdSet = by_region
+        .values()
+        .filter_map(|set| set.get(&ResourceType::S3Bucket))
+        .flatten()
+        .fold(IdSet::new(), |mut acc, name| {
+            acc.entry(ResourceType::S3Bucket)
+                .or_default()
+                .push(name.clone());
+            acc
+        });
+    if !buckets.is_empty() {
+        let bucket_regions: Vec<String> = targets
+            .iter()
+            .filter(|t| t.resource_type == ResourceType::S3Bucket)
+            .map(|t| t.region.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let block = super::s3::account_public_access_block(&home_ctx, &mut all).await;
+        all.absorb(
+            super::s3::collect(&home_ctx, &bucket_regions, block, Only::Ids(&buckets)).await,
+        );
+    }
+    let mut tags = TagMap::new();
+    for (region, set) in &by_region {
+        if *region == GLOBAL_REGION {
+            continue;
+        }
+        let ctx = Ctx {
+            clients,
+            account_id: &account_id,
+            region,
+        };
+        let mut sink = Sink::default();
+        for part in chunks(set) {
+            let only = Only::Ids(&part);
+            sink.absorb(super::ec2::collect(&ctx, only).await);
+            sink.absorb(super::rds::collect(&ctx, only).await);
+            sink.absorb(super::lambda::collect(&ctx, only).await);
+            if only.wants(&ResourceType::CloudtrailTrail) {
+                let scanned = [(*region).to_owned()];
+                sink.absorb(super::cloudtrail::collect(&ctx, &scanned, only).await);
+            }
+        }
+        // Log groups asked for, and those of the functions read (for `logging-enabled`).
+        let mut groups: BTreeSet<String> = set
+            .get(&ResourceType::LogsLogGroup)
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        groups.extend(sink.resources.iter().filter_map(|r| match &r.details {
+            ResourceDetails::LambdaFunction(f) => Some(f.log_group.clone()),
+            _ => None,
+        }));
+        if !groups.is_empty() {
+            let wanted = IdSet::from([(ResourceType::LogsLogGroup, groups.into_iter().collect())]);
+            sink.absorb(super::logs::collect(&ctx, Only::Ids(&wanted)).await);
+        }
+        // Tags of the types whose own calls do not return them.
+        let arns: Vec<String> = targets
+            .iter()
+            .filter(|t| t.region == *region && needs_tag_read(&t.resource_type))
+            .map(|t| t.arn.clone())
+            .chain(
+                sink.resources
+                    .iter()
+                    .filter(|r| r.resource_type == ResourceType::LogsLogGroup)
+                    .map(|r| r.arn.clone()),
+            )
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for part in arns.chunks(ARNS_PER_TAG_READ) {
+            let stream = clients
+                .tagging(region)
+                .get_resources()
+                .set_resource_arn_list(Some(part.to_vec()))
+                .into_paginator()
+                .send();
+            for page in sink.pages(region, "tagging", "GetResources", stream).await {
+                for m in page.resource_tag_mapping_list.unwrap_or_default() {
+                    if let Some(arn) = m.resource_arn() {
+                        let t = m
+                            .tags()
+                            .iter()
+                            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                            .collect();
+                        tags.insert(super::logs::bare_arn(arn).to_owned(), t);
+                    }
+                }
+            }
+        }
+        all.absorb(sink);
+    }
+
+    let mut resources = all.resources;
+    apply_bulk_tags(&mut resources, &tags, &first_errors(&all.errors, "tagging"));
+    // Other types exist for this read only as the tagging API lists them.
+    let mut generic: Vec<Resource> = targets
+        .iter()
+        .filter(|t| matches!(t.resource_type, ResourceType::Other(_)))
+        .filter_map(|t| {
+            Some(Resource {
+                arn: t.arn.clone(),
+                id: t.id.clone(),
+                resource_type: t.resource_type.clone(),
+                region: t.region.clone(),
+                account_id: account_id.clone(),
+                tags: tags.get(&t.arn)?.clone(),
+                tags_unread: None,
+                created_at: None,
+                details: ResourceDetails::Generic(Generic::default()),
+            })
+        })
+        .collect();
+    all.errors
+        .extend(super::defaults::mark_aws_defaults(clients, &resources, &mut generic).await);
+    resources.extend(generic);
+    super::link_lambda_log_groups(&mut resources, &first_errors(&all.errors, "logs"));
+
+    let mut read: BTreeMap<String, Resource> =
+        resources.into_iter().map(|r| (r.arn.clone(), r)).collect();
+    let out = targets
+        .iter()
+        .map(|t| {
+            let state = match read.remove(&t.arn) {
+                Some(r) => Found::Read(Box::new(r)),
+                None => match failure_for(t, &all.errors) {
+                    Some(e) => Found::Unread(e.clone()),
+                    None => Found::Gone,
+                },
+            };
+            (t.arn.clone(), state)
+        })
+        .collect();
+    Ok((account_id, out))
+}
+
+/// Types whose tags only the tagging API returns (and, for types infraqa has no collector for,
+/// whose existence too).
+fn needs_tag_read(t: &ResourceType) -> bool {
+    super::tags_from_tagging(t) || matches!(t, ResourceType::Other(_))
+}
+
+/// The recorded failure that could explain why `t` was not returned: one of its service in its
+/// region (for buckets, any S3 failure; for types known only to the tagging API, a tagging
+/// failure or simply not being listed, which an untagged resource also is not).
+fn failure_for<'e>(t: &Target, errors: &'e [ScanError]) -> Option<&'e ScanError> {
+    let service = match &t.resource_type {
+        ResourceType::S3Bucket => "s3",
+        ResourceType::Other(_) => "tagging",
+        other => other.as_str().split(':').next().unwrap_or_default(),
+    };
+    errors.iter().find(|e| {
+        e.service == service
+            && (t.resource_type == ResourceType::S3Bucket || e.region == t.region)
+            && (e.message.contains(&t.id) || !per_resource(e))
+    })
+}
+
+/// Whether the error names one resource (a per-resource read), not a whole listing.
+fn per_resource(e: &ScanError) -> bool {
+    matches!(
+        e.operation.as_str(),
+        "GetRole" | "GetFunction" | "GetRolePolicy" | "GetBucketLocation"
+    )
+}
+
+/// `set` split so that no type names more than [`IDS_PER_CALL`] ids.
+fn chunks(set: &IdSet) -> Vec<IdSet> {
+    let mut out: Vec<IdSet> = Vec::new();
+    for (kind, ids) in set {
+        let mut ids: Vec<String> = ids
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut i = 0;
+        while !ids.is_empty() {
+            let rest = ids.split_off(ids.len().min(IDS_PER_CALL));
+            if out.len() <= i {
+                out.push(IdSet::new());
+            }
+            out[i].insert(kind.clone(), ids);
+            ids = rest;
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_keep_every_id_once_and_at_most_the_limit_per_type() {
+        let many: Vec<String> = (0..450).map(|i| format!("i-{i:05}")).collect();
+        let set = IdSet::from([
+            (ResourceType::Ec2Instance, many.clone()),
+            (
+                ResourceType::Ec2Volume,
+                vec!["vol-1".into(), "vol-1".into()],
+            ),
+        ]);
+        let parts = chunks(&set);
+        assert_eq!(parts.len(), 3);
+        let instances: Vec<&String> = parts
+            .iter()
+            .flat_map(|p| p.get(&ResourceType::Ec2Instance).into_iter().flatten())
+            .collect();
+        assert_eq!(instances.len(), 450);
+        assert!(
+            parts
+                .iter()
+                .all(|p| p.values().all(|ids| ids.len() <= IDS_PER_CALL))
+        );
+        assert_eq!(parts[0][&ResourceType::Ec2Volume], vec!["vol-1".to_owned()]);
+        assert!(!parts[1].contains_key(&ResourceType::Ec2Volume));
+    }
+}
