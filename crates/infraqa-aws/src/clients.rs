@@ -161,6 +161,10 @@ impl AwsClients {
         cloudtrail, aws_sdk_cloudtrail, Service::CloudTrail
     );
     regional_client!(
+        /// An SNS client for `region` (a topic's own region).
+        sns, aws_sdk_sns, Service::Sns
+    );
+    regional_client!(
         /// A Resource Groups Tagging API client for `region`.
         tagging, aws_sdk_resourcegroupstagging, Service::Tagging
     );
@@ -215,20 +219,29 @@ impl AwsClients {
 
     /// The id of the account the credentials act in (STS `GetCallerIdentity`).
     pub async fn account_id(&self) -> Result<String, AwsError> {
+        Ok(self.caller().await?.0)
+    }
+
+    /// The account the credentials act in and the caller's ARN (STS `GetCallerIdentity`):
+    /// who a write is audited as.
+    pub async fn caller(&self) -> Result<(String, String), AwsError> {
         let out = self
             .sts()?
             .get_caller_identity()
             .send()
             .await
             .map_err(|e| AwsError::call("sts", "GetCallerIdentity", e))?;
-        out.account.ok_or_else(|| AwsError::Call {
+        let missing = |what: &str| AwsError::Call {
             service: "sts",
             operation: "GetCallerIdentity",
             code: "InvalidResponse".into(),
-            message: "the response named no account".into(),
+            message: format!("the response named no {what}"),
             retryable: false,
-            cause: "missing Account".into(),
-        })
+            cause: format!("missing {what}").into(),
+        };
+        let account = out.account.ok_or_else(|| missing("account"))?;
+        let arn = out.arn.ok_or_else(|| missing("caller ARN"))?;
+        Ok((account, arn))
     }
 }
 

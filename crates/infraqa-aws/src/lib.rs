@@ -13,6 +13,8 @@ pub mod options;
 pub mod rate_limit;
 pub mod scan;
 pub mod stats;
+pub mod tagger;
+pub mod validate;
 
 pub use clients::AwsClients;
 pub use error::AwsError;

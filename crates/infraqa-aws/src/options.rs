@@ -32,11 +32,13 @@ pub enum Service {
     Tagging,
     /// Cost Explorer (billed per request).
     CostExplorer,
+    /// SNS (alerts).
+    Sns,
 }
 
 impl Service {
     /// Every service, in a stable order.
-    pub const ALL: [Service; 11] = [
+    pub const ALL: [Service; 12] = [
         Self::Ec2,
         Self::S3,
         Self::S3Control,
@@ -48,6 +50,7 @@ impl Service {
         Self::CloudTrail,
         Self::Tagging,
         Self::CostExplorer,
+        Self::Sns,
     ];
 
     /// The short name used on the command line and in stats, e.g. `ec2`.
@@ -64,6 +67,7 @@ impl Service {
             Self::CloudTrail => "cloudtrail",
             Self::Tagging => "tagging",
             Self::CostExplorer => "ce",
+            Self::Sns => "sns",
         }
     }
 
@@ -76,7 +80,7 @@ impl Service {
             // S3 allows thousands per prefix; per-bucket config reads are cheap.
             Self::S3 => 50,
             // IAM, STS, RDS and Lambda control planes: low double digits per second.
-            Self::Iam | Self::Sts | Self::Rds | Self::Lambda | Self::S3Control => 10,
+            Self::Iam | Self::Sts | Self::Rds | Self::Lambda | Self::S3Control | Self::Sns => 10,
             // DescribeLogGroups, CloudTrail and GetResources are limited to about 5/s.
             Self::Logs | Self::CloudTrail | Self::Tagging => 5,
             // Each Cost Explorer request costs $0.01; a report makes a handful.

@@ -245,20 +245,39 @@ pub fn mttr(runs: &[&HistoryEntry]) -> BTreeMap<RuleId, Mttr> {
         .collect()
 }
 
-/// One remediation action taken (a tag write), as the audit log records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One line of the audit log: a tag write (`tag-write`) or a validation verdict
+/// (`validate`), with who did it and what came of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemediationAction {
     /// When it was done.
     pub at: DateTime<Utc>,
     /// The account.
     pub account_id: String,
-    /// The resource changed.
+    /// The resource changed or judged.
     pub resource_arn: String,
-    /// What was done, e.g. `tag-write`.
+    /// What was done: `tag-write` or `validate`.
     pub action: String,
-    /// Its particulars (e.g. tag key -> new value).
-    #[serde(default)]
+    /// Its particulars (for `validate`: the verdict and the rule ids that failed).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, String>,
+    /// Who did it: the caller's ARN (STS `GetCallerIdentity`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// The resource's tags before the write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_before: Option<BTreeMap<String, String>>,
+    /// The tags written (or that were to be written, when the write did not happen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_written: Option<BTreeMap<String, String>>,
+    /// `written`, `skipped`, `gone` or `failed` for a tag write; the verdict for `validate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// Why it failed or was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The CloudTrail event that led to it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
 }
 
 /// The quarterly audit export: every run in the period, the trend across it, and the
@@ -496,6 +515,7 @@ mod tests {
             resource_arn: arn.into(),
             action: "tag-write".into(),
             details: BTreeMap::from([("Owner".into(), "team-a".into())]),
+            ..RemediationAction::default()
         };
         let from = at(2).date_naive();
         let to = at(5).date_naive();

@@ -22,7 +22,8 @@ const ARNS_PER_TAG_READ: usize = 100;
 /// A resource to read.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Target {
-    /// Its ARN, as the inventory writes it.
+    /// Its ARN, as the inventory writes it: needed only for types infraqa has no collector
+    /// for (empty for the others is fine).
     pub arn: String,
     /// Its type.
     pub resource_type: ResourceType,
@@ -55,12 +56,12 @@ pub enum Found {
     Unread(ScanError),
 }
 
-/// Reads `targets` in the account `clients` act in. Per target: the resource as a scan would
-/// record it, gone, or unread with why. Fails only when the account cannot be read.
+/// Reads `targets` in the account `clients` act in. Per target, in order: the resource as a
+/// scan would record it, gone, or unread with why. Fails only when the account cannot be read.
 pub async fn read(
     clients: &AwsClients,
     targets: &[Target],
-) -> Result<(String, BTreeMap<String, Found>), AwsError> {
+) -> Result<(String, Vec<Found>), AwsError> {
     let home = clients.require_home_region()?.to_owned();
     let account_id = clients.account_id().await?;
     let mut by_region: BTreeMap<&str, IdSet> = BTreeMap::new();
@@ -142,16 +143,22 @@ pub async fn read(
             let wanted = IdSet::from([(ResourceType::LogsLogGroup, groups.into_iter().collect())]);
             sink.absorb(super::logs::collect(&ctx, Only::Ids(&wanted)).await);
         }
-        // Tags of the types whose own calls do not return them.
-        let arns: Vec<String> = targets
+        // Tags of the types whose own calls do not return them: of what was read here (and of
+        // the buckets located here), and of the named resources only the tagging API knows.
+        let arns: Vec<String> = all
+            .resources
             .iter()
-            .filter(|t| t.region == *region && needs_tag_read(&t.resource_type))
-            .map(|t| t.arn.clone())
+            .filter(|r| r.resource_type == ResourceType::S3Bucket && r.region == *region)
+            .chain(sink.resources.iter())
+            .filter(|r| super::tags_from_tagging(&r.resource_type))
+            .map(|r| r.arn.clone())
             .chain(
-                sink.resources
+                targets
                     .iter()
-                    .filter(|r| r.resource_type == ResourceType::LogsLogGroup)
-                    .map(|r| r.arn.clone()),
+                    .filter(|t| {
+                        t.region == *region && matches!(t.resource_type, ResourceType::Other(_))
+                    })
+                    .map(|t| t.arn.clone()),
             )
             .collect::<BTreeSet<_>>()
             .into_iter()
@@ -204,28 +211,32 @@ pub async fn read(
     resources.extend(generic);
     super::link_lambda_log_groups(&mut resources, &first_errors(&all.errors, "logs"));
 
-    let mut read: BTreeMap<String, Resource> =
-        resources.into_iter().map(|r| (r.arn.clone(), r)).collect();
+    // A bucket is matched wherever it is located; everything else in its region.
+    let key = |t: &ResourceType, id: &str, region: &str| {
+        let region = if *t == ResourceType::S3Bucket {
+            ""
+        } else {
+            region
+        };
+        (t.clone(), id.to_owned(), region.to_owned())
+    };
+    let mut read: BTreeMap<(ResourceType, String, String), Resource> = resources
+        .into_iter()
+        .map(|r| (key(&r.resource_type, &r.id, &r.region), r))
+        .collect();
     let out = targets
         .iter()
-        .map(|t| {
-            let state = match read.remove(&t.arn) {
+        .map(
+            |t| match read.remove(&key(&t.resource_type, &t.id, &t.region)) {
                 Some(r) => Found::Read(Box::new(r)),
                 None => match failure_for(t, &all.errors) {
                     Some(e) => Found::Unread(e.clone()),
                     None => Found::Gone,
                 },
-            };
-            (t.arn.clone(), state)
-        })
+            },
+        )
         .collect();
     Ok((account_id, out))
-}
-
-/// Types whose tags only the tagging API returns (and, for types infraqa has no collector for,
-/// whose existence too).
-fn needs_tag_read(t: &ResourceType) -> bool {
-    super::tags_from_tagging(t) || matches!(t, ResourceType::Other(_))
 }
 
 /// The recorded failure that could explain why `t` was not returned: one of its service in its

@@ -1,0 +1,312 @@
+//! A CloudTrail event as EventBridge delivers it ("AWS API Call via CloudTrail"), and the
+//! resources it names.
+//!
+//! Where the new resource's id comes from differs per call: creations name it in
+//! `responseElements` (an event whose `responseElements` is null there created nothing), changes
+//! to an existing resource name it in `requestParameters` (S3 and IAM changes carry a null
+//! `responseElements` even when they succeed).
+
+use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
+use aws_lambda_events::event::cloudwatch_events::cloudtrail::{AWSAPICall, UserIdentity};
+use chrono::{DateTime, Utc};
+use infraqa_core::ResourceType;
+use infraqa_core::model::GLOBAL_REGION;
+use serde_json::Value;
+
+/// The EventBridge detail type of CloudTrail API call events.
+pub const DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
+
+/// Every event name the validator understands.
+pub const SUPPORTED: [&str; 20] = [
+    "RunInstances",
+    "CreateVolume",
+    "CreateSecurityGroup",
+    "AuthorizeSecurityGroupIngress",
+    "ModifyInstanceAttribute",
+    "CreateBucket",
+    "PutBucketPolicy",
+    "PutBucketAcl",
+    "DeleteBucketEncryption",
+    "PutBucketEncryption",
+    "DeletePublicAccessBlock",
+    "PutPublicAccessBlock",
+    "CreateDBInstance",
+    "ModifyDBInstance",
+    "CreateFunction20150331",
+    "UpdateFunctionConfiguration20150331v2",
+    "CreateRole",
+    "PutRolePolicy",
+    "AttachRolePolicy",
+    "UpdateAssumeRolePolicy",
+];
+
+/// Input that is not a CloudTrail API call event.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    /// Not JSON, or not the EventBridge/CloudTrail shape.
+    #[error("{origin}: not a CloudTrail event: {message}")]
+    Malformed {
+        /// The file or source.
+        origin: String,
+        /// What is wrong, and where.
+        message: String,
+    },
+    /// An EventBridge event of another kind.
+    #[error("{origin}: detail-type is {found:?}, expected \"{DETAIL_TYPE}\"")]
+    WrongType {
+        /// The file or source.
+        origin: String,
+        /// The detail type found.
+        found: Option<String>,
+    },
+}
+
+/// One CloudTrail API call event.
+#[derive(Debug, Clone)]
+pub struct ApiCall {
+    /// `detail.eventName`.
+    pub name: String,
+    /// `detail.eventTime`.
+    pub time: DateTime<Utc>,
+    /// `detail.eventID`: the key for duplicates.
+    pub id: String,
+    /// `detail.awsRegion`.
+    pub region: String,
+    /// The account the call was made in (`account` of the envelope, or the caller's).
+    pub account_id: Option<String>,
+    /// Who made the call, as a person reads it (an ARN).
+    pub principal: String,
+    /// A name fit for an `Owner` tag: the session name of an assumed role, or the IAM user;
+    /// none for AWS services and the root user.
+    pub owner: Option<String>,
+    /// `detail.errorCode`, when the call failed.
+    pub error_code: Option<String>,
+    request: Value,
+    response: Option<Value>,
+}
+
+/// Parses an EventBridge CloudTrail event. `origin` names the input in errors.
+pub fn parse(text: &str, origin: &str) -> Result<ApiCall, EventError> {
+    let malformed = |message: String| EventError::Malformed {
+        origin: origin.to_owned(),
+        message,
+    };
+    let raw: Value = serde_json::from_str(text)
+        .map_err(|e| malformed(format!("line {} column {}: {e}", e.line(), e.column())))?;
+    let detail_type = raw
+        .get("detail-type")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if detail_type.as_deref() != Some(DETAIL_TYPE) {
+        return Err(EventError::WrongType {
+            origin: origin.to_owned(),
+            found: detail_type,
+        });
+    }
+    let event: CloudWatchEvent<AWSAPICall<Value, Value>> =
+        serde_json::from_value(raw).map_err(|e| malformed(format!("{e}")))?;
+    let detail = event
+        .detail
+        .ok_or_else(|| malformed("the event has no detail".to_owned()))?;
+    let time = DateTime::parse_from_rfc3339(&detail.event_time)
+        .map_err(|e| {
+            malformed(format!(
+                "detail.eventTime {:?} is not a timestamp: {e}",
+                detail.event_time
+            ))
+        })?
+        .with_timezone(&Utc);
+    let error_code = detail
+        .other
+        .get("errorCode")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let identity = &detail.user_identity;
+    Ok(ApiCall {
+        principal: principal(identity),
+        owner: owner(identity),
+        account_id: event.account_id.or_else(|| identity.account_id.clone()),
+        name: detail.event_name,
+        time,
+        id: detail.event_id,
+        region: detail.aws_region,
+        error_code,
+        request: detail.request_parameters,
+        response: detail.response_elements.filter(|v| !v.is_null()),
+    })
+}
+
+fn principal(u: &UserIdentity) -> String {
+    u.arn
+        .clone()
+        .or_else(|| u.invoked_by.clone())
+        .or_else(|| u.principal_id.clone())
+        .unwrap_or_else(|| u.r#type.clone())
+}
+
+fn owner(u: &UserIdentity) -> Option<String> {
+    let name = match u.r#type.as_str() {
+        // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION
+        "AssumedRole" => u.arn.as_deref()?.rsplit('/').next()?.to_owned(),
+        "IAMUser" => u.user_name.clone()?,
+        _ => return None,
+    };
+    (!name.is_empty() && !name.ends_with(".amazonaws.com")).then_some(name)
+}
+
+/// A resource an event names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    /// Its type.
+    pub resource_type: ResourceType,
+    /// Its id (name for buckets, roles and functions).
+    pub id: String,
+    /// Its region (`global` for IAM).
+    pub region: String,
+}
+
+/// Why an event names nothing to validate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ignored(pub String);
+
+fn text<'v>(v: Option<&'v Value>, path: &[&str]) -> Option<&'v str> {
+    path.iter()
+        .try_fold(v?, |v, key| v.get(key))?
+        .as_str()
+        .filter(|s| !s.is_empty())
+}
+
+impl ApiCall {
+    /// The resources the event names, or why it names none to validate.
+    pub fn resources(&self) -> Result<Vec<Named>, Ignored> {
+        if let Some(code) = &self.error_code {
+            return Err(Ignored(format!(
+                "the call failed ({code}): it changed nothing"
+            )));
+        }
+        if !SUPPORTED.contains(&self.name.as_str()) {
+            return Err(Ignored(format!(
+                "{} is not an event the validator checks (supported: {})",
+                self.name,
+                SUPPORTED.join(", ")
+            )));
+        }
+        let req = Some(&self.request);
+        let resp = self.response.as_ref();
+        let from_response = matches!(
+            self.name.as_str(),
+            "RunInstances"
+                | "CreateVolume"
+                | "CreateSecurityGroup"
+                | "CreateDBInstance"
+                | "CreateFunction20150331"
+                | "CreateRole"
+        );
+        if from_response && resp.is_none() {
+            return Err(Ignored(format!(
+                "{} has no responseElements: the call created nothing",
+                self.name
+            )));
+        }
+        let regional = |t: ResourceType, id: Option<&str>| {
+            id.map(|id| Named {
+                resource_type: t,
+                id: id.to_owned(),
+                region: self.region.clone(),
+            })
+        };
+        let global = |id: Option<&str>| {
+            id.map(|id| Named {
+                resource_type: ResourceType::IamRole,
+                id: id.to_owned(),
+                region: GLOBAL_REGION.to_owned(),
+            })
+        };
+        let named: Vec<Named> = match self.name.as_str() {
+            "RunInstances" => resp
+                .and_then(|r| r.pointer("/instancesSet/items"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|i| {
+                    regional(
+                        ResourceType::Ec2Instance,
+                        i.get("instanceId").and_then(Value::as_str),
+                    )
+                })
+                .collect(),
+            "CreateVolume" => regional(ResourceType::Ec2Volume, text(resp, &["volumeId"]))
+                .into_iter()
+                .collect(),
+            "CreateSecurityGroup" => {
+                regional(ResourceType::Ec2SecurityGroup, text(resp, &["groupId"]))
+                    .into_iter()
+                    .collect()
+            }
+            "AuthorizeSecurityGroupIngress" => {
+                regional(ResourceType::Ec2SecurityGroup, text(req, &["groupId"]))
+                    .into_iter()
+                    .collect()
+            }
+            "ModifyInstanceAttribute" => {
+                regional(ResourceType::Ec2Instance, text(req, &["instanceId"]))
+                    .into_iter()
+                    .collect()
+            }
+            "CreateDBInstance" => regional(
+                ResourceType::RdsDb,
+                text(resp, &["dBInstanceIdentifier"])
+                    .or_else(|| text(req, &["dBInstanceIdentifier"])),
+            )
+            .into_iter()
+            .collect(),
+            "ModifyDBInstance" => {
+                regional(ResourceType::RdsDb, text(req, &["dBInstanceIdentifier"]))
+                    .into_iter()
+                    .collect()
+            }
+            "CreateFunction20150331" => regional(
+                ResourceType::LambdaFunction,
+                text(resp, &["functionName"]).map(function_name),
+            )
+            .into_iter()
+            .collect(),
+            "UpdateFunctionConfiguration20150331v2" => regional(
+                ResourceType::LambdaFunction,
+                text(req, &["functionName"]).map(function_name),
+            )
+            .into_iter()
+            .collect(),
+            "CreateRole" => global(text(resp, &["role", "roleName"]))
+                .into_iter()
+                .collect(),
+            "PutRolePolicy" | "AttachRolePolicy" | "UpdateAssumeRolePolicy" => {
+                global(text(req, &["roleName"])).into_iter().collect()
+            }
+            // The S3 calls: the bucket is a request parameter.
+            _ => regional(ResourceType::S3Bucket, text(req, &["bucketName"]))
+                .into_iter()
+                .collect(),
+        };
+        if named.is_empty() {
+            return Err(Ignored(format!(
+                "{} names no resource in its {}",
+                self.name,
+                if from_response {
+                    "responseElements"
+                } else {
+                    "requestParameters"
+                }
+            )));
+        }
+        Ok(named)
+    }
+}
+
+/// A function's name from its name, its ARN, or its qualified ARN.
+fn function_name(s: &str) -> &str {
+    match s.split_once(":function:") {
+        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
+        None => s,
+    }
+}
