@@ -39,13 +39,22 @@ impl S3History {
 
     /// Every `.json` object under the prefix, as (key, bytes).
     pub async fn read_all(&self) -> Result<Vec<(String, Vec<u8>)>, AwsError> {
+        self.read_matching("", ".json").await
+    }
+
+    /// Every object under `prefix/sub` whose key ends with `suffix`, as (key, bytes).
+    pub async fn read_matching(
+        &self,
+        sub: &str,
+        suffix: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, AwsError> {
         use futures_util::{StreamExt, TryStreamExt};
         let mut keys = Vec::new();
         let mut pages = self
             .client
             .list_objects_v2()
             .bucket(&self.bucket)
-            .prefix(&self.prefix)
+            .prefix(self.key(sub))
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
@@ -55,7 +64,7 @@ impl S3History {
                     .unwrap_or_default()
                     .into_iter()
                     .filter_map(|o| o.key)
-                    .filter(|k| k.ends_with(".json")),
+                    .filter(|k| k.ends_with(suffix)),
             );
         }
         futures_util::stream::iter(keys)
@@ -81,6 +90,34 @@ impl S3History {
             .buffered(READ_CONCURRENCY)
             .try_collect()
             .await
+    }
+
+    /// Writes `name` under the prefix unless it exists: `Ok(None)` then (an append-only log's
+    /// objects are never replaced). Checked with `HeadObject` first; two writers racing on the
+    /// same name within that window both write the same content.
+    pub async fn put_new(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<Option<String>, AwsError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(self.key(name))
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(None),
+            Err(e) => {
+                let err = AwsError::call("s3", "HeadObject", e);
+                if !matches!(err.code(), "NotFound" | "NoSuchKey" | "HttpStatus404") {
+                    return Err(err);
+                }
+            }
+        }
+        self.put(name, bytes, content_type).await.map(Some)
     }
 
     /// Writes one complete object `name` under the prefix.

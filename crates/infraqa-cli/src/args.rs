@@ -113,6 +113,88 @@ pub enum Command {
     /// The audit export of a period: every run's compliance figures and inventory snapshot,
     /// the trend across the period and the remediation actions taken, in one JSON file.
     Audit(AuditArgs),
+    /// Plan the tags a report calls for (ComplianceStatus, CreatedAt, inherited and default
+    /// values); with --apply, write them.
+    ///
+    /// Plan is the default: a table, or JSON with --json (save it and pass it to --apply
+    /// --plan FILE to write exactly what was reviewed). An existing tag value is never
+    /// overwritten (except ComplianceStatus); resources carrying the [tagging] opt_out_tag or
+    /// exempted from tags-required are left alone. With --apply each resource is re-read
+    /// first and skipped if its tags changed; every write is audited in DIR/audit-log/. Exit 3
+    /// when a write failed.
+    Tag(TagArgs),
+    /// Validate the resources one CloudTrail event names (an EventBridge "AWS API Call via
+    /// CloudTrail" event) and print the verdict as JSON.
+    ///
+    /// The verdict comes from a fresh read of each resource, after --grace seconds from the
+    /// event's time. approved and ignored exit 0; flagged exits 4 with --fail-on when a finding
+    /// reaches it; not-evaluated (a read failed) exits 3. Audited once per event id in
+    /// DIR/audit-log/; a critical finding is published to the SNS topic of [alerts] or
+    /// --alert-topic, once per event.
+    Validate(ValidateArgs),
+}
+
+/// `infraqa tag`
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    /// The policy file.
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// The report.json to plan from (its inventory.json is read from the same directory).
+    #[arg(long, value_name = "FILE", required_unless_present = "plan")]
+    pub report: Option<PathBuf>,
+    /// The inventory the report was made from, when not beside it.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// Write the plan.
+    #[arg(long)]
+    pub apply: bool,
+    /// With --apply: write this saved plan (from --json) instead of planning again.
+    #[arg(long, value_name = "FILE", requires = "apply", conflicts_with_all = ["report", "inventory"])]
+    pub plan: Option<PathBuf>,
+    /// Print the plan (or the results) as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// With --apply: write nothing when the plan touches more than N resources.
+    #[arg(long, value_name = "N")]
+    pub max_changes: Option<usize>,
+    /// Where the audit log goes: DIR/audit-log/. Default: the report's directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The history store; when in S3, the audit log is also written to its audit-log/.
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+    pub history: Option<HistoryLocation>,
+}
+
+/// `infraqa validate`
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The policy file.
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// The EventBridge event (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub event: PathBuf,
+    /// Set missing Owner (from the event's principal), CreatedAt (from the event time) and
+    /// ComplianceStatus.
+    #[arg(long)]
+    pub apply_tags: bool,
+    /// Read the resources no earlier than this many seconds after the event's time, so tags
+    /// written just after creation count.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub grace: u64,
+    /// Exit 4 when a finding at or above this severity exists.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    /// Publish critical findings to this SNS topic (overrides [alerts] topic).
+    #[arg(long, value_name = "ARN")]
+    pub alert_topic: Option<String>,
+    /// Where the audit log goes: DIR/audit-log/. Default: the current directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The history store; when in S3, the audit log is also written to its audit-log/.
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+    pub history: Option<HistoryLocation>,
 }
 
 /// What `report` and `run` share: where history goes, how far the trend looks back, and when
@@ -175,7 +257,7 @@ pub struct AuditArgs {
     #[arg(long, value_name = "DATE")]
     pub to: chrono::NaiveDate,
     /// The directory runs wrote to: history in DIR/history, remediation actions in
-    /// DIR/audit-log/*.jsonl.
+    /// DIR/audit-log/*.jsonl (and in the history's audit-log/ when it is in S3).
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
     /// The history store, when not DIR/history.

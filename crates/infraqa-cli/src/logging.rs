@@ -6,7 +6,7 @@ use tracing_subscriber::EnvFilter;
 pub fn init(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
-        (false, 0) => "warn",
+        (false, 0) => "warn,infraqa::verdict=info",
         (false, 1) => "info,infraqa=info",
         (false, 2) => "info,infraqa_cli=debug,infraqa_aws=debug,infraqa_core=debug",
         (false, _) => "debug",

@@ -6,6 +6,8 @@
 use crate::check::{CheckResult, FINDINGS_SCHEMA_VERSION};
 use crate::history::{HISTORY_SCHEMA_VERSION, HistoryEntry};
 use crate::inventory::{INVENTORY_SCHEMA_VERSION, Inventory};
+use crate::report::{REPORT_SCHEMA_VERSION, Report};
+use crate::tagging::{PLAN_SCHEMA_VERSION, TagPlan};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -19,6 +21,10 @@ pub enum DocumentKind {
     Findings,
     /// One run's history entry.
     HistoryEntry,
+    /// `report.json`, written by a report.
+    Report,
+    /// A tag plan, written by `infraqa tag --json`.
+    TagPlan,
 }
 
 impl DocumentKind {
@@ -29,6 +35,8 @@ impl DocumentKind {
             Self::Inventory => &[INVENTORY_SCHEMA_VERSION],
             Self::Findings => &[FINDINGS_SCHEMA_VERSION],
             Self::HistoryEntry => &[1, HISTORY_SCHEMA_VERSION],
+            Self::Report => &[REPORT_SCHEMA_VERSION],
+            Self::TagPlan => &[PLAN_SCHEMA_VERSION],
         }
     }
 }
@@ -39,6 +47,8 @@ impl fmt::Display for DocumentKind {
             Self::Inventory => "inventory",
             Self::Findings => "findings file",
             Self::HistoryEntry => "history entry",
+            Self::Report => "report",
+            Self::TagPlan => "tag plan",
         })
     }
 }
@@ -114,6 +124,16 @@ pub fn inventory(bytes: &[u8]) -> Result<Inventory, DocumentError> {
 /// Reads a `findings.json`.
 pub fn findings(bytes: &[u8]) -> Result<CheckResult, DocumentError> {
     read(bytes, DocumentKind::Findings)
+}
+
+/// Reads a `report.json`.
+pub fn report(bytes: &[u8]) -> Result<Report, DocumentError> {
+    read(bytes, DocumentKind::Report)
+}
+
+/// Reads a tag plan.
+pub fn tag_plan(bytes: &[u8]) -> Result<TagPlan, DocumentError> {
+    read(bytes, DocumentKind::TagPlan)
 }
 
 /// Reads a history entry.

@@ -280,6 +280,65 @@ pub struct RemediationAction {
     pub event_id: Option<String>,
 }
 
+/// A line of the audit log that is not an action.
+#[derive(Debug, thiserror::Error)]
+#[error("{origin} line {line} is not an audit log entry: {source}")]
+pub struct AuditLineError {
+    /// The file or object.
+    pub origin: String,
+    /// The 1-based line.
+    pub line: usize,
+    /// The parser's complaint.
+    #[source]
+    pub source: serde_json::Error,
+}
+
+/// The audit log's text for `actions`: one JSON object per line.
+pub fn audit_lines(actions: &[RemediationAction]) -> String {
+    actions
+        .iter()
+        // Plain data: serialisation cannot fail (a failure would still leave a valid log).
+        .filter_map(|a| serde_json::to_string(a).ok())
+        .map(|l| l + "\n")
+        .collect()
+}
+
+/// Reads audit log text (blank lines are skipped); `origin` names it in errors.
+pub fn parse_audit_lines(
+    text: &str,
+    origin: &str,
+) -> Result<Vec<RemediationAction>, AuditLineError> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|source| AuditLineError {
+                origin: origin.to_owned(),
+                line: i + 1,
+                source,
+            })
+        })
+        .collect()
+}
+
+/// The audit log file of one validated event: one per event id, so a duplicate delivery
+/// finds it already written.
+pub fn audit_file_for_event(event_id: &str) -> String {
+    let safe: String = event_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .collect();
+    format!("event-{safe}.jsonl")
+}
+
+/// The audit log file of one tagging run: sortable by time, unique by content.
+pub fn audit_file_for_run(at: DateTime<Utc>, text: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    let short: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("tag-{}-{short}.jsonl", at.format("%Y%m%dT%H%M%S%.3fZ"))
+}
+
 /// The quarterly audit export: every run in the period, the trend across it, and the
 /// remediation actions taken.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

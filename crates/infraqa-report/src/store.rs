@@ -108,6 +108,17 @@ impl Staged {
     }
 }
 
+/// Writes `bytes` to `path` atomically unless `path` exists: `Ok(None)` then, and the
+/// existing file is untouched (an append-only log's entries are never replaced).
+pub fn write_new(path: &Path, bytes: &[u8]) -> Result<Option<PathBuf>, StoreError> {
+    let Staged { tmp, path } = stage(path, bytes)?;
+    match tmp.persist_noclobber(&path) {
+        Ok(_) => Ok(Some(path)),
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
+        Err(e) => Err(io("creating", &path)(e.error)),
+    }
+}
+
 /// Puts every staged file in place, after checking that none of their targets is in the
 /// way, so a set of files is replaced all together or (short of a failing rename) not at all.
 pub fn commit_all(staged: Vec<Staged>) -> Result<Vec<PathBuf>, StoreError> {

@@ -8,6 +8,8 @@ pub mod output;
 pub mod policy;
 pub mod report;
 pub mod scan;
+pub mod tag;
+pub mod validate;
 
 use crate::args::{Cli, Command, PolicyCommand};
 use crate::exit::CliError;
@@ -69,14 +71,9 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
                 .history
                 .clone()
                 .unwrap_or_else(|| history::HistoryLocation::Local(args.dir.join("history")));
-            let x = audit::export(
-                &LazyClients::new(&cli.global),
-                &history,
-                &args.dir.join("audit-log"),
-                args.from,
-                args.to,
-            )
-            .await?;
+            let aws = LazyClients::new(&cli.global);
+            let log = audit::AuditLog::new(&args.dir, args.history.as_ref(), &aws);
+            let x = audit::export(&aws, &history, &log, args.from, args.to).await?;
             let out = args.out.clone().unwrap_or_else(|| {
                 args.dir
                     .join(format!("audit-{}-{}.json", args.from, args.to))
@@ -93,6 +90,8 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             println!("{}", out.display());
             Ok(())
         }
+        Command::Tag(args) => tag::run(&args, &LazyClients::new(&cli.global)).await,
+        Command::Validate(args) => validate::run(&args, &LazyClients::new(&cli.global)).await,
         Command::Scan(args) => {
             let policy = policy::load(&args.policy)?;
             let clients = AwsClients::load(cli.global.aws_options()).await;
