@@ -10,6 +10,7 @@ mod check;
 mod faults;
 mod grants;
 mod scan;
+mod validate;
 
 use infraqa_tests::emulator::{Emulator, TestAccount};
 

@@ -1468,7 +1468,7 @@ fn tcp(from: i32, to: i32, v4: &[&str], v6: &[&str]) -> ec2t::IpPermission {
 
 /// A deployment package holding one `bootstrap` script: the demo functions are never
 /// invoked, but `CreateFunction` takes a real zip archive.
-fn demo_lambda_zip() -> Result<Vec<u8>, KitError> {
+pub fn demo_lambda_zip() -> Result<Vec<u8>, KitError> {
     use std::io::Write;
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()

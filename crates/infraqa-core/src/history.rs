@@ -326,7 +326,13 @@ pub fn parse_audit_lines(
 pub fn audit_file_for_event(event_id: &str) -> String {
     let safe: String = event_id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("event-{safe}.jsonl")
 }

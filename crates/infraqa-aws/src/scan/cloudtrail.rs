@@ -1,5 +1,6 @@
 //! CloudTrail trails visible from one region (including multi-region trails homed elsewhere),
-//! with their logging status read in their home region.
+//! with their logging status and tags read in their home region (`ListTags`: an account has a
+//! handful of trails, and not every tagging API implementation lists them).
 
 use super::{Ctx, Only};
 use crate::error::AwsError;
@@ -56,14 +57,30 @@ pub async fn collect(ctx: &Ctx<'_>, scanned: &[String], only: Only<'_>) -> Sink 
                 Observed::failed(sink.error(&home, &err.naming(&format!("trail {name}"))))
             }
         };
+        let (tags, tags_unread) = match status_client.list_tags().resource_id_list(arn).send().await
+        {
+            Ok(out) => (
+                out.resource_tag_list()
+                    .iter()
+                    .flat_map(|t| t.tags_list())
+                    .map(|t| (t.key().to_owned(), t.value().unwrap_or_default().to_owned()))
+                    .collect(),
+                None,
+            ),
+            Err(e) => {
+                let err = AwsError::call("cloudtrail", "ListTags", e);
+                let record = sink.error(&home, &err.naming(&format!("trail {name}")));
+                (BTreeMap::new(), Some(Box::new(record)))
+            }
+        };
         sink.resources.push(Resource {
             arn: arn.to_owned(),
             id: name.to_owned(),
             resource_type: ResourceType::CloudtrailTrail,
             region: home.clone(),
             account_id: ctx.account_id.to_owned(),
-            tags: BTreeMap::new(),
-            tags_unread: None,
+            tags,
+            tags_unread,
             created_at: None,
             details: ResourceDetails::CloudtrailTrail(Trail {
                 home_region: home,

@@ -298,10 +298,7 @@ pub async fn enabled_regions(clients: &AwsClients, home: &str) -> Result<Vec<Str
 fn tags_from_tagging(t: &ResourceType) -> bool {
     matches!(
         t,
-        ResourceType::S3Bucket
-            | ResourceType::LambdaFunction
-            | ResourceType::LogsLogGroup
-            | ResourceType::CloudtrailTrail
+        ResourceType::S3Bucket | ResourceType::LambdaFunction | ResourceType::LogsLogGroup
     )
 }
 

@@ -36,7 +36,10 @@ fn load_plan(path: &Path) -> Result<TagPlan, CliError> {
         .with_context(|| format!("cannot read plan file {}", path.display()))
         .map_err(CliError::InvalidInput)?;
     infraqa_core::document::tag_plan(&bytes).map_err(|e| {
-        CliError::from(e).context(format!("{} is not a usable infraqa tag plan", path.display()))
+        CliError::from(e).context(format!(
+            "{} is not a usable infraqa tag plan",
+            path.display()
+        ))
     })
 }
 
@@ -60,7 +63,10 @@ pub fn plan(args: &TagArgs, policy: &Policy) -> Result<TagPlan, CliError> {
         .as_deref()
         .ok_or_else(|| CliError::InvalidInput(anyhow!("--report FILE or --plan FILE is needed")))?;
     let report = load_report(report_path)?;
-    let inventory_path = args.inventory.clone().unwrap_or_else(|| beside(report_path, "inventory.json"));
+    let inventory_path = args
+        .inventory
+        .clone()
+        .unwrap_or_else(|| beside(report_path, "inventory.json"));
     let inventory: Inventory = load_inventory(&inventory_path)?;
     if report.account_id != inventory.account_id
         || report.inventory_generated_at != inventory.generated_at
@@ -80,7 +86,12 @@ pub fn plan(args: &TagArgs, policy: &Policy) -> Result<TagPlan, CliError> {
         &report.not_evaluated,
         &scope(&inventory, policy, report.generated_at),
     );
-    Ok(tagging::plan(&inventory, policy, &statuses, chrono::Utc::now()))
+    Ok(tagging::plan(
+        &inventory,
+        policy,
+        &statuses,
+        chrono::Utc::now(),
+    ))
 }
 
 fn beside(file: &Path, name: &str) -> PathBuf {
@@ -113,7 +124,16 @@ pub fn plan_table(plan: &TagPlan) -> String {
             .map(|(k, v)| format!("{k}={v} ({})", c.sources.get(k).map_or("?", String::as_str)))
             .collect::<Vec<_>>()
             .join(", ");
-        rows.push([format!("{} {}", c.resource_type, c.id), c.region.clone(), tags]);
+        let withheld = c
+            .withheld
+            .iter()
+            .map(|(k, why)| format!("; not {k}: {why}"))
+            .collect::<String>();
+        rows.push([
+            format!("{} {}", c.resource_type, c.id),
+            c.region.clone(),
+            tags + &withheld,
+        ]);
     }
     let mut out = table(&rows);
     out.push_str(&format!(
@@ -123,7 +143,10 @@ pub fn plan_table(plan: &TagPlan) -> String {
         plan.skipped.len()
     ));
     for s in &plan.skipped {
-        out.push_str(&format!("\n  skip {} {}: {}", s.resource_type, s.resource_arn, s.reason));
+        out.push_str(&format!(
+            "\n  skip {} {}: {}",
+            s.resource_type, s.resource_arn, s.reason
+        ));
     }
     out.push('\n');
     out
@@ -192,7 +215,8 @@ pub async fn run(args: &TagArgs, aws: &LazyClients<'_>) -> Result<(), CliError> 
         if args.json {
             println!(
                 "{}",
-                serde_json::to_string_pretty(&plan).map_err(|e| CliError::AwsOrStorage(anyhow!(e)))?
+                serde_json::to_string_pretty(&plan)
+                    .map_err(|e| CliError::AwsOrStorage(anyhow!(e)))?
             );
         } else {
             print!("{}", plan_table(&plan));
@@ -242,10 +266,19 @@ pub async fn run(args: &TagArgs, aws: &LazyClients<'_>) -> Result<(), CliError> 
         );
     } else {
         for l in &lines {
-            let tags = l.tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ");
+            let tags = l
+                .tags
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ");
             match &l.error {
                 None => println!("{:8} {}  {tags}", outcome_str(l.outcome), l.resource_arn),
-                Some(e) => println!("{:8} {}  {tags}: {e}", outcome_str(l.outcome), l.resource_arn),
+                Some(e) => println!(
+                    "{:8} {}  {tags}: {e}",
+                    outcome_str(l.outcome),
+                    l.resource_arn
+                ),
             }
         }
     }

@@ -49,7 +49,10 @@ pub async fn run(args: &ValidateArgs, aws: &LazyClients<'_>) -> Result<(), CliEr
     let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let log = AuditLog::new(&dir, args.history.as_ref(), aws);
     let first = log
-        .write(&audit_file_for_event(&v.event.id), &audit_lines(&v.audit(&actor, at)))
+        .write(
+            &audit_file_for_event(&v.event.id),
+            &audit_lines(&v.audit(&actor, at)),
+        )
         .await?;
     tracing::info!(
         target: "infraqa::verdict",
@@ -63,7 +66,10 @@ pub async fn run(args: &ValidateArgs, aws: &LazyClients<'_>) -> Result<(), CliEr
         "validated"
     );
 
-    let topic = args.alert_topic.clone().or_else(|| policy.alerts.topic.clone());
+    let topic = args
+        .alert_topic
+        .clone()
+        .or_else(|| policy.alerts.topic.clone());
     let mut alert = None;
     if let Some(topic) = topic
         && first
