@@ -316,7 +316,12 @@ async fn every_supported_event_is_approved_when_compliant_and_flagged_with_exact
     for (i, name) in event::SUPPORTED.into_iter().enumerate() {
         let kind = kind_of(name);
         for compliant in [true, false] {
-            let label = format!("v{i}-{}", if compliant { "ok" } else { "bad" });
+            // Bucket names are global: the account id keeps them unique across runs.
+            let label = format!(
+                "v{i}-{}-{}",
+                if compliant { "ok" } else { "bad" },
+                account.account_id
+            );
             let id = seed(&c, kind, &label, compliant).await;
             let v = run(&c, &account.account_id, name, &id, Options::default()).await;
             assert_eq!(v.resources.len(), 1, "{name}: {v:#?}");

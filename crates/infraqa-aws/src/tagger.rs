@@ -5,7 +5,7 @@
 //! Writes go through the Resource Groups Tagging API `TagResources` (at most 20 ARNs per call,
 //! grouped by identical tag sets), except IAM roles (`iam:TagRole`: the tagging API cannot
 //! write IAM) and CloudTrail trails (`cloudtrail:AddTags`, in the trail's home region). Entries
-//! of `FailedResourcesMap` are retried when transient (a 5xx status or throttling) and reported
+//! of `FailedResourcesMap` are retried when transient (a 5xx or 429 status) and reported
 //! when not. Rate limits and call retries are discovery's: the same [`AwsClients`].
 
 use crate::clients::AwsClients;
@@ -87,7 +87,7 @@ pub async fn write(clients: &AwsClients, changes: &[TagChange]) -> Vec<Written> 
     }
     for ((region, tags), members) in groups {
         for chunk in members.chunks(ARNS_PER_CALL) {
-            out.extend(tag_resources(clients, region, tags, chunk).await);
+            out.extend(tag_resources(&clients.tagging(region), tags, chunk).await);
         }
     }
     out
@@ -188,12 +188,10 @@ async fn tag_trail(clients: &AwsClients, c: &TagChange) -> Written {
 
 /// One `TagResources` call per attempt; ARNs it reports as transiently failed are retried.
 async fn tag_resources(
-    clients: &AwsClients,
-    region: &str,
+    client: &aws_sdk_resourcegroupstagging::Client,
     tags: &BTreeMap<String, String>,
     chunk: &[&TagChange],
 ) -> Vec<Written> {
-    let client = clients.tagging(region);
     let mut pending: Vec<&TagChange> = chunk.to_vec();
     let mut out = Vec::new();
     for attempt in 1..=TRANSIENT_ATTEMPTS {
@@ -239,4 +237,90 @@ async fn tag_resources(
         tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_resourcegroupstagging::operation::tag_resources::TagResourcesOutput;
+    use aws_sdk_resourcegroupstagging::types::{ErrorCode, FailureInfo};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    fn change(arn: &str) -> TagChange {
+        TagChange {
+            resource_arn: arn.to_owned(),
+            resource_type: ResourceType::Ec2Volume,
+            id: arn.rsplit('/').next().unwrap_or_default().to_owned(),
+            region: "us-east-1".to_owned(),
+            tags_before: BTreeMap::new(),
+            add: BTreeMap::from([("Owner".to_owned(), "a".to_owned())]),
+            sources: BTreeMap::new(),
+            withheld: BTreeMap::new(),
+        }
+    }
+
+    fn failure(status: i32, code: ErrorCode) -> FailureInfo {
+        FailureInfo::builder()
+            .status_code(status)
+            .error_code(code)
+            .error_message("boom")
+            .build()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_failures_are_retried_and_permanent_ones_reported() {
+        let (flaky, bad, fine) = (
+            "arn:aws:ec2:us-east-1:1:volume/vol-flaky",
+            "arn:aws:ec2:us-east-1:1:volume/vol-bad",
+            "arn:aws:ec2:us-east-1:1:volume/vol-fine",
+        );
+        let first = mock!(aws_sdk_resourcegroupstagging::Client::tag_resources)
+            .match_requests(move |r| r.resource_arn_list().len() == 3)
+            .then_output(move || {
+                TagResourcesOutput::builder()
+                    .failed_resources_map(flaky, failure(500, ErrorCode::InternalServiceException))
+                    .failed_resources_map(bad, failure(400, ErrorCode::InvalidParameterException))
+                    .build()
+            });
+        let retry = mock!(aws_sdk_resourcegroupstagging::Client::tag_resources)
+            .match_requests(move |r| r.resource_arn_list() == [flaky.to_owned()])
+            .then_output(|| TagResourcesOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_resourcegroupstagging,
+            RuleMode::MatchAny,
+            [&first, &retry]
+        );
+        let changes = [change(flaky), change(bad), change(fine)];
+        let refs: Vec<&TagChange> = changes.iter().collect();
+        let out = tag_resources(&client, &changes[0].add, &refs).await;
+        let outcome = |arn: &str| {
+            out.iter()
+                .find(|w| w.change.resource_arn == arn)
+                .map(|w| (w.outcome, w.error.clone()))
+                .unwrap()
+        };
+        assert_eq!(outcome(fine).0, Outcome::Written);
+        assert_eq!(outcome(flaky).0, Outcome::Written, "retried after a 500");
+        let (o, e) = outcome(bad);
+        assert_eq!(o, Outcome::Failed);
+        assert!(e.unwrap().contains("InvalidParameterException"));
+        assert_eq!(first.num_calls(), 1);
+        assert_eq!(retry.num_calls(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failure_that_stays_transient_is_reported_after_the_last_attempt() {
+        let arn = "arn:aws:ec2:us-east-1:1:volume/vol-flaky";
+        let always =
+            mock!(aws_sdk_resourcegroupstagging::Client::tag_resources).then_output(move || {
+                TagResourcesOutput::builder()
+                    .failed_resources_map(arn, failure(503, ErrorCode::InternalServiceException))
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, [&always]);
+        let c = change(arn);
+        let out = tag_resources(&client, &c.add, &[&c]).await;
+        assert_eq!(out[0].outcome, Outcome::Failed);
+        assert_eq!(always.num_calls(), TRANSIENT_ATTEMPTS as usize);
+    }
 }

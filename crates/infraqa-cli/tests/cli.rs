@@ -1,16 +1,11 @@
 //! The `infraqa` binary as a user runs it: exit codes, stdout and stderr.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{Seeded, demo_policy_file, infraqa, infraqa_as, infraqa_via, seeded};
 use std::path::Path;
 use std::process::{Command, Output};
-
-fn infraqa(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_infraqa"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run infraqa")
-}
 
 fn example_policy() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -103,16 +98,6 @@ fn usage_errors_are_exit_2() {
     assert_eq!(infraqa(&["frobnicate"]).status.code(), Some(2));
 }
 
-fn demo_policy_file(dir: &Path, account_id: &str) -> String {
-    let path = dir.join("policy.toml");
-    std::fs::write(
-        &path,
-        infraqa_tests::seed::demo_policy(account_id, chrono::Utc::now().date_naive()),
-    )
-    .unwrap();
-    path.display().to_string()
-}
-
 #[test]
 fn scan_that_cannot_reach_aws_exits_3_naming_the_call() {
     let dir = tempfile::tempdir().unwrap();
@@ -148,37 +133,6 @@ fn scan_that_cannot_reach_aws_exits_3_naming_the_call() {
 }
 
 /// A fresh emulator account holding the demo estate, and its policy in a temporary directory.
-struct Seeded {
-    rt: tokio::runtime::Runtime,
-    emulator: infraqa_tests::emulator::Emulator,
-    account: infraqa_tests::emulator::TestAccount,
-    estate: infraqa_tests::seed::Estate,
-    dir: tempfile::TempDir,
-    policy: String,
-}
-
-fn seeded() -> Seeded {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let emulator = infraqa_tests::emulator::Emulator::from_env().unwrap();
-    let (account, estate) = rt.block_on(async {
-        let account = emulator.fresh_account().await.unwrap();
-        let estate = infraqa_tests::seed::seed_demo_estate(&account.clients().await)
-            .await
-            .unwrap();
-        (account, estate)
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let policy = demo_policy_file(dir.path(), &account.account_id);
-    Seeded {
-        rt,
-        emulator,
-        account,
-        estate,
-        dir,
-        policy,
-    }
-}
-
 #[test]
 #[ignore = "needs the emulator: run `make test`"]
 fn scan_writes_the_inventory_of_a_seeded_account() {
@@ -523,37 +477,12 @@ fn audit_gathers_history_and_remediation_actions_and_names_a_bad_log_line() {
     let (code, err) = run(infraqa(&audit));
     assert_eq!(code, Some(2));
     assert!(
-        err.contains("2027.jsonl line 1 is not a remediation action"),
+        err.contains("2027.jsonl line 1 is not an audit log entry"),
         "{err}"
     );
 }
 
 /// `infraqa` with the emulator's endpoint and an account's credentials.
-fn infraqa_as(
-    emulator: &infraqa_tests::emulator::Emulator,
-    account: &infraqa_tests::emulator::TestAccount,
-    args: &[&str],
-) -> Output {
-    infraqa_via(emulator.url(), account, args)
-}
-
-/// `infraqa` acting in `account` against the endpoint `url` (the emulator or a proxy).
-fn infraqa_via(url: &str, account: &infraqa_tests::emulator::TestAccount, args: &[&str]) -> Output {
-    let creds = &account.credentials;
-    Command::new(env!("CARGO_BIN_EXE_infraqa"))
-        .args(["--endpoint-url", url, "--region", "us-east-1", "-q"])
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", creds.access_key_id())
-        .env("AWS_SECRET_ACCESS_KEY", creds.secret_access_key())
-        .env(
-            "AWS_SESSION_TOKEN",
-            creds.session_token().unwrap_or_default(),
-        )
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
-}
-
 fn read_report(dir: &Path) -> infraqa_core::report::Report {
     serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
 }

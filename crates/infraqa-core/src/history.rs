@@ -282,15 +282,14 @@ pub struct RemediationAction {
 
 /// A line of the audit log that is not an action.
 #[derive(Debug, thiserror::Error)]
-#[error("{origin} line {line} is not an audit log entry: {source}")]
+#[error("{origin} line {line} is not an audit log entry: {cause}")]
 pub struct AuditLineError {
     /// The file or object.
     pub origin: String,
     /// The 1-based line.
     pub line: usize,
-    /// The parser's complaint.
-    #[source]
-    pub source: serde_json::Error,
+    /// The parser's complaint (in the message, not chained: it would repeat).
+    pub cause: serde_json::Error,
 }
 
 /// The audit log's text for `actions`: one JSON object per line.
@@ -312,10 +311,10 @@ pub fn parse_audit_lines(
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|source| AuditLineError {
+            serde_json::from_str(l).map_err(|cause| AuditLineError {
                 origin: origin.to_owned(),
                 line: i + 1,
-                source,
+                cause,
             })
         })
         .collect()

@@ -1,0 +1,673 @@
+//! `infraqa tag` and `infraqa validate` as a user runs them, against the emulator: plans,
+//! applies read back, the audit log, safety (changed since the plan, gone, caps), injected
+//! failures, alerts and bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Seeded, infraqa, infraqa_as, infraqa_via, seeded};
+use infraqa_core::Inventory;
+use infraqa_core::tagging::TagPlan;
+use infraqa_tests::events::cloudtrail_event;
+use infraqa_tests::fault_proxy::{Fault, FaultAction, FaultProxy};
+use infraqa_tests::seed::{Expect, PRIMARY_REGION};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Output;
+
+fn code_and_err(o: &Output) -> (Option<i32>, String) {
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn read_inventory(path: &Path) -> Inventory {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// `infraqa run` into `dir/out`; returns the directory.
+fn run_once(s: &Seeded) -> std::path::PathBuf {
+    let out = s.dir.path().join("out");
+    let o = infraqa_as(
+        &s.emulator,
+        &s.account,
+        &["run", "--policy", &s.policy, "--out", out.to_str().unwrap()],
+    );
+    let (code, err) = code_and_err(&o);
+    assert_eq!(code, Some(0), "{err}");
+    out
+}
+
+/// A fresh scan of the account into `dir`.
+fn rescan(s: &Seeded, dir: &Path) -> Inventory {
+    let o = infraqa_as(
+        &s.emulator,
+        &s.account,
+        &[
+            "scan",
+            "--policy",
+            &s.policy,
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+    );
+    let (code, err) = code_and_err(&o);
+    assert_eq!(code, Some(0), "{err}");
+    read_inventory(&dir.join("inventory.json"))
+}
+
+fn save_plan(s: &Seeded, out: &Path) -> (std::path::PathBuf, TagPlan) {
+    let report = out.join("report.json");
+    let o = infraqa_as(
+        &s.emulator,
+        &s.account,
+        &[
+            "tag",
+            "--policy",
+            &s.policy,
+            "--report",
+            report.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    let (code, err) = code_and_err(&o);
+    assert_eq!(code, Some(0), "{err}");
+    let path = s.dir.path().join("plan.json");
+    std::fs::write(&path, &o.stdout).unwrap();
+    (path, serde_json::from_slice(&o.stdout).unwrap())
+}
+
+fn apply(url: &str, s: &Seeded, plan: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "tag",
+        "--policy",
+        &s.policy,
+        "--apply",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--dir",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    infraqa_via(url, &s.account, &args)
+}
+
+fn audit_lines(out: &Path) -> Vec<Value> {
+    let dir = out.join("audit-log");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    entries
+        .flat_map(|e| {
+            std::fs::read_to_string(e.unwrap().path())
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "needs the emulator: run `make test`"]
+fn tag_plans_then_applies_on_the_demo_estate_and_the_tags_read_back() {
+    let s = seeded();
+    let out = run_once(&s);
+    let before = read_inventory(&out.join("inventory.json"));
+
+    // The default: a plan on the terminal, nothing written.
+    let o = infraqa_as(
+        &s.emulator,
+        &s.account,
+        &[
+            "tag",
+            "--policy",
+            &s.policy,
+            "--report",
+            out.join("report.json").to_str().unwrap(),
+        ],
+    );
+    let (code, err) = code_and_err(&o);
+    assert_eq!(code, Some(0), "{err}");
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.starts_with("RESOURCE"), "{table}");
+    assert!(audit_lines(&out).is_empty(), "a plan writes nothing");
+
+    let (plan_file, plan) = save_plan(&s, &out);
+    assert!(!plan.changes.is_empty());
+    assert!(table.contains(&format!(
+        "{} tag value(s) on {} resource(s)",
+        plan.tag_count(),
+        plan.changes.len()
+    )));
+    let o = apply(s.emulator.url(), &s, &plan_file, &out, &[]);
+    let (code, err) = code_and_err(&o);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{} written, 0 skipped, 0 gone, 0 failed",
+            plan.changes.len()
+        )),
+        "{err}"
+    );
+
+    let after = rescan(&s, &s.dir.path().join("after"));
+    let now: BTreeMap<&str, &infraqa_core::Resource> = after
+        .resources
+        .iter()
+        .map(|r| (r.arn.as_str(), r))
+        .collect();
+    // Nothing overwritten but ComplianceStatus.
+    for r in &before.resources {
+        let Some(a) = now.get(r.arn.as_str()) else {
+            panic!("{} vanished", r.arn)
+        };
+        for (k, v) in r.tags.iter().filter(|(k, _)| *k != "ComplianceStatus") {
+            assert_eq!(a.tags.get(k), Some(v), "{} {k} overwritten", r.arn);
+        }
+    }
+    // Everything planned reads back.
+    for c in &plan.changes {
+        let a = now[c.resource_arn.as_str()];
+        for (k, v) in &c.add {
+            assert_eq!(a.tags.get(k), Some(v), "{} {k}", c.resource_arn);
+        }
+    }
+    // ComplianceStatus from the findings: an exempted finding leaves a resource compliant.
+    let by_id = |id: &str| after.resources.iter().find(|r| r.id == id).unwrap();
+    let (mut exempted_only, mut failing) = (0, 0);
+    for seeded in s.estate.resources.iter().filter(|r| !r.aws_default) {
+        let status = by_id(&seeded.id).tag("ComplianceStatus");
+        if seeded
+            .expect
+            .iter()
+            .any(|e| matches!(e, Expect::Finding(_)))
+        {
+            failing += 1;
+            assert_eq!(status, Some("non-compliant"), "{}", seeded.name);
+        } else if seeded
+            .expect
+            .iter()
+            .any(|e| matches!(e, Expect::Exempted(_)))
+        {
+            exempted_only += 1;
+            assert_eq!(status, Some("compliant"), "{}", seeded.name);
+        }
+    }
+    assert!(exempted_only > 0 && failing > 0);
+    // Inherited values: a root volume carries its instance's Environment and Project.
+    let inherited = after
+        .resources
+        .iter()
+        .filter_map(|r| match &r.details {
+            infraqa_core::ResourceDetails::Ec2Volume(v) => {
+                Some((r, v.attached_instance_ids.first()?))
+            }
+            _ => None,
+        })
+        .filter(|(v, i)| {
+            let instance = by_id(i);
+            instance.tag("Environment").is_some()
+                && v.tag("Environment") == instance.tag("Environment")
+                && v.tag("Project") == instance.tag("Project")
+        })
+        .count();
+    assert!(inherited >= 2, "{inherited}");
+    // Roles through IAM, and a bucket that had no tags at all.
+    assert!(
+        after
+            .resources
+            .iter()
+            .filter(|r| r.resource_type == infraqa_core::ResourceType::IamRole)
+            .any(|r| r.tag("ComplianceStatus").is_some())
+    );
+    let untagged = s.estate.by_name("untagged").unwrap();
+    assert!(
+        before
+            .resources
+            .iter()
+            .find(|r| r.id == untagged.id)
+            .unwrap()
+            .tags
+            .is_empty()
+    );
+    let b = by_id(&untagged.id);
+    assert!(
+        b.tag("ComplianceStatus").is_some() && b.tag("CreatedAt").is_some(),
+        "{:?}",
+        b.tags
+    );
+
+    // Every write is audited, and the quarterly export shows the tagging run.
+    let lines = audit_lines(&out);
+    assert_eq!(lines.len(), plan.changes.len());
+    assert!(lines.iter().all(|l| l["action"] == "tag-write"
+        && l["outcome"] == "written"
+        && l["actor"].as_str().is_some_and(|a| a.starts_with("arn:"))
+        && l["tags_before"].is_object()));
+    let today = chrono::Utc::now().date_naive().to_string();
+    let export = s.dir.path().join("audit.json");
+    let o = infraqa(&[
+        "audit",
+        "--from",
+        &today,
+        "--to",
+        &today,
+        "--dir",
+        out.to_str().unwrap(),
+        "--out",
+        export.to_str().unwrap(),
+    ]);
+    let (code, err) = code_and_err(&o);
+    assert_eq!(code, Some(0), "{err}");
+    let x: infraqa_core::history::AuditExport =
+        serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    assert_eq!(x.remediation_actions.len(), plan.changes.len());
+
+    // Planned again from a fresh run, nothing is left to write.
+    let out2 = run_once(&s);
+    let (_, again) = save_plan(&s, &out2);
+    assert!(
+        again
+            .changes
+            .iter()
+            .all(|c| c.add.keys().all(|k| k == "ComplianceStatus")),
+        "{:#?}",
+        again.changes
+    );
+}
+
+#[test]
+#[ignore = "needs the emulator: run `make test`"]
+fn apply_skips_what_changed_reports_what_is_gone_and_honours_the_cap() {
+    let s = seeded();
+    let out = run_once(&s);
+    let (plan_file, plan) = save_plan(&s, &out);
+
+    // Over the cap: nothing written, exit 2.
+    let o = apply(
+        s.emulator.url(),
+        &s,
+        &plan_file,
+        &out,
+        &["--max-changes", "1"],
+    );
+    let (code, err) = code_and_err(&o);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--max-changes 1"), "{err}");
+    assert!(audit_lines(&out).is_empty());
+
+    // Someone tags the untagged bucket and deletes a planned snapshot after the plan.
+    let bucket = s.estate.by_name("untagged").unwrap().id.clone();
+    let backup = &s.estate.by_name("deleted-volume-backup").unwrap().id;
+    let snapshot = plan
+        .changes
+        .iter()
+        .find(|c| c.id == *backup)
+        .unwrap()
+        .clone();
+    s.rt.block_on(async {
+        let c = s.account.clients().await;
+        c.s3(PRIMARY_REGION)
+            .put_bucket_tagging()
+            .bucket(&bucket)
+            .tagging(
+                aws_sdk_s3::types::Tagging::builder()
+                    .tag_set(
+                        aws_sdk_s3::types::Tag::builder()
+                            .key("Owner")
+                            .value("ops")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        c.ec2(&snapshot.region)
+            .delete_snapshot()
+            .snapshot_id(&snapshot.id)
+            .send()
+            .await
+            .unwrap();
+    });
+    let o = apply(s.emulator.url(), &s, &plan_file, &out, &["--json"]);
+    let (code, err) = code_and_err(&o);
+    assert_eq!(code, Some(0), "{err}");
+    let lines: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let outcome = |arn: &str| {
+        lines
+            .iter()
+            .find(|l| l["resource_arn"] == arn)
+            .map(|l| l["outcome"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_eq!(outcome(&format!("arn:aws:s3:::{bucket}")), "skipped");
+    assert_eq!(outcome(&snapshot.resource_arn), "gone");
+    assert_eq!(
+        lines.iter().filter(|l| l["outcome"] == "written").count(),
+        plan.changes.len() - 2
+    );
+    // The bucket keeps what its owner wrote; the audit log says what happened to each.
+    let after = rescan(&s, &s.dir.path().join("after"));
+    let b = after.resources.iter().find(|r| r.id == bucket).unwrap();
+    assert_eq!(
+        b.tags,
+        BTreeMap::from([("Owner".to_owned(), "ops".to_owned())])
+    );
+    let audited = audit_lines(&out);
+    assert_eq!(audited.len(), plan.changes.len());
+    assert!(audited.iter().any(|l| l["outcome"] == "gone"));
+
+    // A plan made under another policy is refused.
+    std::fs::write(
+        &s.policy,
+        std::fs::read_to_string(&s.policy).unwrap() + "\n[tagging]\ncreated_at = false\n",
+    )
+    .unwrap();
+    let o = apply(s.emulator.url(), &s, &plan_file, &out, &[]);
+    let (code, err) = code_and_err(&o);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("another policy"), "{err}");
+}
+
+#[test]
+#[ignore = "needs the emulator: run `make test`"]
+fn a_failing_tag_resources_is_reported_and_a_transient_one_retried() {
+    let s = seeded();
+    let out = run_once(&s);
+    let (plan_file, plan) = save_plan(&s, &out);
+    let via_tagging = plan
+        .changes
+        .iter()
+        .filter(|c| {
+            !matches!(
+                c.resource_type,
+                infraqa_core::ResourceType::IamRole | infraqa_core::ResourceType::CloudtrailTrail
+            )
+        })
+        .count();
+
+    let denied =
+        s.rt.block_on(FaultProxy::start(
+            s.emulator.url(),
+            vec![Fault::on("TagResources", FaultAction::AccessDenied)],
+        ))
+        .unwrap();
+    let o = apply(denied.url(), &s, &plan_file, &out, &["--json"]);
+    let (code, err) = code_and_err(&o);
+    assert_eq!(code, Some(3), "{err}");
+    let lines: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let failed: Vec<&Value> = lines.iter().filter(|l| l["outcome"] == "failed").collect();
+    assert_eq!(failed.len(), via_tagging);
+    assert!(
+        failed
+            .iter()
+            .all(|l| l["error"].as_str().unwrap().contains("AccessDenied"))
+    );
+    assert!(
+        audit_lines(&out)
+            .iter()
+            .filter(|l| l["outcome"] == "failed")
+            .count()
+            == via_tagging
+    );
+
+    // One 500 on the first TagResources call: retried, everything written.
+    let flaky =
+        s.rt.block_on(FaultProxy::start(
+            s.emulator.url(),
+            vec![
+                Fault::on(
+                    "TagResources",
+                    FaultAction::Status {
+                        status: 500,
+                        body: r#"{"__type":"InternalServiceException","Message":"try again"}"#
+                            .into(),
+                    },
+                )
+                .times(1),
+            ],
+        ))
+        .unwrap();
+    // Roles and the trail were written through their own APIs: plan again from a fresh run
+    // (a plan of the old inventory would skip them as changed since).
+    let out = run_once(&s);
+    let (plan_file, plan) = save_plan(&s, &out);
+    assert_eq!(plan.changes.len(), via_tagging);
+    let o = apply(flaky.url(), &s, &plan_file, &out, &["--json"]);
+    let (code, err) = code_and_err(&o);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(flaky.injected(), 1);
+    let lines: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(lines.len(), plan.changes.len());
+    assert!(
+        lines.iter().all(|l| l["outcome"] == "written"),
+        "{lines:#?}"
+    );
+}
+
+/// A fresh account with an SNS topic whose messages land in an SQS queue.
+struct Alerts {
+    topic: String,
+    queue_url: String,
+}
+
+async fn alerts(c: &infraqa_aws::AwsClients, sqs: &aws_sdk_sqs::Client) -> Alerts {
+    let sns = c.sns(PRIMARY_REGION);
+    let topic = sns
+        .create_topic()
+        .name("infraqa-alerts")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name("alerts")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(arn)
+        .send()
+        .await
+        .unwrap();
+    Alerts { topic, queue_url }
+}
+
+async fn received(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Value> {
+    let out = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    out.messages()
+        .iter()
+        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+        .collect()
+}
+
+#[test]
+#[ignore = "needs the emulator: run `make test`"]
+fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_findings() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emulator = infraqa_tests::emulator::Emulator::from_env().unwrap();
+    let account = rt.block_on(emulator.fresh_account()).unwrap();
+    let clients = rt.block_on(account.clients());
+    let conf = aws_sdk_sqs::Client::new(clients.sdk_config());
+    let a = rt.block_on(alerts(&clients, &conf));
+    // A role anyone may assume: critical.
+    rt.block_on(async {
+        clients
+            .iam()
+            .unwrap()
+            .create_role()
+            .role_name("wide-open")
+            .assume_role_policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#,
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, format!("[alerts]\ntopic = \"{}\"\n", a.topic)).unwrap();
+    let event = |name: &str, id: &str, event_id: &str| {
+        let path = dir.path().join(format!("{event_id}.json"));
+        let text = cloudtrail_event(
+            name,
+            id,
+            &account.account_id,
+            PRIMARY_REGION,
+            chrono::Utc::now(),
+            event_id,
+        )
+        .unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let d = dir.path().to_str().unwrap();
+    let validate = |path: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "validate",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--event",
+            path.to_str().unwrap(),
+            "--dir",
+            d,
+        ];
+        args.extend_from_slice(extra);
+        let o = infraqa_as(&emulator, &account, &args);
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+        (
+            o.status.code(),
+            v,
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+
+    let open = event("UpdateAssumeRolePolicy", "wide-open", "ev-open-1");
+    let (code, v, err) = validate(&open, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(v["verdict"], "flagged");
+    assert_eq!(v["first_delivery"], true);
+    assert_eq!(
+        v["resources"][0]["findings"][0]["rule_id"],
+        "iam-least-privilege"
+    );
+    assert!(v["alert"]["message_id"].is_string(), "{v:#}");
+    let messages = rt.block_on(received(&conf, &a.queue_url));
+    assert_eq!(messages.len(), 1);
+    let subject = messages[0]["Subject"].as_str().unwrap();
+    assert!(
+        subject.contains("critical iam-least-privilege") && subject.contains("wide-open"),
+        "{subject}"
+    );
+    let body = messages[0]["Message"].as_str().unwrap();
+    for part in [
+        "wide-open",
+        "alice",
+        "remediation",
+        "UpdateAssumeRolePolicy",
+    ] {
+        assert!(body.contains(part), "{part} missing from {body}");
+    }
+
+    // The same event again: the same verdict, one audit entry, no second alert.
+    let (code, again, err) = validate(&open, &["--fail-on", "critical"]);
+    assert_eq!(code, Some(4), "{err}");
+    assert_eq!(again["verdict"], "flagged");
+    assert_eq!(again["first_delivery"], false);
+    assert!(again.get("alert").is_none());
+    let log = std::fs::read_to_string(dir.path().join("audit-log/event-ev-open-1.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 1, "{log}");
+    assert!(rt.block_on(received(&conf, &a.queue_url)).is_empty());
+
+    // Failed calls and events the validator does not check are ignored, with the reason.
+    let failed = dir.path().join("failed.json");
+    let mut f: Value = serde_json::from_str(&std::fs::read_to_string(&open).unwrap()).unwrap();
+    f["detail"]["errorCode"] = "AccessDenied".into();
+    f["detail"]["eventID"] = "ev-failed".into();
+    std::fs::write(&failed, f.to_string()).unwrap();
+    let (code, v, _) = validate(&failed, &[]);
+    assert_eq!((code, v["verdict"].as_str()), (Some(0), Some("ignored")));
+    assert!(v["reason"].as_str().unwrap().contains("AccessDenied"));
+    f["detail"]["eventName"] = "DeleteRole".into();
+    f["detail"].as_object_mut().unwrap().remove("errorCode");
+    f["detail"]["eventID"] = "ev-delete".into();
+    std::fs::write(&failed, f.to_string()).unwrap();
+    let (code, v, _) = validate(&failed, &[]);
+    assert_eq!((code, v["verdict"].as_str()), (Some(0), Some("ignored")));
+
+    // Bad input: exit 2 naming what is wrong and where.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        "{\n  \"detail-type\": \"AWS API Call via CloudTrail\",\n  \"detail\": [\n",
+    )
+    .unwrap();
+    let (code, _, err) = validate(&bad, &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("bad.json") && err.contains("line"), "{err}");
+    std::fs::write(
+        &bad,
+        r#"{"detail-type": "EC2 Instance State-change Notification", "detail": {}}"#,
+    )
+    .unwrap();
+    let (code, _, err) = validate(&bad, &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("detail-type"), "{err}");
+
+    // --apply-tags writes Owner from the principal and is audited.
+    let volume = rt.block_on(async {
+        clients
+            .ec2(PRIMARY_REGION)
+            .create_volume()
+            .availability_zone("us-east-1a")
+            .size(8)
+            .send()
+            .await
+            .unwrap()
+            .volume_id
+            .unwrap()
+    });
+    let created = event("CreateVolume", &volume, "ev-volume");
+    let (code, v, err) = validate(&created, &["--apply-tags"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        v["verdict"], "approved",
+        "no rule judges an untagged volume here: {v:#}"
+    );
+    assert_eq!(v["resources"][0]["tags_written"]["Owner"], "alice");
+    let log = std::fs::read_to_string(dir.path().join("audit-log/event-ev-volume.jsonl")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("\"tag-write\"") && l.contains("alice")),
+        "{log}"
+    );
+}
