@@ -11,7 +11,85 @@ use aws_lambda_events::event::cloudwatch_events::cloudtrail::{AWSAPICall, UserId
 use chrono::{DateTime, Utc};
 use infraqa_core::ResourceType;
 use infraqa_core::model::GLOBAL_REGION;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+/// The request parameters the validator reads (each event uses one or two).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Request {
+    #[serde(default, deserialize_with = "text")]
+    instance_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    group_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    bucket_name: Option<String>,
+    #[serde(default, rename = "dBInstanceIdentifier", deserialize_with = "text")]
+    db_instance_identifier: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    function_name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    role_name: Option<String>,
+}
+
+/// The response elements the validator reads.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Response {
+    #[serde(default, deserialize_with = "lenient")]
+    instances_set: Option<Items<Instance>>,
+    #[serde(default, deserialize_with = "text")]
+    volume_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    group_id: Option<String>,
+    #[serde(default, rename = "dBInstanceIdentifier", deserialize_with = "text")]
+    db_instance_identifier: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    function_name: Option<String>,
+    /// IAM's `CreateRole` answers `{"roleName": ...}`; Lambda's `role` is the execution role's
+    /// ARN, which names no resource of the event.
+    #[serde(default, deserialize_with = "role_name")]
+    role: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Items<T> {
+    #[serde(default = "Vec::new")]
+    items: Vec<T>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Instance {
+    #[serde(default, deserialize_with = "text")]
+    instance_id: Option<String>,
+}
+
+/// A field that is text in the events the validator reads; another type in some other
+/// service's event is simply not an id (request and response shapes differ per service).
+fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => Some(s),
+        _ => None,
+    })
+}
+
+/// A value of the expected shape, or none when another service's event shapes it otherwise.
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    Ok(serde_json::from_value(Value::deserialize(d)?).ok())
+}
+
+/// `role.roleName` when `role` is an object.
+fn role_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Value::deserialize(d)?
+        .get("roleName")
+        .and_then(Value::as_str)
+        .map(str::to_owned))
+}
 
 /// The EventBridge detail type of CloudTrail API call events.
 pub const DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
@@ -81,8 +159,8 @@ pub struct ApiCall {
     pub owner: Option<String>,
     /// `detail.errorCode`, when the call failed.
     pub error_code: Option<String>,
-    request: Value,
-    response: Option<Value>,
+    request: Request,
+    response: Option<Response>,
 }
 
 /// Parses an EventBridge CloudTrail event. `origin` names the input in errors.
@@ -103,7 +181,7 @@ pub fn parse(text: &str, origin: &str) -> Result<ApiCall, EventError> {
             found: detail_type,
         });
     }
-    let event: CloudWatchEvent<AWSAPICall<Value, Value>> =
+    let event: CloudWatchEvent<AWSAPICall<Option<Request>, Response>> =
         serde_json::from_value(raw).map_err(|e| malformed(format!("{e}")))?;
     let detail = event
         .detail
@@ -131,8 +209,8 @@ pub fn parse(text: &str, origin: &str) -> Result<ApiCall, EventError> {
         id: detail.event_id,
         region: detail.aws_region,
         error_code,
-        request: detail.request_parameters,
-        response: detail.response_elements.filter(|v| !v.is_null()),
+        request: detail.request_parameters.unwrap_or_default(),
+        response: detail.response_elements,
     })
 }
 
@@ -169,11 +247,19 @@ pub struct Named {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ignored(pub String);
 
-fn text<'v>(v: Option<&'v Value>, path: &[&str]) -> Option<&'v str> {
-    path.iter()
-        .try_fold(v?, |v, key| v.get(key))?
-        .as_str()
-        .filter(|s| !s.is_empty())
+/// What a change event whose `responseElements` is null reads as.
+const EMPTY: Response = Response {
+    instances_set: None,
+    volume_id: None,
+    group_id: None,
+    db_instance_identifier: None,
+    function_name: None,
+    role: None,
+};
+
+/// A non-empty id.
+fn id(s: &Option<String>) -> Option<&str> {
+    s.as_deref().filter(|s| !s.is_empty())
 }
 
 impl ApiCall {
@@ -191,7 +277,7 @@ impl ApiCall {
                 SUPPORTED.join(", ")
             )));
         }
-        let req = Some(&self.request);
+        let req = &self.request;
         let resp = self.response.as_ref();
         let from_response = matches!(
             self.name.as_str(),
@@ -202,12 +288,12 @@ impl ApiCall {
                 | "CreateFunction20150331"
                 | "CreateRole"
         );
-        if from_response && resp.is_none() {
+        let Some(resp) = resp.or(if from_response { None } else { Some(&EMPTY) }) else {
             return Err(Ignored(format!(
                 "{} has no responseElements: the call created nothing",
                 self.name
             )));
-        }
+        };
         let regional = |t: ResourceType, id: Option<&str>| {
             id.map(|id| Named {
                 resource_type: t,
@@ -224,67 +310,52 @@ impl ApiCall {
         };
         let named: Vec<Named> = match self.name.as_str() {
             "RunInstances" => resp
-                .and_then(|r| r.pointer("/instancesSet/items"))
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|i| {
-                    regional(
-                        ResourceType::Ec2Instance,
-                        i.get("instanceId").and_then(Value::as_str),
-                    )
-                })
+                .instances_set
+                .iter()
+                .flat_map(|s| &s.items)
+                .filter_map(|i| regional(ResourceType::Ec2Instance, id(&i.instance_id)))
                 .collect(),
-            "CreateVolume" => regional(ResourceType::Ec2Volume, text(resp, &["volumeId"]))
+            "CreateVolume" => regional(ResourceType::Ec2Volume, id(&resp.volume_id))
                 .into_iter()
                 .collect(),
-            "CreateSecurityGroup" => {
-                regional(ResourceType::Ec2SecurityGroup, text(resp, &["groupId"]))
-                    .into_iter()
-                    .collect()
-            }
+            "CreateSecurityGroup" => regional(ResourceType::Ec2SecurityGroup, id(&resp.group_id))
+                .into_iter()
+                .collect(),
             "AuthorizeSecurityGroupIngress" => {
-                regional(ResourceType::Ec2SecurityGroup, text(req, &["groupId"]))
+                regional(ResourceType::Ec2SecurityGroup, id(&req.group_id))
                     .into_iter()
                     .collect()
             }
-            "ModifyInstanceAttribute" => {
-                regional(ResourceType::Ec2Instance, text(req, &["instanceId"]))
-                    .into_iter()
-                    .collect()
-            }
+            "ModifyInstanceAttribute" => regional(ResourceType::Ec2Instance, id(&req.instance_id))
+                .into_iter()
+                .collect(),
             "CreateDBInstance" => regional(
                 ResourceType::RdsDb,
-                text(resp, &["dBInstanceIdentifier"])
-                    .or_else(|| text(req, &["dBInstanceIdentifier"])),
+                id(&resp.db_instance_identifier).or(id(&req.db_instance_identifier)),
             )
             .into_iter()
             .collect(),
-            "ModifyDBInstance" => {
-                regional(ResourceType::RdsDb, text(req, &["dBInstanceIdentifier"]))
-                    .into_iter()
-                    .collect()
-            }
+            "ModifyDBInstance" => regional(ResourceType::RdsDb, id(&req.db_instance_identifier))
+                .into_iter()
+                .collect(),
             "CreateFunction20150331" => regional(
                 ResourceType::LambdaFunction,
-                text(resp, &["functionName"]).map(function_name),
+                id(&resp.function_name).map(function_name),
             )
             .into_iter()
             .collect(),
             "UpdateFunctionConfiguration20150331v2" => regional(
                 ResourceType::LambdaFunction,
-                text(req, &["functionName"]).map(function_name),
+                id(&req.function_name).map(function_name),
             )
             .into_iter()
             .collect(),
-            "CreateRole" => global(text(resp, &["role", "roleName"]))
-                .into_iter()
-                .collect(),
+            "CreateRole" => global(id(&resp.role)).into_iter().collect(),
             "PutRolePolicy" | "AttachRolePolicy" | "UpdateAssumeRolePolicy" => {
-                global(text(req, &["roleName"])).into_iter().collect()
+                global(id(&req.role_name)).into_iter().collect()
             }
             // The S3 calls: the bucket is a request parameter.
-            _ => regional(ResourceType::S3Bucket, text(req, &["bucketName"]))
+            _ => regional(ResourceType::S3Bucket, id(&req.bucket_name))
                 .into_iter()
                 .collect(),
         };

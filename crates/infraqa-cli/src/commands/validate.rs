@@ -59,7 +59,7 @@ pub async fn run(args: &ValidateArgs, aws: &LazyClients<'_>) -> Result<(), CliEr
         event_id = %v.event.id,
         event = %v.event.name,
         principal = %v.event.principal,
-        verdict = v.verdict.as_str(),
+        verdict = %v.verdict.as_str(),
         resources = v.resources.len(),
         findings = v.findings().count(),
         first_delivery = first,
