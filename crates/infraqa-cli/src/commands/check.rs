@@ -3,22 +3,13 @@
 
 use super::output::write_json;
 use crate::exit::CliError;
-use anyhow::Context;
 use infraqa_core::check::CheckResult;
 use infraqa_core::{Finding, Inventory, Severity};
 use std::path::Path;
 
 /// Reads an inventory file written by `infraqa scan`.
 pub fn load_inventory(path: &Path) -> Result<Inventory, CliError> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read inventory file {}", path.display()))
-        .map_err(CliError::InvalidInput)?;
-    infraqa_core::document::inventory(&bytes).map_err(|e| {
-        CliError::from(e).context(format!(
-            "{} is not a usable infraqa inventory",
-            path.display()
-        ))
-    })
+    super::output::read_document(path, "inventory", infraqa_core::document::inventory)
 }
 
 /// Writes `DIR/findings.json` and returns its path.

@@ -4,7 +4,6 @@
 use super::aws::LazyClients;
 use super::history::HistoryLocation;
 use crate::exit::CliError;
-use anyhow::Context;
 use infraqa_core::check::CheckResult;
 use infraqa_core::prices::PriceTable;
 use infraqa_core::report::{Report, ReportInput, build, history_entry};
@@ -13,15 +12,7 @@ use std::path::{Path, PathBuf};
 
 /// Reads a `findings.json` written by `infraqa check`.
 pub fn load_findings(path: &Path) -> Result<CheckResult, CliError> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read findings file {}", path.display()))
-        .map_err(CliError::InvalidInput)?;
-    infraqa_core::document::findings(&bytes).map_err(|e| {
-        CliError::from(e).context(format!(
-            "{} is not a usable infraqa findings file",
-            path.display()
-        ))
-    })
+    super::output::read_document(path, "findings file", infraqa_core::document::findings)
 }
 
 /// Where a run's history goes: `--history`, else `OUT/history`.

@@ -8,9 +8,10 @@
 use super::audit::AuditLog;
 use super::aws::LazyClients;
 use super::check::load_inventory;
+use super::output::read_document;
 use crate::args::TagArgs;
 use crate::exit::CliError;
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use infraqa_aws::tagger::{self, Written};
 use infraqa_core::history::RemediationAction;
 use infraqa_core::rules::scope;
@@ -22,25 +23,12 @@ use std::path::{Path, PathBuf};
 
 /// Reads a `report.json`.
 fn load_report(path: &Path) -> Result<infraqa_core::report::Report, CliError> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read report file {}", path.display()))
-        .map_err(CliError::InvalidInput)?;
-    infraqa_core::document::report(&bytes).map_err(|e| {
-        CliError::from(e).context(format!("{} is not a usable infraqa report", path.display()))
-    })
+    read_document(path, "report", infraqa_core::document::report)
 }
 
 /// Reads a saved plan.
 fn load_plan(path: &Path) -> Result<TagPlan, CliError> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read plan file {}", path.display()))
-        .map_err(CliError::InvalidInput)?;
-    infraqa_core::document::tag_plan(&bytes).map_err(|e| {
-        CliError::from(e).context(format!(
-            "{} is not a usable infraqa tag plan",
-            path.display()
-        ))
-    })
+    read_document(path, "tag plan", infraqa_core::document::tag_plan)
 }
 
 /// The plan `args` ask for: a saved one (made under this policy), or a new one from the report
