@@ -463,3 +463,61 @@ async fn apply_tags_sets_owner_created_at_and_compliance_status_from_the_event()
     let again = run(&c, &account.account_id, "CreateVolume", &volume, options).await;
     assert_eq!(again.resources[0].tags_written, None, "{again:#?}");
 }
+
+#[tokio::test]
+#[ignore = "needs the emulator: run `make test`"]
+async fn a_denied_read_is_not_evaluated_never_approved() {
+    use infraqa_tests::fault_proxy::{Fault, FaultAction, FaultProxy};
+    let (emulator, account) = fresh_account().await;
+    let c = account.clients().await;
+    let volume = seed(&c, Kind::Volume, "denied", true).await;
+    let bucket = seed(
+        &c,
+        Kind::Bucket,
+        &format!("denied-{}", account.account_id),
+        true,
+    )
+    .await;
+    let proxy = FaultProxy::start(
+        emulator.url(),
+        vec![
+            Fault::on("DescribeVolumes", FaultAction::AccessDenied),
+            Fault::on("GetBucketEncryption", FaultAction::AccessDenied),
+        ],
+    )
+    .await
+    .unwrap();
+    let mut options = account.options();
+    options.endpoint_url = Some(proxy.url().to_owned());
+    let denied = AwsClients::load(options).await;
+
+    let v = run(
+        &denied,
+        &account.account_id,
+        "CreateVolume",
+        &volume,
+        Options::default(),
+    )
+    .await;
+    assert_eq!(v.verdict, Verdict::NotEvaluated, "{v:#?}");
+    let unread = v.resources[0].unread.as_ref().unwrap();
+    assert_eq!(unread.operation, "DescribeVolumes");
+    assert!(!v.resources[0].gone, "a denied listing is not a deletion");
+    assert!(v.reason.unwrap().contains("DescribeVolumes"));
+
+    let v = run(
+        &denied,
+        &account.account_id,
+        "PutBucketEncryption",
+        &bucket,
+        Options::default(),
+    )
+    .await;
+    assert_eq!(v.verdict, Verdict::NotEvaluated, "{v:#?}");
+    let rules: BTreeSet<RuleId> = v.resources[0]
+        .not_evaluated
+        .iter()
+        .map(|n| n.rule_id)
+        .collect();
+    assert_eq!(rules, BTreeSet::from([RuleId::S3Encryption]));
+}

@@ -56,6 +56,7 @@ pub fn statuses(
         .iter()
         .map(|n| n.resource_arn.as_str())
         .collect();
+    // Findings and not-evaluated verdicts are only ever made for in-scope units.
     let mut out = BTreeMap::new();
     for (arn, _) in &scope.units {
         if failing.contains(arn.as_str()) {
@@ -63,9 +64,6 @@ pub fn statuses(
         } else if !undecided.contains(arn.as_str()) {
             out.insert(arn.clone(), Status::Compliant);
         }
-    }
-    for f in findings.iter().filter(|f| f.resource_type != "account") {
-        out.insert(f.resource_arn.clone(), Status::NonCompliant);
     }
     out
 }

@@ -79,6 +79,9 @@ pub struct ResourceVerdict {
     /// What rules could not decide, with the failed reads.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_evaluated: Vec<NotEvaluated>,
+    /// The resource itself could not be read (so no rule judged it): why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread: Option<ScanError>,
     /// The resource no longer exists.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub gone: bool,
@@ -146,7 +149,7 @@ impl Validation {
                     "gone"
                 } else if !r.findings.is_empty() {
                     "flagged"
-                } else if !r.not_evaluated.is_empty() {
+                } else if !r.not_evaluated.is_empty() || r.unread.is_some() {
                     "not-evaluated"
                 } else {
                     "approved"
@@ -301,6 +304,7 @@ pub async fn validate(
                 .cloned()
                 .collect(),
             gone: false,
+            unread: None,
             tags_written: None,
             tag_error: None,
             tags_before: None,
@@ -315,13 +319,7 @@ pub async fn validate(
                 }
             }
             Found::Read(_) => {}
-            Found::Unread(e) => v.not_evaluated.push(NotEvaluated {
-                rule_id: infraqa_core::RuleId::TagsRequired,
-                resource_arn: t.arn.clone(),
-                resource_type: t.resource_type.to_string(),
-                region: t.region.clone(),
-                missing: vec![e.clone()],
-            }),
+            Found::Unread(e) => v.unread = Some(e.clone()),
             Found::Gone => v.gone = true,
         }
         resources.push(v);
@@ -344,11 +342,18 @@ pub async fn validate(
             Verdict::Ignored,
             Some("every resource the event names no longer exists".to_owned()),
         )
-    } else if resources.iter().any(|r| !r.not_evaluated.is_empty()) {
+    } else if resources
+        .iter()
+        .any(|r| !r.not_evaluated.is_empty() || r.unread.is_some())
+    {
         let failed: BTreeSet<String> = resources
             .iter()
-            .flat_map(|r| &r.not_evaluated)
-            .flat_map(|n| &n.missing)
+            .flat_map(|r| {
+                r.not_evaluated
+                    .iter()
+                    .flat_map(|n| &n.missing)
+                    .chain(&r.unread)
+            })
             .map(|e| format!("{} {} ({})", e.service, e.operation, e.code))
             .collect();
         (
