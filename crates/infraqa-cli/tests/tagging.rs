@@ -643,6 +643,68 @@ fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_find
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("detail-type"), "{err}");
 
+    // With the history in S3 the audit log is written there too, and `infraqa audit` reads it.
+    let bucket = format!("audit-{}", account.account_id);
+    rt.block_on(
+        clients
+            .s3(PRIMARY_REGION)
+            .create_bucket()
+            .bucket(&bucket)
+            .send(),
+    )
+    .unwrap();
+    let history = format!("s3://{bucket}/infraqa/history");
+    let in_s3 = event("UpdateAssumeRolePolicy", "wide-open", "ev-s3");
+    let (code, v, err) = validate(&in_s3, &["--history", &history]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(v["first_delivery"], true);
+    let keys: Vec<String> = rt
+        .block_on(
+            clients
+                .s3(PRIMARY_REGION)
+                .list_objects_v2()
+                .bucket(&bucket)
+                .prefix("infraqa/history/audit-log/")
+                .send(),
+        )
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect();
+    assert_eq!(keys, ["infraqa/history/audit-log/event-ev-s3.jsonl"]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let today = chrono::Utc::now().date_naive().to_string();
+    let export = elsewhere.path().join("audit.json");
+    let o = infraqa_as(
+        &emulator,
+        &account,
+        &[
+            "audit",
+            "--from",
+            &today,
+            "--to",
+            &today,
+            "--dir",
+            elsewhere.path().to_str().unwrap(),
+            "--history",
+            &history,
+            "--out",
+            export.to_str().unwrap(),
+        ],
+    );
+    let (code, err) = code_and_err(&o);
+    assert_eq!(code, Some(0), "{err}");
+    let x: infraqa_core::history::AuditExport =
+        serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    assert!(
+        x.remediation_actions
+            .iter()
+            .any(|a| a.event_id.as_deref() == Some("ev-s3") && a.action == "validate"),
+        "{:#?}",
+        x.remediation_actions
+    );
+
     // --apply-tags writes Owner from the principal and is audited.
     let volume = rt.block_on(async {
         clients
