@@ -8,7 +8,7 @@
 pub mod clients;
 pub mod cost;
 pub mod error;
-pub mod history;
+pub mod objects;
 pub mod options;
 pub mod rate_limit;
 pub mod scan;

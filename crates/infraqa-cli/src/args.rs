@@ -1,9 +1,9 @@
 //! The command-line grammar: global options and subcommands.
 
-use crate::commands::history::HistoryLocation;
 use clap::{Args, Parser, Subcommand};
 use infraqa_aws::{AwsOptions, RateLimit, Service};
 use infraqa_core::Severity;
+use infraqa_pipeline::Location;
 use std::path::PathBuf;
 
 /// infraqa keeps an AWS estate honest: it discovers resources, checks them against your
@@ -163,7 +163,7 @@ pub struct TagArgs {
     pub dir: Option<PathBuf>,
     /// The history store; when in S3, the audit log is also written to its audit-log/.
     #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
-    pub history: Option<HistoryLocation>,
+    pub history: Option<Location>,
 }
 
 /// `infraqa validate`
@@ -194,7 +194,7 @@ pub struct ValidateArgs {
     pub dir: Option<PathBuf>,
     /// The history store; when in S3, the audit log is also written to its audit-log/.
     #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
-    pub history: Option<HistoryLocation>,
+    pub history: Option<Location>,
 }
 
 /// What `report` and `run` share: where history goes, how far the trend looks back, and when
@@ -203,7 +203,7 @@ pub struct ValidateArgs {
 pub struct ReportOptions {
     /// The history store: a directory or s3://BUCKET/PREFIX. Default: OUT/history.
     #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
-    pub history: Option<HistoryLocation>,
+    pub history: Option<Location>,
     /// How many past runs the trend compares with.
     #[arg(long, value_name = "N", default_value_t = infraqa_core::report::DEFAULT_TREND_RUNS as u16,
           value_parser = clap::value_parser!(u16).range(1..=1000))]
@@ -225,9 +225,9 @@ pub struct ReportArgs {
     /// The findings written by `infraqa check`.
     #[arg(long, value_name = "FILE")]
     pub findings: PathBuf,
-    /// The output directory.
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    /// The output directory, or s3://BUCKET/PREFIX.
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+    pub out: Location,
     /// History store, trend window, failure threshold.
     #[command(flatten)]
     pub options: ReportOptions,
@@ -239,9 +239,10 @@ pub struct RunArgs {
     /// The policy file.
     #[arg(long, value_name = "FILE")]
     pub policy: PathBuf,
-    /// The output directory: inventory.json, findings.json and the reports.
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    /// Where inventory.json, findings.json and the reports go: a directory or
+    /// s3://BUCKET/PREFIX.
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+    pub out: Location,
     /// History store, trend window, failure threshold.
     #[command(flatten)]
     pub options: ReportOptions,
@@ -262,7 +263,7 @@ pub struct AuditArgs {
     pub dir: PathBuf,
     /// The history store, when not DIR/history.
     #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
-    pub history: Option<HistoryLocation>,
+    pub history: Option<Location>,
     /// Where to write the export. Default: DIR/audit-FROM-TO.json.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -277,9 +278,9 @@ pub struct CheckArgs {
     /// The inventory written by `infraqa scan`.
     #[arg(long, value_name = "FILE")]
     pub inventory: PathBuf,
-    /// The directory to write findings.json into (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    /// Where to write findings.json: a directory (created if missing) or s3://BUCKET/PREFIX.
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+    pub out: Location,
     /// Exit 4 when a finding at or above this severity exists (critical, high, medium, low).
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
@@ -295,9 +296,9 @@ pub struct ScanArgs {
     /// The policy file (its `[scan] regions` decide what is scanned).
     #[arg(long, value_name = "FILE")]
     pub policy: PathBuf,
-    /// The directory to write inventory.json into (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    /// Where to write inventory.json: a directory (created if missing) or s3://BUCKET/PREFIX.
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+    pub out: Location,
 }
 
 /// `infraqa policy ...`

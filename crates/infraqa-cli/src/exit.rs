@@ -52,8 +52,18 @@ exit_kind! {
     infraqa_core::PolicyError => InvalidInput,
     infraqa_core::document::DocumentError => InvalidInput,
     infraqa_core::check::Mismatch => InvalidInput,
-    infraqa_report::WriteError => AwsOrStorage,
     infraqa_report::store::StoreError => AwsOrStorage,
+}
+
+// A pipeline step's error: the input's fault (2), or AWS or storage (3).
+impl From<infraqa_pipeline::PipelineError> for CliError {
+    fn from(e: infraqa_pipeline::PipelineError) -> Self {
+        if e.is_input() {
+            Self::InvalidInput(e.into())
+        } else {
+            Self::AwsOrStorage(e.into())
+        }
+    }
 }
 
 // An AWS error stopped the run too; a missing region also gets the CLI's hint.

@@ -824,3 +824,79 @@ fn cost_explorer_spend_by_tag_lands_in_the_report_when_the_policy_asks() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("id=\"actual-spend\""));
 }
+
+#[test]
+#[ignore = "needs the emulator: run `make test`"]
+fn run_into_an_s3_prefix_writes_every_file_and_the_history_there() {
+    let Seeded {
+        rt,
+        emulator,
+        account,
+        policy,
+        dir: _dir,
+        ..
+    } = seeded();
+    let bucket = format!("runs-{}", account.account_id);
+    let s3 = rt.block_on(account.clients()).s3("us-east-1");
+    rt.block_on(s3.create_bucket().bucket(&bucket).send())
+        .unwrap();
+    let out = format!("s3://{bucket}/acme/daily");
+    for _ in 0..2 {
+        let o = infraqa_as(
+            &emulator,
+            &account,
+            &["run", "--policy", &policy, "--out", &out],
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let keys: Vec<String> = rt
+        .block_on(
+            s3.list_objects_v2()
+                .bucket(&bucket)
+                .prefix("acme/daily/")
+                .send(),
+        )
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect();
+    for name in [
+        "inventory.json",
+        "findings.json",
+        "report.json",
+        "report.html",
+        "findings.csv",
+        "report.md",
+    ] {
+        assert!(
+            keys.contains(&format!("acme/daily/{name}")),
+            "{name}: {keys:?}"
+        );
+    }
+    let entries = keys
+        .iter()
+        .filter(|k| k.starts_with("acme/daily/history/"))
+        .count();
+    assert_eq!(entries, 2, "{keys:?}");
+    let report = rt
+        .block_on(
+            s3.get_object()
+                .bucket(&bucket)
+                .key("acme/daily/report.json")
+                .send(),
+        )
+        .unwrap();
+    let bytes = rt.block_on(report.body.collect()).unwrap().into_bytes();
+    let r: infraqa_core::report::Report = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(
+        r.trend.history.len(),
+        2,
+        "the second run's trend read the first from S3"
+    );
+}

@@ -49,28 +49,3 @@ pub fn render(report: &Report, name: &str) -> Result<Vec<u8>, RenderError> {
             .into_bytes()),
     }
 }
-
-/// Renders every format into `dir`, one at a time (only one rendered file is in memory at
-/// once), each staged to disk; only when all are staged are they put in place, so a failure
-/// leaves the previous report's files as they were.
-pub fn write_all(
-    report: &Report,
-    dir: &std::path::Path,
-) -> Result<Vec<std::path::PathBuf>, WriteError> {
-    let mut staged = Vec::new();
-    for name in FILES {
-        staged.push(store::stage(&dir.join(name), &render(report, name)?)?);
-    }
-    Ok(store::commit_all(staged)?)
-}
-
-/// Rendering or writing failed.
-#[derive(Debug, thiserror::Error)]
-pub enum WriteError {
-    /// A renderer failed.
-    #[error(transparent)]
-    Render(#[from] RenderError),
-    /// A file could not be written.
-    #[error(transparent)]
-    Store(#[from] store::StoreError),
-}

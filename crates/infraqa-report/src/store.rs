@@ -1,4 +1,4 @@
-//! Local files: atomic writes and the local history store (`DIR/history/`).
+//! Local files: atomic writes, and decoding history entries.
 //!
 //! Every write goes to a uniquely named temporary file in the target's directory, is flushed
 //! to disk, renamed over the target, and the directory entry is flushed too: a crash or a
@@ -143,18 +143,6 @@ pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<
     write_atomic(path, &bytes)
 }
 
-/// The object name of a history entry: sortable by time, one per account and inventory (a
-/// report made again from the same inventory replaces its entry).
-pub fn entry_name(e: &HistoryEntry) -> String {
-    format!(
-        "{}-{}.json",
-        e.inventory_generated_at
-            .unwrap_or(e.generated_at)
-            .format("%Y%m%dT%H%M%S%.3fZ"),
-        e.account_id
-    )
-}
-
 /// Decodes the history entries in `files` (name, bytes). A file that does not parse is
 /// skipped and named in the returned problems, so one damaged file never blocks a run.
 pub fn decode_entries(files: Vec<(String, Vec<u8>)>) -> (Vec<HistoryEntry>, Vec<String>) {
@@ -168,49 +156,6 @@ pub fn decode_entries(files: Vec<(String, Vec<u8>)>) -> (Vec<HistoryEntry>, Vec<
     }
     entries.sort_by_key(|e| e.generated_at);
     (entries, problems)
-}
-
-/// The history kept in a local directory, one JSON file per run.
-#[derive(Debug, Clone)]
-pub struct LocalHistory {
-    dir: PathBuf,
-}
-
-impl LocalHistory {
-    /// The store in `dir` (created on first append).
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
-    }
-
-    /// Every entry (oldest first) and the files that could not be used. A missing directory
-    /// is an empty history.
-    pub fn load(&self) -> Result<(Vec<HistoryEntry>, Vec<String>), StoreError> {
-        let read = match std::fs::read_dir(&self.dir) {
-            Ok(r) => r,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok((Vec::new(), Vec::new()));
-            }
-            Err(e) => return Err(io("listing", &self.dir)(e)),
-        };
-        let mut files = Vec::new();
-        for item in read {
-            let item = item.map_err(io("listing", &self.dir))?;
-            let name = item.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') || !name.ends_with(".json") {
-                continue;
-            }
-            let path = item.path();
-            files.push((name, std::fs::read(&path).map_err(io("reading", &path))?));
-        }
-        Ok(decode_entries(files))
-    }
-
-    /// Appends one entry as its own file.
-    pub fn append(&self, entry: &HistoryEntry) -> Result<PathBuf, StoreError> {
-        let path = self.dir.join(entry_name(entry));
-        write_json_atomic(&path, entry)?;
-        Ok(path)
-    }
 }
 
 #[cfg(test)]

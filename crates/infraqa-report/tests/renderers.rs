@@ -1,13 +1,11 @@
 //! What a reader of each format notices: partial scans are labelled everywhere, spreadsheet
-//! cells cannot run formulas, the history store skips and names a damaged entry.
+//! cells cannot run formulas.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use common::*;
 use infraqa_core::ScanError;
-use infraqa_core::report::history_entry;
-use infraqa_report::store::LocalHistory;
 
 #[test]
 fn a_partial_scan_is_labelled_partial_in_every_format() {
@@ -73,45 +71,6 @@ fn csv_has_a_row_per_finding_and_exemption_and_no_cell_runs_a_formula() {
     assert!(
         !with_reason[8].is_empty(),
         "an exempted row carries its reason"
-    );
-}
-
-#[test]
-fn the_local_history_appends_whole_files_and_skips_a_damaged_one_by_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = LocalHistory::new(dir.path().join("history"));
-    assert_eq!(
-        store.load().unwrap().0.len(),
-        0,
-        "no directory yet: empty history"
-    );
-    let (_, first) = report(&inventory(), &[], at(20, 6));
-    let mut later = inventory();
-    later.generated_at = at(21, 5);
-    let (_, second) = report(&later, &[], at(21, 6));
-    // Reporting the same inventory again replaces its entry rather than adding a run.
-    let (_, again) = report(&later, &[], at(21, 7));
-    store.append(&history_entry(&again)).unwrap();
-    store.append(&history_entry(&second)).unwrap();
-    store.append(&history_entry(&first)).unwrap();
-    std::fs::write(dir.path().join("history/broken.json"), "{\"half\": ").unwrap();
-    let (entries, problems) = store.load().unwrap();
-    let times: Vec<_> = entries.iter().map(|e| e.generated_at).collect();
-    assert_eq!(
-        times,
-        vec![at(20, 6), at(21, 6)],
-        "oldest first, one per inventory"
-    );
-    assert_eq!(problems.len(), 1);
-    assert!(problems[0].contains("broken.json"), "{}", problems[0]);
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("history"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('.'))
-        .collect();
-    assert!(
-        leftovers.is_empty(),
-        "no temporary files left: {leftovers:?}"
     );
 }
 

@@ -1,22 +1,20 @@
 //! `infraqa check --policy FILE --inventory FILE --out DIR`: evaluate the rules, write
 //! `DIR/findings.json`.
 
-use super::output::write_json;
 use crate::exit::CliError;
 use infraqa_core::check::CheckResult;
 use infraqa_core::{Finding, Inventory, Severity};
+use infraqa_pipeline::Store;
 use std::path::Path;
 
 /// Reads an inventory file written by `infraqa scan`.
-pub fn load_inventory(path: &Path) -> Result<Inventory, CliError> {
-    super::output::read_document(path, "inventory", infraqa_core::document::inventory)
+pub async fn load_inventory(path: &Path) -> Result<Inventory, CliError> {
+    super::output::read_document(path, "inventory", infraqa_core::document::inventory).await
 }
 
-/// Writes `DIR/findings.json` and returns its path.
-pub fn write(out: &Path, result: &CheckResult) -> Result<std::path::PathBuf, CliError> {
-    let path = out.join("findings.json");
-    write_json(&path, result)?;
-    Ok(path)
+/// Writes `OUT/findings.json` and returns where it went.
+pub async fn write(out: &Store, result: &CheckResult) -> Result<String, CliError> {
+    Ok(infraqa_pipeline::report::put_json(out, infraqa_pipeline::report::FINDINGS, result).await?)
 }
 
 /// One line a person reads after a check.

@@ -3,7 +3,6 @@
 pub mod audit;
 pub mod aws;
 pub mod check;
-pub mod history;
 pub mod output;
 pub mod policy;
 pub mod report;
@@ -13,11 +12,14 @@ pub mod validate;
 
 use crate::args::{Cli, Command, PolicyCommand};
 use crate::exit::CliError;
-use aws::LazyClients;
-use infraqa_aws::AwsClients;
+use aws::Aws;
+use infraqa_pipeline::audit::AuditLog;
+use infraqa_pipeline::report::ReportTarget;
+use infraqa_pipeline::{Location, Store};
 
 /// Runs the subcommand `cli` names.
 pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
+    let aws = aws::aws(&cli.global);
     match cli.command {
         Command::Policy(PolicyCommand::Check { file }) => {
             let printed = policy::check(&file)?;
@@ -26,18 +28,17 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
         }
         Command::Check(args) => {
             let policy = policy::load(&args.policy)?;
-            let inventory = check::load_inventory(&args.inventory)?;
+            let inventory = check::load_inventory(&args.inventory).await?;
             let result = infraqa_core::check::check(&inventory, &policy, chrono::Utc::now());
-            let path = check::write(&args.out, &result)?;
+            let at = check::write(&Store::new(args.out.clone(), &aws), &result).await?;
             eprintln!("{}", check::summary(&result));
-            println!("{}", path.display());
+            println!("{at}");
             check::enforce(&result.findings, args.fail_on)
         }
         Command::Report(args) => {
             let policy = policy::load(&args.policy)?;
-            let inventory = check::load_inventory(&args.inventory)?;
-            let findings = report::load_findings(&args.findings)?;
-            let aws = LazyClients::new(&cli.global);
+            let inventory = check::load_inventory(&args.inventory).await?;
+            let findings = report::load_findings(&args.findings).await?;
             report_and_print(
                 &inventory,
                 &findings,
@@ -50,12 +51,12 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
         }
         Command::Run(args) => {
             let policy = policy::load(&args.policy)?;
-            let aws = LazyClients::new(&cli.global);
+            let out = Store::new(args.out.clone(), &aws);
             let inventory = scan::scan(aws.get().await, &policy, !cli.global.quiet).await?;
-            println!("{}", scan::write(&args.out, &inventory)?.display());
+            println!("{}", scan::write(&out, &inventory).await?);
             eprintln!("{}", scan::summary(&inventory));
             let findings = infraqa_core::check::check(&inventory, &policy, chrono::Utc::now());
-            println!("{}", check::write(&args.out, &findings)?.display());
+            println!("{}", check::write(&out, &findings).await?);
             report_and_print(
                 &inventory,
                 &findings,
@@ -67,18 +68,18 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             .await
         }
         Command::Audit(args) => {
-            let history = args
-                .history
-                .clone()
-                .unwrap_or_else(|| history::HistoryLocation::Local(args.dir.join("history")));
-            let aws = LazyClients::new(&cli.global);
-            let log = audit::AuditLog::new(&args.dir, args.history.as_ref(), &aws);
-            let x = audit::export(&aws, &history, &log, args.from, args.to).await?;
+            let dir = Location::Local(args.dir.clone());
+            let history = Store::new(
+                args.history.clone().unwrap_or_else(|| dir.join("history")),
+                &aws,
+            );
+            let log = AuditLog::new(&Store::new(dir, &aws), Some(&history));
+            let x = audit::export(&history, &log, args.from, args.to).await?;
             let out = args.out.clone().unwrap_or_else(|| {
                 args.dir
                     .join(format!("audit-{}-{}.json", args.from, args.to))
             });
-            output::write_json(&out, &x)?;
+            infraqa_report::store::write_json_atomic(&out, &x)?;
             eprintln!(
                 "{} run(s) of {} account(s) and {} remediation action(s) between {} and {}",
                 x.runs.len(),
@@ -90,15 +91,14 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             println!("{}", out.display());
             Ok(())
         }
-        Command::Tag(args) => tag::run(&args, &LazyClients::new(&cli.global)).await,
-        Command::Validate(args) => validate::run(&args, &LazyClients::new(&cli.global)).await,
+        Command::Tag(args) => tag::run(&args, &aws).await,
+        Command::Validate(args) => validate::run(&args, &aws).await,
         Command::Scan(args) => {
             let policy = policy::load(&args.policy)?;
-            let clients = AwsClients::load(cli.global.aws_options()).await;
-            let inventory = scan::scan(&clients, &policy, !cli.global.quiet).await?;
-            let path = scan::write(&args.out, &inventory)?;
+            let inventory = scan::scan(aws.get().await, &policy, !cli.global.quiet).await?;
+            let at = scan::write(&Store::new(args.out.clone(), &aws), &inventory).await?;
             eprintln!("{}", scan::summary(&inventory));
-            println!("{}", path.display());
+            println!("{at}");
             Ok(())
         }
     }
@@ -110,20 +110,30 @@ async fn report_and_print(
     inventory: &infraqa_core::Inventory,
     findings: &infraqa_core::check::CheckResult,
     policy: &infraqa_core::Policy,
-    out: &std::path::Path,
+    out: &Location,
     options: &crate::args::ReportOptions,
-    aws: &LazyClients<'_>,
+    aws: &Aws,
 ) -> Result<(), CliError> {
-    let target = report::Target {
-        out,
-        history: report::location(out, options.history.as_ref()),
+    let out_store = Store::new(out.clone(), aws);
+    let history = Store::new(report::location(out, options.history.as_ref()), aws);
+    let target = ReportTarget {
+        out: &out_store,
+        history: &history,
         trend_runs: usize::from(options.trend_runs),
-        aws,
     };
-    let (r, written) = report::produce(inventory, findings, policy, target).await?;
+    let (r, written) = infraqa_pipeline::report::produce(
+        inventory,
+        findings,
+        policy,
+        target,
+        aws,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|e| CliError::from(e).context("writing the reports"))?;
     eprintln!("{}", report::summary(&r));
     for p in written {
-        println!("{}", p.display());
+        println!("{p}");
     }
     check::enforce(&r.findings, options.fail_on)
 }

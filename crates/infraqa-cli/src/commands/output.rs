@@ -1,28 +1,30 @@
-//! Reading the documents infraqa wrote (checked for kind and version), and writing result
-//! files: complete or not at all (see `infraqa_report::store`).
+//! Reading the documents infraqa wrote back from local files (checked for kind and version by
+//! the pipeline's reader).
 
 use crate::exit::CliError;
-use anyhow::Context;
 use infraqa_core::document::DocumentError;
-use serde::Serialize;
+use infraqa_pipeline::{Aws, Location, Store};
 use std::path::Path;
 
 /// Reads the `what` (e.g. "inventory") at `path` with `parse`; a missing file or a document of
 /// another kind or version is bad input (exit 2) naming the file.
-pub fn read_document<T>(
+pub async fn read_document<T>(
     path: &Path,
     what: &str,
     parse: fn(&[u8]) -> Result<T, DocumentError>,
 ) -> Result<T, CliError> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read {} (the {what})", path.display()))
-        .map_err(CliError::InvalidInput)?;
-    parse(&bytes).map_err(|e| {
-        CliError::from(e).context(format!("{} is not a usable infraqa {what}", path.display()))
-    })
-}
-
-/// Writes `value` as pretty JSON to `path` atomically; a failure is a storage failure (exit 3).
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), CliError> {
-    Ok(infraqa_report::store::write_json_atomic(path, value)?)
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // A local store never loads AWS configuration.
+    let store = Store::new(
+        Location::Local(dir.to_path_buf()),
+        &Aws::new(Default::default()),
+    );
+    Ok(infraqa_pipeline::report::read_document(&store, &name, what, parse).await?)
 }

@@ -1,13 +1,12 @@
 //! `infraqa scan --policy FILE --out DIR`: discover resources, write `DIR/inventory.json`.
 
-use super::output::write_json;
 use crate::exit::CliError;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use infraqa_aws::AwsClients;
 use infraqa_aws::scan::ScanObserver;
 use infraqa_core::Inventory;
+use infraqa_pipeline::Store;
 use std::io::IsTerminal;
-use std::path::Path;
 use std::time::Duration;
 
 /// A progress bar over scan units, drawn only on a terminal.
@@ -56,11 +55,12 @@ pub async fn scan(
     result.map_err(|e| CliError::from(e).context("scan stopped"))
 }
 
-/// Writes the inventory to `DIR/inventory.json` and returns the path.
-pub fn write(out: &Path, inventory: &Inventory) -> Result<std::path::PathBuf, CliError> {
-    let path = out.join("inventory.json");
-    write_json(&path, inventory)?;
-    Ok(path)
+/// Writes the inventory to `OUT/inventory.json` and returns where it went.
+pub async fn write(out: &Store, inventory: &Inventory) -> Result<String, CliError> {
+    Ok(
+        infraqa_pipeline::report::put_json(out, infraqa_pipeline::report::INVENTORY, inventory)
+            .await?,
+    )
 }
 
 /// One line a person reads after a scan.

@@ -1,6 +1,6 @@
-//! The history store in S3 (`--history s3://bucket/prefix`, and the reporter Lambda's store):
-//! one object per run under the prefix. Each PUT carries a complete object, so a crash never
-//! leaves half an entry; a listing reads every entry object.
+//! Objects under an S3 prefix: where `--out s3://...`, `--history s3://...` and the Lambda
+//! functions keep inventories, findings, reports, history entries and the audit log. Each PUT
+//! carries a complete object, so a crash never leaves half of one.
 
 use crate::{AwsClients, AwsError};
 use aws_sdk_s3::primitives::ByteStream;
@@ -8,16 +8,16 @@ use aws_sdk_s3::primitives::ByteStream;
 /// Objects are read this many at a time.
 const READ_CONCURRENCY: usize = 16;
 
-/// A bucket and key prefix holding history entries.
+/// A bucket and key prefix.
 #[derive(Debug, Clone)]
-pub struct S3History {
+pub struct S3Prefix {
     client: aws_sdk_s3::Client,
     bucket: String,
     prefix: String,
 }
 
-impl S3History {
-    /// The store at `s3://bucket/prefix`, using the configured (home) region.
+impl S3Prefix {
+    /// The objects under `s3://bucket/prefix`, through the configured (home) region.
     pub fn new(clients: &AwsClients, bucket: &str, prefix: &str) -> Result<Self, AwsError> {
         let region = clients.require_home_region()?;
         let prefix = prefix.trim_matches('/');
@@ -42,7 +42,8 @@ impl S3History {
         self.read_matching("", ".json").await
     }
 
-    /// Every object under `prefix/sub` whose key ends with `suffix`, as (key, bytes).
+    /// Every object directly under `prefix/sub` (not in deeper "folders") whose key ends with
+    /// `suffix`, as (key, bytes).
     pub async fn read_matching(
         &self,
         sub: &str,
@@ -55,6 +56,7 @@ impl S3History {
             .list_objects_v2()
             .bucket(&self.bucket)
             .prefix(self.key(sub))
+            .delimiter("/")
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
@@ -118,6 +120,43 @@ impl S3History {
             }
         }
         self.put(name, bytes, content_type).await.map(Some)
+    }
+
+    /// The object `name` under the prefix, or `None` when there is none.
+    pub async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, AwsError> {
+        let key = self.key(name);
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let err = AwsError::call("s3", "GetObject", e);
+                return if matches!(err.code(), "NoSuchKey" | "NotFound" | "HttpStatus404") {
+                    Ok(None)
+                } else {
+                    Err(err.naming(&format!("s3://{}/{key}", self.bucket)))
+                };
+            }
+        };
+        let bytes = out.body.collect().await.map_err(|e| AwsError::Call {
+            service: "s3",
+            operation: "GetObject",
+            code: "InvalidResponse".into(),
+            message: format!("reading s3://{}/{key}: {e}", self.bucket),
+            retryable: true,
+            cause: Box::new(e),
+        })?;
+        Ok(Some(bytes.to_vec()))
+    }
+
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
     }
 
     /// Writes one complete object `name` under the prefix.

@@ -1,0 +1,311 @@
+//! Where a run's files live: a local directory or an S3 prefix, behind one interface.
+//!
+//! Locally every file is written whole (a temporary file renamed into place; a set of files all
+//! staged before any is put in place); in S3 every object is one complete PUT. Append-only logs
+//! use [`Store::put_new`], which never replaces what is there.
+
+use crate::aws::Aws;
+use crate::error::PipelineError;
+use infraqa_aws::objects::S3Prefix;
+use std::path::PathBuf;
+
+/// A directory or `s3://bucket/prefix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A local directory.
+    Local(PathBuf),
+    /// An S3 bucket and key prefix (may be empty).
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The key prefix, without leading or trailing slashes.
+        prefix: String,
+    },
+}
+
+impl std::str::FromStr for Location {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.strip_prefix("s3://") {
+            Some(rest) => {
+                let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+                if bucket.is_empty() {
+                    return Err(format!(
+                        "`{s}` names no bucket: expected s3://BUCKET/PREFIX"
+                    ));
+                }
+                Ok(Self::S3 {
+                    bucket: bucket.to_owned(),
+                    prefix: prefix.trim_matches('/').to_owned(),
+                })
+            }
+            None if s.is_empty() => Err("the location is empty".to_owned()),
+            None => Ok(Self::Local(PathBuf::from(s))),
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Local(p) => write!(f, "{}", p.display()),
+            Self::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
+impl Location {
+    /// The location `sub` below this one.
+    pub fn join(&self, sub: &str) -> Self {
+        match self {
+            Self::Local(p) => Self::Local(p.join(sub)),
+            Self::S3 { bucket, prefix } => Self::S3 {
+                bucket: bucket.clone(),
+                prefix: if prefix.is_empty() {
+                    sub.trim_matches('/').to_owned()
+                } else {
+                    format!("{prefix}/{}", sub.trim_matches('/'))
+                },
+            },
+        }
+    }
+}
+
+/// Files under a [`Location`], read and written through `aws` when it is in S3.
+#[derive(Debug, Clone)]
+pub struct Store {
+    location: Location,
+    aws: Aws,
+}
+
+impl Store {
+    /// The store at `location`.
+    pub fn new(location: Location, aws: &Aws) -> Self {
+        Self {
+            location,
+            aws: aws.clone(),
+        }
+    }
+
+    /// Where it is.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// The store `sub` below this one.
+    pub fn child(&self, sub: &str) -> Self {
+        Self::new(self.location.join(sub), &self.aws)
+    }
+
+    /// Where `name` is, as a person reads it.
+    pub fn describe(&self, name: &str) -> String {
+        self.location.join(name).to_string()
+    }
+
+    async fn s3(&self) -> Result<Option<S3Prefix>, PipelineError> {
+        match &self.location {
+            Location::Local(_) => Ok(None),
+            Location::S3 { bucket, prefix } => S3Prefix::new(self.aws.get().await, bucket, prefix)
+                .map(Some)
+                .map_err(|e| PipelineError::aws(format!("opening {}", self.location), e)),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        match &self.location {
+            Location::Local(dir) => dir.join(name),
+            // Only called for local stores.
+            Location::S3 { .. } => PathBuf::from(name),
+        }
+    }
+
+    /// Writes `name` whole, replacing it; returns where it went.
+    pub async fn put(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<String, PipelineError> {
+        let what = || format!("writing {}", self.describe(name));
+        match self.s3().await? {
+            None => infraqa_report::store::write_atomic(&self.path(name), &bytes)
+                .map(|()| self.describe(name))
+                .map_err(|e| PipelineError::storage(what(), e)),
+            Some(s3) => s3
+                .put(name, bytes, content_type)
+                .await
+                .map_err(|e| PipelineError::aws(what(), e)),
+        }
+    }
+
+    /// Writes a set of files: locally all are staged before any is put in place, so a failure
+    /// leaves the previous set whole; in S3 one PUT each.
+    pub async fn put_all(
+        &self,
+        files: Vec<(&str, Vec<u8>, &str)>,
+    ) -> Result<Vec<String>, PipelineError> {
+        match self.s3().await? {
+            None => {
+                let mut staged = Vec::new();
+                for (name, bytes, _) in &files {
+                    staged.push(
+                        infraqa_report::store::stage(&self.path(name), bytes).map_err(|e| {
+                            PipelineError::storage(format!("writing {}", self.describe(name)), e)
+                        })?,
+                    );
+                }
+                infraqa_report::store::commit_all(staged)
+                    .map(|paths| paths.iter().map(|p| p.display().to_string()).collect())
+                    .map_err(|e| {
+                        PipelineError::storage(format!("writing into {}", self.location), e)
+                    })
+            }
+            Some(s3) => {
+                let mut out = Vec::new();
+                for (name, bytes, ct) in files {
+                    out.push(s3.put(name, bytes, ct).await.map_err(|e| {
+                        PipelineError::aws(format!("writing {}", self.describe(name)), e)
+                    })?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// Writes `name` unless it exists: `None` then, and nothing is replaced.
+    pub async fn put_new(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<Option<String>, PipelineError> {
+        let what = || format!("writing {}", self.describe(name));
+        match self.s3().await? {
+            None => infraqa_report::store::write_new(&self.path(name), &bytes)
+                .map(|p| p.map(|p| p.display().to_string()))
+                .map_err(|e| PipelineError::storage(what(), e)),
+            Some(s3) => s3
+                .put_new(name, bytes, content_type)
+                .await
+                .map_err(|e| PipelineError::aws(what(), e)),
+        }
+    }
+
+    /// The bytes of `name`, or `None` when it does not exist.
+    pub async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, PipelineError> {
+        let what = || format!("reading {}", self.describe(name));
+        match self.s3().await? {
+            None => match std::fs::read(self.path(name)) {
+                Ok(b) => Ok(Some(b)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(PipelineError::storage(what(), e)),
+            },
+            Some(s3) => s3
+                .get(name)
+                .await
+                .map_err(|e| PipelineError::aws(what(), e)),
+        }
+    }
+
+    /// Every file directly in the store whose name ends with `suffix`, as (name, bytes), by
+    /// name. A store that does not exist yet is empty.
+    pub async fn list(&self, suffix: &str) -> Result<Vec<(String, Vec<u8>)>, PipelineError> {
+        let what = || format!("listing {}", self.location);
+        let mut out = match self.s3().await? {
+            None => {
+                let dir = self.path("");
+                let read = match std::fs::read_dir(&dir) {
+                    Ok(r) => r,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                    Err(e) => return Err(PipelineError::storage(what(), e)),
+                };
+                let mut files = Vec::new();
+                for item in read {
+                    let item = item.map_err(|e| PipelineError::storage(what(), e))?;
+                    let name = item.file_name().to_string_lossy().into_owned();
+                    if name.starts_with('.') || !name.ends_with(suffix) || !item.path().is_file() {
+                        continue;
+                    }
+                    let bytes = std::fs::read(item.path()).map_err(|e| {
+                        PipelineError::storage(format!("reading {}", item.path().display()), e)
+                    })?;
+                    files.push((name, bytes));
+                }
+                files
+            }
+            Some(s3) => s3
+                .read_matching("", suffix)
+                .await
+                .map_err(|e| PipelineError::aws(what(), e))?
+                .into_iter()
+                .map(|(key, bytes)| (key.rsplit('/').next().unwrap_or(&key).to_owned(), bytes))
+                .collect(),
+        };
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_parse_and_join() {
+        assert_eq!(
+            "s3://reports/acme/history/".parse(),
+            Ok(Location::S3 {
+                bucket: "reports".into(),
+                prefix: "acme/history".into()
+            })
+        );
+        let root: Location = "s3://reports".parse().unwrap();
+        assert_eq!(root.join("history").to_string(), "s3://reports/history");
+        assert_eq!(
+            "out".parse::<Location>().unwrap().join("history"),
+            Location::Local(PathBuf::from("out/history"))
+        );
+        assert!("s3:///x".parse::<Location>().is_err());
+        assert!("".parse::<Location>().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_local_store_writes_whole_files_lists_and_never_replaces_with_put_new() {
+        let dir = tempfile::tempdir().unwrap();
+        let aws = Aws::new(infraqa_aws::AwsOptions::default());
+        let store = Store::new(Location::Local(dir.path().join("run")), &aws);
+        assert!(
+            store.list(".json").await.unwrap().is_empty(),
+            "missing is empty"
+        );
+        store
+            .put("a.json", b"1".to_vec(), "application/json")
+            .await
+            .unwrap();
+        store
+            .put_all(vec![
+                ("b.json", b"2".to_vec(), "application/json"),
+                ("c.txt", b"3".to_vec(), "text/plain"),
+            ])
+            .await
+            .unwrap();
+        assert!(
+            store
+                .put_new("a.json", b"9".to_vec(), "application/json")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(store.get("a.json").await.unwrap().unwrap(), b"1");
+        assert_eq!(store.get("nope.json").await.unwrap(), None);
+        let names: Vec<String> = store
+            .list(".json")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, ["a.json", "b.json"]);
+    }
+}

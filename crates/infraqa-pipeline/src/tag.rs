@@ -1,0 +1,110 @@
+//! Tagging as a step: plan from a report and its inventory, or apply a plan and audit each
+//! write. The `infraqa tag` command and the tagger function both call these.
+
+use crate::audit::AuditLog;
+use crate::aws::Aws;
+use crate::error::PipelineError;
+use infraqa_aws::tagger::{self, Written};
+use infraqa_core::history::{RemediationAction, audit_file_for_run, audit_lines};
+use infraqa_core::report::Report;
+use infraqa_core::rules::scope;
+use infraqa_core::tagging::{self, Outcome, TagPlan};
+use infraqa_core::{Inventory, Policy};
+
+/// The plan for a report and the inventory it was made from, as of `now`.
+pub fn plan(
+    report: &Report,
+    inventory: &Inventory,
+    policy: &Policy,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<TagPlan, PipelineError> {
+    if report.account_id != inventory.account_id
+        || report.inventory_generated_at != inventory.generated_at
+    {
+        return Err(PipelineError::input(format!(
+            "the report is of the inventory of account {} taken at {}, but the inventory given is of account {} taken at {}: pass the inventory the report was made from",
+            report.account_id,
+            report.inventory_generated_at,
+            inventory.account_id,
+            inventory.generated_at
+        )));
+    }
+    let statuses = tagging::statuses(
+        &report.findings,
+        &report.not_evaluated,
+        &scope(inventory, policy, report.generated_at),
+    );
+    Ok(tagging::plan(inventory, policy, &statuses, now))
+}
+
+/// The name an outcome is written with.
+pub fn outcome_name(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Written => "written",
+        Outcome::Skipped => "skipped",
+        Outcome::Gone => "gone",
+        Outcome::Failed => "failed",
+    }
+}
+
+/// Applies `plan` (made under `policy`) in the account the clients act in, and audits every
+/// resource's outcome in `log`. Refused, writing nothing, when the plan was made under another
+/// policy, for another account, or touches more than `max_changes` resources.
+pub async fn apply(
+    aws: &Aws,
+    plan: &TagPlan,
+    policy: &Policy,
+    max_changes: Option<usize>,
+    log: &AuditLog,
+) -> Result<(Vec<Written>, String), PipelineError> {
+    let digest = policy.digest();
+    if plan.policy_digest != digest {
+        return Err(PipelineError::input(format!(
+            "the plan was made under another policy (digest {}, this policy's is {digest}): plan again",
+            plan.policy_digest
+        )));
+    }
+    if let Some(max) = max_changes
+        && plan.changes.len() > max
+    {
+        return Err(PipelineError::input(format!(
+            "the plan touches {} resources, more than --max-changes {max}: nothing was written",
+            plan.changes.len()
+        )));
+    }
+    let clients = aws.get().await;
+    let (account, actor) = clients
+        .caller()
+        .await
+        .map_err(|e| PipelineError::aws("reading the caller's identity", e))?;
+    if account != plan.account_id {
+        return Err(PipelineError::input(format!(
+            "the plan is for account {} but the credentials act in account {account}: nothing was written",
+            plan.account_id
+        )));
+    }
+    let written = tagger::apply(clients, &plan.changes)
+        .await
+        .map_err(|e| PipelineError::aws("re-reading the planned resources", e))?;
+    let at = chrono::Utc::now();
+    let actions: Vec<RemediationAction> = written
+        .iter()
+        .map(|w| RemediationAction {
+            at,
+            account_id: account.clone(),
+            resource_arn: w.change.resource_arn.clone(),
+            action: "tag-write".to_owned(),
+            actor: Some(actor.clone()),
+            tags_before: Some(w.change.tags_before.clone()),
+            tags_written: Some(w.change.add.clone()),
+            outcome: Some(outcome_name(w.outcome).to_owned()),
+            error: w.error.clone(),
+            ..RemediationAction::default()
+        })
+        .collect();
+    if !actions.is_empty() {
+        log.write(&audit_file_for_run(at, &audit_lines(&actions)), &actions)
+            .await?;
+    }
+    Ok((written, actor))
+}

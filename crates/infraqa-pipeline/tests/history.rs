@@ -1,0 +1,76 @@
+//! The report step over a local store: every format written whole, one history entry per
+//! inventory (a report made again replaces its own), a damaged entry skipped by name.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{DateTime, TimeZone, Utc};
+use infraqa_core::check::check;
+use infraqa_core::{Inventory, Policy};
+use infraqa_pipeline::report::{ReportTarget, load_history, produce};
+use infraqa_pipeline::{Aws, Location, Store};
+
+fn at(day: u32, hour: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0)
+        .single()
+        .unwrap()
+}
+
+fn inventory(taken: DateTime<Utc>) -> Inventory {
+    infraqa_core::synthetic::inventory(20, taken)
+}
+
+async fn report(store: &Store, history: &Store, inv: &Inventory, now: DateTime<Utc>) {
+    let policy = Policy::from_toml("[tags]\nrequired = [\"Owner\"]\n", "p.toml").unwrap();
+    let checked = check(inv, &policy, now);
+    let target = ReportTarget {
+        out: store,
+        history,
+        trend_runs: 12,
+    };
+    let aws = Aws::new(Default::default());
+    produce(inv, &checked, &policy, target, &aws, now)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_history_keeps_one_entry_per_inventory_and_skips_a_damaged_one_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let aws = Aws::new(Default::default());
+    let out = Store::new(Location::Local(dir.path().join("out")), &aws);
+    let history = out.child("history");
+    assert_eq!(
+        load_history(&history).await.unwrap().0.len(),
+        0,
+        "no directory yet"
+    );
+
+    let first = inventory(at(20, 5));
+    let second = inventory(at(21, 5));
+    report(&out, &history, &first, at(20, 6)).await;
+    report(&out, &history, &second, at(21, 6)).await;
+    // Reporting the same inventory again replaces its entry rather than adding a run.
+    report(&out, &history, &second, at(21, 7)).await;
+    std::fs::write(dir.path().join("out/history/broken.json"), "{\"half\": ").unwrap();
+
+    let (entries, problems) = load_history(&history).await.unwrap();
+    let times: Vec<_> = entries.iter().map(|e| e.generated_at).collect();
+    assert_eq!(
+        times,
+        vec![at(20, 6), at(21, 7)],
+        "oldest first, one per inventory"
+    );
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].contains("broken.json"), "{}", problems[0]);
+    for name in infraqa_report::FILES {
+        assert!(dir.path().join("out").join(name).is_file(), "{name}");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("out/history"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no temporary files left: {leftovers:?}"
+    );
+}
