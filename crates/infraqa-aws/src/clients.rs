@@ -161,6 +161,10 @@ impl AwsClients {
         cloudtrail, aws_sdk_cloudtrail, Service::CloudTrail
     );
     regional_client!(
+        /// A CloudWatch (metrics) client for `region`.
+        cloudwatch, aws_sdk_cloudwatch, Service::CloudWatch
+    );
+    regional_client!(
         /// An SNS client for `region` (a topic's own region).
         sns, aws_sdk_sns, Service::Sns
     );

@@ -5,9 +5,11 @@
 //! standard retry mode, timeouts and a client-side rate limit per (service, region). Everything
 //! else receives clients from [`AwsClients`]; nothing else reads AWS configuration.
 
+pub mod alerts;
 pub mod clients;
 pub mod cost;
 pub mod error;
+pub mod metrics;
 pub mod objects;
 pub mod options;
 pub mod rate_limit;

@@ -34,11 +34,13 @@ pub enum Service {
     CostExplorer,
     /// SNS (alerts).
     Sns,
+    /// CloudWatch metrics.
+    CloudWatch,
 }
 
 impl Service {
     /// Every service, in a stable order.
-    pub const ALL: [Service; 12] = [
+    pub const ALL: [Service; 13] = [
         Self::Ec2,
         Self::S3,
         Self::S3Control,
@@ -51,6 +53,7 @@ impl Service {
         Self::Tagging,
         Self::CostExplorer,
         Self::Sns,
+        Self::CloudWatch,
     ];
 
     /// The short name used on the command line and in stats, e.g. `ec2`.
@@ -68,6 +71,7 @@ impl Service {
             Self::Tagging => "tagging",
             Self::CostExplorer => "ce",
             Self::Sns => "sns",
+            Self::CloudWatch => "cloudwatch",
         }
     }
 
@@ -80,7 +84,13 @@ impl Service {
             // S3 allows thousands per prefix; per-bucket config reads are cheap.
             Self::S3 => 50,
             // IAM, STS, RDS and Lambda control planes: low double digits per second.
-            Self::Iam | Self::Sts | Self::Rds | Self::Lambda | Self::S3Control | Self::Sns => 10,
+            Self::Iam
+            | Self::Sts
+            | Self::Rds
+            | Self::Lambda
+            | Self::S3Control
+            | Self::Sns
+            | Self::CloudWatch => 10,
             // DescribeLogGroups, CloudTrail and GetResources are limited to about 5/s.
             Self::Logs | Self::CloudTrail | Self::Tagging => 5,
             // Each Cost Explorer request costs $0.01; a report makes a handful.

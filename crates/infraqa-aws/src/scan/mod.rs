@@ -136,12 +136,48 @@ pub trait ScanObserver: Send + Sync {
 pub struct Quiet;
 impl ScanObserver for Quiet {}
 
+/// When a scan must be done by (a Lambda's deadline, less the time to write the result).
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    /// Units still running then are cut off, and recorded as not read.
+    pub at: Instant,
+    /// No unit starts closer than this to `at` (a unit is at least a few calls).
+    pub start_margin: std::time::Duration,
+}
+
+impl Deadline {
+    /// A unit that was not read because of the deadline, as an error of the inventory.
+    fn missed(&self, region: &str, service: &str, what: &str) -> Sink {
+        let mut sink = Sink::default();
+        sink.problem(
+            region,
+            service,
+            "(scan unit)",
+            "DeadlineExceeded",
+            format!("{service} in {region}: {what}; nothing of it is in this inventory"),
+        );
+        sink
+    }
+}
+
 /// Scans the account `clients` act in over `scope`. Fails only when the account or the
 /// region list cannot be read; everything else is recorded in the inventory's `errors`.
 pub async fn scan(
     clients: &AwsClients,
     scope: &RegionScope,
     observer: &dyn ScanObserver,
+) -> Result<Inventory, AwsError> {
+    scan_until(clients, scope, observer, None).await
+}
+
+/// [`scan`] that is done by `deadline`: it starts no unit within the deadline's margin and cuts
+/// off units still running at it; each unit not read is an entry of `errors` (code
+/// `DeadlineExceeded`), so the partial inventory says exactly what is missing.
+pub async fn scan_until(
+    clients: &AwsClients,
+    scope: &RegionScope,
+    observer: &dyn ScanObserver,
+    deadline: Option<Deadline>,
 ) -> Result<Inventory, AwsError> {
     let started = Instant::now();
     let calls_before = clients.call_counts();
@@ -157,74 +193,83 @@ pub async fn scan(
         region: &home,
     };
 
-    type Unit<'a> = BoxFuture<'a, (String, Sink, Option<TagMap>)>;
-    let mut units: Vec<Unit<'_>> = Vec::new();
-    units.push(Box::pin(async move {
-        (
-            "iam global".to_owned(),
-            iam::collect(&home_ctx, Only::All).await,
-            None,
-        )
-    }));
+    // Each unit is (service, region, its work).
+    type Work<'a> = BoxFuture<'a, (Sink, Option<TagMap>)>;
+    let mut units: Vec<(&'static str, String, Work<'_>)> = Vec::new();
+    units.push((
+        "iam",
+        GLOBAL_REGION.to_owned(),
+        Box::pin(async move { (iam::collect(&home_ctx, Only::All).await, None) }),
+    ));
     let regions_ref = &regions;
-    units.push(Box::pin(async move {
-        let mut sink = Sink::default();
-        let block = s3::account_public_access_block(&home_ctx, &mut sink).await;
-        sink.absorb(s3::collect(&home_ctx, regions_ref, block, Only::All).await);
-        ("s3 global".to_owned(), sink, None)
-    }));
+    units.push((
+        "s3",
+        GLOBAL_REGION.to_owned(),
+        Box::pin(async move {
+            let mut sink = Sink::default();
+            let block = s3::account_public_access_block(&home_ctx, &mut sink).await;
+            sink.absorb(s3::collect(&home_ctx, regions_ref, block, Only::All).await);
+            (sink, None)
+        }),
+    ));
     for region in &regions {
         let ctx = Ctx {
             clients,
             account_id: &account_id,
             region,
         };
-        units.push(Box::pin(async move {
-            (
-                format!("ec2 {region}"),
-                ec2::collect(&ctx, Only::All).await,
-                None,
-            )
-        }));
-        units.push(Box::pin(async move {
-            (
-                format!("rds {region}"),
-                rds::collect(&ctx, Only::All).await,
-                None,
-            )
-        }));
-        units.push(Box::pin(async move {
-            (
-                format!("lambda {region}"),
-                lambda::collect(&ctx, Only::All).await,
-                None,
-            )
-        }));
-        units.push(Box::pin(async move {
-            (
-                format!("logs {region}"),
-                logs::collect(&ctx, Only::All).await,
-                None,
-            )
-        }));
-        units.push(Box::pin(async move {
-            (
-                format!("cloudtrail {region}"),
-                cloudtrail::collect(&ctx, regions_ref, Only::All).await,
-                None,
-            )
-        }));
-        units.push(Box::pin(async move {
-            let mut sink = Sink::default();
-            let tags = tagging::collect(&ctx, &mut sink).await;
-            (format!("tagging {region}"), sink, Some(tags))
-        }));
+        let r = region.clone();
+        units.push((
+            "ec2",
+            r.clone(),
+            Box::pin(async move { (ec2::collect(&ctx, Only::All).await, None) }),
+        ));
+        units.push((
+            "rds",
+            r.clone(),
+            Box::pin(async move { (rds::collect(&ctx, Only::All).await, None) }),
+        ));
+        units.push((
+            "lambda",
+            r.clone(),
+            Box::pin(async move { (lambda::collect(&ctx, Only::All).await, None) }),
+        ));
+        units.push((
+            "logs",
+            r.clone(),
+            Box::pin(async move { (logs::collect(&ctx, Only::All).await, None) }),
+        ));
+        units.push((
+            "cloudtrail",
+            r.clone(),
+            Box::pin(async move {
+                (
+                    cloudtrail::collect(&ctx, regions_ref, Only::All).await,
+                    None,
+                )
+            }),
+        ));
+        units.push((
+            "tagging",
+            r,
+            Box::pin(async move {
+                let mut sink = Sink::default();
+                let tags = tagging::collect(&ctx, &mut sink).await;
+                (sink, Some(tags))
+            }),
+        ));
     }
     observer.planned(units.len());
 
     let mut all = Sink::default();
     let mut tags = TagMap::new();
-    let mut results = futures_util::stream::iter(units).buffer_unordered(UNIT_CONCURRENCY);
+    let guarded: Vec<BoxFuture<'_, (String, Sink, Option<TagMap>)>> = units
+        .into_iter()
+        .map(|(service, region, work)| -> BoxFuture<'_, _> {
+            Box::pin(guard(service, region, work, deadline))
+        })
+        .collect();
+    let mut results = futures_util::stream::iter(guarded).buffer_unordered(UNIT_CONCURRENCY);
     while let Some((label, sink, unit_tags)) = results.next().await {
         observer.finished(&label, sink.resources.len(), sink.errors.len());
         all.absorb(sink);
@@ -273,6 +318,43 @@ pub async fn scan(
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         },
     })
+}
+
+/// Runs one unit's `work` within `deadline`: not at all when it is too close, cut off when it
+/// runs past it; either way the unit's absence is recorded.
+async fn guard(
+    service: &'static str,
+    region: String,
+    work: BoxFuture<'_, (Sink, Option<TagMap>)>,
+    deadline: Option<Deadline>,
+) -> (String, Sink, Option<TagMap>) {
+    let label = format!(
+        "{service} {}",
+        if region == GLOBAL_REGION {
+            "global"
+        } else {
+            &region
+        }
+    );
+    let (sink, tags) = match deadline {
+        None => work.await,
+        Some(d) if Instant::now() + d.start_margin >= d.at => (
+            d.missed(&region, service, "not started: too close to the deadline"),
+            None,
+        ),
+        Some(d) => match tokio::time::timeout_at(d.at.into(), work).await {
+            Ok(out) => out,
+            Err(_) => (
+                d.missed(
+                    &region,
+                    service,
+                    "cut off at the deadline before it finished",
+                ),
+                None,
+            ),
+        },
+    };
+    (label, sink, tags)
 }
 
 /// Regions `DescribeRegions` reports as enabled (opt-in status other than `not-opted-in`).

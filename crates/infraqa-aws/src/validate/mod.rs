@@ -8,6 +8,7 @@
 
 pub mod event;
 
+use crate::alerts::short;
 use crate::clients::AwsClients;
 use crate::error::AwsError;
 use crate::scan::select::{self, Found, Target};
@@ -436,17 +437,12 @@ pub async fn alert(
     let Some(first) = critical.first() else {
         return Ok(None);
     };
-    let region = topic.split(':').nth(3).unwrap_or(&v.event.region);
-    let mut subject = format!(
+    let subject = format!(
         "infraqa: critical {} on {} by {}",
         first.rule_id,
         short(&first.resource_arn),
         short(&v.event.principal)
     );
-    // SNS subjects: at most 100 characters.
-    if subject.chars().count() > 100 {
-        subject = subject.chars().take(97).collect::<String>() + "...";
-    }
     let mut body = format!(
         "{} by {} in {} at {} (event {}) made a resource critical:\n",
         v.event.name, v.event.principal, v.event.region, v.event.time, v.event.id
@@ -457,21 +453,7 @@ pub async fn alert(
             f.resource_arn, f.rule_id, f.severity, f.message, f.remediation, v.event.principal
         ));
     }
-    let out = clients
-        .sns(region)
-        .publish()
-        .topic_arn(topic)
-        .subject(subject)
-        .message(body)
-        .send()
-        .await
-        .map_err(|e| AwsError::call("sns", "Publish", e))?;
-    Ok(out.message_id)
-}
-
-/// The last segment of an ARN, for a subject line.
-fn short(arn: &str) -> &str {
-    arn.rsplit(['/', ':']).next().unwrap_or(arn)
+    crate::alerts::publish(clients, topic, &subject, body).await
 }
 
 #[cfg(test)]

@@ -1,0 +1,512 @@
+//! One handler per function. Each takes its event (an `aws_lambda_events` type, or the
+//! scanner's documented payload), does its step through the pipeline, and says in its error
+//! whether a retry can help.
+
+use crate::config::{Config, TaggerMode};
+use aws_lambda_events::event::s3::S3Event;
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use chrono::{DateTime, Utc};
+use infraqa_aws::metrics::{self, RunFigures};
+use infraqa_aws::scan::{Deadline, Quiet, scan_until};
+use infraqa_aws::validate::{Options, event};
+use infraqa_core::policy::RegionScope;
+use infraqa_core::report::Report;
+use infraqa_core::{Finding, Inventory, Policy, Severity};
+use infraqa_pipeline::audit::AuditLog;
+use infraqa_pipeline::report::{FINDINGS, INVENTORY, ReportTarget, put_json, read_document};
+use infraqa_pipeline::{Aws, Location, PipelineError, Store};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Where runs go in the bucket.
+pub const RUNS: &str = "runs";
+/// The history's folder in the bucket.
+pub const HISTORY: &str = "history";
+/// The tag plan's file name in a run.
+pub const TAG_PLAN: &str = "tag-plan.json";
+/// The marker of a run's alert.
+pub const ALERT: &str = "alert.json";
+/// Time kept back from the Lambda deadline to write the inventory.
+const WRITE_MARGIN: Duration = Duration::from_secs(10);
+/// No scan unit starts closer than this to the scan's deadline.
+const START_MARGIN: Duration = Duration::from_secs(20);
+
+/// A handler that could not do its step. `retryable` says whether the same event may succeed
+/// later (throttling, a timeout) or never will (a missing policy, a malformed event).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} (retryable: {retryable})")]
+pub struct HandlerError {
+    /// Whether trying again can help.
+    pub retryable: bool,
+    /// What went wrong, with its causes.
+    pub message: String,
+}
+
+impl HandlerError {
+    /// The error type Lambda records: `infraqa.Retryable` or `infraqa.NotRetryable`.
+    pub fn error_type(&self) -> &'static str {
+        if self.retryable {
+            "infraqa.Retryable"
+        } else {
+            "infraqa.NotRetryable"
+        }
+    }
+
+    fn input(message: String) -> Self {
+        Self {
+            retryable: false,
+            message,
+        }
+    }
+}
+
+impl From<PipelineError> for HandlerError {
+    fn from(e: PipelineError) -> Self {
+        let mut message = e.to_string();
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            message.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        Self {
+            retryable: e.is_retryable(),
+            message,
+        }
+    }
+}
+
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        Self {
+            error_type: e.error_type().to_owned(),
+            error_message: e.message,
+        }
+    }
+}
+
+/// What every handler works with: the configuration, the clients (built once per cold start),
+/// and the bucket.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// The configuration.
+    pub config: Config,
+    /// The clients.
+    pub aws: Aws,
+    bucket: Store,
+}
+
+impl Suite {
+    /// The suite of `config`, calling AWS through `aws`.
+    pub fn new(config: Config, aws: Aws) -> Self {
+        let bucket = Store::new(
+            Location::S3 {
+                bucket: config.bucket.clone(),
+                prefix: String::new(),
+            },
+            &aws,
+        );
+        Self {
+            config,
+            aws,
+            bucket,
+        }
+    }
+
+    /// The run `run_id`'s folder.
+    pub fn run(&self, run_id: &str) -> Store {
+        self.bucket.child(RUNS).child(run_id)
+    }
+
+    /// The history.
+    pub fn history(&self) -> Store {
+        self.bucket.child(HISTORY)
+    }
+
+    /// The audit log.
+    pub fn audit_log(&self) -> AuditLog {
+        AuditLog::new(&self.bucket, None)
+    }
+
+    /// The policy object, validated.
+    pub async fn policy(&self) -> Result<Policy, HandlerError> {
+        let key = &self.config.policy_key;
+        let bytes = self.bucket.get(key).await?.ok_or_else(|| {
+            HandlerError::input(format!(
+                "the policy s3://{}/{key} does not exist: upload it (see the README's deployment section)",
+                self.config.bucket
+            ))
+        })?;
+        let text = String::from_utf8_lossy(&bytes);
+        Policy::from_toml(&text, &format!("s3://{}/{key}", self.config.bucket))
+            .map_err(|e| HandlerError::input(e.to_string()))
+    }
+}
+
+/// A run's id: its scan's time.
+pub fn run_id(inventory: &Inventory) -> String {
+    inventory.generated_at.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// The scanner's payload: `{}` (and the schedule's event) scans the policy's regions,
+/// `{"regions": ["eu-west-1"]}` those regions.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ScanRequest {
+    /// Regions to scan instead of the policy's.
+    #[serde(default)]
+    pub regions: Option<Vec<String>>,
+}
+
+/// What the scanner did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScanDone {
+    /// The run.
+    pub run_id: String,
+    /// Where the inventory went.
+    pub inventory: String,
+    /// Resources found.
+    pub resources: usize,
+    /// Reads that failed (units not read before the deadline among them).
+    pub errors: usize,
+    /// Whether the inventory is partial.
+    pub partial: bool,
+}
+
+/// Scans the account by `deadline` (the Lambda's, less the time to write) and writes
+/// `runs/<run-id>/inventory.json`: partial, with the units not read in `errors`, rather than
+/// nothing at all.
+pub async fn scanner(
+    suite: &Suite,
+    request: ScanRequest,
+    deadline: Option<SystemTime>,
+) -> Result<ScanDone, HandlerError> {
+    let policy = suite.policy().await?;
+    let scope = match request.regions {
+        Some(regions) if regions.is_empty() => {
+            return Err(HandlerError::input(
+                "`regions` is empty: omit it to scan the policy's regions".to_owned(),
+            ));
+        }
+        Some(regions) => RegionScope::List(regions),
+        None => policy.scan.regions.clone(),
+    };
+    let deadline = deadline.map(|d| Deadline {
+        at: Instant::now()
+            + d.duration_since(SystemTime::now())
+                .unwrap_or_default()
+                .saturating_sub(WRITE_MARGIN),
+        start_margin: START_MARGIN,
+    });
+    let clients = suite.aws.get().await;
+    let inventory = scan_until(clients, &scope, &Quiet, deadline)
+        .await
+        .map_err(|e| HandlerError::from(PipelineError::aws("scanning the account", e)))?;
+    let id = run_id(&inventory);
+    let at = put_json(&suite.run(&id), INVENTORY, &inventory).await?;
+    tracing::info!(run_id = %id, resources = inventory.resources.len(), errors = inventory.errors.len(), "scanned");
+    Ok(ScanDone {
+        run_id: id,
+        inventory: at,
+        resources: inventory.resources.len(),
+        errors: inventory.errors.len(),
+        partial: inventory.is_partial(),
+    })
+}
+
+/// The runs whose `file` the event announces (keys `runs/<run-id>/<file>`).
+fn runs_of(event: &S3Event, file: &str) -> Vec<String> {
+    let mut out: Vec<String> = event
+        .records
+        .iter()
+        .filter_map(|r| {
+            r.s3.object
+                .url_decoded_key
+                .clone()
+                .or_else(|| r.s3.object.key.clone())
+        })
+        .filter_map(|key| {
+            let rest = key.strip_prefix(&format!("{RUNS}/"))?;
+            let (run, name) = rest.split_once('/')?;
+            (name == file).then(|| run.to_owned())
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// What an S3-triggered handler did per run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// The run.
+    pub run_id: String,
+    /// What was written, or why nothing was (a duplicate delivery).
+    pub outcome: String,
+}
+
+/// On `runs/<run-id>/inventory.json`: checks it as of `now` and writes `findings.json` (once:
+/// a second delivery finds it there).
+pub async fn checker(
+    suite: &Suite,
+    event: &S3Event,
+    now: DateTime<Utc>,
+) -> Result<Vec<Step>, HandlerError> {
+    let mut out = Vec::new();
+    for id in runs_of(event, INVENTORY) {
+        let run = suite.run(&id);
+        if run.get(FINDINGS).await?.is_some() {
+            out.push(Step {
+                run_id: id,
+                outcome: "duplicate: findings.json exists".into(),
+            });
+            continue;
+        }
+        let policy = suite.policy().await?;
+        let inventory = read_document(
+            &run,
+            INVENTORY,
+            "inventory",
+            infraqa_core::document::inventory,
+        )
+        .await?;
+        let result = infraqa_core::check::check(&inventory, &policy, now);
+        let at = put_json(&run, FINDINGS, &result).await?;
+        out.push(Step {
+            run_id: id,
+            outcome: at,
+        });
+    }
+    Ok(out)
+}
+
+/// The critical findings new since the previous run (all of them on the first run).
+pub fn new_criticals(report: &Report) -> Vec<&Finding> {
+    let first = report.trend.previous_score.is_none();
+    report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Critical)
+        .filter(|f| {
+            first
+                || report
+                    .trend
+                    .new
+                    .contains(&infraqa_core::report::finding_key(f))
+        })
+        .collect()
+}
+
+/// The run alert's subject and body.
+pub fn alert_text(report: &Report, criticals: &[&Finding]) -> (String, String) {
+    let subject = format!(
+        "infraqa: {} new critical finding(s) in account {} (score {:.1}%)",
+        criticals.len(),
+        report.account_id,
+        report.summary.compliance_score
+    );
+    let mut body = format!(
+        "The scan of account {} at {} found {} critical finding(s) that the previous run did not have:\n",
+        report.account_id,
+        report.inventory_generated_at,
+        criticals.len()
+    );
+    for f in criticals {
+        body.push_str(&format!(
+            "\n- resource: {} ({}, {})\n  rule: {}\n  finding: {}\n  remediation: {}\n",
+            f.resource_arn, f.resource_type, f.region, f.rule_id, f.message, f.remediation
+        ));
+    }
+    (subject, body)
+}
+
+/// On `runs/<run-id>/findings.json`: writes the reports and the history entry, publishes the
+/// metrics, and alerts once on the critical findings new since the previous run. A second
+/// delivery finds the run's history entry and does nothing.
+pub async fn reporter(
+    suite: &Suite,
+    event: &S3Event,
+    now: DateTime<Utc>,
+) -> Result<Vec<Step>, HandlerError> {
+    let mut out = Vec::new();
+    for id in runs_of(event, FINDINGS) {
+        let run = suite.run(&id);
+        let history = suite.history();
+        let inventory = read_document(
+            &run,
+            INVENTORY,
+            "inventory",
+            infraqa_core::document::inventory,
+        )
+        .await?;
+        let entry = infraqa_pipeline::report::entry_name(&inventory);
+        if history.get(&entry).await?.is_some() {
+            out.push(Step {
+                run_id: id,
+                outcome: format!("duplicate: {} exists", history.describe(&entry)),
+            });
+            continue;
+        }
+        let policy = suite.policy().await?;
+        let findings = read_document(
+            &run,
+            FINDINGS,
+            "findings file",
+            infraqa_core::document::findings,
+        )
+        .await?;
+        let target = ReportTarget {
+            out: &run,
+            history: &history,
+            trend_runs: infraqa_core::report::DEFAULT_TREND_RUNS,
+        };
+        let (report, _) = infraqa_pipeline::report::produce(
+            &inventory, &findings, &policy, target, &suite.aws, now,
+        )
+        .await?;
+        let criticals = new_criticals(&report);
+        let clients = suite.aws.get().await;
+        let figures = RunFigures::of(&report, criticals.len(), inventory.stats.duration_ms);
+        metrics::publish(clients, &figures, report.generated_at)
+            .await
+            .map_err(|e| HandlerError::from(PipelineError::aws("publishing the metrics", e)))?;
+        if let Some(topic) = &suite.config.alert_topic
+            && !criticals.is_empty()
+            && run.get(ALERT).await?.is_none()
+        {
+            let (subject, body) = alert_text(&report, &criticals);
+            let id = infraqa_aws::alerts::publish(clients, topic, &subject, body)
+                .await
+                .map_err(|e| {
+                    HandlerError::from(PipelineError::aws(format!("publishing to {topic}"), e))
+                })?;
+            put_json(&run, ALERT, &serde_json::json!({"topic": topic, "message_id": id, "criticals": criticals.len()})).await?;
+        }
+        out.push(Step {
+            run_id: id,
+            outcome: format!(
+                "score {:.2}%, {} new critical",
+                report.summary.compliance_score,
+                criticals.len()
+            ),
+        });
+    }
+    Ok(out)
+}
+
+/// On `runs/<run-id>/report.json`: writes the tag plan next to it, and in `apply` mode writes
+/// the tags (audited). A second delivery finds the plan there and does nothing.
+pub async fn tagger(
+    suite: &Suite,
+    event: &S3Event,
+    now: DateTime<Utc>,
+) -> Result<Vec<Step>, HandlerError> {
+    let mut out = Vec::new();
+    for id in runs_of(event, "report.json") {
+        let run = suite.run(&id);
+        if run.get(TAG_PLAN).await?.is_some() {
+            out.push(Step {
+                run_id: id,
+                outcome: format!("duplicate: {TAG_PLAN} exists"),
+            });
+            continue;
+        }
+        let policy = suite.policy().await?;
+        let report = read_document(
+            &run,
+            "report.json",
+            "report",
+            infraqa_core::document::report,
+        )
+        .await?;
+        let inventory = read_document(
+            &run,
+            INVENTORY,
+            "inventory",
+            infraqa_core::document::inventory,
+        )
+        .await?;
+        let plan = infraqa_pipeline::tag::plan(&report, &inventory, &policy, now)?;
+        let outcome = match suite.config.tagger_mode {
+            TaggerMode::Plan => format!(
+                "planned {} tag value(s) on {} resource(s)",
+                plan.tag_count(),
+                plan.changes.len()
+            ),
+            TaggerMode::Apply => {
+                let (written, _) = infraqa_pipeline::tag::apply(
+                    &suite.aws,
+                    &plan,
+                    &policy,
+                    Some(suite.config.max_tag_changes),
+                    &suite.audit_log(),
+                )
+                .await?;
+                let ok = written
+                    .iter()
+                    .filter(|w| w.outcome == infraqa_core::tagging::Outcome::Written)
+                    .count();
+                format!("wrote tags on {ok} of {} resource(s)", written.len())
+            }
+        };
+        put_json(&run, TAG_PLAN, &plan).await?;
+        out.push(Step {
+            run_id: id,
+            outcome,
+        });
+    }
+    Ok(out)
+}
+
+/// For each queued CloudTrail event: the verdict, audited once per event id, tags and alerts as
+/// configured. A message that fails is returned as a batch item failure, so SQS retries it
+/// and finally moves it to the dead-letter queue; it never blocks the others.
+pub async fn validator(suite: &Suite, event: &SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    let policy = match suite.policy().await {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::error!(error = %e, "no usable policy: every message is returned");
+            None
+        }
+    };
+    for message in &event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        let result = match &policy {
+            None => Err("no usable policy".to_owned()),
+            Some(policy) => {
+                validate_one(
+                    suite,
+                    policy,
+                    message.body.as_deref().unwrap_or_default(),
+                    &id,
+                )
+                .await
+            }
+        };
+        if let Err(e) = result {
+            tracing::error!(message_id = %id, error = %e, "event not validated");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}
+
+async fn validate_one(suite: &Suite, policy: &Policy, body: &str, id: &str) -> Result<(), String> {
+    let call = event::parse(body, &format!("SQS message {id}")).map_err(|e| e.to_string())?;
+    let options = Options {
+        grace: suite.config.grace,
+        apply_tags: suite.config.tagger_mode == TaggerMode::Apply,
+    };
+    infraqa_pipeline::validation::run(
+        &suite.aws,
+        policy,
+        &call,
+        options,
+        &suite.audit_log(),
+        suite.config.alert_topic.as_deref(),
+    )
+    .await
+    .map(drop)
+    .map_err(|e| HandlerError::from(e).to_string())
+}

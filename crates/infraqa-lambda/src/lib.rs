@@ -1,0 +1,57 @@
+//! The handlers of the infraqa Lambda functions, as library functions over the pipeline.
+//!
+//! The suite keeps everything in one bucket:
+//!
+//! ```text
+//! policy.toml                      the policy (a parameter names the key)
+//! runs/<run-id>/inventory.json     scanner   (run id: the scan's time, 20261202T013000Z)
+//! runs/<run-id>/findings.json      checker   (on the inventory's ObjectCreated event)
+//! runs/<run-id>/report.*           reporter  (on the findings' event), with the history entry
+//! runs/<run-id>/alert.json         reporter: the alert sent for the run (never sent twice)
+//! runs/<run-id>/tag-plan.json      tagger    (on report.json's event)
+//! history/                         one entry per run
+//! audit-log/                       tag writes and validations, one file each, never replaced
+//! ```
+//!
+//! Every S3- or EventBridge-triggered handler is idempotent: a second delivery of the same
+//! event finds its output there and changes nothing. Each `functions/<name>` main reads its
+//! [`Config`] at start-up, builds the clients once and hands events to these functions.
+
+pub mod config;
+pub mod handlers;
+
+pub use config::{Config, ConfigError};
+pub use handlers::HandlerError;
+
+/// Installs JSON logging on stderr (CloudWatch Logs keeps one JSON object per line);
+/// `RUST_LOG` sets the level (default info).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_current_span(false)
+        .with_ansi(false)
+        .try_init();
+}
+
+/// A function's whole `main`: JSON logging, the configuration read and validated (a cold
+/// start with a bad configuration fails naming the variable), the clients built once, and
+/// every event handed to `handler`.
+pub async fn serve<A, R, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    A: serde::de::DeserializeOwned + Send + 'static,
+    R: serde::Serialize + Send + 'static,
+    F: Fn(handlers::Suite, lambda_runtime::LambdaEvent<A>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<R, HandlerError>> + Send + 'static,
+{
+    init_logging();
+    let config = Config::from_env()?;
+    let suite = handlers::Suite::new(config, infraqa_pipeline::Aws::new(Default::default()));
+    lambda_runtime::run(lambda_runtime::service_fn(move |event| {
+        handler(suite.clone(), event)
+    }))
+    .await
+}
