@@ -9,6 +9,7 @@ mod aws_clients;
 mod check;
 mod faults;
 mod grants;
+mod lambda;
 mod scan;
 mod validate;
 

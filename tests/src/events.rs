@@ -29,3 +29,39 @@ pub fn cloudtrail_event(
         .replace("${EVENT_ID}", event_id)
         .replace("${ID}", id))
 }
+
+/// The lambda fixtures' directory.
+pub const LAMBDA_FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/lambda");
+
+fn lambda_fixture(name: &str) -> Result<String, KitError> {
+    let path = format!("{LAMBDA_FIXTURES}/{name}");
+    std::fs::read_to_string(&path).step(format!("reading {path}"))
+}
+
+/// An S3 `ObjectCreated:Put` notification for `key` in `bucket` (AWS's documented shape).
+pub fn s3_object_created(bucket: &str, key: &str, region: &str) -> Result<String, KitError> {
+    Ok(lambda_fixture("s3-object-created.json")?
+        .replace("${BUCKET}", bucket)
+        .replace("${KEY}", key)
+        .replace("${REGION}", region)
+        .replace(
+            "${TIME}",
+            &Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        ))
+}
+
+/// An SQS batch of one message whose body is `body` (an EventBridge event, as the validator's
+/// queue delivers it).
+pub fn sqs_message(
+    body: &str,
+    message_id: &str,
+    account: &str,
+    region: &str,
+) -> Result<String, KitError> {
+    let quoted = serde_json::to_string(body).step("quoting the message body")?;
+    Ok(lambda_fixture("sqs-eventbridge.json")?
+        .replace("${MESSAGE_ID}", message_id)
+        .replace("${ACCOUNT}", account)
+        .replace("${REGION}", region)
+        .replace("${BODY}", &quoted))
+}

@@ -1,0 +1,427 @@
+//! The Lambda handlers, called directly with real event shapes against the emulator: the
+//! scheduled chain (scanner, checker, reporter, tagger), duplicate deliveries, metrics read
+//! back, the run alert through SNS to SQS, the validator's queue, a deadline-limited scan, and
+//! the same findings.json and report.json bytes as the CLI's pipeline for the same inputs.
+
+use crate::fresh_account;
+use aws_lambda_events::event::s3::S3Event;
+use aws_lambda_events::event::sqs::SqsEvent;
+use infraqa_aws::AwsClients;
+use infraqa_lambda::Config;
+use infraqa_lambda::handlers::{self, ScanRequest, Suite};
+use infraqa_pipeline::report::{ReportTarget, produce, to_json};
+use infraqa_pipeline::{Aws, Location, Store};
+use infraqa_tests::events::{cloudtrail_event, s3_object_created, sqs_message};
+use infraqa_tests::seed::{PRIMARY_REGION, seed_demo_estate};
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+async fn object(c: &AwsClients, bucket: &str, key: &str) -> Option<Vec<u8>> {
+    let out = c
+        .s3(PRIMARY_REGION)
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .ok()?;
+    Some(out.body.collect().await.unwrap().to_vec())
+}
+
+async fn keys(c: &AwsClients, bucket: &str, prefix: &str) -> Vec<String> {
+    c.s3(PRIMARY_REGION)
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect()
+}
+
+fn s3_event(bucket: &str, key: &str) -> S3Event {
+    serde_json::from_str(&s3_object_created(bucket, key, PRIMARY_REGION).unwrap()).unwrap()
+}
+
+/// A suite on a fresh bucket with the demo policy, alerting to a topic an SQS queue hears.
+async fn suite(
+    c: &AwsClients,
+    policy: &str,
+    account: &str,
+) -> (Suite, String, aws_sdk_sqs::Client) {
+    let bucket = format!("infraqa-suite-{account}");
+    let s3 = c.s3(PRIMARY_REGION);
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    s3.put_object()
+        .bucket(&bucket)
+        .key("policy.toml")
+        .body(policy.as_bytes().to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let sns = c.sns(PRIMARY_REGION);
+    let topic = sns
+        .create_topic()
+        .name("infraqa-alerts")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let sqs = aws_sdk_sqs::Client::new(c.sdk_config());
+    let queue_url = sqs
+        .create_queue()
+        .queue_name("alerts")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(arn)
+        .send()
+        .await
+        .unwrap();
+    let env: BTreeMap<&str, String> = BTreeMap::from([
+        ("INFRAQA_BUCKET", bucket.clone()),
+        ("INFRAQA_ALERT_TOPIC", topic),
+        ("INFRAQA_GRACE_SECONDS", "0".to_owned()),
+    ]);
+    let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+    (
+        Suite::new(config, Aws::from_clients(c.clone())),
+        queue_url,
+        sqs,
+    )
+}
+
+async fn alerts(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<serde_json::Value> {
+    sqs.receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap()
+        .messages()
+        .iter()
+        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs the emulator: run `make test`"]
+async fn the_scheduled_chain_writes_every_object_once_publishes_metrics_and_alerts_once() {
+    let (_emulator, account) = fresh_account().await;
+    let c = account.clients().await;
+    let estate = seed_demo_estate(&c).await.unwrap();
+    let (suite, queue_url, sqs) = suite(&c, &estate.policy_toml(), &account.account_id).await;
+    let bucket = suite.config.bucket.clone();
+
+    let scanned = handlers::scanner(&suite, ScanRequest::default(), None)
+        .await
+        .unwrap();
+    assert!(!scanned.partial, "{scanned:?}");
+    let run = format!("runs/{}", scanned.run_id);
+    let now = chrono::Utc::now();
+    let checked = handlers::checker(
+        &suite,
+        &s3_event(&bucket, &format!("{run}/inventory.json")),
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(checked.len(), 1);
+    let reported = handlers::reporter(
+        &suite,
+        &s3_event(&bucket, &format!("{run}/findings.json")),
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(reported[0].outcome.contains("new critical"), "{reported:?}");
+    let tagged = handlers::tagger(
+        &suite,
+        &s3_event(&bucket, &format!("{run}/report.json")),
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(tagged[0].outcome.starts_with("planned"), "{tagged:?}");
+
+    let objects = keys(&c, &bucket, &format!("{run}/")).await;
+    for name in [
+        "inventory.json",
+        "findings.json",
+        "report.json",
+        "report.html",
+        "findings.csv",
+        "report.md",
+        "alert.json",
+        "tag-plan.json",
+    ] {
+        assert!(
+            objects.contains(&format!("{run}/{name}")),
+            "{name}: {objects:?}"
+        );
+    }
+    assert_eq!(keys(&c, &bucket, "history/").await.len(), 1);
+
+    // The first run alerts on every critical finding, once.
+    let report: infraqa_core::report::Report = serde_json::from_slice(
+        &object(&c, &bucket, &format!("{run}/report.json"))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let criticals = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == infraqa_core::Severity::Critical)
+        .count();
+    assert!(criticals > 0);
+    let got = alerts(&sqs, &queue_url).await;
+    assert_eq!(got.len(), 1);
+    let body = got[0]["Message"].as_str().unwrap();
+    assert_eq!(body.matches("\n- resource: ").count(), criticals, "{body}");
+    assert!(
+        got[0]["Subject"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{criticals} new critical"))
+    );
+
+    // Every handler again with the same event: nothing new anywhere.
+    for (handler, file) in [
+        ("checker", "inventory.json"),
+        ("reporter", "findings.json"),
+        ("tagger", "report.json"),
+    ] {
+        let event = s3_event(&bucket, &format!("{run}/{file}"));
+        let again = match handler {
+            "checker" => handlers::checker(&suite, &event, now).await,
+            "reporter" => handlers::reporter(&suite, &event, now).await,
+            _ => handlers::tagger(&suite, &event, now).await,
+        }
+        .unwrap();
+        assert!(
+            again[0].outcome.starts_with("duplicate"),
+            "{handler}: {again:?}"
+        );
+    }
+    assert_eq!(
+        keys(&c, &bucket, "history/").await.len(),
+        1,
+        "no second history entry"
+    );
+    assert!(alerts(&sqs, &queue_url).await.is_empty(), "no second alert");
+
+    // The metrics, read back.
+    let cw = c.cloudwatch(PRIMARY_REGION);
+    let query = |id: &str, name: &str| {
+        aws_sdk_cloudwatch::types::MetricDataQuery::builder()
+            .id(id)
+            .metric_stat(
+                aws_sdk_cloudwatch::types::MetricStat::builder()
+                    .metric(
+                        aws_sdk_cloudwatch::types::Metric::builder()
+                            .namespace("infraqa")
+                            .metric_name(name)
+                            .dimensions(
+                                aws_sdk_cloudwatch::types::Dimension::builder()
+                                    .name("Account")
+                                    .value(&account.account_id)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .period(60)
+                    .stat("Maximum")
+                    .build(),
+            )
+            .build()
+    };
+    let start = report.generated_at - chrono::Duration::minutes(5);
+    let end = report.generated_at + chrono::Duration::minutes(5);
+    let data = cw
+        .get_metric_data()
+        .metric_data_queries(query("score", "ComplianceScore"))
+        .metric_data_queries(query("resources", "ResourcesScanned"))
+        .metric_data_queries(query("newcrit", "NewCriticalFindings"))
+        .start_time(aws_smithy_types::DateTime::from_secs(start.timestamp()))
+        .end_time(aws_smithy_types::DateTime::from_secs(end.timestamp()))
+        .send()
+        .await
+        .unwrap();
+    let value = |id: &str| {
+        data.metric_data_results()
+            .iter()
+            .find(|r| r.id() == Some(id))
+            .and_then(|r| r.values().first().copied())
+    };
+    assert_eq!(value("score"), Some(report.summary.compliance_score));
+    assert_eq!(
+        value("resources"),
+        Some(report.summary.total_resources as f64)
+    );
+    assert_eq!(value("newcrit"), Some(criticals as f64));
+
+    // The CLI's pipeline makes the same bytes from the same inventory, policy and time.
+    let inventory = infraqa_core::document::inventory(
+        &object(&c, &bucket, &format!("{run}/inventory.json"))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let policy = infraqa_core::Policy::from_toml(&estate.policy_toml(), "p").unwrap();
+    let findings = infraqa_core::check::check(&inventory, &policy, now);
+    assert_eq!(
+        to_json("findings", &findings).unwrap(),
+        object(&c, &bucket, &format!("{run}/findings.json"))
+            .await
+            .unwrap()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let aws = Aws::from_clients(c.clone());
+    let local = Store::new(Location::Local(dir.path().to_path_buf()), &aws);
+    let target = ReportTarget {
+        out: &local,
+        history: &local.child("history"),
+        trend_runs: infraqa_core::report::DEFAULT_TREND_RUNS,
+    };
+    produce(&inventory, &findings, &policy, target, &aws, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read(dir.path().join("report.json")).unwrap(),
+        object(&c, &bucket, &format!("{run}/report.json"))
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the emulator: run `make test`"]
+async fn a_scan_that_meets_its_deadline_writes_a_partial_inventory_naming_what_it_missed() {
+    let (_emulator, account) = fresh_account().await;
+    let c = account.clients().await;
+    let (suite, _, _) = suite(
+        &c,
+        "[scan]\nregions = [\"us-east-1\", \"eu-west-1\"]\n",
+        &account.account_id,
+    )
+    .await;
+    let request: ScanRequest = serde_json::from_str(r#"{"regions": ["eu-west-1"]}"#).unwrap();
+    // Less time than the write margin: no unit may start.
+    let done = handlers::scanner(
+        &suite,
+        request,
+        Some(SystemTime::now() + Duration::from_secs(5)),
+    )
+    .await
+    .unwrap();
+    assert!(done.partial);
+    let inventory = infraqa_core::document::inventory(
+        &object(
+            &c,
+            &suite.config.bucket,
+            &format!("runs/{}/inventory.json", done.run_id),
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(inventory.regions, ["eu-west-1"]);
+    let missed: std::collections::BTreeSet<(&str, &str)> = inventory
+        .errors
+        .iter()
+        .filter(|e| e.code == "DeadlineExceeded")
+        .map(|e| (e.service.as_str(), e.region.as_str()))
+        .collect();
+    for unit in [
+        ("iam", "global"),
+        ("s3", "global"),
+        ("ec2", "eu-west-1"),
+        ("tagging", "eu-west-1"),
+    ] {
+        assert!(missed.contains(&unit), "{unit:?} missing from {missed:?}");
+    }
+    assert!(inventory.resources.is_empty());
+
+    // A payload that names no region is refused as bad input, not retried.
+    let err = handlers::scanner(
+        &suite,
+        serde_json::from_str(r#"{"regions": []}"#).unwrap(),
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(!err.retryable, "{err}");
+}
+
+#[tokio::test]
+#[ignore = "needs the emulator: run `make test`"]
+async fn the_validator_audits_each_queued_event_once_and_returns_a_poison_one() {
+    let (_emulator, account) = fresh_account().await;
+    let c = account.clients().await;
+    let (suite, _, _) = suite(&c, "[tags]\nrequired = [\"Owner\"]\n", &account.account_id).await;
+    let volume = c
+        .ec2(PRIMARY_REGION)
+        .create_volume()
+        .availability_zone("us-east-1a")
+        .size(8)
+        .send()
+        .await
+        .unwrap()
+        .volume_id
+        .unwrap();
+    let event = cloudtrail_event(
+        "CreateVolume",
+        &volume,
+        &account.account_id,
+        PRIMARY_REGION,
+        chrono::Utc::now(),
+        "ev-queued",
+    )
+    .unwrap();
+    let batch = |body: &str, id: &str| -> SqsEvent {
+        serde_json::from_str(&sqs_message(body, id, &account.account_id, PRIMARY_REGION).unwrap())
+            .unwrap()
+    };
+    let response = handlers::validator(&suite, &batch(&event, "m-1")).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let response = handlers::validator(&suite, &batch(&event, "m-2")).await;
+    assert!(response.batch_item_failures.is_empty());
+    let log = keys(&c, &suite.config.bucket, "audit-log/").await;
+    assert_eq!(
+        log,
+        ["audit-log/event-ev-queued.jsonl"],
+        "one audit entry for two deliveries"
+    );
+    let entry =
+        String::from_utf8(object(&c, &suite.config.bucket, &log[0]).await.unwrap()).unwrap();
+    assert!(
+        entry.contains("\"outcome\":\"flagged\"") && entry.contains("tags-required"),
+        "{entry}"
+    );
+
+    let poison = batch("{\"detail-type\": \"not json", "m-poison");
+    let response = handlers::validator(&suite, &poison).await;
+    assert_eq!(response.batch_item_failures.len(), 1);
+    assert_eq!(response.batch_item_failures[0].item_identifier, "m-poison");
+}
