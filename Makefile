@@ -1,9 +1,13 @@
 # infraqa: common tasks. Each target is a thin wrapper over a script in scripts/.
-.PHONY: test demo bench coverage lint fmt emulator-start emulator-stop build
+.PHONY: test e2e demo bench coverage lint fmt emulator-start emulator-stop build
 
 ## Everything CI runs: fmt, clippy, template lint, unit and emulator integration tests.
 test:
 	scripts/test
+
+## The Lambda binaries under cargo lambda watch against the emulator.
+e2e:
+	scripts/e2e
 
 ## The pipeline against a seeded local emulator.
 demo:

@@ -7,6 +7,7 @@
 
 mod aws_clients;
 mod check;
+mod e2e;
 mod faults;
 mod grants;
 mod lambda;
