@@ -11,6 +11,7 @@ use infraqa_lambda::Config;
 use infraqa_lambda::handlers::{self, ScanRequest, Suite};
 use infraqa_pipeline::report::{ReportTarget, produce, to_json};
 use infraqa_pipeline::{Aws, Location, Store};
+use infraqa_tests::alerts::{Watched, watched_topic};
 use infraqa_tests::events::{cloudtrail_event, s3_object_created, sqs_message};
 use infraqa_tests::seed::{PRIMARY_REGION, seed_demo_estate};
 use std::collections::BTreeMap;
@@ -46,12 +47,8 @@ fn s3_event(bucket: &str, key: &str) -> S3Event {
     serde_json::from_str(&s3_object_created(bucket, key, PRIMARY_REGION).unwrap()).unwrap()
 }
 
-/// A suite on a fresh bucket with the demo policy, alerting to a topic an SQS queue hears.
-async fn suite(
-    c: &AwsClients,
-    policy: &str,
-    account: &str,
-) -> (Suite, String, aws_sdk_sqs::Client) {
+/// A suite on a fresh bucket with `policy`, alerting to a topic an SQS queue hears.
+async fn suite(c: &AwsClients, policy: &str, account: &str) -> (Suite, Watched) {
     let bucket = format!("infraqa-suite-{account}");
     let s3 = c.s3(PRIMARY_REGION);
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
@@ -62,66 +59,16 @@ async fn suite(
         .send()
         .await
         .unwrap();
-    let sns = c.sns(PRIMARY_REGION);
-    let topic = sns
-        .create_topic()
-        .name("infraqa-alerts")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let sqs = aws_sdk_sqs::Client::new(c.sdk_config());
-    let queue_url = sqs
-        .create_queue()
-        .queue_name("alerts")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
-    sns.subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(arn)
-        .send()
+    let alerts = watched_topic(c, PRIMARY_REGION, "infraqa-alerts")
         .await
         .unwrap();
     let env: BTreeMap<&str, String> = BTreeMap::from([
         ("INFRAQA_BUCKET", bucket.clone()),
-        ("INFRAQA_ALERT_TOPIC", topic),
+        ("INFRAQA_ALERT_TOPIC", alerts.topic.clone()),
         ("INFRAQA_GRACE_SECONDS", "0".to_owned()),
     ]);
     let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
-    (
-        Suite::new(config, Aws::from_clients(c.clone())),
-        queue_url,
-        sqs,
-    )
-}
-
-async fn alerts(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<serde_json::Value> {
-    sqs.receive_message()
-        .queue_url(queue_url)
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .unwrap()
-        .messages()
-        .iter()
-        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
-        .collect()
+    (Suite::new(config, Aws::from_clients(c.clone())), alerts)
 }
 
 #[tokio::test]
@@ -130,7 +77,7 @@ async fn the_scheduled_chain_writes_every_object_once_publishes_metrics_and_aler
     let (_emulator, account) = fresh_account().await;
     let c = account.clients().await;
     let estate = seed_demo_estate(&c).await.unwrap();
-    let (suite, queue_url, sqs) = suite(&c, &estate.policy_toml(), &account.account_id).await;
+    let (suite, alerts) = suite(&c, &estate.policy_toml(), &account.account_id).await;
     let bucket = suite.config.bucket.clone();
 
     let scanned = handlers::scanner(&suite, ScanRequest::default(), None)
@@ -195,7 +142,7 @@ async fn the_scheduled_chain_writes_every_object_once_publishes_metrics_and_aler
         .filter(|f| f.severity == infraqa_core::Severity::Critical)
         .count();
     assert!(criticals > 0);
-    let got = alerts(&sqs, &queue_url).await;
+    let got = alerts.received().await.unwrap();
     assert_eq!(got.len(), 1);
     let body = got[0]["Message"].as_str().unwrap();
     assert_eq!(body.matches("\n- resource: ").count(), criticals, "{body}");
@@ -229,7 +176,10 @@ async fn the_scheduled_chain_writes_every_object_once_publishes_metrics_and_aler
         1,
         "no second history entry"
     );
-    assert!(alerts(&sqs, &queue_url).await.is_empty(), "no second alert");
+    assert!(
+        alerts.received().await.unwrap().is_empty(),
+        "no second alert"
+    );
 
     // The metrics, read back.
     let cw = c.cloudwatch(PRIMARY_REGION);
@@ -320,7 +270,7 @@ async fn the_scheduled_chain_writes_every_object_once_publishes_metrics_and_aler
 async fn a_scan_that_meets_its_deadline_writes_a_partial_inventory_naming_what_it_missed() {
     let (_emulator, account) = fresh_account().await;
     let c = account.clients().await;
-    let (suite, _, _) = suite(
+    let (suite, _) = suite(
         &c,
         "[scan]\nregions = [\"us-east-1\", \"eu-west-1\"]\n",
         &account.account_id,
@@ -379,7 +329,7 @@ async fn a_scan_that_meets_its_deadline_writes_a_partial_inventory_naming_what_i
 async fn the_validator_audits_each_queued_event_once_and_returns_a_poison_one() {
     let (_emulator, account) = fresh_account().await;
     let c = account.clients().await;
-    let (suite, _, _) = suite(&c, "[tags]\nrequired = [\"Owner\"]\n", &account.account_id).await;
+    let (suite, _) = suite(&c, "[tags]\nrequired = [\"Owner\"]\n", &account.account_id).await;
     let volume = c
         .ec2(PRIMARY_REGION)
         .create_volume()

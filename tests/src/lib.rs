@@ -2,6 +2,7 @@
 //! clean AWS account on a shared local emulator, and the demo estate seeder that the demo and
 //! the integration tests reuse.
 
+pub mod alerts;
 pub mod emulator;
 pub mod events;
 pub mod fault_proxy;

@@ -79,15 +79,8 @@ impl S3Prefix {
                     .send()
                     .await
                     .map_err(|e| AwsError::call("s3", "GetObject", e))?;
-                let bytes = out.body.collect().await.map_err(|e| AwsError::Call {
-                    service: "s3",
-                    operation: "GetObject",
-                    code: "InvalidResponse".into(),
-                    message: format!("reading s3://{}/{key}: {e}", self.bucket),
-                    retryable: true,
-                    cause: Box::new(e),
-                })?;
-                Ok((key, bytes.to_vec()))
+                let bytes = self.body(&key, out.body).await?;
+                Ok((key, bytes))
             })
             .buffered(READ_CONCURRENCY)
             .try_collect()
@@ -143,7 +136,12 @@ impl S3Prefix {
                 };
             }
         };
-        let bytes = out.body.collect().await.map_err(|e| AwsError::Call {
+        Ok(Some(self.body(&key, out.body).await?))
+    }
+
+    /// A `GetObject` body, read whole (a connection cut halfway is a retryable error).
+    async fn body(&self, key: &str, body: ByteStream) -> Result<Vec<u8>, AwsError> {
+        let bytes = body.collect().await.map_err(|e| AwsError::Call {
             service: "s3",
             operation: "GetObject",
             code: "InvalidResponse".into(),
@@ -151,7 +149,7 @@ impl S3Prefix {
             retryable: true,
             cause: Box::new(e),
         })?;
-        Ok(Some(bytes.to_vec()))
+        Ok(bytes.to_vec())
     }
 
     /// The bucket.

@@ -451,65 +451,6 @@ fn a_failing_tag_resources_is_reported_and_a_transient_one_retried() {
     );
 }
 
-/// A fresh account with an SNS topic whose messages land in an SQS queue.
-struct Alerts {
-    topic: String,
-    queue_url: String,
-}
-
-async fn alerts(c: &infraqa_aws::AwsClients, sqs: &aws_sdk_sqs::Client) -> Alerts {
-    let sns = c.sns(PRIMARY_REGION);
-    let topic = sns
-        .create_topic()
-        .name("infraqa-alerts")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name("alerts")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
-    sns.subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(arn)
-        .send()
-        .await
-        .unwrap();
-    Alerts { topic, queue_url }
-}
-
-async fn received(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Value> {
-    let out = sqs
-        .receive_message()
-        .queue_url(queue_url)
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .unwrap();
-    out.messages()
-        .iter()
-        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
-        .collect()
-}
-
 #[test]
 #[ignore = "needs the emulator: run `make test`"]
 fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_findings() {
@@ -517,8 +458,13 @@ fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_find
     let emulator = infraqa_tests::emulator::Emulator::from_env().unwrap();
     let account = rt.block_on(emulator.fresh_account()).unwrap();
     let clients = rt.block_on(account.clients());
-    let conf = aws_sdk_sqs::Client::new(clients.sdk_config());
-    let a = rt.block_on(alerts(&clients, &conf));
+    let a = rt
+        .block_on(infraqa_tests::alerts::watched_topic(
+            &clients,
+            PRIMARY_REGION,
+            "infraqa-alerts",
+        ))
+        .unwrap();
     // A role anyone may assume: critical.
     rt.block_on(async {
         clients
@@ -581,7 +527,7 @@ fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_find
         "iam-least-privilege"
     );
     assert!(v["alert"]["message_id"].is_string(), "{v:#}");
-    let messages = rt.block_on(received(&conf, &a.queue_url));
+    let messages = rt.block_on(a.received()).unwrap();
     assert_eq!(messages.len(), 1);
     let subject = messages[0]["Subject"].as_str().unwrap();
     assert!(
@@ -606,7 +552,7 @@ fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_find
     assert!(again.get("alert").is_none());
     let log = std::fs::read_to_string(dir.path().join("audit-log/event-ev-open-1.jsonl")).unwrap();
     assert_eq!(log.lines().count(), 1, "{log}");
-    assert!(rt.block_on(received(&conf, &a.queue_url)).is_empty());
+    assert!(rt.block_on(a.received()).unwrap().is_empty());
 
     // Failed calls and events the validator does not check are ignored, with the reason.
     let failed = dir.path().join("failed.json");
