@@ -5,7 +5,7 @@
 test:
 	scripts/test
 
-## The Lambda binaries under cargo lambda watch against the emulator.
+## The function binaries against cargo lambda watch's runtime API and the emulator (also in make test).
 e2e:
 	scripts/e2e
 

@@ -182,54 +182,25 @@ async fn the_scheduled_chain_writes_every_object_once_publishes_metrics_and_aler
     );
 
     // The metrics, read back.
-    let cw = c.cloudwatch(PRIMARY_REGION);
-    let query = |id: &str, name: &str| {
-        aws_sdk_cloudwatch::types::MetricDataQuery::builder()
-            .id(id)
-            .metric_stat(
-                aws_sdk_cloudwatch::types::MetricStat::builder()
-                    .metric(
-                        aws_sdk_cloudwatch::types::Metric::builder()
-                            .namespace("infraqa")
-                            .metric_name(name)
-                            .dimensions(
-                                aws_sdk_cloudwatch::types::Dimension::builder()
-                                    .name("Account")
-                                    .value(&account.account_id)
-                                    .build(),
-                            )
-                            .build(),
-                    )
-                    .period(60)
-                    .stat("Maximum")
-                    .build(),
-            )
-            .build()
-    };
-    let start = report.generated_at - chrono::Duration::minutes(5);
-    let end = report.generated_at + chrono::Duration::minutes(5);
-    let data = cw
-        .get_metric_data()
-        .metric_data_queries(query("score", "ComplianceScore"))
-        .metric_data_queries(query("resources", "ResourcesScanned"))
-        .metric_data_queries(query("newcrit", "NewCriticalFindings"))
-        .start_time(aws_smithy_types::DateTime::from_secs(start.timestamp()))
-        .end_time(aws_smithy_types::DateTime::from_secs(end.timestamp()))
-        .send()
-        .await
-        .unwrap();
-    let value = |id: &str| {
-        data.metric_data_results()
-            .iter()
-            .find(|r| r.id() == Some(id))
-            .and_then(|r| r.values().first().copied())
-    };
-    assert_eq!(value("score"), Some(report.summary.compliance_score));
+    let metrics = infraqa_tests::metrics::latest(
+        &c,
+        PRIMARY_REGION,
+        &account.account_id,
+        &["ComplianceScore", "ResourcesScanned", "NewCriticalFindings"],
+        report.generated_at,
+    )
+    .await
+    .unwrap();
+    let value = |name: &str| metrics.get(name).copied();
     assert_eq!(
-        value("resources"),
+        value("ComplianceScore"),
+        Some(report.summary.compliance_score)
+    );
+    assert_eq!(
+        value("ResourcesScanned"),
         Some(report.summary.total_resources as f64)
     );
-    assert_eq!(value("newcrit"), Some(criticals as f64));
+    assert_eq!(value("NewCriticalFindings"), Some(criticals as f64));
 
     // The CLI's pipeline makes the same bytes from the same inventory, policy and time.
     let inventory = infraqa_core::document::inventory(

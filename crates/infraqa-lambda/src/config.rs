@@ -39,6 +39,9 @@ pub struct Config {
     /// `INFRAQA_MAX_TAG_CHANGES`: the tagger writes nothing above this many resources
     /// (default 500).
     pub max_tag_changes: usize,
+    /// `INFRAQA_SCAN_BUDGET_SECONDS`: the scanner starts no unit after this many seconds even
+    /// when the invocation's deadline is later (optional; the deadline alone when unset).
+    pub scan_budget: Option<Duration>,
 }
 
 impl Config {
@@ -93,6 +96,13 @@ impl Config {
             grace: Duration::from_secs(number("INFRAQA_GRACE_SECONDS", 60)?),
             max_tag_changes: usize::try_from(number("INFRAQA_MAX_TAG_CHANGES", 500)?)
                 .unwrap_or(usize::MAX),
+            scan_budget: match get("INFRAQA_SCAN_BUDGET_SECONDS") {
+                None => None,
+                Some(_) => Some(Duration::from_secs(number(
+                    "INFRAQA_SCAN_BUDGET_SECONDS",
+                    0,
+                )?)),
+            },
         })
     }
 }
@@ -130,5 +140,18 @@ mod tests {
         assert_eq!(e.variable, "INFRAQA_ALERT_TOPIC");
         let c = from(&[("INFRAQA_BUCKET", "b"), ("INFRAQA_TAGGER_MODE", "apply")]).unwrap();
         assert_eq!(c.tagger_mode, TaggerMode::Apply);
+        assert_eq!(c.scan_budget, None);
+        let c = from(&[
+            ("INFRAQA_BUCKET", "b"),
+            ("INFRAQA_SCAN_BUDGET_SECONDS", "30"),
+        ])
+        .unwrap();
+        assert_eq!(c.scan_budget, Some(Duration::from_secs(30)));
+        let e = from(&[
+            ("INFRAQA_BUCKET", "b"),
+            ("INFRAQA_SCAN_BUDGET_SECONDS", "-1"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, "INFRAQA_SCAN_BUDGET_SECONDS");
     }
 }

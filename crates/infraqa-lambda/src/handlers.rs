@@ -189,11 +189,8 @@ pub async fn scanner(
         Some(regions) => RegionScope::List(regions),
         None => policy.scan.regions.clone(),
     };
-    let deadline = deadline.map(|d| Deadline {
-        at: Instant::now()
-            + d.duration_since(SystemTime::now())
-                .unwrap_or_default()
-                .saturating_sub(WRITE_MARGIN),
+    let deadline = scan_time(deadline, suite.config.scan_budget).map(|left| Deadline {
+        at: Instant::now() + left,
         start_margin: START_MARGIN,
     });
     let clients = suite.aws.get().await;
@@ -210,6 +207,29 @@ pub async fn scanner(
         errors: inventory.errors.len(),
         partial: inventory.is_partial(),
     })
+}
+
+/// How long the scanner may scan: until the invocation's `deadline` less the time to write,
+/// and at most `budget`. A deadline already past when the invocation starts is no deadline the
+/// runtime can mean (Lambda never sends one; `cargo lambda watch` sends a fixed one in 1970):
+/// it is logged and left out rather than cutting every unit.
+fn scan_time(deadline: Option<SystemTime>, budget: Option<Duration>) -> Option<Duration> {
+    let until_deadline = deadline.and_then(|d| match d.duration_since(SystemTime::now()) {
+        Ok(left) => Some(left.saturating_sub(WRITE_MARGIN)),
+        Err(_) => {
+            tracing::warn!(
+                deadline_unix_ms = d
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |t| t.as_millis()),
+                "the invocation's deadline is already past at its start: scanning without it"
+            );
+            None
+        }
+    });
+    match (until_deadline, budget) {
+        (Some(left), Some(budget)) => Some(left.min(budget)),
+        (left, budget) => left.or(budget),
+    }
 }
 
 /// The runs whose `file` the event announces (keys `runs/<run-id>/<file>`).
@@ -509,4 +529,28 @@ async fn validate_one(suite: &Suite, policy: &Policy, body: &str, id: &str) -> R
     .await
     .map(drop)
     .map_err(|e| HandlerError::from(e).to_string())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scan_time_is_the_deadline_less_the_write_margin_capped_by_the_budget() {
+        let in_five_minutes = SystemTime::now() + Duration::from_secs(300);
+        let left = scan_time(Some(in_five_minutes), None).unwrap();
+        assert!(left <= Duration::from_secs(290) && left > Duration::from_secs(280));
+        let budget = Some(Duration::from_secs(30));
+        assert_eq!(scan_time(Some(in_five_minutes), budget), budget);
+        assert_eq!(scan_time(None, budget), budget);
+        assert_eq!(scan_time(None, None), None);
+        // Closer than the write margin: nothing left to scan in.
+        let soon = SystemTime::now() + Duration::from_secs(5);
+        assert_eq!(scan_time(Some(soon), None), Some(Duration::ZERO));
+        // A deadline in the past at the start is not one; the budget still applies.
+        let fixed = SystemTime::UNIX_EPOCH + Duration::from_millis(600_000);
+        assert_eq!(scan_time(Some(fixed), None), None);
+        assert_eq!(scan_time(Some(fixed), budget), budget);
+    }
 }
