@@ -4,142 +4,17 @@
 //! CloudTrail event, a duplicate delivery that changes nothing, the metrics and the alert read
 //! back, and a scan cut short by its time that still writes a partial inventory.
 //!
-//! `cargo lambda watch --only-lambda-apis` serves the runtime API; each binary is started as
-//! Lambda starts a custom runtime (`AWS_LAMBDA_RUNTIME_API` and the function's variables), from
-//! the workspace build (`make test` and `make e2e` build it first), so the test runs the very
-//! binaries the workspace builds rather than a second build with another feature set. Runs
-//! when `INFRAQA_E2E=1` with cargo-lambda on the PATH; otherwise it says why it did not run.
+//! The binaries are the workspace build's (`make test` and `make e2e` build them first), run by
+//! [`Runtime`]: the very binaries the workspace builds rather than a second build with another
+//! feature set. Runs when `INFRAQA_E2E=1` with cargo-lambda on the PATH; otherwise it says why
+//! it did not run.
 
 use crate::fresh_account;
-use infraqa_tests::events::{cloudtrail_event, s3_object_created, sqs_message};
+use infraqa_tests::events::{cloudtrail_event, s3_object_created, scheduled_event, sqs_message};
+use infraqa_tests::runtime::{Runtime, binaries};
 use infraqa_tests::seed::{PRIMARY_REGION, seed_demo_estate};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-/// The runtime API and the functions started against it; all stopped when dropped.
-struct Runtime {
-    port: u16,
-    api: Child,
-    functions: Vec<(String, Child)>,
-    env: Vec<(String, String)>,
-    logs: tempfile::TempDir,
-}
-
-impl Drop for Runtime {
-    fn drop(&mut self) {
-        for (_, child) in &mut self.functions {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = self.api.kill();
-        let _ = self.api.wait();
-    }
-}
-
-/// Where the workspace build put the binaries: beside this test's own directory.
-fn binaries() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    // target/<profile>/deps/it-<hash> → target/<profile>
-    exe.parent().and_then(|d| d.parent()).unwrap().to_path_buf()
-}
-
-impl Runtime {
-    /// Starts the runtime API on a free port; `env` is every function's environment.
-    fn start(env: Vec<(String, String)>) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let logs = tempfile::tempdir().unwrap();
-        let api = Command::new("cargo")
-            .args(["lambda", "watch", "--only-lambda-apis", "--invoke-port"])
-            .arg(port.to_string())
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(logs.path().join("watch.log")).unwrap())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "cargo lambda watch did not start: {}",
-                std::fs::read_to_string(logs.path().join("watch.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Self {
-            port,
-            api,
-            functions: Vec::new(),
-            env,
-            logs,
-        }
-    }
-
-    /// Starts binary `name` as Lambda starts a custom runtime, with `extra` variables.
-    fn function(&mut self, name: &str, extra: &[(&str, &str)]) {
-        let binary = binaries().join(name);
-        assert!(
-            binary.is_file(),
-            "{} is not built: run `cargo build --workspace --bins --tests` (make e2e does)",
-            binary.display()
-        );
-        let log = std::fs::File::create(self.logs.path().join(format!("{name}.log"))).unwrap();
-        let child = Command::new(binary)
-            .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .envs(extra.iter().copied())
-            .env(
-                "AWS_LAMBDA_RUNTIME_API",
-                format!("http://127.0.0.1:{}/.rt/{name}", self.port),
-            )
-            .env("AWS_LAMBDA_FUNCTION_NAME", name)
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.functions.push((name.to_owned(), child));
-    }
-
-    /// Stops binary `name`.
-    fn stop(&mut self, name: &str) {
-        for (_, child) in self.functions.iter_mut().filter(|(n, _)| n == name) {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        self.functions.retain(|(n, _)| n != name);
-    }
-
-    /// Invokes `function` with `payload` (`cargo lambda invoke`); returns its JSON answer.
-    fn invoke(&self, function: &str, payload: &str) -> serde_json::Value {
-        let file = self.logs.path().join("payload.json");
-        std::fs::write(&file, payload).unwrap();
-        let out = Command::new("cargo")
-            .args(["lambda", "invoke", function, "--invoke-port"])
-            .arg(self.port.to_string())
-            .arg("--data-file")
-            .arg(&file)
-            .args(["--output-format", "json"])
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let log = std::fs::read_to_string(self.logs.path().join(format!("{function}.log")))
-            .unwrap_or_default();
-        assert!(
-            out.status.success(),
-            "{function}: {stdout}\n{}\nits log:\n{log}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_str(&stdout)
-            .unwrap_or_else(|e| panic!("{function} answered {stdout}: {e}\nits log:\n{log}"))
-    }
-}
+const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 #[tokio::test]
 #[ignore = "needs the emulator and cargo-lambda: run `make test` or `make e2e`"]
@@ -166,22 +41,27 @@ async fn the_built_binaries_run_the_chain_against_the_lambda_runtime_api() {
         .unwrap();
 
     let creds = &account.credentials;
-    let mut runtime = Runtime::start(vec![
-        ("INFRAQA_BUCKET".into(), bucket.clone()),
-        ("INFRAQA_ALERT_TOPIC".into(), alerts.topic.clone()),
-        ("INFRAQA_GRACE_SECONDS".into(), "0".into()),
-        ("AWS_ENDPOINT_URL".into(), emulator.url().to_owned()),
-        ("AWS_REGION".into(), PRIMARY_REGION.to_owned()),
-        ("AWS_ACCESS_KEY_ID".into(), creds.access_key_id().to_owned()),
-        (
-            "AWS_SECRET_ACCESS_KEY".into(),
-            creds.secret_access_key().to_owned(),
-        ),
-        (
-            "AWS_SESSION_TOKEN".into(),
-            creds.session_token().unwrap_or_default().to_owned(),
-        ),
-    ]);
+    let mut runtime = Runtime::start(
+        std::path::Path::new(WORKSPACE),
+        vec![
+            ("INFRAQA_BUCKET".into(), bucket.clone()),
+            ("INFRAQA_ALERT_TOPIC".into(), alerts.topic.clone()),
+            ("INFRAQA_GRACE_SECONDS".into(), "0".into()),
+            ("AWS_ENDPOINT_URL".into(), emulator.url().to_owned()),
+            ("AWS_REGION".into(), PRIMARY_REGION.to_owned()),
+            ("AWS_ACCESS_KEY_ID".into(), creds.access_key_id().to_owned()),
+            (
+                "AWS_SECRET_ACCESS_KEY".into(),
+                creds.secret_access_key().to_owned(),
+            ),
+            (
+                "AWS_SESSION_TOKEN".into(),
+                creds.session_token().unwrap_or_default().to_owned(),
+            ),
+        ],
+    )
+    .unwrap();
+    let bin = binaries().unwrap();
     for name in [
         "infraqa-scanner",
         "infraqa-checker",
@@ -189,14 +69,12 @@ async fn the_built_binaries_run_the_chain_against_the_lambda_runtime_api() {
         "infraqa-tagger",
         "infraqa-validator",
     ] {
-        runtime.function(name, &[]);
+        runtime.function(&bin, name, 512, &[]).unwrap();
     }
 
     // The schedule's payload is an EventBridge scheduled event; the scanner ignores its fields.
-    let scanned = runtime.invoke(
-        "infraqa-scanner",
-        r#"{"version":"0","id":"53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-12-02T06:00:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/infraqa-daily"],"detail":{}}"#,
-    );
+    let schedule = scheduled_event(&account.account_id, PRIMARY_REGION).unwrap();
+    let scanned = runtime.invoke("infraqa-scanner", &schedule).unwrap();
     assert_eq!(scanned["partial"], false, "{scanned}");
     let run = format!("runs/{}", scanned["run_id"].as_str().unwrap());
     for (function, file) in [
@@ -205,7 +83,7 @@ async fn the_built_binaries_run_the_chain_against_the_lambda_runtime_api() {
         ("infraqa-tagger", "report.json"),
     ] {
         let event = s3_object_created(&bucket, &format!("{run}/{file}"), PRIMARY_REGION).unwrap();
-        let steps = runtime.invoke(function, &event);
+        let steps = runtime.invoke(function, &event).unwrap();
         let outcome = steps[0]["outcome"].as_str().unwrap();
         assert!(!outcome.starts_with("duplicate"), "{function}: {steps}");
     }
@@ -286,7 +164,7 @@ async fn the_built_binaries_run_the_chain_against_the_lambda_runtime_api() {
     // A duplicate delivery of the findings' event changes nothing.
     let event =
         s3_object_created(&bucket, &format!("{run}/findings.json"), PRIMARY_REGION).unwrap();
-    let again = runtime.invoke("infraqa-reporter", &event);
+    let again = runtime.invoke("infraqa-reporter", &event).unwrap();
     let outcome = again[0]["outcome"].as_str().unwrap();
     assert!(outcome.starts_with("duplicate"), "{again}");
     assert_eq!(keys("history/").await.len(), 1, "no second history entry");
@@ -312,7 +190,7 @@ async fn the_built_binaries_run_the_chain_against_the_lambda_runtime_api() {
     )
     .unwrap();
     let batch = sqs_message(&body, "m-e2e", &account.account_id, PRIMARY_REGION).unwrap();
-    let response = runtime.invoke("infraqa-validator", &batch);
+    let response = runtime.invoke("infraqa-validator", &batch).unwrap();
     assert_eq!(
         response["batchItemFailures"],
         serde_json::json!([]),
@@ -334,8 +212,17 @@ async fn the_built_binaries_run_the_chain_against_the_lambda_runtime_api() {
     // A scanner with no time to scan (a zero budget) still writes its inventory, partial,
     // naming every unit it did not read.
     runtime.stop("infraqa-scanner");
-    runtime.function("infraqa-scanner", &[("INFRAQA_SCAN_BUDGET_SECONDS", "0")]);
-    let cut = runtime.invoke("infraqa-scanner", r#"{"regions": ["eu-west-1"]}"#);
+    runtime
+        .function(
+            &bin,
+            "infraqa-scanner",
+            512,
+            &[("INFRAQA_SCAN_BUDGET_SECONDS", "0")],
+        )
+        .unwrap();
+    let cut = runtime
+        .invoke("infraqa-scanner", r#"{"regions": ["eu-west-1"]}"#)
+        .unwrap();
     assert_eq!(cut["partial"], true, "{cut}");
     assert_eq!(cut["resources"], 0, "{cut}");
     let inventory = infraqa_core::document::inventory(

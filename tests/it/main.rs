@@ -11,6 +11,7 @@ mod e2e;
 mod faults;
 mod grants;
 mod lambda;
+mod live;
 mod scan;
 mod validate;
 

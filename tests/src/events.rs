@@ -38,6 +38,17 @@ fn lambda_fixture(name: &str) -> Result<String, KitError> {
     std::fs::read_to_string(&path).step(format!("reading {path}"))
 }
 
+/// The EventBridge event the daily schedule sends the scanner (AWS's documented shape).
+pub fn scheduled_event(account: &str, region: &str) -> Result<String, KitError> {
+    Ok(lambda_fixture("scheduled-event.json")?
+        .replace("${ACCOUNT}", account)
+        .replace("${REGION}", region)
+        .replace(
+            "${TIME}",
+            &Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ))
+}
+
 /// An S3 `ObjectCreated:Put` notification for `key` in `bucket` (AWS's documented shape).
 pub fn s3_object_created(bucket: &str, key: &str, region: &str) -> Result<String, KitError> {
     Ok(lambda_fixture("s3-object-created.json")?

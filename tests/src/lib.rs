@@ -7,6 +7,7 @@ pub mod emulator;
 pub mod events;
 pub mod fault_proxy;
 pub mod metrics;
+pub mod runtime;
 pub mod seed;
 
 /// A step of the harness or the seeder that failed, with what was being done.

@@ -1568,3 +1568,116 @@ pub async fn tag_aws_defaults(
         network_acl,
     })
 }
+/// The shape of a benchmark estate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BenchEstate {
+    /// Instances, spread over the regions (each comes with its volume and network interface).
+    pub instances: usize,
+    /// Buckets, spread over the regions, half of them blocking public access.
+    pub buckets: usize,
+    /// Roles with an inline policy, one in fifty with a managed policy attached.
+    pub roles: usize,
+}
+
+/// Seeds a benchmark estate of `shape` across `regions`; bucket names carry `suffix`.
+pub async fn seed_bench_estate(
+    clients: &AwsClients,
+    regions: &[&str],
+    shape: BenchEstate,
+    suffix: &str,
+) -> Result<(), KitError> {
+    let BenchEstate {
+        instances,
+        buckets,
+        roles,
+    } = shape;
+    for (i, region) in regions.iter().enumerate() {
+        let mut left = instances / regions.len() + usize::from(i < instances % regions.len());
+        while left > 0 {
+            let batch = left.min(100);
+            clients
+                .ec2(region)
+                .run_instances()
+                .image_id("ami-0123456789abcdef0")
+                .instance_type(ec2t::InstanceType::T3Micro)
+                .min_count(batch as i32)
+                .max_count(batch as i32)
+                .tag_specifications(
+                    ec2t::TagSpecification::builder()
+                        .resource_type(ec2t::ResourceType::Instance)
+                        .tags(ec2t::Tag::builder().key("Environment").value("dev").build())
+                        .build(),
+                )
+                .send()
+                .await
+                .step("RunInstances")?;
+            left -= batch;
+        }
+    }
+    for i in 0..buckets {
+        let region = regions[i % regions.len()];
+        let name = format!("bench-{suffix}-{i:04}");
+        let s3 = clients.s3(region);
+        let mut create = s3.create_bucket().bucket(&name);
+        if region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                s3t::CreateBucketConfiguration::builder()
+                    .location_constraint(s3t::BucketLocationConstraint::from(region))
+                    .build(),
+            );
+        }
+        create.send().await.step("CreateBucket")?;
+        // Half the buckets block public access: those never need the policy-status and ACL reads.
+        if i % 2 == 0 {
+            s3.put_public_access_block()
+                .bucket(&name)
+                .public_access_block_configuration(block_all_public_access())
+                .send()
+                .await
+                .step("PutPublicAccessBlock")?;
+        }
+        s3.put_bucket_tagging()
+            .bucket(&name)
+            .tagging(
+                s3t::Tagging::builder()
+                    .tag_set(
+                        s3t::Tag::builder()
+                            .key("Owner")
+                            .value("bench")
+                            .build()
+                            .step("building a tag")?,
+                    )
+                    .build()
+                    .step("building a tag set")?,
+            )
+            .send()
+            .await
+            .step("PutBucketTagging")?;
+    }
+    let iam = clients.iam().step("the IAM client")?;
+    for i in 0..roles {
+        let name = format!("bench-role-{i:04}");
+        iam.create_role()
+            .role_name(&name)
+            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
+            .send()
+            .await
+            .step("CreateRole")?;
+        iam.put_role_policy()
+            .role_name(&name)
+            .policy_name("inline")
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bench/*"}]}"#)
+            .send()
+            .await
+            .step("PutRolePolicy")?;
+        if i % 50 == 0 {
+            iam.attach_role_policy()
+                .role_name(&name)
+                .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+                .send()
+                .await
+                .step("AttachRolePolicy")?;
+        }
+    }
+    Ok(())
+}

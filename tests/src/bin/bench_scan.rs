@@ -3,9 +3,6 @@
 //! wall time, client CPU time, API calls by service, and how they compare with the minimum the
 //! APIs allow for that estate. A benchmark, not a test: it asserts nothing, it reports.
 
-use anyhow::Context;
-use aws_sdk_ec2::types as ec2t;
-use aws_sdk_s3::types as s3t;
 use infraqa_aws::AwsClients;
 use infraqa_aws::scan::{Quiet, scan};
 use infraqa_core::model::ResourceDetails;
@@ -13,7 +10,7 @@ use infraqa_core::policy::RegionScope;
 use infraqa_core::{Inventory, ResourceType};
 use infraqa_tests::emulator::Emulator;
 use infraqa_tests::fault_proxy::FaultProxy;
-use infraqa_tests::seed::block_all_public_access;
+use infraqa_tests::seed::{BenchEstate, seed_bench_estate};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -44,97 +41,6 @@ fn cpu_time() -> Duration {
     // Fields 14 and 15 of the whole line (utime, stime) are 11 and 12 after the command name.
     let hz = 100;
     Duration::from_millis((ticks(11) + ticks(12)) * 1000 / hz)
-}
-
-async fn seed(
-    clients: &AwsClients,
-    instances: usize,
-    buckets: usize,
-    roles: usize,
-    suffix: &str,
-) -> anyhow::Result<()> {
-    for (i, region) in REGIONS.iter().enumerate() {
-        let mut left = instances / REGIONS.len() + usize::from(i < instances % REGIONS.len());
-        while left > 0 {
-            let batch = left.min(100);
-            clients
-                .ec2(region)
-                .run_instances()
-                .image_id("ami-0123456789abcdef0")
-                .instance_type(ec2t::InstanceType::T3Micro)
-                .min_count(batch as i32)
-                .max_count(batch as i32)
-                .tag_specifications(
-                    ec2t::TagSpecification::builder()
-                        .resource_type(ec2t::ResourceType::Instance)
-                        .tags(ec2t::Tag::builder().key("Environment").value("dev").build())
-                        .build(),
-                )
-                .send()
-                .await
-                .context("RunInstances")?;
-            left -= batch;
-        }
-    }
-    for i in 0..buckets {
-        let region = REGIONS[i % REGIONS.len()];
-        let name = format!("bench-{suffix}-{i:04}");
-        let s3 = clients.s3(region);
-        let mut create = s3.create_bucket().bucket(&name);
-        if region != "us-east-1" {
-            create = create.create_bucket_configuration(
-                s3t::CreateBucketConfiguration::builder()
-                    .location_constraint(s3t::BucketLocationConstraint::from(region))
-                    .build(),
-            );
-        }
-        create.send().await.context("CreateBucket")?;
-        // Half the buckets block public access: those never need the policy-status and ACL reads.
-        if i % 2 == 0 {
-            s3.put_public_access_block()
-                .bucket(&name)
-                .public_access_block_configuration(block_all_public_access())
-                .send()
-                .await
-                .context("PutPublicAccessBlock")?;
-        }
-        s3.put_bucket_tagging()
-            .bucket(&name)
-            .tagging(
-                s3t::Tagging::builder()
-                    .tag_set(s3t::Tag::builder().key("Owner").value("bench").build()?)
-                    .build()?,
-            )
-            .send()
-            .await
-            .context("PutBucketTagging")?;
-    }
-    let iam = clients.iam()?;
-    for i in 0..roles {
-        let name = format!("bench-role-{i:04}");
-        iam.create_role()
-            .role_name(&name)
-            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
-            .send()
-            .await
-            .context("CreateRole")?;
-        iam.put_role_policy()
-            .role_name(&name)
-            .policy_name("inline")
-            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bench/*"}]}"#)
-            .send()
-            .await
-            .context("PutRolePolicy")?;
-        if i % 50 == 0 {
-            iam.attach_role_policy()
-                .role_name(&name)
-                .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
-                .send()
-                .await
-                .context("AttachRolePolicy")?;
-        }
-    }
-    Ok(())
 }
 
 fn pages(n: usize, page: usize) -> u64 {
@@ -236,7 +142,17 @@ async fn main() -> anyhow::Result<()> {
         "seeding {instances} instances, {buckets} buckets, {roles} roles across {REGIONS:?}..."
     );
     let seeding = Instant::now();
-    seed(&account.clients().await, instances, buckets, roles, &suffix).await?;
+    seed_bench_estate(
+        &account.clients().await,
+        &REGIONS,
+        BenchEstate {
+            instances,
+            buckets,
+            roles,
+        },
+        &suffix,
+    )
+    .await?;
     eprintln!("seeded in {:.1} s", seeding.elapsed().as_secs_f64());
 
     let proxy = FaultProxy::start(emulator.url(), vec![]).await?;
