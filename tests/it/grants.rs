@@ -1,6 +1,8 @@
-//! The deployed role can do exactly what the code calls: every operation a scan makes (as the
+//! The deployed roles can do exactly what the code calls: every operation a scan makes (as the
 //! scan counts them in `stats.api_calls`) maps to an IAM action that `template.yaml` grants
-//! the service role, and the template grants nothing else, so the two can never drift apart.
+//! the scanner, every read and write of a tag run (the tagger's, and the validator's with
+//! `--apply-tags`) to an action of the shared read and tag-write policies, and the template
+//! grants nothing else, so the two can never drift apart.
 
 use crate::fresh_account;
 use infraqa_aws::scan::{Quiet, scan};
@@ -45,16 +47,18 @@ fn iam_action(service: &str, operation: &str) -> String {
     renamed.map_or_else(|| format!("{prefix}:{operation}"), str::to_owned)
 }
 
-/// The actions of the `discover-read-only` policy in `template.yaml`.
-fn granted_discovery_actions() -> BTreeSet<String> {
+/// The actions listed in `template.yaml` from `start` to the next line starting with `end`.
+fn granted(start: &str, end: &str) -> BTreeSet<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
-    let start = text
-        .find("PolicyName: discover-read-only")
-        .expect("template.yaml has the discover-read-only policy");
-    let rest = &text[start..];
-    let end = rest[1..].find("PolicyName:").map_or(rest.len(), |i| i + 1);
-    rest[..end]
+    let from = text
+        .find(start)
+        .unwrap_or_else(|| panic!("template.yaml has {start}"));
+    let rest = &text[from..];
+    let to = rest[1..]
+        .find(&format!("\n{end}"))
+        .map_or(rest.len(), |i| i + 1);
+    rest[..to]
         .lines()
         .filter_map(|l| l.trim().strip_prefix("- "))
         .map(|l| l.split('#').next().unwrap_or_default().trim())
@@ -69,6 +73,11 @@ fn granted_discovery_actions() -> BTreeSet<String> {
         })
         .map(str::to_owned)
         .collect()
+}
+
+/// The actions of the scanner's `discover-read-only` policy.
+fn granted_discovery_actions() -> BTreeSet<String> {
+    granted("PolicyName: discover-read-only", "        - PolicyName:")
 }
 
 #[tokio::test]
@@ -102,6 +111,86 @@ async fn the_service_role_grants_exactly_what_a_scan_calls() {
     assert!(
         missing.is_empty() && unused.is_empty(),
         "template.yaml's discover-read-only drifted from the code:\n called but not granted: {missing:?}\n granted but never called: {unused:?}"
+    );
+}
+
+/// The permissions `TagResources` needs besides `tag:TagResources`, for resources of `service`.
+fn tagging_permissions(service: &str) -> &'static [&'static str] {
+    match service {
+        "ec2" => &["ec2:CreateTags"],
+        "s3" => &["s3:GetBucketTagging", "s3:PutBucketTagging"],
+        "rds" => &["rds:AddTagsToResource"],
+        "lambda" => &["lambda:TagResource"],
+        "logs" => &["logs:TagResource"],
+        _ => &[],
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the emulator: run `make test`"]
+async fn the_tagger_and_validator_policies_grant_exactly_what_a_tag_run_calls() {
+    let (_emulator, account) = fresh_account().await;
+    let clients = account.clients().await;
+    seed_demo_estate(&clients).await.unwrap();
+    tag_aws_defaults(&clients, PRIMARY_REGION).await.unwrap();
+    let scope = RegionScope::List(vec![PRIMARY_REGION.into(), SECONDARY_REGION.into()]);
+    let inv = scan(&clients, &scope, &Quiet).await.unwrap();
+
+    // A tag on every inventoried resource: the re-read of each, then the writes.
+    let changes: Vec<infraqa_core::tagging::TagChange> = inv
+        .resources
+        .iter()
+        .map(|r| infraqa_core::tagging::TagChange {
+            resource_arn: r.arn.clone(),
+            resource_type: r.resource_type.clone(),
+            id: r.id.clone(),
+            region: r.region.clone(),
+            tags_before: r.tags.clone(),
+            add: [("infraqa:grants".to_owned(), "checked".to_owned())].into(),
+            sources: Default::default(),
+            withheld: Default::default(),
+        })
+        .collect();
+    let before = clients.call_counts();
+    let written = infraqa_aws::tagger::apply(&clients, &changes)
+        .await
+        .unwrap();
+    assert_eq!(written.len(), changes.len());
+    let after = clients.call_counts();
+    let mut called: BTreeSet<String> = after
+        .iter()
+        .flat_map(|(svc, ops)| {
+            let before = before.get(svc);
+            ops.iter()
+                .filter(move |(op, n)| before.and_then(|b| b.get(*op)) != Some(*n))
+                .map(move |(op, _)| iam_action(svc, op))
+        })
+        .collect();
+    // What TagResources needs of each service whose resources it tagged.
+    for c in &changes {
+        let service = c
+            .resource_type
+            .as_str()
+            .split(':')
+            .next()
+            .unwrap_or_default();
+        called.extend(tagging_permissions(service).iter().map(|a| (*a).to_owned()));
+    }
+    // A re-read looks up which resources are AWS's defaults as a scan does; the scan's
+    // conditional calls, less the region listing, are a tag run's too.
+    for (svc, op, _why) in CONDITIONAL.iter().filter(|c| c.1 != "DescribeRegions") {
+        assert!(
+            called.insert(iam_action(svc, op)),
+            "{svc} {op} was called after all: drop it from CONDITIONAL"
+        );
+    }
+    let mut granted_now = granted("  SelectedReadPolicy:", "  TagWritePolicy:");
+    granted_now.extend(granted("  TagWritePolicy:", "  ScannerRole:"));
+    let missing: Vec<&String> = called.difference(&granted_now).collect();
+    let unused: Vec<&String> = granted_now.difference(&called).collect();
+    assert!(
+        missing.is_empty() && unused.is_empty(),
+        "template.yaml's SelectedReadPolicy and TagWritePolicy drifted from the code:\n called but not granted: {missing:?}\n granted but never called: {unused:?}"
     );
 }
 
