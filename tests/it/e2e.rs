@@ -11,6 +11,7 @@
 
 use crate::fresh_account;
 use infraqa_tests::events::{cloudtrail_event, s3_object_created, scheduled_event, sqs_message};
+use infraqa_tests::objects::{keys, object};
 use infraqa_tests::runtime::{Runtime, binaries};
 use infraqa_tests::seed::{PRIMARY_REGION, seed_demo_estate};
 
@@ -23,7 +24,7 @@ async fn the_built_binaries_run_the_chain_against_the_lambda_runtime_api() {
         eprintln!("skipped: set INFRAQA_E2E=1 with cargo-lambda on the PATH (make e2e does)");
         return;
     }
-    let (emulator, account) = fresh_account().await;
+    let (_emulator, account) = fresh_account().await;
     let c = account.clients().await;
     let estate = seed_demo_estate(&c).await.unwrap();
     let bucket = format!("infraqa-e2e-{}", account.account_id);
@@ -40,25 +41,16 @@ async fn the_built_binaries_run_the_chain_against_the_lambda_runtime_api() {
         .await
         .unwrap();
 
-    let creds = &account.credentials;
     let mut runtime = Runtime::start(
         std::path::Path::new(WORKSPACE),
-        vec![
+        [
             ("INFRAQA_BUCKET".into(), bucket.clone()),
             ("INFRAQA_ALERT_TOPIC".into(), alerts.topic.clone()),
             ("INFRAQA_GRACE_SECONDS".into(), "0".into()),
-            ("AWS_ENDPOINT_URL".into(), emulator.url().to_owned()),
-            ("AWS_REGION".into(), PRIMARY_REGION.to_owned()),
-            ("AWS_ACCESS_KEY_ID".into(), creds.access_key_id().to_owned()),
-            (
-                "AWS_SECRET_ACCESS_KEY".into(),
-                creds.secret_access_key().to_owned(),
-            ),
-            (
-                "AWS_SESSION_TOKEN".into(),
-                creds.session_token().unwrap_or_default().to_owned(),
-            ),
-        ],
+        ]
+        .into_iter()
+        .chain(account.environment(PRIMARY_REGION))
+        .collect(),
     )
     .unwrap();
     let bin = binaries().unwrap();
@@ -87,23 +79,7 @@ async fn the_built_binaries_run_the_chain_against_the_lambda_runtime_api() {
         let outcome = steps[0]["outcome"].as_str().unwrap();
         assert!(!outcome.starts_with("duplicate"), "{function}: {steps}");
     }
-    let keys = |prefix: &'static str| {
-        let s3 = s3.clone();
-        let bucket = bucket.clone();
-        async move {
-            s3.list_objects_v2()
-                .bucket(bucket)
-                .prefix(prefix)
-                .send()
-                .await
-                .unwrap()
-                .contents()
-                .iter()
-                .filter_map(|o| o.key().map(str::to_owned))
-                .collect::<Vec<_>>()
-        }
-    };
-    let objects = keys("runs/").await;
+    let objects = keys(&s3, &bucket, "runs/").await.unwrap();
     for name in [
         "inventory.json",
         "findings.json",
@@ -117,21 +93,13 @@ async fn the_built_binaries_run_the_chain_against_the_lambda_runtime_api() {
             "{name}: {objects:?}"
         );
     }
-    assert_eq!(keys("history/").await.len(), 1);
+    assert_eq!(keys(&s3, &bucket, "history/").await.unwrap().len(), 1);
 
     // The report's figures in CloudWatch, and one alert naming each critical finding.
     let report: infraqa_core::report::Report = serde_json::from_slice(
-        &s3.get_object()
-            .bucket(&bucket)
-            .key(format!("{run}/report.json"))
-            .send()
+        &object(&s3, &bucket, &format!("{run}/report.json"))
             .await
-            .unwrap()
-            .body
-            .collect()
-            .await
-            .unwrap()
-            .to_vec(),
+            .unwrap(),
     )
     .unwrap();
     let metrics = infraqa_tests::metrics::latest(
@@ -167,7 +135,11 @@ async fn the_built_binaries_run_the_chain_against_the_lambda_runtime_api() {
     let again = runtime.invoke("infraqa-reporter", &event).unwrap();
     let outcome = again[0]["outcome"].as_str().unwrap();
     assert!(outcome.starts_with("duplicate"), "{again}");
-    assert_eq!(keys("history/").await.len(), 1, "no second history entry");
+    assert_eq!(
+        keys(&s3, &bucket, "history/").await.unwrap().len(),
+        1,
+        "no second history entry"
+    );
     assert!(
         alerts.received().await.unwrap().is_empty(),
         "no second alert"
@@ -196,14 +168,8 @@ async fn the_built_binaries_run_the_chain_against_the_lambda_runtime_api() {
         serde_json::json!([]),
         "{response}"
     );
-    let audit = s3
-        .get_object()
-        .bucket(&bucket)
-        .key("audit-log/event-ev-e2e.jsonl")
-        .send()
-        .await
-        .unwrap();
-    let text = String::from_utf8(audit.body.collect().await.unwrap().to_vec()).unwrap();
+    let audit = object(&s3, &bucket, "audit-log/event-ev-e2e.jsonl").await;
+    let text = String::from_utf8(audit.unwrap()).unwrap();
     assert!(
         text.contains("\"outcome\":\"flagged\"") && text.contains("iam-least-privilege"),
         "{text}"
@@ -225,31 +191,13 @@ async fn the_built_binaries_run_the_chain_against_the_lambda_runtime_api() {
         .unwrap();
     assert_eq!(cut["partial"], true, "{cut}");
     assert_eq!(cut["resources"], 0, "{cut}");
-    let inventory = infraqa_core::document::inventory(
-        &s3.get_object()
-            .bucket(&bucket)
-            .key(
-                cut["inventory"]
-                    .as_str()
-                    .unwrap()
-                    .trim_start_matches(&format!("s3://{bucket}/")),
-            )
-            .send()
-            .await
-            .unwrap()
-            .body
-            .collect()
-            .await
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
-    let missed: std::collections::BTreeSet<(&str, &str)> = inventory
-        .errors
-        .iter()
-        .filter(|e| e.code == "DeadlineExceeded")
-        .map(|e| (e.service.as_str(), e.region.as_str()))
-        .collect();
-    assert!(missed.contains(&("ec2", "eu-west-1")), "{missed:?}");
-    assert!(missed.contains(&("iam", "global")), "{missed:?}");
+    let key = cut["inventory"].as_str().unwrap();
+    let key = key.trim_start_matches(&format!("s3://{bucket}/"));
+    let inventory =
+        infraqa_core::document::inventory(&object(&s3, &bucket, key).await.unwrap()).unwrap();
+    let missed = infraqa_tests::deadline_misses(&inventory);
+    for (service, region) in [("ec2", "eu-west-1"), ("iam", "global")] {
+        let unit = (service.to_owned(), region.to_owned());
+        assert!(missed.contains(&unit), "{unit:?} missing from {missed:?}");
+    }
 }

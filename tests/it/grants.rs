@@ -80,17 +80,20 @@ fn granted_discovery_actions() -> BTreeSet<String> {
     granted("PolicyName: discover-read-only", "        - PolicyName:")
 }
 
+/// The demo estate seeded, its defaults tagged (so a scan looks up which are AWS's), scanned.
+async fn scanned_demo_estate(clients: &infraqa_aws::AwsClients) -> infraqa_core::Inventory {
+    seed_demo_estate(clients).await.unwrap();
+    tag_aws_defaults(clients, PRIMARY_REGION).await.unwrap();
+    let scope = RegionScope::List(vec![PRIMARY_REGION.into(), SECONDARY_REGION.into()]);
+    scan(clients, &scope, &Quiet).await.unwrap()
+}
+
 #[tokio::test]
 #[ignore = "needs the emulator: run `make test`"]
 async fn the_service_role_grants_exactly_what_a_scan_calls() {
     let (_emulator, account) = fresh_account().await;
     let clients = account.clients().await;
-    seed_demo_estate(&clients).await.unwrap();
-    // Tagged defaults make the scan look up which are AWS's.
-    tag_aws_defaults(&clients, PRIMARY_REGION).await.unwrap();
-
-    let scope = RegionScope::List(vec![PRIMARY_REGION.into(), SECONDARY_REGION.into()]);
-    let inv = scan(&clients, &scope, &Quiet).await.unwrap();
+    let inv = scanned_demo_estate(&clients).await;
     assert!(inv.errors.is_empty(), "{:#?}", inv.errors);
 
     let mut called: BTreeSet<String> = inv
@@ -131,10 +134,7 @@ fn tagging_permissions(service: &str) -> &'static [&'static str] {
 async fn the_tagger_and_validator_policies_grant_exactly_what_a_tag_run_calls() {
     let (_emulator, account) = fresh_account().await;
     let clients = account.clients().await;
-    seed_demo_estate(&clients).await.unwrap();
-    tag_aws_defaults(&clients, PRIMARY_REGION).await.unwrap();
-    let scope = RegionScope::List(vec![PRIMARY_REGION.into(), SECONDARY_REGION.into()]);
-    let inv = scan(&clients, &scope, &Quiet).await.unwrap();
+    let inv = scanned_demo_estate(&clients).await;
 
     // A tag on every inventoried resource: the re-read of each, then the writes.
     let changes: Vec<infraqa_core::tagging::TagChange> = inv

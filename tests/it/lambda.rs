@@ -17,30 +17,18 @@ use infraqa_tests::seed::{PRIMARY_REGION, seed_demo_estate};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-async fn object(c: &AwsClients, bucket: &str, key: &str) -> Option<Vec<u8>> {
-    let out = c
-        .s3(PRIMARY_REGION)
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .ok()?;
-    Some(out.body.collect().await.unwrap().to_vec())
+async fn object(
+    c: &AwsClients,
+    bucket: &str,
+    key: &str,
+) -> Result<Vec<u8>, infraqa_tests::KitError> {
+    infraqa_tests::objects::object(&c.s3(PRIMARY_REGION), bucket, key).await
 }
 
 async fn keys(c: &AwsClients, bucket: &str, prefix: &str) -> Vec<String> {
-    c.s3(PRIMARY_REGION)
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(prefix)
-        .send()
+    infraqa_tests::objects::keys(&c.s3(PRIMARY_REGION), bucket, prefix)
         .await
         .unwrap()
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_owned))
-        .collect()
 }
 
 fn s3_event(bucket: &str, key: &str) -> S3Event {
@@ -268,18 +256,14 @@ async fn a_scan_that_meets_its_deadline_writes_a_partial_inventory_naming_what_i
     )
     .unwrap();
     assert_eq!(inventory.regions, ["eu-west-1"]);
-    let missed: std::collections::BTreeSet<(&str, &str)> = inventory
-        .errors
-        .iter()
-        .filter(|e| e.code == "DeadlineExceeded")
-        .map(|e| (e.service.as_str(), e.region.as_str()))
-        .collect();
+    let missed = infraqa_tests::deadline_misses(&inventory);
     for unit in [
         ("iam", "global"),
         ("s3", "global"),
         ("ec2", "eu-west-1"),
         ("tagging", "eu-west-1"),
     ] {
+        let unit = (unit.0.to_owned(), unit.1.to_owned());
         assert!(missed.contains(&unit), "{unit:?} missing from {missed:?}");
     }
     assert!(inventory.resources.is_empty());

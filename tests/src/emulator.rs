@@ -155,6 +155,25 @@ impl TestAccount {
     pub async fn clients(&self) -> AwsClients {
         AwsClients::load(self.options()).await
     }
+
+    /// The environment a process needs to act in this account from `region` (a function
+    /// binary, as Lambda gives it its role's credentials).
+    pub fn environment(&self, region: &str) -> Vec<(String, String)> {
+        let c = &self.credentials;
+        vec![
+            ("AWS_ENDPOINT_URL".into(), self.endpoint_url.clone()),
+            ("AWS_REGION".into(), region.to_owned()),
+            ("AWS_ACCESS_KEY_ID".into(), c.access_key_id().to_owned()),
+            (
+                "AWS_SECRET_ACCESS_KEY".into(),
+                c.secret_access_key().to_owned(),
+            ),
+            (
+                "AWS_SESSION_TOKEN".into(),
+                c.session_token().unwrap_or_default().to_owned(),
+            ),
+        ]
+    }
 }
 
 /// A 12-digit account id no other test of any run on this server has used: `4` then the

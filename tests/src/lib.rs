@@ -7,6 +7,7 @@ pub mod emulator;
 pub mod events;
 pub mod fault_proxy;
 pub mod metrics;
+pub mod objects;
 pub mod runtime;
 pub mod seed;
 
@@ -66,4 +67,16 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         cur = e.source();
     }
     out
+}
+
+/// The (service, region) units an inventory names as not read before its deadline.
+pub fn deadline_misses(
+    inventory: &infraqa_core::Inventory,
+) -> std::collections::BTreeSet<(String, String)> {
+    inventory
+        .errors
+        .iter()
+        .filter(|e| e.code == "DeadlineExceeded")
+        .map(|e| (e.service.clone(), e.region.clone()))
+        .collect()
 }

@@ -885,18 +885,7 @@ impl Seeder<'_> {
     ) -> Result<String, KitError> {
         let s3 = self.clients.s3(region);
         let name = self.bucket_name(prefix);
-        let mut create = s3.create_bucket().bucket(&name);
-        if region != "us-east-1" {
-            create = create.create_bucket_configuration(
-                s3t::CreateBucketConfiguration::builder()
-                    .location_constraint(s3t::BucketLocationConstraint::from(region))
-                    .build(),
-            );
-        }
-        create
-            .send()
-            .await
-            .step(format!("creating bucket {name}"))?;
+        create_bucket(&s3, &name, region).await?;
         if let Some(algorithm) = spec.encryption {
             let by_default = s3t::ServerSideEncryptionByDefault::builder()
                 .sse_algorithm(algorithm)
@@ -1568,6 +1557,27 @@ pub async fn tag_aws_defaults(
         network_acl,
     })
 }
+/// Creates bucket `name` located in `region`.
+pub async fn create_bucket(
+    s3: &aws_sdk_s3::Client,
+    name: &str,
+    region: &str,
+) -> Result<(), KitError> {
+    let mut create = s3.create_bucket().bucket(name);
+    if region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            s3t::CreateBucketConfiguration::builder()
+                .location_constraint(s3t::BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    create
+        .send()
+        .await
+        .step(format!("creating bucket {name}"))?;
+    Ok(())
+}
+
 /// The shape of a benchmark estate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BenchEstate {
@@ -1618,15 +1628,7 @@ pub async fn seed_bench_estate(
         let region = regions[i % regions.len()];
         let name = format!("bench-{suffix}-{i:04}");
         let s3 = clients.s3(region);
-        let mut create = s3.create_bucket().bucket(&name);
-        if region != "us-east-1" {
-            create = create.create_bucket_configuration(
-                s3t::CreateBucketConfiguration::builder()
-                    .location_constraint(s3t::BucketLocationConstraint::from(region))
-                    .build(),
-            );
-        }
-        create.send().await.step("CreateBucket")?;
+        create_bucket(&s3, &name, region).await?;
         // Half the buckets block public access: those never need the policy-status and ACL reads.
         if i % 2 == 0 {
             s3.put_public_access_block()

@@ -68,24 +68,15 @@ async fn main() -> anyhow::Result<()> {
         .body(policy.into_bytes().into())
         .send()
         .await?;
-    let creds = &account.credentials;
     let mut runtime = Runtime::start(
         Path::new(WORKSPACE),
-        vec![
+        [
             ("INFRAQA_BUCKET".into(), bucket.clone()),
             ("INFRAQA_GRACE_SECONDS".into(), "0".into()),
-            ("AWS_ENDPOINT_URL".into(), emulator.url().to_owned()),
-            ("AWS_REGION".into(), region.to_owned()),
-            ("AWS_ACCESS_KEY_ID".into(), creds.access_key_id().to_owned()),
-            (
-                "AWS_SECRET_ACCESS_KEY".into(),
-                creds.secret_access_key().to_owned(),
-            ),
-            (
-                "AWS_SESSION_TOKEN".into(),
-                creds.session_token().unwrap_or_default().to_owned(),
-            ),
-        ],
+        ]
+        .into_iter()
+        .chain(account.environment(region))
+        .collect(),
     )?;
     let dir = binaries()?;
 

@@ -1,0 +1,39 @@
+//! Reading the suite's bucket in tests: the keys under a prefix, an object's bytes.
+
+use crate::{KitError, Step};
+
+/// The keys of `bucket` under `prefix` (one page: tests write fewer than 1,000).
+pub async fn keys(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<String>, KitError> {
+    Ok(s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .step(format!("listing s3://{bucket}/{prefix}"))?
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect())
+}
+
+/// The bytes of `key` in `bucket`.
+pub async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Vec<u8>, KitError> {
+    let out = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .step(format!("reading s3://{bucket}/{key}"))?;
+    Ok(out
+        .body
+        .collect()
+        .await
+        .step(format!("reading the body of s3://{bucket}/{key}"))?
+        .to_vec())
+}
