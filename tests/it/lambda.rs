@@ -277,6 +277,29 @@ async fn a_scan_that_meets_its_deadline_writes_a_partial_inventory_naming_what_i
     .await
     .unwrap_err();
     assert!(!err.retryable, "{err}");
+
+    // The stack's Regions parameter (INFRAQA_REGIONS) stands in for the policy's regions when
+    // the payload names none.
+    let mut configured = suite.clone();
+    configured.config.regions = Some(vec!["eu-west-1".to_owned()]);
+    let done = handlers::scanner(
+        &configured,
+        ScanRequest::default(),
+        Some(SystemTime::now() + Duration::from_secs(5)),
+    )
+    .await
+    .unwrap();
+    let inventory = infraqa_core::document::inventory(
+        &object(
+            &c,
+            &suite.config.bucket,
+            &format!("runs/{}/inventory.json", done.run_id),
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(inventory.regions, ["eu-west-1"]);
 }
 
 #[tokio::test]

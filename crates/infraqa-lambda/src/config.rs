@@ -42,6 +42,9 @@ pub struct Config {
     /// `INFRAQA_SCAN_BUDGET_SECONDS`: the scanner starts no unit after this many seconds even
     /// when the invocation's deadline is later (optional; the deadline alone when unset).
     pub scan_budget: Option<Duration>,
+    /// `INFRAQA_REGIONS`: comma-separated regions the scheduled scan covers instead of the
+    /// policy's `[scan] regions` (optional; a payload's `regions` still wins).
+    pub regions: Option<Vec<String>>,
 }
 
 impl Config {
@@ -96,6 +99,7 @@ impl Config {
             grace: Duration::from_secs(number("INFRAQA_GRACE_SECONDS", 60)?),
             max_tag_changes: usize::try_from(number("INFRAQA_MAX_TAG_CHANGES", 500)?)
                 .unwrap_or(usize::MAX),
+            regions: regions(get("INFRAQA_REGIONS"))?,
             scan_budget: match get("INFRAQA_SCAN_BUDGET_SECONDS") {
                 None => None,
                 Some(_) => Some(Duration::from_secs(number(
@@ -105,6 +109,28 @@ impl Config {
             },
         })
     }
+}
+
+/// `INFRAQA_REGIONS` parsed: region names, each checked for shape.
+fn regions(value: Option<String>) -> Result<Option<Vec<String>>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let list: Vec<String> = value
+        .split(',')
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())
+        .collect();
+    if let Some(bad) = list.iter().find(|r| {
+        !r.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    }) {
+        return Err(ConfigError {
+            variable: "INFRAQA_REGIONS",
+            problem: format!("`{bad}` is not a region name (expected e.g. eu-west-1)"),
+        });
+    }
+    Ok((!list.is_empty()).then_some(list))
 }
 
 #[cfg(test)]
@@ -141,6 +167,15 @@ mod tests {
         let c = from(&[("INFRAQA_BUCKET", "b"), ("INFRAQA_TAGGER_MODE", "apply")]).unwrap();
         assert_eq!(c.tagger_mode, TaggerMode::Apply);
         assert_eq!(c.scan_budget, None);
+        assert_eq!(c.regions, None);
+        let c = from(&[
+            ("INFRAQA_BUCKET", "b"),
+            ("INFRAQA_REGIONS", "eu-west-1, us-east-1"),
+        ])
+        .unwrap();
+        assert_eq!(c.regions.unwrap(), ["eu-west-1", "us-east-1"]);
+        let e = from(&[("INFRAQA_BUCKET", "b"), ("INFRAQA_REGIONS", "Ireland")]).unwrap_err();
+        assert_eq!(e.variable, "INFRAQA_REGIONS");
         let c = from(&[
             ("INFRAQA_BUCKET", "b"),
             ("INFRAQA_SCAN_BUDGET_SECONDS", "30"),

@@ -147,8 +147,8 @@ pub fn run_id(inventory: &Inventory) -> String {
     inventory.generated_at.format("%Y%m%dT%H%M%SZ").to_string()
 }
 
-/// The scanner's payload: `{}` (and the schedule's event) scans the policy's regions,
-/// `{"regions": ["eu-west-1"]}` those regions.
+/// The scanner's payload: `{}` (and the schedule's event) scans the configured regions
+/// (`INFRAQA_REGIONS`, else the policy's), `{"regions": ["eu-west-1"]}` those regions.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ScanRequest {
     /// Regions to scan instead of the policy's.
@@ -180,14 +180,15 @@ pub async fn scanner(
     deadline: Option<SystemTime>,
 ) -> Result<ScanDone, HandlerError> {
     let policy = suite.policy().await?;
-    let scope = match request.regions {
-        Some(regions) if regions.is_empty() => {
+    let scope = match (request.regions, &suite.config.regions) {
+        (Some(regions), _) if regions.is_empty() => {
             return Err(HandlerError::input(
-                "`regions` is empty: omit it to scan the policy's regions".to_owned(),
+                "`regions` is empty: omit it to scan the configured regions".to_owned(),
             ));
         }
-        Some(regions) => RegionScope::List(regions),
-        None => policy.scan.regions.clone(),
+        (Some(regions), _) => RegionScope::List(regions),
+        (None, Some(configured)) => RegionScope::List(configured.clone()),
+        (None, None) => policy.scan.regions.clone(),
     };
     let deadline = scan_time(deadline, suite.config.scan_budget).map(|left| Deadline {
         at: Instant::now() + left,
