@@ -152,6 +152,47 @@ impl S3Prefix {
         Ok(bytes.to_vec())
     }
 
+    /// The bucket's Object Lock default retention: `(mode, days, years)`, or `None` when the
+    /// bucket has no Object Lock or no default retention.
+    pub async fn default_retention(
+        &self,
+    ) -> Result<Option<(String, Option<i32>, Option<i32>)>, AwsError> {
+        let out = match self
+            .client
+            .get_object_lock_configuration()
+            .bucket(&self.bucket)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let err = AwsError::call("s3", "GetObjectLockConfiguration", e);
+                return if err.code() == "ObjectLockConfigurationNotFoundError" {
+                    Ok(None)
+                } else {
+                    Err(err.naming(&format!("s3://{}", self.bucket)))
+                };
+            }
+        };
+        let Some(retention) = out
+            .object_lock_configuration()
+            .and_then(|c| c.rule())
+            .and_then(|r| r.default_retention())
+        else {
+            return Ok(None);
+        };
+        // S3 gives days or years; a zero in the other field (as some implementations send) is
+        // no period.
+        let positive = |n: Option<i32>| n.filter(|n| *n > 0);
+        Ok(retention.mode().map(|m| {
+            (
+                m.as_str().to_owned(),
+                positive(retention.days()),
+                positive(retention.years()),
+            )
+        }))
+    }
+
     /// The bucket.
     pub fn bucket(&self) -> &str {
         &self.bucket

@@ -467,6 +467,11 @@ fn audit_gathers_history_and_remediation_actions_and_names_a_bad_log_line() {
     assert_eq!(x.runs.len(), 1);
     assert_eq!(x.accounts, vec!["123456789012".to_owned()]);
     assert_eq!(
+        x.evidence_retention,
+        Some(infraqa_core::history::EvidenceRetention::LocalDirectory),
+        "a local history has no retention but the file system's"
+    );
+    assert_eq!(
         x.remediation_actions.len(),
         1,
         "the action of 400 days ago is outside"

@@ -589,13 +589,34 @@ fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_find
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("detail-type"), "{err}");
 
-    // With the history in S3 the audit log is written there too, and `infraqa audit` reads it.
+    // With the history in S3 the audit log is written there too, and `infraqa audit` reads it,
+    // with the retention that protects it: here, as the deployed stack's bucket, Object Lock.
     let bucket = format!("audit-{}", account.account_id);
+    let s3 = clients.s3(PRIMARY_REGION);
     rt.block_on(
-        clients
-            .s3(PRIMARY_REGION)
-            .create_bucket()
+        s3.create_bucket()
             .bucket(&bucket)
+            .object_lock_enabled_for_bucket(true)
+            .send(),
+    )
+    .unwrap();
+    let retention = aws_sdk_s3::types::DefaultRetention::builder()
+        .mode(aws_sdk_s3::types::ObjectLockRetentionMode::Governance)
+        .days(400)
+        .build();
+    rt.block_on(
+        s3.put_object_lock_configuration()
+            .bucket(&bucket)
+            .object_lock_configuration(
+                aws_sdk_s3::types::ObjectLockConfiguration::builder()
+                    .object_lock_enabled(aws_sdk_s3::types::ObjectLockEnabled::Enabled)
+                    .rule(
+                        aws_sdk_s3::types::ObjectLockRule::builder()
+                            .default_retention(retention)
+                            .build(),
+                    )
+                    .build(),
+            )
             .send(),
     )
     .unwrap();
@@ -643,6 +664,15 @@ fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_find
     assert_eq!(code, Some(0), "{err}");
     let x: infraqa_core::history::AuditExport =
         serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    assert_eq!(
+        x.evidence_retention,
+        Some(infraqa_core::history::EvidenceRetention::ObjectLock {
+            bucket: bucket.clone(),
+            mode: "GOVERNANCE".into(),
+            days: Some(400),
+            years: None,
+        })
+    );
     assert!(
         x.remediation_actions
             .iter()

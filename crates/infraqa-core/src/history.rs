@@ -369,6 +369,43 @@ pub struct AuditExport {
     /// What could not be used (e.g. a damaged history entry), and why.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// What keeps the history and the audit log from being rewritten, as read from their store
+    /// when the export was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_retention: Option<EvidenceRetention>,
+}
+
+/// What keeps evidence (history entries, audit log files) from being deleted or overwritten.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum EvidenceRetention {
+    /// A local directory: only the file system's permissions.
+    LocalDirectory,
+    /// The bucket's S3 Object Lock default retention.
+    ObjectLock {
+        /// The bucket.
+        bucket: String,
+        /// `GOVERNANCE` or `COMPLIANCE`.
+        mode: String,
+        /// Retention in days, when given in days.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        days: Option<i32>,
+        /// Retention in years, when given in years.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        years: Option<i32>,
+    },
+    /// The bucket has no Object Lock default retention: objects can be deleted or replaced.
+    NoObjectLock {
+        /// The bucket.
+        bucket: String,
+    },
+    /// The bucket's Object Lock configuration could not be read.
+    NotRead {
+        /// The bucket.
+        bucket: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Builds the audit export from the history entries and actions of `[from, to]` (whole days,
@@ -416,6 +453,7 @@ pub fn audit_export(
         trend,
         remediation_actions,
         notes: Vec::new(),
+        evidence_retention: None,
     }
 }
 

@@ -7,6 +7,7 @@
 use crate::aws::Aws;
 use crate::error::PipelineError;
 use infraqa_aws::objects::S3Prefix;
+use infraqa_core::history::EvidenceRetention;
 use std::path::PathBuf;
 
 /// A directory or `s3://bucket/prefix`.
@@ -188,6 +189,34 @@ impl Store {
                 .put_new(name, bytes, content_type)
                 .await
                 .map_err(|e| PipelineError::aws(what(), e)),
+        }
+    }
+
+    /// What keeps what is written here from being deleted or replaced: for S3, the bucket's
+    /// Object Lock default retention as read now (a failed read says so, it is not "none").
+    pub async fn retention(&self) -> EvidenceRetention {
+        let Location::S3 { bucket, .. } = &self.location else {
+            return EvidenceRetention::LocalDirectory;
+        };
+        let read = match self.s3().await {
+            Ok(Some(s3)) => s3.default_retention().await.map_err(|e| e.to_string()),
+            Ok(None) => return EvidenceRetention::LocalDirectory,
+            Err(e) => Err(e.to_string()),
+        };
+        match read {
+            Ok(Some((mode, days, years))) => EvidenceRetention::ObjectLock {
+                bucket: bucket.clone(),
+                mode,
+                days,
+                years,
+            },
+            Ok(None) => EvidenceRetention::NoObjectLock {
+                bucket: bucket.clone(),
+            },
+            Err(reason) => EvidenceRetention::NotRead {
+                bucket: bucket.clone(),
+                reason,
+            },
         }
     }
 

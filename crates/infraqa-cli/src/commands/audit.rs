@@ -1,6 +1,7 @@
 //! `infraqa audit --from DATE --to DATE`: the quarterly audit export. Gathers the runs of the
 //! period from the history store (compliance history and inventory snapshots), the trend
-//! across them, and the remediation actions of the audit log into one JSON file.
+//! across them, and the remediation actions of the audit log into one JSON file, with the
+//! retention that protects the history where it is kept (S3 Object Lock, as read now).
 
 use crate::exit::CliError;
 use anyhow::anyhow;
@@ -27,5 +28,6 @@ pub async fn export(
     let actions = log.load().await?;
     let mut x = audit_export(entries, actions, from, to, chrono::Utc::now());
     x.notes = problems;
+    x.evidence_retention = Some(history.retention().await);
     Ok(x)
 }
