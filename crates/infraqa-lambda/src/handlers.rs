@@ -13,7 +13,9 @@ use infraqa_core::policy::RegionScope;
 use infraqa_core::report::Report;
 use infraqa_core::{Finding, Inventory, Policy, Severity};
 use infraqa_pipeline::audit::AuditLog;
-use infraqa_pipeline::report::{FINDINGS, INVENTORY, ReportTarget, put_json, read_document};
+use infraqa_pipeline::report::{
+    FINDINGS, INVENTORY, ReportTarget, put_json, read_document, to_json,
+};
 use infraqa_pipeline::{Aws, Location, PipelineError, Store};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant, SystemTime};
@@ -142,9 +144,12 @@ impl Suite {
     }
 }
 
-/// A run's id: its scan's time.
+/// A run's id: its scan's time, to the millisecond.
 pub fn run_id(inventory: &Inventory) -> String {
-    inventory.generated_at.format("%Y%m%dT%H%M%SZ").to_string()
+    inventory
+        .generated_at
+        .format("%Y%m%dT%H%M%S%.3fZ")
+        .to_string()
 }
 
 /// The scanner's payload: `{}` (and the schedule's event) scans the configured regions
@@ -199,7 +204,22 @@ pub async fn scanner(
         .await
         .map_err(|e| HandlerError::from(PipelineError::aws("scanning the account", e)))?;
     let id = run_id(&inventory);
-    let at = put_json(&suite.run(&id), INVENTORY, &inventory).await?;
+    // Never over another run's inventory (two scans finishing in the same millisecond).
+    let at = suite
+        .run(&id)
+        .put_new(
+            INVENTORY,
+            to_json(INVENTORY, &inventory)?,
+            "application/json",
+        )
+        .await?
+        .ok_or_else(|| HandlerError {
+            retryable: true,
+            message: format!(
+                "runs/{id}/{INVENTORY} exists already: another scan finished in the same \
+                 millisecond; nothing was replaced, and a retry scans again"
+            ),
+        })?;
     tracing::info!(run_id = %id, resources = inventory.resources.len(), errors = inventory.errors.len(), "scanned");
     Ok(ScanDone {
         run_id: id,
