@@ -224,6 +224,22 @@ async fn the_scheduled_chain_writes_every_object_once_publishes_metrics_and_aler
     );
 }
 
+/// The scanner with five seconds to its deadline (less than the write margin: no unit may
+/// start), and the inventory it wrote.
+async fn scan_with_five_seconds_left(
+    c: &AwsClients,
+    suite: &Suite,
+    request: ScanRequest,
+) -> (handlers::ScanDone, infraqa_core::Inventory) {
+    let deadline = SystemTime::now() + Duration::from_secs(5);
+    let done = handlers::scanner(suite, request, Some(deadline))
+        .await
+        .unwrap();
+    let key = format!("runs/{}/inventory.json", done.run_id);
+    let bytes = object(c, &suite.config.bucket, &key).await.unwrap();
+    (done, infraqa_core::document::inventory(&bytes).unwrap())
+}
+
 #[tokio::test]
 #[ignore = "needs the emulator: run `make test`"]
 async fn a_scan_that_meets_its_deadline_writes_a_partial_inventory_naming_what_it_missed() {
@@ -237,24 +253,8 @@ async fn a_scan_that_meets_its_deadline_writes_a_partial_inventory_naming_what_i
     .await;
     let request: ScanRequest = serde_json::from_str(r#"{"regions": ["eu-west-1"]}"#).unwrap();
     // Less time than the write margin: no unit may start.
-    let done = handlers::scanner(
-        &suite,
-        request,
-        Some(SystemTime::now() + Duration::from_secs(5)),
-    )
-    .await
-    .unwrap();
+    let (done, inventory) = scan_with_five_seconds_left(&c, &suite, request).await;
     assert!(done.partial);
-    let inventory = infraqa_core::document::inventory(
-        &object(
-            &c,
-            &suite.config.bucket,
-            &format!("runs/{}/inventory.json", done.run_id),
-        )
-        .await
-        .unwrap(),
-    )
-    .unwrap();
     assert_eq!(inventory.regions, ["eu-west-1"]);
     let missed = infraqa_tests::deadline_misses(&inventory);
     for unit in [
@@ -282,23 +282,7 @@ async fn a_scan_that_meets_its_deadline_writes_a_partial_inventory_naming_what_i
     // the payload names none.
     let mut configured = suite.clone();
     configured.config.regions = Some(vec!["eu-west-1".to_owned()]);
-    let done = handlers::scanner(
-        &configured,
-        ScanRequest::default(),
-        Some(SystemTime::now() + Duration::from_secs(5)),
-    )
-    .await
-    .unwrap();
-    let inventory = infraqa_core::document::inventory(
-        &object(
-            &c,
-            &suite.config.bucket,
-            &format!("runs/{}/inventory.json", done.run_id),
-        )
-        .await
-        .unwrap(),
-    )
-    .unwrap();
+    let (_, inventory) = scan_with_five_seconds_left(&c, &configured, ScanRequest::default()).await;
     assert_eq!(inventory.regions, ["eu-west-1"]);
 }
 
