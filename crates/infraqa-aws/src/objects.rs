@@ -49,7 +49,13 @@ impl S3Prefix {
         sub: &str,
         suffix: &str,
     ) -> Result<Vec<(String, Vec<u8>)>, AwsError> {
-        use futures_util::{StreamExt, TryStreamExt};
+        let keys = self.keys_matching(sub, suffix).await?;
+        self.read_keys(keys).await
+    }
+
+    /// The keys directly under `prefix/sub` (not in deeper "folders") that end with `suffix`,
+    /// listed without reading the objects.
+    pub async fn keys_matching(&self, sub: &str, suffix: &str) -> Result<Vec<String>, AwsError> {
         let mut keys = Vec::new();
         let mut pages = self
             .client
@@ -69,6 +75,12 @@ impl S3Prefix {
                     .filter(|k| k.ends_with(suffix)),
             );
         }
+        Ok(keys)
+    }
+
+    /// The objects `keys` (whole keys, as listed), as (key, bytes), a few at a time.
+    pub async fn read_keys(&self, keys: Vec<String>) -> Result<Vec<(String, Vec<u8>)>, AwsError> {
+        use futures_util::{StreamExt, TryStreamExt};
         futures_util::stream::iter(keys)
             .map(|key| async move {
                 let out = self

@@ -68,6 +68,53 @@ pub struct ReportTarget<'a> {
     pub trend_runs: usize,
 }
 
+/// The history entries a report of `account`'s run needs for a trend over `last_n` runs
+/// (oldest first), and the entries that could not be used: only those read, so the daily
+/// report on day 400 reads what it read on day 2. Entries are named by time (see
+/// [`entry_name`]): the account's last `last_n + 1` names are read (one more, for an entry of
+/// the very inventory being reported again, which the trend leaves out); a name not of that
+/// form is always read, so nothing of unknown age is dropped.
+pub async fn load_recent_history(
+    history: &Store,
+    account: &str,
+    last_n: usize,
+) -> Result<(Vec<HistoryEntry>, Vec<String>), PipelineError> {
+    let names = recent_entry_names(history.names(".json").await?, account, last_n);
+    Ok(infraqa_report::store::decode_entries(
+        history.read_named(names).await?,
+    ))
+}
+
+/// Of history entry `names`, those of `account`'s last `last_n + 1` runs, and every name that
+/// is not `<time>-<account id>.json`.
+pub fn recent_entry_names(mut names: Vec<String>, account: &str, last_n: usize) -> Vec<String> {
+    let suffix = format!("-{account}.json");
+    let is_entry = |name: &str| {
+        name.strip_suffix(".json")
+            .and_then(|stem| stem.rsplit_once('-'))
+            .is_some_and(|(time, id)| {
+                id.len() == 12
+                    && id.bytes().all(|b| b.is_ascii_digit())
+                    && chrono::NaiveDateTime::parse_from_str(time, "%Y%m%dT%H%M%S%.3fZ").is_ok()
+            })
+    };
+    names.sort();
+    let mine: Vec<usize> = names
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.ends_with(&suffix) && is_entry(n))
+        .map(|(i, _)| i)
+        .collect();
+    let keep_from = mine.len().saturating_sub(last_n + 1);
+    let kept: std::collections::HashSet<usize> = mine[keep_from..].iter().copied().collect();
+    names
+        .into_iter()
+        .enumerate()
+        .filter(|(i, n)| kept.contains(i) || !is_entry(n))
+        .map(|(_, n)| n)
+        .collect()
+}
+
 /// Every history entry in `history` (oldest first) and the entries that could not be used.
 pub async fn load_history(
     history: &Store,
@@ -101,7 +148,8 @@ pub async fn produce(
     check.belongs_to(inventory, policy).map_err(|e| {
         PipelineError::input_because("the findings do not belong to this inventory and policy", e)
     })?;
-    let (past, problems) = load_history(target.history).await?;
+    let (past, problems) =
+        load_recent_history(target.history, &inventory.account_id, target.trend_runs).await?;
     for p in &problems {
         tracing::warn!("{p}");
     }
@@ -154,5 +202,36 @@ pub fn content_type(name: &str) -> &'static str {
         Some("csv") => "text/csv; charset=utf-8",
         Some("md") => "text/markdown; charset=utf-8",
         _ => "application/json",
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_reads_only_its_accounts_last_runs_and_every_name_of_unknown_form() {
+        let a = "111111111111";
+        let b = "222222222222";
+        let mut names: Vec<String> = (1..=30)
+            .map(|day| format!("202611{day:02}T060000.000Z-{a}.json"))
+            .collect();
+        names.push(format!("20261130T070000.000Z-{b}.json"));
+        names.push("legacy-entry.json".to_owned());
+        let kept = recent_entry_names(names.clone(), a, 3);
+        assert_eq!(
+            kept,
+            [
+                "20261127T060000.000Z-111111111111.json",
+                "20261128T060000.000Z-111111111111.json",
+                "20261129T060000.000Z-111111111111.json",
+                "20261130T060000.000Z-111111111111.json",
+                "legacy-entry.json",
+            ]
+        );
+        // Fewer runs than the window: all of them.
+        assert_eq!(recent_entry_names(names, b, 3).len(), 2);
+        assert!(recent_entry_names(Vec::new(), a, 3).is_empty());
     }
 }

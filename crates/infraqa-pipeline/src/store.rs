@@ -239,8 +239,15 @@ impl Store {
     /// Every file directly in the store whose name ends with `suffix`, as (name, bytes), by
     /// name. A store that does not exist yet is empty.
     pub async fn list(&self, suffix: &str) -> Result<Vec<(String, Vec<u8>)>, PipelineError> {
+        let names = self.names(suffix).await?;
+        self.read_named(names).await
+    }
+
+    /// The names of the files directly in the store that end with `suffix`, sorted, without
+    /// reading them. A store that does not exist yet has none.
+    pub async fn names(&self, suffix: &str) -> Result<Vec<String>, PipelineError> {
         let what = || format!("listing {}", self.location);
-        let mut out = match self.s3().await? {
+        let mut names = match self.s3().await? {
             None => {
                 let dir = self.path("");
                 let read = match std::fs::read_dir(&dir) {
@@ -248,30 +255,57 @@ impl Store {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
                     Err(e) => return Err(PipelineError::storage(what(), e)),
                 };
-                let mut files = Vec::new();
+                let mut names = Vec::new();
                 for item in read {
                     let item = item.map_err(|e| PipelineError::storage(what(), e))?;
                     let name = item.file_name().to_string_lossy().into_owned();
-                    if name.starts_with('.') || !name.ends_with(suffix) || !item.path().is_file() {
-                        continue;
+                    if !name.starts_with('.') && name.ends_with(suffix) && item.path().is_file() {
+                        names.push(name);
                     }
-                    let bytes = std::fs::read(item.path()).map_err(|e| {
-                        PipelineError::storage(format!("reading {}", item.path().display()), e)
-                    })?;
-                    files.push((name, bytes));
                 }
-                files
+                names
             }
             Some(s3) => s3
-                .read_matching("", suffix)
+                .keys_matching("", suffix)
                 .await
                 .map_err(|e| PipelineError::aws(what(), e))?
                 .into_iter()
-                .map(|(key, bytes)| (key.rsplit('/').next().unwrap_or(&key).to_owned(), bytes))
+                .map(|key| key.rsplit('/').next().unwrap_or(&key).to_owned())
                 .collect(),
         };
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(out)
+        names.sort();
+        Ok(names)
+    }
+
+    /// The files `names` of the store, as (name, bytes), in the order given.
+    pub async fn read_named(
+        &self,
+        names: Vec<String>,
+    ) -> Result<Vec<(String, Vec<u8>)>, PipelineError> {
+        match self.s3().await? {
+            None => names
+                .into_iter()
+                .map(|name| {
+                    let path = self.path(&name);
+                    std::fs::read(&path)
+                        .map(|bytes| (name, bytes))
+                        .map_err(|e| {
+                            PipelineError::storage(format!("reading {}", path.display()), e)
+                        })
+                })
+                .collect(),
+            Some(s3) => {
+                let keys = names.iter().map(|n| s3.key(n)).collect();
+                let read = s3
+                    .read_keys(keys)
+                    .await
+                    .map_err(|e| PipelineError::aws(format!("reading {}", self.location), e))?;
+                Ok(names
+                    .into_iter()
+                    .zip(read.into_iter().map(|(_, b)| b))
+                    .collect())
+            }
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use infraqa_core::check::check;
 use infraqa_core::{Inventory, Policy};
-use infraqa_pipeline::report::{ReportTarget, load_history, produce};
+use infraqa_pipeline::report::{ReportTarget, load_history, load_recent_history, produce};
 use infraqa_pipeline::{Aws, Location, Store};
 
 fn at(day: u32, hour: u32) -> DateTime<Utc> {
@@ -73,4 +73,50 @@ async fn the_history_keeps_one_entry_per_inventory_and_skips_a_damaged_one_by_na
         leftovers.is_empty(),
         "no temporary files left: {leftovers:?}"
     );
+}
+
+#[tokio::test]
+async fn a_report_reads_only_the_runs_its_trend_needs_and_gets_the_same_trend() {
+    let dir = tempfile::tempdir().unwrap();
+    let aws = Aws::new(Default::default());
+    let out = Store::new(Location::Local(dir.path().join("out")), &aws);
+    let history = out.child("history");
+    let policy = Policy::from_toml("[tags]\nrequired = [\"Owner\"]\n", "p.toml").unwrap();
+    let target = || ReportTarget {
+        out: &out,
+        history: &history,
+        trend_runs: 3,
+    };
+    // Twenty daily runs whose estates (and so findings) change from day to day.
+    for day in 1..=20 {
+        let inv = infraqa_core::synthetic::inventory(10 + (day as usize * 7) % 13, at(day, 5));
+        let checked = check(&inv, &policy, at(day, 6));
+        produce(&inv, &checked, &policy, target(), &aws, at(day, 6))
+            .await
+            .unwrap();
+    }
+    let (all, _) = load_history(&history).await.unwrap();
+    assert_eq!(all.len(), 20);
+    let (recent, _) = load_recent_history(&history, &all[0].account_id, 3)
+        .await
+        .unwrap();
+    assert_eq!(recent.len(), 4, "the last three runs and one more");
+
+    // The 21st run's trend from the runs read equals the trend over the whole history.
+    let inv = infraqa_core::synthetic::inventory(17, at(21, 5));
+    let checked = check(&inv, &policy, at(21, 6));
+    let expected = infraqa_core::report::build(infraqa_core::report::ReportInput {
+        inventory: &inv,
+        check: &checked,
+        policy: &policy,
+        history: &all,
+        trend_runs: 3,
+        prices: infraqa_core::prices::PriceTable::embedded(),
+        now: at(21, 6),
+    });
+    assert!(!expected.trend.history.is_empty());
+    let (report, _) = produce(&inv, &checked, &policy, target(), &aws, at(21, 6))
+        .await
+        .unwrap();
+    assert_eq!(report.trend, expected.trend);
 }
