@@ -637,6 +637,25 @@ fn run_twice_writes_every_report_and_a_trend_then_audit_gathers_both_runs() {
         1,
         "the fix shows across the period"
     );
+    // Beside it, every finding of the period with when it was first and last seen and, for the
+    // fixed one, when it was resolved.
+    let csv = std::fs::read_to_string(
+        dir.path()
+            .join(format!("audit-findings-{today}-{today}.csv")),
+    )
+    .unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("account_id,rule_id,resource_arn,first_seen,last_seen,resolved_at")
+    );
+    let rows: Vec<&str> = lines.collect();
+    let keys: std::collections::BTreeSet<_> = x.runs.iter().flat_map(|r| &r.findings).collect();
+    assert_eq!(rows.len(), keys.len(), "{csv}");
+    let resolved: Vec<&&str> = rows.iter().filter(|r| !r.ends_with(',')).collect();
+    assert_eq!(resolved.len(), 1, "{csv}");
+    let fixed = &x.trend[&account.account_id].resolved[0];
+    assert!(resolved[0].contains(&fixed.1), "{csv}");
     // --from after --to is bad input.
     let bad = infraqa(&[
         "audit",

@@ -408,6 +408,87 @@ pub enum EvidenceRetention {
     },
 }
 
+/// One stretch of a finding across the runs of a period: from the first run that had it to
+/// the first complete run that judged its resource and no longer had it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingSpan {
+    /// The account.
+    pub account_id: String,
+    /// The rule.
+    pub rule_id: RuleId,
+    /// The resource (or resource#detail) the finding names.
+    pub resource_arn: String,
+    /// The first run that had it.
+    pub first_seen: DateTime<Utc>,
+    /// The last run that had it.
+    pub last_seen: DateTime<Utc>,
+    /// The run that found it resolved; none while it is open at the period's last run.
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// Every finding open at any time in `runs` (any order), as spans per account, by account and
+/// first seen: a finding resolved and found again is two spans. As for the time to remediate,
+/// a partial run resolves nothing and no run resolves a finding it could not judge.
+pub fn finding_spans(runs: &[HistoryEntry]) -> Vec<FindingSpan> {
+    let mut runs: Vec<&HistoryEntry> = runs.iter().collect();
+    runs.sort_by(|a, b| (&a.account_id, a.generated_at).cmp(&(&b.account_id, b.generated_at)));
+    let mut out = Vec::new();
+    // (account, finding) -> (first seen, last seen) of the stretch still open.
+    type Seen = (DateTime<Utc>, DateTime<Utc>);
+    let mut open: BTreeMap<(&str, &FindingKey), Seen> = BTreeMap::new();
+    for run in runs {
+        let account = run.account_id.as_str();
+        let present: HashSet<&FindingKey> = run.findings.iter().collect();
+        let unjudged: HashSet<&FindingKey> = run.not_evaluated.iter().collect();
+        if !run.partial {
+            let resolved: Vec<(&str, &FindingKey)> = open
+                .keys()
+                .filter(|(a, k)| *a == account && !present.contains(k) && !unjudged.contains(k))
+                .copied()
+                .collect();
+            for key in resolved {
+                if let Some((first_seen, last_seen)) = open.remove(&key) {
+                    out.push(span(key, first_seen, last_seen, Some(run.generated_at)));
+                }
+            }
+        }
+        for key in &run.findings {
+            open.entry((account, key))
+                .and_modify(|(_, last)| *last = run.generated_at)
+                .or_insert((run.generated_at, run.generated_at));
+        }
+    }
+    out.extend(
+        open.into_iter()
+            .map(|(key, (first, last))| span(key, first, last, None)),
+    );
+    out.sort_by(|a, b| {
+        (&a.account_id, a.first_seen, a.rule_id, &a.resource_arn).cmp(&(
+            &b.account_id,
+            b.first_seen,
+            b.rule_id,
+            &b.resource_arn,
+        ))
+    });
+    out
+}
+
+fn span(
+    (account, (rule, arn)): (&str, &FindingKey),
+    first_seen: DateTime<Utc>,
+    last_seen: DateTime<Utc>,
+    resolved_at: Option<DateTime<Utc>>,
+) -> FindingSpan {
+    FindingSpan {
+        account_id: account.to_owned(),
+        rule_id: *rule,
+        resource_arn: arn.clone(),
+        first_seen,
+        last_seen,
+        resolved_at,
+    }
+}
+
 /// Builds the audit export from the history entries and actions of `[from, to]` (whole days,
 /// UTC; entries and actions outside are ignored).
 pub fn audit_export(
@@ -488,6 +569,42 @@ mod tests {
     }
 
     use RuleId::{S3Encryption as Enc, TagsRequired as Tags};
+
+    #[test]
+    fn spans_open_resolve_reopen_and_survive_partial_and_unjudged_runs() {
+        let mut unjudged = entry(4, 50.0, &[], false);
+        unjudged.not_evaluated = vec![(Tags, "arn:b".into())];
+        let runs = vec![
+            entry(1, 50.0, &[(Tags, "arn:a"), (Tags, "arn:b")], false),
+            entry(2, 60.0, &[(Tags, "arn:b")], true), // partial: resolves nothing
+            entry(3, 70.0, &[(Tags, "arn:b")], false), // arn:a resolved here
+            unjudged,                                 // arn:b unknown, still open
+            entry(5, 80.0, &[(Enc, "arn:a")], false), // arn:b resolved here
+            entry(6, 80.0, &[(Tags, "arn:a")], false), // arn:a tags again; Enc resolved
+        ];
+        let spans = finding_spans(&runs);
+        let got: Vec<(RuleId, &str, u32, u32, Option<u32>)> = spans
+            .iter()
+            .map(|s| {
+                (
+                    s.rule_id,
+                    s.resource_arn.as_str(),
+                    chrono::Datelike::day(&s.first_seen),
+                    chrono::Datelike::day(&s.last_seen),
+                    s.resolved_at.map(|t| chrono::Datelike::day(&t)),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Tags, "arn:a", 1, 1, Some(3)),
+                (Tags, "arn:b", 1, 3, Some(5)),
+                (Enc, "arn:a", 5, 5, Some(6)),
+                (Tags, "arn:a", 6, 6, None),
+            ]
+        );
+    }
 
     #[test]
     fn direction_is_stable_only_when_the_delta_rounds_to_zero() {

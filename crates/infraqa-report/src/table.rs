@@ -74,3 +74,34 @@ pub fn render(r: &Report) -> Result<Vec<u8>, csv::Error> {
     }
     w.into_inner().map_err(|e| e.into_error().into())
 }
+
+/// The header row of `audit-findings-FROM-TO.csv`.
+pub const AUDIT_HEADER: [&str; 6] = [
+    "account_id",
+    "rule_id",
+    "resource_arn",
+    "first_seen",
+    "last_seen",
+    "resolved_at",
+];
+
+/// `audit-findings-FROM-TO.csv`: every finding open at any time in an audit period, one row
+/// per span (first seen, last seen, resolved at; empty while still open).
+pub fn render_audit_findings(
+    spans: &[infraqa_core::history::FindingSpan],
+) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::with_capacity(128 * (spans.len() + 1)));
+    w.write_record(AUDIT_HEADER)?;
+    let time = |t: &chrono::DateTime<chrono::Utc>| t.to_rfc3339();
+    for s in spans {
+        w.write_record([
+            s.account_id.as_str(),
+            s.rule_id.as_str(),
+            &cell(&s.resource_arn),
+            &time(&s.first_seen),
+            &time(&s.last_seen),
+            &s.resolved_at.as_ref().map(time).unwrap_or_default(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}

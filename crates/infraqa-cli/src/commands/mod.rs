@@ -80,15 +80,25 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
                     .join(format!("audit-{}-{}.json", args.from, args.to))
             });
             infraqa_report::store::write_json_atomic(&out, &x)?;
+            // Every finding open at any time in the period, beside the export.
+            let spans = infraqa_core::history::finding_spans(&x.runs);
+            let csv = infraqa_report::table::render_audit_findings(&spans).map_err(|e| {
+                CliError::AwsOrStorage(anyhow::anyhow!("rendering the audit findings: {e}"))
+            })?;
+            let csv_path =
+                out.with_file_name(format!("audit-findings-{}-{}.csv", args.from, args.to));
+            infraqa_report::store::write_atomic(&csv_path, &csv)?;
             eprintln!(
-                "{} run(s) of {} account(s) and {} remediation action(s) between {} and {}",
+                "{} run(s) of {} account(s), {} finding span(s) and {} remediation action(s) between {} and {}",
                 x.runs.len(),
                 x.accounts.len(),
+                spans.len(),
                 x.remediation_actions.len(),
                 args.from,
                 args.to
             );
             println!("{}", out.display());
+            println!("{}", csv_path.display());
             Ok(())
         }
         Command::Tag(args) => tag::run(&args, &aws).await,
