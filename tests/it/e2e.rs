@@ -29,12 +29,7 @@ async fn the_built_binaries_run_the_chain_against_the_lambda_runtime_api() {
     let estate = seed_demo_estate(&c).await.unwrap();
     let bucket = format!("infraqa-e2e-{}", account.account_id);
     let s3 = c.s3(PRIMARY_REGION);
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    s3.put_object()
-        .bucket(&bucket)
-        .key("policy.toml")
-        .body(estate.policy_toml().into_bytes().into())
-        .send()
+    infraqa_tests::objects::suite_bucket(&s3, &bucket, &estate.policy_toml())
         .await
         .unwrap();
     let alerts = infraqa_tests::alerts::watched_topic(&c, PRIMARY_REGION, "infraqa-alerts")

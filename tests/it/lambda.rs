@@ -39,12 +39,7 @@ fn s3_event(bucket: &str, key: &str) -> S3Event {
 async fn suite(c: &AwsClients, policy: &str, account: &str) -> (Suite, Watched) {
     let bucket = format!("infraqa-suite-{account}");
     let s3 = c.s3(PRIMARY_REGION);
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    s3.put_object()
-        .bucket(&bucket)
-        .key("policy.toml")
-        .body(policy.as_bytes().to_vec().into())
-        .send()
+    infraqa_tests::objects::suite_bucket(&s3, &bucket, policy)
         .await
         .unwrap();
     let alerts = watched_topic(c, PRIMARY_REGION, "infraqa-alerts")

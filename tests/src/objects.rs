@@ -1,4 +1,5 @@
-//! Reading the suite's bucket in tests: the keys under a prefix, an object's bytes.
+//! The suite's bucket in tests: created with its policy object; the keys under a prefix, an
+//! object's bytes.
 
 use crate::{KitError, Step};
 
@@ -36,4 +37,26 @@ pub async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<
         .await
         .step(format!("reading the body of s3://{bucket}/{key}"))?
         .to_vec())
+}
+
+/// Creates the suite's `bucket` (in the client's region) holding `policy` as `policy.toml`, as
+/// a deployed stack's bucket is once its policy is uploaded.
+pub async fn suite_bucket(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    policy: &str,
+) -> Result<(), KitError> {
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .step(format!("creating bucket {bucket}"))?;
+    s3.put_object()
+        .bucket(bucket)
+        .key("policy.toml")
+        .body(policy.as_bytes().to_vec().into())
+        .send()
+        .await
+        .step(format!("writing s3://{bucket}/policy.toml"))?;
+    Ok(())
 }

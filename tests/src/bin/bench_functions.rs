@@ -58,16 +58,10 @@ async fn main() -> anyhow::Result<()> {
     let region = REGIONS[0];
     let bucket = format!("infraqa-bench-{}", account.account_id);
     let s3 = c.s3(region);
-    s3.create_bucket().bucket(&bucket).send().await?;
     let policy = format!(
         "[scan]\nregions = {REGIONS:?}\n\n[tags]\nrequired = [\"Environment\", \"Owner\", \"CostCenter\"]\n"
     );
-    s3.put_object()
-        .bucket(&bucket)
-        .key("policy.toml")
-        .body(policy.into_bytes().into())
-        .send()
-        .await?;
+    infraqa_tests::objects::suite_bucket(&s3, &bucket, &policy).await?;
     let mut runtime = Runtime::start(
         Path::new(WORKSPACE),
         [
