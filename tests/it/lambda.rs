@@ -254,7 +254,8 @@ async fn a_scan_that_meets_its_deadline_writes_a_partial_inventory_naming_what_i
     let missed = infraqa_tests::deadline_misses(&inventory);
     for unit in [
         ("iam", "global"),
-        ("s3", "global"),
+        ("s3control", "global"),
+        ("s3", "eu-west-1"),
         ("ec2", "eu-west-1"),
         ("tagging", "eu-west-1"),
     ] {

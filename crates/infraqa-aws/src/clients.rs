@@ -1,8 +1,8 @@
 //! [`AwsClients`]: the single place service clients are built.
 
 use crate::error::AwsError;
-use crate::options::{AwsOptions, Service};
-use crate::rate_limit::{Limiter, RateLimitedHttpClient};
+use crate::options::{AwsOptions, RateLimit, Service};
+use crate::rate_limit::{Limiter, RateLimitedHttpClient, quota};
 use crate::stats::{CallCounts, CallTally};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -11,7 +11,7 @@ use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::client::endpoint::EndpointFuture;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::endpoint::Endpoint;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// A `$krate` config builder from the shared config, for `region`, behind that (service,
@@ -93,6 +93,29 @@ impl AwsClients {
         }
     }
 
+    /// These clients with `limits` for the services the options leave at their default (a
+    /// rate given on the command line wins over the policy's), behind fresh limiters; the
+    /// configuration, HTTP client and call counts stay shared.
+    pub fn with_rate_limits(&self, limits: &BTreeMap<Service, RateLimit>) -> Self {
+        if limits.is_empty() {
+            return self.clone();
+        }
+        let mut options = (*self.options).clone();
+        for (service, limit) in limits {
+            options.rate_limits.entry(*service).or_insert(*limit);
+        }
+        Self {
+            options: Arc::new(options),
+            limiters: Arc::default(),
+            ..self.clone()
+        }
+    }
+
+    /// The rate limit in force for `service`.
+    pub fn rate_limit(&self, service: Service) -> RateLimit {
+        self.options.rate_limit(service)
+    }
+
     /// The configured home region, if any.
     pub fn home_region(&self) -> Option<&str> {
         self.config.region().map(Region::as_ref)
@@ -126,7 +149,7 @@ impl AwsClients {
                 limiters
                     .entry((service, region.to_owned()))
                     .or_insert_with(|| {
-                        Arc::new(Limiter::direct(self.options.rate_limit(service).quota()))
+                        Arc::new(Limiter::direct(quota(self.options.rate_limit(service))))
                     }),
             )
         };
@@ -259,5 +282,37 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedEndpoint {
         _params: &'a aws_sdk_s3control::config::endpoint::Params,
     ) -> EndpointFuture<'a> {
         EndpointFuture::ready(Ok(Endpoint::builder().url(self.0.clone()).build()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn policy_rates_fill_in_where_the_command_line_set_none() {
+        let mut options = AwsOptions {
+            region: Some("us-east-1".into()),
+            credentials: Some(aws_credential_types::Credentials::new(
+                "k", "s", None, None, "test",
+            )),
+            ..AwsOptions::default()
+        };
+        options
+            .rate_limits
+            .insert(Service::Ec2, RateLimit::per_second(3));
+        let clients = AwsClients::load(options).await;
+        let policy = BTreeMap::from([
+            (Service::Ec2, RateLimit::per_second(7)),
+            (Service::S3, RateLimit::per_second(9)),
+        ]);
+        let paced = clients.with_rate_limits(&policy);
+        let rps = |c: &AwsClients, s| c.rate_limit(s).per_second.get();
+        assert_eq!(rps(&paced, Service::Ec2), 3, "the command line wins");
+        assert_eq!(rps(&paced, Service::S3), 9, "the policy replaces the default");
+        assert_eq!(rps(&paced, Service::Iam), 10, "unnamed services keep theirs");
+        assert_eq!(rps(&clients, Service::S3), 50, "the original is untouched");
+        // A policy that sets no rate changes nothing.
+        assert!(Arc::ptr_eq(&clients.options, &clients.with_rate_limits(&BTreeMap::new()).options));
     }
 }

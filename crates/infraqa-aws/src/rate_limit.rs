@@ -21,16 +21,14 @@ use std::sync::Arc;
 pub type Limiter<C = DefaultClock> =
     RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<<C as Clock>::Instant>>;
 
-impl RateLimit {
-    /// The governor quota for this limit.
-    pub fn quota(self) -> Quota {
-        Quota::per_second(self.per_second).allow_burst(self.burst)
-    }
+/// The governor quota for `limit`.
+pub fn quota(limit: RateLimit) -> Quota {
+    Quota::per_second(limit.per_second).allow_burst(limit.burst)
+}
 
-    /// A limiter on an explicit clock (tests use a fake one).
-    pub fn limiter_with_clock<C: Clock>(self, clock: C) -> Limiter<C> {
-        RateLimiter::direct_with_clock(self.quota(), clock)
-    }
+/// A limiter for `limit` on an explicit clock (tests use a fake one).
+pub fn limiter_with_clock<C: Clock>(limit: RateLimit, clock: C) -> Limiter<C> {
+    RateLimiter::direct_with_clock(quota(limit), clock)
 }
 
 /// Wraps an HTTP client so each request first waits for `limiter`.
@@ -94,7 +92,7 @@ mod tests {
     /// How many of `attempts` requests, spread evenly over `window`, the limiter lets through.
     fn permitted(limit: RateLimit, attempts: u32, window: Duration) -> u32 {
         let clock = FakeRelativeClock::default();
-        let limiter = limit.limiter_with_clock(clock.clone());
+        let limiter = limiter_with_clock(limit, clock.clone());
         let step = window / attempts.max(1);
         let mut ok = 0;
         for _ in 0..attempts {
@@ -165,7 +163,7 @@ mod tests {
     #[test]
     fn a_refused_request_is_told_when_to_retry() {
         let clock = FakeRelativeClock::default();
-        let limiter = limit(4, 1).limiter_with_clock(clock.clone());
+        let limiter = limiter_with_clock(limit(4, 1), clock.clone());
         assert!(limiter.check().is_ok());
         let not_until = limiter.check().unwrap_err();
         assert_eq!(

@@ -43,8 +43,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "N", default_value_t = 8,
           value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
-    /// Client-side request rate for a service, e.g. `ec2=10` (repeatable). Defaults are
-    /// conservative: ec2 20/s, s3 50/s, iam 10/s, logs, cloudtrail and tagging 5/s.
+    /// Client-side request rate per region for a service, e.g. `ec2=10` (repeatable); wins over
+    /// the policy's `[scan.rate_limits]`. Defaults: ec2 20/s, s3 50/s, lambda 15/s, iam 10/s,
+    /// logs, cloudtrail and tagging 5/s (sources in the README).
     #[arg(long = "rate-limit", global = true, value_name = "SERVICE=RPS", value_parser = parse_rate_limit)]
     pub rate_limits: Vec<(Service, RateLimit)>,
     /// More log output: -v info, -vv debug for infraqa, -vvv debug for everything.

@@ -88,12 +88,44 @@ pub struct ScanStats {
     pub api_calls: BTreeMap<String, BTreeMap<String, u64>>,
     /// Wall time of the scan in milliseconds.
     pub duration_ms: u64,
+    /// Each scan unit's wall time, longest first: the first is the scan's critical path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<UnitTiming>,
+}
+
+/// How long one scan unit (a service in a region) took.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitTiming {
+    /// The service, e.g. `ec2`.
+    pub service: String,
+    /// The region (or `global`).
+    pub region: String,
+    /// Wall time from the unit's start to its end, in milliseconds.
+    pub duration_ms: u64,
+}
+
+impl std::fmt::Display for UnitTiming {
+    /// `ec2 in us-east-1, 12.1 s`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} in {}, {:.1} s",
+            self.service,
+            self.region,
+            self.duration_ms as f64 / 1000.0
+        )
+    }
 }
 
 impl ScanStats {
     /// Total API calls over every service and operation.
     pub fn total_calls(&self) -> u64 {
         self.api_calls.values().flat_map(BTreeMap::values).sum()
+    }
+
+    /// The unit that took longest, if the scan recorded its units.
+    pub fn longest_unit(&self) -> Option<&UnitTiming> {
+        self.units.iter().max_by_key(|u| u.duration_ms)
     }
 }
 

@@ -15,6 +15,7 @@ pub mod finding;
 pub mod history;
 pub mod iam;
 pub mod inventory;
+pub mod limits;
 pub mod model;
 pub mod observed;
 pub mod orphans;

@@ -7,7 +7,7 @@ use crate::finding::{Finding, RuleId, Severity};
 use crate::history::{
     FindingKey, HISTORY_SCHEMA_VERSION, HistoryEntry, InventorySnapshot, Trend, trend,
 };
-use crate::inventory::{Inventory, ScanError};
+use crate::inventory::{Inventory, ScanError, ScanStats, UnitTiming};
 use crate::orphans::Orphan;
 use crate::policy::Policy;
 use crate::prices::PriceTable;
@@ -90,6 +90,9 @@ pub struct Report {
     pub partial: bool,
     /// The figures.
     pub summary: Summary,
+    /// What the scan cost and which unit took longest.
+    #[serde(default)]
+    pub scan: ScanSummary,
     /// Compliance findings, ordered by rule, region, resource.
     pub findings: Vec<Finding>,
     /// Findings moved aside, each with its reason.
@@ -108,6 +111,48 @@ pub struct Report {
     pub notes: Vec<String>,
     /// The inventory's errors, copied so a partial report can never look complete.
     pub errors: Vec<ScanError>,
+}
+
+/// What the scan behind a report cost, and where its time went.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanSummary {
+    /// API calls the scan made, retries included.
+    pub api_calls: u64,
+    /// The scan's wall time in milliseconds.
+    pub duration_ms: u64,
+    /// The unit (a service in a region) that took longest: the scan's critical path. Absent
+    /// for an inventory that did not record its units.
+    pub longest_unit: Option<UnitTiming>,
+}
+
+impl ScanSummary {
+    /// The summary of `stats`.
+    pub fn of(stats: &ScanStats) -> Self {
+        Self {
+            api_calls: stats.total_calls(),
+            duration_ms: stats.duration_ms,
+            longest_unit: stats.longest_unit().cloned(),
+        }
+    }
+
+    /// One sentence for a person: the scan's time, calls and longest unit; empty when the
+    /// inventory recorded none of them.
+    pub fn describe(&self) -> String {
+        if self.api_calls == 0 && self.duration_ms == 0 {
+            return String::new();
+        }
+        let secs = |ms: u64| ms as f64 / 1000.0;
+        let mut line = format!(
+            "Scanned in {:.1} s with {} API calls",
+            secs(self.duration_ms),
+            self.api_calls
+        );
+        if let Some(u) = &self.longest_unit {
+            line.push_str(&format!("; longest unit: {u}"));
+        }
+        line.push('.');
+        line
+    }
 }
 
 /// A finding's identity across runs (see [`FindingKey`]).
@@ -311,6 +356,7 @@ pub fn build(input: ReportInput<'_>) -> Report {
         inventory_generated_at: inventory.generated_at,
         partial: inventory.is_partial() || check.partial,
         summary,
+        scan: ScanSummary::of(&inventory.stats),
         findings: check.findings.clone(),
         exempted: check.exempted.clone(),
         not_evaluated: check.not_evaluated.clone(),

@@ -199,7 +199,7 @@ pub async fn scanner(
         at: Instant::now() + left,
         start_margin: START_MARGIN,
     });
-    let clients = suite.aws.get().await;
+    let clients = &suite.aws.for_policy(&policy).await;
     let inventory = scan_until(clients, &scope, &Quiet, deadline)
         .await
         .map_err(|e| HandlerError::from(PipelineError::aws("scanning the account", e)))?;

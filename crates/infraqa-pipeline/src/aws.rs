@@ -2,6 +2,7 @@
 //! configuration, and every step of a run shares one set of clients (and rate limiters).
 
 use infraqa_aws::{AwsClients, AwsOptions};
+use infraqa_core::Policy;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
@@ -36,6 +37,12 @@ impl Aws {
                 cell: OnceCell::new_with(Some(clients)),
             }),
         }
+    }
+
+    /// The clients, paced at the policy's `[scan.rate_limits]` where the options (the command
+    /// line) set no rate of their own.
+    pub async fn for_policy(&self, policy: &Policy) -> AwsClients {
+        self.get().await.with_rate_limits(&policy.scan.rate_limits)
     }
 
     /// The clients, loaded on the first call.

@@ -72,7 +72,7 @@ pub async fn apply(
             plan.changes.len()
         )));
     }
-    let clients = aws.get().await;
+    let clients = &aws.for_policy(policy).await;
     let (account, actor) = clients
         .caller()
         .await

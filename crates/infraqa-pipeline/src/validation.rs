@@ -43,7 +43,7 @@ pub async fn run(
     log: &AuditLog,
     topic: Option<&str>,
 ) -> Result<Outcome, PipelineError> {
-    let clients = aws.get().await;
+    let clients = &aws.for_policy(policy).await;
     let v = validate::validate(clients, policy, call, options)
         .await
         .map_err(|e| PipelineError::aws(format!("validating event {}", call.id), e))?;

@@ -24,9 +24,9 @@ use crate::clients::AwsClients;
 use crate::error::AwsError;
 use crate::stats::CallCounts;
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use futures_util::future::BoxFuture;
-use infraqa_core::inventory::{INVENTORY_SCHEMA_VERSION, ScanStats};
+use infraqa_core::inventory::{INVENTORY_SCHEMA_VERSION, ScanStats, UnitTiming};
 use infraqa_core::model::{GLOBAL_REGION, Generic, ResourceDetails};
 use infraqa_core::observed::Observed;
 use infraqa_core::policy::RegionScope;
@@ -202,14 +202,28 @@ pub async fn scan_until(
         Box::pin(async move { (iam::collect(&home_ctx, Only::All).await, None) }),
     ));
     let regions_ref = &regions;
+    // The account's public access block: read once, by whichever unit asks first; its own unit
+    // records a failure once, and the bucket listings never wait for it.
+    let account_block = async move {
+        let mut sink = Sink::default();
+        let block = s3::account_public_access_block(&home_ctx, &mut sink).await;
+        (block, sink.errors)
+    }
+    .boxed()
+    .shared();
+    let block = account_block.clone();
     units.push((
-        "s3",
+        "s3control",
         GLOBAL_REGION.to_owned(),
         Box::pin(async move {
-            let mut sink = Sink::default();
-            let block = s3::account_public_access_block(&home_ctx, &mut sink).await;
-            sink.absorb(s3::collect(&home_ctx, regions_ref, block, Only::All).await);
-            (sink, None)
+            let (_, errors) = block.await;
+            (
+                Sink {
+                    errors,
+                    ..Sink::default()
+                },
+                None,
+            )
         }),
     ));
     for region in &regions {
@@ -223,6 +237,15 @@ pub async fn scan_until(
             "ec2",
             r.clone(),
             Box::pin(async move { (ec2::collect(&ctx, Only::All).await, None) }),
+        ));
+        let block = account_block.clone();
+        units.push((
+            "s3",
+            r.clone(),
+            Box::pin(async move {
+                let block = block.map(|(b, _)| b);
+                (s3::collect(&ctx, block, Only::All).await, None)
+            }),
         ));
         units.push((
             "rds",
@@ -259,25 +282,32 @@ pub async fn scan_until(
             }),
         ));
     }
+    drop(account_block);
     observer.planned(units.len());
 
     let mut all = Sink::default();
     let mut tags = TagMap::new();
-    let guarded: Vec<BoxFuture<'_, (String, Sink, Option<TagMap>)>> = units
+    let mut timings = Vec::new();
+    let guarded: Vec<BoxFuture<'_, (UnitTiming, Sink, Option<TagMap>)>> = units
         .into_iter()
         .map(|(service, region, work)| -> BoxFuture<'_, _> {
             Box::pin(guard(service, region, work, deadline))
         })
         .collect();
     let mut results = futures_util::stream::iter(guarded).buffer_unordered(UNIT_CONCURRENCY);
-    while let Some((label, sink, unit_tags)) = results.next().await {
+    while let Some((timing, sink, unit_tags)) = results.next().await {
+        let label = format!("{} {}", timing.service, timing.region);
         observer.finished(&label, sink.resources.len(), sink.errors.len());
+        timings.push(timing);
         all.absorb(sink);
         if let Some(t) = unit_tags {
             tags.extend(t);
         }
     }
     drop(results);
+    timings.sort_by(|a, b| {
+        (b.duration_ms, &a.service, &a.region).cmp(&(a.duration_ms, &b.service, &b.region))
+    });
 
     let mut resources = all.resources;
     let tagging_failed = first_errors(&all.errors, "tagging");
@@ -315,27 +345,25 @@ pub async fn scan_until(
         notes: Vec::new(),
         stats: ScanStats {
             api_calls: subtract(clients.call_counts(), &calls_before),
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            duration_ms: millis(started.elapsed()),
+            units: timings,
         },
     })
 }
 
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Runs one unit's `work` within `deadline`: not at all when it is too close, cut off when it
-/// runs past it; either way the unit's absence is recorded.
+/// runs past it; either way the unit's absence is recorded. Returns how long it ran.
 async fn guard(
     service: &'static str,
     region: String,
     work: BoxFuture<'_, (Sink, Option<TagMap>)>,
     deadline: Option<Deadline>,
-) -> (String, Sink, Option<TagMap>) {
-    let label = format!(
-        "{service} {}",
-        if region == GLOBAL_REGION {
-            "global"
-        } else {
-            &region
-        }
-    );
+) -> (UnitTiming, Sink, Option<TagMap>) {
+    let started = Instant::now();
     let (sink, tags) = match deadline {
         None => work.await,
         Some(d) if Instant::now() + d.start_margin >= d.at => (
@@ -354,7 +382,12 @@ async fn guard(
             ),
         },
     };
-    (label, sink, tags)
+    let timing = UnitTiming {
+        service: service.to_owned(),
+        region,
+        duration_ms: millis(started.elapsed()),
+    };
+    (timing, sink, tags)
 }
 
 /// Regions `DescribeRegions` reports as enabled (opt-in status other than `not-opted-in`).

@@ -1,7 +1,7 @@
 //! S3: the account's buckets in the scanned regions, with the configuration the rules read.
 //!
 //! Per-bucket calls dominate a scan, so each bucket costs only what can change an answer:
-//! location (only when `ListBuckets` did not say), encryption, public access block and logging;
+//! encryption, public access block and logging (the region comes with the per-region listing);
 //! the policy status only when the effective block does not already neutralise
 //! public policies, and the ACL only when it does not neutralise public ACLs. Tags come in
 //! bulk from the tagging API, never per bucket. Versioning is not read: no rule uses it, and it
@@ -82,15 +82,6 @@ fn flags(
     }
 }
 
-/// `GetBucketLocation`'s answer as a region: empty means us-east-1, `EU` eu-west-1.
-pub fn location_region(constraint: Option<&str>) -> String {
-    match constraint {
-        None | Some("") => "us-east-1".to_owned(),
-        Some("EU") => "eu-west-1".to_owned(),
-        Some(r) => r.to_owned(),
-    }
-}
-
 fn encryption(config: Option<&t::ServerSideEncryptionConfiguration>) -> BucketEncryption {
     let Some(config) = config else {
         return BucketEncryption::None;
@@ -128,40 +119,44 @@ fn public_grantees(grants: &[t::Grant]) -> Vec<PublicGrantee> {
     out
 }
 
-/// Collects the buckets located in `regions` (or those of them `only` names). `ctx.region` is
-/// the home region.
+/// Collects the buckets located in `ctx.region` (or those of them `only` names).
+///
+/// `ListBuckets` is asked at the region's own endpoint for that region's buckets
+/// (`BucketRegion`): no bucket then costs a `GetBucketLocation`, and buckets of regions out of
+/// scope are never read. Each region is its own scan unit under its own S3 limiter, so regions
+/// read in parallel. The listing runs alongside `account_block` (the account's public access
+/// block, needed only once a bucket's own block is known), never after it.
 pub async fn collect(
     ctx: &Ctx<'_>,
-    regions: &[String],
-    account_block: PublicAccessBlock,
+    account_block: impl Future<Output = PublicAccessBlock>,
     only: Only<'_>,
 ) -> Sink {
-    collect_from(ctx, regions, account_block, only, &|region| {
-        ctx.clients.s3(region)
-    })
-    .await
+    collect_from(ctx, account_block, only, &ctx.clients.s3(ctx.region)).await
 }
 
-/// An S3 client for a region.
-pub type S3ClientFor<'a> = dyn Fn(&str) -> aws_sdk_s3::Client + Sync + 'a;
-
-/// [`collect`] with given clients per region (tests pass mocked ones).
+/// [`collect`] with a given client (tests pass a mocked one).
 pub async fn collect_from(
     ctx: &Ctx<'_>,
-    regions: &[String],
-    account_block: PublicAccessBlock,
+    account_block: impl Future<Output = PublicAccessBlock>,
     only: Only<'_>,
-    client_for: &S3ClientFor<'_>,
+    s3: &aws_sdk_s3::Client,
 ) -> Sink {
     let mut sink = Sink::default();
-    let home = client_for(ctx.region);
     // No MaxBuckets: some emulators truncate without a continuation token when it is set.
-    let stream = home.list_buckets().into_paginator().send();
-    let buckets: Vec<t::Bucket> = sink
-        .pages(ctx.region, SVC, "ListBuckets", stream)
-        .await
+    let stream = s3
+        .list_buckets()
+        .bucket_region(ctx.region)
+        .into_paginator()
+        .send();
+    let (pages, account_block) = tokio::join!(
+        sink.pages(ctx.region, SVC, "ListBuckets", stream),
+        account_block
+    );
+    let buckets: Vec<t::Bucket> = pages
         .into_iter()
         .flat_map(|p| p.buckets.unwrap_or_default())
+        // A service that ignored the filter still names the region where it knows it.
+        .filter(|b| b.bucket_region().is_none_or(|r| r.is_empty() || r == ctx.region))
         .filter(|b| {
             b.name()
                 .is_some_and(|n| only.has(&ResourceType::S3Bucket, n))
@@ -169,7 +164,7 @@ pub async fn collect_from(
         .collect();
 
     let results: Vec<(Option<Resource>, Sink)> = futures_util::stream::iter(buckets)
-        .map(|b| bucket(ctx, b, regions, account_block, client_for))
+        .map(|b| bucket(ctx, b, account_block, s3))
         .buffer_unordered(BUCKET_CONCURRENCY)
         .collect()
         .await;
@@ -183,39 +178,14 @@ pub async fn collect_from(
 async fn bucket(
     ctx: &Ctx<'_>,
     b: t::Bucket,
-    regions: &[String],
     account_block: PublicAccessBlock,
-    client_for: &S3ClientFor<'_>,
+    s3: &aws_sdk_s3::Client,
 ) -> (Option<Resource>, Sink) {
     let mut sink = Sink::default();
     let Some(name) = b.name().map(str::to_owned) else {
         return (None, sink);
     };
-    let region = match b.bucket_region() {
-        Some(r) if !r.is_empty() => r.to_owned(),
-        _ => match client_for(ctx.region)
-            .get_bucket_location()
-            .bucket(&name)
-            .send()
-            .await
-        {
-            Ok(out) => location_region(
-                out.location_constraint()
-                    .map(t::BucketLocationConstraint::as_str),
-            ),
-            Err(e) => {
-                sink.error(
-                    ctx.region,
-                    &with_bucket(AwsError::call(SVC, "GetBucketLocation", e), &name),
-                );
-                return (None, sink);
-            }
-        },
-    };
-    if !regions.contains(&region) {
-        return (None, sink);
-    }
-    let s3 = client_for(&region);
+    let region = ctx.region.to_owned();
 
     let (enc, pab, logging) = tokio::join!(
         s3.get_bucket_encryption().bucket(&name).send(),
@@ -350,7 +320,6 @@ mod tests {
     use aws_sdk_s3::operation::get_bucket_encryption::{
         GetBucketEncryptionError, GetBucketEncryptionOutput,
     };
-    use aws_sdk_s3::operation::get_bucket_location::GetBucketLocationOutput;
     use aws_sdk_s3::operation::get_bucket_logging::GetBucketLoggingOutput;
     use aws_sdk_s3::operation::get_bucket_policy_status::GetBucketPolicyStatusOutput;
     use aws_sdk_s3::operation::get_public_access_block::{
@@ -367,11 +336,14 @@ mod tests {
             .build()
     }
 
-    /// Mocks for two buckets: `locked` (fully blocked, SSE-S3, listed with its region) and
-    /// `open` (no block, no encryption configuration, location asked).
+    /// Mocks for the us-east-1 listing: `locked` (fully blocked, SSE-S3, listed with its region),
+    /// `open` (no block, no encryption configuration, listed without a region) and `elsewhere`
+    /// (a bucket of another region that a service ignoring the filter still returned).
     fn rules() -> Vec<Rule> {
         vec![
-            mock!(aws_sdk_s3::Client::list_buckets).then_output(|| {
+            mock!(aws_sdk_s3::Client::list_buckets)
+                .match_requests(|r| r.bucket_region() == Some("us-east-1"))
+                .then_output(|| {
                 ListBucketsOutput::builder()
                     .buckets(
                         t::Bucket::builder()
@@ -388,13 +360,6 @@ mod tests {
                     )
                     .build()
             }),
-            mock!(aws_sdk_s3::Client::get_bucket_location)
-                .match_requests(|r| r.bucket() == Some("open"))
-                .then_output(|| {
-                    GetBucketLocationOutput::builder()
-                        .location_constraint(t::BucketLocationConstraint::Eu)
-                        .build()
-                }),
             mock!(aws_sdk_s3::Client::get_bucket_encryption)
                 .match_requests(|r| r.bucket() == Some("locked"))
                 .then_output(|| {
@@ -484,13 +449,11 @@ mod tests {
             account_id: "123456789012",
             region: "us-east-1",
         };
-        let regions = vec!["us-east-1".to_owned(), "eu-west-1".to_owned()];
         let mut sink = collect_from(
             &ctx,
-            &regions,
-            PublicAccessBlock::default(),
+            std::future::ready(PublicAccessBlock::default()),
             Only::All,
-            &|_| client.clone(),
+            &client,
         )
         .await;
         assert!(sink.errors.is_empty(), "{:?}", sink.errors);
@@ -502,8 +465,8 @@ mod tests {
             .collect();
         assert_eq!(
             ids,
-            [("locked", "us-east-1"), ("open", "eu-west-1")],
-            "buckets of unscanned regions are skipped"
+            [("locked", "us-east-1"), ("open", "us-east-1")],
+            "a bucket the listing places in another region is that region's"
         );
         let details = |i: usize| match &sink.resources[i].details {
             ResourceDetails::S3Bucket(b) => b.clone(),
@@ -533,9 +496,10 @@ mod tests {
             Some(Observed::Read(vec![PublicGrantee::AllUsers]))
         );
 
-        // The locked bucket never cost a policy-status or ACL read, nor a location read.
+        // One filtered listing; the locked bucket never cost a policy-status or ACL read, and
+        // no bucket a location read (there is no mock for one: it would fail the call).
         let calls: Vec<usize> = rules.iter().map(Rule::num_calls).collect();
-        assert_eq!(calls, [1, 1, 1, 1, 1, 1, 2, 1, 1]);
+        assert_eq!(calls, [1, 1, 1, 1, 1, 2, 1, 1]);
     }
 
     #[tokio::test]
@@ -576,10 +540,9 @@ mod tests {
         };
         let sink = collect_from(
             &ctx,
-            &["us-east-1".to_owned()],
-            PublicAccessBlock::default(),
+            std::future::ready(PublicAccessBlock::default()),
             Only::All,
-            &|_| client.clone(),
+            &client,
         )
         .await;
         let ResourceDetails::S3Bucket(b) = &sink.resources[0].details else {
@@ -612,19 +575,6 @@ mod tests {
         );
         assert_eq!(sink.errors.len(), 4, "each failed read is in the errors");
         assert_eq!(b.acl_public_grants, Some(Observed::Read(vec![])));
-    }
-
-    #[test]
-    fn bucket_locations_map_to_regions() {
-        let cases = [
-            (None, "us-east-1"),
-            (Some(""), "us-east-1"),
-            (Some("EU"), "eu-west-1"),
-            (Some("eu-central-1"), "eu-central-1"),
-        ];
-        for (constraint, region) in cases {
-            assert_eq!(location_region(constraint), region, "{constraint:?}");
-        }
     }
 
     #[test]

@@ -103,9 +103,15 @@ pub async fn read(
             .into_iter()
             .collect();
         let block = super::s3::account_public_access_block(&home_ctx, &mut all).await;
-        all.absorb(
-            super::s3::collect(&home_ctx, &bucket_regions, block, Only::Ids(&buckets)).await,
-        );
+        for region in &bucket_regions {
+            let ctx = Ctx {
+                clients,
+                account_id: &account_id,
+                region,
+            };
+            let only = Only::Ids(&buckets);
+            all.absorb(super::s3::collect(&ctx, std::future::ready(block), only).await);
+        }
     }
     let mut tags = TagMap::new();
     for (region, set) in &by_region {
@@ -259,7 +265,7 @@ fn failure_for<'e>(t: &Target, errors: &'e [ScanError]) -> Option<&'e ScanError>
 fn per_resource(e: &ScanError) -> bool {
     matches!(
         e.operation.as_str(),
-        "GetRole" | "GetFunction" | "GetRolePolicy" | "GetBucketLocation"
+        "GetRole" | "GetFunction" | "GetRolePolicy"
     )
 }
 

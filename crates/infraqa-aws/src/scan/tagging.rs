@@ -12,13 +12,21 @@ use std::collections::BTreeMap;
 /// ARN to tags, for one region.
 pub type TagMap = BTreeMap<String, BTreeMap<String, String>>;
 
+/// Resources per `GetResources` page: the API's maximum.
+pub const RESOURCES_PER_PAGE: i32 = 100;
+/// Tags per `GetResources` page: the API's maximum. A page also ends at this many tags (a
+/// resource never split across pages, an untagged one counting as one tag), and the default is
+/// 100: with six tags per resource, pages of about 16 resources instead of 83.
+pub const TAGS_PER_PAGE: i32 = 500;
+
 /// Reads every tagged resource of the region.
 pub async fn collect(ctx: &Ctx<'_>, sink: &mut Sink) -> TagMap {
     let stream = ctx
         .clients
         .tagging(ctx.region)
         .get_resources()
-        .resources_per_page(100)
+        .resources_per_page(RESOURCES_PER_PAGE)
+        .tags_per_page(TAGS_PER_PAGE)
         .into_paginator()
         .send();
     let pages = sink

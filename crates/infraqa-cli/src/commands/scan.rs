@@ -73,6 +73,9 @@ pub fn summary(inventory: &Inventory) -> String {
         inventory.account_id,
         inventory.stats.duration_ms as f64 / 1000.0
     );
+    if let Some(unit) = inventory.stats.longest_unit() {
+        line.push_str(&format!(" (longest unit: {unit})"));
+    }
     if inventory.is_partial() {
         line.push_str(&format!(
             "; PARTIAL: {} part(s) could not be read (see `errors` in the inventory)",

@@ -7,6 +7,7 @@
 //! once. Defaults are documented on each field and in the README.
 
 use crate::finding::{RuleId, Severity};
+use crate::limits::{RateLimit, Service};
 use crate::model::{Resource, ResourceType};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize, Serializer};
@@ -105,11 +106,14 @@ impl Policy {
     }
 
     /// The SHA-256 of the effective policy (as `infraqa policy check` prints it), in hex: two
-    /// files that mean the same policy have the same digest, whatever their layout.
+    /// files that mean the same policy have the same digest, whatever their layout. Rate limits
+    /// are left out: pacing changes no verdict, so it voids no tag plan.
     pub fn digest(&self) -> String {
         use sha2::Digest;
+        let mut judged = self.clone();
+        judged.scan.rate_limits.clear();
         // Serialising plain data (strings, numbers, ordered maps) to JSON cannot fail.
-        let json = serde_json::to_vec(self).unwrap_or_default();
+        let json = serde_json::to_vec(&judged).unwrap_or_default();
         sha2::Sha256::digest(&json)
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -122,6 +126,10 @@ impl Policy {
 pub struct ScanPolicy {
     /// Regions to scan. Default: every enabled region.
     pub regions: RegionScope,
+    /// Requests per second per (service, region), replacing the defaults for the services
+    /// named (`[scan.rate_limits]`, e.g. `ec2 = 10`); `--rate-limit` on the command line wins.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub rate_limits: BTreeMap<Service, RateLimit>,
 }
 
 /// Which regions a scan covers.

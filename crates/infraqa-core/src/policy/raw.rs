@@ -43,6 +43,8 @@ pub(super) type SpannedStrings = Vec<Spanned<String>>;
 #[serde(deny_unknown_fields)]
 pub(super) struct RawScan {
     pub(super) regions: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    pub(super) rate_limits: BTreeMap<String, Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -175,6 +175,15 @@ fn invalid_values_are_all_reported_with_key_and_line() {
             vec![("scan.regions", 2, "scans nothing")],
         ),
         (
+            "rate limit of an unknown service, zero, and text",
+            "[scan.rate_limits]\nec2 = 5\ndynamo = 3\ns3 = 0\niam = \"fast\"\n",
+            vec![
+                ("scan.rate_limits.dynamo", 3, "unknown service `dynamo`"),
+                ("scan.rate_limits.s3", 4, "from 1 to 10000, found 0"),
+                ("scan.rate_limits.iam", 5, "found \"fast\""),
+            ],
+        ),
+        (
             "approved region typo",
             "[regions]\napproved = [\"us-east-1\",\n  \"US-EAST-2\"]\n",
             vec![("regions.approved", 3, "US-EAST-2")],
@@ -341,6 +350,27 @@ fn the_effective_policy_prints_as_toml_that_parses_back() {
     let defaults = Policy::default().to_toml();
     assert!(defaults.contains("regions = \"all\""), "{defaults}");
     assert_eq!(parse(&defaults).unwrap(), Policy::default());
+}
+
+#[test]
+fn rate_limits_replace_defaults_print_back_and_leave_the_digest_alone() {
+    use crate::limits::Service;
+    let plain = parse("[scan]\nregions = [\"us-east-1\"]\n").unwrap();
+    let paced =
+        parse("[scan]\nregions = [\"us-east-1\"]\n[scan.rate_limits]\nec2 = 4\ntagging = 2\n")
+            .unwrap();
+    let rps: Vec<(Service, u32)> = paced
+        .scan
+        .rate_limits
+        .iter()
+        .map(|(s, l)| (*s, l.per_second.get()))
+        .collect();
+    assert_eq!(rps, [(Service::Ec2, 4), (Service::Tagging, 2)]);
+    let printed = paced.to_toml();
+    assert!(printed.contains("ec2 = 4"), "{printed}");
+    assert_eq!(parse(&printed).unwrap(), paced);
+    assert_eq!(paced.digest(), plain.digest());
+    assert!(plain.to_toml().find("rate_limits").is_none());
 }
 
 #[test]

@@ -4,7 +4,11 @@
 use super::raw::*;
 use super::*;
 use chrono::NaiveDate;
+use crate::limits::{RateLimit, Service};
 use std::ops::Range;
+
+/// The highest rate a policy may set: far above any AWS API's, so only a typo goes over it.
+const MAX_RATE_LIMIT: i64 = 10_000;
 use toml::Spanned;
 
 impl Policy {
@@ -67,6 +71,7 @@ impl Validator<'_> {
         Policy {
             scan: ScanPolicy {
                 regions: self.region_scope(raw.scan.regions),
+                rate_limits: self.rate_limits(raw.scan.rate_limits),
             },
             tags,
             regions: RegionPolicy {
@@ -155,6 +160,39 @@ impl Validator<'_> {
                 .filter_map(|(i, e)| self.exemption(i, e))
                 .collect(),
         }
+    }
+
+    fn rate_limits(
+        &mut self,
+        raw: BTreeMap<String, Spanned<toml::Value>>,
+    ) -> BTreeMap<Service, RateLimit> {
+        let mut out = BTreeMap::new();
+        for (name, value) in raw {
+            let key = format!("scan.rate_limits.{name}");
+            let span = value.span();
+            let service = match name.parse::<Service>() {
+                Ok(s) => s,
+                Err(e) => {
+                    self.problem(key, span, e.to_string());
+                    continue;
+                }
+            };
+            match value.into_inner() {
+                toml::Value::Integer(rps) if (1..=MAX_RATE_LIMIT).contains(&rps) => {
+                    // In range, so it fits a u32.
+                    let rps = u32::try_from(rps).unwrap_or(1);
+                    out.insert(service, RateLimit::per_second(rps));
+                }
+                other => self.problem(
+                    key,
+                    span,
+                    format!(
+                        "expected requests per second, a whole number from 1 to {MAX_RATE_LIMIT}, found {other}"
+                    ),
+                ),
+            }
+        }
+        out
     }
 
     fn region_scope(&mut self, raw: Option<Spanned<toml::Value>>) -> RegionScope {
