@@ -295,3 +295,65 @@ async fn slow_and_truncated_answers_are_retried_or_recorded_never_judged() {
     };
     assert_eq!(vpcs(&inv), vpcs(&s.clean_inventory));
 }
+
+#[tokio::test]
+#[ignore = "needs the emulator: run `make test`"]
+async fn with_a_round_trip_per_call_the_scan_reads_the_same_and_times_every_unit() {
+    use infraqa_tests::fault_proxy::Latency;
+    let s = seeded().await;
+    let round_trip = std::time::Duration::from_millis(150);
+    let proxy = FaultProxy::with_latency(s.emulator.url(), vec![], Latency::fixed(round_trip))
+        .await
+        .unwrap();
+    let slow = scan_through(&proxy, &s.account, 3).await;
+    assert!(slow.errors.is_empty(), "{:#?}", slow.errors);
+    let arns = |inv: &Inventory| -> BTreeSet<String> {
+        inv.resources.iter().map(|r| r.arn.clone()).collect()
+    };
+    assert_eq!(arns(&slow), arns(&s.clean_inventory));
+
+    // Every unit: the account-wide ones and seven per region, each at least one round trip.
+    let units: BTreeSet<(String, String)> = slow
+        .stats
+        .units
+        .iter()
+        .map(|u| (u.service.clone(), u.region.clone()))
+        .collect();
+    let mut expected: BTreeSet<(String, String)> = [("iam", "global"), ("s3control", "global")]
+        .map(|(s, r)| (s.to_owned(), r.to_owned()))
+        .into();
+    for region in [PRIMARY_REGION, SECONDARY_REGION] {
+        for service in [
+            "cloudtrail",
+            "ec2",
+            "lambda",
+            "logs",
+            "rds",
+            "s3",
+            "tagging",
+        ] {
+            expected.insert((service.to_owned(), region.to_owned()));
+        }
+    }
+    assert_eq!(units, expected);
+    let floor = u64::try_from(round_trip.as_millis()).unwrap();
+    assert!(
+        slow.stats.units.iter().all(|u| u.duration_ms >= floor),
+        "{:?}",
+        slow.stats.units
+    );
+    let longest = slow.stats.longest_unit().unwrap();
+    assert_eq!(
+        longest, &slow.stats.units[0],
+        "units are listed longest first"
+    );
+    assert!(slow.stats.duration_ms >= longest.duration_ms);
+    assert!(
+        infraqa_core::report::ScanSummary::of(&slow.stats)
+            .describe()
+            .contains(&format!(
+                "longest unit: {} in {}",
+                longest.service, longest.region
+            ))
+    );
+}

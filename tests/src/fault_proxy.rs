@@ -9,6 +9,11 @@
 //! forwarding (past the client's attempt timeout if it is long enough), or a body cut short.
 //! Anything else is forwarded unchanged (the `Host` header is kept, so signatures still
 //! verify). Every request is counted.
+//!
+//! In latency mode ([`FaultProxy::with_latency`]) every request also waits a round trip
+//! before it is forwarded, as a real AWS endpoint answers in tens of milliseconds: a scan's
+//! wall time then shows its critical path (calls that wait for one another, rate limits), not
+//! only the emulator's own speed.
 
 use crate::{KitError, Step};
 use bytes::Bytes;
@@ -134,6 +139,40 @@ impl Fault {
     }
 }
 
+/// A delay added to every request before it is forwarded: `base` plus a spread drawn evenly
+/// from `0..=spread` per request (deterministic in the request's sequence number).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Latency {
+    /// The least delay.
+    pub base: Duration,
+    /// The most added to `base`.
+    pub spread: Duration,
+}
+
+impl Latency {
+    /// `base` for every request.
+    pub fn fixed(base: Duration) -> Self {
+        Self {
+            base,
+            spread: Duration::ZERO,
+        }
+    }
+
+    /// The delay of the `n`th request.
+    pub fn of_request(&self, n: u64) -> Duration {
+        let spread = u64::try_from(self.spread.as_micros()).unwrap_or(u64::MAX);
+        if spread == 0 {
+            return self.base;
+        }
+        // splitmix64: an even spread without a random-number crate.
+        let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        self.base + Duration::from_micros(z % (spread + 1))
+    }
+}
+
 /// What the proxy learned about one request.
 #[derive(Debug, Clone, Default)]
 struct Seen {
@@ -145,6 +184,8 @@ struct Seen {
 #[derive(Debug, Default)]
 struct State {
     faults: Vec<(Fault, AtomicU64)>,
+    latency: Latency,
+    requests: AtomicU64,
     forwarded: AtomicU64,
     injected: AtomicU64,
     by_operation: Mutex<BTreeMap<String, u64>>,
@@ -167,6 +208,15 @@ impl Drop for FaultProxy {
 impl FaultProxy {
     /// Starts a proxy on a free loopback port forwarding to `upstream` (`http://host:port`).
     pub async fn start(upstream: &str, faults: Vec<Fault>) -> Result<Self, KitError> {
+        Self::with_latency(upstream, faults, Latency::default()).await
+    }
+
+    /// [`FaultProxy::start`] in latency mode: every request waits `latency` first.
+    pub async fn with_latency(
+        upstream: &str,
+        faults: Vec<Fault>,
+        latency: Latency,
+    ) -> Result<Self, KitError> {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .step("binding the fault proxy")?;
@@ -175,6 +225,7 @@ impl FaultProxy {
             .step("reading the fault proxy's address")?;
         let state = Arc::new(State {
             faults: faults.into_iter().map(|f| (f, AtomicU64::new(0))).collect(),
+            latency,
             ..State::default()
         });
         let upstream = upstream.trim_end_matches('/').to_owned();
@@ -261,6 +312,12 @@ async fn handle(
         .unwrap_or_else(PoisonError::into_inner)
         .entry(seen.operation.clone().unwrap_or_else(|| "other".into()))
         .or_default() += 1;
+    let delay = state
+        .latency
+        .of_request(state.requests.fetch_add(1, Ordering::Relaxed));
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
 
     let mut after = None;
     for (fault, used) in &state.faults {
@@ -541,6 +598,27 @@ fn region_of(headers: &hyper::HeaderMap) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latency_stays_within_its_bounds_and_covers_the_spread() {
+        let ms = Duration::from_millis;
+        assert_eq!(Latency::fixed(ms(40)).of_request(7), ms(40));
+        assert_eq!(Latency::default().of_request(7), Duration::ZERO);
+        let l = Latency {
+            base: ms(20),
+            spread: ms(40),
+        };
+        let delays: Vec<Duration> = (0..2000).map(|n| l.of_request(n)).collect();
+        assert!(delays.iter().all(|d| (ms(20)..=ms(60)).contains(d)));
+        let low = delays.iter().filter(|d| **d < ms(30)).count();
+        let high = delays.iter().filter(|d| **d > ms(50)).count();
+        // An even spread puts about a quarter in each outer band.
+        assert!(
+            (400..600).contains(&low) && (400..600).contains(&high),
+            "{low} {high}"
+        );
+        assert_eq!(l.of_request(5), l.of_request(5), "deterministic");
+    }
 
     #[test]
     fn operations_and_regions_are_read_from_requests() {

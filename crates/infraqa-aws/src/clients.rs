@@ -309,10 +309,21 @@ mod tests {
         let paced = clients.with_rate_limits(&policy);
         let rps = |c: &AwsClients, s| c.rate_limit(s).per_second.get();
         assert_eq!(rps(&paced, Service::Ec2), 3, "the command line wins");
-        assert_eq!(rps(&paced, Service::S3), 9, "the policy replaces the default");
-        assert_eq!(rps(&paced, Service::Iam), 10, "unnamed services keep theirs");
+        assert_eq!(
+            rps(&paced, Service::S3),
+            9,
+            "the policy replaces the default"
+        );
+        assert_eq!(
+            rps(&paced, Service::Iam),
+            10,
+            "unnamed services keep theirs"
+        );
         assert_eq!(rps(&clients, Service::S3), 50, "the original is untouched");
         // A policy that sets no rate changes nothing.
-        assert!(Arc::ptr_eq(&clients.options, &clients.with_rate_limits(&BTreeMap::new()).options));
+        assert!(Arc::ptr_eq(
+            &clients.options,
+            &clients.with_rate_limits(&BTreeMap::new()).options
+        ));
     }
 }

@@ -91,12 +91,9 @@ impl Service {
             Self::Lambda => 15,
             // IAM, STS, RDS, S3 Control, SNS and CloudWatch publish no default rate for these
             // reads (Service Quotas shows some per account): a conservative ten.
-            Self::Iam
-            | Self::Sts
-            | Self::Rds
-            | Self::S3Control
-            | Self::Sns
-            | Self::CloudWatch => 10,
+            Self::Iam | Self::Sts | Self::Rds | Self::S3Control | Self::Sns | Self::CloudWatch => {
+                10
+            }
             // CloudWatch Logs' DescribeLogGroups, CloudTrail's reads and the tagging API's
             // GetResources are throttled in the single digits per second.
             Self::Logs | Self::CloudTrail | Self::Tagging => 5,
@@ -160,7 +157,6 @@ impl RateLimit {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

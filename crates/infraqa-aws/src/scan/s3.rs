@@ -156,7 +156,10 @@ pub async fn collect_from(
         .into_iter()
         .flat_map(|p| p.buckets.unwrap_or_default())
         // A service that ignored the filter still names the region where it knows it.
-        .filter(|b| b.bucket_region().is_none_or(|r| r.is_empty() || r == ctx.region))
+        .filter(|b| {
+            b.bucket_region()
+                .is_none_or(|r| r.is_empty() || r == ctx.region)
+        })
         .filter(|b| {
             b.name()
                 .is_some_and(|n| only.has(&ResourceType::S3Bucket, n))
@@ -344,22 +347,22 @@ mod tests {
             mock!(aws_sdk_s3::Client::list_buckets)
                 .match_requests(|r| r.bucket_region() == Some("us-east-1"))
                 .then_output(|| {
-                ListBucketsOutput::builder()
-                    .buckets(
-                        t::Bucket::builder()
-                            .name("locked")
-                            .bucket_region("us-east-1")
-                            .build(),
-                    )
-                    .buckets(t::Bucket::builder().name("open").build())
-                    .buckets(
-                        t::Bucket::builder()
-                            .name("elsewhere")
-                            .bucket_region("ap-south-1")
-                            .build(),
-                    )
-                    .build()
-            }),
+                    ListBucketsOutput::builder()
+                        .buckets(
+                            t::Bucket::builder()
+                                .name("locked")
+                                .bucket_region("us-east-1")
+                                .build(),
+                        )
+                        .buckets(t::Bucket::builder().name("open").build())
+                        .buckets(
+                            t::Bucket::builder()
+                                .name("elsewhere")
+                                .bucket_region("ap-south-1")
+                                .build(),
+                        )
+                        .build()
+                }),
             mock!(aws_sdk_s3::Client::get_bucket_encryption)
                 .match_requests(|r| r.bucket() == Some("locked"))
                 .then_output(|| {

@@ -52,7 +52,8 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Run(args) => {
             let policy = policy::load(&args.policy)?;
             let out = Store::new(args.out.clone(), &aws);
-            let inventory = scan::scan(&aws.for_policy(&policy).await, &policy, !cli.global.quiet).await?;
+            let inventory =
+                scan::scan(&aws.for_policy(&policy).await, &policy, !cli.global.quiet).await?;
             println!("{}", scan::write(&out, &inventory).await?);
             eprintln!("{}", scan::summary(&inventory));
             let findings = infraqa_core::check::check(&inventory, &policy, chrono::Utc::now());
@@ -105,7 +106,8 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Validate(args) => validate::run(&args, &aws).await,
         Command::Scan(args) => {
             let policy = policy::load(&args.policy)?;
-            let inventory = scan::scan(&aws.for_policy(&policy).await, &policy, !cli.global.quiet).await?;
+            let inventory =
+                scan::scan(&aws.for_policy(&policy).await, &policy, !cli.global.quiet).await?;
             let at = scan::write(&Store::new(args.out.clone(), &aws), &inventory).await?;
             eprintln!("{}", scan::summary(&inventory));
             println!("{at}");

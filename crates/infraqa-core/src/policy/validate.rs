@@ -3,8 +3,8 @@
 
 use super::raw::*;
 use super::*;
-use chrono::NaiveDate;
 use crate::limits::{RateLimit, Service};
+use chrono::NaiveDate;
 use std::ops::Range;
 
 /// The highest rate a policy may set: far above any AWS API's, so only a typo goes over it.
