@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod emulator;
 pub mod events;
 pub mod fault_proxy;
+pub mod measure;
 pub mod metrics;
 pub mod objects;
 pub mod runtime;

@@ -42,6 +42,31 @@ pub struct Usage {
     pub peak_rss_kib: u64,
 }
 
+/// What the process whose /proc directory is `proc` (`/proc/self` for this one) has used so
+/// far: CPU time from `stat`, peak resident memory (VmHWM) from `status`. Linux only.
+pub fn process_usage(proc: &Path) -> Result<Usage, KitError> {
+    let status = std::fs::read_to_string(proc.join("status")).step("reading /proc status")?;
+    let peak_rss_kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .ok_or_else(|| KitError::missing(format!("VmHWM in {}", proc.display())))?;
+    let stat = std::fs::read_to_string(proc.join("stat")).step("reading /proc stat")?;
+    // After the command name: state is field 0, utime 11 and stime 12 (clock ticks, 100/s).
+    let fields: Vec<u64> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+    Ok(Usage {
+        cpu: Duration::from_millis(ticks * 10),
+        peak_rss_kib,
+    })
+}
+
 /// The directory the running executable was built into (`target/<profile>`), where the
 /// workspace's other binaries are.
 pub fn binaries() -> Result<PathBuf, KitError> {
@@ -156,27 +181,7 @@ impl Runtime {
             .iter()
             .find(|(n, _)| n == name)
             .ok_or_else(|| KitError::missing(format!("a running {name}")))?;
-        let proc = PathBuf::from(format!("/proc/{}", child.id()));
-        let status = std::fs::read_to_string(proc.join("status")).step("reading /proc status")?;
-        let peak_rss_kib = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .ok_or_else(|| KitError::missing(format!("VmHWM of {name}")))?;
-        let stat = std::fs::read_to_string(proc.join("stat")).step("reading /proc stat")?;
-        // After the command name: state is field 0, utime 11 and stime 12 (clock ticks, 100/s).
-        let fields: Vec<u64> = stat
-            .rsplit(')')
-            .next()
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(|f| f.parse().unwrap_or(0))
-            .collect();
-        let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
-        Ok(Usage {
-            cpu: Duration::from_millis(ticks * 10),
-            peak_rss_kib,
-        })
+        process_usage(&PathBuf::from(format!("/proc/{}", child.id())))
     }
 
     /// Invokes `function` with `payload` (`cargo lambda invoke`); its JSON answer, or an error

@@ -1589,6 +1589,37 @@ pub struct BenchEstate {
     pub roles: usize,
 }
 
+impl BenchEstate {
+    /// An estate of about `resources` inventoried resources, in the proportions of the estate
+    /// the scale issue measured (1,000 instances, 200 buckets, 200 roles): each instance is
+    /// inventoried with its volume, so 2.4 resources per instance.
+    pub fn of_about(resources: usize) -> Self {
+        let instances = (resources * 10 / 24).max(1);
+        let others = (instances / 5).max(1);
+        Self {
+            instances,
+            buckets: others,
+            roles: others,
+        }
+    }
+}
+
+/// The six tags every benchmark instance and bucket carries (a page of the tagging API ends at
+/// 500 tags, so the tag count decides its size).
+pub fn bench_tags(i: usize) -> [(&'static str, String); 6] {
+    [
+        ("Environment", ["dev", "staging", "prod"][i % 3].to_owned()),
+        ("Owner", format!("team-{}", i % 7)),
+        ("CostCenter", format!("cc-{}", 100 + i % 5)),
+        ("Project", format!("project-{}", i % 11)),
+        ("CreatedAt", "2026-01-15".to_owned()),
+        ("Name", format!("bench-{i}")),
+    ]
+}
+
+/// Calls the seeder makes at once for buckets and roles.
+const SEED_CONCURRENCY: usize = 8;
+
 /// Seeds a benchmark estate of `shape` across `regions`; bucket names carry `suffix`.
 pub async fn seed_bench_estate(
     clients: &AwsClients,
@@ -1596,6 +1627,7 @@ pub async fn seed_bench_estate(
     shape: BenchEstate,
     suffix: &str,
 ) -> Result<(), KitError> {
+    use futures_util::{StreamExt, TryStreamExt};
     let BenchEstate {
         instances,
         buckets,
@@ -1605,6 +1637,7 @@ pub async fn seed_bench_estate(
         let mut left = instances / regions.len() + usize::from(i < instances % regions.len());
         while left > 0 {
             let batch = left.min(100);
+            let tags = bench_tags(left).map(|(k, v)| ec2t::Tag::builder().key(k).value(v).build());
             clients
                 .ec2(region)
                 .run_instances()
@@ -1615,7 +1648,7 @@ pub async fn seed_bench_estate(
                 .tag_specifications(
                     ec2t::TagSpecification::builder()
                         .resource_type(ec2t::ResourceType::Instance)
-                        .tags(ec2t::Tag::builder().key("Environment").value("dev").build())
+                        .set_tags(Some(tags.to_vec()))
                         .build(),
                 )
                 .send()
@@ -1624,62 +1657,84 @@ pub async fn seed_bench_estate(
             left -= batch;
         }
     }
-    for i in 0..buckets {
-        let region = regions[i % regions.len()];
-        let name = format!("bench-{suffix}-{i:04}");
-        let s3 = clients.s3(region);
-        create_bucket(&s3, &name, region).await?;
-        // Half the buckets block public access: those never need the policy-status and ACL reads.
-        if i % 2 == 0 {
-            s3.put_public_access_block()
-                .bucket(&name)
-                .public_access_block_configuration(block_all_public_access())
-                .send()
-                .await
-                .step("PutPublicAccessBlock")?;
-        }
-        s3.put_bucket_tagging()
+    futures_util::stream::iter(0..buckets)
+        .map(|i| seed_bench_bucket(clients, regions[i % regions.len()], i, suffix))
+        .buffer_unordered(SEED_CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await?;
+    futures_util::stream::iter(0..roles)
+        .map(|i| seed_bench_role(clients, i))
+        .buffer_unordered(SEED_CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(())
+}
+
+async fn seed_bench_bucket(
+    clients: &AwsClients,
+    region: &str,
+    i: usize,
+    suffix: &str,
+) -> Result<(), KitError> {
+    let name = format!("bench-{suffix}-{i:05}");
+    let s3 = clients.s3(region);
+    create_bucket(&s3, &name, region).await?;
+    // Half the buckets block public access: those never need the policy-status and ACL reads.
+    if i % 2 == 0 {
+        s3.put_public_access_block()
             .bucket(&name)
-            .tagging(
-                s3t::Tagging::builder()
-                    .tag_set(
-                        s3t::Tag::builder()
-                            .key("Owner")
-                            .value("bench")
-                            .build()
-                            .step("building a tag")?,
-                    )
-                    .build()
-                    .step("building a tag set")?,
-            )
+            .public_access_block_configuration(block_all_public_access())
             .send()
             .await
-            .step("PutBucketTagging")?;
+            .step("PutPublicAccessBlock")?;
     }
+    let mut tag_set = Vec::new();
+    for (k, v) in bench_tags(i) {
+        tag_set.push(
+            s3t::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .step("building a tag")?,
+        );
+    }
+    s3.put_bucket_tagging()
+        .bucket(&name)
+        .tagging(
+            s3t::Tagging::builder()
+                .set_tag_set(Some(tag_set))
+                .build()
+                .step("building a tag set")?,
+        )
+        .send()
+        .await
+        .step("PutBucketTagging")?;
+    Ok(())
+}
+
+async fn seed_bench_role(clients: &AwsClients, i: usize) -> Result<(), KitError> {
     let iam = clients.iam().step("the IAM client")?;
-    for i in 0..roles {
-        let name = format!("bench-role-{i:04}");
-        iam.create_role()
+    let name = format!("bench-role-{i:05}");
+    iam.create_role()
+        .role_name(&name)
+        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
+        .send()
+        .await
+        .step("CreateRole")?;
+    iam.put_role_policy()
+        .role_name(&name)
+        .policy_name("inline")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bench/*"}]}"#)
+        .send()
+        .await
+        .step("PutRolePolicy")?;
+    if i % 50 == 0 {
+        iam.attach_role_policy()
             .role_name(&name)
-            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
+            .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
             .send()
             .await
-            .step("CreateRole")?;
-        iam.put_role_policy()
-            .role_name(&name)
-            .policy_name("inline")
-            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bench/*"}]}"#)
-            .send()
-            .await
-            .step("PutRolePolicy")?;
-        if i % 50 == 0 {
-            iam.attach_role_policy()
-                .role_name(&name)
-                .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
-                .send()
-                .await
-                .step("AttachRolePolicy")?;
-        }
+            .step("AttachRolePolicy")?;
     }
     Ok(())
 }

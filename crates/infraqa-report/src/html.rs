@@ -3,7 +3,9 @@
 
 use crate::charts::{self, Bar, ChartError, NEUTRAL, severity_color};
 use askama::Template;
+use infraqa_core::history::FindingKey;
 use infraqa_core::report::Report;
+use infraqa_core::rules::{ExemptedFinding, NotEvaluated};
 use infraqa_core::{Finding, Severity};
 use std::collections::BTreeMap;
 
@@ -31,6 +33,28 @@ struct Row {
     cells: Vec<String>,
 }
 
+/// The rows of a long list a person reads, at most [`LISTED`], and how many more there are.
+pub struct Listed<T> {
+    shown: Vec<T>,
+    more: usize,
+    total: usize,
+}
+
+impl<T> Listed<T> {
+    fn of(items: impl ExactSizeIterator<Item = T>) -> Self {
+        let total = items.len();
+        Self {
+            shown: items.take(LISTED).collect(),
+            more: total.saturating_sub(LISTED),
+            total,
+        }
+    }
+}
+
+/// Rows a long list shows on the page: past this, the page would stop being read (and at a
+/// million resources, stop loading); every row is always in findings.csv and report.json.
+pub const LISTED: usize = 1000;
+
 #[derive(Template)]
 #[template(path = "report.html")]
 struct Page<'a> {
@@ -46,9 +70,16 @@ struct Page<'a> {
     region_svg: String,
     rules: Vec<Row>,
     resources: Vec<ResourceView<'a>>,
-    orphans: Vec<Row>,
+    resources_total: usize,
+    resources_more: usize,
+    not_evaluated: Listed<&'a NotEvaluated>,
+    exempted: Listed<&'a ExemptedFinding>,
+    trend_new: Listed<&'a FindingKey>,
+    trend_resolved: Listed<&'a FindingKey>,
+    trend_unknown: Listed<&'a FindingKey>,
+    orphans: Listed<Row>,
     allocation: Vec<(String, Vec<Row>)>,
-    misconfigurations: Vec<Row>,
+    misconfigurations: Listed<Row>,
     mttr: Vec<Row>,
     cost_total: String,
     waste_total: String,
@@ -124,6 +155,8 @@ pub fn render(r: &Report) -> Result<String, HtmlError> {
     }
     let mut resources: Vec<ResourceView<'_>> = by_resource.into_values().collect();
     resources.sort_by(|a, b| b.worst.cmp(&a.worst).then_with(|| a.arn.cmp(b.arn)));
+    let resources_total = resources.len();
+    resources.truncate(LISTED);
 
     let page = Page {
         r,
@@ -166,11 +199,15 @@ pub fn render(r: &Report) -> Result<String, HtmlError> {
             })
             .collect(),
         resources,
-        orphans: r
-            .orphans
-            .iter()
-            .map(|o| Row {
-                cells: vec![
+        resources_total,
+        resources_more: resources_total.saturating_sub(LISTED),
+        not_evaluated: Listed::of(r.not_evaluated.iter()),
+        exempted: Listed::of(r.exempted.iter()),
+        trend_new: Listed::of(r.trend.new.iter()),
+        trend_resolved: Listed::of(r.trend.resolved.iter()),
+        trend_unknown: Listed::of(r.trend.unknown.iter()),
+        orphans: Listed::of(r.orphans.iter().map(|o| Row {
+            cells: vec![
                     o.kind.to_string(),
                     o.resource_arn.clone(),
                     o.region.clone(),
@@ -178,8 +215,7 @@ pub fn render(r: &Report) -> Result<String, HtmlError> {
                     o.estimated_monthly_cost_usd
                         .map_or_else(|| "unknown".to_owned(), money),
                 ],
-            })
-            .collect(),
+        })),
         allocation: r
             .cost
             .allocation
@@ -201,21 +237,16 @@ pub fn render(r: &Report) -> Result<String, HtmlError> {
                 (tag.clone(), rows)
             })
             .collect(),
-        misconfigurations: r
-            .cost
-            .misconfigurations
-            .iter()
-            .map(|m| Row {
-                cells: vec![
-                    m.kind.as_str().to_owned(),
-                    m.resource_arn.clone(),
-                    m.region.clone(),
-                    m.reason.clone(),
-                    money(m.estimated_monthly_waste_usd),
-                    m.action.clone(),
-                ],
-            })
-            .collect(),
+        misconfigurations: Listed::of(r.cost.misconfigurations.iter().map(|m| Row {
+            cells: vec![
+                m.kind.as_str().to_owned(),
+                m.resource_arn.clone(),
+                m.region.clone(),
+                m.reason.clone(),
+                money(m.estimated_monthly_waste_usd),
+                m.action.clone(),
+            ],
+        })),
         mttr: r
             .trend
             .mttr_days

@@ -133,3 +133,49 @@ fn not_evaluated_resources_show_in_every_format_beside_the_score() {
         .unwrap_or_else(|| panic!("{csv}"));
     assert!(row.contains("s3 GetBucketEncryption AccessDenied"), "{row}");
 }
+
+#[test]
+fn a_large_estate_lists_the_worst_resources_and_points_to_the_csv_for_the_rest() {
+    use infraqa_core::report::{ReportInput, build};
+    use infraqa_report::html::LISTED;
+    let now = at(28, 6);
+    let inv = infraqa_core::synthetic::inventory(4000, now);
+    let policy = infraqa_core::Policy::from_toml(infraqa_core::synthetic::POLICY, "p").unwrap();
+    let checked = infraqa_core::check::check(&inv, &policy, now);
+    let report = build(ReportInput {
+        inventory: &inv,
+        check: &checked,
+        policy: &policy,
+        history: &[],
+        trend_runs: 12,
+        prices: infraqa_core::prices::PriceTable::embedded(),
+        now,
+    });
+    // A resource is a row per (ARN, region): account-level findings repeat per region.
+    let flagged: std::collections::BTreeSet<(&str, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.resource_arn.as_str(), f.region.as_str()))
+        .collect();
+    assert!(flagged.len() > LISTED, "{}", flagged.len());
+    let html = infraqa_report::html::render(&report).unwrap();
+    assert!(html.contains(&format!("Non-compliant resources ({})", flagged.len())));
+    let table = html
+        .split("id=\"non-compliant\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap();
+    assert_eq!(table.matches("<td class=\"arn\">").count(), LISTED);
+    assert!(html.contains(&format!(
+        "every finding of the other {} is in findings.csv",
+        flagged.len() - LISTED
+    )));
+    // The worst come first: the first row carries the estate's most severe finding.
+    let worst = report.findings.iter().map(|f| f.severity).max().unwrap();
+    let first_row = table.split("<tr><td class=\"arn\">").nth(1).unwrap();
+    let first_row = first_row.split("</tr>").next().unwrap();
+    assert!(first_row.contains(&format!("sev-{worst}")), "{first_row}");
+    // Every finding is still in the CSV.
+    let csv = infraqa_report::table::render(&report).unwrap();
+    assert!(String::from_utf8(csv).unwrap().lines().count() > report.findings.len());
+}

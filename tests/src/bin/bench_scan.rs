@@ -1,47 +1,23 @@
-//! `infraqa-bench-scan` (`make bench`): seeds 2,000 instances, 200 buckets and 200 roles across
-//! two regions of a fresh emulator account, scans them through a counting proxy, and prints
-//! wall time, client CPU time, API calls by service, and how they compare with the minimum the
-//! APIs allow for that estate. A benchmark, not a test: it asserts nothing, it reports.
+//! `infraqa-bench-scan` (`make bench`): `infraqa run` (scan, check, report) over seeded
+//! emulator estates of about 1,000, 10,000 and 50,000 resources in three regions (instances,
+//! buckets and roles in the proportions of the scale issue's estate, six tags each; override
+//! with `BENCH_SCALES=1000,10000`), each scanned twice through the fault proxy: as the
+//! emulator answers, and with a 40 ms round trip per request as real AWS answers
+//! (`BENCH_LATENCY_MS`). The run is measured in a process of its own: wall time, client CPU,
+//! peak memory, API calls per resource and against the fewest the APIs allow, and the longest
+//! unit. A benchmark, not a test: it asserts nothing, it prints a table.
 
-use infraqa_aws::AwsClients;
-use infraqa_aws::scan::{Quiet, scan};
 use infraqa_core::model::ResourceDetails;
-use infraqa_core::policy::RegionScope;
 use infraqa_core::{Inventory, ResourceType};
 use infraqa_tests::emulator::Emulator;
-use infraqa_tests::fault_proxy::FaultProxy;
+use infraqa_tests::fault_proxy::{FaultProxy, Latency};
+use infraqa_tests::measure;
 use infraqa_tests::seed::{BenchEstate, seed_bench_estate};
 use std::collections::BTreeMap;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
-
-fn env_count(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// This process's user + system CPU time, from /proc (Linux).
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // Fields 14 and 15 of the whole line (utime, stime) are 11 and 12 after the command name.
-    let hz = 100;
-    Duration::from_millis((ticks(11) + ticks(12)) * 1000 / hz)
-}
+const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 
 fn pages(n: usize, page: usize) -> u64 {
     n.div_ceil(page).max(1) as u64
@@ -95,12 +71,14 @@ fn minimum_calls(inv: &Inventory) -> BTreeMap<&'static str, u64> {
             + pages(count(ResourceType::Ec2Vpc, r), 1000)
             + 1 // flow logs
             + pages(count(ResourceType::Ec2NatGateway, r), 1000);
-        let tagged = inv
+        // A page ends at 100 resources or 500 tags, whichever comes first.
+        let tagged: Vec<usize> = inv
             .resources
             .iter()
             .filter(|x| x.region == r && !x.tags.is_empty())
-            .count();
-        tagging += pages(tagged, 100);
+            .map(|x| x.tags.len())
+            .collect();
+        tagging += pages(tagged.len(), 100).max(pages(tagged.iter().sum(), 500));
         other += pages(count(ResourceType::RdsDb, r), 100)
             + pages(count(ResourceType::LambdaFunction, r), 50)
             + pages(count(ResourceType::LogsLogGroup, r), 50)
@@ -109,11 +87,11 @@ fn minimum_calls(inv: &Inventory) -> BTreeMap<&'static str, u64> {
     min.insert("ec2", ec2);
     min.insert("tagging", tagging);
     min.insert("rds+lambda+logs+cloudtrail", other);
-    let mut s3 = 1; // ListBuckets
+    let mut s3 = inv.regions.len() as u64; // ListBuckets per region
     for r in &inv.resources {
         if let ResourceDetails::S3Bucket(b) = &r.details {
-            // Location (the emulator's ListBuckets omits BucketRegion), encryption, block, logging.
-            s3 += 4;
+            // Encryption, block, logging; policy status and ACL where the block leaves them open.
+            s3 += 3;
             s3 +=
                 u64::from(b.policy_is_public.is_some()) + u64::from(b.acl_public_grants.is_some());
         }
@@ -129,83 +107,157 @@ fn minimum_calls(inv: &Inventory) -> BTreeMap<&'static str, u64> {
     min
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let instances = env_count("BENCH_INSTANCES", 2000);
-    let buckets = env_count("BENCH_BUCKETS", 200);
-    let roles = env_count("BENCH_ROLES", 200);
+/// One measured run.
+struct Row {
+    resources: usize,
+    latency_ms: u64,
+    scan_s: f64,
+    run_s: f64,
+    cpu_s: f64,
+    peak_mb: f64,
+    calls: u64,
+    minimum: u64,
+    errors: usize,
+    longest: String,
+}
+
+impl Row {
+    fn budget_mb(&self) -> f64 {
+        2.0 * self.resources as f64 / 1024.0 + 100.0
+    }
+
+    fn print(&self) {
+        println!(
+            "| {} | {} ms | {:.1} s | {:.1} s | {:.2} s ({:.1}%) | {:.0} MB (budget {:.0}) | {} ({:.3}/resource) | {} ({:.2}x) | {} | {} |",
+            self.resources,
+            self.latency_ms,
+            self.scan_s,
+            self.run_s,
+            self.cpu_s,
+            100.0 * self.cpu_s / self.run_s.max(f64::EPSILON),
+            self.peak_mb,
+            self.budget_mb(),
+            self.calls,
+            self.calls as f64 / self.resources.max(1) as f64,
+            self.minimum,
+            self.calls as f64 / self.minimum.max(1) as f64,
+            self.errors,
+            self.longest,
+        );
+    }
+}
+
+fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .filter(|v: &Vec<usize>| !v.is_empty())
+        .unwrap_or_else(|| default.to_vec())
+}
+
+async fn bench() -> anyhow::Result<()> {
+    let scales = env_list("BENCH_SCALES", &[1000, 10_000, 50_000]);
+    let latency_ms = env_list("BENCH_LATENCY_MS", &[40])[0] as u64;
     let emulator = Emulator::from_env()?;
-    let account = emulator.fresh_account().await?;
-    let suffix = account.account_id.chars().rev().take(6).collect::<String>();
-
-    eprintln!(
-        "seeding {instances} instances, {buckets} buckets, {roles} roles across {REGIONS:?}..."
-    );
-    let seeding = Instant::now();
-    seed_bench_estate(
-        &account.clients().await,
-        &REGIONS,
-        BenchEstate {
-            instances,
-            buckets,
-            roles,
-        },
-        &suffix,
-    )
-    .await?;
-    eprintln!("seeded in {:.1} s", seeding.elapsed().as_secs_f64());
-
-    let proxy = FaultProxy::start(emulator.url(), vec![]).await?;
-    let mut options = account.options();
-    options.endpoint_url = Some(proxy.url().to_owned());
-    let clients = AwsClients::load(options).await;
-    let scope = RegionScope::List(REGIONS.iter().map(|r| (*r).to_owned()).collect());
-    let cpu_before = cpu_time();
-    let wall = Instant::now();
-    let inventory = scan(&clients, &scope, &Quiet).await?;
-    let wall = wall.elapsed();
-    let cpu = cpu_time().saturating_sub(cpu_before);
-
-    let total = inventory.stats.total_calls();
-    let minimum = minimum_calls(&inventory);
-    let min_total: u64 = minimum.values().sum();
-    println!("infraqa scan benchmark");
-    println!(
-        "  estate: {} resources ({instances} instances, {buckets} buckets, {roles} roles seeded), {} regions",
-        inventory.resources.len(),
-        inventory.regions.len()
-    );
-    println!("  scan errors: {}", inventory.errors.len());
-    println!("  wall time: {:.2} s", wall.as_secs_f64());
-    println!(
-        "  client CPU time: {:.2} s ({:.1}% of wall time; target under 10%)",
-        cpu.as_secs_f64(),
-        100.0 * cpu.as_secs_f64() / wall.as_secs_f64()
-    );
-    println!(
-        "  API calls: {total} counted by the client, {} seen by the proxy",
-        proxy.forwarded()
-    );
-    for (svc, ops) in &inventory.stats.api_calls {
-        let n: u64 = ops.values().sum();
-        let detail = ops
-            .iter()
-            .map(|(op, c)| format!("{op} {c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        println!("    {svc:<11} {n:>6}  ({detail})");
+    let work = tempfile::tempdir()?;
+    let policy = work.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "[scan]\nregions = {REGIONS:?}\n[tags]\nrequired = [\"Environment\", \"Owner\", \"CostCenter\"]\n"
+        ),
+    )?;
+    let mut rows = Vec::new();
+    for scale in scales {
+        let shape = BenchEstate::of_about(scale);
+        let account = emulator.fresh_account().await?;
+        let suffix = account.account_id.chars().rev().take(6).collect::<String>();
+        eprintln!("seeding {shape:?} across {REGIONS:?}...");
+        let seeding = Instant::now();
+        seed_bench_estate(&account.clients().await, &REGIONS, shape, &suffix).await?;
+        eprintln!("seeded in {:.1} s", seeding.elapsed().as_secs_f64());
+        for delay in [0, latency_ms] {
+            let proxy = FaultProxy::with_latency(
+                emulator.url(),
+                vec![],
+                Latency::fixed(Duration::from_millis(delay)),
+            )
+            .await?;
+            let out = work.path().join(format!("run-{scale}-{delay}"));
+            let mut env = account.environment(REGIONS[0]);
+            env.push(("AWS_ENDPOINT_URL".into(), proxy.url().to_owned()));
+            let args = ["--quiet", "run", "--policy"]
+                .map(str::to_owned)
+                .into_iter()
+                .chain([policy.display().to_string(), "--out".into()])
+                .chain([out.display().to_string()])
+                .collect();
+            let measured =
+                tokio::task::spawn_blocking(move || measure::run(&[args], &env)).await??;
+            let inventory: Inventory =
+                serde_json::from_slice(&std::fs::read(out.join("inventory.json"))?)?;
+            let row = Row {
+                resources: inventory.resources.len(),
+                latency_ms: delay,
+                scan_s: inventory.stats.duration_ms as f64 / 1000.0,
+                run_s: measured.wall.as_secs_f64(),
+                cpu_s: measured.usage.cpu.as_secs_f64(),
+                peak_mb: measured.usage.peak_rss_kib as f64 / 1024.0,
+                calls: inventory.stats.total_calls(),
+                minimum: minimum_calls(&inventory).values().sum(),
+                errors: inventory.errors.len(),
+                longest: inventory
+                    .stats
+                    .longest_unit()
+                    .map_or_else(String::new, ToString::to_string),
+            };
+            if delay == 0 {
+                eprintln!("calls by service at {} resources:", row.resources);
+                for (svc, ops) in &inventory.stats.api_calls {
+                    let detail = ops
+                        .iter()
+                        .map(|(op, c)| format!("{op} {c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    eprintln!("  {svc:<11} {:>6}  ({detail})", ops.values().sum::<u64>());
+                }
+                eprintln!("  minimum by service: {:?}", minimum_calls(&inventory));
+            }
+            row.print();
+            rows.push(row);
+        }
     }
-    println!("  minimum the APIs allow for this estate: {min_total}");
-    for (svc, n) in &minimum {
-        println!("    {svc:<27} {n:>6}");
+    println!();
+    println!(
+        "infraqa run over seeded emulator estates ({} regions), measured in its own process",
+        REGIONS.len()
+    );
+    println!(
+        "| resources | latency | scan wall | run wall | client CPU (of run wall) | peak memory | API calls | minimum (ratio) | scan errors | longest unit |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    for row in &rows {
+        row.print();
     }
-    println!(
-        "  ratio to minimum: {:.3} (target at most 1.2)",
-        total as f64 / min_total.max(1) as f64
-    );
-    println!(
-        "  API calls per resource: {:.3}",
-        total as f64 / inventory.resources.len().max(1) as f64
-    );
     Ok(())
+}
+
+fn main() -> ExitCode {
+    if let Some(code) = measure::child_mode() {
+        return ExitCode::from(code);
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("infraqa-bench-scan: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(bench()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("infraqa-bench-scan: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
