@@ -1680,7 +1680,7 @@ async fn seed_bench_bucket(
     let s3 = clients.s3(region);
     create_bucket(&s3, &name, region).await?;
     // Half the buckets block public access: those never need the policy-status and ACL reads.
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         s3.put_public_access_block()
             .bucket(&name)
             .public_access_block_configuration(block_all_public_access())
@@ -1728,7 +1728,7 @@ async fn seed_bench_role(clients: &AwsClients, i: usize) -> Result<(), KitError>
         .send()
         .await
         .step("PutRolePolicy")?;
-    if i % 50 == 0 {
+    if i.is_multiple_of(50) {
         iam.attach_role_policy()
             .role_name(&name)
             .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
