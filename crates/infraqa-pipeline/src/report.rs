@@ -85,24 +85,22 @@ pub async fn load_recent_history(
     ))
 }
 
+/// The time and account a history entry's name carries (`<time>-<account id>.json`), or
+/// `None` for a name of another form.
+fn entry_name_parts(name: &str) -> Option<(chrono::NaiveDateTime, &str)> {
+    let (time, id) = name.strip_suffix(".json")?.rsplit_once('-')?;
+    let time = chrono::NaiveDateTime::parse_from_str(time, "%Y%m%dT%H%M%S%.3fZ").ok()?;
+    (id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())).then_some((time, id))
+}
+
 /// Of history entry `names`, those of `account`'s last `last_n + 1` runs, and every name that
 /// is not `<time>-<account id>.json`.
 pub fn recent_entry_names(mut names: Vec<String>, account: &str, last_n: usize) -> Vec<String> {
-    let suffix = format!("-{account}.json");
-    let is_entry = |name: &str| {
-        name.strip_suffix(".json")
-            .and_then(|stem| stem.rsplit_once('-'))
-            .is_some_and(|(time, id)| {
-                id.len() == 12
-                    && id.bytes().all(|b| b.is_ascii_digit())
-                    && chrono::NaiveDateTime::parse_from_str(time, "%Y%m%dT%H%M%S%.3fZ").is_ok()
-            })
-    };
     names.sort();
     let mine: Vec<usize> = names
         .iter()
         .enumerate()
-        .filter(|(_, n)| n.ends_with(&suffix) && is_entry(n))
+        .filter(|(_, n)| entry_name_parts(n).is_some_and(|(_, id)| id == account))
         .map(|(i, _)| i)
         .collect();
     let keep_from = mine.len().saturating_sub(last_n + 1);
@@ -110,17 +108,36 @@ pub fn recent_entry_names(mut names: Vec<String>, account: &str, last_n: usize) 
     names
         .into_iter()
         .enumerate()
-        .filter(|(i, n)| kept.contains(i) || !is_entry(n))
+        .filter(|(i, n)| kept.contains(i) || entry_name_parts(n).is_none())
         .map(|(_, n)| n)
         .collect()
 }
 
-/// Every history entry in `history` (oldest first) and the entries that could not be used.
-pub async fn load_history(
+/// Of history entry `names`, those named within a day of the period `from..=to` (a name
+/// carries its run's time, a few minutes from the entry's own; the entries' times decide), and
+/// every name that is not `<time>-<account id>.json`.
+pub fn period_entry_names(
+    names: Vec<String>,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Vec<String> {
+    let (first, last) = (from.pred_opt().unwrap_or(from), to.succ_opt().unwrap_or(to));
+    names
+        .into_iter()
+        .filter(|n| entry_name_parts(n).is_none_or(|(t, _)| (first..=last).contains(&t.date())))
+        .collect()
+}
+
+/// The history entries of the period `from..=to` (see [`period_entry_names`]) and the entries
+/// that could not be used: an audit reads its period, not the whole history.
+pub async fn load_period_history(
     history: &Store,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
 ) -> Result<(Vec<HistoryEntry>, Vec<String>), PipelineError> {
+    let names = period_entry_names(history.names(".json").await?, from, to);
     Ok(infraqa_report::store::decode_entries(
-        history.list(".json").await?,
+        history.read_named(names).await?,
     ))
 }
 
@@ -231,7 +248,17 @@ mod tests {
             ]
         );
         // Fewer runs than the window: all of them.
-        assert_eq!(recent_entry_names(names, b, 3).len(), 2);
+        assert_eq!(recent_entry_names(names.clone(), b, 3).len(), 2);
         assert!(recent_entry_names(Vec::new(), a, 3).is_empty());
+
+        // An audit of 10-12 November reads the entries named 9-13 November, and the rest.
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let period = period_entry_names(names, day(10), day(12));
+        assert_eq!(
+            period.first().unwrap(),
+            "20261109T060000.000Z-111111111111.json"
+        );
+        assert_eq!(period.len(), 6, "{period:?}");
+        assert!(period.contains(&"legacy-entry.json".to_owned()));
     }
 }

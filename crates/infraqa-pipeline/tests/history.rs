@@ -2,10 +2,10 @@
 //! inventory (a report made again replaces its own), a damaged entry skipped by name.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use infraqa_core::check::check;
 use infraqa_core::{Inventory, Policy};
-use infraqa_pipeline::report::{ReportTarget, load_history, load_recent_history, produce};
+use infraqa_pipeline::report::{ReportTarget, load_period_history, load_recent_history, produce};
 use infraqa_pipeline::{Aws, Location, Store};
 
 fn at(day: u32, hour: u32) -> DateTime<Utc> {
@@ -39,7 +39,11 @@ async fn the_history_keeps_one_entry_per_inventory_and_skips_a_damaged_one_by_na
     let out = Store::new(Location::Local(dir.path().join("out")), &aws);
     let history = out.child("history");
     assert_eq!(
-        load_history(&history).await.unwrap().0.len(),
+        load_period_history(&history, NaiveDate::MIN, NaiveDate::MAX)
+            .await
+            .unwrap()
+            .0
+            .len(),
         0,
         "no directory yet"
     );
@@ -52,7 +56,9 @@ async fn the_history_keeps_one_entry_per_inventory_and_skips_a_damaged_one_by_na
     report(&out, &history, &second, at(21, 7)).await;
     std::fs::write(dir.path().join("out/history/broken.json"), "{\"half\": ").unwrap();
 
-    let (entries, problems) = load_history(&history).await.unwrap();
+    let (entries, problems) = load_period_history(&history, NaiveDate::MIN, NaiveDate::MAX)
+        .await
+        .unwrap();
     let times: Vec<_> = entries.iter().map(|e| e.generated_at).collect();
     assert_eq!(
         times,
@@ -95,7 +101,9 @@ async fn a_report_reads_only_the_runs_its_trend_needs_and_gets_the_same_trend() 
             .await
             .unwrap();
     }
-    let (all, _) = load_history(&history).await.unwrap();
+    let (all, _) = load_period_history(&history, NaiveDate::MIN, NaiveDate::MAX)
+        .await
+        .unwrap();
     assert_eq!(all.len(), 20);
     let (recent, _) = load_recent_history(&history, &all[0].account_id, 3)
         .await
@@ -119,4 +127,21 @@ async fn a_report_reads_only_the_runs_its_trend_needs_and_gets_the_same_trend() 
         .await
         .unwrap();
     assert_eq!(report.trend, expected.trend);
+
+    // An audit of days 8-10 reads its period (and a day either side), not the whole history,
+    // and exports exactly what the whole history gives.
+    let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    let (period, _) = load_period_history(&history, day(8), day(10))
+        .await
+        .unwrap();
+    assert_eq!(period.len(), 5, "days 7 to 11");
+    let export = |entries| {
+        infraqa_core::history::audit_export(entries, Vec::new(), day(8), day(10), at(30, 0))
+    };
+    let (whole, _) = load_period_history(&history, NaiveDate::MIN, NaiveDate::MAX)
+        .await
+        .unwrap();
+    let from_period = export(period);
+    assert_eq!(from_period.runs.len(), 3);
+    assert_eq!(from_period, export(whole));
 }

@@ -21,7 +21,8 @@ pub async fn export(
             "--from {from} is after --to {to}"
         )));
     }
-    let (entries, problems) = infraqa_pipeline::report::load_history(history).await?;
+    let (entries, problems) =
+        infraqa_pipeline::report::load_period_history(history, from, to).await?;
     for p in &problems {
         tracing::warn!("{p}");
     }

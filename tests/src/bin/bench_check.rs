@@ -1,0 +1,95 @@
+//! `infraqa-bench-check` (`make bench`): `infraqa check` then `infraqa report` over a synthetic
+//! inventory of 1,000,000 resources (`BENCH_RESOURCES`), one after the other in one process as
+//! the checker and reporter would run them in one Lambda's memory: wall time, CPU and peak
+//! memory together, against the targets (under 10 s and 2 GB), and the size of what a person
+//! opens. A benchmark, not a test: it asserts nothing, it prints its figures.
+
+use infraqa_tests::measure;
+use std::io::Write;
+use std::process::ExitCode;
+
+fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn megabytes(path: &std::path::Path) -> f64 {
+    std::fs::metadata(path).map_or(0.0, |m| m.len() as f64 / 1_048_576.0)
+}
+
+fn bench() -> anyhow::Result<()> {
+    let n = env_count("BENCH_RESOURCES", 1_000_000);
+    let dir = tempfile::tempdir()?;
+    let inventory = dir.path().join("inventory.json");
+    let policy = dir.path().join("policy.toml");
+    let out = dir.path().join("out");
+    eprintln!("writing a synthetic inventory of {n} resources...");
+    {
+        let inv = infraqa_core::synthetic::inventory(n, chrono::Utc::now());
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&inventory)?);
+        serde_json::to_writer(&mut file, &inv)?;
+        file.flush()?;
+    }
+    std::fs::write(&policy, infraqa_core::synthetic::POLICY)?;
+    let path = |p: &std::path::Path| p.display().to_string();
+    let check: Vec<String> = vec![
+        "--quiet".into(),
+        "check".into(),
+        "--policy".into(),
+        path(&policy),
+        "--inventory".into(),
+        path(&inventory),
+        "--out".into(),
+        path(&out),
+    ];
+    let report: Vec<String> = vec![
+        "--quiet".into(),
+        "report".into(),
+        "--policy".into(),
+        path(&policy),
+        "--inventory".into(),
+        path(&inventory),
+        "--findings".into(),
+        path(&out.join("findings.json")),
+        "--out".into(),
+        path(&out),
+    ];
+    let m = measure::run(&[check, report], &[])?;
+    let peak_mb = m.usage.peak_rss_kib as f64 / 1024.0;
+    println!("infraqa check + report over {n} synthetic resources, one process");
+    println!(
+        "  wall time: {:.2} s (target under 10 s)",
+        m.wall.as_secs_f64()
+    );
+    println!("  CPU time: {:.2} s", m.usage.cpu.as_secs_f64());
+    println!("  peak memory: {peak_mb:.0} MB (target under 2048 MB)");
+    println!(
+        "  inventory.json {:.0} MB, findings.json {:.0} MB, report.json {:.0} MB, findings.csv {:.0} MB",
+        megabytes(&inventory),
+        megabytes(&out.join("findings.json")),
+        megabytes(&out.join("report.json")),
+        megabytes(&out.join("findings.csv")),
+    );
+    println!(
+        "  report.html {:.2} MB (lists the worst {} of each long list), report.md {:.3} MB",
+        megabytes(&out.join("report.html")),
+        infraqa_report::html::LISTED,
+        megabytes(&out.join("report.md")),
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    if let Some(code) = measure::child_mode() {
+        return ExitCode::from(code);
+    }
+    match bench() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("infraqa-bench-check: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
