@@ -333,3 +333,102 @@ async fn the_validator_audits_each_queued_event_once_and_returns_a_poison_one() 
     assert_eq!(response.batch_item_failures.len(), 1);
     assert_eq!(response.batch_item_failures[0].item_identifier, "m-poison");
 }
+
+/// A run of `inventory` through the checker and the reporter as of its own time.
+async fn report_run(
+    suite: &Suite,
+    inventory: &infraqa_core::Inventory,
+    run_id: &str,
+) -> Vec<handlers::Step> {
+    let run = suite.run(run_id);
+    infraqa_pipeline::report::put_json(&run, "inventory.json", inventory)
+        .await
+        .unwrap();
+    let bucket = &suite.config.bucket;
+    let at = inventory.generated_at;
+    let key = |name: &str| format!("runs/{run_id}/{name}");
+    handlers::checker(suite, &s3_event(bucket, &key("inventory.json")), at)
+        .await
+        .unwrap();
+    handlers::reporter(suite, &s3_event(bucket, &key("findings.json")), at)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs the emulator: run `make test`"]
+async fn the_first_report_of_a_quarter_writes_the_previous_quarters_audit_pack_once() {
+    use chrono::TimeZone;
+    let (_emulator, account) = fresh_account().await;
+    let c = account.clients().await;
+    let policy = infraqa_core::synthetic::POLICY;
+    let (suite, _) = suite(&c, policy, &account.account_id).await;
+    let bucket = suite.config.bucket.clone();
+    let day = |m, d| {
+        chrono::Utc
+            .with_ymd_and_hms(2026, m, d, 6, 0, 0)
+            .single()
+            .unwrap()
+    };
+    let inventory = |m, d| infraqa_core::synthetic::inventory(30, day(m, d));
+
+    // A run in September: the quarter before has no run, so no pack.
+    let steps = report_run(&suite, &inventory(9, 20), "20260920T060000.000Z").await;
+    assert_eq!(steps.len(), 1, "{steps:?}");
+    assert!(keys(&c, &bucket, "audits/").await.is_empty());
+
+    // The first run of October writes July to September's pack, every file of it.
+    let steps = report_run(&suite, &inventory(10, 2), "20261002T060000.000Z").await;
+    assert_eq!(steps.len(), 2, "{steps:?}");
+    assert!(
+        steps[1].outcome.contains("2026-07-01 to 2026-09-30"),
+        "{steps:?}"
+    );
+    let pack = keys(&c, &bucket, "audits/").await;
+    assert_eq!(
+        pack,
+        [
+            "audits/audit-2026-07-01-2026-09-30.html",
+            "audits/audit-2026-07-01-2026-09-30.json",
+            "audits/audit-2026-07-01-2026-09-30.md",
+            "audits/audit-findings-2026-07-01-2026-09-30.csv",
+        ]
+    );
+    let export: infraqa_core::history::AuditExport = serde_json::from_slice(
+        &object(&c, &bucket, "audits/audit-2026-07-01-2026-09-30.json")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(export.runs.len(), 1, "the September run only");
+    assert!(export.evidence_retention.is_some());
+
+    // Later runs of the quarter find it there.
+    let steps = report_run(&suite, &inventory(10, 3), "20261003T060000.000Z").await;
+    assert_eq!(steps.len(), 1, "{steps:?}");
+
+    // A manual invoke writes the pack of the period it names.
+    let event: handlers::ReporterEvent =
+        serde_json::from_str(r#"{"audit": {"from": "2026-09-01", "to": "2026-10-31"}}"#).unwrap();
+    let steps = handlers::reporter_event(&suite, &event, day(11, 1))
+        .await
+        .unwrap();
+    assert!(
+        steps[0].outcome.contains("audit-2026-09-01-2026-10-31.md"),
+        "{steps:?}"
+    );
+    let md = String::from_utf8(
+        object(&c, &bucket, "audits/audit-2026-09-01-2026-10-31.md")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(md.contains("3 run(s) of 1 account(s)"), "{md}");
+    // A period that ends before it starts is bad input, not retried.
+    let reversed: handlers::ReporterEvent =
+        serde_json::from_str(r#"{"audit": {"from": "2026-10-31", "to": "2026-09-01"}}"#).unwrap();
+    let err = handlers::reporter_event(&suite, &reversed, day(11, 1))
+        .await
+        .unwrap_err();
+    assert!(!err.retryable, "{err}");
+}

@@ -319,7 +319,7 @@ mod tests {
             10,
             "unnamed services keep theirs"
         );
-        assert_eq!(rps(&clients, Service::S3), 50, "the original is untouched");
+        assert_eq!(rps(&clients, Service::S3), 100, "the original is untouched");
         // A policy that sets no rate changes nothing.
         assert!(Arc::ptr_eq(
             &clients.options,

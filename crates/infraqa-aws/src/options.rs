@@ -72,7 +72,7 @@ mod tests {
             .insert(Service::Ec2, RateLimit::per_second(3));
         let cases = [
             (Service::Ec2, 3),
-            (Service::S3, 50),
+            (Service::S3, 100),
             (Service::Iam, 10),
             (Service::Tagging, 5),
         ];

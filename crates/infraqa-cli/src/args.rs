@@ -44,7 +44,7 @@ pub struct GlobalArgs {
           value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
     /// Client-side request rate per region for a service, e.g. `ec2=10` (repeatable); wins over
-    /// the policy's `[scan.rate_limits]`. Defaults: ec2 20/s, s3 50/s, lambda 15/s, iam 10/s,
+    /// the policy's `[scan.rate_limits]`. Defaults: ec2 20/s, s3 100/s, lambda 15/s, iam 10/s,
     /// logs, cloudtrail and tagging 5/s (sources in the README).
     #[arg(long = "rate-limit", global = true, value_name = "SERVICE=RPS", value_parser = parse_rate_limit)]
     pub rate_limits: Vec<(Service, RateLimit)>,
@@ -344,7 +344,7 @@ mod tests {
         assert_eq!(opts.endpoint_url.as_deref(), Some("http://127.0.0.1:5599"));
         assert_eq!(opts.max_attempts, 3);
         assert_eq!(opts.rate_limit(Service::Ec2).per_second.get(), 7);
-        assert_eq!(opts.rate_limit(Service::S3).per_second.get(), 50);
+        assert_eq!(opts.rate_limit(Service::S3).per_second.get(), 100);
     }
 
     #[test]

@@ -448,11 +448,15 @@ fn audit_gathers_history_and_remediation_actions_and_names_a_bad_log_line() {
     )
     .unwrap();
     let today = now.date_naive().to_string();
+    // A run belongs to the day its inventory was taken: the fixture's.
+    let taken: infraqa_core::Inventory =
+        serde_json::from_str(&std::fs::read_to_string(fixture("inventory.json")).unwrap()).unwrap();
+    let from = taken.generated_at.date_naive().to_string();
     let out_file = dir.path().join("audit.json");
     let audit = [
         "audit",
         "--from",
-        &today,
+        &from,
         "--to",
         &today,
         "--dir",
@@ -477,6 +481,20 @@ fn audit_gathers_history_and_remediation_actions_and_names_a_bad_log_line() {
         "the action of 400 days ago is outside"
     );
     assert_eq!(x.remediation_actions[0].details["Owner"], "team-a");
+    // The pack's other files beside the export, the pages naming the run and the action.
+    for name in [
+        format!("audit-findings-{from}-{today}.csv"),
+        format!("audit-{from}-{today}.md"),
+        format!("audit-{from}-{today}.html"),
+    ] {
+        let page = std::fs::read_to_string(dir.path().join(&name)).unwrap();
+        assert!(page.contains("123456789012"), "{name}");
+    }
+    let md = std::fs::read_to_string(dir.path().join(format!("audit-{from}-{today}.md"))).unwrap();
+    assert!(
+        md.contains("1 run(s) of 1 account(s)") && md.contains("team-a"),
+        "{md}"
+    );
 
     std::fs::write(log.join("2027.jsonl"), "{\"at\": \"yesterday\"}\n").unwrap();
     let (code, err) = run(infraqa(&audit));

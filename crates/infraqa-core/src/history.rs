@@ -61,6 +61,46 @@ pub struct HistoryEntry {
     pub not_evaluated: Vec<FindingKey>,
     /// The inventory's shape.
     pub inventory: InventorySnapshot,
+    /// The reads the run's scan could not make, grouped: what a partial run did not see.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<UnreadRead>,
+}
+
+/// Failed reads of one kind in a run: a service's operation in a region, with the error code.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UnreadRead {
+    /// The service, e.g. `s3`.
+    pub service: String,
+    /// The region (or `global`).
+    pub region: String,
+    /// The operation, e.g. `GetBucketEncryption`.
+    pub operation: String,
+    /// The error code, e.g. `AccessDenied`.
+    pub code: String,
+    /// How many reads failed so.
+    pub count: usize,
+}
+
+impl UnreadRead {
+    /// `errors` grouped by service, region, operation and code.
+    pub fn group(errors: &[crate::ScanError]) -> Vec<Self> {
+        let mut counts: BTreeMap<(&str, &str, &str, &str), usize> = BTreeMap::new();
+        for e in errors {
+            *counts
+                .entry((&e.service, &e.region, &e.operation, &e.code))
+                .or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .map(|((service, region, operation, code), count)| Self {
+                service: service.to_owned(),
+                region: region.to_owned(),
+                operation: operation.to_owned(),
+                code: code.to_owned(),
+                count,
+            })
+            .collect()
+    }
 }
 
 /// Which way the score moved.
@@ -426,6 +466,41 @@ pub struct FindingSpan {
     pub resolved_at: Option<DateTime<Utc>>,
 }
 
+impl EvidenceRetention {
+    /// One sentence for the audit pack: what keeps the evidence, or that nothing does.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::LocalDirectory => "The history is a local directory: only the file system's \
+                permissions keep it from being changed."
+                .to_owned(),
+            Self::ObjectLock {
+                bucket,
+                mode,
+                days,
+                years,
+            } => {
+                let period = match (days, years) {
+                    (Some(d), _) => format!("{d} days"),
+                    (None, Some(y)) => format!("{y} years"),
+                    (None, None) => "an unstated period".to_owned(),
+                };
+                format!(
+                    "The history is under S3 Object Lock in bucket {bucket}: {mode} mode, \
+                     {period} from each write; no entry can be deleted or replaced before then."
+                )
+            }
+            Self::NoObjectLock { bucket } => format!(
+                "Bucket {bucket} has no Object Lock default retention: history entries can be \
+                 deleted or replaced."
+            ),
+            Self::NotRead { bucket, reason } => format!(
+                "The Object Lock configuration of bucket {bucket} could not be read ({reason}): \
+                 the history's protection is unknown."
+            ),
+        }
+    }
+}
+
 /// Every finding open at any time in `runs` (any order), as spans per account, by account and
 /// first seen: a finding resolved and found again is two spans. As for the time to remediate,
 /// a partial run resolves nothing and no run resolves a finding it could not judge.
@@ -502,9 +577,11 @@ pub fn audit_export(
         let d = t.date_naive();
         d >= from && d <= to
     };
+    // A run belongs to the period in which its inventory was taken (what the estate was then),
+    // even when it was reported later; an entry without that time, when it was reported.
     let mut entries: Vec<HistoryEntry> = entries
         .into_iter()
-        .filter(|e| in_period(&e.generated_at))
+        .filter(|e| in_period(&e.inventory_generated_at.unwrap_or(e.generated_at)))
         .collect();
     entries.sort_by(|a, b| (a.generated_at, &a.account_id).cmp(&(b.generated_at, &b.account_id)));
     let accounts: Vec<String> = entries
@@ -565,6 +642,7 @@ mod tests {
             findings: keys.iter().map(|(r, a)| (*r, (*a).to_owned())).collect(),
             not_evaluated: Vec::new(),
             inventory: InventorySnapshot::default(),
+            unread: Vec::new(),
         }
     }
 

@@ -8,6 +8,7 @@
 // Test case tables are tuples read best inline.
 #![cfg_attr(test, allow(clippy::type_complexity))]
 
+pub mod audit;
 pub mod check;
 pub mod cost;
 pub mod document;

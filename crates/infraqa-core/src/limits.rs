@@ -84,9 +84,9 @@ impl Service {
             // EC2 API reference, "Request throttling": non-mutating (Describe*) actions have a
             // bucket of 100 tokens refilled at 20 per second, per account and Region.
             Self::Ec2 => 20,
-            // S3 serves thousands of requests per second per prefix; bucket-configuration reads
-            // have no published rate of their own.
-            Self::S3 => 50,
+            // S3 serves at least 5,500 GET requests per second per prefix (performance
+            // guidelines); bucket-configuration reads publish no rate of their own: under 2%.
+            Self::S3 => 100,
             // Lambda quotas: 15 control-plane requests per second (GetFunction has 100).
             Self::Lambda => 15,
             // IAM, STS, RDS, S3 Control, SNS and CloudWatch publish no default rate for these

@@ -5,7 +5,7 @@ use crate::check::CheckResult;
 use crate::cost::{CostReport, cost_report};
 use crate::finding::{Finding, RuleId, Severity};
 use crate::history::{
-    FindingKey, HISTORY_SCHEMA_VERSION, HistoryEntry, InventorySnapshot, Trend, trend,
+    FindingKey, HISTORY_SCHEMA_VERSION, HistoryEntry, InventorySnapshot, Trend, UnreadRead, trend,
 };
 use crate::inventory::{Inventory, ScanError, ScanStats, UnitTiming};
 use crate::orphans::Orphan;
@@ -315,6 +315,7 @@ pub fn history_entry(report: &Report) -> HistoryEntry {
             by_type: report.summary.by_type.clone(),
             by_region: report.summary.by_region.clone(),
         },
+        unread: UnreadRead::group(&report.errors),
     }
 }
 

@@ -24,6 +24,8 @@ use std::time::{Duration, Instant, SystemTime};
 pub const RUNS: &str = "runs";
 /// The history's folder in the bucket.
 pub const HISTORY: &str = "history";
+/// The prefix of the audit packs the reporter writes.
+pub const AUDITS: &str = "audits";
 /// The tag plan's file name in a run.
 pub const TAG_PLAN: &str = "tag-plan.json";
 /// The marker of a run's alert.
@@ -122,6 +124,11 @@ impl Suite {
     /// The history.
     pub fn history(&self) -> Store {
         self.bucket.child(HISTORY)
+    }
+
+    /// The audit packs.
+    pub fn audits(&self) -> Store {
+        self.bucket.child(AUDITS)
     }
 
     /// The audit log.
@@ -430,7 +437,106 @@ pub async fn reporter(
             ),
         });
     }
+    if !out.is_empty() {
+        // The first report of a quarter writes the previous quarter's pack.
+        let (from, to) = infraqa_pipeline::audit::previous_quarter(now.date_naive());
+        if let Some(written) = Box::pin(audit_pack(suite, from, to, now, true)).await? {
+            out.push(Step {
+                run_id: AUDITS.to_owned(),
+                outcome: format!("audit pack {from} to {to}: {}", written.join(", ")),
+            });
+        }
+    }
     Ok(out)
+}
+
+/// A period to write the audit pack of, on a manual invoke: `{"audit": {"from": "2026-07-01",
+/// "to": "2026-09-30"}}`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditRequest {
+    /// The period.
+    pub audit: AuditPeriod,
+}
+
+/// First and last day (UTC, inclusive).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditPeriod {
+    /// First day.
+    pub from: chrono::NaiveDate,
+    /// Last day.
+    pub to: chrono::NaiveDate,
+}
+
+/// What the reporter is invoked with: a period to write the audit pack of (a manual invoke),
+/// or the S3 notification of a run's findings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ReporterEvent {
+    /// A manual invoke with a period.
+    Audit(AuditRequest),
+    /// A run's `findings.json` was written.
+    Findings(S3Event),
+}
+
+/// The reporter's entry point for either event.
+pub async fn reporter_event(
+    suite: &Suite,
+    event: &ReporterEvent,
+    now: DateTime<Utc>,
+) -> Result<Vec<Step>, HandlerError> {
+    match event {
+        // Boxed: the two futures together are deeper than the compiler lays out inline.
+        ReporterEvent::Findings(e) => Box::pin(reporter(suite, e, now)).await,
+        ReporterEvent::Audit(AuditRequest {
+            audit: AuditPeriod { from, to },
+        }) => {
+            let written = Box::pin(audit_pack(suite, *from, *to, now, false))
+                .await?
+                .unwrap_or_default();
+            Ok(vec![Step {
+                run_id: AUDITS.to_owned(),
+                outcome: format!("audit pack {from} to {to}: {}", written.join(", ")),
+            }])
+        }
+    }
+}
+
+/// Writes the audit pack of `from..=to` under `audits/` (the export, the findings CSV and the
+/// pages) and returns where. With `once`, nothing is read or written when the export exists
+/// already, nor when the period has no run (a suite deployed since has nothing to report).
+/// The export is written last, so a pack cut short is written again by the next report.
+pub async fn audit_pack(
+    suite: &Suite,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    now: DateTime<Utc>,
+    once: bool,
+) -> Result<Option<Vec<String>>, HandlerError> {
+    let audits = suite.audits();
+    let export_name = format!("audit-{from}-{to}.json");
+    if once && audits.get(&export_name).await?.is_some() {
+        return Ok(None);
+    }
+    let x = infraqa_pipeline::audit::export(&suite.history(), &suite.audit_log(), from, to, now)
+        .await?;
+    if once && x.runs.is_empty() {
+        return Ok(None);
+    }
+    let mut files = infraqa_pipeline::audit::pack_files(&x)?;
+    files.sort_by_key(|(name, _)| *name == export_name);
+    let mut written = Vec::new();
+    for (name, bytes) in files {
+        let content_type = match name.rsplit('.').next() {
+            Some("json") => "application/json",
+            Some("csv") => "text/csv",
+            Some("html") => "text/html; charset=utf-8",
+            _ => "text/markdown; charset=utf-8",
+        };
+        written.push(audits.put(&name, bytes, content_type).await?);
+    }
+    Ok(Some(written))
 }
 
 /// On `runs/<run-id>/report.json`: writes the tag plan next to it, and in `apply` mode writes

@@ -4,7 +4,9 @@
 
 use crate::error::PipelineError;
 use crate::store::{Location, Store};
-use infraqa_core::history::{RemediationAction, audit_lines, parse_audit_lines};
+use infraqa_core::history::{
+    AuditExport, RemediationAction, audit_export, audit_lines, parse_audit_lines,
+};
 
 /// The log's folder below a run's directory or a history prefix.
 pub const FOLDER: &str = "audit-log";
@@ -59,5 +61,88 @@ impl AuditLog {
         let mut seen = std::collections::HashSet::new();
         out.retain(|a| seen.insert(serde_json::to_string(a).unwrap_or_default()));
         Ok(out)
+    }
+}
+
+/// The audit export of `from..=to`: the period's history entries (only those: see
+/// [`crate::report::load_period_history`]), the remediation actions of `log`, and the
+/// retention protecting the history as read now. Entries that could not be used are named in
+/// its `notes`.
+pub async fn export(
+    history: &Store,
+    log: &AuditLog,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<AuditExport, PipelineError> {
+    if from > to {
+        return Err(PipelineError::input(format!(
+            "the period starts ({from}) after it ends ({to})"
+        )));
+    }
+    let (entries, problems) = crate::report::load_period_history(history, from, to).await?;
+    for p in &problems {
+        tracing::warn!("{p}");
+    }
+    let actions = log.load().await?;
+    let mut x = audit_export(entries, actions, from, to, now);
+    x.notes = problems;
+    x.evidence_retention = Some(history.retention().await);
+    Ok(x)
+}
+
+/// The audit pack of `x` as files, by name: the export (`audit-FROM-TO.json`), every finding
+/// open in the period (`audit-findings-FROM-TO.csv`), and the pages an auditor reads
+/// (`audit-FROM-TO.html`, `audit-FROM-TO.md`).
+pub fn pack_files(x: &AuditExport) -> Result<Vec<(String, Vec<u8>)>, PipelineError> {
+    let pack = infraqa_core::audit::pack(x);
+    let stem = format!("audit-{}-{}", x.from, x.to);
+    let failed = |what: &str, e: &dyn std::fmt::Display| {
+        PipelineError::input(format!("rendering {what}: {e}"))
+    };
+    let json = crate::report::to_json("the audit export", x)?;
+    let csv = infraqa_report::table::render_audit_findings(&pack.spans)
+        .map_err(|e| failed("the audit findings", &e))?;
+    let html = infraqa_report::audit::html(x, &pack).map_err(|e| failed("audit.html", &e))?;
+    let md = infraqa_report::audit::markdown(x, &pack).map_err(|e| failed("audit.md", &e))?;
+    Ok(vec![
+        (format!("{stem}.json"), json),
+        (infraqa_report::audit::csv_name(x), csv),
+        (format!("{stem}.html"), html.into_bytes()),
+        (format!("{stem}.md"), md.into_bytes()),
+    ])
+}
+
+/// The calendar quarter before the one `day` falls in, as (first day, last day).
+pub fn previous_quarter(day: chrono::NaiveDate) -> (chrono::NaiveDate, chrono::NaiveDate) {
+    use chrono::Datelike;
+    let this_start_month = (day.month0() / 3) * 3 + 1;
+    let this_start =
+        chrono::NaiveDate::from_ymd_opt(day.year(), this_start_month, 1).unwrap_or(day);
+    let last = this_start.pred_opt().unwrap_or(this_start);
+    let first_month = (last.month0() / 3) * 3 + 1;
+    let first = chrono::NaiveDate::from_ymd_opt(last.year(), first_month, 1).unwrap_or(last);
+    (first, last)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_previous_quarter_of_any_day() {
+        let d = |y, m, day| chrono::NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let cases = [
+            (d(2026, 10, 1), (d(2026, 7, 1), d(2026, 9, 30))),
+            (d(2026, 12, 31), (d(2026, 7, 1), d(2026, 9, 30))),
+            (d(2027, 1, 1), (d(2026, 10, 1), d(2026, 12, 31))),
+            (d(2026, 3, 31), (d(2025, 10, 1), d(2025, 12, 31))),
+            (d(2026, 4, 1), (d(2026, 1, 1), d(2026, 3, 31))),
+            (d(2026, 8, 15), (d(2026, 4, 1), d(2026, 6, 30))),
+        ];
+        for (day, want) in cases {
+            assert_eq!(previous_quarter(day), want, "{day}");
+        }
     }
 }

@@ -114,8 +114,8 @@ pub fn recent_entry_names(mut names: Vec<String>, account: &str, last_n: usize) 
 }
 
 /// Of history entry `names`, those named within a day of the period `from..=to` (a name
-/// carries its run's time, a few minutes from the entry's own; the entries' times decide), and
-/// every name that is not `<time>-<account id>.json`.
+/// carries the time its inventory was taken, which places a run in a period; the entries'
+/// own times decide), and every name that is not `<time>-<account id>.json`.
 pub fn period_entry_names(
     names: Vec<String>,
     from: chrono::NaiveDate,

@@ -34,7 +34,7 @@ struct Row {
 }
 
 /// The rows of a long list a person reads, at most [`LISTED`], and how many more there are.
-pub struct Listed<T> {
+struct Listed<T> {
     shown: Vec<T>,
     more: usize,
     total: usize,

@@ -3,6 +3,7 @@
 //! Every renderer is a pure function of a [`Report`] to bytes, so the CLI writes them to a
 //! directory and the reporter Lambda PUTs them to S3 without either knowing the formats.
 
+pub mod audit;
 pub mod charts;
 pub mod html;
 pub mod markdown;

@@ -91,3 +91,24 @@ fn headless_chromium_renders_the_score_and_the_charts() {
     assert!(dom.contains(&first.resource_arn));
     assert!(dom.contains("id=\"recommendations\""));
 }
+
+#[test]
+#[ignore = "needs chromium; make test runs it"]
+fn headless_chromium_renders_the_audit_pack_with_its_chart() {
+    let x = audit_export();
+    let p = infraqa_core::audit::pack(&x);
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("audit.html");
+    std::fs::write(&page, infraqa_report::audit::html(&x, &p).unwrap()).unwrap();
+    let dom = dump_dom(
+        &format!("file://{}", page.display()),
+        &dir.path().join("profile"),
+    );
+    assert!(dom.contains("id=\"retention\""));
+    let account = dom.find("id=\"account-111111111111\"").unwrap();
+    let section = &dom[account..];
+    assert!(
+        section.contains("<svg") && (section.contains("<polyline") || section.contains("<circle"))
+    );
+    assert!(dom.contains("id=\"remediation\""));
+}

@@ -1,14 +1,15 @@
 //! The reporter: on a new `runs/<run-id>/findings.json`, writes the reports and the history
-//! entry, publishes the metrics and alerts on new critical findings.
+//! entry, publishes the metrics and alerts on new critical findings; the first report of a
+//! quarter writes the previous quarter's audit pack under `audits/`, and a manual invoke with
+//! `{"audit": {"from": DATE, "to": DATE}}` writes the pack of that period.
 
-use aws_lambda_events::event::s3::S3Event;
-use infraqa_lambda::handlers::reporter;
+use infraqa_lambda::handlers::{ReporterEvent, reporter_event};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     infraqa_lambda::serve(
-        |suite, event: lambda_runtime::LambdaEvent<S3Event>| async move {
-            reporter(&suite, &event.payload, chrono::Utc::now()).await
+        |suite, event: lambda_runtime::LambdaEvent<ReporterEvent>| async move {
+            reporter_event(&suite, &event.payload, chrono::Utc::now()).await
         },
     )
     .await

@@ -1,8 +1,8 @@
 //! `infraqa-bench-scan` (`make bench`): `infraqa run` (scan, check, report) over seeded
-//! emulator estates of about 1,000, 10,000 and 50,000 resources in three regions (instances,
-//! buckets and roles in the proportions of the scale issue's estate, six tags each; override
-//! with `BENCH_SCALES=1000,10000`), each scanned twice through the fault proxy: as the
-//! emulator answers, and with a 40 ms round trip per request as real AWS answers
+//! emulator estates in three regions: the scale issue's own estate (1,000 instances, 200
+//! buckets, 200 roles), then about 1,000, 10,000 and 50,000 resources in its proportions, six
+//! tags each (`BENCH_SCALES=issue,1000,10000`). Each is scanned twice through the fault proxy:
+//! as the emulator answers, and with a 40 ms round trip per request as real AWS answers
 //! (`BENCH_LATENCY_MS`). The run is measured in a process of its own: wall time, client CPU,
 //! peak memory, API calls per resource and against the fewest the APIs allow, and the longest
 //! unit. A benchmark, not a test: it asserts nothing, it prints a table.
@@ -18,6 +18,13 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+/// The estate the scale issue measured, and the calls the best-tuned peer made on it.
+const ISSUE_ESTATE: BenchEstate = BenchEstate {
+    instances: 1000,
+    buckets: 200,
+    roles: 200,
+};
+const PEER_CALLS: u64 = 1515;
 
 fn pages(n: usize, page: usize) -> u64 {
     n.div_ceil(page).max(1) as u64
@@ -114,6 +121,8 @@ struct Row {
     scan_s: f64,
     run_s: f64,
     cpu_s: f64,
+    /// The run's CPU less that of checking and reporting the same inventory alone.
+    scan_cpu_s: f64,
     peak_mb: f64,
     calls: u64,
     minimum: u64,
@@ -128,13 +137,14 @@ impl Row {
 
     fn print(&self) {
         println!(
-            "| {} | {} ms | {:.1} s | {:.1} s | {:.2} s ({:.1}%) | {:.0} MB (budget {:.0}) | {} ({:.3}/resource) | {} ({:.2}x) | {} | {} |",
+            "| {} | {} ms | {:.1} s | {:.1} s | {:.2} s | {:.2} s ({:.1}%) | {:.0} MB (budget {:.0}) | {} ({:.3}/resource) | {} ({:.2}x) | {} | {} |",
             self.resources,
             self.latency_ms,
             self.scan_s,
             self.run_s,
             self.cpu_s,
-            100.0 * self.cpu_s / self.run_s.max(f64::EPSILON),
+            self.scan_cpu_s,
+            100.0 * self.scan_cpu_s / self.scan_s.max(f64::EPSILON),
             self.peak_mb,
             self.budget_mb(),
             self.calls,
@@ -155,8 +165,20 @@ fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
         .unwrap_or_else(|| default.to_vec())
 }
 
+/// The estates to measure: `BENCH_SCALES` (resources, comma-separated; `issue` is the scale
+/// issue's own estate of 1,000 instances, 200 buckets and 200 roles, on which the tuned peer
+/// made 1,515 calls). Default: the issue's estate, then 1,000, 10,000 and 50,000 resources.
+fn estates() -> Vec<BenchEstate> {
+    let spec = std::env::var("BENCH_SCALES").unwrap_or_else(|_| "issue,1000,10000,50000".into());
+    spec.split(',')
+        .filter_map(|x| match x.trim() {
+            "issue" => Some(ISSUE_ESTATE),
+            n => n.parse().ok().map(BenchEstate::of_about),
+        })
+        .collect()
+}
+
 async fn bench() -> anyhow::Result<()> {
-    let scales = env_list("BENCH_SCALES", &[1000, 10_000, 50_000]);
     let latency_ms = env_list("BENCH_LATENCY_MS", &[40])[0] as u64;
     let emulator = Emulator::from_env()?;
     let work = tempfile::tempdir()?;
@@ -168,8 +190,7 @@ async fn bench() -> anyhow::Result<()> {
         ),
     )?;
     let mut rows = Vec::new();
-    for scale in scales {
-        let shape = BenchEstate::of_about(scale);
+    for (scale, shape) in estates().into_iter().enumerate() {
         let account = emulator.fresh_account().await?;
         let suffix = account.account_id.chars().rev().take(6).collect::<String>();
         eprintln!("seeding {shape:?} across {REGIONS:?}...");
@@ -196,12 +217,45 @@ async fn bench() -> anyhow::Result<()> {
                 tokio::task::spawn_blocking(move || measure::run(&[args], &env)).await??;
             let inventory: Inventory =
                 serde_json::from_slice(&std::fs::read(out.join("inventory.json"))?)?;
+            // The same inventory checked and reported alone: the run's CPU less this is the
+            // scan's.
+            let again = work.path().join(format!("again-{scale}-{delay}"));
+            let arg = |p: &std::path::Path| p.display().to_string();
+            let check: Vec<String> = vec![
+                "--quiet".into(),
+                "check".into(),
+                "--policy".into(),
+                arg(&policy),
+                "--inventory".into(),
+                arg(&out.join("inventory.json")),
+                "--out".into(),
+                arg(&again),
+            ];
+            let report: Vec<String> = vec![
+                "--quiet".into(),
+                "report".into(),
+                "--policy".into(),
+                arg(&policy),
+                "--inventory".into(),
+                arg(&out.join("inventory.json")),
+                "--findings".into(),
+                arg(&again.join("findings.json")),
+                "--out".into(),
+                arg(&again),
+            ];
+            let offline =
+                tokio::task::spawn_blocking(move || measure::run(&[check, report], &[])).await??;
             let row = Row {
                 resources: inventory.resources.len(),
                 latency_ms: delay,
                 scan_s: inventory.stats.duration_ms as f64 / 1000.0,
                 run_s: measured.wall.as_secs_f64(),
                 cpu_s: measured.usage.cpu.as_secs_f64(),
+                scan_cpu_s: measured
+                    .usage
+                    .cpu
+                    .saturating_sub(offline.usage.cpu)
+                    .as_secs_f64(),
                 peak_mb: measured.usage.peak_rss_kib as f64 / 1024.0,
                 calls: inventory.stats.total_calls(),
                 minimum: minimum_calls(&inventory).values().sum(),
@@ -211,6 +265,13 @@ async fn bench() -> anyhow::Result<()> {
                     .longest_unit()
                     .map_or_else(String::new, ToString::to_string),
             };
+            if delay == 0 && shape == ISSUE_ESTATE {
+                println!(
+                    "the scale issue's estate: {} calls, {:.2}x the tuned peer's {PEER_CALLS} (target at most 0.6x)",
+                    row.calls,
+                    row.calls as f64 / PEER_CALLS as f64
+                );
+            }
             if delay == 0 {
                 eprintln!("calls by service at {} resources:", row.resources);
                 for (svc, ops) in &inventory.stats.api_calls {
@@ -233,9 +294,9 @@ async fn bench() -> anyhow::Result<()> {
         REGIONS.len()
     );
     println!(
-        "| resources | latency | scan wall | run wall | client CPU (of run wall) | peak memory | API calls | minimum (ratio) | scan errors | longest unit |"
+        "| resources | latency | scan wall | run wall | run CPU | scan CPU (of scan wall) | peak memory of the run | API calls | minimum (ratio) | scan errors | longest unit |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for row in &rows {
         row.print();
     }

@@ -240,38 +240,44 @@ async fn bucket(
         bucket_block.read().copied().unwrap_or_default(),
         account_block,
     );
-    let policy_is_public = if effective.restrict_public_buckets {
-        None
-    } else {
-        Some(
-            match s3.get_bucket_policy_status().bucket(&name).send().await {
-                Ok(out) => Observed::Read(
-                    out.policy_status()
-                        .and_then(|s| s.is_public())
-                        .unwrap_or(false),
-                ),
-                // No policy at all is not public; an unreadable status is unknown.
-                Err(e) => absent_or_unread(
-                    &mut sink,
-                    &region,
-                    with_bucket(AwsError::call(SVC, "GetBucketPolicyStatus", e), &name),
-                    "NoSuchBucketPolicy",
-                    false,
-                ),
-            },
-        )
+    // The two reads that remain, where the block leaves them relevant, run together.
+    let policy_status = async {
+        if effective.restrict_public_buckets {
+            None
+        } else {
+            Some(s3.get_bucket_policy_status().bucket(&name).send().await)
+        }
     };
-    let acl_public_grants = if effective.ignore_public_acls {
-        None
-    } else {
-        Some(match s3.get_bucket_acl().bucket(&name).send().await {
-            Ok(out) => Observed::Read(public_grantees(out.grants())),
-            Err(e) => Observed::failed(sink.error(
-                &region,
-                &with_bucket(AwsError::call(SVC, "GetBucketAcl", e), &name),
-            )),
-        })
+    let acl = async {
+        if effective.ignore_public_acls {
+            None
+        } else {
+            Some(s3.get_bucket_acl().bucket(&name).send().await)
+        }
     };
+    let (policy_status, acl) = tokio::join!(policy_status, acl);
+    let policy_is_public = policy_status.map(|answer| match answer {
+        Ok(out) => Observed::Read(
+            out.policy_status()
+                .and_then(|s| s.is_public())
+                .unwrap_or(false),
+        ),
+        // No policy at all is not public; an unreadable status is unknown.
+        Err(e) => absent_or_unread(
+            &mut sink,
+            &region,
+            with_bucket(AwsError::call(SVC, "GetBucketPolicyStatus", e), &name),
+            "NoSuchBucketPolicy",
+            false,
+        ),
+    });
+    let acl_public_grants = acl.map(|answer| match answer {
+        Ok(out) => Observed::Read(public_grantees(out.grants())),
+        Err(e) => Observed::failed(sink.error(
+            &region,
+            &with_bucket(AwsError::call(SVC, "GetBucketAcl", e), &name),
+        )),
+    });
 
     let resource = Resource {
         arn: format!("arn:{}:s3:::{name}", super::partition(&region)),

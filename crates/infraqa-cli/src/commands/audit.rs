@@ -5,11 +5,11 @@
 
 use crate::exit::CliError;
 use anyhow::anyhow;
-use infraqa_core::history::{AuditExport, audit_export};
+use infraqa_core::history::AuditExport;
 use infraqa_pipeline::Store;
 use infraqa_pipeline::audit::AuditLog;
 
-/// Builds the export.
+/// Builds the export (the pipeline's, with the CLI's error for a reversed period).
 pub async fn export(
     history: &Store,
     log: &AuditLog,
@@ -21,14 +21,5 @@ pub async fn export(
             "--from {from} is after --to {to}"
         )));
     }
-    let (entries, problems) =
-        infraqa_pipeline::report::load_period_history(history, from, to).await?;
-    for p in &problems {
-        tracing::warn!("{p}");
-    }
-    let actions = log.load().await?;
-    let mut x = audit_export(entries, actions, from, to, chrono::Utc::now());
-    x.notes = problems;
-    x.evidence_retention = Some(history.retention().await);
-    Ok(x)
+    Ok(infraqa_pipeline::audit::export(history, log, from, to, chrono::Utc::now()).await?)
 }

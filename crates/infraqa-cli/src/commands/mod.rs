@@ -76,30 +76,34 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             );
             let log = AuditLog::new(&Store::new(dir, &aws), Some(&history));
             let x = audit::export(&history, &log, args.from, args.to).await?;
-            let out = args.out.clone().unwrap_or_else(|| {
-                args.dir
-                    .join(format!("audit-{}-{}.json", args.from, args.to))
-            });
-            infraqa_report::store::write_json_atomic(&out, &x)?;
-            // Every finding open at any time in the period, beside the export.
-            let spans = infraqa_core::history::finding_spans(&x.runs);
-            let csv = infraqa_report::table::render_audit_findings(&spans).map_err(|e| {
-                CliError::AwsOrStorage(anyhow::anyhow!("rendering the audit findings: {e}"))
-            })?;
-            let csv_path =
-                out.with_file_name(format!("audit-findings-{}-{}.csv", args.from, args.to));
-            infraqa_report::store::write_atomic(&csv_path, &csv)?;
+            let files = infraqa_pipeline::audit::pack_files(&x)?;
+            let json_name = format!("audit-{}-{}.json", args.from, args.to);
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| args.dir.join(&json_name));
+            let mut written = Vec::new();
+            // The export where --out says, the rest of the pack beside it.
+            for (name, bytes) in &files {
+                let path = if *name == json_name {
+                    out.clone()
+                } else {
+                    out.with_file_name(name)
+                };
+                infraqa_report::store::write_atomic(&path, bytes)?;
+                written.push(path);
+            }
             eprintln!(
-                "{} run(s) of {} account(s), {} finding span(s) and {} remediation action(s) between {} and {}",
+                "{} run(s) of {} account(s) and {} remediation action(s) between {} and {}",
                 x.runs.len(),
                 x.accounts.len(),
-                spans.len(),
                 x.remediation_actions.len(),
                 args.from,
                 args.to
             );
-            println!("{}", out.display());
-            println!("{}", csv_path.display());
+            for path in &written {
+                println!("{}", path.display());
+            }
             Ok(())
         }
         Command::Tag(args) => tag::run(&args, &aws).await,

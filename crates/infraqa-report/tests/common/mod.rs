@@ -50,3 +50,90 @@ pub fn report(
     });
     (checked, report)
 }
+
+/// Two weeks of one account's runs (from Monday 2 November 2026): a finding resolved and found
+/// again, one resolved for good, a partial run, days without a run, a tag write, and a history
+/// under Object Lock.
+pub fn audit_export() -> infraqa_core::history::AuditExport {
+    use infraqa_core::RuleId::{S3Encryption as Enc, TagsRequired as Tags};
+    use infraqa_core::history::{
+        EvidenceRetention, HISTORY_SCHEMA_VERSION, InventorySnapshot, RemediationAction,
+        UnreadRead, audit_export,
+    };
+    use std::collections::BTreeMap;
+    let account = "111111111111";
+    let when = |day: u32| {
+        Utc.with_ymd_and_hms(2026, 11, day, 6, 0, 0)
+            .single()
+            .unwrap()
+    };
+    let entry = |day: u32, keys: &[(infraqa_core::RuleId, &str)], unread: Vec<UnreadRead>| {
+        let mut by_rule = BTreeMap::new();
+        for (rule, _) in keys {
+            *by_rule.entry(*rule).or_insert(0) += 1;
+        }
+        HistoryEntry {
+            schema_version: HISTORY_SCHEMA_VERSION,
+            generated_at: when(day),
+            account_id: account.to_owned(),
+            inventory_generated_at: Some(when(day)),
+            partial: !unread.is_empty(),
+            compliance_score: 100.0 - 10.0 * keys.len() as f64,
+            in_scope_resources: 10,
+            compliant_resources: 10 - keys.len(),
+            not_evaluated_resources: 0,
+            by_severity: BTreeMap::new(),
+            by_rule,
+            findings: keys
+                .iter()
+                .map(|(r, a)| (*r, format!("arn:aws:s3:::{a}")))
+                .collect(),
+            not_evaluated: Vec::new(),
+            inventory: InventorySnapshot {
+                total_resources: 12,
+                by_type: BTreeMap::from([("s3:bucket".to_owned(), 12)]),
+                by_region: BTreeMap::from([("eu-west-1".to_owned(), 12)]),
+            },
+            unread,
+        }
+    };
+    let denied = UnreadRead {
+        service: "s3".into(),
+        region: "eu-west-1".into(),
+        operation: "GetBucketEncryption".into(),
+        code: "AccessDenied".into(),
+        count: 2,
+    };
+    let runs = vec![
+        entry(2, &[(Tags, "logs"), (Enc, "data")], vec![]),
+        entry(3, &[(Tags, "logs"), (Enc, "data")], vec![denied]),
+        entry(5, &[(Tags, "logs")], vec![]),
+        entry(9, &[(Tags, "logs"), (Enc, "data")], vec![]),
+        entry(10, &[(Enc, "data")], vec![]),
+    ];
+    let tag_write = RemediationAction {
+        at: when(9) + chrono::Duration::hours(3),
+        account_id: account.to_owned(),
+        resource_arn: "arn:aws:s3:::logs".to_owned(),
+        action: "tag-write".to_owned(),
+        details: BTreeMap::new(),
+        actor: Some("arn:aws:sts::111111111111:assumed-role/infraqa-tagger/run".to_owned()),
+        tags_before: Some(BTreeMap::new()),
+        tags_written: Some(BTreeMap::from([(
+            "Owner".to_owned(),
+            "platform".to_owned(),
+        )])),
+        outcome: Some("written".to_owned()),
+        error: None,
+        event_id: None,
+    };
+    let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    let mut x = audit_export(runs, vec![tag_write], day(2), day(15), when(16));
+    x.evidence_retention = Some(EvidenceRetention::ObjectLock {
+        bucket: "infraqa-evidence".to_owned(),
+        mode: "COMPLIANCE".to_owned(),
+        days: Some(400),
+        years: None,
+    });
+    x
+}

@@ -1,0 +1,362 @@
+//! The audit pack: what an auditor reads about a period, derived from the audit export alone
+//! (its runs, their finding keys and the remediation log). Pure: the renderers in
+//! `infraqa-report` draw it as `audit.html` and `audit.md`.
+//!
+//! Completeness is stated, not assumed: the days of the period without a run and the partial
+//! runs (with what they could not read) are part of the pack, beside the history's retention.
+
+use crate::finding::RuleId;
+use crate::history::{
+    AuditExport, FindingSpan, HistoryEntry, InventorySnapshot, UnreadRead, finding_spans,
+};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How many open findings the pack lists as the oldest.
+pub const OLDEST_OPEN: usize = 20;
+
+/// Everything the audit pack shows, per account where it differs by account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditPack {
+    /// First day of the period.
+    pub from: NaiveDate,
+    /// Last day of the period.
+    pub to: NaiveDate,
+    /// Per account, what the pack says about it.
+    pub accounts: Vec<AccountPack>,
+    /// Every finding open at any time in the period, as stretches (the CSV's rows).
+    pub spans: Vec<FindingSpan>,
+}
+
+/// The pack's view of one account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccountPack {
+    /// The account.
+    pub account_id: String,
+    /// Each run's score, oldest first.
+    pub scores: Vec<(DateTime<Utc>, f64)>,
+    /// The score at the first and last run of the period.
+    pub first_score: f64,
+    /// The score at the period's last run.
+    pub last_score: f64,
+    /// Findings opened and closed per week (weeks start on Monday).
+    pub weeks: Vec<WeekFlow>,
+    /// Per rule: findings resolved in the period and the mean days to resolve them.
+    pub mttr: Vec<RuleMttr>,
+    /// The findings open at the period's last run that were first seen earliest, at most
+    /// [`OLDEST_OPEN`].
+    pub oldest_open: Vec<FindingSpan>,
+    /// Rules whose finding count fell most from the first to the last run.
+    pub improved: Vec<RuleChange>,
+    /// Rules whose finding count rose most: the improvement areas.
+    pub degraded: Vec<RuleChange>,
+    /// Days of the period on which the account had no run.
+    pub days_without_run: Vec<NaiveDate>,
+    /// Runs whose scan was partial, with what they could not read.
+    pub partial_runs: Vec<PartialRun>,
+    /// The inventory at the period's last run: by type and region.
+    pub inventory_at_end: InventorySnapshot,
+}
+
+/// Findings opened and closed in one week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct WeekFlow {
+    /// The week's Monday.
+    pub week_of: NaiveDate,
+    /// Findings first seen in the week (a re-opened finding counts again).
+    pub opened: usize,
+    /// Findings resolved in the week.
+    pub closed: usize,
+}
+
+/// A rule's time to remediate over the period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleMttr {
+    /// The rule.
+    pub rule_id: RuleId,
+    /// Findings resolved in the period.
+    pub resolved: usize,
+    /// Mean days from first seen to resolved.
+    pub mean_days: f64,
+}
+
+/// A rule's finding count at the first and the last run of the period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RuleChange {
+    /// The rule.
+    pub rule_id: RuleId,
+    /// Findings at the first run.
+    pub first: usize,
+    /// Findings at the last run.
+    pub last: usize,
+}
+
+impl RuleChange {
+    /// Last minus first: negative is better.
+    pub fn delta(&self) -> i64 {
+        i64::try_from(self.last).unwrap_or(i64::MAX) - i64::try_from(self.first).unwrap_or(0)
+    }
+}
+
+/// A partial run and what it could not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartialRun {
+    /// When it ran.
+    pub at: DateTime<Utc>,
+    /// The reads that failed, grouped (empty for an entry written before they were kept).
+    pub unread: Vec<UnreadRead>,
+}
+
+/// The pack of `export`.
+pub fn pack(export: &AuditExport) -> AuditPack {
+    let spans = finding_spans(&export.runs);
+    let accounts = export
+        .accounts
+        .iter()
+        .filter_map(|account| {
+            let runs: Vec<&HistoryEntry> = export
+                .runs
+                .iter()
+                .filter(|r| &r.account_id == account)
+                .collect();
+            let mine: Vec<&FindingSpan> =
+                spans.iter().filter(|s| &s.account_id == account).collect();
+            account_pack(account, &runs, &mine, export.from, export.to)
+        })
+        .collect();
+    AuditPack {
+        from: export.from,
+        to: export.to,
+        accounts,
+        spans,
+    }
+}
+
+fn account_pack(
+    account: &str,
+    runs: &[&HistoryEntry],
+    spans: &[&FindingSpan],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Option<AccountPack> {
+    let (first, last) = (runs.first()?, runs.last()?);
+    let monday = |d: NaiveDate| d - Duration::days(i64::from(d.weekday().num_days_from_monday()));
+    let mut weeks: BTreeMap<NaiveDate, WeekFlow> = BTreeMap::new();
+    let mut week = monday(from);
+    while week <= to {
+        weeks.insert(
+            week,
+            WeekFlow {
+                week_of: week,
+                opened: 0,
+                closed: 0,
+            },
+        );
+        week += Duration::days(7);
+    }
+    let mut resolved: BTreeMap<RuleId, (usize, f64)> = BTreeMap::new();
+    for s in spans {
+        if let Some(w) = weeks.get_mut(&monday(s.first_seen.date_naive())) {
+            w.opened += 1;
+        }
+        if let Some(at) = s.resolved_at {
+            if let Some(w) = weeks.get_mut(&monday(at.date_naive())) {
+                w.closed += 1;
+            }
+            let days = (at - s.first_seen).num_seconds() as f64 / 86_400.0;
+            let e = resolved.entry(s.rule_id).or_default();
+            e.0 += 1;
+            e.1 += days;
+        }
+    }
+    let mut oldest_open: Vec<FindingSpan> = spans
+        .iter()
+        .filter(|s| s.resolved_at.is_none() && s.last_seen == last.generated_at)
+        .map(|s| (*s).clone())
+        .collect();
+    oldest_open
+        .sort_by(|a, b| (a.first_seen, &a.resource_arn).cmp(&(b.first_seen, &b.resource_arn)));
+    oldest_open.truncate(OLDEST_OPEN);
+
+    let rules: BTreeSet<RuleId> = first
+        .by_rule
+        .keys()
+        .chain(last.by_rule.keys())
+        .copied()
+        .collect();
+    let changes: Vec<RuleChange> = rules
+        .into_iter()
+        .map(|rule_id| RuleChange {
+            rule_id,
+            first: first.by_rule.get(&rule_id).copied().unwrap_or(0),
+            last: last.by_rule.get(&rule_id).copied().unwrap_or(0),
+        })
+        .collect();
+    let mut improved: Vec<RuleChange> = changes.iter().filter(|c| c.delta() < 0).copied().collect();
+    improved.sort_by_key(|c| (c.delta(), c.rule_id));
+    let mut degraded: Vec<RuleChange> = changes.iter().filter(|c| c.delta() > 0).copied().collect();
+    degraded.sort_by_key(|c| (-c.delta(), c.rule_id));
+
+    let run_days: BTreeSet<NaiveDate> = runs.iter().map(|r| r.generated_at.date_naive()).collect();
+    let days_without_run = from
+        .iter_days()
+        .take_while(|d| *d <= to)
+        .filter(|d| !run_days.contains(d))
+        .collect();
+
+    Some(AccountPack {
+        account_id: account.to_owned(),
+        scores: runs
+            .iter()
+            .map(|r| (r.generated_at, r.compliance_score))
+            .collect(),
+        first_score: first.compliance_score,
+        last_score: last.compliance_score,
+        weeks: weeks.into_values().collect(),
+        mttr: resolved
+            .into_iter()
+            .map(|(rule_id, (n, total))| RuleMttr {
+                rule_id,
+                resolved: n,
+                mean_days: crate::round2(total / n as f64),
+            })
+            .collect(),
+        oldest_open,
+        improved,
+        degraded,
+        days_without_run,
+        partial_runs: runs
+            .iter()
+            .filter(|r| r.partial)
+            .map(|r| PartialRun {
+                at: r.generated_at,
+                unread: r.unread.clone(),
+            })
+            .collect(),
+        inventory_at_end: last.inventory.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{HISTORY_SCHEMA_VERSION, audit_export};
+    use RuleId::{S3Encryption as Enc, TagsRequired as Tags};
+    use chrono::TimeZone;
+
+    const A: &str = "111111111111";
+
+    fn at(day: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, day, 6, 0, 0)
+            .single()
+            .unwrap()
+    }
+
+    fn entry(day: u32, keys: &[(RuleId, &str)], unread: Vec<UnreadRead>) -> HistoryEntry {
+        let mut by_rule = BTreeMap::new();
+        for (rule, _) in keys {
+            *by_rule.entry(*rule).or_insert(0) += 1;
+        }
+        HistoryEntry {
+            schema_version: HISTORY_SCHEMA_VERSION,
+            generated_at: at(day),
+            account_id: A.to_owned(),
+            inventory_generated_at: Some(at(day)),
+            partial: !unread.is_empty(),
+            compliance_score: 100.0 - 10.0 * keys.len() as f64,
+            in_scope_resources: 10,
+            compliant_resources: 10 - keys.len(),
+            not_evaluated_resources: 0,
+            by_severity: BTreeMap::new(),
+            by_rule,
+            findings: keys.iter().map(|(r, a)| (*r, (*a).to_owned())).collect(),
+            not_evaluated: Vec::new(),
+            inventory: InventorySnapshot {
+                total_resources: 10 + day as usize,
+                ..InventorySnapshot::default()
+            },
+            unread,
+        }
+    }
+
+    /// Two weeks from Monday 2 November: a finding resolved and found again, one resolved for
+    /// good, a partial run, and days without a run.
+    fn export() -> AuditExport {
+        let denied = UnreadRead {
+            service: "s3".into(),
+            region: "eu-west-1".into(),
+            operation: "GetBucketEncryption".into(),
+            code: "AccessDenied".into(),
+            count: 2,
+        };
+        let runs = vec![
+            entry(2, &[(Tags, "a"), (Enc, "b")], vec![]),
+            entry(3, &[(Tags, "a"), (Enc, "b")], vec![denied]),
+            entry(5, &[(Tags, "a")], vec![]),
+            entry(9, &[(Tags, "a"), (Enc, "b")], vec![]),
+            entry(10, &[(Enc, "b")], vec![]),
+        ];
+        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        audit_export(runs, Vec::new(), day(2), day(15), at(16))
+    }
+
+    #[test]
+    fn the_pack_counts_weeks_remediation_and_what_is_missing() {
+        let p = pack(&export());
+        assert_eq!(p.accounts.len(), 1);
+        let a = &p.accounts[0];
+        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let flow: Vec<(NaiveDate, usize, usize)> = a
+            .weeks
+            .iter()
+            .map(|w| (w.week_of, w.opened, w.closed))
+            .collect();
+        assert_eq!(flow, [(day(2), 2, 1), (day(9), 1, 1)]);
+        let mttr: Vec<(RuleId, usize, f64)> = a
+            .mttr
+            .iter()
+            .map(|m| (m.rule_id, m.resolved, m.mean_days))
+            .collect();
+        assert_eq!(mttr, [(Tags, 1, 8.0), (Enc, 1, 3.0)]);
+        let open: Vec<(RuleId, &str, DateTime<Utc>)> = a
+            .oldest_open
+            .iter()
+            .map(|s| (s.rule_id, s.resource_arn.as_str(), s.first_seen))
+            .collect();
+        assert_eq!(
+            open,
+            [(Enc, "b", at(9))],
+            "the re-opened finding, from its re-opening"
+        );
+        assert_eq!(
+            a.improved,
+            [RuleChange {
+                rule_id: Tags,
+                first: 1,
+                last: 0
+            }]
+        );
+        assert!(a.degraded.is_empty());
+        assert_eq!(
+            a.days_without_run,
+            [4, 6, 7, 8, 11, 12, 13, 14, 15].map(day),
+            "every day of the period without a run"
+        );
+        assert_eq!(a.partial_runs.len(), 1);
+        assert_eq!(a.partial_runs[0].at, at(3));
+        assert_eq!(a.partial_runs[0].unread[0].operation, "GetBucketEncryption");
+        assert_eq!((a.first_score, a.last_score), (80.0, 90.0));
+        assert_eq!(a.inventory_at_end.total_resources, 20);
+        assert_eq!(p.spans.len(), 3, "Tags a, Enc b twice");
+    }
+
+    #[test]
+    fn a_period_with_no_run_has_no_account_pages() {
+        let mut x = export();
+        x.runs.clear();
+        x.accounts.clear();
+        let p = pack(&x);
+        assert!(p.accounts.is_empty() && p.spans.is_empty());
+    }
+}

@@ -1,0 +1,62 @@
+//! The audit pack's pages: what an auditor reads about a period (completeness first, then each
+//! account's trend, remediation and open findings, then the remediation log), in HTML and in
+//! Markdown, pure functions of the export. `audit.md` is compared with a golden file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use infraqa_core::audit::pack;
+
+#[test]
+fn the_pages_state_completeness_remediation_and_what_is_still_open() {
+    let x = audit_export();
+    let p = pack(&x);
+    let html = infraqa_report::audit::html(&x, &p).unwrap();
+    let md = infraqa_report::audit::markdown(&x, &p).unwrap();
+    for page in [&html, &md] {
+        for fact in [
+            "2026-11-02 to 2026-11-15",
+            // The history's protection, the days without a run and what a partial run missed.
+            "S3 Object Lock in bucket infraqa-evidence: COMPLIANCE mode, 400 days",
+            "9 day(s) without a run",
+            "2026-11-04, 2026-11-06, 2026-11-07, 2026-11-08, 2026-11-11",
+            "s3 eu-west-1 GetBucketEncryption",
+            // The trend, remediation and what is still open.
+            "80% at the",
+            "90% at",
+            "2026-11-09",
+            "tags-required",
+            "improved",
+            "arn:aws:s3:::data",
+            // Who fixed what.
+            "assumed-role/infraqa-tagger/run",
+            "tag Owner=platform",
+            "audit-findings-2026-11-02-2026-11-15.csv",
+        ] {
+            assert!(page.contains(fact), "missing {fact:?} in\n{page}");
+        }
+    }
+    assert!(html.contains("<svg"), "the score chart is drawn inline");
+    for fetch in [" src=", "<link", "url(", "@import", "href=\"http"] {
+        assert!(
+            !html.contains(fetch),
+            "the page fetches nothing, found {fetch}"
+        );
+    }
+}
+
+#[test]
+fn audit_md_matches_the_golden_file() {
+    let x = audit_export();
+    let md = infraqa_report::audit::markdown(&x, &pack(&x)).unwrap();
+    let path = fixture("golden/audit.md");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &md).unwrap();
+    }
+    let golden = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        md, golden,
+        "regenerate with UPDATE_GOLDEN=1 after an intended change"
+    );
+}
