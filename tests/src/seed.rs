@@ -952,22 +952,12 @@ impl Seeder<'_> {
                 .step(format!("enabling versioning of bucket {name}"))?;
         }
         if !tags.is_empty() {
-            let tag_set = tags
-                .iter()
-                .map(|(k, v)| s3t::Tag::builder().key(k).value(v).build())
-                .collect::<Result<Vec<_>, _>>()
-                .step("building bucket tags")?;
-            s3.put_bucket_tagging()
-                .bucket(&name)
-                .tagging(
-                    s3t::Tagging::builder()
-                        .set_tag_set(Some(tag_set))
-                        .build()
-                        .step("building bucket tagging")?,
-                )
-                .send()
-                .await
-                .step(format!("tagging bucket {name}"))?;
+            tag_bucket(
+                &s3,
+                &name,
+                tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+            .await?;
         }
         self.record(ResourceType::S3Bucket, region, &name, prefix, tags, expect);
         Ok(name)
@@ -1688,27 +1678,32 @@ async fn seed_bench_bucket(
             .await
             .step("PutPublicAccessBlock")?;
     }
-    let mut tag_set = Vec::new();
-    for (k, v) in bench_tags(i) {
-        tag_set.push(
-            s3t::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .step("building a tag")?,
-        );
-    }
+    let tags = bench_tags(i);
+    tag_bucket(&s3, &name, tags.iter().map(|(k, v)| (*k, v.as_str()))).await?;
+    Ok(())
+}
+
+/// Sets a bucket's tags.
+async fn tag_bucket<'a>(
+    s3: &aws_sdk_s3::Client,
+    name: &str,
+    tags: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Result<(), KitError> {
+    let tag_set = tags
+        .map(|(k, v)| s3t::Tag::builder().key(k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()
+        .step("building bucket tags")?;
     s3.put_bucket_tagging()
-        .bucket(&name)
+        .bucket(name)
         .tagging(
             s3t::Tagging::builder()
                 .set_tag_set(Some(tag_set))
                 .build()
-                .step("building a tag set")?,
+                .step("building bucket tagging")?,
         )
         .send()
         .await
-        .step("PutBucketTagging")?;
+        .step(format!("tagging bucket {name}"))?;
     Ok(())
 }
 

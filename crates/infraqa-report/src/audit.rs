@@ -25,9 +25,8 @@ struct ActionView {
     details: String,
 }
 
-#[derive(Template)]
-#[template(path = "audit.html")]
-struct HtmlPage<'a> {
+/// What both pages show.
+struct Pack<'a> {
     x: &'a AuditExport,
     p: &'a AuditPack,
     generated: String,
@@ -38,15 +37,15 @@ struct HtmlPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "audit.html")]
+struct HtmlPage<'a> {
+    v: Pack<'a>,
+}
+
+#[derive(Template)]
 #[template(path = "audit.md")]
 struct MarkdownPage<'a> {
-    x: &'a AuditExport,
-    p: &'a AuditPack,
-    generated: String,
-    retention: String,
-    accounts: Vec<AccountView<'a>>,
-    actions: Vec<ActionView>,
-    csv: String,
+    v: Pack<'a>,
 }
 
 /// The name of the findings CSV beside the pages.
@@ -114,31 +113,27 @@ fn retention(x: &AuditExport) -> String {
     )
 }
 
-/// Renders `audit.html`.
-pub fn html(x: &AuditExport, p: &AuditPack) -> Result<String, HtmlError> {
-    Ok(HtmlPage {
+fn pack_view<'a>(x: &'a AuditExport, p: &'a AuditPack, accounts: Vec<AccountView<'a>>) -> Pack<'a> {
+    Pack {
         x,
         p,
         generated: x.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         retention: retention(x),
-        accounts: views(p, true)?,
+        accounts,
         actions: actions(x),
         csv: csv_name(x),
     }
-    .render()?)
+}
+
+/// Renders `audit.html`.
+pub fn html(x: &AuditExport, p: &AuditPack) -> Result<String, HtmlError> {
+    let v = pack_view(x, p, views(p, true)?);
+    Ok(HtmlPage { v }.render()?)
 }
 
 /// Renders `audit.md`.
 pub fn markdown(x: &AuditExport, p: &AuditPack) -> Result<String, askama::Error> {
-    MarkdownPage {
-        x,
-        p,
-        generated: x.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-        retention: retention(x),
-        // Markdown draws no chart.
-        accounts: views(p, false).unwrap_or_default(),
-        actions: actions(x),
-        csv: csv_name(x),
-    }
-    .render()
+    // Markdown draws no chart.
+    let v = pack_view(x, p, views(p, false).unwrap_or_default());
+    MarkdownPage { v }.render()
 }
