@@ -4,13 +4,15 @@ use askama::Template;
 use infraqa_core::Severity;
 use infraqa_core::report::Report;
 
-/// How many recommendations the summary lists.
+/// How many recommendations (and failed reads) the summary lists.
 pub const TOP: usize = 5;
 
 #[derive(Template)]
 #[template(path = "report.md")]
 struct Summary<'a> {
     r: &'a Report,
+    errors: Vec<&'a infraqa_core::ScanError>,
+    errors_more: usize,
     score: String,
     delta: String,
     direction: String,
@@ -38,6 +40,8 @@ pub fn render(r: &Report) -> Result<String, askama::Error> {
     let count = |sev| s.by_severity.get(&sev).copied().unwrap_or(0);
     Summary {
         r,
+        errors: r.errors.iter().take(TOP).collect(),
+        errors_more: r.errors.len().saturating_sub(TOP),
         score: format!("{:.2}", s.compliance_score),
         delta: r
             .trend

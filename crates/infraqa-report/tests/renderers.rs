@@ -175,6 +175,14 @@ fn a_large_estate_lists_the_worst_resources_and_points_to_the_csv_for_the_rest()
     let first_row = table.split("<tr><td class=\"arn\">").nth(1).unwrap();
     let first_row = first_row.split("</tr>").next().unwrap();
     assert!(first_row.contains(&format!("sev-{worst}")), "{first_row}");
+    // The summary for an e-mail stays short: a few failed reads, the count of the rest.
+    assert!(report.errors.len() > infraqa_report::markdown::TOP);
+    let md = infraqa_report::markdown::render(&report).unwrap();
+    assert!(md.contains(&format!(
+        "and {} more in report.json",
+        report.errors.len() - infraqa_report::markdown::TOP
+    )));
+    assert!(md.len() < 8_000, "{} bytes", md.len());
     // Every finding is still in the CSV.
     let csv = infraqa_report::table::render(&report).unwrap();
     assert!(String::from_utf8(csv).unwrap().lines().count() > report.findings.len());
