@@ -1,9 +1,10 @@
 //! Resource discovery: one inventory of every region in scope.
 //!
 //! The unit of work is (account, region, service): each collector reads one service in one
-//! region (IAM and the S3 bucket list once per account) and returns a [`sink::Sink`] of
-//! resources and recorded errors. Units run concurrently, each service paced by its own rate
-//! limiter; a unit that fails records why and never stops the others. After all units finish,
+//! region (IAM and the account's S3 public access block once per account) and returns a
+//! [`sink::Sink`] of resources and recorded errors. Units run concurrently, each (service,
+//! region) paced by its own rate limiter, and each is timed (the longest is the scan's critical
+//! path); a unit that fails records why and never stops the others. After all units finish,
 //! the results are joined: tags from the tagging API fill in what list calls do not return,
 //! other tagged resources become generic resources, and functions learn whether their log
 //! group exists.
