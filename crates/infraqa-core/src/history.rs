@@ -14,7 +14,7 @@ pub const HISTORY_SCHEMA_VERSION: u32 = 2;
 /// account ARN with the region appended after `#`, so each region stays distinct.
 pub type FindingKey = (RuleId, String);
 
-/// What the inventory held, by type and region.
+/// What the inventory held, by type, region and age.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InventorySnapshot {
     /// Resources inventoried.
@@ -23,6 +23,21 @@ pub struct InventorySnapshot {
     pub by_type: BTreeMap<String, usize>,
     /// Count by region.
     pub by_region: BTreeMap<String, usize>,
+    /// Count by age band when the inventory was taken (see [`age_band`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_age: BTreeMap<String, usize>,
+}
+
+/// The age band of a resource created at `created` as of `at`: `0-30 days`, `30-90 days`,
+/// `90-365 days`, `over 1 year`, or `unknown` when the API gives no creation time.
+pub fn age_band(created: Option<DateTime<Utc>>, at: DateTime<Utc>) -> &'static str {
+    match created.map(|c| (at - c).num_days()) {
+        None => "unknown",
+        Some(d) if d < 30 => "0-30 days",
+        Some(d) if d < 90 => "30-90 days",
+        Some(d) if d < 365 => "90-365 days",
+        Some(_) => "over 1 year",
+    }
 }
 
 /// One run's summary in the history store.
@@ -831,5 +846,25 @@ mod tests {
         assert_eq!(t.resolved, vec![(Tags, "a".to_owned())]);
         assert_eq!(x.remediation_actions.len(), 1);
         assert_eq!(x.remediation_actions[0].resource_arn, "a");
+    }
+
+    #[test]
+    fn age_bands_split_at_30_90_and_365_days() {
+        let at = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).single().unwrap();
+        let ago = |days: i64| Some(at - chrono::Duration::days(days));
+        let cases = [
+            (None, "unknown"),
+            (ago(0), "0-30 days"),
+            (ago(29), "0-30 days"),
+            (ago(30), "30-90 days"),
+            (ago(89), "30-90 days"),
+            (ago(90), "90-365 days"),
+            (ago(364), "90-365 days"),
+            (ago(365), "over 1 year"),
+            (ago(3000), "over 1 year"),
+        ];
+        for (created, band) in cases {
+            assert_eq!(age_band(created, at), band, "{created:?}");
+        }
     }
 }

@@ -49,6 +49,10 @@ pub struct Summary {
     pub by_type: BTreeMap<String, usize>,
     /// Count by region.
     pub by_region: BTreeMap<String, usize>,
+    /// Resources by age band when the inventory was taken (`0-30 days` ... `over 1 year`,
+    /// `unknown` where the API gives no creation time).
+    #[serde(default)]
+    pub by_age: BTreeMap<String, usize>,
     /// Units some enabled rule judges: inventoried resources, plus the account in each
     /// region for account-level rules.
     pub in_scope_resources: usize,
@@ -187,6 +191,8 @@ pub fn snapshot(inventory: &Inventory) -> InventorySnapshot {
     for r in &inventory.resources {
         *s.by_type.entry(r.resource_type.to_string()).or_default() += 1;
         *s.by_region.entry(r.region.clone()).or_default() += 1;
+        let band = crate::history::age_band(r.created_at, inventory.generated_at);
+        *s.by_age.entry(band.to_owned()).or_default() += 1;
     }
     s
 }
@@ -260,6 +266,7 @@ pub fn summarize(
         total_resources: shape.total_resources,
         by_type: shape.by_type,
         by_region: shape.by_region,
+        by_age: shape.by_age,
         in_scope_resources: in_scope,
         compliant_resources: compliant,
         not_evaluated_resources: not_evaluated,
@@ -314,6 +321,7 @@ pub fn history_entry(report: &Report) -> HistoryEntry {
             total_resources: report.summary.total_resources,
             by_type: report.summary.by_type.clone(),
             by_region: report.summary.by_region.clone(),
+            by_age: report.summary.by_age.clone(),
         },
         unread: UnreadRead::group(&report.errors),
     }

@@ -37,6 +37,11 @@ fn the_pages_state_completeness_remediation_and_what_is_still_open() {
             assert!(page.contains(fact), "missing {fact:?} in\n{page}");
         }
     }
+    assert!(
+        md.contains("12 resources (age 0-30 days: 2, age over 1 year: 10)"),
+        "{md}"
+    );
+    assert!(html.contains("<td>over 1 year</td><td>10</td>"), "{html}");
     assert!(html.contains("<svg"), "the score chart is drawn inline");
     for fetch in [" src=", "<link", "url(", "@import", "href=\"http"] {
         assert!(

@@ -93,6 +93,10 @@ pub fn audit_export() -> infraqa_core::history::AuditExport {
                 total_resources: 12,
                 by_type: BTreeMap::from([("s3:bucket".to_owned(), 12)]),
                 by_region: BTreeMap::from([("eu-west-1".to_owned(), 12)]),
+                by_age: BTreeMap::from([
+                    ("0-30 days".to_owned(), 2),
+                    ("over 1 year".to_owned(), 10),
+                ]),
             },
             unread,
         }
