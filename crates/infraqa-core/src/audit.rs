@@ -5,7 +5,7 @@
 //! Completeness is stated, not assumed: the days of the period without a run and the partial
 //! runs (with what they could not read) are part of the pack, beside the history's retention.
 
-use crate::finding::RuleId;
+use crate::finding::{RuleId, Severity};
 use crate::history::{
     AuditExport, FindingSpan, HistoryEntry, InventorySnapshot, UnreadRead, finding_spans,
 };
@@ -42,7 +42,8 @@ pub struct AccountPack {
     pub last_score: f64,
     /// Findings opened and closed per week (weeks start on Monday).
     pub weeks: Vec<WeekFlow>,
-    /// Per rule: findings resolved in the period and the mean days to resolve them.
+    /// Per rule and severity: findings resolved in the period and the mean days to resolve
+    /// them.
     pub mttr: Vec<RuleMttr>,
     /// The findings open at the period's last run that were first seen earliest, at most
     /// [`OLDEST_OPEN`].
@@ -70,11 +71,13 @@ pub struct WeekFlow {
     pub closed: usize,
 }
 
-/// A rule's time to remediate over the period.
+/// A rule's time to remediate at one severity over the period.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RuleMttr {
     /// The rule.
     pub rule_id: RuleId,
+    /// The findings' severity (absent for entries written before severities were kept).
+    pub severity: Option<Severity>,
     /// Findings resolved in the period.
     pub resolved: usize,
     /// Mean days from first seen to resolved.
@@ -155,7 +158,9 @@ fn account_pack(
         );
         week += Duration::days(7);
     }
-    let mut resolved: BTreeMap<RuleId, (usize, f64)> = BTreeMap::new();
+    // Most severe first within a rule.
+    let mut resolved: BTreeMap<(RuleId, std::cmp::Reverse<Option<Severity>>), (usize, f64)> =
+        BTreeMap::new();
     for s in spans {
         if let Some(w) = weeks.get_mut(&monday(s.first_seen.date_naive())) {
             w.opened += 1;
@@ -165,7 +170,9 @@ fn account_pack(
                 w.closed += 1;
             }
             let days = (at - s.first_seen).num_seconds() as f64 / 86_400.0;
-            let e = resolved.entry(s.rule_id).or_default();
+            let e = resolved
+                .entry((s.rule_id, std::cmp::Reverse(s.severity)))
+                .or_default();
             e.0 += 1;
             e.1 += days;
         }
@@ -216,8 +223,9 @@ fn account_pack(
         weeks: weeks.into_values().collect(),
         mttr: resolved
             .into_iter()
-            .map(|(rule_id, (n, total))| RuleMttr {
+            .map(|((rule_id, severity), (n, total))| RuleMttr {
                 rule_id,
+                severity: severity.0,
                 resolved: n,
                 mean_days: crate::round2(total / n as f64),
             })
@@ -243,6 +251,7 @@ mod tests {
     use super::*;
     use crate::history::{HISTORY_SCHEMA_VERSION, audit_export};
     use RuleId::{S3Encryption as Enc, TagsRequired as Tags};
+    use Severity::{High, Medium};
     use chrono::TimeZone;
 
     const A: &str = "111111111111";
@@ -271,6 +280,10 @@ mod tests {
             by_severity: BTreeMap::new(),
             by_rule,
             findings: keys.iter().map(|(r, a)| (*r, (*a).to_owned())).collect(),
+            severities: keys
+                .iter()
+                .map(|(r, _)| if *r == Tags { Medium } else { High })
+                .collect(),
             not_evaluated: Vec::new(),
             inventory: InventorySnapshot {
                 total_resources: 10 + day as usize,
@@ -313,12 +326,15 @@ mod tests {
             .map(|w| (w.week_of, w.opened, w.closed))
             .collect();
         assert_eq!(flow, [(day(2), 2, 1), (day(9), 1, 1)]);
-        let mttr: Vec<(RuleId, usize, f64)> = a
+        let mttr: Vec<(RuleId, Option<Severity>, usize, f64)> = a
             .mttr
             .iter()
-            .map(|m| (m.rule_id, m.resolved, m.mean_days))
+            .map(|m| (m.rule_id, m.severity, m.resolved, m.mean_days))
             .collect();
-        assert_eq!(mttr, [(Tags, 1, 8.0), (Enc, 1, 3.0)]);
+        assert_eq!(
+            mttr,
+            [(Tags, Some(Medium), 1, 8.0), (Enc, Some(High), 1, 3.0)]
+        );
         let open: Vec<(RuleId, &str, DateTime<Utc>)> = a
             .oldest_open
             .iter()

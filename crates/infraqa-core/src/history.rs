@@ -70,6 +70,10 @@ pub struct HistoryEntry {
     pub by_rule: BTreeMap<RuleId, usize>,
     /// Every finding's key, sorted.
     pub findings: Vec<FindingKey>,
+    /// The severity of each of `findings`, in the same order (empty in entries written before
+    /// severities were kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub severities: Vec<Severity>,
     /// The (rule, resource) pairs the run could not judge, sorted: a finding of an earlier
     /// run that turns up here is unknown now, not resolved.
     #[serde(default)]
@@ -473,6 +477,10 @@ pub struct FindingSpan {
     pub rule_id: RuleId,
     /// The resource (or resource#detail) the finding names.
     pub resource_arn: String,
+    /// Its severity at the last run that had it (absent for entries written before
+    /// severities were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
     /// The first run that had it.
     pub first_seen: DateTime<Utc>,
     /// The last run that had it.
@@ -523,8 +531,7 @@ pub fn finding_spans(runs: &[HistoryEntry]) -> Vec<FindingSpan> {
     let mut runs: Vec<&HistoryEntry> = runs.iter().collect();
     runs.sort_by(|a, b| (&a.account_id, a.generated_at).cmp(&(&b.account_id, b.generated_at)));
     let mut out = Vec::new();
-    // (account, finding) -> (first seen, last seen) of the stretch still open.
-    type Seen = (DateTime<Utc>, DateTime<Utc>);
+    // (account, finding) -> the stretch still open.
     let mut open: BTreeMap<(&str, &FindingKey), Seen> = BTreeMap::new();
     for run in runs {
         let account = run.account_id.as_str();
@@ -537,21 +544,26 @@ pub fn finding_spans(runs: &[HistoryEntry]) -> Vec<FindingSpan> {
                 .copied()
                 .collect();
             for key in resolved {
-                if let Some((first_seen, last_seen)) = open.remove(&key) {
-                    out.push(span(key, first_seen, last_seen, Some(run.generated_at)));
+                if let Some(seen) = open.remove(&key) {
+                    out.push(span(key, seen, Some(run.generated_at)));
                 }
             }
         }
-        for key in &run.findings {
+        for (i, key) in run.findings.iter().enumerate() {
+            let severity = run.severities.get(i).copied();
             open.entry((account, key))
-                .and_modify(|(_, last)| *last = run.generated_at)
-                .or_insert((run.generated_at, run.generated_at));
+                .and_modify(|s| {
+                    s.last = run.generated_at;
+                    s.severity = severity.or(s.severity);
+                })
+                .or_insert(Seen {
+                    first: run.generated_at,
+                    last: run.generated_at,
+                    severity,
+                });
         }
     }
-    out.extend(
-        open.into_iter()
-            .map(|(key, (first, last))| span(key, first, last, None)),
-    );
+    out.extend(open.into_iter().map(|(key, seen)| span(key, seen, None)));
     out.sort_by(|a, b| {
         (&a.account_id, a.first_seen, a.rule_id, &a.resource_arn).cmp(&(
             &b.account_id,
@@ -565,18 +577,26 @@ pub fn finding_spans(runs: &[HistoryEntry]) -> Vec<FindingSpan> {
 
 fn span(
     (account, (rule, arn)): (&str, &FindingKey),
-    first_seen: DateTime<Utc>,
-    last_seen: DateTime<Utc>,
+    seen: Seen,
     resolved_at: Option<DateTime<Utc>>,
 ) -> FindingSpan {
     FindingSpan {
         account_id: account.to_owned(),
         rule_id: *rule,
         resource_arn: arn.clone(),
-        first_seen,
-        last_seen,
+        severity: seen.severity,
+        first_seen: seen.first,
+        last_seen: seen.last,
         resolved_at,
     }
+}
+
+/// A stretch of a finding still open: when first and last seen, and its severity then.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
+    severity: Option<Severity>,
 }
 
 /// Builds the audit export from the history entries and actions of `[from, to]` (whole days,
@@ -655,6 +675,7 @@ mod tests {
             by_severity: BTreeMap::new(),
             by_rule: BTreeMap::new(),
             findings: keys.iter().map(|(r, a)| (*r, (*a).to_owned())).collect(),
+            severities: Vec::new(),
             not_evaluated: Vec::new(),
             inventory: InventorySnapshot::default(),
             unread: Vec::new(),

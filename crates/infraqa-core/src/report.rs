@@ -288,8 +288,13 @@ pub fn summarize(
 
 /// The history entry this report leaves behind.
 pub fn history_entry(report: &Report) -> HistoryEntry {
-    let mut findings: Vec<FindingKey> = report.findings.iter().map(finding_key).collect();
-    findings.sort();
+    let mut keyed: Vec<(FindingKey, Severity)> = report
+        .findings
+        .iter()
+        .map(|f| (finding_key(f), f.severity))
+        .collect();
+    keyed.sort();
+    let (findings, severities): (Vec<FindingKey>, Vec<Severity>) = keyed.into_iter().unzip();
     let mut not_evaluated: Vec<FindingKey> = report
         .not_evaluated
         .iter()
@@ -316,6 +321,7 @@ pub fn history_entry(report: &Report) -> HistoryEntry {
             .map(|(r, s)| (*r, s.findings))
             .collect(),
         findings,
+        severities,
         not_evaluated,
         inventory: InventorySnapshot {
             total_resources: report.summary.total_resources,

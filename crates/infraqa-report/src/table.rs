@@ -76,13 +76,14 @@ pub fn render(r: &Report) -> Result<Vec<u8>, csv::Error> {
 }
 
 /// The header row of `audit-findings-FROM-TO.csv`.
-pub const AUDIT_HEADER: [&str; 6] = [
+pub const AUDIT_HEADER: [&str; 7] = [
     "account_id",
     "rule_id",
     "resource_arn",
     "first_seen",
     "last_seen",
     "resolved_at",
+    "severity",
 ];
 
 /// `audit-findings-FROM-TO.csv`: every finding open at any time in an audit period, one row
@@ -101,6 +102,7 @@ pub fn render_audit_findings(
             &time(&s.first_seen),
             &time(&s.last_seen),
             &s.resolved_at.as_ref().map(time).unwrap_or_default(),
+            s.severity.map_or("", |sev| sev.as_str()),
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())

@@ -88,6 +88,16 @@ pub fn audit_export() -> infraqa_core::history::AuditExport {
                 .iter()
                 .map(|(r, a)| (*r, format!("arn:aws:s3:::{a}")))
                 .collect(),
+            severities: keys
+                .iter()
+                .map(|(r, _)| {
+                    if *r == Tags {
+                        infraqa_core::Severity::Medium
+                    } else {
+                        infraqa_core::Severity::High
+                    }
+                })
+                .collect(),
             not_evaluated: Vec::new(),
             inventory: InventorySnapshot {
                 total_resources: 12,
