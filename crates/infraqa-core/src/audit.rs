@@ -158,9 +158,9 @@ fn account_pack(
         );
         week += Duration::days(7);
     }
-    // Most severe first within a rule.
-    let mut resolved: BTreeMap<(RuleId, std::cmp::Reverse<Option<Severity>>), (usize, f64)> =
-        BTreeMap::new();
+    // (rule, severity, most severe first) -> (resolved, total days).
+    type Key = (RuleId, std::cmp::Reverse<Option<Severity>>);
+    let mut resolved: BTreeMap<Key, (usize, f64)> = BTreeMap::new();
     for s in spans {
         if let Some(w) = weeks.get_mut(&monday(s.first_seen.date_naive())) {
             w.opened += 1;
