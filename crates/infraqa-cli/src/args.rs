@@ -268,6 +268,9 @@ pub struct AuditArgs {
     /// Where to write the export. Default: DIR/audit-FROM-TO.json.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// The policy whose exemptions the pack lists (expired in the period, expiring, in force).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 }
 
 /// `infraqa check`

@@ -9,6 +9,7 @@ use crate::finding::{RuleId, Severity};
 use crate::history::{
     AuditExport, FindingSpan, HistoryEntry, InventorySnapshot, UnreadRead, finding_spans,
 };
+use crate::policy::{ExemptionTarget, Policy};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,6 +28,80 @@ pub struct AuditPack {
     pub accounts: Vec<AccountPack>,
     /// Every finding open at any time in the period, as stretches (the CSV's rows).
     pub spans: Vec<FindingSpan>,
+    /// The policy's exemptions as they stood over the period, when the policy was given.
+    pub exemptions: Option<Vec<PackExemption>>,
+}
+
+/// Days after the period in which an exemption in force counts as expiring.
+pub const EXPIRING_WITHIN_DAYS: i64 = 30;
+
+/// One exemption of the policy and what became of it in the period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackExemption {
+    /// The rule it exempts from.
+    pub rule_id: RuleId,
+    /// What it covers: `resource <glob>` or `tag <key>=<value>`.
+    pub covers: String,
+    /// Why it was granted.
+    pub reason: String,
+    /// Its last day, if any.
+    pub expires: Option<NaiveDate>,
+    /// Expired in the period, in force at its end, or in force but expiring soon after.
+    pub state: ExemptionState,
+}
+
+/// What became of an exemption by the period's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExemptionState {
+    /// Its last day fell in the period.
+    Expired,
+    /// In force at the period's end, its last day within [`EXPIRING_WITHIN_DAYS`] after it.
+    Expiring,
+    /// In force at the period's end and after.
+    InForce,
+}
+
+impl ExemptionState {
+    /// How the pages say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Expired => "expired in the period",
+            Self::Expiring => "expiring",
+            Self::InForce => "in force",
+        }
+    }
+}
+
+/// The exemptions of `policy` that mattered in `from..=to`: those that expired in it and those
+/// in force at its end (an exemption that expired before the period is left out).
+pub fn exemptions(policy: &Policy, from: NaiveDate, to: NaiveDate) -> Vec<PackExemption> {
+    let mut out: Vec<PackExemption> = policy
+        .exemptions
+        .iter()
+        .filter_map(|e| {
+            let state = match e.expires {
+                Some(last) if last < from => return None,
+                Some(last) if last < to => ExemptionState::Expired,
+                Some(last) if (last - to).num_days() <= EXPIRING_WITHIN_DAYS => {
+                    ExemptionState::Expiring
+                }
+                _ => ExemptionState::InForce,
+            };
+            Some(PackExemption {
+                rule_id: e.rule,
+                covers: match &e.target {
+                    ExemptionTarget::Resource(glob) => format!("resource {}", glob.as_str()),
+                    ExemptionTarget::Tag(t) => format!("tag {}={}", t.key, t.value),
+                },
+                reason: e.reason.clone(),
+                expires: e.expires,
+                state,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (a.state, a.expires, a.rule_id).cmp(&(b.state, b.expires, b.rule_id)));
+    out
 }
 
 /// The pack's view of one account.
@@ -111,8 +186,8 @@ pub struct PartialRun {
     pub unread: Vec<UnreadRead>,
 }
 
-/// The pack of `export`.
-pub fn pack(export: &AuditExport) -> AuditPack {
+/// The pack of `export`, with the exemptions of `policy` when given.
+pub fn pack(export: &AuditExport, policy: Option<&Policy>) -> AuditPack {
     let spans = finding_spans(&export.runs);
     let accounts = export
         .accounts
@@ -133,6 +208,7 @@ pub fn pack(export: &AuditExport) -> AuditPack {
         to: export.to,
         accounts,
         spans,
+        exemptions: policy.map(|p| exemptions(p, export.from, export.to)),
     }
 }
 
@@ -316,7 +392,7 @@ mod tests {
 
     #[test]
     fn the_pack_counts_weeks_remediation_and_what_is_missing() {
-        let p = pack(&export());
+        let p = pack(&export(), None);
         assert_eq!(p.accounts.len(), 1);
         let a = &p.accounts[0];
         let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
@@ -368,11 +444,66 @@ mod tests {
     }
 
     #[test]
+    fn exemptions_are_sorted_by_what_became_of_them_in_the_period() {
+        let policy = Policy::from_toml(
+            r#"
+[[exemptions]]
+rule = "s3-encryption"
+resource = "arn:aws:s3:::legacy-*"
+reason = "migrating"
+expires = 2026-11-10
+[[exemptions]]
+rule = "tags-required"
+tag = { key = "Team", value = "research" }
+reason = "sandbox"
+[[exemptions]]
+rule = "sg-open-ingress"
+resource = "*"
+reason = "load test"
+expires = 2026-12-01
+[[exemptions]]
+rule = "s3-public-access"
+resource = "*"
+reason = "old"
+expires = 2026-10-01
+"#,
+            "p.toml",
+        )
+        .unwrap();
+        let p = pack(&export(), Some(&policy));
+        let got: Vec<(RuleId, &str, ExemptionState)> = p
+            .exemptions
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|e| (e.rule_id, e.covers.as_str(), e.state))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    Enc,
+                    "resource arn:aws:s3:::legacy-*",
+                    ExemptionState::Expired
+                ),
+                (
+                    RuleId::SgOpenIngress,
+                    "resource *",
+                    ExemptionState::Expiring
+                ),
+                (Tags, "tag Team=research", ExemptionState::InForce),
+            ],
+            "one expired before the period is left out"
+        );
+        assert!(pack(&export(), None).exemptions.is_none());
+    }
+
+    #[test]
     fn a_period_with_no_run_has_no_account_pages() {
         let mut x = export();
         x.runs.clear();
         x.accounts.clear();
-        let p = pack(&x);
+        let p = pack(&x, None);
         assert!(p.accounts.is_empty() && p.spans.is_empty());
     }
 }

@@ -524,7 +524,8 @@ pub async fn audit_pack(
     if once && x.runs.is_empty() {
         return Ok(None);
     }
-    let mut files = infraqa_pipeline::audit::pack_files(&x)?;
+    let policy = suite.policy().await?;
+    let mut files = infraqa_pipeline::audit::pack_files(&x, Some(&policy))?;
     files.sort_by_key(|(name, _)| *name == export_name);
     let mut written = Vec::new();
     for (name, bytes) in files {

@@ -93,9 +93,12 @@ pub async fn export(
 
 /// The audit pack of `x` as files, by name: the export (`audit-FROM-TO.json`), every finding
 /// open in the period (`audit-findings-FROM-TO.csv`), and the pages an auditor reads
-/// (`audit-FROM-TO.html`, `audit-FROM-TO.md`).
-pub fn pack_files(x: &AuditExport) -> Result<Vec<(String, Vec<u8>)>, PipelineError> {
-    let pack = infraqa_core::audit::pack(x);
+/// (`audit-FROM-TO.html`, `audit-FROM-TO.md`), with the exemptions of `policy` when given.
+pub fn pack_files(
+    x: &AuditExport,
+    policy: Option<&infraqa_core::Policy>,
+) -> Result<Vec<(String, Vec<u8>)>, PipelineError> {
+    let pack = infraqa_core::audit::pack(x, policy);
     let stem = format!("audit-{}-{}", x.from, x.to);
     let failed = |what: &str, e: &dyn std::fmt::Display| {
         PipelineError::input(format!("rendering {what}: {e}"))

@@ -8,10 +8,19 @@ mod common;
 use common::*;
 use infraqa_core::audit::pack;
 
+/// A policy with an exemption that lapses in the period and one in force after it.
+fn exempting_policy() -> infraqa_core::Policy {
+    infraqa_core::Policy::from_toml(
+        "[[exemptions]]\nrule = \"s3-encryption\"\nresource = \"arn:aws:s3:::data\"\nreason = \"key rotation\"\nexpires = 2026-11-12\n\n[[exemptions]]\nrule = \"tags-required\"\ntag = { key = \"Team\", value = \"research\" }\nreason = \"sandbox accounts\"\n",
+        "policy.toml",
+    )
+    .unwrap()
+}
+
 #[test]
 fn the_pages_state_completeness_remediation_and_what_is_still_open() {
     let x = audit_export();
-    let p = pack(&x);
+    let p = pack(&x, Some(&exempting_policy()));
     let html = infraqa_report::audit::html(&x, &p).unwrap();
     let md = infraqa_report::audit::markdown(&x, &p).unwrap();
     for page in [&html, &md] {
@@ -33,6 +42,9 @@ fn the_pages_state_completeness_remediation_and_what_is_still_open() {
             "assumed-role/infraqa-tagger/run",
             "tag Owner=platform",
             "audit-findings-2026-11-02-2026-11-15.csv",
+            // The exemption that lapsed in the period.
+            "key rotation",
+            "expired in the period",
         ] {
             assert!(page.contains(fact), "missing {fact:?} in\n{page}");
         }
@@ -54,7 +66,7 @@ fn the_pages_state_completeness_remediation_and_what_is_still_open() {
 #[test]
 fn audit_md_matches_the_golden_file() {
     let x = audit_export();
-    let md = infraqa_report::audit::markdown(&x, &pack(&x)).unwrap();
+    let md = infraqa_report::audit::markdown(&x, &pack(&x, Some(&exempting_policy()))).unwrap();
     let path = fixture("golden/audit.md");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, &md).unwrap();

@@ -76,7 +76,8 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             );
             let log = AuditLog::new(&Store::new(dir, &aws), Some(&history));
             let x = audit::export(&history, &log, args.from, args.to).await?;
-            let files = infraqa_pipeline::audit::pack_files(&x)?;
+            let policy = args.policy.as_deref().map(policy::load).transpose()?;
+            let files = infraqa_pipeline::audit::pack_files(&x, policy.as_ref())?;
             let json_name = format!("audit-{}-{}.json", args.from, args.to);
             let out = args
                 .out
