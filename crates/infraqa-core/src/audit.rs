@@ -100,7 +100,7 @@ pub fn exemptions(policy: &Policy, from: NaiveDate, to: NaiveDate) -> Vec<PackEx
             })
         })
         .collect();
-    out.sort_by(|a, b| (a.state, a.expires, a.rule_id).cmp(&(b.state, b.expires, b.rule_id)));
+    out.sort_by_key(|e| (e.state, e.expires, e.rule_id));
     out
 }
 
