@@ -144,6 +144,8 @@ pub struct WeekFlow {
     pub opened: usize,
     /// Findings resolved in the week.
     pub closed: usize,
+    /// Findings the policy exempted in the week (moved aside, not fixed).
+    pub exempted: usize,
 }
 
 /// A rule's time to remediate at one severity over the period.
@@ -230,6 +232,7 @@ fn account_pack(
                 week_of: week,
                 opened: 0,
                 closed: 0,
+                exempted: 0,
             },
         );
         week += Duration::days(7);
@@ -240,6 +243,12 @@ fn account_pack(
     for s in spans {
         if let Some(w) = weeks.get_mut(&monday(s.first_seen.date_naive())) {
             w.opened += 1;
+        }
+        if let Some(w) = s
+            .exempted_at
+            .and_then(|at| weeks.get_mut(&monday(at.date_naive())))
+        {
+            w.exempted += 1;
         }
         if let Some(at) = s.resolved_at {
             if let Some(w) = weeks.get_mut(&monday(at.date_naive())) {
@@ -360,6 +369,7 @@ mod tests {
                 .iter()
                 .map(|(r, _)| if *r == Tags { Medium } else { High })
                 .collect(),
+            exempted: Vec::new(),
             not_evaluated: Vec::new(),
             inventory: InventorySnapshot {
                 total_resources: 10 + day as usize,
@@ -496,6 +506,21 @@ expires = 2026-10-01
             "one expired before the period is left out"
         );
         assert!(pack(&export(), None).exemptions.is_none());
+    }
+
+    #[test]
+    fn a_finding_the_policy_exempts_is_moved_aside_not_fixed() {
+        let mut exempting = entry(4, &[], vec![]);
+        exempting.exempted = vec![(Tags, "a".to_owned())];
+        let runs = vec![entry(2, &[(Tags, "a")], vec![]), exempting];
+        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let p = pack(&audit_export(runs, Vec::new(), day(2), day(8), at(9)), None);
+        let s = &p.spans[0];
+        assert_eq!((s.resolved_at, s.exempted_at), (None, Some(at(4))));
+        let a = &p.accounts[0];
+        assert!(a.mttr.is_empty(), "an exemption is no remediation");
+        let w = a.weeks[0];
+        assert_eq!((w.opened, w.closed, w.exempted), (1, 0, 1));
     }
 
     #[test]

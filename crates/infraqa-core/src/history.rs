@@ -74,6 +74,10 @@ pub struct HistoryEntry {
     /// severities were kept).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub severities: Vec<Severity>,
+    /// The keys of the findings the policy exempted, sorted: a finding that turns up here was
+    /// exempted, not fixed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exempted: Vec<FindingKey>,
     /// The (rule, resource) pairs the run could not judge, sorted: a finding of an earlier
     /// run that turns up here is unknown now, not resolved.
     #[serde(default)]
@@ -487,6 +491,10 @@ pub struct FindingSpan {
     pub last_seen: DateTime<Utc>,
     /// The run that found it resolved; none while it is open at the period's last run.
     pub resolved_at: Option<DateTime<Utc>>,
+    /// The run that no longer had it because the policy exempted it (then `resolved_at` is
+    /// empty: moved aside is not fixed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exempted_at: Option<DateTime<Utc>>,
 }
 
 impl EvidenceRetention {
@@ -538,14 +546,19 @@ pub fn finding_spans(runs: &[HistoryEntry]) -> Vec<FindingSpan> {
         let present: HashSet<&FindingKey> = run.findings.iter().collect();
         let unjudged: HashSet<&FindingKey> = run.not_evaluated.iter().collect();
         if !run.partial {
-            let resolved: Vec<(&str, &FindingKey)> = open
+            let gone: Vec<(&str, &FindingKey)> = open
                 .keys()
                 .filter(|(a, k)| *a == account && !present.contains(k) && !unjudged.contains(k))
                 .copied()
                 .collect();
-            for key in resolved {
+            for key in gone {
                 if let Some(seen) = open.remove(&key) {
-                    out.push(span(key, seen, Some(run.generated_at)));
+                    let mut s = span(key, seen, Some(run.generated_at));
+                    if run.exempted.binary_search(key.1).is_ok() {
+                        // Moved aside by the policy, not fixed.
+                        s.exempted_at = s.resolved_at.take();
+                    }
+                    out.push(s);
                 }
             }
         }
@@ -588,6 +601,7 @@ fn span(
         first_seen: seen.first,
         last_seen: seen.last,
         resolved_at,
+        exempted_at: None,
     }
 }
 
@@ -676,6 +690,7 @@ mod tests {
             by_rule: BTreeMap::new(),
             findings: keys.iter().map(|(r, a)| (*r, (*a).to_owned())).collect(),
             severities: Vec::new(),
+            exempted: Vec::new(),
             not_evaluated: Vec::new(),
             inventory: InventorySnapshot::default(),
             unread: Vec::new(),

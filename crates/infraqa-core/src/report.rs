@@ -322,6 +322,16 @@ pub fn history_entry(report: &Report) -> HistoryEntry {
             .collect(),
         findings,
         severities,
+        exempted: {
+            let mut keys: Vec<FindingKey> = report
+                .exempted
+                .iter()
+                .map(|e| finding_key(&e.finding))
+                .collect();
+            keys.sort();
+            keys.dedup();
+            keys
+        },
         not_evaluated,
         inventory: InventorySnapshot {
             total_resources: report.summary.total_resources,

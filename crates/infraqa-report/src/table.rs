@@ -76,7 +76,7 @@ pub fn render(r: &Report) -> Result<Vec<u8>, csv::Error> {
 }
 
 /// The header row of `audit-findings-FROM-TO.csv`.
-pub const AUDIT_HEADER: [&str; 7] = [
+pub const AUDIT_HEADER: [&str; 8] = [
     "account_id",
     "rule_id",
     "resource_arn",
@@ -84,6 +84,7 @@ pub const AUDIT_HEADER: [&str; 7] = [
     "last_seen",
     "resolved_at",
     "severity",
+    "exempted_at",
 ];
 
 /// `audit-findings-FROM-TO.csv`: every finding open at any time in an audit period, one row
@@ -103,6 +104,7 @@ pub fn render_audit_findings(
             &time(&s.last_seen),
             &s.resolved_at.as_ref().map(time).unwrap_or_default(),
             s.severity.map_or("", |sev| sev.as_str()),
+            &s.exempted_at.as_ref().map(time).unwrap_or_default(),
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())

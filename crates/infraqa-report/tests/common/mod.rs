@@ -88,6 +88,7 @@ pub fn audit_export() -> infraqa_core::history::AuditExport {
                 .iter()
                 .map(|(r, a)| (*r, format!("arn:aws:s3:::{a}")))
                 .collect(),
+            exempted: Vec::new(),
             severities: keys
                 .iter()
                 .map(|(r, _)| {
