@@ -665,12 +665,17 @@ fn run_twice_writes_every_report_and_a_trend_then_audit_gathers_both_runs() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("account_id,rule_id,resource_arn,first_seen,last_seen,resolved_at")
+        Some(
+            "account_id,rule_id,resource_arn,first_seen,last_seen,resolved_at,severity,exempted_at"
+        )
     );
     let rows: Vec<&str> = lines.collect();
     let keys: std::collections::BTreeSet<_> = x.runs.iter().flat_map(|r| &r.findings).collect();
     assert_eq!(rows.len(), keys.len(), "{csv}");
-    let resolved: Vec<&&str> = rows.iter().filter(|r| !r.ends_with(',')).collect();
+    // Every row names its severity; one has a resolved_at.
+    let cells = |r: &str| r.split(',').map(str::to_owned).collect::<Vec<_>>();
+    assert!(rows.iter().all(|r| !cells(r)[6].is_empty()), "{csv}");
+    let resolved: Vec<&&str> = rows.iter().filter(|r| !cells(r)[5].is_empty()).collect();
     assert_eq!(resolved.len(), 1, "{csv}");
     let fixed = &x.trend[&account.account_id].resolved[0];
     assert!(resolved[0].contains(&fixed.1), "{csv}");
