@@ -7,7 +7,8 @@
 
 use crate::finding::{RuleId, Severity};
 use crate::history::{
-    AuditExport, FindingSpan, HistoryEntry, InventorySnapshot, UnreadRead, finding_spans,
+    AuditExport, FindingKey, FindingSpan, HistoryEntry, InventorySnapshot, UnreadRead,
+    finding_spans,
 };
 use crate::policy::{ExemptionTarget, Policy};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -127,6 +128,9 @@ pub struct AccountPack {
     pub improved: Vec<RuleChange>,
     /// Rules whose finding count rose most: the improvement areas.
     pub degraded: Vec<RuleChange>,
+    /// Findings the policy began to exempt during the period (exempted at some run, not at the
+    /// period's first), with the first run that exempted each: the exemptions that took effect.
+    pub newly_exempted: Vec<(FindingKey, DateTime<Utc>)>,
     /// Days of the period on which the account had no run.
     pub days_without_run: Vec<NaiveDate>,
     /// Runs whose scan was partial, with what they could not read.
@@ -290,6 +294,20 @@ fn account_pack(
     let mut degraded: Vec<RuleChange> = changes.iter().filter(|c| c.delta() > 0).copied().collect();
     degraded.sort_by_key(|c| (-c.delta(), c.rule_id));
 
+    let mut newly_exempted: BTreeMap<&FindingKey, DateTime<Utc>> = BTreeMap::new();
+    for run in runs.iter().skip(1) {
+        for key in &run.exempted {
+            if first.exempted.binary_search(key).is_err() {
+                newly_exempted.entry(key).or_insert(run.generated_at);
+            }
+        }
+    }
+    let mut newly_exempted: Vec<(FindingKey, DateTime<Utc>)> = newly_exempted
+        .into_iter()
+        .map(|(k, at)| (k.clone(), at))
+        .collect();
+    newly_exempted.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+
     let run_days: BTreeSet<NaiveDate> = runs.iter().map(|r| r.generated_at.date_naive()).collect();
     let days_without_run = from
         .iter_days()
@@ -318,6 +336,7 @@ fn account_pack(
         oldest_open,
         improved,
         degraded,
+        newly_exempted,
         days_without_run,
         partial_runs: runs
             .iter()
@@ -521,6 +540,7 @@ expires = 2026-10-01
         assert!(a.mttr.is_empty(), "an exemption is no remediation");
         let w = a.weeks[0];
         assert_eq!((w.opened, w.closed, w.exempted), (1, 0, 1));
+        assert_eq!(a.newly_exempted, [((Tags, "a".to_owned()), at(4))]);
     }
 
     #[test]

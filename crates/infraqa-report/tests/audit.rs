@@ -42,7 +42,8 @@ fn the_pages_state_completeness_remediation_and_what_is_still_open() {
             "assumed-role/infraqa-tagger/run",
             "tag Owner=platform",
             "audit-findings-2026-11-02-2026-11-15.csv",
-            // The exemption that lapsed in the period.
+            // The finding moved aside, and the exemption that lapsed in the period.
+            "Exemptions that took effect in the period",
             "key rotation",
             "expired in the period",
         ] {

@@ -52,8 +52,8 @@ pub fn report(
 }
 
 /// Two weeks of one account's runs (from Monday 2 November 2026): a finding resolved and found
-/// again, one resolved for good, a partial run, days without a run, a tag write, and a history
-/// under Object Lock.
+/// again, one exempted, a partial run, days without a run, a tag write, and a history under
+/// Object Lock.
 pub fn audit_export() -> infraqa_core::history::AuditExport {
     use infraqa_core::RuleId::{S3Encryption as Enc, TagsRequired as Tags};
     use infraqa_core::history::{
@@ -124,7 +124,12 @@ pub fn audit_export() -> infraqa_core::history::AuditExport {
         entry(3, &[(Tags, "logs"), (Enc, "data")], vec![denied]),
         entry(5, &[(Tags, "logs")], vec![]),
         entry(9, &[(Tags, "logs"), (Enc, "data")], vec![]),
-        entry(10, &[(Enc, "data")], vec![]),
+        {
+            // The policy moves the untagged bucket aside: exempted, not fixed.
+            let mut last = entry(10, &[(Enc, "data")], vec![]);
+            last.exempted = vec![(Tags, "arn:aws:s3:::logs".to_owned())];
+            last
+        },
     ];
     let tag_write = RemediationAction {
         at: when(9) + chrono::Duration::hours(3),
