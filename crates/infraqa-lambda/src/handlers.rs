@@ -504,8 +504,9 @@ pub async fn reporter_event(
 }
 
 /// Writes the audit pack of `from..=to` under `audits/` (the export, the findings CSV and the
-/// pages) and returns where. With `once`, nothing is read or written when the export exists
-/// already, nor when the period has no run (a suite deployed since has nothing to report).
+/// pages) and returns where. With `once`, nothing more is read or written when the export
+/// exists already, nor when no history entry is named in the period (a suite deployed since
+/// has nothing to report; the audit log is not read for it on every report).
 /// The export is written last, so a pack cut short is written again by the next report.
 pub async fn audit_pack(
     suite: &Suite,
@@ -516,14 +517,14 @@ pub async fn audit_pack(
 ) -> Result<Option<Vec<String>>, HandlerError> {
     let audits = suite.audits();
     let export_name = format!("audit-{from}-{to}.json");
-    if once && audits.get(&export_name).await?.is_some() {
+    if once
+        && (audits.get(&export_name).await?.is_some()
+            || !infraqa_pipeline::report::has_period_entries(&suite.history(), from, to).await?)
+    {
         return Ok(None);
     }
     let x = infraqa_pipeline::audit::export(&suite.history(), &suite.audit_log(), from, to, now)
         .await?;
-    if once && x.runs.is_empty() {
-        return Ok(None);
-    }
     let policy = suite.policy().await?;
     let mut files = infraqa_pipeline::audit::pack_files(&x, Some(&policy))?;
     files.sort_by_key(|(name, _)| *name == export_name);

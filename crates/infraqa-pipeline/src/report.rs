@@ -128,6 +128,18 @@ pub fn period_entry_names(
         .collect()
 }
 
+/// Whether `history` has an entry named within a day of the period `from..=to`: one listing,
+/// no entry read.
+pub async fn has_period_entries(
+    history: &Store,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<bool, PipelineError> {
+    Ok(period_entry_names(history.names(".json").await?, from, to)
+        .iter()
+        .any(|n| entry_name_parts(n).is_some()))
+}
+
 /// The history entries of the period `from..=to` (see [`period_entry_names`]) and the entries
 /// that could not be used: an audit reads its period, not the whole history.
 pub async fn load_period_history(
