@@ -103,17 +103,54 @@ struct Version {
     schema_version: Option<u32>,
 }
 
-fn read<T: DeserializeOwned>(bytes: &[u8], kind: DocumentKind) -> Result<T, DocumentError> {
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
-        .map_err(|source| DocumentError::NotJson { source })?;
-    let found = serde_json::from_slice::<Version>(bytes)
+/// A document that says which layout it is.
+trait Versioned {
+    fn schema_version(&self) -> u32;
+}
+
+macro_rules! versioned {
+    ($($t:ty),*) => {$(
+        impl Versioned for $t {
+            fn schema_version(&self) -> u32 {
+                self.schema_version
+            }
+        }
+    )*};
+}
+versioned!(Inventory, CheckResult, Report, TagPlan, HistoryEntry);
+
+/// One parse for a good document (an inventory of a million resources is hundreds of
+/// megabytes); the passes that say what is wrong run only for a document that did not parse.
+fn read<T: DeserializeOwned + Versioned>(
+    bytes: &[u8],
+    kind: DocumentKind,
+) -> Result<T, DocumentError> {
+    match serde_json::from_slice::<T>(bytes) {
+        Ok(doc) if kind.supported().contains(&doc.schema_version()) => Ok(doc),
+        Ok(doc) => Err(DocumentError::UnsupportedVersion {
+            kind,
+            found: doc.schema_version(),
+        }),
+        Err(source) => Err(diagnose(bytes, kind, source)),
+    }
+}
+
+/// Why `bytes` did not parse as a `kind`: not JSON, no version, a version this build does not
+/// read, or (the right version) wrong fields, as `source` says.
+fn diagnose(bytes: &[u8], kind: DocumentKind, source: serde_json::Error) -> DocumentError {
+    if let Err(source) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        return DocumentError::NotJson { source };
+    }
+    match serde_json::from_slice::<Version>(bytes)
         .ok()
         .and_then(|v| v.schema_version)
-        .ok_or(DocumentError::NoSchemaVersion { kind })?;
-    if !kind.supported().contains(&found) {
-        return Err(DocumentError::UnsupportedVersion { kind, found });
+    {
+        None => DocumentError::NoSchemaVersion { kind },
+        Some(found) if !kind.supported().contains(&found) => {
+            DocumentError::UnsupportedVersion { kind, found }
+        }
+        Some(_) => DocumentError::Invalid { kind, source },
     }
-    serde_json::from_slice(bytes).map_err(|source| DocumentError::Invalid { kind, source })
 }
 
 /// Reads an `inventory.json`.
@@ -183,5 +220,9 @@ mod tests {
         let e = history_entry(v1.as_bytes()).unwrap();
         assert!(e.not_evaluated.is_empty());
         assert_eq!(e.findings.len(), 1);
+        // A layout this build does not read is refused even when its fields happen to parse.
+        let v9 = v1.replace(r#""schema_version":1"#, r#""schema_version":9"#);
+        let err = history_entry(v9.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("schema_version 9 is not supported"), "{err}");
     }
 }

@@ -184,10 +184,38 @@ impl Resource {
     }
 }
 
-/// Per-type details, tagged by `kind` in JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ResourceDetails {
+/// Declares [`ResourceDetails`] and how it is read back: one line per kind.
+macro_rules! resource_details {
+    ($($(#[$doc:meta])* $variant:ident($ty:ty),)*) => {
+        /// Per-type details, tagged by `kind` in JSON.
+        #[derive(Debug, Clone, PartialEq, Serialize)]
+        #[serde(tag = "kind", rename_all = "snake_case")]
+        pub enum ResourceDetails {
+            $($(#[$doc])* $variant($ty),)*
+        }
+
+        /// The kinds of [`ResourceDetails`], as `kind` names them.
+        #[derive(Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        enum DetailsKind {
+            $($variant,)*
+        }
+
+        impl DetailsKind {
+            /// Reads the details of this kind from the object's other fields.
+            fn read<'de, D: serde::Deserializer<'de>>(
+                self,
+                fields: D,
+            ) -> Result<ResourceDetails, D::Error> {
+                Ok(match self {
+                    $(Self::$variant => ResourceDetails::$variant(<$ty>::deserialize(fields)?),)*
+                })
+            }
+        }
+    };
+}
+
+resource_details! {
     /// An EC2 instance.
     Ec2Instance(Ec2Instance),
     /// An EBS volume.
@@ -218,6 +246,49 @@ pub enum ResourceDetails {
     CloudtrailTrail(Trail),
     /// A tagged resource known only through the Resource Groups Tagging API.
     Generic(Generic),
+}
+
+/// Reads details without buffering them: infraqa writes `kind` first, so the fields that
+/// follow are read straight into the kind's type (serde's internally tagged enums buffer every
+/// object whole, which at a million resources is most of the time an inventory takes to read).
+/// An object whose `kind` comes later, as another tool may write it, is buffered and read the
+/// same way.
+impl<'de> Deserialize<'de> for ResourceDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(DetailsVisitor)
+    }
+}
+
+struct DetailsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for DetailsVisitor {
+    type Value = ResourceDetails;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("resource details: an object with a `kind`")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error;
+        let Some(first) = map.next_key::<std::borrow::Cow<'de, str>>()? else {
+            return Err(A::Error::missing_field("kind"));
+        };
+        if first == "kind" {
+            let kind: DetailsKind = map.next_value()?;
+            return kind.read(serde::de::value::MapAccessDeserializer::new(map));
+        }
+        let mut fields = serde_json::Map::new();
+        fields.insert(first.into_owned(), map.next_value()?);
+        while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
+            fields.insert(key, value);
+        }
+        let kind = fields
+            .remove("kind")
+            .ok_or_else(|| A::Error::missing_field("kind"))?;
+        let kind = DetailsKind::deserialize(kind).map_err(A::Error::custom)?;
+        kind.read(serde_json::Value::Object(fields))
+            .map_err(A::Error::custom)
+    }
 }
 
 /// A resource known only through the Resource Groups Tagging API.
@@ -605,6 +676,44 @@ pub struct Trail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn details_read_back_whatever_the_position_of_their_kind() {
+        let inv = crate::synthetic::inventory(60, "2026-11-01T00:00:00Z".parse().unwrap());
+        for r in &inv.resources {
+            let json = serde_json::to_value(&r.details).unwrap();
+            let back: ResourceDetails = serde_json::from_value(json.clone()).unwrap();
+            assert_eq!(back, r.details);
+            // Written by another tool, with `kind` last.
+            let serde_json::Value::Object(mut fields) = json else {
+                panic!("details are an object")
+            };
+            let kind = fields.remove("kind").unwrap();
+            let mut text = serde_json::to_string(&fields).unwrap();
+            text.pop();
+            let text = format!(
+                "{text}{}\"kind\":{kind}}}",
+                if fields.is_empty() { "" } else { "," }
+            );
+            let back: ResourceDetails = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, r.details, "{text}");
+        }
+        for (text, want) in [
+            ("{}", "missing field `kind`"),
+            (r#"{"kind":"ec2_thing"}"#, "unknown variant `ec2_thing`"),
+            (
+                r#"{"aws_default":true,"kind":"nope"}"#,
+                "unknown variant `nope`",
+            ),
+            (r#"{"kind":"ec2_vpc","is_default":"yes"}"#, "invalid type"),
+            ("[]", "resource details: an object with a `kind`"),
+        ] {
+            let err = serde_json::from_str::<ResourceDetails>(text)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+    }
 
     #[test]
     fn resource_types_round_trip_and_keep_unknown_names() {

@@ -344,12 +344,13 @@ pub fn history_entry(report: &Report) -> HistoryEntry {
 }
 
 /// What a report is built from.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ReportInput<'a> {
     /// The scanned inventory.
     pub inventory: &'a Inventory,
-    /// The check's result over it.
-    pub check: &'a CheckResult,
+    /// The check's result over it, moved into the report (at a million resources its findings
+    /// are hundreds of megabytes: never copied).
+    pub check: CheckResult,
     /// The policy.
     pub policy: &'a Policy,
     /// Past runs' history entries (any order, any account: only this account's are used).
@@ -373,7 +374,8 @@ pub fn build(input: ReportInput<'_>) -> Report {
         prices,
         now,
     } = input;
-    let summary = summarize(inventory, check, policy, now);
+    let summary = summarize(inventory, &check, policy, now);
+    let recommendations = recommendations(&check.findings);
     let mut report = Report {
         schema_version: REPORT_SCHEMA_VERSION,
         generated_at: now,
@@ -382,14 +384,14 @@ pub fn build(input: ReportInput<'_>) -> Report {
         partial: inventory.is_partial() || check.partial,
         summary,
         scan: ScanSummary::of(&inventory.stats),
-        findings: check.findings.clone(),
-        exempted: check.exempted.clone(),
-        not_evaluated: check.not_evaluated.clone(),
-        orphans: check.orphans.clone(),
-        recommendations: recommendations(&check.findings),
+        findings: check.findings,
+        exempted: check.exempted,
+        not_evaluated: check.not_evaluated,
+        orphans: check.orphans,
+        recommendations,
         cost: cost_report(inventory, policy, prices, now),
         trend: Trend::default(),
-        notes: check.notes.clone(),
+        notes: check.notes,
         errors: inventory.errors.clone(),
     };
     let mut current = history_entry(&report);

@@ -35,7 +35,7 @@ proptest! {
         let checked = check(&inv, &policy, at);
         let report = build(ReportInput {
             inventory: &inv,
-            check: &checked,
+            check: checked.clone(),
             policy: &policy,
             history: &[],
             trend_runs: 12,

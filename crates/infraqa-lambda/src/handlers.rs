@@ -407,7 +407,7 @@ pub async fn reporter(
             trend_runs: infraqa_core::report::DEFAULT_TREND_RUNS,
         };
         let (report, _) = infraqa_pipeline::report::produce(
-            &inventory, &findings, &policy, target, &suite.aws, now,
+            &inventory, findings, &policy, target, &suite.aws, now,
         )
         .await?;
         let criticals = new_criticals(&report);

@@ -168,7 +168,7 @@ pub fn entry_name(inventory: &Inventory) -> String {
 /// format into `target.out`, then appends the run to the history. `now` is the report's time.
 pub async fn produce(
     inventory: &Inventory,
-    check: &CheckResult,
+    check: CheckResult,
     policy: &Policy,
     target: ReportTarget<'_>,
     aws: &Aws,
@@ -207,13 +207,15 @@ pub async fn produce(
             }
         }
     }
-    let mut files = Vec::new();
+    // One format at a time, each dropped once staged: at a million resources report.json
+    // alone is hundreds of megabytes.
+    let mut files = target.out.file_set().await?;
     for name in infraqa_report::FILES {
         let bytes = infraqa_report::render(&report, name)
             .map_err(|e| PipelineError::storage(format!("rendering {name}"), e))?;
-        files.push((name, bytes, content_type(name)));
+        files.add(name, bytes, content_type(name)).await?;
     }
-    let written = target.out.put_all(files).await?;
+    let written = files.finish()?;
     let at = put_json(
         target.history,
         &entry_name(inventory),

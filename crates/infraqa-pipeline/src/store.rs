@@ -139,38 +139,16 @@ impl Store {
         }
     }
 
-    /// Writes a set of files: locally all are staged before any is put in place, so a failure
-    /// leaves the previous set whole; in S3 one PUT each.
-    pub async fn put_all(
-        &self,
-        files: Vec<(&str, Vec<u8>, &str)>,
-    ) -> Result<Vec<String>, PipelineError> {
-        match self.s3().await? {
-            None => {
-                let mut staged = Vec::new();
-                for (name, bytes, _) in &files {
-                    staged.push(
-                        infraqa_report::store::stage(&self.path(name), bytes).map_err(|e| {
-                            PipelineError::storage(format!("writing {}", self.describe(name)), e)
-                        })?,
-                    );
-                }
-                infraqa_report::store::commit_all(staged)
-                    .map(|paths| paths.iter().map(|p| p.display().to_string()).collect())
-                    .map_err(|e| {
-                        PipelineError::storage(format!("writing into {}", self.location), e)
-                    })
-            }
-            Some(s3) => {
-                let mut out = Vec::new();
-                for (name, bytes, ct) in files {
-                    out.push(s3.put(name, bytes, ct).await.map_err(|e| {
-                        PipelineError::aws(format!("writing {}", self.describe(name)), e)
-                    })?);
-                }
-                Ok(out)
-            }
-        }
+    /// Starts writing a set of files, one at a time (only one file's bytes need be in memory):
+    /// locally each is staged as it is added and all are put in place by
+    /// [`FileSet::finish`], so a failure leaves the previous set whole; in S3 one PUT each.
+    pub async fn file_set(&self) -> Result<FileSet<'_>, PipelineError> {
+        Ok(FileSet {
+            store: self,
+            s3: self.s3().await?,
+            staged: Vec::new(),
+            written: Vec::new(),
+        })
     }
 
     /// Writes `name` unless it exists: `None` then, and nothing is replaced.
@@ -309,6 +287,53 @@ impl Store {
     }
 }
 
+/// A set of files being written (see [`Store::file_set`]).
+#[derive(Debug)]
+pub struct FileSet<'a> {
+    store: &'a Store,
+    s3: Option<S3Prefix>,
+    staged: Vec<infraqa_report::store::Staged>,
+    written: Vec<String>,
+}
+
+impl FileSet<'_> {
+    /// Adds `name` to the set: staged beside its target locally, PUT in S3.
+    pub async fn add(
+        &mut self,
+        name: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), PipelineError> {
+        let what = || format!("writing {}", self.store.describe(name));
+        match &self.s3 {
+            None => self.staged.push(
+                infraqa_report::store::stage(&self.store.path(name), &bytes)
+                    .map_err(|e| PipelineError::storage(what(), e))?,
+            ),
+            Some(s3) => self.written.push(
+                s3.put(name, bytes, content_type)
+                    .await
+                    .map_err(|e| PipelineError::aws(what(), e))?,
+            ),
+        }
+        Ok(())
+    }
+
+    /// Puts the staged files in place together; returns where every file went.
+    pub fn finish(self) -> Result<Vec<String>, PipelineError> {
+        let Self {
+            store,
+            staged,
+            mut written,
+            ..
+        } = self;
+        let paths = infraqa_report::store::commit_all(staged)
+            .map_err(|e| PipelineError::storage(format!("writing into {}", store.location), e))?;
+        written.extend(paths.iter().map(|p| p.display().to_string()));
+        Ok(written)
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -346,13 +371,16 @@ mod tests {
             .put("a.json", b"1".to_vec(), "application/json")
             .await
             .unwrap();
-        store
-            .put_all(vec![
-                ("b.json", b"2".to_vec(), "application/json"),
-                ("c.txt", b"3".to_vec(), "text/plain"),
-            ])
+        let mut set = store.file_set().await.unwrap();
+        set.add("b.json", b"2".to_vec(), "application/json")
             .await
             .unwrap();
+        set.add("c.txt", b"3".to_vec(), "text/plain").await.unwrap();
+        assert!(
+            store.get("b.json").await.unwrap().is_none(),
+            "nothing is in place before the set is finished"
+        );
+        assert_eq!(set.finish().unwrap().len(), 2);
         assert!(
             store
                 .put_new("a.json", b"9".to_vec(), "application/json")

@@ -38,7 +38,7 @@ fn main() {
     let previous = {
         let mut r = build(ReportInput {
             inventory: &inventory,
-            check: &checked,
+            check: checked.clone(),
             policy: &policy,
             history: &[],
             trend_runs: 12,
@@ -52,7 +52,7 @@ fn main() {
     let pass = || {
         let report = build(ReportInput {
             inventory: &inventory,
-            check: &checked,
+            check: checked.clone(),
             policy: &policy,
             history: &history,
             trend_runs: 12,

@@ -144,7 +144,7 @@ fn a_large_estate_lists_the_worst_resources_and_points_to_the_csv_for_the_rest()
     let checked = infraqa_core::check::check(&inv, &policy, now);
     let report = build(ReportInput {
         inventory: &inv,
-        check: &checked,
+        check: checked.clone(),
         policy: &policy,
         history: &[],
         trend_runs: 12,

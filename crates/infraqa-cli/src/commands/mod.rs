@@ -41,7 +41,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             let findings = report::load_findings(&args.findings).await?;
             report_and_print(
                 &inventory,
-                &findings,
+                findings,
                 &policy,
                 &args.out,
                 &args.options,
@@ -60,7 +60,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             println!("{}", check::write(&out, &findings).await?);
             report_and_print(
                 &inventory,
-                &findings,
+                findings,
                 &policy,
                 &args.out,
                 &args.options,
@@ -125,7 +125,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
 /// with `--fail-on` when a finding at or above it exists.
 async fn report_and_print(
     inventory: &infraqa_core::Inventory,
-    findings: &infraqa_core::check::CheckResult,
+    findings: infraqa_core::check::CheckResult,
     policy: &infraqa_core::Policy,
     out: &Location,
     options: &crate::args::ReportOptions,

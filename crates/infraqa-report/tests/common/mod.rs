@@ -41,7 +41,7 @@ pub fn report(
     let checked = check(inv, &policy, now);
     let report = build(ReportInput {
         inventory: inv,
-        check: &checked,
+        check: checked.clone(),
         policy: &policy,
         history,
         trend_runs: 12,
