@@ -1,7 +1,8 @@
 //! Reading the documents infraqa writes (`inventory.json`, `findings.json`, history entries):
-//! each is checked for what it is, its `schema_version` first, so a file of another kind or of
-//! a layout this build does not read is refused with a typed error naming the problem, never
-//! half-understood.
+//! each is checked for what it is and its `schema_version`, so a file of another kind or of a
+//! layout this build does not read is refused with a typed error naming the problem, never
+//! half-understood. A good document is parsed once; the passes that tell what is wrong with a
+//! bad one run only when it did not parse.
 
 use crate::check::{CheckResult, FINDINGS_SCHEMA_VERSION};
 use crate::history::{HISTORY_SCHEMA_VERSION, HistoryEntry};
