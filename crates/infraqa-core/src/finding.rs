@@ -58,9 +58,9 @@ impl FromStr for Severity {
     }
 }
 
-/// The published compliance rules (see the rule catalogue in the README).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+/// A compliance rule: one of the catalogue's (see the rule catalogue in the README), or a
+/// custom rule the policy declares under `[[custom_rules]]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RuleId {
     /// Required tags are present, non-empty and have allowed values.
     TagsRequired,
@@ -80,10 +80,12 @@ pub enum RuleId {
     LoggingEnabled,
     /// Every scanned region is covered by a logging CloudTrail trail.
     CloudtrailEnabled,
+    /// A rule the policy declares: ordered after the catalogue's, by id.
+    Custom(CustomRuleId),
 }
 
 impl RuleId {
-    /// Every rule, in catalogue order.
+    /// Every catalogue rule, in catalogue order.
     pub const ALL: [RuleId; 9] = [
         Self::TagsRequired,
         Self::S3Encryption,
@@ -108,7 +110,18 @@ impl RuleId {
             Self::RegionApproved => "region-approved",
             Self::LoggingEnabled => "logging-enabled",
             Self::CloudtrailEnabled => "cloudtrail-enabled",
+            Self::Custom(id) => id.as_str(),
         }
+    }
+
+    /// The catalogue rule with this id, if there is one.
+    pub fn catalogue(s: &str) -> Option<RuleId> {
+        Self::ALL.into_iter().find(|rule| rule.as_str() == s)
+    }
+
+    /// Whether this is a rule the policy declares rather than one of the catalogue's.
+    pub fn is_custom(self) -> bool {
+        matches!(self, Self::Custom(_))
     }
 }
 
@@ -118,18 +131,96 @@ impl fmt::Display for RuleId {
     }
 }
 
-/// A rule id that is not in the catalogue.
+/// The id of a custom rule: kebab-case, never one of the catalogue's.
+///
+/// Interned, so that a [`RuleId`] stays `Copy` like the catalogue's ids it sits beside in
+/// every finding: each distinct id is stored once for the life of the process (a policy
+/// declares a handful; a findings document read back names the same ones).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CustomRuleId(&'static str);
+
+impl CustomRuleId {
+    /// The id, if `s` is kebab-case (lowercase letters and digits in words joined by single
+    /// hyphens, starting with a letter) and not a catalogue rule's.
+    pub fn new(s: &str) -> Result<Self, UnknownRule> {
+        if RuleId::catalogue(s).is_some() || !is_kebab_case(s) {
+            return Err(UnknownRule(s.to_owned()));
+        }
+        static INTERNED: std::sync::OnceLock<
+            std::sync::Mutex<std::collections::BTreeSet<&'static str>>,
+        > = std::sync::OnceLock::new();
+        let mut set = INTERNED
+            .get_or_init(Default::default)
+            .lock()
+            // A panic elsewhere while holding the lock leaves the set intact (inserts are
+            // single calls): keep using it.
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(id) = set.get(s) {
+            return Ok(Self(id));
+        }
+        let id: &'static str = Box::leak(s.to_owned().into_boxed_str());
+        set.insert(id);
+        Ok(Self(id))
+    }
+
+    /// The id.
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl fmt::Debug for CustomRuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+/// Whether `s` is kebab-case: `[a-z][a-z0-9]*(-[a-z0-9]+)*`.
+pub fn is_kebab_case(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.split('-').all(|w| {
+            !w.is_empty()
+                && w.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+/// A rule id that is neither in the catalogue nor a valid custom rule id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown rule `{0}`: expected one of {list}", list = RuleId::ALL.map(RuleId::as_str).join(", "))]
+#[error("unknown rule `{0}`: expected one of {list}, or the id of a custom rule (kebab-case)", list = RuleId::ALL.map(RuleId::as_str).join(", "))]
 pub struct UnknownRule(pub String);
 
+/// A catalogue id, or any other kebab-case id as a custom rule's (documents name the custom
+/// rules of the policy they were checked against).
 impl FromStr for RuleId {
     type Err = UnknownRule;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|rule| rule.as_str() == s)
-            .ok_or_else(|| UnknownRule(s.to_owned()))
+        match Self::catalogue(s) {
+            Some(rule) => Ok(rule),
+            None => CustomRuleId::new(s).map(Self::Custom),
+        }
+    }
+}
+
+impl Serialize for RuleId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for RuleId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Id;
+        impl serde::de::Visitor<'_> for Id {
+            type Value = RuleId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a rule id")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<RuleId, E> {
+                s.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_str(Id)
     }
 }
 
@@ -328,8 +419,28 @@ mod tests {
             let json = serde_json::to_string(&rule).unwrap();
             assert_eq!(json, format!("\"{}\"", rule.as_str()));
         }
-        let err = "sg-open".parse::<RuleId>().unwrap_err();
-        assert!(err.to_string().contains("tags-required"), "{err}");
+        // Any other kebab-case id is a custom rule's, the same value however often it is read.
+        let custom = "no-previous-generation".parse::<RuleId>().unwrap();
+        assert!(custom.is_custom());
+        assert_eq!(
+            custom,
+            serde_json::from_str("\"no-previous-generation\"").unwrap()
+        );
+        assert_eq!(
+            serde_json::to_string(&custom).unwrap(),
+            "\"no-previous-generation\""
+        );
+        assert!(
+            custom > RuleId::CloudtrailEnabled,
+            "custom rules sort after the catalogue"
+        );
+        for bad in [
+            "Sg-Open", "sg--open", "-sg", "sg-", "9-lives", "sg_open", "",
+        ] {
+            let err = bad.parse::<RuleId>().unwrap_err();
+            assert!(err.to_string().contains("tags-required"), "{err}");
+            assert!(serde_json::from_str::<RuleId>(&format!("\"{bad}\"")).is_err());
+        }
     }
 
     #[test]

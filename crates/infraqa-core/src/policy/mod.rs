@@ -9,6 +9,7 @@
 use crate::finding::{RuleId, Severity};
 use crate::limits::{RateLimit, Service};
 use crate::model::{Resource, ResourceType};
+use crate::rules::CustomRule;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
@@ -85,6 +86,8 @@ pub struct Policy {
     pub rules: BTreeMap<RuleId, RuleControl>,
     /// Findings to move aside, each with its reason.
     pub exemptions: Vec<Exemption>,
+    /// Rules the policy declares (`[[custom_rules]]`), in file order.
+    pub custom_rules: Vec<CustomRule>,
 }
 
 impl Policy {
@@ -98,6 +101,12 @@ impl Policy {
     /// Whether `rule` runs (rules are on unless `[rules.<id>] enabled = false`).
     pub fn rule_enabled(&self, rule: RuleId) -> bool {
         self.rules.get(&rule).is_none_or(|c| c.enabled)
+            && self.custom_rule(rule).is_none_or(|c| c.enabled)
+    }
+
+    /// The custom rule with this id, if the policy declares it.
+    pub fn custom_rule(&self, rule: RuleId) -> Option<&CustomRule> {
+        self.custom_rules.iter().find(|c| c.id == rule)
     }
 
     /// The severity override for `rule`, if the policy sets one.

@@ -35,6 +35,8 @@ pub(super) struct RawPolicy {
     pub(super) rules: BTreeMap<String, Spanned<RawRuleControl>>,
     #[serde(default)]
     pub(super) exemptions: Vec<Spanned<RawExemption>>,
+    #[serde(default)]
+    pub(super) custom_rules: Vec<Spanned<RawCustomRule>>,
 }
 
 pub(super) type SpannedStrings = Vec<Spanned<String>>;
@@ -158,4 +160,19 @@ pub(super) struct RawExemption {
     pub(super) tag: Option<TagMatch>,
     pub(super) reason: Option<Spanned<String>>,
     pub(super) expires: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCustomRule {
+    pub(super) id: Spanned<String>,
+    #[serde(default)]
+    pub(super) description: String,
+    #[serde(default)]
+    pub(super) applies_to: SpannedStrings,
+    pub(super) condition: Spanned<String>,
+    pub(super) severity: Option<Spanned<String>>,
+    pub(super) message: Spanned<String>,
+    pub(super) remediation: Spanned<String>,
+    pub(super) enabled: Option<bool>,
 }

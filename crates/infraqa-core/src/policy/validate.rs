@@ -3,9 +3,12 @@
 
 use super::raw::*;
 use super::*;
+use crate::finding::UnknownRule;
 use crate::limits::{RateLimit, Service};
+use crate::rules::Condition;
 use chrono::NaiveDate;
 use std::ops::Range;
+use std::str::FromStr;
 
 /// The highest rate a policy may set: far above any AWS API's, so only a typo goes over it.
 const MAX_RATE_LIMIT: i64 = 10_000;
@@ -28,6 +31,7 @@ impl Policy {
         let mut v = Validator {
             text,
             problems: Vec::new(),
+            custom_ids: BTreeSet::new(),
         };
         let policy = v.policy(raw);
         if v.problems.is_empty() {
@@ -53,6 +57,9 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
 struct Validator<'a> {
     text: &'a str,
     problems: Vec<PolicyProblem>,
+    /// The ids of the custom rules the file declares: `[rules.<id>]` and exemptions may name
+    /// them.
+    custom_ids: BTreeSet<RuleId>,
 }
 
 impl Validator<'_> {
@@ -66,6 +73,12 @@ impl Validator<'_> {
     }
 
     fn policy(&mut self, raw: RawPolicy) -> Policy {
+        let custom_rules = raw
+            .custom_rules
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, r)| self.custom_rule(i, r))
+            .collect();
         let tags = self.tags(raw.tags);
         let tagging = self.tagging(raw.tagging, &tags.allowed_values);
         Policy {
@@ -159,7 +172,87 @@ impl Validator<'_> {
                 .enumerate()
                 .filter_map(|(i, e)| self.exemption(i, e))
                 .collect(),
+            custom_rules,
         }
+    }
+
+    fn custom_rule(&mut self, index: usize, raw: Spanned<RawCustomRule>) -> Option<CustomRule> {
+        let raw = raw.into_inner();
+        let key = format!("custom_rules[{index}]");
+        let id_span = raw.id.span();
+        let id_text = raw.id.into_inner();
+        let id = match RuleId::from_str(&id_text) {
+            Ok(id @ RuleId::Custom(_)) if self.custom_ids.insert(id) => Some(id),
+            Ok(RuleId::Custom(_)) => {
+                self.problem(
+                    format!("{key}.id"),
+                    id_span,
+                    format!("`{id_text}` is declared twice"),
+                );
+                None
+            }
+            Ok(_) => {
+                self.problem(
+                    format!("{key}.id"),
+                    id_span,
+                    format!("`{id_text}` is a catalogue rule's id: give the custom rule its own"),
+                );
+                None
+            }
+            Err(_) => {
+                self.problem(
+                    format!("{key}.id"),
+                    id_span,
+                    format!(
+                        "`{id_text}` is not kebab-case (lowercase letters and digits in words joined by hyphens, starting with a letter)"
+                    ),
+                );
+                None
+            }
+        };
+        let named = |what: &str| match id {
+            Some(id) => format!("{key}.{what} (rule {id})"),
+            None => format!("{key}.{what}"),
+        };
+        let condition_span = raw.condition.span();
+        let condition = match Condition::compile(raw.condition.get_ref()) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.problem(named("condition"), condition_span, e.to_string());
+                None
+            }
+        };
+        let severity = match raw.severity {
+            None => Some(Severity::Medium),
+            Some(s) => match s.get_ref().parse::<Severity>() {
+                Ok(sev) => Some(sev),
+                Err(e) => {
+                    self.problem(named("severity"), s.span(), e.to_string());
+                    None
+                }
+            },
+        };
+        let mut text = |what: &str, value: Spanned<String>| {
+            if value.get_ref().trim().is_empty() {
+                self.problem(named(what), value.span(), "must not be empty");
+                None
+            } else {
+                Some(value.into_inner())
+            }
+        };
+        let message = text("message", raw.message);
+        let remediation = text("remediation", raw.remediation);
+        let applies_to = self.resource_types(&named("applies_to"), raw.applies_to);
+        Some(CustomRule {
+            id: id?,
+            description: raw.description,
+            applies_to,
+            condition: condition?,
+            severity: severity?,
+            message: message?,
+            remediation: remediation?,
+            enabled: raw.enabled.unwrap_or(true),
+        })
     }
 
     fn rate_limits(
@@ -481,11 +574,21 @@ impl Validator<'_> {
         }
     }
 
+    /// A catalogue rule's id, or the id of a custom rule the file declares.
     fn rule_id(&mut self, key: &str, raw: &Spanned<String>) -> Option<RuleId> {
         match raw.get_ref().parse::<RuleId>() {
-            Ok(rule) => Some(rule),
-            Err(e) => {
-                self.problem(key, raw.span(), e.to_string());
+            Ok(rule) if !rule.is_custom() || self.custom_ids.contains(&rule) => Some(rule),
+            Ok(_) | Err(_) => {
+                let declared = self
+                    .custom_ids
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>();
+                let mut message = UnknownRule(raw.get_ref().clone()).to_string();
+                if !declared.is_empty() {
+                    message.push_str(&format!(" declared in this file ({})", declared.join(", ")));
+                }
+                self.problem(key, raw.span(), message);
                 None
             }
         }

@@ -7,6 +7,7 @@
 //! overrides, allow-lists and exemptions; rules never see them.
 
 mod cloudtrail;
+mod custom;
 mod ec2_ami;
 mod iam;
 mod logging;
@@ -23,6 +24,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 
+pub use custom::{Condition, ConditionError, CustomRule};
 pub use network::{Coverage, open_to_world};
 
 /// What a rule found wrong with one resource.
@@ -130,6 +132,25 @@ pub trait Rule: Sync {
     }
 }
 
+/// A borrowed rule is a rule (the policy's custom rules are run from where the policy holds them).
+impl<R: Rule + ?Sized> Rule for &R {
+    fn id(&self) -> RuleId {
+        (**self).id()
+    }
+    fn applies(&self, cx: &EvalContext<'_>, resource: &Resource) -> bool {
+        (**self).applies(cx, resource)
+    }
+    fn check(&self, cx: &EvalContext<'_>, resource: &Resource) -> Verdict {
+        (**self).check(cx, resource)
+    }
+    fn check_account(&self, cx: &EvalContext<'_>) -> Vec<(String, String, Verdict)> {
+        (**self).check_account(cx)
+    }
+    fn account_scope(&self, cx: &EvalContext<'_>) -> Vec<(String, String)> {
+        (**self).account_scope(cx)
+    }
+}
+
 /// The ARN that stands for the account in account-level findings.
 pub fn account_arn(region: &str, account_id: &str) -> String {
     format!(
@@ -154,10 +175,7 @@ pub fn scope(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Scop
         inventory,
         now,
     };
-    let rules: Vec<Box<dyn Rule>> = catalogue()
-        .into_iter()
-        .filter(|rule| policy.rule_enabled(rule.id()))
-        .collect();
+    let rules = in_force(policy);
     let mut counts = vec![0; rules.len()];
     let mut out = Scope::default();
     // One pass over the resources, each unit inserted once however many rules judge it.
@@ -196,6 +214,21 @@ pub fn catalogue() -> Vec<Box<dyn Rule>> {
         Box::new(logging::LoggingEnabled),
         Box::new(cloudtrail::CloudtrailEnabled),
     ]
+}
+
+/// The rules the policy runs: the catalogue's and its own custom rules, less those it turns
+/// off, in order (catalogue first).
+pub fn in_force(policy: &Policy) -> Vec<Box<dyn Rule + '_>> {
+    catalogue()
+        .into_iter()
+        .chain(
+            policy
+                .custom_rules
+                .iter()
+                .map(|r| Box::new(r) as Box<dyn Rule + '_>),
+        )
+        .filter(|rule| policy.rule_enabled(rule.id()))
+        .collect()
 }
 
 /// A finding moved aside by the policy, with why.
@@ -275,11 +308,8 @@ pub fn evaluate(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> E
     };
     let today = now.date_naive();
     let mut out = Evaluation::default();
-    for rule in catalogue() {
+    for rule in in_force(policy) {
         let id = rule.id();
-        if !policy.rule_enabled(id) {
-            continue;
-        }
         // Only failures and undecided units are kept: a pass costs nothing (this loop runs
         // once per rule over every resource).
         let mut raw: Vec<(Option<&Resource>, String, String, String, Violation)> = Vec::new();

@@ -1,0 +1,687 @@
+//! Custom rules: declared in the policy under `[[custom_rules]]`, each a CEL expression that is
+//! true when a resource complies.
+//!
+//! The expression sees `resource` exactly as `inventory.json` writes it (`resource.type`,
+//! `resource.region`, `resource.tags`, `resource.created_at`, `resource.details.<field>`),
+//! `now` (a timestamp) and `policy` (the effective policy as `infraqa policy check` prints
+//! it). It is compiled once, when the policy is read, and evaluated per resource.
+//!
+//! What the scan could not read is not evaluated, never a pass or a finding: an unread value
+//! is absent from `resource`, and an expression that reaches for it (or asks `has()` of a
+//! field by that name) leaves the resource not evaluated with the failed call. An expression
+//! that fails on one resource (a field that type does not have, a comparison of a string with
+//! a number) leaves that resource not evaluated with the error, and the check goes on.
+
+use super::{EvalContext, Rule, Verdict, Violation};
+use crate::finding::{RuleId, Severity};
+use crate::inventory::ScanError;
+use crate::model::{Resource, ResourceType};
+use cel::common::ast::{Expr, IdedExpr};
+use cel::objects::{Key, Map};
+use cel::{Context, Env, ExecutionError, Program, Value};
+use serde::{Serialize, Serializer};
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+/// The CEL environment of every condition: the standard library with the strings and lists
+/// extensions (as Kubernetes enables them).
+fn env() -> &'static Arc<Env> {
+    static ENV: OnceLock<Arc<Env>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Env::stdlib();
+        // Both extensions declare functions the fresh standard library does not: they cannot
+        // collide with it, so registering them cannot fail (the tests call one of each).
+        let registered = env
+            .add_extension(cel::extensions::strings)
+            .and_then(|()| env.add_extension(cel::extensions::lists));
+        debug_assert!(registered.is_ok(), "{registered:?}");
+        Arc::new(env)
+    })
+}
+
+/// A condition that does not compile: where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("position {line}:{column} of the expression: {message}")]
+pub struct ConditionError {
+    /// 1-based line within the expression.
+    pub line: usize,
+    /// 1-based column within that line.
+    pub column: usize,
+    /// What the CEL parser found.
+    pub message: String,
+}
+
+/// A compiled condition: a CEL expression that is true when a resource complies.
+#[derive(Clone)]
+pub struct Condition {
+    source: String,
+    program: Arc<Program>,
+    /// Field names the expression tests with `has()`: a test of a field the scan could not
+    /// read would answer "absent", which is not known.
+    tested: BTreeSet<String>,
+    /// Whether the expression reads `policy` (converted only then).
+    reads_policy: bool,
+    /// Whether the expression reads `now`.
+    reads_now: bool,
+}
+
+impl Condition {
+    /// Compiles `source`; the first error names its position in the expression.
+    pub fn compile(source: &str) -> Result<Self, ConditionError> {
+        let program = env().compile(source).map_err(|e| {
+            let first = e.errors.first();
+            let (line, column) = first.map_or((1, 1), |f| {
+                (
+                    usize::try_from(f.pos.0).unwrap_or(1).max(1),
+                    usize::try_from(f.pos.1).unwrap_or(1).max(1),
+                )
+            });
+            ConditionError {
+                line,
+                column,
+                message: first.map_or_else(|| e.to_string(), |f| f.msg.clone()),
+            }
+        })?;
+        let mut tested = BTreeSet::new();
+        has_tests(&program.expression().expr, &mut tested);
+        let refs = program.references();
+        Ok(Self {
+            source: source.to_owned(),
+            reads_policy: refs.has_variable("policy"),
+            reads_now: refs.has_variable("now"),
+            program: Arc::new(program),
+            tested,
+        })
+    }
+
+    /// The expression as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+/// Collects the fields `has()` tests anywhere in `expr`.
+fn has_tests(expr: &Expr, out: &mut BTreeSet<String>) {
+    if let Expr::Select(s) = expr
+        && s.test
+    {
+        out.insert(s.field.clone());
+    }
+    let mut visit = |e: &IdedExpr| has_tests(&e.expr, out);
+    match expr {
+        Expr::Select(s) => visit(&s.operand),
+        Expr::Call(c) => {
+            if let Some(t) = &c.target {
+                visit(t);
+            }
+            c.args.iter().for_each(visit);
+        }
+        Expr::Comprehension(c) => {
+            for e in [
+                &c.iter_range,
+                &c.accu_init,
+                &c.loop_cond,
+                &c.loop_step,
+                &c.result,
+            ] {
+                visit(e);
+            }
+        }
+        Expr::List(l) => l.elements.iter().for_each(visit),
+        Expr::Map(m) => {
+            for entry in &m.entries {
+                if let cel::common::ast::EntryExpr::MapEntry(e) = &entry.expr {
+                    visit(&e.key);
+                    visit(&e.value);
+                }
+            }
+        }
+        Expr::Struct(s) => {
+            for entry in &s.entries {
+                if let cel::common::ast::EntryExpr::StructField(f) = &entry.expr {
+                    visit(&f.value);
+                }
+            }
+        }
+        Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => {}
+    }
+}
+
+impl PartialEq for Condition {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+impl fmt::Debug for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Condition({:?})", self.source)
+    }
+}
+
+impl Serialize for Condition {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.source)
+    }
+}
+
+/// `[[custom_rules]]`: a rule the policy declares.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CustomRule {
+    /// Its id: kebab-case, not a catalogue rule's.
+    pub id: RuleId,
+    /// What it checks, for people.
+    pub description: String,
+    /// The types it judges (empty: every type).
+    pub applies_to: Vec<ResourceType>,
+    /// True when a resource complies.
+    pub condition: Condition,
+    /// The severity of its findings (before `[rules.<id>]` overrides).
+    pub severity: Severity,
+    /// The finding's message.
+    pub message: String,
+    /// What a person does to fix it.
+    pub remediation: String,
+    /// Whether it runs. Default true.
+    pub enabled: bool,
+}
+
+impl Rule for CustomRule {
+    fn id(&self) -> RuleId {
+        self.id
+    }
+
+    fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
+        self.applies_to.is_empty() || self.applies_to.contains(&r.resource_type)
+    }
+
+    fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Verdict {
+        let failed = |code: &str, message: String| {
+            Verdict::NotEvaluated(vec![ScanError {
+                region: r.region.clone(),
+                service: "infraqa".to_owned(),
+                operation: format!("custom rule {}", self.id),
+                code: code.to_owned(),
+                message,
+            }])
+        };
+        let value = match cel::to_value(r) {
+            Ok(v) => v,
+            Err(e) => return failed("ConditionError", format!("resource not readable: {e}")),
+        };
+        let mut unread = HashMap::new();
+        let mut value = strip_unread(value, &mut unread);
+        if let (Some(e), Value::Map(m)) = (&r.tags_unread, &mut value) {
+            let mut fields = (*m.map).clone();
+            fields.remove(&Key::from("tags"));
+            fields.remove(&Key::from("tags_unread"));
+            m.map = Arc::new(fields);
+            unread.insert("tags".to_owned(), vec![(**e).clone()]);
+        }
+        let tested_unread: Vec<ScanError> = self
+            .condition
+            .tested
+            .iter()
+            .filter_map(|field| unread.get(field))
+            .flatten()
+            .cloned()
+            .collect();
+        if !tested_unread.is_empty() {
+            return Verdict::NotEvaluated(tested_unread);
+        }
+        let mut context = Context::with_env(Arc::clone(env()));
+        context.add_variable_from_value("resource", value);
+        if self.condition.reads_now {
+            context.add_variable_from_value("now", Value::Timestamp(cx.now.fixed_offset()));
+        }
+        if self.condition.reads_policy {
+            match cel::to_value(cx.policy) {
+                Ok(p) => context.add_variable_from_value("policy", p),
+                Err(e) => return failed("ConditionError", format!("policy not readable: {e}")),
+            }
+        }
+        match self.condition.program.execute(&context) {
+            Ok(Value::Bool(true)) => Verdict::Pass,
+            Ok(Value::Bool(false)) => Verdict::Fail(Violation::new(
+                self.severity,
+                vec![self.message.clone()],
+                self.remediation.clone(),
+                Vec::new(),
+            )),
+            Ok(other) => failed(
+                "ConditionError",
+                format!("the condition gave {}, not true or false", other.type_of()),
+            ),
+            Err(ExecutionError::NoSuchKey(key)) if unread.contains_key(key.as_str()) => {
+                Verdict::NotEvaluated(unread.remove(key.as_str()).unwrap_or_default())
+            }
+            Err(e) => failed("ConditionError", e.to_string()),
+        }
+    }
+}
+
+/// Removes every unread value (`{"unread": {...}}`) from `value`, recording its failed call
+/// under the field name that held it.
+fn strip_unread(value: Value, unread: &mut HashMap<String, Vec<ScanError>>) -> Value {
+    match value {
+        Value::Map(m) => {
+            let mut fields = HashMap::with_capacity(m.map.len());
+            for (k, v) in Arc::unwrap_or_clone(m.map) {
+                if let Some(e) = unread_call(&v) {
+                    if let Key::String(name) = &k {
+                        unread.entry(name.to_string()).or_default().push(e);
+                    }
+                    continue;
+                }
+                fields.insert(k, strip_unread(v, unread));
+            }
+            Value::Map(Map {
+                map: Arc::new(fields),
+            })
+        }
+        Value::List(items) => Value::List(Arc::new(
+            Arc::unwrap_or_clone(items)
+                .into_iter()
+                .map(|v| strip_unread(v, unread))
+                .collect(),
+        )),
+        other => other,
+    }
+}
+
+/// The failed call an unread value carries: an object whose only key is `unread` (no read
+/// value has that shape, see [`crate::observed`]).
+fn unread_call(v: &Value) -> Option<ScanError> {
+    let Value::Map(m) = v else { return None };
+    if m.map.len() != 1 {
+        return None;
+    }
+    let Some(Value::Map(call)) = m.map.get(&Key::from("unread")) else {
+        return None;
+    };
+    let text = |k: &str| match call.map.get(&Key::from(k)) {
+        Some(Value::String(s)) => s.to_string(),
+        _ => String::new(),
+    };
+    Some(ScanError {
+        region: text("region"),
+        service: text("service"),
+        operation: text("operation"),
+        code: text("code"),
+        message: text("message"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        BucketEncryption, Ec2Instance, InstanceState, PublicAccessBlock, ResourceDetails, S3Bucket,
+    };
+    use crate::observed::Observed;
+    use crate::policy::{Policy, PolicyError};
+    use crate::rules::testkit::*;
+    use crate::rules::{Evaluation, evaluate};
+
+    fn instance(id: &str, instance_type: &str, tags: &[(&str, &str)]) -> Resource {
+        resource(
+            ResourceType::Ec2Instance,
+            id,
+            "us-east-1",
+            tags,
+            ResourceDetails::Ec2Instance(Ec2Instance {
+                instance_type: instance_type.into(),
+                state: InstanceState::Running,
+                image_id: "ami-1".into(),
+                image_owner_id: Observed::Read(Some(ACCOUNT.into())),
+                state_transition_reason: None,
+                vpc_id: None,
+                security_group_ids: vec![],
+                network_interface_ids: vec![],
+            }),
+        )
+    }
+
+    fn bucket(name: &str, encryption: Observed<BucketEncryption>) -> Resource {
+        resource(
+            ResourceType::S3Bucket,
+            name,
+            "eu-west-1",
+            &[],
+            ResourceDetails::S3Bucket(S3Bucket {
+                encryption,
+                public_access_block: Observed::Read(PublicAccessBlock::default()),
+                account_public_access_block: PublicAccessBlock::default(),
+                policy_is_public: Some(Observed::Read(false)),
+                acl_public_grants: Some(Observed::Read(vec![])),
+                access_logging: Observed::Read(true),
+            }),
+        )
+    }
+
+    /// A policy with one custom rule `r` of `condition`, applying to `types`, plus `extra`.
+    fn one_rule(types: &str, condition: &str, extra: &str) -> Policy {
+        policy(&format!(
+            "{extra}\n[[custom_rules]]\nid = \"r\"\napplies_to = [{types}]\ncondition = '''{condition}'''\nmessage = \"broken\"\nremediation = \"fix it\"\n"
+        ))
+    }
+
+    /// The custom rule's verdict on each resource, by id: pass, fail, or the not-evaluated
+    /// operations and codes.
+    fn verdicts(p: &Policy, resources: Vec<Resource>) -> Vec<(String, String)> {
+        let rule = &p.custom_rules[0];
+        let inv = inventory(resources);
+        let cx = EvalContext {
+            policy: p,
+            inventory: &inv,
+            now: now(),
+        };
+        inv.resources
+            .iter()
+            .filter(|r| rule.applies(&cx, r))
+            .map(|r| {
+                let v = match rule.check(&cx, r) {
+                    Verdict::Pass => "pass".to_owned(),
+                    Verdict::Fail(v) => format!("fail: {}", v.reasons.join("; ")),
+                    Verdict::NotEvaluated(m) => format!(
+                        "not evaluated: {}",
+                        m.iter()
+                            .map(|e| format!("{} {} {}", e.operation, e.code, e.message))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                };
+                (r.id.clone(), v)
+            })
+            .collect()
+    }
+
+    fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+        expected
+            .iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_condition_judges_the_resource_as_the_inventory_writes_it() {
+        let p = one_rule(
+            "\"ec2:instance\"",
+            "!resource.details.instance_type.startsWith(\"m4.\")",
+            "",
+        );
+        let got = verdicts(
+            &p,
+            vec![
+                instance("i-old", "m4.large", &[]),
+                instance("i-new", "m7g.large", &[]),
+                bucket("b", Observed::Read(BucketEncryption::None)),
+            ],
+        );
+        assert_eq!(got, pairs(&[("i-old", "fail: broken"), ("i-new", "pass")]));
+    }
+
+    #[test]
+    fn tags_region_type_now_and_the_policy_are_in_reach() {
+        let cases = [
+            ("resource.tags.Owner == 'platform'", "fail: broken"),
+            (
+                "'Owner' in resource.tags && resource.tags.Owner.lowerAscii() == 'team'",
+                "pass",
+            ),
+            ("resource.region in policy.regions.approved", "pass"),
+            (
+                "resource.type == 'ec2:instance' && resource.account_id == '123456789012'",
+                "pass",
+            ),
+            ("now > timestamp('2026-11-27T11:00:00Z')", "pass"),
+            (
+                "now - timestamp('2026-11-01T00:00:00Z') < duration('240h')",
+                "fail: broken",
+            ),
+            (
+                "resource.details.network_interface_ids.all(e, e.startsWith('eni-'))",
+                "pass",
+            ),
+            (
+                "resource.details.security_group_ids.distinct() == []",
+                "pass",
+            ),
+        ];
+        for (condition, expected) in cases {
+            let p = one_rule("", condition, "[regions]\napproved = [\"us-east-1\"]");
+            let got = verdicts(&p, vec![instance("i-1", "t3.micro", &[("Owner", "Team")])]);
+            assert_eq!(got, pairs(&[("i-1", expected)]), "{condition}");
+        }
+    }
+
+    #[test]
+    fn what_the_scan_could_not_read_is_not_evaluated_never_judged() {
+        let unread = Observed::failed(denied("s3", "GetBucketEncryption"));
+        let mut untagged = instance("i-unread", "t3.micro", &[]);
+        untagged.tags_unread = Some(Box::new(denied("tagging", "GetResources")));
+        let cases = [
+            (
+                "resource.details.encryption != 'none'",
+                "GetBucketEncryption",
+            ),
+            ("!has(resource.details.encryption)", "GetBucketEncryption"),
+            (
+                "resource.details.access_logging && resource.details.encryption == 'sse_s3'",
+                "GetBucketEncryption",
+            ),
+        ];
+        for (condition, operation) in cases {
+            let p = one_rule("", condition, "");
+            let got = verdicts(
+                &p,
+                vec![
+                    bucket("read", Observed::Read(BucketEncryption::SseS3)),
+                    bucket("unread", unread.clone()),
+                ],
+            );
+            assert_eq!(got[1].0, "unread");
+            assert!(
+                got[1]
+                    .1
+                    .starts_with(&format!("not evaluated: {operation} AccessDenied")),
+                "{condition}: {got:?}"
+            );
+            assert!(
+                !got[0].1.starts_with("not evaluated"),
+                "{condition}: {got:?}"
+            );
+        }
+        // What was read still decides, when the expression never reaches the unread part.
+        let p = one_rule("", "resource.details.access_logging", "");
+        let got = verdicts(&p, vec![bucket("unread", unread)]);
+        assert_eq!(got, pairs(&[("unread", "pass")]));
+        // Tags whose read failed are not an empty map.
+        let p = one_rule("", "size(resource.tags) > 0", "");
+        let got = verdicts(&p, vec![untagged]);
+        assert_eq!(got.len(), 1);
+        assert!(
+            got[0]
+                .1
+                .starts_with("not evaluated: GetResources AccessDenied"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn an_expression_that_fails_on_one_resource_leaves_it_not_evaluated_and_goes_on() {
+        let cases = [
+            ("resource.details.instance_type < 5", "no matching overload"),
+            (
+                "resource.details.no_such_field == 'x'",
+                "No such key: no_such_field",
+            ),
+            (
+                "resource.details.instance_type",
+                "gave string, not true or false",
+            ),
+        ];
+        for (condition, error) in cases {
+            let p = one_rule("", condition, "");
+            let got = verdicts(
+                &p,
+                vec![
+                    instance("i-1", "t3.micro", &[]),
+                    instance("i-2", "m4.large", &[]),
+                ],
+            );
+            assert_eq!(got.len(), 2, "{condition}");
+            for (_, v) in &got {
+                assert!(
+                    v.starts_with("not evaluated: custom rule r ConditionError"),
+                    "{v}"
+                );
+                assert!(
+                    v.to_lowercase().contains(&error.to_lowercase()),
+                    "{condition}: {v}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn custom_rules_are_first_class_in_the_engine() {
+        let p = policy(
+            r#"
+[rules.no-previous-generation]
+severity = "critical"
+
+[[exemptions]]
+rule = "no-previous-generation"
+resource = "*:i-legacy"
+reason = "retired next quarter"
+
+[[custom_rules]]
+id = "no-previous-generation"
+description = "No previous-generation instance families"
+applies_to = ["ec2:instance"]
+condition = '!resource.details.instance_type.startsWith("m4.")'
+severity = "low"
+message = "runs a previous-generation type"
+remediation = "Resize it to a current generation (m7g, m7i)"
+
+[[custom_rules]]
+id = "owner-tag"
+condition = '"Owner" in resource.tags'
+message = "has no Owner"
+remediation = "Tag it"
+enabled = false
+"#,
+        );
+        let inv = inventory(vec![
+            instance("i-old", "m4.large", &[]),
+            instance("i-legacy", "m4.xlarge", &[]),
+            instance("i-new", "m7g.large", &[]),
+        ]);
+        let Evaluation {
+            findings,
+            exempted,
+            not_evaluated,
+        } = evaluate(&inv, &p, now());
+        let custom: Vec<_> = findings.iter().filter(|f| f.rule_id.is_custom()).collect();
+        assert_eq!(custom.len(), 1, "{findings:?}");
+        let f = custom[0];
+        assert_eq!(f.rule_id.as_str(), "no-previous-generation");
+        assert!(f.resource_arn.ends_with(":i-old"));
+        assert_eq!(f.severity, Severity::Critical, "the override wins");
+        assert_eq!(f.message, "runs a previous-generation type");
+        assert_eq!(
+            f.remediation,
+            "Resize it to a current generation (m7g, m7i)"
+        );
+        assert_eq!(exempted.len(), 1);
+        assert_eq!(exempted[0].reason, "retired next quarter");
+        assert!(not_evaluated.is_empty());
+        // Scope counts the custom rule's resources; the switched-off rule is nowhere.
+        let scope = crate::rules::scope(&inv, &p, now());
+        assert_eq!(scope.evaluated.get(&f.rule_id), Some(&3));
+        assert!(scope.evaluated.keys().all(|r| r.as_str() != "owner-tag"));
+    }
+
+    fn problems(toml: &str) -> Vec<String> {
+        match Policy::from_toml(toml, "p.toml") {
+            Err(PolicyError::Invalid { problems, .. }) => {
+                problems.iter().map(ToString::to_string).collect()
+            }
+            other => panic!("expected problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn policy_check_names_the_rule_the_line_and_the_position_in_the_expression() {
+        let got = problems(
+            r#"[tags]
+required = ["Owner"]
+
+[[custom_rules]]
+id = "prev-gen"
+condition = """
+resource.details.instance_type ==
+  && true"""
+message = "m"
+remediation = "r"
+
+[[custom_rules]]
+id = "tags-required"
+condition = "true"
+message = "m"
+remediation = "r"
+
+[[custom_rules]]
+id = "Bad_Id"
+condition = "true"
+message = " "
+remediation = "r"
+severity = "urgent"
+applies_to = ["instance"]
+
+[[custom_rules]]
+id = "prev-gen"
+condition = "true"
+message = "m"
+remediation = "r"
+
+[[exemptions]]
+rule = "not-declared"
+resource = "*"
+reason = "x"
+"#,
+        );
+        assert_eq!(
+            got,
+            [
+                "line 6: `custom_rules[0].condition (rule prev-gen)`: position 2:3 of the expression: Syntax error: extraneous input '&&' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}",
+                "line 13: `custom_rules[1].id`: `tags-required` is a catalogue rule's id: give the custom rule its own",
+                "line 19: `custom_rules[2].id`: `Bad_Id` is not kebab-case (lowercase letters and digits in words joined by hyphens, starting with a letter)",
+                "line 21: `custom_rules[2].message`: must not be empty",
+                "line 23: `custom_rules[2].severity`: unknown severity `urgent`: expected one of critical, high, medium, low",
+                "line 24: `custom_rules[2].applies_to`: \"instance\" is not a resource type written service:type, such as \"ec2:instance\"",
+                "line 27: `custom_rules[3].id`: `prev-gen` is declared twice",
+                "line 33: `exemptions[0].rule`: unknown rule `not-declared`: expected one of tags-required, s3-encryption, s3-public-access, ec2-approved-ami, sg-open-ingress, iam-least-privilege, region-approved, logging-enabled, cloudtrail-enabled, or the id of a custom rule (kebab-case) declared in this file (prev-gen)",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_effective_policy_prints_custom_rules_and_reads_back_the_same() {
+        let p = one_rule("\"ec2:instance\"", "resource.region != 'ap-south-1'", "");
+        let text = p.to_toml();
+        assert!(text.contains("[[custom_rules]]"), "{text}");
+        let again =
+            Policy::from_toml(&text, "printed.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(again, p);
+        assert_eq!(again.digest(), p.digest());
+        let other = one_rule("\"ec2:instance\"", "resource.region != 'eu-west-1'", "");
+        assert_ne!(
+            other.digest(),
+            p.digest(),
+            "the expression is part of the policy's digest"
+        );
+    }
+}
