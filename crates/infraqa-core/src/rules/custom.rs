@@ -17,7 +17,10 @@ use crate::finding::{RuleId, Severity};
 use crate::inventory::ScanError;
 use crate::model::{Resource, ResourceType};
 use cel::common::ast::{Expr, IdedExpr};
-use cel::objects::{Key, Map};
+use cel::common::traits::{Container, Indexer};
+use cel::common::types::{CelMap, CelMapKey as Key, CelString, MAP_TYPE, Type};
+use cel::common::value::{CowVal, Val};
+use cel::objects::Map;
 use cel::{Context, Env, ExecutionError, Program, Value};
 use serde::{Serialize, Serializer};
 use std::collections::{BTreeSet, HashMap};
@@ -197,49 +200,38 @@ impl Rule for CustomRule {
     }
 
     fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Verdict {
-        let failed = |code: &str, message: String| {
+        let failed = |message: String| {
             Verdict::NotEvaluated(vec![ScanError {
                 region: r.region.clone(),
                 service: "infraqa".to_owned(),
                 operation: format!("custom rule {}", self.id),
-                code: code.to_owned(),
+                code: "ConditionError".to_owned(),
                 message,
             }])
         };
-        let value = match cel::to_value(r) {
-            Ok(v) => v,
-            Err(e) => return failed("ConditionError", format!("resource not readable: {e}")),
-        };
-        let mut unread = HashMap::new();
-        let mut value = strip_unread(value, &mut unread);
-        if let (Some(e), Value::Map(m)) = (&r.tags_unread, &mut value) {
-            let mut fields = (*m.map).clone();
-            fields.remove(&Key::from("tags"));
-            fields.remove(&Key::from("tags_unread"));
-            m.map = Arc::new(fields);
-            unread.insert("tags".to_owned(), vec![(**e).clone()]);
-        }
-        let tested_unread: Vec<ScanError> = self
-            .condition
-            .tested
-            .iter()
-            .filter_map(|field| unread.get(field))
-            .flatten()
-            .cloned()
-            .collect();
-        if !tested_unread.is_empty() {
-            return Verdict::NotEvaluated(tested_unread);
+        // A field the expression tests with `has()` must not be one the scan could not read:
+        // the test would answer "absent". Looked at only for expressions that use `has()`.
+        if !self.condition.tested.is_empty() {
+            let unread = unread_fields(r);
+            let tested: Vec<ScanError> = self
+                .condition
+                .tested
+                .iter()
+                .filter_map(|field| unread.get(field))
+                .flatten()
+                .cloned()
+                .collect();
+            if !tested.is_empty() {
+                return Verdict::NotEvaluated(tested);
+            }
         }
         let mut context = Context::with_env(Arc::clone(env()));
-        context.add_variable_from_value("resource", value);
+        context.add_variable_as_val("resource", Box::new(ResourceVal::new(r)));
         if self.condition.reads_now {
             context.add_variable_from_value("now", Value::Timestamp(cx.now.fixed_offset()));
         }
         if self.condition.reads_policy {
-            match cel::to_value(cx.policy) {
-                Ok(p) => context.add_variable_from_value("policy", p),
-                Err(e) => return failed("ConditionError", format!("policy not readable: {e}")),
-            }
+            context.add_variable_as_val("policy", Box::new(PolicyVal(cx.policy)));
         }
         match self.condition.program.execute(&context) {
             Ok(Value::Bool(true)) => Verdict::Pass,
@@ -249,15 +241,258 @@ impl Rule for CustomRule {
                 self.remediation.clone(),
                 Vec::new(),
             )),
-            Ok(other) => failed(
-                "ConditionError",
-                format!("the condition gave {}, not true or false", other.type_of()),
-            ),
-            Err(ExecutionError::NoSuchKey(key)) if unread.contains_key(key.as_str()) => {
-                Verdict::NotEvaluated(unread.remove(key.as_str()).unwrap_or_default())
-            }
-            Err(e) => failed("ConditionError", e.to_string()),
+            Ok(other) => failed(format!(
+                "the condition gave {}, not true or false",
+                other.type_of()
+            )),
+            Err(ExecutionError::NoSuchKey(key)) => match unread_fields(r).remove(key.as_str()) {
+                // It reached for a value the scan could not read.
+                Some(missing) => Verdict::NotEvaluated(missing),
+                None => failed(ExecutionError::NoSuchKey(key).to_string()),
+            },
+            Err(e) => failed(e.to_string()),
         }
+    }
+}
+
+/// The failed reads of `r`, by the name of the field that would hold the value.
+fn unread_fields(r: &Resource) -> HashMap<String, Vec<ScanError>> {
+    let mut unread = HashMap::new();
+    if let Ok(details) = cel::to_value(&r.details) {
+        strip_unread(details, &mut unread);
+    }
+    if let Some(e) = &r.tags_unread {
+        unread.insert("tags".to_owned(), vec![(**e).clone()]);
+    }
+    unread
+}
+
+fn no_such_key(name: &str) -> ExecutionError {
+    ExecutionError::NoSuchKey(Arc::new(name.to_owned()))
+}
+
+/// The name a field is selected by (`resource.region`, `resource["region"]`).
+fn field_name(idx: &dyn Val) -> Result<&str, ExecutionError> {
+    idx.downcast_ref::<CelString>()
+        .map(|s| &**s)
+        .ok_or_else(|| ExecutionError::UnexpectedType {
+            got: idx.get_type().name().to_owned(),
+            want: "string".to_owned(),
+        })
+}
+
+/// `resource` as the expression sees it: the fields `inventory.json` writes, each converted
+/// from the typed resource only when the expression reaches for it (most conditions read one
+/// or two). Unread values are absent from `details`, and `tags` whose read failed is absent.
+#[derive(Debug)]
+struct ResourceVal<'a> {
+    r: &'a Resource,
+    tags: OnceLock<Box<dyn Val + 'a>>,
+    details: OnceLock<Result<Box<dyn Val + 'a>, ExecutionError>>,
+}
+
+impl<'a> ResourceVal<'a> {
+    fn new(r: &'a Resource) -> Self {
+        Self {
+            r,
+            tags: OnceLock::new(),
+            details: OnceLock::new(),
+        }
+    }
+
+    fn field<'w>(&self, name: &str) -> Result<CowVal<'_, 'w>, ExecutionError>
+    where
+        'a: 'w,
+    {
+        let text = |s: &'a str| Ok(CowVal::Owned(Box::new(CelString::from(s))));
+        let r = self.r;
+        match name {
+            "arn" => text(&r.arn),
+            "id" => text(&r.id),
+            "type" => text(r.resource_type.as_str()),
+            "region" => text(&r.region),
+            "account_id" => text(&r.account_id),
+            "tags" if r.tags_unread.is_none() => {
+                Ok(CowVal::Borrowed(&**self.tags.get_or_init(|| {
+                    let map: HashMap<Key<'a>, Box<dyn Val + 'a>> = r
+                        .tags
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                Key::from(k.as_str()),
+                                Box::new(CelString::from(v.as_str())) as Box<dyn Val + 'a>,
+                            )
+                        })
+                        .collect();
+                    Box::new(CelMap::from(map))
+                })))
+            }
+            "created_at" => match &r.created_at {
+                Some(at) => owned(cel::to_value(at)),
+                None => Err(no_such_key(name)),
+            },
+            "details" => match self.details.get_or_init(|| {
+                let value = cel::to_value(&r.details).map_err(conversion)?;
+                Box::<dyn Val>::try_from(strip_unread(value, &mut HashMap::new()))
+            }) {
+                Ok(v) => Ok(CowVal::Borrowed(&**v)),
+                Err(e) => Err(e.clone()),
+            },
+            _ => Err(no_such_key(name)),
+        }
+    }
+
+    /// Every field at once, as `inventory.json` writes the resource (less unread values):
+    /// for an expression that uses `resource` whole.
+    fn whole(&self) -> Result<Box<dyn Val + 'static>, ExecutionError> {
+        let value = cel::to_value(self.r).map_err(conversion)?;
+        let mut value = strip_unread(value, &mut HashMap::new());
+        if let (Some(_), Value::Map(m)) = (&self.r.tags_unread, &mut value) {
+            let mut fields = (*m.map).clone();
+            fields.remove(&cel::objects::Key::from("tags"));
+            fields.remove(&cel::objects::Key::from("tags_unread"));
+            m.map = Arc::new(fields);
+        }
+        Box::<dyn Val>::try_from(value)
+    }
+}
+
+fn conversion(e: cel::SerializationError) -> ExecutionError {
+    ExecutionError::FunctionError {
+        function: "resource".to_owned(),
+        message: e.to_string(),
+    }
+}
+
+fn owned<'b, 'w>(
+    value: Result<Value, cel::SerializationError>,
+) -> Result<CowVal<'b, 'w>, ExecutionError> {
+    Ok(CowVal::Owned(Box::<dyn Val>::try_from(
+        value.map_err(conversion)?,
+    )?))
+}
+
+impl Val for ResourceVal<'_> {
+    fn get_type(&self) -> &Type {
+        &MAP_TYPE
+    }
+
+    fn cel_type() -> &'static Type {
+        &MAP_TYPE
+    }
+
+    fn as_indexer<'b, 'w>(&'b self) -> Option<&'b (dyn Indexer + 'w)>
+    where
+        Self: 'w,
+    {
+        Some(self)
+    }
+
+    fn as_container(&self) -> Option<&dyn Container> {
+        Some(self)
+    }
+
+    fn clone_as_boxed<'w>(&self) -> Box<dyn Val + 'w>
+    where
+        Self: 'w,
+    {
+        // Converting plain data cannot fail; if it ever did, the expression sees null and
+        // fails on it rather than judging.
+        self.whole()
+            .unwrap_or_else(|_| Box::new(cel::common::types::CelNull))
+    }
+}
+
+impl Indexer for ResourceVal<'_> {
+    fn get<'b, 'w>(&'b self, idx: &dyn Val) -> Result<CowVal<'b, 'w>, ExecutionError>
+    where
+        Self: 'w,
+    {
+        self.field(field_name(idx)?)
+    }
+
+    fn steal<'w>(self: Box<Self>, idx: &dyn Val) -> Result<Box<dyn Val + 'w>, ExecutionError>
+    where
+        Self: 'w,
+    {
+        self.get(idx).map(CowVal::into_owned)
+    }
+}
+
+impl Container for ResourceVal<'_> {
+    fn contains(&self, value: &dyn Val) -> Result<bool, ExecutionError> {
+        Ok(self.field(field_name(value)?).is_ok())
+    }
+}
+
+/// `policy` as the expression sees it: the effective policy's sections, each converted only
+/// when the expression reaches for it.
+#[derive(Debug)]
+struct PolicyVal<'a>(&'a crate::policy::Policy);
+
+impl PolicyVal<'_> {
+    fn section<'b, 'w>(&self, name: &str) -> Result<CowVal<'b, 'w>, ExecutionError> {
+        let p = self.0;
+        owned(match name {
+            "scan" => cel::to_value(&p.scan),
+            "tags" => cel::to_value(&p.tags),
+            "regions" => cel::to_value(&p.regions),
+            "ec2" => cel::to_value(&p.ec2),
+            "s3" => cel::to_value(&p.s3),
+            "network" => cel::to_value(&p.network),
+            "logging" => cel::to_value(&p.logging),
+            "orphans" => cel::to_value(&p.orphans),
+            "cost" => cel::to_value(&p.cost),
+            "tagging" => cel::to_value(&p.tagging),
+            "alerts" => cel::to_value(&p.alerts),
+            "rules" => cel::to_value(&p.rules),
+            "exemptions" => cel::to_value(&p.exemptions),
+            "custom_rules" => cel::to_value(&p.custom_rules),
+            _ => return Err(no_such_key(name)),
+        })
+    }
+}
+
+impl Val for PolicyVal<'_> {
+    fn get_type(&self) -> &Type {
+        &MAP_TYPE
+    }
+
+    fn cel_type() -> &'static Type {
+        &MAP_TYPE
+    }
+
+    fn as_indexer<'b, 'w>(&'b self) -> Option<&'b (dyn Indexer + 'w)>
+    where
+        Self: 'w,
+    {
+        Some(self)
+    }
+
+    fn clone_as_boxed<'w>(&self) -> Box<dyn Val + 'w>
+    where
+        Self: 'w,
+    {
+        cel::to_value(self.0)
+            .map_err(conversion)
+            .and_then(Box::<dyn Val>::try_from)
+            .unwrap_or_else(|_| Box::new(cel::common::types::CelNull))
+    }
+}
+
+impl Indexer for PolicyVal<'_> {
+    fn get<'b, 'w>(&'b self, idx: &dyn Val) -> Result<CowVal<'b, 'w>, ExecutionError>
+    where
+        Self: 'w,
+    {
+        self.section(field_name(idx)?)
+    }
+
+    fn steal<'w>(self: Box<Self>, idx: &dyn Val) -> Result<Box<dyn Val + 'w>, ExecutionError>
+    where
+        Self: 'w,
+    {
+        self.get(idx).map(CowVal::into_owned)
     }
 }
 
@@ -269,7 +504,7 @@ fn strip_unread(value: Value, unread: &mut HashMap<String, Vec<ScanError>>) -> V
             let mut fields = HashMap::with_capacity(m.map.len());
             for (k, v) in Arc::unwrap_or_clone(m.map) {
                 if let Some(e) = unread_call(&v) {
-                    if let Key::String(name) = &k {
+                    if let cel::objects::Key::String(name) = &k {
                         unread.entry(name.to_string()).or_default().push(e);
                     }
                     continue;
@@ -297,10 +532,10 @@ fn unread_call(v: &Value) -> Option<ScanError> {
     if m.map.len() != 1 {
         return None;
     }
-    let Some(Value::Map(call)) = m.map.get(&Key::from("unread")) else {
+    let Some(Value::Map(call)) = m.map.get(&cel::objects::Key::from("unread")) else {
         return None;
     };
-    let text = |k: &str| match call.map.get(&Key::from(k)) {
+    let text = |k: &str| match call.map.get(&cel::objects::Key::from(k)) {
         Some(Value::String(s)) => s.to_string(),
         _ => String::new(),
     };
@@ -453,6 +688,43 @@ mod tests {
             let p = one_rule("", condition, "[regions]\napproved = [\"us-east-1\"]");
             let got = verdicts(&p, vec![instance("i-1", "t3.micro", &[("Owner", "Team")])]);
             assert_eq!(got, pairs(&[("i-1", expected)]), "{condition}");
+        }
+    }
+
+    #[test]
+    fn every_field_of_the_inventory_and_every_policy_section_is_in_reach() {
+        let mut r = instance("i-1", "t3.micro", &[("Owner", "Team")]);
+        r.created_at = Some(now() - chrono::Duration::days(40));
+        let json = serde_json::to_value(&r).unwrap();
+        let fields = json.as_object().unwrap();
+        assert!(fields.len() >= 8, "{fields:?}");
+        for (key, value) in fields {
+            let condition = match value {
+                serde_json::Value::String(s) => format!("resource.{key} == '{s}'"),
+                _ => format!("has(resource.{key})"),
+            };
+            let p = one_rule("", &condition, "");
+            assert_eq!(
+                verdicts(&p, vec![r.clone()]),
+                pairs(&[("i-1", "pass")]),
+                "{condition}"
+            );
+        }
+        let p = one_rule(
+            "",
+            "now - timestamp(resource.created_at) > duration('720h') && [resource][0].details.state == 'running'",
+            "",
+        );
+        assert_eq!(verdicts(&p, vec![r.clone()]), pairs(&[("i-1", "pass")]));
+        let sections = serde_json::to_value(&p).unwrap();
+        for key in sections.as_object().unwrap().keys() {
+            let condition = format!("has(policy.{key})");
+            let p = one_rule("", &condition, "");
+            assert_eq!(
+                verdicts(&p, vec![r.clone()]),
+                pairs(&[("i-1", "pass")]),
+                "{condition}"
+            );
         }
     }
 
