@@ -133,6 +133,31 @@ pub enum Command {
     /// DIR/audit-log/; a critical finding is published to the SNS topic of [alerts] or
     /// --alert-topic, once per event.
     Validate(ValidateArgs),
+    /// Re-evaluate a policy over the inventories of past runs (kept in the history store with
+    /// each run's entry) and print, per run, what it would have found: findings of the rule
+    /// (or of every rule), new and resolved since the run before, the difference from what the
+    /// run recorded, and the compliance score it would have given.
+    ///
+    /// Runs from before inventories were kept are counted and left out. Exit 2 when the policy
+    /// is invalid or does not run --rule.
+    Backtest(BacktestArgs),
+}
+
+/// `infraqa backtest`
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// The policy to backtest (typically with a new or changed rule).
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// The history store runs wrote to.
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+    pub history: Location,
+    /// Only this rule (a catalogue rule or a custom rule the policy declares).
+    #[arg(long, value_name = "ID")]
+    pub rule: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `infraqa tag`

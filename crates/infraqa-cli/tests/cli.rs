@@ -947,3 +947,162 @@ fn run_into_an_s3_prefix_writes_every_file_and_the_history_there() {
         "the second run's trend read the first from S3"
     );
 }
+
+/// Two runs of the demo estate a day apart (the second with one old instance gone), checked
+/// and reported with the demo policy; then a backtest of an example custom rule over them.
+#[test]
+fn backtest_reruns_a_new_rule_over_the_kept_inventories_of_past_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = fixture("policy.toml");
+    let with_rules = dir.path().join("with-rules.toml");
+    std::fs::write(
+        &with_rules,
+        format!(
+            "{}\n{}",
+            std::fs::read_to_string(&policy).unwrap(),
+            std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/custom-rules.toml")
+            )
+            .unwrap()
+        ),
+    )
+    .unwrap();
+    let mut inventory: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("inventory.json")).unwrap()).unwrap();
+    let history = dir.path().join("history");
+    for (day, drop) in [
+        ("2026-11-28T06:00:00Z", None),
+        ("2026-11-29T06:00:00Z", Some("i-0124681d25ddff653")),
+    ] {
+        inventory["generated_at"] = day.into();
+        if let Some(id) = drop {
+            inventory["resources"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|r| r["id"] != id);
+        }
+        let out = dir.path().join(&day[..10]);
+        std::fs::create_dir_all(&out).unwrap();
+        let inv = out.join("inventory.json");
+        std::fs::write(&inv, serde_json::to_vec(&inventory).unwrap()).unwrap();
+        let (inv, out_s, hist) = (
+            inv.to_str().unwrap(),
+            out.to_str().unwrap(),
+            history.to_str().unwrap(),
+        );
+        let checked = infraqa(&[
+            "check",
+            "--policy",
+            &policy,
+            "--inventory",
+            inv,
+            "--out",
+            out_s,
+        ]);
+        assert_eq!(
+            checked.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&checked.stderr)
+        );
+        let findings = out.join("findings.json");
+        let reported = infraqa(&[
+            "report",
+            "--policy",
+            &policy,
+            "--inventory",
+            inv,
+            "--findings",
+            findings.to_str().unwrap(),
+            "--out",
+            out_s,
+            "--history",
+            hist,
+        ]);
+        assert_eq!(
+            reported.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&reported.stderr)
+        );
+    }
+    let kept: Vec<_> = std::fs::read_dir(&history)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".inventory.json.gz"))
+        .collect();
+    assert_eq!(kept.len(), 2, "one inventory kept per run: {kept:?}");
+
+    let backtest = |extra: &[&str]| {
+        let mut args = vec![
+            "backtest",
+            "--policy",
+            with_rules.to_str().unwrap(),
+            "--history",
+            history.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        infraqa(&args)
+    };
+    let out = backtest(&["--rule", "no-previous-generation", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let b: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let runs = b["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    let figures = |r: &serde_json::Value| -> [serde_json::Value; 5] {
+        [
+            r["findings"].clone(),
+            r["new"].clone(),
+            r["resolved"].clone(),
+            r["added_to_recorded"].clone(),
+            r["removed_from_recorded"].clone(),
+        ]
+    };
+    // Day one: both previous-generation instances, none recorded (the rule is new).
+    assert_eq!(
+        figures(&runs[0]),
+        [
+            2.into(),
+            serde_json::Value::Null,
+            serde_json::Value::Null,
+            2.into(),
+            0.into()
+        ]
+    );
+    // Day two: the m4 instance is gone: one finding, none new, one resolved.
+    assert_eq!(
+        figures(&runs[1]),
+        [1, 0, 1, 1, 0].map(serde_json::Value::from)
+    );
+    for r in runs {
+        assert!(
+            r["compliance_score"].as_f64().unwrap() < r["recorded_score"].as_f64().unwrap(),
+            "a rule that finds something lowers the score it would have given: {r}"
+        );
+    }
+
+    // The table a person reads, every rule of the policy.
+    let out = backtest(&[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.starts_with("backtest of all 14 rules of the policy over 2 run(s)"),
+        "{text}"
+    );
+    assert!(text.contains("2026-11-29T06:00:00Z"), "{text}");
+
+    // A rule the policy does not declare is bad input.
+    let out = backtest(&["--rule", "not-declared"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not run rule `not-declared`"));
+}

@@ -9,6 +9,7 @@
 #![cfg_attr(test, allow(clippy::type_complexity))]
 
 pub mod audit;
+pub mod backtest;
 pub mod check;
 pub mod cost;
 pub mod document;

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod aws;
+pub mod backtest;
 pub mod error;
 pub mod report;
 pub mod store;

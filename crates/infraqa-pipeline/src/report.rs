@@ -165,7 +165,8 @@ pub fn entry_name(inventory: &Inventory) -> String {
 }
 
 /// Builds the report (with actual spend from Cost Explorer when the policy asks), writes every
-/// format into `target.out`, then appends the run to the history. `now` is the report's time.
+/// format into `target.out`, then appends the run to the history: its entry, and its
+/// inventory compressed (for `infraqa backtest`). `now` is the report's time.
 pub async fn produce(
     inventory: &Inventory,
     check: CheckResult,
@@ -223,6 +224,9 @@ pub async fn produce(
     )
     .await?;
     tracing::info!("history entry written to {at}");
+    // Kept so that a new or changed rule can be backtested over past runs.
+    let kept = crate::backtest::keep_inventory(target.history, inventory).await?;
+    tracing::info!("inventory kept at {kept}");
     Ok((report, written))
 }
 

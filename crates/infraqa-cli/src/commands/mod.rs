@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod aws;
+pub mod backtest;
 pub mod check;
 pub mod output;
 pub mod policy;
@@ -67,6 +68,17 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
                 &aws,
             )
             .await
+        }
+        Command::Backtest(args) => {
+            let policy = policy::load(&args.policy)?;
+            let rule = args.rule.as_deref().map(backtest::rule).transpose()?;
+            let history = Store::new(args.history.clone(), &aws);
+            let b = infraqa_pipeline::backtest::backtest(&history, &policy, rule).await?;
+            print!(
+                "{}",
+                backtest::render(&b, &history.describe(""), args.json)?
+            );
+            Ok(())
         }
         Command::Audit(args) => {
             let dir = Location::Local(args.dir.clone());

@@ -1,0 +1,215 @@
+//! `infraqa backtest`: a policy re-evaluated over the inventories the history store keeps
+//! (one per run, gzip-compressed beside the run's history entry).
+
+use crate::error::PipelineError;
+use crate::report::entry_name;
+use crate::store::Store;
+use infraqa_core::backtest::{BacktestRun, rerun, rules_under_test};
+use infraqa_core::history::FindingKey;
+use infraqa_core::{Inventory, Policy, RuleId};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+
+/// How the kept inventory of a run is named: its history entry's name, with this ending
+/// instead of `.json`.
+pub const INVENTORY_SUFFIX: &str = ".inventory.json.gz";
+
+/// The name of the kept inventory of `inventory`'s run.
+pub fn inventory_name(inventory: &Inventory) -> String {
+    let entry = entry_name(inventory);
+    format!(
+        "{}{INVENTORY_SUFFIX}",
+        entry.strip_suffix(".json").unwrap_or(&entry)
+    )
+}
+
+/// The inventory as compact JSON, gzip-compressed (fast level: about a tenth of the JSON).
+pub fn compress(inventory: &Inventory) -> Result<Vec<u8>, PipelineError> {
+    let encoding = |e| PipelineError::storage("compressing the inventory", e);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    serde_json::to_writer(&mut gz, inventory)
+        .map_err(std::io::Error::from)
+        .map_err(encoding)?;
+    gz.flush().map_err(encoding)?;
+    gz.finish().map_err(encoding)
+}
+
+/// Keeps `inventory` in the history store beside its run's entry; returns where it went.
+pub async fn keep_inventory(
+    history: &Store,
+    inventory: &Inventory,
+) -> Result<String, PipelineError> {
+    history
+        .put(
+            &inventory_name(inventory),
+            compress(inventory)?,
+            "application/gzip",
+        )
+        .await
+}
+
+/// A backtest over a history store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Backtest {
+    /// The rules looked at.
+    pub rules: Vec<RuleId>,
+    /// Every run with a kept inventory, oldest first.
+    pub runs: Vec<BacktestRun>,
+    /// History entries without a kept inventory (runs from before inventories were kept):
+    /// left out.
+    pub runs_without_inventory: usize,
+    /// Kept inventories that could not be read, each with why: left out.
+    pub problems: Vec<String>,
+}
+
+/// Re-evaluates `policy` (the rule `only`, or all its rules) over every kept inventory in
+/// `history`, one at a time, oldest first.
+pub async fn backtest(
+    history: &Store,
+    policy: &Policy,
+    only: Option<RuleId>,
+) -> Result<Backtest, PipelineError> {
+    if let Some(rule) = only
+        && !infraqa_core::rules::in_force(policy)
+            .iter()
+            .any(|r| r.id() == rule)
+    {
+        return Err(PipelineError::input(format!(
+            "the policy does not run rule `{rule}` (not declared, or switched off)"
+        )));
+    }
+    let rules = rules_under_test(policy, only);
+    let kept = history.names(INVENTORY_SUFFIX).await?;
+    let entries: BTreeSet<String> = history.names(".json").await?.into_iter().collect();
+    let mut out = Backtest {
+        rules: rules.iter().copied().collect(),
+        runs: Vec::new(),
+        runs_without_inventory: entries
+            .iter()
+            .filter(|e| {
+                let stem = e.strip_suffix(".json").unwrap_or(e);
+                !kept
+                    .iter()
+                    .any(|k| k.strip_suffix(INVENTORY_SUFFIX) == Some(stem))
+            })
+            .count(),
+        problems: Vec::new(),
+    };
+    let mut previous: BTreeMap<String, BTreeSet<FindingKey>> = BTreeMap::new();
+    for name in kept {
+        let inventory = match read_kept(history, &name).await? {
+            Ok(inv) => inv,
+            Err(problem) => {
+                out.problems.push(problem);
+                continue;
+            }
+        };
+        let entry_name = entry_name(&inventory);
+        let recorded = match entries.contains(&entry_name) {
+            true => history
+                .get(&entry_name)
+                .await?
+                .and_then(|b| infraqa_core::document::history_entry(&b).ok()),
+            false => None,
+        };
+        let (run, keys) = rerun(
+            &inventory,
+            policy,
+            &rules,
+            recorded.as_ref(),
+            previous.get(&inventory.account_id),
+        );
+        previous.insert(inventory.account_id.clone(), keys);
+        out.runs.push(run);
+    }
+    Ok(out)
+}
+
+/// Reads and parses one kept inventory: `Err` names what is wrong with it.
+async fn read_kept(
+    history: &Store,
+    name: &str,
+) -> Result<Result<Inventory, String>, PipelineError> {
+    let Some(bytes) = history.get(name).await? else {
+        return Ok(Err(format!(
+            "{} vanished while read",
+            history.describe(name)
+        )));
+    };
+    let mut json = Vec::new();
+    if let Err(e) = flate2::read::GzDecoder::new(bytes.as_slice()).read_to_end(&mut json) {
+        return Ok(Err(format!("{} is not gzip: {e}", history.describe(name))));
+    }
+    Ok(infraqa_core::document::inventory(&json)
+        .map_err(|e| format!("{} is not a usable inventory: {e}", history.describe(name))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Location;
+    use chrono::TimeZone;
+    use infraqa_core::synthetic;
+
+    const RULE: &str = r#"
+[[custom_rules]]
+id = "no-stopped-instances"
+applies_to = ["ec2:instance"]
+condition = "resource.details.state != 'stopped'"
+message = "is stopped"
+remediation = "Start or terminate it"
+"#;
+
+    fn aws() -> crate::Aws {
+        crate::Aws::new(infraqa_aws::AwsOptions::default())
+    }
+
+    #[tokio::test]
+    async fn kept_inventories_are_rerun_oldest_first_and_damaged_ones_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let aws = aws();
+        let history = Store::new(Location::Local(dir.path().to_path_buf()), &aws);
+        let at = |d| chrono::Utc.with_ymd_and_hms(2026, 11, d, 6, 0, 0).unwrap();
+        // Stored newest first: the backtest orders them.
+        for (d, n) in [(3, 90), (2, 30)] {
+            keep_inventory(&history, &synthetic::inventory(n, at(d)))
+                .await
+                .unwrap();
+        }
+        // A run from before inventories were kept, and a damaged inventory.
+        std::fs::write(
+            dir.path().join("20261101T000000.000Z-123456789012.json"),
+            b"{}",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path()
+                .join("20261102T000000.000Z-123456789012.inventory.json.gz"),
+            b"not gzip",
+        )
+        .unwrap();
+
+        let policy = Policy::from_toml(&format!("{}{RULE}", synthetic::POLICY), "p.toml").unwrap();
+        let rule: RuleId = "no-stopped-instances".parse().unwrap();
+        let b = backtest(&history, &policy, Some(rule)).await.unwrap();
+        assert_eq!(b.rules, [rule]);
+        assert_eq!(b.runs.len(), 2);
+        assert_eq!(b.runs[0].inventory_generated_at, at(2));
+        assert_eq!(b.runs[1].inventory_generated_at, at(3));
+        assert!(b.runs[1].findings > b.runs[0].findings);
+        assert_eq!(b.runs[1].new, Some(b.runs[1].findings - b.runs[0].findings));
+        assert_eq!(b.runs_without_inventory, 1);
+        assert_eq!(b.problems.len(), 1);
+        assert!(b.problems[0].contains("is not gzip"), "{:?}", b.problems);
+
+        let missing: RuleId = "not-declared".parse().unwrap();
+        let err = backtest(&history, &policy, Some(missing))
+            .await
+            .unwrap_err();
+        assert!(
+            err.is_input() && err.to_string().contains("not-declared"),
+            "{err}"
+        );
+    }
+}
