@@ -1106,3 +1106,155 @@ fn backtest_reruns_a_new_rule_over_the_kept_inventories_of_past_runs() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not run rule `not-declared`"));
 }
+
+#[test]
+#[ignore = "needs the emulator: run `make test`"]
+fn example_custom_rules_run_end_to_end_scan_check_report_validate_backtest() {
+    let Seeded {
+        rt: _rt,
+        emulator,
+        account,
+        estate: _estate,
+        dir,
+        policy,
+    } = seeded();
+    let with_rules = dir.path().join("with-rules.toml");
+    std::fs::write(
+        &with_rules,
+        format!(
+            "{}\n{}",
+            std::fs::read_to_string(&policy).unwrap(),
+            std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/custom-rules.toml")
+            )
+            .unwrap()
+        ),
+    )
+    .unwrap();
+    let p = with_rules.to_str().unwrap();
+    let out_dir = dir.path().join("out");
+    let out_s = out_dir.to_str().unwrap();
+    let run = infraqa_as(&emulator, &account, &["run", "--policy", p, "--out", out_s]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+
+    // What the inventory says, read without CEL: the instances of a previous generation.
+    let inventory: infraqa_core::Inventory =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("inventory.json")).unwrap())
+            .unwrap();
+    let mut old: Vec<(String, String)> = inventory
+        .resources
+        .iter()
+        .filter_map(|r| match &r.details {
+            infraqa_core::model::ResourceDetails::Ec2Instance(i)
+                if ["m4.", "c4.", "r4.", "t2."]
+                    .iter()
+                    .any(|f| i.instance_type.starts_with(f)) =>
+            {
+                Some((r.arn.clone(), r.id.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    old.sort();
+    assert!(
+        !old.is_empty(),
+        "the demo estate plants previous-generation instances"
+    );
+    let rule: infraqa_core::RuleId = "no-previous-generation".parse().unwrap();
+    let report = read_report(&out_dir);
+    let mut found: Vec<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == rule)
+        .map(|f| f.resource_arn.clone())
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        old.iter().map(|(arn, _)| arn.clone()).collect::<Vec<_>>()
+    );
+    let instances = inventory
+        .resources
+        .iter()
+        .filter(|r| r.resource_type == infraqa_core::model::ResourceType::Ec2Instance)
+        .count();
+    assert_eq!(report.summary.by_rule[&rule].evaluated, instances);
+    let csv = std::fs::read_to_string(out_dir.join("findings.csv")).unwrap();
+    assert_eq!(csv.matches("no-previous-generation").count(), old.len());
+    let html = std::fs::read_to_string(out_dir.join("report.html")).unwrap();
+    assert!(html.contains("no-previous-generation"));
+
+    // The validator judges a fresh read of the resource an event names by the same rules.
+    let event = dir.path().join("run-instances.json");
+    std::fs::write(
+        &event,
+        infraqa_tests::events::cloudtrail_event(
+            "RunInstances",
+            &old[0].1,
+            &account.account_id,
+            "us-east-1",
+            chrono::Utc::now(),
+            "ev-prev-gen",
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validated = infraqa_as(
+        &emulator,
+        &account,
+        &[
+            "validate",
+            "--policy",
+            p,
+            "--event",
+            event.to_str().unwrap(),
+            "--dir",
+            out_s,
+        ],
+    );
+    assert_eq!(
+        validated.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&validated.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&validated.stdout).unwrap();
+    assert_eq!(v["verdict"], "flagged", "{v:#}");
+    let rules: Vec<&str> = v["resources"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["rule_id"].as_str())
+        .collect();
+    assert!(rules.contains(&"no-previous-generation"), "{v:#}");
+
+    // And the run's kept inventory backtests to the same findings.
+    let history = out_dir.join("history");
+    let bt = infraqa(&[
+        "backtest",
+        "--policy",
+        p,
+        "--history",
+        history.to_str().unwrap(),
+        "--rule",
+        "no-previous-generation",
+        "--json",
+    ]);
+    assert_eq!(
+        bt.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&bt.stderr)
+    );
+    let b: serde_json::Value = serde_json::from_slice(&bt.stdout).unwrap();
+    assert_eq!(b["runs"][0]["findings"], old.len());
+    assert_eq!(
+        b["runs"][0]["added_to_recorded"], 0,
+        "the run recorded the same findings"
+    );
+}
