@@ -88,7 +88,17 @@ async fn the_built_binaries_run_the_chain_against_the_lambda_runtime_api() {
             "{name}: {objects:?}"
         );
     }
-    assert_eq!(keys(&s3, &bucket, "history/").await.unwrap().len(), 1);
+    // One history entry, and the run's inventory kept beside it (for backtests).
+    let history = keys(&s3, &bucket, "history/").await.unwrap();
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert_eq!(
+        history
+            .iter()
+            .filter(|k| k.ends_with(".inventory.json.gz"))
+            .count(),
+        1,
+        "{history:?}"
+    );
 
     // The report's figures in CloudWatch, and one alert naming each critical finding.
     let report: infraqa_core::report::Report = serde_json::from_slice(
@@ -131,8 +141,8 @@ async fn the_built_binaries_run_the_chain_against_the_lambda_runtime_api() {
     let outcome = again[0]["outcome"].as_str().unwrap();
     assert!(outcome.starts_with("duplicate"), "{again}");
     assert_eq!(
-        keys(&s3, &bucket, "history/").await.unwrap().len(),
-        1,
+        keys(&s3, &bucket, "history/").await.unwrap(),
+        history,
         "no second history entry"
     );
     assert!(

@@ -24,7 +24,7 @@ pub fn inventory_name(inventory: &Inventory) -> String {
     )
 }
 
-/// The inventory as compact JSON, gzip-compressed (fast level: about a tenth of the JSON).
+/// The inventory as compact JSON, gzip-compressed at the fast level.
 pub fn compress(inventory: &Inventory) -> Result<Vec<u8>, PipelineError> {
     let encoding = |e| PipelineError::storage("compressing the inventory", e);
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
