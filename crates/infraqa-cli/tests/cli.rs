@@ -353,8 +353,9 @@ fn a_store_that_fails_keeps_the_previous_report_and_history_whole_and_says_what_
     );
     let before = std::fs::read(dir.path().join("report.json")).unwrap();
     let history = dir.path().join("history");
+    // The run's entry and its kept inventory.
     let entries = || std::fs::read_dir(&history).unwrap().count();
-    assert_eq!(entries(), 1);
+    assert_eq!(entries(), 2);
     let temporaries = || {
         walk(dir.path())
             .into_iter()
@@ -378,7 +379,7 @@ fn a_store_that_fails_keeps_the_previous_report_and_history_whole_and_says_what_
     );
     assert_eq!(
         entries(),
-        1,
+        2,
         "no history entry for a run whose reports failed"
     );
     assert!(temporaries().is_empty(), "{:?}", temporaries());
@@ -396,7 +397,7 @@ fn a_store_that_fails_keeps_the_previous_report_and_history_whole_and_says_what_
         std::fs::read_to_string(&history).unwrap(),
         "not a directory"
     );
-    assert_eq!(std::fs::read_dir(&moved).unwrap().count(), 1);
+    assert_eq!(std::fs::read_dir(&moved).unwrap().count(), 2);
     assert!(temporaries().is_empty(), "{:?}", temporaries());
 }
 
@@ -620,10 +621,22 @@ fn run_twice_writes_every_report_and_a_trend_then_audit_gathers_both_runs() {
     assert_eq!(t.resolved, vec![(RuleId::S3Encryption, fixed)]);
     assert!(t.new.is_empty(), "{:?}", t.new);
     assert_eq!(t.history.len(), 2);
+    let history: Vec<String> = std::fs::read_dir(out_dir.join("history"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     assert_eq!(
-        std::fs::read_dir(out_dir.join("history")).unwrap().count(),
+        history
+            .iter()
+            .filter(|n| n.ends_with(".inventory.json.gz"))
+            .count(),
         2,
-        "one history entry per run"
+        "one kept inventory per run: {history:?}"
+    );
+    assert_eq!(
+        history.len(),
+        4,
+        "one history entry per run, and its inventory: {history:?}"
     );
 
     // The audit export of today gathers both runs.
@@ -737,7 +750,7 @@ fn report_keeps_history_in_s3_when_asked() {
         .contents()
         .len()
     };
-    assert_eq!(entries(), 2, "one object per run");
+    assert_eq!(entries(), 4, "one entry and one kept inventory per run");
     assert!(!out_s.join("history").exists(), "nothing kept locally");
     let r = read_report(&out_s);
     assert_eq!(
@@ -787,7 +800,11 @@ fn report_keeps_history_in_s3_when_asked() {
         "{err}"
     );
     assert!(proxy.injected() >= 1);
-    assert_eq!(entries(), 2, "the earlier entries are intact");
+    assert_eq!(
+        entries(),
+        4,
+        "the earlier entries and kept inventories are intact"
+    );
 
     // An S3 store that cannot be reached stops the run with exit 3.
     let out = report_again(emulator.url(), "s3://no-such-bucket-infraqa/x");
@@ -928,9 +945,14 @@ fn run_into_an_s3_prefix_writes_every_file_and_the_history_there() {
     }
     let entries = keys
         .iter()
-        .filter(|k| k.starts_with("acme/daily/history/"))
+        .filter(|k| k.starts_with("acme/daily/history/") && k.ends_with(".json"))
         .count();
     assert_eq!(entries, 2, "{keys:?}");
+    let kept = keys
+        .iter()
+        .filter(|k| k.starts_with("acme/daily/history/") && k.ends_with(".inventory.json.gz"))
+        .count();
+    assert_eq!(kept, 2, "{keys:?}");
     let report = rt
         .block_on(
             s3.get_object()
