@@ -60,3 +60,17 @@ pub async fn suite_bucket(
         .step(format!("writing s3://{bucket}/policy.toml"))?;
     Ok(())
 }
+
+/// Whether the keys of a history prefix are one run's: its entry and its kept inventory
+/// (`<time>-<account>.json` and `<time>-<account>.inventory.json.gz`).
+pub fn one_run(history: &[String]) -> bool {
+    let [a, b] = history else { return false };
+    let (entry, kept) = if a.ends_with(".inventory.json.gz") {
+        (b, a)
+    } else {
+        (a, b)
+    };
+    entry
+        .strip_suffix(".json")
+        .is_some_and(|stem| kept.strip_suffix(".inventory.json.gz") == Some(stem))
+}

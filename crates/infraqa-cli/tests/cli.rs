@@ -970,25 +970,27 @@ fn run_into_an_s3_prefix_writes_every_file_and_the_history_there() {
     );
 }
 
+/// `policy` with the example custom rules (`examples/custom-rules.toml`) appended, written
+/// into `dir`.
+fn with_example_rules(policy: &str, dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("with-rules.toml");
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/custom-rules.toml");
+    let text = format!(
+        "{}\n{}",
+        std::fs::read_to_string(policy).unwrap(),
+        std::fs::read_to_string(rules).unwrap()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// Two runs of the demo estate a day apart (the second with one old instance gone), checked
 /// and reported with the demo policy; then a backtest of an example custom rule over them.
 #[test]
 fn backtest_reruns_a_new_rule_over_the_kept_inventories_of_past_runs() {
     let dir = tempfile::tempdir().unwrap();
     let policy = fixture("policy.toml");
-    let with_rules = dir.path().join("with-rules.toml");
-    std::fs::write(
-        &with_rules,
-        format!(
-            "{}\n{}",
-            std::fs::read_to_string(&policy).unwrap(),
-            std::fs::read_to_string(
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/custom-rules.toml")
-            )
-            .unwrap()
-        ),
-    )
-    .unwrap();
+    let with_rules = with_example_rules(&policy, dir.path());
     let mut inventory: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(fixture("inventory.json")).unwrap()).unwrap();
     let history = dir.path().join("history");
@@ -1140,19 +1142,7 @@ fn example_custom_rules_run_end_to_end_scan_check_report_validate_backtest() {
         dir,
         policy,
     } = seeded();
-    let with_rules = dir.path().join("with-rules.toml");
-    std::fs::write(
-        &with_rules,
-        format!(
-            "{}\n{}",
-            std::fs::read_to_string(&policy).unwrap(),
-            std::fs::read_to_string(
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/custom-rules.toml")
-            )
-            .unwrap()
-        ),
-    )
-    .unwrap();
+    let with_rules = with_example_rules(&policy, dir.path());
     let p = with_rules.to_str().unwrap();
     let out_dir = dir.path().join("out");
     let out_s = out_dir.to_str().unwrap();

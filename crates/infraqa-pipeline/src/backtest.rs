@@ -154,11 +154,11 @@ mod tests {
 
     const RULE: &str = r#"
 [[custom_rules]]
-id = "no-stopped-instances"
-applies_to = ["ec2:instance"]
-condition = "resource.details.state != 'stopped'"
-message = "is stopped"
-remediation = "Start or terminate it"
+id = "gp3-volumes"
+applies_to = ["ec2:volume"]
+condition = "resource.details.volume_type == 'gp3'"
+message = "is not gp3"
+remediation = "aws ec2 modify-volume --volume-type gp3"
 "#;
 
     fn aws() -> crate::Aws {
@@ -191,7 +191,7 @@ remediation = "Start or terminate it"
         .unwrap();
 
         let policy = Policy::from_toml(&format!("{}{RULE}", synthetic::POLICY), "p.toml").unwrap();
-        let rule: RuleId = "no-stopped-instances".parse().unwrap();
+        let rule: RuleId = "gp3-volumes".parse().unwrap();
         let b = backtest(&history, &policy, Some(rule)).await.unwrap();
         assert_eq!(b.rules, [rule]);
         assert_eq!(b.runs.len(), 2);

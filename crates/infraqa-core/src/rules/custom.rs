@@ -231,7 +231,7 @@ impl Rule for CustomRule {
             context.add_variable_from_value("now", Value::Timestamp(cx.now.fixed_offset()));
         }
         if self.condition.reads_policy {
-            context.add_variable_as_val("policy", Box::new(PolicyVal(cx.policy)));
+            context.add_variable_as_val("policy", Box::new(Lazy(PolicyVal(cx.policy))));
         }
         match self.condition.program.execute(&context) {
             Ok(Value::Bool(true)) => Verdict::Pass,
@@ -292,17 +292,19 @@ struct ResourceVal<'a> {
 }
 
 impl<'a> ResourceVal<'a> {
-    fn new(r: &'a Resource) -> Self {
-        Self {
+    fn new(r: &'a Resource) -> Lazy<Self> {
+        Lazy(Self {
             r,
             tags: OnceLock::new(),
             details: OnceLock::new(),
-        }
+        })
     }
+}
 
+impl<'a> Record for ResourceVal<'a> {
     fn field<'w>(&self, name: &str) -> Result<CowVal<'_, 'w>, ExecutionError>
     where
-        'a: 'w,
+        Self: 'w,
     {
         let text = |s: &'a str| Ok(CowVal::Owned(Box::new(CelString::from(s))));
         let r = self.r;
@@ -342,8 +344,7 @@ impl<'a> ResourceVal<'a> {
         }
     }
 
-    /// Every field at once, as `inventory.json` writes the resource (less unread values):
-    /// for an expression that uses `resource` whole.
+    /// As `inventory.json` writes the resource, less unread values.
     fn whole(&self) -> Result<Box<dyn Val + 'static>, ExecutionError> {
         let value = cel::to_value(self.r).map_err(conversion)?;
         let mut value = strip_unread(value, &mut HashMap::new());
@@ -372,7 +373,57 @@ fn owned<'b, 'w>(
     )?))
 }
 
-impl Val for ResourceVal<'_> {
+/// `policy` as the expression sees it: the effective policy's sections, each converted only
+/// when the expression reaches for it.
+#[derive(Debug)]
+struct PolicyVal<'a>(&'a crate::policy::Policy);
+
+impl Record for PolicyVal<'_> {
+    fn field<'w>(&self, name: &str) -> Result<CowVal<'_, 'w>, ExecutionError>
+    where
+        Self: 'w,
+    {
+        let p = self.0;
+        owned(match name {
+            "scan" => cel::to_value(&p.scan),
+            "tags" => cel::to_value(&p.tags),
+            "regions" => cel::to_value(&p.regions),
+            "ec2" => cel::to_value(&p.ec2),
+            "s3" => cel::to_value(&p.s3),
+            "network" => cel::to_value(&p.network),
+            "logging" => cel::to_value(&p.logging),
+            "orphans" => cel::to_value(&p.orphans),
+            "cost" => cel::to_value(&p.cost),
+            "tagging" => cel::to_value(&p.tagging),
+            "alerts" => cel::to_value(&p.alerts),
+            "rules" => cel::to_value(&p.rules),
+            "exemptions" => cel::to_value(&p.exemptions),
+            "custom_rules" => cel::to_value(&p.custom_rules),
+            _ => return Err(no_such_key(name)),
+        })
+    }
+
+    fn whole(&self) -> Result<Box<dyn Val + 'static>, ExecutionError> {
+        Box::<dyn Val>::try_from(cel::to_value(self.0).map_err(conversion)?)
+    }
+}
+
+/// A record whose fields are converted only when an expression reaches for them.
+trait Record: fmt::Debug + Send + Sync {
+    /// The field `name`, or `NoSuchKey`.
+    fn field<'w>(&self, name: &str) -> Result<CowVal<'_, 'w>, ExecutionError>
+    where
+        Self: 'w;
+
+    /// Every field at once: for an expression that uses the record whole.
+    fn whole(&self) -> Result<Box<dyn Val + 'static>, ExecutionError>;
+}
+
+/// A [`Record`] as a CEL map.
+#[derive(Debug)]
+struct Lazy<R>(R);
+
+impl<R: Record> Val for Lazy<R> {
     fn get_type(&self) -> &Type {
         &MAP_TYPE
     }
@@ -398,17 +449,18 @@ impl Val for ResourceVal<'_> {
     {
         // Converting plain data cannot fail; if it ever did, the expression sees null and
         // fails on it rather than judging.
-        self.whole()
+        self.0
+            .whole()
             .unwrap_or_else(|_| Box::new(cel::common::types::CelNull))
     }
 }
 
-impl Indexer for ResourceVal<'_> {
+impl<R: Record> Indexer for Lazy<R> {
     fn get<'b, 'w>(&'b self, idx: &dyn Val) -> Result<CowVal<'b, 'w>, ExecutionError>
     where
         Self: 'w,
     {
-        self.field(field_name(idx)?)
+        self.0.field(field_name(idx)?)
     }
 
     fn steal<'w>(self: Box<Self>, idx: &dyn Val) -> Result<Box<dyn Val + 'w>, ExecutionError>
@@ -419,80 +471,9 @@ impl Indexer for ResourceVal<'_> {
     }
 }
 
-impl Container for ResourceVal<'_> {
+impl<R: Record> Container for Lazy<R> {
     fn contains(&self, value: &dyn Val) -> Result<bool, ExecutionError> {
-        Ok(self.field(field_name(value)?).is_ok())
-    }
-}
-
-/// `policy` as the expression sees it: the effective policy's sections, each converted only
-/// when the expression reaches for it.
-#[derive(Debug)]
-struct PolicyVal<'a>(&'a crate::policy::Policy);
-
-impl PolicyVal<'_> {
-    fn section<'b, 'w>(&self, name: &str) -> Result<CowVal<'b, 'w>, ExecutionError> {
-        let p = self.0;
-        owned(match name {
-            "scan" => cel::to_value(&p.scan),
-            "tags" => cel::to_value(&p.tags),
-            "regions" => cel::to_value(&p.regions),
-            "ec2" => cel::to_value(&p.ec2),
-            "s3" => cel::to_value(&p.s3),
-            "network" => cel::to_value(&p.network),
-            "logging" => cel::to_value(&p.logging),
-            "orphans" => cel::to_value(&p.orphans),
-            "cost" => cel::to_value(&p.cost),
-            "tagging" => cel::to_value(&p.tagging),
-            "alerts" => cel::to_value(&p.alerts),
-            "rules" => cel::to_value(&p.rules),
-            "exemptions" => cel::to_value(&p.exemptions),
-            "custom_rules" => cel::to_value(&p.custom_rules),
-            _ => return Err(no_such_key(name)),
-        })
-    }
-}
-
-impl Val for PolicyVal<'_> {
-    fn get_type(&self) -> &Type {
-        &MAP_TYPE
-    }
-
-    fn cel_type() -> &'static Type {
-        &MAP_TYPE
-    }
-
-    fn as_indexer<'b, 'w>(&'b self) -> Option<&'b (dyn Indexer + 'w)>
-    where
-        Self: 'w,
-    {
-        Some(self)
-    }
-
-    fn clone_as_boxed<'w>(&self) -> Box<dyn Val + 'w>
-    where
-        Self: 'w,
-    {
-        cel::to_value(self.0)
-            .map_err(conversion)
-            .and_then(Box::<dyn Val>::try_from)
-            .unwrap_or_else(|_| Box::new(cel::common::types::CelNull))
-    }
-}
-
-impl Indexer for PolicyVal<'_> {
-    fn get<'b, 'w>(&'b self, idx: &dyn Val) -> Result<CowVal<'b, 'w>, ExecutionError>
-    where
-        Self: 'w,
-    {
-        self.section(field_name(idx)?)
-    }
-
-    fn steal<'w>(self: Box<Self>, idx: &dyn Val) -> Result<Box<dyn Val + 'w>, ExecutionError>
-    where
-        Self: 'w,
-    {
-        self.get(idx).map(CowVal::into_owned)
+        Ok(self.0.field(field_name(value)?).is_ok())
     }
 }
 
