@@ -680,9 +680,9 @@ mod tests {
         let fields = json.as_object().unwrap();
         assert!(fields.len() >= 8, "{fields:?}");
         for (key, value) in fields {
-            let condition = match value {
-                serde_json::Value::String(s) => format!("resource.{key} == '{s}'"),
-                _ => format!("has(resource.{key})"),
+            let condition = match value.as_str() {
+                Some(s) => format!("resource.{key} == '{s}'"),
+                None => format!("has(resource.{key})"),
             };
             let p = one_rule("", &condition, "");
             assert_eq!(
