@@ -104,12 +104,19 @@ impl Condition {
     }
 }
 
-/// Collects the fields `has()` tests anywhere in `expr`.
+/// Collects the fields `has()` tests anywhere in `expr`, and the keys `"key" in map` tests.
 fn has_tests(expr: &Expr, out: &mut BTreeSet<String>) {
     if let Expr::Select(s) = expr
         && s.test
     {
         out.insert(s.field.clone());
+    }
+    if let Expr::Call(c) = expr
+        && c.func_name == "@in"
+        && let Some(Expr::Literal(cel::common::ast::LiteralValue::String(key))) =
+            c.args.first().map(|a| &a.expr)
+    {
+        out.insert(key.to_string());
     }
     let mut visit = |e: &IdedExpr| has_tests(&e.expr, out);
     match expr {
@@ -344,6 +351,10 @@ impl<'a> Record for ResourceVal<'a> {
         }
     }
 
+    fn unread(&self, name: &str) -> bool {
+        name == "tags" && self.r.tags_unread.is_some()
+    }
+
     /// As `inventory.json` writes the resource, less unread values.
     fn whole(&self) -> Result<Box<dyn Val + 'static>, ExecutionError> {
         let value = cel::to_value(self.r).map_err(conversion)?;
@@ -417,6 +428,11 @@ trait Record: fmt::Debug + Send + Sync {
 
     /// Every field at once: for an expression that uses the record whole.
     fn whole(&self) -> Result<Box<dyn Val + 'static>, ExecutionError>;
+
+    /// Whether field `name` is absent because the scan could not read it.
+    fn unread(&self, _name: &str) -> bool {
+        false
+    }
 }
 
 /// A [`Record`] as a CEL map.
@@ -473,7 +489,12 @@ impl<R: Record> Indexer for Lazy<R> {
 
 impl<R: Record> Container for Lazy<R> {
     fn contains(&self, value: &dyn Val) -> Result<bool, ExecutionError> {
-        Ok(self.0.field(field_name(value)?).is_ok())
+        let name = field_name(value)?;
+        if self.0.unread(name) {
+            // Not known to be absent: the check reports the failed read.
+            return Err(no_such_key(name));
+        }
+        Ok(self.0.field(name).is_ok())
     }
 }
 
@@ -720,6 +741,7 @@ mod tests {
                 "GetBucketEncryption",
             ),
             ("!has(resource.details.encryption)", "GetBucketEncryption"),
+            ("!('encryption' in resource.details)", "GetBucketEncryption"),
             (
                 "resource.details.access_logging && resource.details.encryption == 'sse_s3'",
                 "GetBucketEncryption",
@@ -751,15 +773,17 @@ mod tests {
         let got = verdicts(&p, vec![bucket("unread", unread)]);
         assert_eq!(got, pairs(&[("unread", "pass")]));
         // Tags whose read failed are not an empty map.
-        let p = one_rule("", "size(resource.tags) > 0", "");
-        let got = verdicts(&p, vec![untagged]);
-        assert_eq!(got.len(), 1);
-        assert!(
-            got[0]
-                .1
-                .starts_with("not evaluated: GetResources AccessDenied"),
-            "{got:?}"
-        );
+        for condition in ["size(resource.tags) > 0", "!('tags' in resource)"] {
+            let p = one_rule("", condition, "");
+            let got = verdicts(&p, vec![untagged.clone()]);
+            assert_eq!(got.len(), 1);
+            assert!(
+                got[0]
+                    .1
+                    .starts_with("not evaluated: GetResources AccessDenied"),
+                "{condition}: {got:?}"
+            );
+        }
     }
 
     #[test]
