@@ -103,14 +103,16 @@ pub fn rerun(
     (run, keys)
 }
 
-/// The rules a backtest looks at: `only`, or every rule the policy runs.
-pub fn rules_under_test(policy: &Policy, only: Option<RuleId>) -> BTreeSet<RuleId> {
+/// The rules a backtest looks at: `only`, or every rule the policy runs; `None` when the
+/// policy does not run `only` (not declared, or switched off).
+pub fn rules_under_test(policy: &Policy, only: Option<RuleId>) -> Option<BTreeSet<RuleId>> {
+    let in_force: BTreeSet<RuleId> = crate::rules::in_force(policy)
+        .iter()
+        .map(|r| r.id())
+        .collect();
     match only {
-        Some(rule) => BTreeSet::from([rule]),
-        None => crate::rules::in_force(policy)
-            .iter()
-            .map(|r| r.id())
-            .collect(),
+        None => Some(in_force),
+        Some(rule) => in_force.contains(&rule).then(|| BTreeSet::from([rule])),
     }
 }
 
@@ -154,7 +156,7 @@ remediation = "Start or terminate it"
                 now: inv.generated_at,
             }))
         };
-        let rules = rules_under_test(&new, Some(id));
+        let rules = rules_under_test(&new, Some(id)).unwrap();
         let (one, keys) = rerun(&first, &new, &rules, Some(&recorded(&first)), None);
         let stopped = |inv: &Inventory| {
             inv.resources
@@ -198,7 +200,9 @@ remediation = "Start or terminate it"
         assert_eq!((two.added_to_recorded, two.recorded_score), (None, None));
 
         // Every rule of the policy, when no rule is named.
-        let all = rules_under_test(&new, None);
+        let all = rules_under_test(&new, None).unwrap();
+        let off: RuleId = "not-declared".parse().unwrap();
+        assert_eq!(rules_under_test(&new, Some(off)), None);
         assert!(all.contains(&id) && all.contains(&RuleId::TagsRequired));
         let (every, _) = rerun(&first, &new, &all, Some(&recorded(&first)), None);
         assert_eq!(every.removed_from_recorded, Some(0));

@@ -70,29 +70,24 @@ pub async fn backtest(
     policy: &Policy,
     only: Option<RuleId>,
 ) -> Result<Backtest, PipelineError> {
-    if let Some(rule) = only
-        && !infraqa_core::rules::in_force(policy)
-            .iter()
-            .any(|r| r.id() == rule)
-    {
-        return Err(PipelineError::input(format!(
-            "the policy does not run rule `{rule}` (not declared, or switched off)"
-        )));
-    }
-    let rules = rules_under_test(policy, only);
+    let rules = rules_under_test(policy, only).ok_or_else(|| {
+        PipelineError::input(format!(
+            "the policy does not run rule `{}` (not declared, or switched off)",
+            only.map_or("", RuleId::as_str)
+        ))
+    })?;
     let kept = history.names(INVENTORY_SUFFIX).await?;
     let entries: BTreeSet<String> = history.names(".json").await?.into_iter().collect();
+    let kept_stems: BTreeSet<&str> = kept
+        .iter()
+        .filter_map(|k| k.strip_suffix(INVENTORY_SUFFIX))
+        .collect();
     let mut out = Backtest {
         rules: rules.iter().copied().collect(),
         runs: Vec::new(),
         runs_without_inventory: entries
             .iter()
-            .filter(|e| {
-                let stem = e.strip_suffix(".json").unwrap_or(e);
-                !kept
-                    .iter()
-                    .any(|k| k.strip_suffix(INVENTORY_SUFFIX) == Some(stem))
-            })
+            .filter(|e| !kept_stems.contains(e.strip_suffix(".json").unwrap_or(e)))
             .count(),
         problems: Vec::new(),
     };
@@ -106,12 +101,13 @@ pub async fn backtest(
             }
         };
         let entry_name = entry_name(&inventory);
-        let recorded = match entries.contains(&entry_name) {
-            true => history
+        let recorded = if entries.contains(&entry_name) {
+            history
                 .get(&entry_name)
                 .await?
-                .and_then(|b| infraqa_core::document::history_entry(&b).ok()),
-            false => None,
+                .and_then(|b| infraqa_core::document::history_entry(&b).ok())
+        } else {
+            None
         };
         let (run, keys) = rerun(
             &inventory,
