@@ -395,6 +395,7 @@ mod tests {
                 ..InventorySnapshot::default()
             },
             unread,
+            idle_monthly_saving_usd: None,
         }
     }
 

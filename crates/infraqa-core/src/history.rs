@@ -87,6 +87,10 @@ pub struct HistoryEntry {
     /// The reads the run's scan could not make, grouped: what a partial run did not see.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unread: Vec<UnreadRead>,
+    /// What cleaning up the run's idle and oversized resources would save per month (absent
+    /// in entries written before usage was read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_monthly_saving_usd: Option<f64>,
 }
 
 /// Failed reads of one kind in a run: a service's operation in a region, with the error code.
@@ -163,6 +167,9 @@ pub struct HistoryPoint {
     pub findings: usize,
     /// Whether its scan was partial.
     pub partial: bool,
+    /// What cleaning up its idle and oversized resources would have saved per month.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_monthly_saving_usd: Option<f64>,
 }
 
 /// Mean time to remediate one rule's findings.
@@ -259,6 +266,7 @@ pub fn trend(past: &[HistoryEntry], current: &HistoryEntry, last_n: usize) -> Tr
                 compliance_score: e.compliance_score,
                 findings: e.findings.len(),
                 partial: e.partial,
+                idle_monthly_saving_usd: e.idle_monthly_saving_usd,
             })
             .collect(),
         window_delta: window
@@ -694,6 +702,7 @@ mod tests {
             not_evaluated: Vec::new(),
             inventory: InventorySnapshot::default(),
             unread: Vec::new(),
+            idle_monthly_saving_usd: None,
         }
     }
 

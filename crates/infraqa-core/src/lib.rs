@@ -17,6 +17,7 @@ pub mod finding;
 pub mod history;
 pub mod iam;
 pub mod inventory;
+pub mod lifecycle;
 pub mod limits;
 pub mod model;
 pub mod observed;
@@ -28,6 +29,7 @@ pub mod report;
 pub mod rules;
 pub mod synthetic;
 pub mod tagging;
+pub mod usage;
 
 /// Rounds to two decimals (cents, score points), so reports and golden files carry stable
 /// figures; `-0.0` (an empty float sum) becomes `0.0`.

@@ -8,6 +8,7 @@
 use crate::iam::PolicyDocument;
 use crate::inventory::ScanError;
 use crate::observed::Observed;
+use crate::usage::Usage;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -168,6 +169,11 @@ pub struct Resource {
     /// whose list call carries no tags): then `tags` is incomplete and nothing may judge it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags_unread: Option<Box<ScanError>>,
+    /// What CloudWatch says it did over the lookback window (`[lifecycle]`): absent for types
+    /// and states whose usage is not read, unread when `GetMetricData` failed. Boxed: most
+    /// resources have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Box<Observed<Usage>>>,
     /// What the scanner learned about it beyond the common fields.
     pub details: ResourceDetails,
 }
@@ -783,6 +789,7 @@ mod tests {
             tags: BTreeMap::from([("Owner".into(), "platform".into())]),
             created_at: None,
             tags_unread: None,
+            usage: None,
             details: ResourceDetails::Ec2Vpc(Vpc {
                 is_default: true,
                 cidr_block: Some("172.31.0.0/16".into()),

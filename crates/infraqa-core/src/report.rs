@@ -8,6 +8,7 @@ use crate::history::{
     FindingKey, HISTORY_SCHEMA_VERSION, HistoryEntry, InventorySnapshot, Trend, UnreadRead, trend,
 };
 use crate::inventory::{Inventory, ScanError, ScanStats, UnitTiming};
+use crate::lifecycle::{Lifecycle, assess};
 use crate::orphans::Orphan;
 use crate::policy::Policy;
 use crate::prices::PriceTable;
@@ -109,6 +110,9 @@ pub struct Report {
     pub recommendations: Vec<Recommendation>,
     /// Cost allocation, untagged share and expensive misconfigurations.
     pub cost: CostReport,
+    /// Idle and oversized resources by their usage, ranked by saving, and ages per type.
+    #[serde(default)]
+    pub lifecycle: Lifecycle,
     /// The comparison with past runs.
     pub trend: Trend,
     /// What could not be judged, and why.
@@ -340,6 +344,7 @@ pub fn history_entry(report: &Report) -> HistoryEntry {
             by_age: report.summary.by_age.clone(),
         },
         unread: UnreadRead::group(&report.errors),
+        idle_monthly_saving_usd: Some(report.lifecycle.estimated_monthly_saving_usd),
     }
 }
 
@@ -390,6 +395,7 @@ pub fn build(input: ReportInput<'_>) -> Report {
         orphans: check.orphans,
         recommendations,
         cost: cost_report(inventory, policy, prices, now),
+        lifecycle: assess(inventory, &policy.lifecycle, prices),
         trend: Trend::default(),
         notes: check.notes,
         errors: inventory.errors.clone(),

@@ -137,6 +137,7 @@ pub fn resource(i: usize) -> Resource {
         tags,
         created_at: None,
         tags_unread: None,
+        usage: None,
         details,
     }
 }

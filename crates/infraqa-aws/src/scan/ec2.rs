@@ -412,6 +412,7 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
             account_id: ctx.account_id.to_owned(),
             tags: tags(i.tags()),
             tags_unread: None,
+            usage: None,
             created_at: i.launch_time().and_then(to_utc),
             details: ResourceDetails::Ec2Instance(Ec2Instance {
                 instance_type: i
@@ -475,6 +476,7 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
             account_id: ctx.account_id.to_owned(),
             tags: tags(s.tags()),
             tags_unread: None,
+            usage: None,
             created_at: s.start_time().and_then(to_utc),
             details: ResourceDetails::Ec2Snapshot(Ec2Snapshot {
                 source_volume_exists: volume_id.as_deref().is_some_and(|v| volume_ids.contains(v)),
@@ -494,6 +496,7 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
             account_id: ctx.account_id.to_owned(),
             tags: tags(v.tags()),
             tags_unread: None,
+            usage: None,
             created_at: v.create_time().and_then(to_utc),
             details: ResourceDetails::Ec2Volume(Ec2Volume {
                 volume_type: v
@@ -521,6 +524,7 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
             account_id: ctx.account_id.to_owned(),
             tags: tags(image.tags()),
             tags_unread: None,
+            usage: None,
             created_at: image.creation_date().and_then(super::parse_time),
             details: ResourceDetails::Ec2Image(Ec2Image {
                 owner_id: image.owner_id().unwrap_or_default().to_owned(),
@@ -545,6 +549,7 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
             account_id: ctx.account_id.to_owned(),
             tags: tags(a.tags()),
             tags_unread: None,
+            usage: None,
             created_at: None,
             details: ResourceDetails::Ec2ElasticIp(ElasticIp {
                 public_ip: a.public_ip().unwrap_or_default().to_owned(),
@@ -586,6 +591,7 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
             account_id: ctx.account_id.to_owned(),
             tags: tags(g.tags()),
             tags_unread: None,
+            usage: None,
             created_at: None,
             details: ResourceDetails::Ec2SecurityGroup(SecurityGroup {
                 group_name: g.group_name().unwrap_or_default().to_owned(),
@@ -618,6 +624,7 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
             account_id: ctx.account_id.to_owned(),
             tags: tags(v.tags()),
             tags_unread: None,
+            usage: None,
             created_at: None,
             details: ResourceDetails::Ec2Vpc(Vpc {
                 is_default: v.is_default().unwrap_or(false),
@@ -644,6 +651,7 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
             account_id: ctx.account_id.to_owned(),
             tags: tags(n.tags()),
             tags_unread: None,
+            usage: None,
             created_at: n.create_time().and_then(to_utc),
             details: ResourceDetails::Ec2NatGateway(NatGateway {
                 state,

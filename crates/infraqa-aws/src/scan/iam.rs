@@ -289,6 +289,7 @@ async fn assemble(
                 .collect::<BTreeMap<_, _>>(),
             created_at: role.create_date().and_then(to_utc),
             tags_unread: None,
+            usage: None,
             details: ResourceDetails::IamRole(IamRole {
                 path: role.path().unwrap_or("/").to_owned(),
                 trust_policy: trust,

@@ -63,6 +63,7 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
             account_id: ctx.account_id.to_owned(),
             tags: BTreeMap::new(),
             tags_unread: None,
+            usage: None,
             created_at: None,
             details: ResourceDetails::LambdaFunction(LambdaFunction {
                 runtime: f.runtime().map(|r| r.as_str().to_owned()),

@@ -66,6 +66,7 @@ pub async fn collect_from(
             account_id: ctx.account_id.to_owned(),
             tags: BTreeMap::new(),
             tags_unread: None,
+            usage: None,
             created_at: g
                 .creation_time()
                 .and_then(DateTime::<Utc>::from_timestamp_millis),

@@ -483,6 +483,7 @@ fn generic_resources(
             account_id: account_id.to_owned(),
             tags: t.clone(),
             tags_unread: None,
+            usage: None,
             created_at: None,
             details: ResourceDetails::Generic(Generic::default()),
         });

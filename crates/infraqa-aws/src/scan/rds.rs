@@ -58,6 +58,7 @@ pub async fn collect_from(ctx: &Ctx<'_>, client: &aws_sdk_rds::Client, only: Onl
                 })
                 .collect(),
             tags_unread: None,
+            usage: None,
             created_at: db.instance_create_time().and_then(to_utc),
             details: ResourceDetails::RdsDb(RdsDb {
                 engine: db.engine().unwrap_or_default().to_owned(),

@@ -288,6 +288,7 @@ async fn bucket(
         tags: BTreeMap::new(),
         created_at: b.creation_date().and_then(to_utc),
         tags_unread: None,
+        usage: None,
         details: ResourceDetails::S3Bucket(S3Bucket {
             encryption,
             public_access_block: bucket_block,

@@ -207,6 +207,7 @@ pub async fn read(
                 account_id: account_id.clone(),
                 tags: tags.get(&t.arn)?.clone(),
                 tags_unread: None,
+                usage: None,
                 created_at: None,
                 details: ResourceDetails::Generic(Generic::default()),
             })

@@ -257,6 +257,7 @@ mod tests {
                 .collect(),
             created_at: None,
             tags_unread: None,
+            usage: None,
             details,
         }
     }

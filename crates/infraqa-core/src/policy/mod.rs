@@ -78,6 +78,8 @@ pub struct Policy {
     pub orphans: OrphanPolicy,
     /// Cost allocation and what counts as an expensive misconfiguration.
     pub cost: CostPolicy,
+    /// Which usage the scan reads, and when a resource counts as idle, oversized or old.
+    pub lifecycle: LifecyclePolicy,
     /// What the tagger writes, and where its values come from.
     pub tagging: TaggingPolicy,
     /// Where alerts go.
@@ -358,6 +360,63 @@ impl Default for OrphanPolicy {
         Self {
             stopped_instance_days: 30,
         }
+    }
+}
+
+/// `[lifecycle]`: usage read from CloudWatch and the thresholds of the idle, oversized and
+/// unused verdicts. Every "idle" threshold must hold on every day of the window that has data,
+/// so a resource busy one day a week is never called idle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LifecyclePolicy {
+    /// Types whose usage the scan reads (`GetMetricData`, billed per metric): an empty list
+    /// switches usage off. Default: every type infraqa reads usage for
+    /// ([`crate::usage::METERED`]).
+    pub usage_types: Vec<ResourceType>,
+    /// Days of usage read, whole UTC days before the scan. Default: 14 (Trusted Advisor's).
+    pub lookback_days: u32,
+    /// Days with data a resource needs before any verdict; fewer is "not enough data".
+    /// Default: 7.
+    pub min_days: u32,
+    /// An instance is idle when its daily average CPU stays at or below this. Default: 10.
+    pub idle_cpu_percent: u32,
+    /// ... and its daily network in plus out stays at or below this many MB. Default: 5.
+    pub idle_network_mb: u32,
+    /// A running instance or database whose daily peak CPU stays at or below this is
+    /// oversized: one size smaller at most doubles the peak. Default: 40.
+    pub oversized_cpu_percent: u32,
+    /// A database is idle when its daily peak connections stay at or below this. Default: 0.
+    pub idle_connections: u32,
+    /// A NAT gateway is idle when the bytes it sends out stay at or below this many MB a day.
+    /// Default: 1.
+    pub idle_nat_gateway_mb: u32,
+    /// An attached volume is idle when its daily read plus write operations stay below this.
+    /// Default: 1 (no I/O at all).
+    pub idle_volume_ops: u32,
+    /// A resource created at least this many days ago is old. Default: 90.
+    pub old_after_days: u32,
+}
+
+impl Default for LifecyclePolicy {
+    fn default() -> Self {
+        Self {
+            usage_types: crate::usage::METERED.to_vec(),
+            lookback_days: 14,
+            min_days: 7,
+            idle_cpu_percent: 10,
+            idle_network_mb: 5,
+            oversized_cpu_percent: 40,
+            idle_connections: 0,
+            idle_nat_gateway_mb: 1,
+            idle_volume_ops: 1,
+            old_after_days: 90,
+        }
+    }
+}
+
+impl LifecyclePolicy {
+    /// Whether the scan reads usage for resources of type `t`.
+    pub fn reads_usage(&self, t: &ResourceType) -> bool {
+        self.usage_types.contains(t)
     }
 }
 

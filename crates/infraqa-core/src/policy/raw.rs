@@ -28,6 +28,8 @@ pub(super) struct RawPolicy {
     #[serde(default)]
     pub(super) cost: RawCost,
     #[serde(default)]
+    pub(super) lifecycle: RawLifecycle,
+    #[serde(default)]
     pub(super) tagging: RawTagging,
     #[serde(default)]
     pub(super) alerts: RawAlerts,
@@ -143,6 +145,21 @@ pub(super) struct RawCost {
     pub(super) max_non_production_size: Option<Spanned<String>>,
     pub(super) snapshot_max_age_days: Option<Spanned<i64>>,
     pub(super) cost_explorer: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLifecycle {
+    pub(super) usage_types: Option<SpannedStrings>,
+    pub(super) lookback_days: Option<Spanned<i64>>,
+    pub(super) min_days: Option<Spanned<i64>>,
+    pub(super) idle_cpu_percent: Option<Spanned<i64>>,
+    pub(super) idle_network_mb: Option<Spanned<i64>>,
+    pub(super) oversized_cpu_percent: Option<Spanned<i64>>,
+    pub(super) idle_connections: Option<Spanned<i64>>,
+    pub(super) idle_nat_gateway_mb: Option<Spanned<i64>>,
+    pub(super) idle_volume_ops: Option<Spanned<i64>>,
+    pub(super) old_after_days: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]

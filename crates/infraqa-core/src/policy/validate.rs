@@ -142,6 +142,7 @@ impl Validator<'_> {
                 ),
             },
             cost: self.cost(raw.cost),
+            lifecycle: self.lifecycle(raw.lifecycle),
             tagging,
             alerts: AlertPolicy {
                 topic: raw.alerts.topic.and_then(|t| {
@@ -501,6 +502,140 @@ impl Validator<'_> {
             );
             default
         })
+    }
+
+    /// A whole number in `range`, or the default with a problem naming the key.
+    fn bounded(
+        &mut self,
+        key: &str,
+        raw: Option<Spanned<i64>>,
+        range: std::ops::RangeInclusive<u32>,
+        unit: &str,
+        default: u32,
+    ) -> u32 {
+        let Some(value) = raw else {
+            return default;
+        };
+        let (span, n) = (value.span(), *value.get_ref());
+        match u32::try_from(n) {
+            Ok(v) if range.contains(&v) => v,
+            _ => {
+                self.problem(
+                    key,
+                    span,
+                    format!(
+                        "{n} is not a whole number of {unit} from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                );
+                default
+            }
+        }
+    }
+
+    fn lifecycle(&mut self, raw: RawLifecycle) -> LifecyclePolicy {
+        let d = LifecyclePolicy::default();
+        let usage_types = match raw.usage_types {
+            None => d.usage_types.clone(),
+            Some(list) => {
+                let mut types: Vec<ResourceType> = Vec::new();
+                for t in list {
+                    let span = t.span();
+                    let name = t.into_inner();
+                    let parsed = ResourceType::parse(&name);
+                    if !crate::usage::METERED.contains(&parsed) {
+                        self.problem(
+                            "lifecycle.usage_types",
+                            span,
+                            format!(
+                                "\"{name}\" is not a type infraqa reads usage for: one of {}",
+                                crate::usage::METERED.map(|t| format!("\"{t}\"")).join(", ")
+                            ),
+                        );
+                    } else if !types.contains(&parsed) {
+                        types.push(parsed);
+                    }
+                }
+                types
+            }
+        };
+        let min_span = raw.min_days.as_ref().map(Spanned::span);
+        let lookback_days = self.bounded(
+            "lifecycle.lookback_days",
+            raw.lookback_days,
+            1..=455,
+            "days",
+            d.lookback_days,
+        );
+        let min_days = self.bounded(
+            "lifecycle.min_days",
+            raw.min_days,
+            1..=455,
+            "days",
+            d.min_days.min(lookback_days),
+        );
+        if min_days > lookback_days {
+            self.problem(
+                "lifecycle.min_days",
+                min_span.unwrap_or(0..0),
+                format!(
+                    "{min_days} days with data cannot be found in a window of lookback_days = {lookback_days}"
+                ),
+            );
+        }
+        LifecyclePolicy {
+            usage_types,
+            lookback_days,
+            min_days,
+            idle_cpu_percent: self.bounded(
+                "lifecycle.idle_cpu_percent",
+                raw.idle_cpu_percent,
+                0..=100,
+                "percent",
+                d.idle_cpu_percent,
+            ),
+            idle_network_mb: self.bounded(
+                "lifecycle.idle_network_mb",
+                raw.idle_network_mb,
+                0..=u32::MAX,
+                "MB",
+                d.idle_network_mb,
+            ),
+            oversized_cpu_percent: self.bounded(
+                "lifecycle.oversized_cpu_percent",
+                raw.oversized_cpu_percent,
+                0..=100,
+                "percent",
+                d.oversized_cpu_percent,
+            ),
+            idle_connections: self.bounded(
+                "lifecycle.idle_connections",
+                raw.idle_connections,
+                0..=u32::MAX,
+                "connections",
+                d.idle_connections,
+            ),
+            idle_nat_gateway_mb: self.bounded(
+                "lifecycle.idle_nat_gateway_mb",
+                raw.idle_nat_gateway_mb,
+                0..=u32::MAX,
+                "MB",
+                d.idle_nat_gateway_mb,
+            ),
+            idle_volume_ops: self.bounded(
+                "lifecycle.idle_volume_ops",
+                raw.idle_volume_ops,
+                0..=u32::MAX,
+                "operations",
+                d.idle_volume_ops,
+            ),
+            old_after_days: self.days(
+                "lifecycle.old_after_days",
+                raw.old_after_days,
+                d.old_after_days,
+            ),
+        }
     }
 
     fn cost(&mut self, raw: RawCost) -> CostPolicy {

@@ -16,6 +16,7 @@ use super::{EvalContext, Rule, Verdict, Violation};
 use crate::finding::{RuleId, Severity};
 use crate::inventory::ScanError;
 use crate::model::{Resource, ResourceType};
+use crate::observed::Observed;
 use cel::common::ast::{Expr, IdedExpr};
 use cel::common::traits::{Container, Indexer};
 use cel::common::types::{CelMap, CelMapKey as Key, CelString, MAP_TYPE, Type};
@@ -271,6 +272,9 @@ fn unread_fields(r: &Resource) -> HashMap<String, Vec<ScanError>> {
     if let Some(e) = &r.tags_unread {
         unread.insert("tags".to_owned(), vec![(**e).clone()]);
     }
+    if let Some(e) = r.usage.as_deref().and_then(Observed::unread) {
+        unread.insert("usage".to_owned(), vec![e.clone()]);
+    }
     unread
 }
 
@@ -340,6 +344,10 @@ impl<'a> Record for ResourceVal<'a> {
                 Some(at) => owned(cel::to_value(at)),
                 None => Err(no_such_key(name)),
             },
+            "usage" => match r.usage.as_deref().and_then(Observed::read) {
+                Some(u) => owned(cel::to_value(u)),
+                None => Err(no_such_key(name)),
+            },
             "details" => match self.details.get_or_init(|| {
                 let value = cel::to_value(&r.details).map_err(conversion)?;
                 Box::<dyn Val>::try_from(strip_unread(value, &mut HashMap::new()))
@@ -352,7 +360,15 @@ impl<'a> Record for ResourceVal<'a> {
     }
 
     fn unread(&self, name: &str) -> bool {
-        name == "tags" && self.r.tags_unread.is_some()
+        match name {
+            "tags" => self.r.tags_unread.is_some(),
+            "usage" => self
+                .r
+                .usage
+                .as_deref()
+                .is_some_and(|u| u.unread().is_some()),
+            _ => false,
+        }
     }
 
     /// As `inventory.json` writes the resource, less unread values.
@@ -405,6 +421,7 @@ impl Record for PolicyVal<'_> {
             "logging" => cel::to_value(&p.logging),
             "orphans" => cel::to_value(&p.orphans),
             "cost" => cel::to_value(&p.cost),
+            "lifecycle" => cel::to_value(&p.lifecycle),
             "tagging" => cel::to_value(&p.tagging),
             "alerts" => cel::to_value(&p.alerts),
             "rules" => cel::to_value(&p.rules),

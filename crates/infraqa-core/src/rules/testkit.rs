@@ -40,6 +40,7 @@ pub fn resource(
             .collect::<BTreeMap<_, _>>(),
         created_at: None,
         tags_unread: None,
+        usage: None,
         details,
     }
 }

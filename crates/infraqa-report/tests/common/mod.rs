@@ -110,6 +110,7 @@ pub fn audit_export() -> infraqa_core::history::AuditExport {
                 ]),
             },
             unread,
+            idle_monthly_saving_usd: None,
         }
     };
     let denied = UnreadRead {
