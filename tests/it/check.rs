@@ -25,7 +25,9 @@ async fn the_checker_finds_exactly_the_planted_violations() {
     let clients = account.clients().await;
     let estate = seed_demo_estate(&clients).await.unwrap();
     let scope = RegionScope::List(vec![PRIMARY_REGION.into(), SECONDARY_REGION.into()]);
-    let inventory = scan(&clients, &scope, &Quiet).await.unwrap();
+    let inventory = scan(&clients, &scope, &Default::default(), &Quiet)
+        .await
+        .unwrap();
     assert!(inventory.errors.is_empty(), "{:#?}", inventory.errors);
     let policy = Policy::from_toml(&estate.policy_toml(), "demo-policy.toml").unwrap();
     let result = check(&inventory, &policy, chrono::Utc::now());
@@ -163,7 +165,9 @@ async fn tagged_aws_defaults_are_exempt_however_they_reach_the_inventory() {
         .unwrap();
 
     let scope = RegionScope::List(vec![PRIMARY_REGION.into()]);
-    let inventory = scan(&clients, &scope, &Quiet).await.unwrap();
+    let inventory = scan(&clients, &scope, &Default::default(), &Quiet)
+        .await
+        .unwrap();
     assert!(inventory.errors.is_empty(), "{:#?}", inventory.errors);
     let policy = Policy::from_toml(
         "[tags]\nrequired = [\"Owner\"]\n[regions]\napproved = [\"eu-central-1\"]",

@@ -85,7 +85,9 @@ async fn scanned_demo_estate(clients: &infraqa_aws::AwsClients) -> infraqa_core:
     seed_demo_estate(clients).await.unwrap();
     tag_aws_defaults(clients, PRIMARY_REGION).await.unwrap();
     let scope = RegionScope::List(vec![PRIMARY_REGION.into(), SECONDARY_REGION.into()]);
-    scan(clients, &scope, &Quiet).await.unwrap()
+    scan(clients, &scope, &Default::default(), &Quiet)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]

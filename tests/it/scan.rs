@@ -21,7 +21,9 @@ async fn seeded_scan() -> (Estate, Inventory) {
     let clients = account.clients().await;
     let estate = seed_demo_estate(&clients).await.unwrap();
     let scope = RegionScope::List(vec![PRIMARY_REGION.into(), SECONDARY_REGION.into()]);
-    let inventory = scan(&clients, &scope, &Quiet).await.unwrap();
+    let inventory = scan(&clients, &scope, &Default::default(), &Quiet)
+        .await
+        .unwrap();
     (estate, inventory)
 }
 
@@ -319,9 +321,14 @@ pub async fn scan_through(
     options.max_attempts = max_attempts;
     options.initial_backoff = std::time::Duration::from_millis(5);
     let scope = RegionScope::List(vec![PRIMARY_REGION.into(), SECONDARY_REGION.into()]);
-    scan(&AwsClients::load(options).await, &scope, &Quiet)
-        .await
-        .unwrap()
+    scan(
+        &AwsClients::load(options).await,
+        &scope,
+        &Default::default(),
+        &Quiet,
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]

@@ -28,6 +28,15 @@ pub struct InventorySnapshot {
     pub by_age: BTreeMap<String, usize>,
 }
 
+/// The age bands, youngest first, as [`age_band`] names them.
+pub const AGE_BANDS: [&str; 5] = [
+    "0-30 days",
+    "30-90 days",
+    "90-365 days",
+    "over 1 year",
+    "unknown",
+];
+
 /// The age band of a resource created at `created` as of `at`: `0-30 days`, `30-90 days`,
 /// `90-365 days`, `over 1 year`, or `unknown` when the API gives no creation time.
 pub fn age_band(created: Option<DateTime<Utc>>, at: DateTime<Utc>) -> &'static str {

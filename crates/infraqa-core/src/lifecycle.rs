@@ -171,6 +171,8 @@ pub struct TypeAge {
 pub struct Lifecycle {
     /// Days of usage behind the verdicts.
     pub lookback_days: u32,
+    /// Age from which a resource counts as old (`lifecycle.old_after_days`).
+    pub old_after_days: u32,
     /// Verdicts per metered type.
     pub usage: BTreeMap<String, UsageCounts>,
     /// What to clean up, largest saving first.
@@ -282,9 +284,8 @@ fn judge(r: &Resource, u: &Usage, p: &LifecyclePolicy, prices: &PriceTable) -> V
                 };
             }
             if cpu_peak <= f64::from(p.oversized_cpu_percent)
-                && let Some(to) = smaller_size(&i.instance_type, |t| {
-                    prices.ec2_month(region, t).is_some()
-                })
+                && let Some(to) =
+                    smaller_size(&i.instance_type, |t| prices.ec2_month(region, t).is_some())
             {
                 return Verdict::Cleanup {
                     kind: CleanupKind::OversizedInstance,
@@ -335,9 +336,8 @@ fn judge(r: &Resource, u: &Usage, p: &LifecyclePolicy, prices: &PriceTable) -> V
             let cpu_peak = peak(u, "CPUUtilization", Statistic::Maximum);
             if cpu_days.is_none()
                 && cpu_peak <= f64::from(p.oversized_cpu_percent)
-                && let Some(to) = smaller_size(&d.instance_class, |c| {
-                    prices.rds_month(region, c).is_some()
-                })
+                && let Some(to) =
+                    smaller_size(&d.instance_class, |c| prices.rds_month(region, c).is_some())
             {
                 return Verdict::Cleanup {
                     kind: CleanupKind::OversizedDatabase,
@@ -425,8 +425,8 @@ fn judge(r: &Resource, u: &Usage, p: &LifecyclePolicy, prices: &PriceTable) -> V
                     return Verdict::NotEnoughData(why);
                 }
             }
-            let ops =
-                peak(u, "VolumeReadOps", Statistic::Sum) + peak(u, "VolumeWriteOps", Statistic::Sum);
+            let ops = peak(u, "VolumeReadOps", Statistic::Sum)
+                + peak(u, "VolumeWriteOps", Statistic::Sum);
             if ops < f64::from(p.idle_volume_ops) {
                 let attached = v.attached_instance_ids.join(", ");
                 return Verdict::Cleanup {
@@ -458,6 +458,7 @@ pub fn assess(inventory: &Inventory, policy: &LifecyclePolicy, prices: &PriceTab
     let at = inventory.generated_at;
     let mut out = Lifecycle {
         lookback_days: policy.lookback_days,
+        old_after_days: policy.old_after_days,
         ..Lifecycle::default()
     };
     let mut oldest: BTreeMap<&ResourceType, Vec<AgedResource>> = BTreeMap::new();
@@ -467,14 +468,19 @@ pub fn assess(inventory: &Inventory, policy: &LifecyclePolicy, prices: &PriceTab
             bands: BTreeMap::new(),
             oldest: Vec::new(),
         });
-        *age.bands.entry(age_band(r.created_at, at).to_owned()).or_default() += 1;
+        *age.bands
+            .entry(age_band(r.created_at, at).to_owned())
+            .or_default() += 1;
         let age_days = r.created_at.map(|c| (at - c).num_days());
         if let (Some(created_at), Some(age_days)) = (r.created_at, age_days) {
-            oldest.entry(&r.resource_type).or_default().push(AgedResource {
-                resource_arn: r.arn.clone(),
-                created_at,
-                age_days,
-            });
+            oldest
+                .entry(&r.resource_type)
+                .or_default()
+                .push(AgedResource {
+                    resource_arn: r.arn.clone(),
+                    created_at,
+                    age_days,
+                });
         }
         let Some(usage) = r.usage.as_deref() else {
             continue;

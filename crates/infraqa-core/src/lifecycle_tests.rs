@@ -144,7 +144,13 @@ fn instance_thresholds_hold_at_their_boundaries() {
     let t = ResourceType::Ec2Instance;
     let busy_peak = (CPU, Maximum, 90.0);
     let cases: Vec<(&str, usize, Vec<(&str, Statistic, f64)>, &str, &str)> = vec![
-        ("quiet", 14, vec![(CPU, Average, 2.0), busy_peak], "", "idle-instance"),
+        (
+            "quiet",
+            14,
+            vec![(CPU, Average, 2.0), busy_peak],
+            "",
+            "idle-instance",
+        ),
         (
             "CPU at the threshold is idle",
             14,
@@ -241,8 +247,15 @@ fn idle_and_oversized_instances_name_action_size_and_saving() {
     .1
     .unwrap();
     assert_eq!(idle.action, CleanupAction::Stop);
-    assert_eq!(idle.estimated_monthly_saving_usd, Some(140.16), "0.192 x 730");
-    assert!(idle.command.contains("aws ec2 stop-instances --region us-east-1 --instance-ids i-1"));
+    assert_eq!(
+        idle.estimated_monthly_saving_usd,
+        Some(140.16),
+        "0.192 x 730"
+    );
+    assert!(
+        idle.command
+            .contains("aws ec2 stop-instances --region us-east-1 --instance-ids i-1")
+    );
     assert_eq!((idle.age_days, idle.old), (Some(400), true));
     assert!(idle.reason.contains("at most 1.5%"), "{}", idle.reason);
 
@@ -427,7 +440,10 @@ fn cleanup_ranks_by_saving_and_ages_are_banded_per_type() {
     small.id = "i-small".into();
     small.arn = "arn:aws:ec2:us-east-1:123456789012:instance/i-small".into();
     small.created_at = Some(now() - chrono::Duration::days(10));
-    let big = with_usage(instance("m5.2xlarge"), Observed::Read(usage(&t, 14, &quiet)));
+    let big = with_usage(
+        instance("m5.2xlarge"),
+        Observed::Read(usage(&t, 14, &quiet)),
+    );
     let nat = with_usage(
         nat(),
         Observed::Read(usage(&ResourceType::Ec2NatGateway, 14, &[])),
@@ -465,9 +481,18 @@ fn cleanup_ranks_by_saving_and_ages_are_banded_per_type() {
 #[test]
 fn smaller_sizes_skip_what_the_table_does_not_price() {
     let priced = |t: &str| ["m5.large", "m5.2xlarge", "db.t3.small"].contains(&t);
-    assert_eq!(smaller_size("m5.4xlarge", priced).as_deref(), Some("m5.2xlarge"));
-    assert_eq!(smaller_size("m5.2xlarge", priced).as_deref(), Some("m5.large"));
+    assert_eq!(
+        smaller_size("m5.4xlarge", priced).as_deref(),
+        Some("m5.2xlarge")
+    );
+    assert_eq!(
+        smaller_size("m5.2xlarge", priced).as_deref(),
+        Some("m5.large")
+    );
     assert_eq!(smaller_size("m5.large", priced), None);
-    assert_eq!(smaller_size("db.t3.medium", priced).as_deref(), Some("db.t3.small"));
+    assert_eq!(
+        smaller_size("db.t3.medium", priced).as_deref(),
+        Some("db.t3.small")
+    );
     assert_eq!(smaller_size("weird", priced), None);
 }

@@ -66,8 +66,18 @@ const fn spec(
 }
 
 const EC2: [MetricSpec; 4] = [
-    spec("AWS/EC2", "InstanceId", "CPUUtilization", Statistic::Average),
-    spec("AWS/EC2", "InstanceId", "CPUUtilization", Statistic::Maximum),
+    spec(
+        "AWS/EC2",
+        "InstanceId",
+        "CPUUtilization",
+        Statistic::Average,
+    ),
+    spec(
+        "AWS/EC2",
+        "InstanceId",
+        "CPUUtilization",
+        Statistic::Maximum,
+    ),
     spec("AWS/EC2", "InstanceId", "NetworkIn", Statistic::Sum),
     spec("AWS/EC2", "InstanceId", "NetworkOut", Statistic::Sum),
 ];
@@ -233,7 +243,10 @@ mod tests {
         assert_eq!(m.average, Some(5.0));
         assert_eq!(m.maximum, Some(9.0));
         let none = MetricUsage::of(cpu, &[]);
-        assert_eq!((none.datapoints, none.average, none.maximum), (0, None, None));
+        assert_eq!(
+            (none.datapoints, none.average, none.maximum),
+            (0, None, None)
+        );
         for t in &METERED {
             assert!(!metrics_for(t).is_empty(), "{t}");
             assert!(metrics_for(t).len() <= QUERIES_PER_CALL);

@@ -207,7 +207,7 @@ pub async fn scanner(
         start_margin: START_MARGIN,
     });
     let clients = &suite.aws.for_policy(&policy).await;
-    let inventory = scan_until(clients, &scope, &Quiet, deadline)
+    let inventory = scan_until(clients, &scope, &policy.lifecycle, &Quiet, deadline)
         .await
         .map_err(|e| HandlerError::from(PipelineError::aws("scanning the account", e)))?;
     let id = run_id(&inventory);

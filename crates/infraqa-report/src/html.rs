@@ -3,7 +3,8 @@
 
 use crate::charts::{self, Bar, ChartError, NEUTRAL, severity_color};
 use askama::Template;
-use infraqa_core::history::FindingKey;
+use infraqa_core::history::{AGE_BANDS, FindingKey};
+use infraqa_core::lifecycle::{Cleanup, UsageGap};
 use infraqa_core::report::Report;
 use infraqa_core::rules::{ExemptedFinding, NotEvaluated};
 use infraqa_core::{Finding, Severity};
@@ -31,6 +32,20 @@ pub struct ResourceView<'a> {
 
 struct Row {
     cells: Vec<String>,
+}
+
+/// One cleanup recommendation as the page shows it.
+struct CleanupRow<'a> {
+    c: &'a Cleanup,
+    saving: String,
+    age: String,
+}
+
+/// One type's ages.
+struct AgeRow {
+    resource_type: String,
+    counts: Vec<usize>,
+    oldest: Vec<String>,
 }
 
 /// The rows of a long list a person reads, at most [`LISTED`], and how many more there are.
@@ -81,6 +96,14 @@ struct Page<'a> {
     orphans: Listed<Row>,
     allocation: Vec<(String, Vec<Row>)>,
     misconfigurations: Listed<Row>,
+    usage: Vec<Row>,
+    cleanup: Listed<CleanupRow<'a>>,
+    idle_and_old: usize,
+    not_enough_data: Listed<&'a UsageGap>,
+    usage_unread: Listed<&'a UsageGap>,
+    bands: [&'static str; 5],
+    ages: Vec<AgeRow>,
+    waste_trend: Vec<Row>,
     mttr: Vec<Row>,
     cost_total: String,
     waste_total: String,
@@ -249,6 +272,68 @@ pub fn render(r: &Report) -> Result<String, HtmlError> {
                 m.action.clone(),
             ],
         })),
+        usage: r
+            .lifecycle
+            .usage
+            .iter()
+            .map(|(t, c)| Row {
+                cells: vec![
+                    t.clone(),
+                    c.measured.to_string(),
+                    c.idle.to_string(),
+                    c.oversized.to_string(),
+                    c.busy.to_string(),
+                    c.not_enough_data.to_string(),
+                    c.not_evaluated.to_string(),
+                ],
+            })
+            .collect(),
+        cleanup: Listed::of(r.lifecycle.cleanup.iter().map(|c| {
+            CleanupRow {
+                c,
+                saving: c
+                    .estimated_monthly_saving_usd
+                    .map_or_else(|| "not priced".to_owned(), money),
+                age: c
+                    .age_days
+                    .map_or_else(|| "unknown".to_owned(), |d| format!("{d} days")),
+            }
+        })),
+        idle_and_old: r.lifecycle.idle_and_old().count(),
+        not_enough_data: Listed::of(r.lifecycle.not_enough_data.iter()),
+        usage_unread: Listed::of(r.lifecycle.not_evaluated.iter()),
+        bands: AGE_BANDS,
+        ages: r
+            .lifecycle
+            .age
+            .iter()
+            .map(|(t, a)| AgeRow {
+                resource_type: t.clone(),
+                counts: AGE_BANDS
+                    .iter()
+                    .map(|b| a.bands.get(*b).copied().unwrap_or(0))
+                    .collect(),
+                oldest: a
+                    .oldest
+                    .iter()
+                    .map(|o| format!("{} ({} days)", o.resource_arn, o.age_days))
+                    .collect(),
+            })
+            .collect(),
+        waste_trend: r
+            .trend
+            .history
+            .iter()
+            .map(|p| Row {
+                cells: vec![
+                    p.generated_at.format("%Y-%m-%d %H:%M").to_string(),
+                    format!("{:.2}%", p.compliance_score),
+                    p.findings.to_string(),
+                    p.idle_monthly_saving_usd
+                        .map_or_else(|| "not measured".to_owned(), money),
+                ],
+            })
+            .collect(),
         mttr: r
             .trend
             .mttr_days

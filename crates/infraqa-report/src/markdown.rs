@@ -2,6 +2,7 @@
 
 use askama::Template;
 use infraqa_core::Severity;
+use infraqa_core::history::AGE_BANDS;
 use infraqa_core::report::Report;
 
 /// How many recommendations (and failed reads) the summary lists.
@@ -27,6 +28,14 @@ struct Summary<'a> {
     waste_total: String,
     orphans_cost: String,
     untagged: String,
+    idle: usize,
+    oversized: usize,
+    saving: String,
+    idle_and_old: usize,
+    cleanup: Vec<(String, String, String, String)>,
+    cleanup_more: usize,
+    bands: [&'static str; 5],
+    ages: Vec<(String, Vec<usize>)>,
 }
 
 /// Table cells must not break the Markdown table.
@@ -72,6 +81,48 @@ pub fn render(r: &Report) -> Result<String, askama::Error> {
             r.cost.untagged.estimated_monthly_cost_usd,
             r.cost.untagged.share_percent
         ),
+        idle: r.lifecycle.usage.values().map(|c| c.idle).sum(),
+        oversized: r.lifecycle.usage.values().map(|c| c.oversized).sum(),
+        saving: format!("${:.2}", r.lifecycle.estimated_monthly_saving_usd),
+        idle_and_old: r.lifecycle.idle_and_old().count(),
+        cleanup: r
+            .lifecycle
+            .cleanup
+            .iter()
+            .take(TOP)
+            .map(|c| {
+                (
+                    format!("{} `{}`", c.kind.as_str(), escape(&c.resource_arn)),
+                    match &c.resize_to {
+                        Some(to) => format!("{} to {to}", c.action.as_str()),
+                        None => c.action.as_str().to_owned(),
+                    },
+                    c.estimated_monthly_saving_usd
+                        .map_or_else(|| "not priced".to_owned(), |s| format!("${s:.2}")),
+                    match (c.age_days, c.old) {
+                        (Some(d), true) => format!("{d} days (old)"),
+                        (Some(d), false) => format!("{d} days"),
+                        (None, _) => "unknown".to_owned(),
+                    },
+                )
+            })
+            .collect(),
+        cleanup_more: r.lifecycle.cleanup.len().saturating_sub(TOP),
+        bands: AGE_BANDS,
+        ages: r
+            .lifecycle
+            .age
+            .iter()
+            .map(|(t, a)| {
+                (
+                    t.clone(),
+                    AGE_BANDS
+                        .iter()
+                        .map(|b| a.bands.get(*b).copied().unwrap_or(0))
+                        .collect(),
+                )
+            })
+            .collect(),
     }
     .render()
     .map(|mut text| {

@@ -81,6 +81,7 @@ pub async fn collect(ctx: &Ctx<'_>, scanned: &[String], only: Only<'_>) -> Sink 
             account_id: ctx.account_id.to_owned(),
             tags,
             tags_unread,
+            usage: None,
             created_at: None,
             details: ResourceDetails::CloudtrailTrail(Trail {
                 home_region: home,

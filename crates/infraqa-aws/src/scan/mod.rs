@@ -20,6 +20,7 @@ pub mod s3;
 pub mod select;
 pub mod sink;
 pub mod tagging;
+pub mod usage;
 
 use crate::clients::AwsClients;
 use crate::error::AwsError;
@@ -30,7 +31,7 @@ use futures_util::{FutureExt, StreamExt};
 use infraqa_core::inventory::{INVENTORY_SCHEMA_VERSION, ScanStats, UnitTiming};
 use infraqa_core::model::{GLOBAL_REGION, Generic, ResourceDetails};
 use infraqa_core::observed::Observed;
-use infraqa_core::policy::RegionScope;
+use infraqa_core::policy::{LifecyclePolicy, RegionScope};
 use infraqa_core::{Inventory, Resource, ResourceType, ScanError};
 use sink::Sink;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -166,9 +167,10 @@ impl Deadline {
 pub async fn scan(
     clients: &AwsClients,
     scope: &RegionScope,
+    lifecycle: &LifecyclePolicy,
     observer: &dyn ScanObserver,
 ) -> Result<Inventory, AwsError> {
-    scan_until(clients, scope, observer, None).await
+    scan_until(clients, scope, lifecycle, observer, None).await
 }
 
 /// [`scan`] that is done by `deadline`: it starts no unit within the deadline's margin and cuts
@@ -177,6 +179,7 @@ pub async fn scan(
 pub async fn scan_until(
     clients: &AwsClients,
     scope: &RegionScope,
+    lifecycle: &LifecyclePolicy,
     observer: &dyn ScanObserver,
     deadline: Option<Deadline>,
 ) -> Result<Inventory, AwsError> {
@@ -284,7 +287,9 @@ pub async fn scan_until(
         ));
     }
     drop(account_block);
-    observer.planned(units.len());
+    let reads_usage = !lifecycle.usage_types.is_empty();
+    let planned = units.len();
+    observer.planned(planned);
 
     let mut all = Sink::default();
     let mut tags = TagMap::new();
@@ -306,9 +311,6 @@ pub async fn scan_until(
         }
     }
     drop(results);
-    timings.sort_by(|a, b| {
-        (b.duration_ms, &a.service, &a.region).cmp(&(a.duration_ms, &b.service, &b.region))
-    });
 
     let mut resources = all.resources;
     let tagging_failed = first_errors(&all.errors, "tagging");
@@ -318,6 +320,22 @@ pub async fn scan_until(
         .extend(defaults::mark_aws_defaults(clients, &resources, &mut generic).await);
     resources.extend(generic);
     link_lambda_log_groups(&mut resources, &first_errors(&all.errors, "logs"));
+    if reads_usage {
+        let (sink, unit_timings) = read_usage(
+            clients,
+            &account_id,
+            &mut resources,
+            lifecycle,
+            (observer, planned),
+            deadline,
+        )
+        .await;
+        all.errors.extend(sink.errors);
+        timings.extend(unit_timings);
+    }
+    timings.sort_by(|a, b| {
+        (b.duration_ms, &a.service, &a.region).cmp(&(a.duration_ms, &b.service, &b.region))
+    });
     resources.sort_by(|a, b| {
         (a.resource_type.as_str(), &a.region, &a.arn).cmp(&(
             b.resource_type.as_str(),
@@ -352,18 +370,93 @@ pub async fn scan_until(
     })
 }
 
+/// Reads the usage of every metered resource (`lifecycle.usage_types`, in a state where usage
+/// means something), one `cloudwatch` unit per region, all regions at once. A resource whose
+/// unit was cut off by the deadline is left with its usage unread.
+async fn read_usage(
+    clients: &AwsClients,
+    account_id: &str,
+    resources: &mut [Resource],
+    lifecycle: &LifecyclePolicy,
+    (observer, planned): (&dyn ScanObserver, usize),
+    deadline: Option<Deadline>,
+) -> (Sink, Vec<UnitTiming>) {
+    let (start, end) = infraqa_core::usage::window(Utc::now(), lifecycle.lookback_days);
+    let mut by_region: BTreeMap<String, Vec<usage::Target>> = BTreeMap::new();
+    for (index, r) in resources.iter().enumerate() {
+        if lifecycle.reads_usage(&r.resource_type) && infraqa_core::usage::is_metered(r) {
+            by_region
+                .entry(r.region.clone())
+                .or_default()
+                .push(usage::Target {
+                    index,
+                    resource_type: r.resource_type.clone(),
+                    id: r.id.clone(),
+                });
+        }
+    }
+    let mut asked: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut work = Vec::new();
+    for (region, targets) in by_region {
+        asked.push((region.clone(), targets.iter().map(|t| t.index).collect()));
+        let unit: BoxFuture<'_, (Sink, Option<usage::Usages>)> = Box::pin(async move {
+            let ctx = Ctx {
+                clients,
+                account_id,
+                region: &region,
+            };
+            let (sink, usages) = usage::collect(&ctx, targets, start, end).await;
+            (sink, Some(usages))
+        });
+        work.push(unit);
+    }
+    observer.planned(planned + asked.len());
+    let regions: Vec<String> = asked.iter().map(|(r, _)| r.clone()).collect();
+    let results = futures_util::future::join_all(
+        work.into_iter()
+            .zip(&regions)
+            .map(|(unit, region)| guard("cloudwatch", region.clone(), unit, deadline)),
+    )
+    .await;
+    let mut all = Sink::default();
+    let mut timings = Vec::new();
+    for ((timing, sink, usages), (_, indexes)) in results.into_iter().zip(asked) {
+        observer.finished(
+            &format!("cloudwatch {}", timing.region),
+            indexes.len(),
+            sink.errors.len(),
+        );
+        let cut_off = sink.errors.first().cloned();
+        for (index, usage) in usages.unwrap_or_default() {
+            if let Some(r) = resources.get_mut(index) {
+                r.usage = Some(Box::new(usage));
+            }
+        }
+        if let Some(e) = cut_off {
+            for index in indexes {
+                if let Some(r) = resources.get_mut(index).filter(|r| r.usage.is_none()) {
+                    r.usage = Some(Box::new(Observed::failed(e.clone())));
+                }
+            }
+        }
+        timings.push(timing);
+        all.absorb(sink);
+    }
+    (all, timings)
+}
+
 fn millis(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Runs one unit's `work` within `deadline`: not at all when it is too close, cut off when it
 /// runs past it; either way the unit's absence is recorded. Returns how long it ran.
-async fn guard(
+async fn guard<T>(
     service: &'static str,
     region: String,
-    work: BoxFuture<'_, (Sink, Option<TagMap>)>,
+    work: BoxFuture<'_, (Sink, Option<T>)>,
     deadline: Option<Deadline>,
-) -> (UnitTiming, Sink, Option<TagMap>) {
+) -> (UnitTiming, Sink, Option<T>) {
     let started = Instant::now();
     let (sink, tags) = match deadline {
         None => work.await,
