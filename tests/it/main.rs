@@ -13,6 +13,7 @@ mod grants;
 mod lambda;
 mod live;
 mod scan;
+mod usage;
 mod validate;
 
 use infraqa_tests::emulator::{Emulator, TestAccount};

@@ -421,7 +421,8 @@ fn protocol(service: &str) -> &'static str {
     match service {
         "ec2" => "ec2",
         "s3" | "s3control" => "rest-xml",
-        "iam" | "sts" | "rds" | "sns" | "cloudwatch" => "query",
+        // CloudWatch signs as `monitoring`.
+        "iam" | "sts" | "rds" | "sns" | "cloudwatch" | "monitoring" => "query",
         "lambda" => "rest-json",
         _ => "json",
     }

@@ -69,6 +69,24 @@ pub struct Estate {
     pub account_findings: Vec<(RuleId, String)>,
     /// The day it was seeded; the demo policy's exemption dates are relative to it.
     pub seeded_on: NaiveDate,
+    /// The usage planted in CloudWatch, and what the lifecycle section must conclude.
+    pub usage: Vec<PlantedUsage>,
+}
+
+/// Usage planted for one resource: daily datapoints over the days before the seeding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlantedUsage {
+    /// The resource's id.
+    pub id: String,
+    /// Its region.
+    pub region: String,
+    /// A human name for test messages.
+    pub name: String,
+    /// The verdict the demo policy must reach: a cleanup kind (`idle-instance`, ...), `busy`
+    /// or `not-enough-data`.
+    pub verdict: &'static str,
+    /// The monthly saving of a cleanup, where priced.
+    pub saving: Option<f64>,
 }
 
 impl Estate {
@@ -220,6 +238,7 @@ pub async fn seed_demo_estate(clients: &AwsClients) -> Result<Estate, KitError> 
     s.trail().await?;
     s.secondary_region().await?;
     s.aws_defaults_and_derived().await?;
+    s.usage().await?;
     s.estate.account_findings = vec![(RuleId::CloudtrailEnabled, SECONDARY_REGION.to_owned())];
     Ok(s.estate)
 }
@@ -1351,6 +1370,200 @@ impl Seeder<'_> {
                     );
                 }
             }
+        }
+        Ok(())
+    }
+
+    // ---------- what CloudWatch says they did ----------
+
+    /// Puts `values` (one datapoint each, hours apart) of `metric` on each of the `days` whole
+    /// days before today, as the service would have published them.
+    async fn put_usage(
+        &self,
+        region: &str,
+        (namespace, dimension, id): (&str, &str, &str),
+        metric: &str,
+        values: &[f64],
+        days: i64,
+    ) -> Result<(), KitError> {
+        use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+        let midnight = chrono::Utc::now()
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc();
+        let mut data = Vec::new();
+        for day in 1..=days {
+            for (i, v) in values.iter().enumerate() {
+                let hour = 6 + 4 * i64::try_from(i).unwrap_or(0);
+                let at = midnight - chrono::Duration::days(day) + chrono::Duration::hours(hour);
+                data.push(
+                    MetricDatum::builder()
+                        .metric_name(metric)
+                        .dimensions(Dimension::builder().name(dimension).value(id).build())
+                        .timestamp(aws_smithy_types::DateTime::from_secs(at.timestamp()))
+                        .value(*v)
+                        .build(),
+                );
+            }
+        }
+        self.clients
+            .cloudwatch(region)
+            .put_metric_data()
+            .namespace(namespace)
+            .set_metric_data(Some(data))
+            .send()
+            .await
+            .step(format!("putting {metric} of {id}"))?;
+        Ok(())
+    }
+
+    fn id_of(&self, name: &str) -> Result<(String, String), KitError> {
+        self.estate
+            .by_name(name)
+            .map(|r| (r.id.clone(), r.region.clone()))
+            .ok_or_else(|| KitError::missing(format!("the seeded resource {name}")))
+    }
+
+    /// Plants two weeks of usage: an idle batch host, a busy web server and one with three
+    /// days of data; an idle and two busy databases; a busy and a never-invoked function; an
+    /// idle NAT gateway; busy root volumes.
+    async fn usage(&mut self) -> Result<(), KitError> {
+        type Plan = (
+            &'static str,
+            (&'static str, &'static str),
+            &'static [(&'static str, &'static [f64])],
+            i64,
+            &'static str,
+        );
+        const EC2: (&str, &str) = ("AWS/EC2", "InstanceId");
+        const RDS: (&str, &str) = ("AWS/RDS", "DBInstanceIdentifier");
+        let plans: [Plan; 9] = [
+            (
+                "batch-1",
+                EC2,
+                &[
+                    ("CPUUtilization", &[0.5, 3.0]),
+                    ("NetworkIn", &[100_000.0]),
+                    ("NetworkOut", &[100_000.0]),
+                ],
+                14,
+                "idle-instance",
+            ),
+            (
+                "web-1",
+                EC2,
+                &[
+                    ("CPUUtilization", &[20.0, 80.0]),
+                    ("NetworkIn", &[5e8]),
+                    ("NetworkOut", &[5e8]),
+                ],
+                14,
+                "busy",
+            ),
+            (
+                "web-2",
+                EC2,
+                &[
+                    ("CPUUtilization", &[1.0, 2.0]),
+                    ("NetworkIn", &[1000.0]),
+                    ("NetworkOut", &[1000.0]),
+                ],
+                3,
+                "not-enough-data",
+            ),
+            (
+                "orders-db",
+                RDS,
+                &[
+                    ("DatabaseConnections", &[4.0, 12.0]),
+                    ("CPUUtilization", &[20.0, 55.0]),
+                ],
+                14,
+                "busy",
+            ),
+            (
+                "reports-db",
+                RDS,
+                &[
+                    ("DatabaseConnections", &[0.0]),
+                    ("CPUUtilization", &[1.0, 2.0]),
+                ],
+                14,
+                "idle-database",
+            ),
+            (
+                "eu-scratch-db",
+                RDS,
+                &[
+                    ("DatabaseConnections", &[1.0, 2.0]),
+                    ("CPUUtilization", &[30.0, 70.0]),
+                ],
+                14,
+                "busy",
+            ),
+            (
+                "orders-api",
+                ("AWS/Lambda", "FunctionName"),
+                &[("Invocations", &[1200.0])],
+                14,
+                "busy",
+            ),
+            (
+                "nightly-export",
+                ("AWS/Lambda", "FunctionName"),
+                &[],
+                0,
+                "not-enough-data",
+            ),
+            (
+                "nat-analytics-eu",
+                ("AWS/NATGateway", "NatGatewayId"),
+                &[("BytesOutToDestination", &[0.0])],
+                14,
+                "idle-nat-gateway",
+            ),
+        ];
+        let prices = infraqa_core::prices::PriceTable::embedded();
+        for (name, (namespace, dimension), metrics, days, verdict) in plans {
+            let (id, region) = self.id_of(name)?;
+            for (metric, values) in metrics {
+                self.put_usage(&region, (namespace, dimension, &id), metric, values, days)
+                    .await?;
+            }
+            let saving = match verdict {
+                "idle-instance" => prices.ec2_month(&region, "m4.large"),
+                "idle-database" => prices.rds_month(&region, "db.t3.micro"),
+                "idle-nat-gateway" => prices.nat_gateway_month(&region),
+                _ => None,
+            };
+            self.estate.usage.push(PlantedUsage {
+                id,
+                region,
+                name: name.to_owned(),
+                verdict,
+                saving: saving.map(infraqa_core::round2),
+            });
+        }
+        let roots: Vec<(String, String)> = self
+            .estate
+            .resources
+            .iter()
+            .filter(|r| r.name == "root-volume")
+            .map(|r| (r.id.clone(), r.region.clone()))
+            .collect();
+        for (id, region) in roots {
+            for (metric, value) in [("VolumeReadOps", 3000.0), ("VolumeWriteOps", 5000.0)] {
+                self.put_usage(&region, ("AWS/EBS", "VolumeId", &id), metric, &[value], 14)
+                    .await?;
+            }
+            self.estate.usage.push(PlantedUsage {
+                id,
+                region,
+                name: "root-volume".to_owned(),
+                verdict: "busy",
+                saving: None,
+            });
         }
         Ok(())
     }

@@ -96,6 +96,16 @@ async fn main() -> anyhow::Result<()> {
     for (rule, region) in &estate.account_findings {
         println!("account-level: {rule} in {region}");
     }
+    for u in &estate.usage {
+        let saving = u
+            .saving
+            .map(|s| format!(", saves ${s:.2}/month"))
+            .unwrap_or_default();
+        println!(
+            "usage planted: {:<18} {:<10} {:<32} {}{saving}",
+            u.name, u.region, u.id, u.verdict
+        );
+    }
     println!(
         "{} resources ({} buckets listed by S3), {} terminated instance(s) that must not be inventoried",
         estate.resources.len(),
