@@ -14,7 +14,7 @@ use crate::observed::Observed;
 use crate::policy::LifecyclePolicy;
 use crate::prices::{PriceTable, SIZES, size_rank, split_type};
 use crate::round2;
-use crate::usage::{Statistic, Usage};
+use crate::usage::{Statistic, Usage, metrics_for};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -453,6 +453,9 @@ fn judge(r: &Resource, u: &Usage, p: &LifecyclePolicy, prices: &PriceTable) -> V
     }
 }
 
+/// One type's resources per age band, and its oldest (creation time, ARN), oldest first.
+type TypeAges<'a> = (BTreeMap<&'static str, usize>, Vec<(DateTime<Utc>, &'a str)>);
+
 /// The `lifecycle` section of an inventory.
 pub fn assess(inventory: &Inventory, policy: &LifecyclePolicy, prices: &PriceTable) -> Lifecycle {
     let at = inventory.generated_at;
@@ -461,30 +464,30 @@ pub fn assess(inventory: &Inventory, policy: &LifecyclePolicy, prices: &PriceTab
         old_after_days: policy.old_after_days,
         ..Lifecycle::default()
     };
-    let mut oldest: BTreeMap<&ResourceType, Vec<AgedResource>> = BTreeMap::new();
+    // Per type: counts by band, and the oldest few as references (a million resources are
+    // never copied to find three).
+    let mut ages: BTreeMap<&ResourceType, TypeAges<'_>> = BTreeMap::new();
     for r in &inventory.resources {
-        let t = r.resource_type.to_string();
-        let age = out.age.entry(t.clone()).or_insert_with(|| TypeAge {
-            bands: BTreeMap::new(),
-            oldest: Vec::new(),
-        });
-        *age.bands
-            .entry(age_band(r.created_at, at).to_owned())
-            .or_default() += 1;
-        let age_days = r.created_at.map(|c| (at - c).num_days());
-        if let (Some(created_at), Some(age_days)) = (r.created_at, age_days) {
-            oldest
-                .entry(&r.resource_type)
-                .or_default()
-                .push(AgedResource {
-                    resource_arn: r.arn.clone(),
-                    created_at,
-                    age_days,
-                });
+        let (bands, oldest) = ages.entry(&r.resource_type).or_default();
+        *bands.entry(age_band(r.created_at, at)).or_default() += 1;
+        if let Some(created) = r.created_at {
+            let key = (created, r.arn.as_str());
+            let pos = oldest.partition_point(|o| *o <= key);
+            if pos < OLDEST_PER_TYPE {
+                oldest.insert(pos, key);
+                oldest.truncate(OLDEST_PER_TYPE);
+            }
         }
-        let Some(usage) = r.usage.as_deref() else {
+        let age_days = r.created_at.map(|c| (at - c).num_days());
+        // Usage of a type infraqa does not meter (another tool's inventory) decides nothing.
+        let Some(usage) = r
+            .usage
+            .as_deref()
+            .filter(|_| !metrics_for(&r.resource_type).is_empty())
+        else {
             continue;
         };
+        let t = r.resource_type.to_string();
         let counts = out.usage.entry(t.clone()).or_default();
         counts.measured += 1;
         let gap = |reason: String| UsageGap {
@@ -540,13 +543,23 @@ pub fn assess(inventory: &Inventory, policy: &LifecyclePolicy, prices: &PriceTab
             }
         }
     }
-    for (t, mut list) in oldest {
-        list.sort_by(|a, b| (a.created_at, &a.resource_arn).cmp(&(b.created_at, &b.resource_arn)));
-        list.truncate(OLDEST_PER_TYPE);
-        if let Some(age) = out.age.get_mut(t.as_str()) {
-            age.oldest = list;
-        }
-    }
+    out.age = ages
+        .into_iter()
+        .map(|(t, (bands, oldest))| {
+            let age = TypeAge {
+                bands: bands.into_iter().map(|(b, n)| (b.to_owned(), n)).collect(),
+                oldest: oldest
+                    .into_iter()
+                    .map(|(created_at, arn)| AgedResource {
+                        resource_arn: arn.to_owned(),
+                        created_at,
+                        age_days: (at - created_at).num_days(),
+                    })
+                    .collect(),
+            };
+            (t.to_string(), age)
+        })
+        .collect();
     out.cleanup.sort_by(|a, b| {
         b.estimated_monthly_saving_usd
             .unwrap_or(0.0)

@@ -187,3 +187,50 @@ fn a_large_estate_lists_the_worst_resources_and_points_to_the_csv_for_the_rest()
     let csv = infraqa_report::table::render(&report).unwrap();
     assert!(String::from_utf8(csv).unwrap().lines().count() > report.findings.len());
 }
+
+#[test]
+fn cleanup_by_usage_and_ages_per_type_show_in_html_and_markdown() {
+    let (_, mut report) = report_of_fixture();
+    let l = &report.lifecycle;
+    assert_eq!(l.cleanup.len(), 3);
+    let html = infraqa_report::html::render(&report).unwrap();
+    assert!(
+        html.contains("Cleanup by usage (3, $120.45/month)"),
+        "heading"
+    );
+    let cleanup = html.split("id=\"cleanup\"").nth(1).unwrap();
+    let cleanup = cleanup.split("</table>").next().unwrap();
+    // Ranked by saving: the idle m4.large first, with its action and command.
+    let first = cleanup.find("idle-instance").unwrap();
+    let second = cleanup.find("idle-nat-gateway").unwrap();
+    let third = cleanup.find("idle-database").unwrap();
+    assert!(first < second && second < third, "{cleanup}");
+    assert!(cleanup.contains("$73.00"));
+    assert!(
+        cleanup.contains(
+            "aws ec2 stop-instances --region us-east-1 --instance-ids i-0124681d25ddff653"
+        )
+    );
+    assert!(html.contains("id=\"not-enough-data\""));
+    let ages = html.split("id=\"age\"").nth(1).unwrap();
+    let ages = ages.split("</table>").next().unwrap();
+    assert!(ages.contains("<th>over 1 year</th>"));
+    assert!(ages.contains("<td>ec2:instance</td><td>4</td>"), "{ages}");
+
+    let md = infraqa_report::markdown::render(&report).unwrap();
+    assert!(md.contains("### Cleanup"), "{md}");
+    assert!(md.contains("Cleaning up saves $120.45/month"), "{md}");
+    assert!(md.contains("| 1 | idle-instance `arn:aws:ec2:us-east-1:123456789012:instance/i-0124681d25ddff653` | stop | $73.00 |"), "{md}");
+    assert!(md.contains("| ec2:instance | 4 | 0 | 0 | 0 | 0 |"), "{md}");
+
+    // Without usage, the cleanup section says why instead of showing an empty table.
+    report.lifecycle.usage.clear();
+    report.lifecycle.cleanup.clear();
+    let html = infraqa_report::html::render(&report).unwrap();
+    assert!(html.contains("No usage was read"));
+    assert!(
+        !infraqa_report::markdown::render(&report)
+            .unwrap()
+            .contains("### Cleanup")
+    );
+}

@@ -43,6 +43,18 @@ fn the_contract_example_parses_into_the_expected_policy() {
     assert_eq!(p.network.allowed_public_ports, BTreeSet::from([80, 443]));
     assert!(p.network.allow_public_icmp);
     assert_eq!(p.orphans.stopped_instance_days, 30);
+    assert_eq!(
+        p.lifecycle,
+        crate::policy::LifecyclePolicy::default(),
+        "the example spells out the defaults"
+    );
+    assert!(
+        parse("[lifecycle]\nusage_types = []")
+            .unwrap()
+            .lifecycle
+            .usage_types
+            .is_empty()
+    );
     assert_eq!(p.exemptions.len(), 2);
     let legacy = &p.exemptions[0];
     assert_eq!(legacy.rule, RuleId::S3PublicAccess);
@@ -223,6 +235,29 @@ fn invalid_values_are_all_reported_with_key_and_line() {
             "negative days",
             "[orphans]\nstopped_instance_days = -3\n",
             vec![("orphans.stopped_instance_days", 2, "-3")],
+        ),
+        (
+            "lifecycle values out of range",
+            "[lifecycle]\nusage_types = [\"s3:bucket\"]\nlookback_days = 0\nidle_cpu_percent = 140\nold_after_days = -1\n",
+            vec![
+                (
+                    "lifecycle.usage_types",
+                    2,
+                    "not a type infraqa reads usage for",
+                ),
+                ("lifecycle.lookback_days", 3, "from 1 to 455"),
+                (
+                    "lifecycle.idle_cpu_percent",
+                    4,
+                    "140 is not a whole number of percent",
+                ),
+                ("lifecycle.old_after_days", 5, "-1"),
+            ],
+        ),
+        (
+            "more days with data than the window has",
+            "[lifecycle]\nlookback_days = 7\nmin_days = 10\n",
+            vec![("lifecycle.min_days", 3, "lookback_days = 7")],
         ),
         (
             "empty critical tag",
