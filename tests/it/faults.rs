@@ -317,7 +317,8 @@ async fn with_a_round_trip_per_call_the_scan_reads_the_same_and_times_every_unit
     };
     assert_eq!(arns(&slow), arns(&s.clean_inventory));
 
-    // Every unit: the account-wide ones and seven per region, each at least one round trip.
+    // Every unit: the account-wide ones and eight per region (usage among them: both regions
+    // have metered resources), each at least one round trip.
     let units: BTreeSet<(String, String)> = slow
         .stats
         .units
@@ -330,6 +331,7 @@ async fn with_a_round_trip_per_call_the_scan_reads_the_same_and_times_every_unit
     for region in [PRIMARY_REGION, SECONDARY_REGION] {
         for service in [
             "cloudtrail",
+            "cloudwatch",
             "ec2",
             "lambda",
             "logs",

@@ -91,6 +91,18 @@ fn minimum_calls(inv: &Inventory) -> BTreeMap<&'static str, u64> {
             + pages(count(ResourceType::LogsLogGroup, r), 50)
             + 1; // DescribeTrails
     }
+    // Usage: queries of the metered resources, 500 to a call, per region.
+    let mut cloudwatch = 0;
+    for region in &inv.regions {
+        let queries: usize = inv
+            .resources
+            .iter()
+            .filter(|x| &x.region == region && x.usage.is_some())
+            .map(|x| infraqa_core::usage::metrics_for(&x.resource_type).len())
+            .sum();
+        cloudwatch += queries.div_ceil(infraqa_core::usage::QUERIES_PER_CALL) as u64;
+    }
+    min.insert("cloudwatch", cloudwatch);
     min.insert("ec2", ec2);
     min.insert("tagging", tagging);
     min.insert("rds+lambda+logs+cloudtrail", other);
