@@ -659,6 +659,40 @@ mod tests {
     }
 
     #[test]
+    fn usage_is_in_reach_and_unread_usage_is_not_evaluated() {
+        use crate::usage::{MetricUsage, Usage, metrics_for, window};
+        let read = |cpu: f64| {
+            let mut r = instance(&format!("i-{cpu}"), "m5.large", &[]);
+            let (start, end) = window(now(), 14);
+            r.usage = Some(Box::new(Observed::Read(Usage {
+                start,
+                end,
+                metrics: metrics_for(&ResourceType::Ec2Instance)
+                    .iter()
+                    .map(|m| MetricUsage::of(m, &[cpu; 14]))
+                    .collect(),
+            })));
+            r
+        };
+        let mut unread = instance("i-unread", "m5.large", &[]);
+        unread.usage = Some(Box::new(Observed::failed(denied(
+            "cloudwatch",
+            "GetMetricData",
+        ))));
+        let unmeasured = instance("i-none", "m5.large", &[]);
+        let p = one_rule(
+            "\"ec2:instance\"",
+            "!has(resource.usage) || resource.usage.metrics.exists(m, m.metric == 'CPUUtilization' && m.maximum > 5.0)",
+            "",
+        );
+        let got = verdicts(&p, vec![read(50.0), read(1.0), unread, unmeasured]);
+        assert_eq!(got[0], ("i-50".to_owned(), "pass".to_owned()));
+        assert_eq!(got[1], ("i-1".to_owned(), "fail: broken".to_owned()));
+        assert!(got[2].1.starts_with("not evaluated: GetMetricData"), "{got:?}");
+        assert_eq!(got[3], ("i-none".to_owned(), "pass".to_owned()));
+    }
+
+    #[test]
     fn a_condition_judges_the_resource_as_the_inventory_writes_it() {
         let p = one_rule(
             "\"ec2:instance\"",
