@@ -40,6 +40,13 @@ pub fn summary(r: &Report) -> String {
         r.cost.estimated_monthly_total_usd,
         r.cost.estimated_monthly_waste_usd
     );
+    if !r.lifecycle.cleanup.is_empty() {
+        line.push_str(&format!(
+            "; {} idle or oversized (${:.2}/month to save)",
+            r.lifecycle.cleanup.len(),
+            r.lifecycle.estimated_monthly_saving_usd
+        ));
+    }
     if r.partial {
         line.push_str(&format!(
             "; PARTIAL: {} read(s) failed, some resources were not judged",
