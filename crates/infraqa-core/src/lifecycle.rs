@@ -166,6 +166,16 @@ pub struct TypeAge {
     pub oldest: Vec<AgedResource>,
 }
 
+impl TypeAge {
+    /// Resources per band in [`crate::history::AGE_BANDS`] order.
+    pub fn counts(&self) -> Vec<usize> {
+        crate::history::AGE_BANDS
+            .iter()
+            .map(|b| self.bands.get(*b).copied().unwrap_or(0))
+            .collect()
+    }
+}
+
 /// The report's `lifecycle` section.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Lifecycle {

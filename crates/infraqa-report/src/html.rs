@@ -309,10 +309,7 @@ pub fn render(r: &Report) -> Result<String, HtmlError> {
             .iter()
             .map(|(t, a)| AgeRow {
                 resource_type: t.clone(),
-                counts: AGE_BANDS
-                    .iter()
-                    .map(|b| a.bands.get(*b).copied().unwrap_or(0))
-                    .collect(),
+                counts: a.counts(),
                 oldest: a
                     .oldest
                     .iter()

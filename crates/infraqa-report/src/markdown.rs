@@ -113,15 +113,7 @@ pub fn render(r: &Report) -> Result<String, askama::Error> {
             .lifecycle
             .age
             .iter()
-            .map(|(t, a)| {
-                (
-                    t.clone(),
-                    AGE_BANDS
-                        .iter()
-                        .map(|b| a.bands.get(*b).copied().unwrap_or(0))
-                        .collect(),
-                )
-            })
+            .map(|(t, a)| (t.clone(), a.counts()))
             .collect(),
     }
     .render()

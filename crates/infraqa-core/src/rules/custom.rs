@@ -688,7 +688,10 @@ mod tests {
         let got = verdicts(&p, vec![read(50.0), read(1.0), unread, unmeasured]);
         assert_eq!(got[0], ("i-50".to_owned(), "pass".to_owned()));
         assert_eq!(got[1], ("i-1".to_owned(), "fail: broken".to_owned()));
-        assert!(got[2].1.starts_with("not evaluated: GetMetricData"), "{got:?}");
+        assert!(
+            got[2].1.starts_with("not evaluated: GetMetricData"),
+            "{got:?}"
+        );
         assert_eq!(got[3], ("i-none".to_owned(), "pass".to_owned()));
     }
 
