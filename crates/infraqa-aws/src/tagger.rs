@@ -252,7 +252,7 @@ mod tests {
             resource_type: ResourceType::Ec2Volume,
             id: arn.rsplit('/').next().unwrap_or_default().to_owned(),
             region: "us-east-1".to_owned(),
-            tags_before: BTreeMap::new(),
+            tags_before: infraqa_core::model::Tags::new(),
             add: BTreeMap::from([("Owner".to_owned(), "a".to_owned())]),
             sources: BTreeMap::new(),
             withheld: BTreeMap::new(),

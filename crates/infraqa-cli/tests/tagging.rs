@@ -172,7 +172,7 @@ fn tag_plans_then_applies_on_the_demo_estate_and_the_tags_read_back() {
     for c in &plan.changes {
         let a = now[c.resource_arn.as_str()];
         for (k, v) in &c.add {
-            assert_eq!(a.tags.get(k), Some(v), "{} {k}", c.resource_arn);
+            assert_eq!(a.tags.get(k), Some(v.as_str()), "{} {k}", c.resource_arn);
         }
     }
     // ComplianceStatus from the findings: an exempted finding leaves a resource compliant.

@@ -29,6 +29,7 @@ pub mod report;
 pub mod rules;
 pub mod synthetic;
 pub mod tagging;
+pub mod tagset;
 pub mod usage;
 
 /// Rounds to two decimals (cents, score points), so reports and golden files carry stable

@@ -8,10 +8,10 @@
 use crate::iam::PolicyDocument;
 use crate::inventory::ScanError;
 use crate::observed::Observed;
+pub use crate::tagset::Tags;
 use crate::usage::Usage;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// The region value of resources that are not regional (IAM).
@@ -161,7 +161,7 @@ pub struct Resource {
     pub account_id: String,
     /// Its tags; keys and values are case-sensitive.
     #[serde(default)]
-    pub tags: BTreeMap<String, String>,
+    pub tags: Tags,
     /// When AWS says it was created, if AWS knows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<DateTime<Utc>>,
@@ -181,7 +181,7 @@ pub struct Resource {
 impl Resource {
     /// The value of tag `key`, if present.
     pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags.get(key).map(String::as_str)
+        self.tags.get(key)
     }
 
     /// Whether the resource is global (IAM) rather than regional.
@@ -786,7 +786,7 @@ mod tests {
             resource_type: ResourceType::Ec2Vpc,
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
-            tags: BTreeMap::from([("Owner".into(), "platform".into())]),
+            tags: Tags::from_iter([("Owner", "platform")]),
             created_at: None,
             tags_unread: None,
             usage: None,

@@ -6,7 +6,6 @@ use crate::inventory::{INVENTORY_SCHEMA_VERSION, Inventory, ScanError, ScanStats
 use crate::model::*;
 use crate::observed::Observed;
 use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
 
 /// The policy the synthetic estate is checked against.
 pub const POLICY: &str = r#"
@@ -46,7 +45,7 @@ fn denied(region: &str, operation: &str) -> ScanError {
 #[rustfmt::skip]
 pub fn resource(i: usize) -> Resource {
     let region = ["us-east-1", "eu-west-1", "ap-south-1"][i % 3].to_owned();
-    let mut tags = BTreeMap::new();
+    let mut tags = crate::model::Tags::new();
     if !i.is_multiple_of(4) {
         for (k, v) in [
             (

@@ -80,7 +80,7 @@ pub struct TagChange {
     /// Its region (`global` for IAM).
     pub region: String,
     /// Its tags when planned: the write is skipped if they differ when it is about to happen.
-    pub tags_before: BTreeMap<String, String>,
+    pub tags_before: crate::model::Tags,
     /// Key to value to write.
     pub add: BTreeMap<String, String>,
     /// Key to where the value comes from.

@@ -95,7 +95,7 @@ pub async fn apply(
             resource_arn: w.change.resource_arn.clone(),
             action: "tag-write".to_owned(),
             actor: Some(actor.clone()),
-            tags_before: Some(w.change.tags_before.clone()),
+            tags_before: Some(w.change.tags_before.to_map()),
             tags_written: Some(w.change.add.clone()),
             outcome: Some(outcome_name(w.outcome).to_owned()),
             error: w.error.clone(),

@@ -8,7 +8,6 @@ use crate::scan::sink::Sink;
 use infraqa_core::model::{ResourceDetails, Trail};
 use infraqa_core::observed::Observed;
 use infraqa_core::{Resource, ResourceType};
-use std::collections::BTreeMap;
 
 /// Collects the trails whose home region is `ctx.region`, and multi-region trails seen here
 /// whose home region is not scanned (so coverage can still be judged); with `only`, the named
@@ -70,7 +69,7 @@ pub async fn collect(ctx: &Ctx<'_>, scanned: &[String], only: Only<'_>) -> Sink 
             Err(e) => {
                 let err = AwsError::call("cloudtrail", "ListTags", e);
                 let record = sink.error(&home, &err.naming(&format!("trail {name}")));
-                (BTreeMap::new(), Some(Box::new(record)))
+                (infraqa_core::model::Tags::new(), Some(Box::new(record)))
             }
         };
         sink.resources.push(Resource {

@@ -11,7 +11,7 @@ use infraqa_core::model::{
 };
 use infraqa_core::observed::Observed;
 use infraqa_core::{Resource, ResourceType, ScanError};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 const SVC: &str = "ec2";
 
@@ -33,14 +33,9 @@ fn only_filter(only: Only<'_>, kind: &ResourceType, name: &str) -> Option<t::Fil
     only.ids(kind).map(|ids| filter(name, ids))
 }
 
-fn tags(tags: &[t::Tag]) -> BTreeMap<String, String> {
+fn tags(tags: &[t::Tag]) -> infraqa_core::model::Tags {
     tags.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            ))
-        })
+        .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())))
         .collect()
 }
 

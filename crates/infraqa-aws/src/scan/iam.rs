@@ -12,7 +12,7 @@ use infraqa_core::iam::PolicyDocument;
 use infraqa_core::model::{GLOBAL_REGION, IamRole, PolicySource, ResourceDetails, RolePolicy};
 use infraqa_core::observed::Observed;
 use infraqa_core::{Resource, ResourceType, ScanError};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 const SVC: &str = "iam";
 
@@ -282,11 +282,7 @@ async fn assemble(
             resource_type: ResourceType::IamRole,
             region: GLOBAL_REGION.to_owned(),
             account_id: ctx.account_id.to_owned(),
-            tags: role
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                .collect::<BTreeMap<_, _>>(),
+            tags: role.tags().iter().map(|t| (t.key(), t.value())).collect(),
             created_at: role.create_date().and_then(to_utc),
             tags_unread: None,
             usage: None,

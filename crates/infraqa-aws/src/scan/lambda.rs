@@ -8,7 +8,6 @@ use aws_sdk_lambda::types::FunctionConfiguration;
 use infraqa_core::model::{LambdaFunction, ResourceDetails};
 use infraqa_core::observed::Observed;
 use infraqa_core::{Resource, ResourceType};
-use std::collections::BTreeMap;
 
 /// Collects the region's functions, or those `only` names (one `GetFunction` each; a function
 /// that no longer exists is simply absent). Tags come from the tagging API.
@@ -61,7 +60,7 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
             resource_type: ResourceType::LambdaFunction,
             region: ctx.region.to_owned(),
             account_id: ctx.account_id.to_owned(),
-            tags: BTreeMap::new(),
+            tags: infraqa_core::model::Tags::new(),
             tags_unread: None,
             usage: None,
             created_at: None,

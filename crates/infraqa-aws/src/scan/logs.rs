@@ -5,7 +5,6 @@ use crate::scan::sink::Sink;
 use chrono::{DateTime, Utc};
 use infraqa_core::model::{LogGroup, ResourceDetails};
 use infraqa_core::{Resource, ResourceType};
-use std::collections::BTreeMap;
 
 /// A log group ARN without the `:*` suffix `DescribeLogGroups` adds (the tagging API and
 /// policies use the bare form).
@@ -64,7 +63,7 @@ pub async fn collect_from(
             resource_type: ResourceType::LogsLogGroup,
             region: ctx.region.to_owned(),
             account_id: ctx.account_id.to_owned(),
-            tags: BTreeMap::new(),
+            tags: infraqa_core::model::Tags::new(),
             tags_unread: None,
             usage: None,
             created_at: g

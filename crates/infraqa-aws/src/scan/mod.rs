@@ -533,7 +533,7 @@ fn apply_bulk_tags(
         .filter(|r| tags_from_tagging(&r.resource_type))
     {
         match tags.get(&r.arn) {
-            Some(t) => r.tags.extend(t.iter().map(|(k, v)| (k.clone(), v.clone()))),
+            Some(t) => r.tags.extend(t.iter()),
             None => r.tags_unread = tagging_failed.get(&r.region).cloned().map(Box::new),
         }
     }

@@ -17,7 +17,6 @@ use infraqa_core::model::{
 };
 use infraqa_core::observed::Observed;
 use infraqa_core::{Resource, ResourceType};
-use std::collections::BTreeMap;
 
 const SVC: &str = "s3";
 /// Buckets read at once; the S3 rate limiter paces the calls themselves.
@@ -285,7 +284,7 @@ async fn bucket(
         resource_type: ResourceType::S3Bucket,
         region,
         account_id: ctx.account_id.to_owned(),
-        tags: BTreeMap::new(),
+        tags: infraqa_core::model::Tags::new(),
         created_at: b.creation_date().and_then(to_utc),
         tags_unread: None,
         usage: None,

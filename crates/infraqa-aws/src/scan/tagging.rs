@@ -10,7 +10,7 @@ use infraqa_core::ResourceType;
 use std::collections::BTreeMap;
 
 /// ARN to tags, for one region.
-pub type TagMap = BTreeMap<String, BTreeMap<String, String>>;
+pub type TagMap = BTreeMap<String, infraqa_core::model::Tags>;
 
 /// Resources per `GetResources` page: the API's maximum.
 pub const RESOURCES_PER_PAGE: i32 = 100;
@@ -43,7 +43,7 @@ pub async fn collect(ctx: &Ctx<'_>, sink: &mut Sink) -> TagMap {
         let tags = mapping
             .tags()
             .iter()
-            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .map(|t| (t.key(), t.value()))
             .collect();
         out.insert(super::logs::bare_arn(arn).to_owned(), tags);
     }

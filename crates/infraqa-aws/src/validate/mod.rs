@@ -330,7 +330,7 @@ pub async fn validate(
             .iter_mut()
             .find(|v| v.resource_arn == w.change.resource_arn)
         {
-            v.tags_before = Some(w.change.tags_before.clone());
+            v.tags_before = Some(w.change.tags_before.to_map());
             v.tags_written = Some(w.change.add.clone());
             v.tag_error = w.error;
         }

@@ -332,8 +332,8 @@ impl<'a> Record for ResourceVal<'a> {
                         .iter()
                         .map(|(k, v)| {
                             (
-                                Key::from(k.as_str()),
-                                Box::new(CelString::from(v.as_str())) as Box<dyn Val + 'a>,
+                                Key::from(k),
+                                Box::new(CelString::from(v)) as Box<dyn Val + 'a>,
                             )
                         })
                         .collect();

@@ -5,7 +5,6 @@ use crate::model::{Resource, ResourceDetails, ResourceType};
 use crate::policy::Policy;
 use crate::rules::{EvalContext, Rule, Verdict, Violation};
 use chrono::{DateTime, TimeZone, Utc};
-use std::collections::BTreeMap;
 
 pub const ACCOUNT: &str = "123456789012";
 
@@ -34,10 +33,7 @@ pub fn resource(
         resource_type: t,
         region: region.to_owned(),
         account_id: ACCOUNT.to_owned(),
-        tags: tags
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect::<BTreeMap<_, _>>(),
+        tags: tags.iter().copied().collect::<crate::model::Tags>(),
         created_at: None,
         tags_unread: None,
         usage: None,
