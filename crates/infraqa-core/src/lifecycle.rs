@@ -254,6 +254,31 @@ fn peak(u: &Usage, metric: &str, stat: Statistic) -> f64 {
     u.get(metric, stat).and_then(|m| m.maximum).unwrap_or(0.0)
 }
 
+/// The verdict "one size smaller": `current` moves to the next smaller size `monthly` prices,
+/// which carries a daily peak of `cpu_peak` (over `days` days) at about twice the share.
+fn resize(
+    kind: CleanupKind,
+    current: &str,
+    (cpu_peak, days): (f64, i64),
+    monthly: impl Fn(&str) -> Option<f64>,
+    command: impl FnOnce(&str) -> String,
+) -> Option<Verdict> {
+    let to = smaller_size(current, |t| monthly(t).is_some())?;
+    Some(Verdict::Cleanup {
+        kind,
+        reason: format!(
+            "{current}: peak CPU at most {}% on each of the {days} days; {to} carries that load below {}%",
+            fmt_num(cpu_peak),
+            fmt_num((cpu_peak * 2.0).min(100.0))
+        ),
+        action: CleanupAction::Resize,
+        command: command(&to),
+        saving: monthly(current).zip(monthly(&to)).map(|(a, b)| a - b),
+        resize_to: Some(to),
+        oversized: true,
+    })
+}
+
 fn judge(r: &Resource, u: &Usage, p: &LifecyclePolicy, prices: &PriceTable) -> Verdict {
     let region = r.region.as_str();
     let days = u.days();
@@ -294,29 +319,20 @@ fn judge(r: &Resource, u: &Usage, p: &LifecyclePolicy, prices: &PriceTable) -> V
                 };
             }
             if cpu_peak <= f64::from(p.oversized_cpu_percent)
-                && let Some(to) =
-                    smaller_size(&i.instance_type, |t| prices.ec2_month(region, t).is_some())
+                && let Some(v) = resize(
+                    CleanupKind::OversizedInstance,
+                    &i.instance_type,
+                    (cpu_peak, days),
+                    |t| prices.ec2_month(region, t),
+                    |to| {
+                        format!(
+                            "aws ec2 stop-instances --region {region} --instance-ids {id}; aws ec2 modify-instance-attribute --region {region} --instance-id {id} --instance-type {to}; aws ec2 start-instances --region {region} --instance-ids {id}",
+                            id = r.id
+                        )
+                    },
+                )
             {
-                return Verdict::Cleanup {
-                    kind: CleanupKind::OversizedInstance,
-                    reason: format!(
-                        "{}: peak CPU at most {}% on each of the {days} days; {to} carries that load below {}%",
-                        i.instance_type,
-                        fmt_num(cpu_peak),
-                        fmt_num((cpu_peak * 2.0).min(100.0))
-                    ),
-                    action: CleanupAction::Resize,
-                    command: format!(
-                        "aws ec2 stop-instances --region {region} --instance-ids {id}; aws ec2 modify-instance-attribute --region {region} --instance-id {id} --instance-type {to}; aws ec2 start-instances --region {region} --instance-ids {id}",
-                        id = r.id
-                    ),
-                    saving: prices
-                        .ec2_month(region, &i.instance_type)
-                        .zip(prices.ec2_month(region, &to))
-                        .map(|(a, b)| a - b),
-                    resize_to: Some(to),
-                    oversized: true,
-                };
+                return v;
             }
             Verdict::Busy
         }
@@ -346,29 +362,20 @@ fn judge(r: &Resource, u: &Usage, p: &LifecyclePolicy, prices: &PriceTable) -> V
             let cpu_peak = peak(u, "CPUUtilization", Statistic::Maximum);
             if cpu_days.is_none()
                 && cpu_peak <= f64::from(p.oversized_cpu_percent)
-                && let Some(to) =
-                    smaller_size(&d.instance_class, |c| prices.rds_month(region, c).is_some())
+                && let Some(v) = resize(
+                    CleanupKind::OversizedDatabase,
+                    &d.instance_class,
+                    (cpu_peak, days),
+                    |c| prices.rds_month(region, c),
+                    |to| {
+                        format!(
+                            "aws rds modify-db-instance --region {region} --db-instance-identifier {} --db-instance-class {to} --apply-immediately (or in the next maintenance window without --apply-immediately)",
+                            r.id
+                        )
+                    },
+                )
             {
-                return Verdict::Cleanup {
-                    kind: CleanupKind::OversizedDatabase,
-                    reason: format!(
-                        "{}: peak CPU at most {}% on each of the {days} days; {to} carries that load below {}%",
-                        d.instance_class,
-                        fmt_num(cpu_peak),
-                        fmt_num((cpu_peak * 2.0).min(100.0))
-                    ),
-                    action: CleanupAction::Resize,
-                    command: format!(
-                        "aws rds modify-db-instance --region {region} --db-instance-identifier {} --db-instance-class {to} --apply-immediately (or in the next maintenance window without --apply-immediately)",
-                        r.id
-                    ),
-                    saving: prices
-                        .rds_month(region, &d.instance_class)
-                        .zip(prices.rds_month(region, &to))
-                        .map(|(a, b)| a - b),
-                    resize_to: Some(to),
-                    oversized: true,
-                };
+                return v;
             }
             Verdict::Busy
         }
