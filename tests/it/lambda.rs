@@ -171,7 +171,12 @@ async fn the_scheduled_chain_writes_every_object_once_publishes_metrics_and_aler
         &c,
         PRIMARY_REGION,
         &account.account_id,
-        &["ComplianceScore", "ResourcesScanned", "NewCriticalFindings"],
+        &[
+            "ComplianceScore",
+            "ResourcesScanned",
+            "NewCriticalFindings",
+            "IdleMonthlySaving",
+        ],
         report.generated_at,
     )
     .await
@@ -186,6 +191,10 @@ async fn the_scheduled_chain_writes_every_object_once_publishes_metrics_and_aler
         Some(report.summary.total_resources as f64)
     );
     assert_eq!(value("NewCriticalFindings"), Some(criticals as f64));
+    assert_eq!(
+        value("IdleMonthlySaving"),
+        Some(report.lifecycle.estimated_monthly_saving_usd)
+    );
 
     // The CLI's pipeline makes the same bytes from the same inventory, policy and time.
     let inventory = infraqa_core::document::inventory(

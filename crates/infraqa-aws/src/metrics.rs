@@ -27,6 +27,8 @@ pub struct RunFigures {
     pub scan_errors: usize,
     /// How long the scan took.
     pub scan_duration_ms: u64,
+    /// What cleaning up the idle and oversized resources would save per month (USD).
+    pub idle_monthly_saving_usd: f64,
 }
 
 impl RunFigures {
@@ -48,6 +50,7 @@ impl RunFigures {
             resources: report.summary.total_resources,
             scan_errors: report.errors.len(),
             scan_duration_ms,
+            idle_monthly_saving_usd: report.lifecycle.estimated_monthly_saving_usd,
         }
     }
 }
@@ -112,6 +115,13 @@ pub async fn publish(
             "ScanDuration",
             figures.scan_duration_ms as f64,
             StandardUnit::Milliseconds,
+            &account,
+            at,
+        ),
+        datum(
+            "IdleMonthlySaving",
+            figures.idle_monthly_saving_usd,
+            StandardUnit::None,
             &account,
             at,
         ),
