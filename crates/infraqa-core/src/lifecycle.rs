@@ -144,6 +144,9 @@ pub struct UsageCounts {
     pub not_enough_data: usize,
     /// Metrics could not be read.
     pub not_evaluated: usize,
+    /// Carry `lifecycle.keep_tag`: idle on purpose, usage not read.
+    #[serde(default)]
+    pub kept: usize,
 }
 
 /// One resource in the age section.
@@ -183,6 +186,9 @@ pub struct Lifecycle {
     pub lookback_days: u32,
     /// Age from which a resource counts as old (`lifecycle.old_after_days`).
     pub old_after_days: u32,
+    /// The tag that marks a resource as kept on purpose (`lifecycle.keep_tag`).
+    #[serde(default)]
+    pub keep_tag: String,
     /// Verdicts per metered type.
     pub usage: BTreeMap<String, UsageCounts>,
     /// What to clean up, largest saving first.
@@ -479,6 +485,7 @@ pub fn assess(inventory: &Inventory, policy: &LifecyclePolicy, prices: &PriceTab
     let mut out = Lifecycle {
         lookback_days: policy.lookback_days,
         old_after_days: policy.old_after_days,
+        keep_tag: policy.keep_tag.clone(),
         ..Lifecycle::default()
     };
     // Per type: counts by band, and the oldest few as references (a million resources are
@@ -496,6 +503,13 @@ pub fn assess(inventory: &Inventory, policy: &LifecyclePolicy, prices: &PriceTab
             }
         }
         let age_days = r.created_at.map(|c| (at - c).num_days());
+        if policy.keeps(r) && policy.reads_usage(&r.resource_type) && crate::usage::is_metered(r) {
+            out.usage
+                .entry(r.resource_type.to_string())
+                .or_default()
+                .kept += 1;
+            continue;
+        }
         // Usage of a type infraqa does not meter (another tool's inventory) decides nothing.
         let Some(usage) = r
             .usage

@@ -479,6 +479,36 @@ fn cleanup_ranks_by_saving_and_ages_are_banded_per_type() {
 }
 
 #[test]
+fn a_resource_kept_on_purpose_is_counted_never_cleaned_up() {
+    let t = ResourceType::Ec2Instance;
+    let quiet = [(CPU, Average, 1.0), (CPU, Maximum, 2.0)];
+    let mut standby = with_usage(instance("m5.xlarge"), Observed::Read(usage(&t, 14, &quiet)));
+    standby
+        .tags
+        .insert("infraqa:keep", "disaster recovery standby");
+    let l = assess(
+        &inventory(vec![standby.clone()]),
+        &policy("").lifecycle,
+        PriceTable::embedded(),
+    );
+    assert!(l.cleanup.is_empty());
+    assert_eq!(
+        l.usage["ec2:instance"],
+        UsageCounts {
+            kept: 1,
+            ..UsageCounts::default()
+        }
+    );
+    // Another key can mark it; then the default one means nothing.
+    let l = assess(
+        &inventory(vec![standby]),
+        &policy("[lifecycle]\nkeep_tag = \"Standby\"").lifecycle,
+        PriceTable::embedded(),
+    );
+    assert_eq!(l.cleanup.len(), 1);
+}
+
+#[test]
 fn smaller_sizes_skip_what_the_table_does_not_price() {
     let priced = |t: &str| ["m5.large", "m5.2xlarge", "db.t3.small"].contains(&t);
     assert_eq!(

@@ -285,6 +285,7 @@ pub fn render(r: &Report) -> Result<String, HtmlError> {
                     c.busy.to_string(),
                     c.not_enough_data.to_string(),
                     c.not_evaluated.to_string(),
+                    c.kept.to_string(),
                 ],
             })
             .collect(),

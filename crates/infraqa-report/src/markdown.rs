@@ -30,6 +30,7 @@ struct Summary<'a> {
     untagged: String,
     idle: usize,
     oversized: usize,
+    kept: usize,
     saving: String,
     idle_and_old: usize,
     cleanup: Vec<(String, String, String, String)>,
@@ -83,6 +84,7 @@ pub fn render(r: &Report) -> Result<String, askama::Error> {
         ),
         idle: r.lifecycle.usage.values().map(|c| c.idle).sum(),
         oversized: r.lifecycle.usage.values().map(|c| c.oversized).sum(),
+        kept: r.lifecycle.usage.values().map(|c| c.kept).sum(),
         saving: format!("${:.2}", r.lifecycle.estimated_monthly_saving_usd),
         idle_and_old: r.lifecycle.idle_and_old().count(),
         cleanup: r

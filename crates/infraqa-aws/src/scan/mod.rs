@@ -384,7 +384,10 @@ async fn read_usage(
     let (start, end) = infraqa_core::usage::window(Utc::now(), lifecycle.lookback_days);
     let mut by_region: BTreeMap<String, Vec<usage::Target>> = BTreeMap::new();
     for (index, r) in resources.iter().enumerate() {
-        if lifecycle.reads_usage(&r.resource_type) && infraqa_core::usage::is_metered(r) {
+        if lifecycle.reads_usage(&r.resource_type)
+            && infraqa_core::usage::is_metered(r)
+            && !lifecycle.keeps(r)
+        {
             by_region
                 .entry(r.region.clone())
                 .or_default()

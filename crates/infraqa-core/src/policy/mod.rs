@@ -394,6 +394,9 @@ pub struct LifecyclePolicy {
     pub idle_volume_ops: u32,
     /// A resource created at least this many days ago is old. Default: 90.
     pub old_after_days: u32,
+    /// A resource carrying this tag key (any value) is idle on purpose: its usage is not read
+    /// and it is never a cleanup candidate, only counted as kept. Default: `infraqa:keep`.
+    pub keep_tag: String,
 }
 
 impl Default for LifecyclePolicy {
@@ -409,6 +412,7 @@ impl Default for LifecyclePolicy {
             idle_nat_gateway_mb: 1,
             idle_volume_ops: 1,
             old_after_days: 90,
+            keep_tag: "infraqa:keep".into(),
         }
     }
 }
@@ -417,6 +421,11 @@ impl LifecyclePolicy {
     /// Whether the scan reads usage for resources of type `t`.
     pub fn reads_usage(&self, t: &ResourceType) -> bool {
         self.usage_types.contains(t)
+    }
+
+    /// Whether `r` is kept on purpose (it carries `keep_tag`).
+    pub fn keeps(&self, r: &Resource) -> bool {
+        r.tags.contains_key(&self.keep_tag)
     }
 }
 

@@ -160,6 +160,7 @@ pub(super) struct RawLifecycle {
     pub(super) idle_nat_gateway_mb: Option<Spanned<i64>>,
     pub(super) idle_volume_ops: Option<Spanned<i64>>,
     pub(super) old_after_days: Option<Spanned<i64>>,
+    pub(super) keep_tag: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

@@ -414,21 +414,7 @@ impl Validator<'_> {
     ) -> TaggingPolicy {
         let d = TaggingPolicy::default();
         TaggingPolicy {
-            opt_out_tag: match raw.opt_out_tag {
-                None => d.opt_out_tag,
-                Some(tag) => {
-                    let span = tag.span();
-                    let tag = tag.into_inner();
-                    if !is_tag_key(&tag) {
-                        self.problem(
-                            "tagging.opt_out_tag",
-                            span,
-                            format!("\"{tag}\" is not a valid tag key (1-128 characters)"),
-                        );
-                    }
-                    tag
-                }
-            },
+            opt_out_tag: self.tag_key("tagging.opt_out_tag", raw.opt_out_tag, d.opt_out_tag),
             inherit: raw
                 .inherit
                 .map_or(d.inherit, |keys| self.tag_keys("tagging.inherit", keys)),
@@ -502,6 +488,23 @@ impl Validator<'_> {
             );
             default
         })
+    }
+
+    /// A tag key, or the default; an invalid one is a problem naming the key.
+    fn tag_key(&mut self, key: &str, raw: Option<Spanned<String>>, default: String) -> String {
+        let Some(tag) = raw else {
+            return default;
+        };
+        let span = tag.span();
+        let tag = tag.into_inner();
+        if !is_tag_key(&tag) {
+            self.problem(
+                key,
+                span,
+                format!("\"{tag}\" is not a valid tag key (1-128 characters)"),
+            );
+        }
+        tag
     }
 
     /// A whole number in `range`, or the default with a problem naming the key.
@@ -635,6 +638,7 @@ impl Validator<'_> {
                 raw.old_after_days,
                 d.old_after_days,
             ),
+            keep_tag: self.tag_key("lifecycle.keep_tag", raw.keep_tag, d.keep_tag.clone()),
         }
     }
 
@@ -673,21 +677,11 @@ impl Validator<'_> {
     fn logging(&mut self, raw: RawLogging) -> LoggingPolicy {
         let defaults = LoggingPolicy::default();
         LoggingPolicy {
-            critical_tag: match raw.critical_tag {
-                None => defaults.critical_tag,
-                Some(tag) => {
-                    let span = tag.span();
-                    let tag = tag.into_inner();
-                    if !is_tag_key(&tag) {
-                        self.problem(
-                            "logging.critical_tag",
-                            span,
-                            format!("\"{tag}\" is not a valid tag key (1-128 characters)"),
-                        );
-                    }
-                    tag
-                }
-            },
+            critical_tag: self.tag_key(
+                "logging.critical_tag",
+                raw.critical_tag,
+                defaults.critical_tag,
+            ),
             critical_values: raw.critical_values.map_or(defaults.critical_values, |v| {
                 v.into_iter().map(Spanned::into_inner).collect()
             }),
