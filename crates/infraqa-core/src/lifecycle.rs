@@ -46,6 +46,11 @@ pub enum CleanupKind {
 }
 
 impl CleanupKind {
+    /// Whether it names a smaller size rather than an idle resource.
+    pub fn is_oversized(self) -> bool {
+        matches!(self, Self::OversizedInstance | Self::OversizedDatabase)
+    }
+
     /// The published kind name, e.g. `idle-instance`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -219,7 +224,6 @@ enum Verdict {
         resize_to: Option<String>,
         command: String,
         saving: Option<f64>,
-        oversized: bool,
     },
     Busy,
     NotEnoughData(String),
@@ -281,7 +285,6 @@ fn resize(
         command: command(&to),
         saving: monthly(current).zip(monthly(&to)).map(|(a, b)| a - b),
         resize_to: Some(to),
-        oversized: true,
     })
 }
 
@@ -321,7 +324,6 @@ fn judge(r: &Resource, u: &Usage, p: &LifecyclePolicy, prices: &PriceTable) -> V
                         id = r.id
                     ),
                     saving: prices.ec2_month(region, &i.instance_type),
-                    oversized: false,
                 };
             }
             if cpu_peak <= f64::from(p.oversized_cpu_percent)
@@ -361,7 +363,6 @@ fn judge(r: &Resource, u: &Usage, p: &LifecyclePolicy, prices: &PriceTable) -> V
                         id = r.id
                     ),
                     saving: prices.rds_month(region, &d.instance_class),
-                    oversized: false,
                 };
             }
             let cpu_days = too_few(u, "CPUUtilization", Statistic::Maximum, p.min_days);
@@ -407,7 +408,6 @@ fn judge(r: &Resource, u: &Usage, p: &LifecyclePolicy, prices: &PriceTable) -> V
                     // Lambda bills per invocation: an unused function costs nothing but
                     // remains something to patch and to audit.
                     saving: None,
-                    oversized: false,
                 },
                 Some(changed) => Verdict::NotEnoughData(format!(
                     "not invoked since it changed on {}, within the {days}-day window",
@@ -437,7 +437,6 @@ fn judge(r: &Resource, u: &Usage, p: &LifecyclePolicy, prices: &PriceTable) -> V
                         r.id
                     ),
                     saving: prices.nat_gateway_month(region),
-                    oversized: false,
                 };
             }
             Verdict::Busy
@@ -467,7 +466,6 @@ fn judge(r: &Resource, u: &Usage, p: &LifecyclePolicy, prices: &PriceTable) -> V
                         id = r.id
                     ),
                     saving: prices.ebs_month(region, &v.volume_type, v.size_gib),
-                    oversized: false,
                 };
             }
             Verdict::Busy
@@ -551,9 +549,8 @@ pub fn assess(inventory: &Inventory, policy: &LifecyclePolicy, prices: &PriceTab
                 resize_to,
                 command,
                 saving,
-                oversized,
             } => {
-                if oversized {
+                if kind.is_oversized() {
                     counts.oversized += 1;
                 } else {
                     counts.idle += 1;

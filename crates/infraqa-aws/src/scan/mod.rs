@@ -398,32 +398,29 @@ async fn read_usage(
                 });
         }
     }
-    let mut asked: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut asked: Vec<Vec<usize>> = Vec::new();
     let mut work = Vec::new();
     for (region, targets) in by_region {
-        asked.push((region.clone(), targets.iter().map(|t| t.index).collect()));
-        let unit: BoxFuture<'_, (Sink, Option<usage::Usages>)> = Box::pin(async move {
-            let ctx = Ctx {
-                clients,
-                account_id,
-                region: &region,
-            };
-            let (sink, usages) = usage::collect(&ctx, targets, start, end).await;
-            (sink, Some(usages))
+        asked.push(targets.iter().map(|t| t.index).collect());
+        let unit: BoxFuture<'_, (Sink, Option<usage::Usages>)> = Box::pin({
+            let region = region.clone();
+            async move {
+                let ctx = Ctx {
+                    clients,
+                    account_id,
+                    region: &region,
+                };
+                let (sink, usages) = usage::collect(&ctx, targets, start, end).await;
+                (sink, Some(usages))
+            }
         });
-        work.push(unit);
+        work.push(guard("cloudwatch", region, unit, deadline));
     }
     observer.planned(planned + asked.len());
-    let regions: Vec<String> = asked.iter().map(|(r, _)| r.clone()).collect();
-    let results = futures_util::future::join_all(
-        work.into_iter()
-            .zip(&regions)
-            .map(|(unit, region)| guard("cloudwatch", region.clone(), unit, deadline)),
-    )
-    .await;
+    let results = futures_util::future::join_all(work).await;
     let mut all = Sink::default();
     let mut timings = Vec::new();
-    for ((timing, sink, usages), (_, indexes)) in results.into_iter().zip(asked) {
+    for ((timing, sink, usages), indexes) in results.into_iter().zip(asked) {
         observer.finished(
             &format!("cloudwatch {}", timing.region),
             indexes.len(),

@@ -153,7 +153,8 @@ async fn read_batch(
         return;
     }
     let mut values: HashMap<String, Vec<f64>> = HashMap::new();
-    let mut refused: HashMap<String, String> = HashMap::new();
+    // Per refused query: CloudWatch's status code and its messages.
+    let mut refused: HashMap<String, (&str, String)> = HashMap::new();
     for result in pages.iter().flat_map(|p| p.metric_data_results()) {
         let Some(id) = result.id() else { continue };
         match result.status_code() {
@@ -170,7 +171,7 @@ async fn read_batch(
                     .filter_map(|m| m.value())
                     .collect::<Vec<_>>()
                     .join("; ");
-                refused.insert(id.to_owned(), format!("{}: {why}", other.as_str()));
+                refused.insert(id.to_owned(), (other.as_str(), why));
             }
         }
     }
@@ -178,13 +179,13 @@ async fn read_batch(
         let specs = metrics_for(&t.resource_type);
         let refusal = (0..specs.len()).find_map(|mi| refused.get(&format!("q{ti}_{mi}")));
         let usage = match refusal {
-            Some(why) => {
+            Some((code, why)) => {
                 let err = sink.problem(
                     ctx.region,
                     "cloudwatch",
                     "GetMetricData",
-                    why.split(':').next().unwrap_or("InternalError"),
-                    format!("{} {}: {why}", t.resource_type, t.id),
+                    code,
+                    format!("{} {}: {code}: {why}", t.resource_type, t.id),
                 );
                 Observed::failed(err)
             }
