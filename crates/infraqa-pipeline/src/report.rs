@@ -24,14 +24,18 @@ pub fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<Vec<u8>, Pi
     Ok(bytes)
 }
 
-/// Writes `value` as `name` in `store`; returns where it went.
+/// Writes `value` as `name` in `store` (as [`to_json`] encodes it, streamed); returns where
+/// it went.
 pub async fn put_json<T: serde::Serialize>(
     store: &Store,
     name: &str,
     value: &T,
 ) -> Result<String, PipelineError> {
     store
-        .put(name, to_json(name, value)?, "application/json")
+        .put_with(name, "application/json", |w| {
+            serde_json::to_writer_pretty(&mut *w, value)?;
+            w.write_all(b"\n")
+        })
         .await
 }
 
@@ -183,14 +187,23 @@ pub async fn produce(
     for p in &problems {
         tracing::warn!("{p}");
     }
-    let mut report = build(ReportInput {
-        inventory,
-        check,
-        policy,
-        history: &past,
-        trend_runs: target.trend_runs,
-        prices: PriceTable::embedded(),
-        now,
+    // The inventory kept for backtests is compressed on a second core while the report is
+    // built from the same borrowed inventory (each takes seconds at a million resources).
+    let (mut report, compressed) = std::thread::scope(|scope| {
+        let compressing = scope.spawn(|| crate::backtest::compress(inventory));
+        let report = build(ReportInput {
+            inventory,
+            check,
+            policy,
+            history: &past,
+            trend_runs: target.trend_runs,
+            prices: PriceTable::embedded(),
+            now,
+        });
+        let compressed = compressing
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (report, compressed)
     });
     report.notes.extend(problems);
     if policy.cost.cost_explorer {
@@ -208,13 +221,15 @@ pub async fn produce(
             }
         }
     }
-    // One format at a time, each dropped once staged: at a million resources report.json
-    // alone is hundreds of megabytes.
+    // One format at a time, each streamed into its file as it is rendered: at a million
+    // resources report.json alone is hundreds of megabytes.
     let mut files = target.out.file_set().await?;
     for name in infraqa_report::FILES {
-        let bytes = infraqa_report::render(&report, name)
-            .map_err(|e| PipelineError::storage(format!("rendering {name}"), e))?;
-        files.add(name, bytes, content_type(name)).await?;
+        files
+            .add(name, content_type(name), |w| {
+                infraqa_report::render_to(&report, name, w).map_err(std::io::Error::other)
+            })
+            .await?;
     }
     let written = files.finish()?;
     let at = put_json(
@@ -225,7 +240,7 @@ pub async fn produce(
     .await?;
     tracing::info!("history entry written to {at}");
     // Kept so that a new or changed rule can be backtested over past runs.
-    let kept = crate::backtest::keep_inventory(target.history, inventory).await?;
+    let kept = crate::backtest::keep_inventory(target.history, inventory, compressed?).await?;
     tracing::info!("inventory kept at {kept}");
     Ok((report, written))
 }

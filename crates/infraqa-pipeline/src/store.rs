@@ -8,6 +8,7 @@ use crate::aws::Aws;
 use crate::error::PipelineError;
 use infraqa_aws::objects::S3Prefix;
 use infraqa_core::history::EvidenceRetention;
+use std::io::Write;
 use std::path::PathBuf;
 
 /// A directory or `s3://bucket/prefix`.
@@ -136,6 +137,31 @@ impl Store {
                 .put(name, bytes, content_type)
                 .await
                 .map_err(|e| PipelineError::aws(what(), e)),
+        }
+    }
+
+    /// Writes `name` whole, replacing it, with its content produced by `write`: locally
+    /// streamed into the staged file (a document of hundreds of megabytes is never held
+    /// whole), in S3 collected for one PUT. Returns where it went.
+    pub async fn put_with(
+        &self,
+        name: &str,
+        content_type: &str,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<String, PipelineError> {
+        let what = || format!("writing {}", self.describe(name));
+        match self.s3().await? {
+            None => infraqa_report::store::stage_with(&self.path(name), write)
+                .and_then(infraqa_report::store::Staged::commit)
+                .map(|_| self.describe(name))
+                .map_err(|e| PipelineError::storage(what(), e)),
+            Some(s3) => {
+                let mut bytes = Vec::new();
+                write(&mut bytes).map_err(|e| PipelineError::storage(what(), e))?;
+                s3.put(name, bytes, content_type)
+                    .await
+                    .map_err(|e| PipelineError::aws(what(), e))
+            }
         }
     }
 
@@ -297,24 +323,29 @@ pub struct FileSet<'a> {
 }
 
 impl FileSet<'_> {
-    /// Adds `name` to the set: staged beside its target locally, PUT in S3.
+    /// Adds `name` to the set, its content produced by `write`: streamed into a file staged
+    /// beside its target locally, collected and PUT in S3.
     pub async fn add(
         &mut self,
         name: &str,
-        bytes: Vec<u8>,
         content_type: &str,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     ) -> Result<(), PipelineError> {
         let what = || format!("writing {}", self.store.describe(name));
         match &self.s3 {
             None => self.staged.push(
-                infraqa_report::store::stage(&self.store.path(name), &bytes)
+                infraqa_report::store::stage_with(&self.store.path(name), write)
                     .map_err(|e| PipelineError::storage(what(), e))?,
             ),
-            Some(s3) => self.written.push(
-                s3.put(name, bytes, content_type)
-                    .await
-                    .map_err(|e| PipelineError::aws(what(), e))?,
-            ),
+            Some(s3) => {
+                let mut bytes = Vec::new();
+                write(&mut bytes).map_err(|e| PipelineError::storage(what(), e))?;
+                self.written.push(
+                    s3.put(name, bytes, content_type)
+                        .await
+                        .map_err(|e| PipelineError::aws(what(), e))?,
+                );
+            }
         }
         Ok(())
     }
@@ -372,10 +403,12 @@ mod tests {
             .await
             .unwrap();
         let mut set = store.file_set().await.unwrap();
-        set.add("b.json", b"2".to_vec(), "application/json")
+        set.add("b.json", "application/json", |w| w.write_all(b"2"))
             .await
             .unwrap();
-        set.add("c.txt", b"3".to_vec(), "text/plain").await.unwrap();
+        set.add("c.txt", "text/plain", |w| w.write_all(b"3"))
+            .await
+            .unwrap();
         assert!(
             store.get("b.json").await.unwrap().is_none(),
             "nothing is in place before the set is finished"

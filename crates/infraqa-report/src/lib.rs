@@ -11,6 +11,7 @@ pub mod store;
 pub mod table;
 
 use infraqa_core::report::Report;
+use std::io::Write;
 
 /// The files a report is rendered to, by name.
 pub const FILES: [&str; 4] = ["report.json", "report.html", "findings.csv", "report.md"];
@@ -30,23 +31,39 @@ pub enum RenderError {
     /// report.md could not be rendered.
     #[error("could not render report.md: {0}")]
     Markdown(askama::Error),
+    /// A rendered file could not be written out.
+    #[error("could not write the report: {0}")]
+    Write(std::io::Error),
 }
 
-/// `report.json` bytes (pretty, final newline).
-pub fn json(report: &Report) -> Result<Vec<u8>, RenderError> {
-    let mut bytes = serde_json::to_vec_pretty(report)?;
-    bytes.push(b'\n');
-    Ok(bytes)
+/// Writes `report.json` (pretty, final newline) to `out` as it is encoded.
+fn write_json(report: &Report, mut out: impl Write) -> Result<(), RenderError> {
+    serde_json::to_writer_pretty(&mut out, report)?;
+    out.write_all(b"\n").map_err(RenderError::Write)
 }
 
 /// Renders one of [`FILES`].
 pub fn render(report: &Report, name: &str) -> Result<Vec<u8>, RenderError> {
+    let mut bytes = Vec::new();
+    render_to(report, name, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Renders one of [`FILES`] into `out` as it goes: at a million resources report.json and
+/// findings.csv are hundreds of megabytes that need never be held whole.
+pub fn render_to(report: &Report, name: &str, out: &mut dyn Write) -> Result<(), RenderError> {
     match name {
-        "report.json" => json(report),
-        "report.html" => Ok(html::render(report)?.into_bytes()),
-        "findings.csv" => Ok(table::render(report)?),
-        _ => Ok(markdown::render(report)
-            .map_err(RenderError::Markdown)?
-            .into_bytes()),
+        "report.json" => write_json(report, out),
+        "report.html" => out
+            .write_all(html::render(report)?.as_bytes())
+            .map_err(RenderError::Write),
+        "findings.csv" => Ok(table::write(report, out)?),
+        _ => out
+            .write_all(
+                markdown::render(report)
+                    .map_err(RenderError::Markdown)?
+                    .as_bytes(),
+            )
+            .map_err(RenderError::Write),
     }
 }

@@ -52,18 +52,32 @@ pub struct Staged {
 
 /// Writes `bytes` under a unique temporary name in `path`'s directory (created if missing).
 pub fn stage(path: &Path, bytes: &[u8]) -> Result<Staged, StoreError> {
+    stage_with(path, |w| w.write_all(bytes))
+}
+
+/// Like [`stage`], with the content written by `write` as it is produced (buffered), so a
+/// file of hundreds of megabytes is never held whole in memory.
+pub fn stage_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<Staged, StoreError> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io("creating directory", dir))?;
-    let mut tmp = tempfile::Builder::new()
+    let tmp = tempfile::Builder::new()
         .prefix(".infraqa-")
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(io("creating a temporary file in", dir))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
+    write(&mut out)
+        .and_then(|()| out.flush())
+        .map_err(io("writing", tmp.path()))?;
+    drop(out);
+    tmp.as_file()
+        .sync_all()
         .map_err(io("writing", tmp.path()))?;
     Ok(Staged {
         tmp,

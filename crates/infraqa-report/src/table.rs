@@ -26,9 +26,9 @@ fn cell(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Renders the CSV.
-pub fn render(r: &Report) -> Result<Vec<u8>, csv::Error> {
-    let mut w = csv::Writer::from_writer(Vec::with_capacity(256 * (r.findings.len() + 1)));
+/// Writes `findings.csv` into `out` row by row.
+pub fn write(r: &Report, out: impl std::io::Write) -> Result<(), csv::Error> {
+    let mut w = csv::Writer::from_writer(out);
     w.write_record(HEADER)?;
     let rows = r
         .findings
@@ -72,7 +72,8 @@ pub fn render(r: &Report) -> Result<Vec<u8>, csv::Error> {
             "",
         ])?;
     }
-    w.into_inner().map_err(|e| e.into_error().into())
+    w.flush()?;
+    Ok(())
 }
 
 /// The header row of `audit-findings-FROM-TO.csv`.

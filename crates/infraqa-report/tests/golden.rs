@@ -46,11 +46,16 @@ fn diff(path: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
 fn report_json_matches_the_golden_file_field_by_field() {
     let inv = inventory();
     let (_, report) = report(&inv, &[], at(28, 6));
-    let got: Value = serde_json::from_slice(&infraqa_report::json(&report).unwrap()).unwrap();
+    let got: Value =
+        serde_json::from_slice(&infraqa_report::render(&report, "report.json").unwrap()).unwrap();
     let path = fixture("golden/report.json");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, infraqa_report::json(&report).unwrap()).unwrap();
+        std::fs::write(
+            &path,
+            infraqa_report::render(&report, "report.json").unwrap(),
+        )
+        .unwrap();
     }
     let want: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let mut diffs = Vec::new();

@@ -21,7 +21,7 @@ fn a_partial_scan_is_labelled_partial_in_every_format() {
     assert!(report.partial);
     assert_eq!(report.errors, inv.errors);
     let json: serde_json::Value =
-        serde_json::from_slice(&infraqa_report::json(&report).unwrap()).unwrap();
+        serde_json::from_slice(&infraqa_report::render(&report, "report.json").unwrap()).unwrap();
     assert_eq!(json["partial"], true);
     assert_eq!(json["errors"][0]["operation"], "DescribeDBInstances");
     let html = infraqa_report::html::render(&report).unwrap();
@@ -56,7 +56,7 @@ fn report_of_fixture() -> (
 fn csv_has_a_row_per_finding_and_exemption_and_no_cell_runs_a_formula() {
     let (_, mut report) = report_of_fixture();
     report.findings[0].message = "=HYPERLINK(\"http://evil\")".into();
-    let bytes = infraqa_report::table::render(&report).unwrap();
+    let bytes = infraqa_report::render(&report, "findings.csv").unwrap();
     let mut rd = csv::Reader::from_reader(bytes.as_slice());
     assert_eq!(
         rd.headers().unwrap().iter().collect::<Vec<_>>(),
@@ -126,7 +126,7 @@ fn not_evaluated_resources_show_in_every_format_beside_the_score() {
         md.contains(&format!("{} not evaluated", s.not_evaluated_resources)),
         "{md}"
     );
-    let csv = String::from_utf8(infraqa_report::table::render(&report).unwrap()).unwrap();
+    let csv = String::from_utf8(infraqa_report::render(&report, "findings.csv").unwrap()).unwrap();
     let row = csv
         .lines()
         .find(|l| l.starts_with("not-evaluated,s3-encryption,,") && l.contains(&arn))
@@ -184,7 +184,7 @@ fn a_large_estate_lists_the_worst_resources_and_points_to_the_csv_for_the_rest()
     )));
     assert!(md.len() < 8_000, "{} bytes", md.len());
     // Every finding is still in the CSV.
-    let csv = infraqa_report::table::render(&report).unwrap();
+    let csv = infraqa_report::render(&report, "findings.csv").unwrap();
     assert!(String::from_utf8(csv).unwrap().lines().count() > report.findings.len());
 }
 

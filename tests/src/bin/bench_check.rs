@@ -2,7 +2,8 @@
 //! inventory of 1,000,000 resources (`BENCH_RESOURCES`), one after the other in one process as
 //! the checker and reporter would run them in one Lambda's memory: wall time, CPU and peak
 //! memory together, against the targets (under 10 s and 2 GB), and the size of what a person
-//! opens. A benchmark, not a test: it asserts nothing, it prints its figures.
+//! opens. A benchmark, not a test: it asserts nothing, it prints its figures. `BENCH_DIR`
+//! keeps the inventory and the reports there.
 
 use infraqa_tests::measure;
 use std::io::Write;
@@ -21,10 +22,14 @@ fn megabytes(path: &std::path::Path) -> f64 {
 
 fn bench() -> anyhow::Result<()> {
     let n = env_count("BENCH_RESOURCES", 1_000_000);
-    let dir = tempfile::tempdir()?;
-    let inventory = dir.path().join("inventory.json");
-    let policy = dir.path().join("policy.toml");
-    let out = dir.path().join("out");
+    // BENCH_DIR keeps the files for a look (report.html at this size); else a temporary
+    // directory, removed at the end.
+    let temp = tempfile::tempdir()?;
+    let dir = std::env::var_os("BENCH_DIR").map_or_else(|| temp.path().to_path_buf(), Into::into);
+    std::fs::create_dir_all(&dir)?;
+    let inventory = dir.join("inventory.json");
+    let policy = dir.join("policy.toml");
+    let out = dir.join("out");
     eprintln!("writing a synthetic inventory of {n} resources...");
     {
         let inv = infraqa_core::synthetic::inventory(n, chrono::Utc::now());

@@ -38,8 +38,10 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
         }
         Command::Report(args) => {
             let policy = policy::load(&args.policy)?;
-            let inventory = check::load_inventory(&args.inventory).await?;
+            // The findings first: their file is the larger, and its bytes are gone before
+            // the inventory's are read.
             let findings = report::load_findings(&args.findings).await?;
+            let inventory = check::load_inventory(&args.inventory).await?;
             report_and_print(
                 &inventory,
                 findings,
