@@ -5,7 +5,7 @@ use crate::finding::{RuleId, Severity};
 use crate::round2;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The version of the history entry layout.
 pub const HISTORY_SCHEMA_VERSION: u32 = 2;
@@ -241,10 +241,10 @@ pub fn trend(past: &[HistoryEntry], current: &HistoryEntry, last_n: usize) -> Tr
     let window: Vec<&HistoryEntry> = window.into_iter().skip(skip).collect();
     let previous = window.last().copied();
 
-    let now: BTreeSet<&FindingKey> = current.findings.iter().collect();
-    let unjudged: BTreeSet<&FindingKey> = current.not_evaluated.iter().collect();
     let (new, resolved, unknown) = match previous {
         Some(p) => {
+            let now: BTreeSet<&FindingKey> = current.findings.iter().collect();
+            let unjudged: BTreeSet<&FindingKey> = current.not_evaluated.iter().collect();
             let before: BTreeSet<&FindingKey> = p.findings.iter().collect();
             let (unknown, resolved) = before
                 .difference(&now)
@@ -291,11 +291,11 @@ pub fn trend(past: &[HistoryEntry], current: &HistoryEntry, last_n: usize) -> Tr
 /// resolves anything, because its scan may simply not have read the resource, and no run
 /// resolves a finding it could not judge.
 pub fn mttr(runs: &[&HistoryEntry]) -> BTreeMap<RuleId, Mttr> {
-    let mut open: HashMap<&FindingKey, DateTime<Utc>> = HashMap::new();
+    let mut open: foldhash::HashMap<&FindingKey, DateTime<Utc>> = Default::default();
     let mut sums: BTreeMap<RuleId, (usize, f64)> = BTreeMap::new();
     for run in runs {
-        let present: HashSet<&FindingKey> = run.findings.iter().collect();
-        let unjudged: HashSet<&FindingKey> = run.not_evaluated.iter().collect();
+        let present: foldhash::HashSet<&FindingKey> = run.findings.iter().collect();
+        let unjudged: foldhash::HashSet<&FindingKey> = run.not_evaluated.iter().collect();
         if !run.partial {
             open.retain(|key, first_seen| {
                 if present.contains(key) || unjudged.contains(key) {
@@ -560,8 +560,8 @@ pub fn finding_spans(runs: &[HistoryEntry]) -> Vec<FindingSpan> {
     let mut open: BTreeMap<(&str, &FindingKey), Seen> = BTreeMap::new();
     for run in runs {
         let account = run.account_id.as_str();
-        let present: HashSet<&FindingKey> = run.findings.iter().collect();
-        let unjudged: HashSet<&FindingKey> = run.not_evaluated.iter().collect();
+        let present: foldhash::HashSet<&FindingKey> = run.findings.iter().collect();
+        let unjudged: foldhash::HashSet<&FindingKey> = run.not_evaluated.iter().collect();
         if !run.partial {
             let gone: Vec<(&str, &FindingKey)> = open
                 .keys()

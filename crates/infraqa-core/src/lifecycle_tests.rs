@@ -36,7 +36,7 @@ fn instance(instance_type: &str) -> Resource {
         "i-1",
         "us-east-1",
         &[],
-        ResourceDetails::Ec2Instance(Ec2Instance {
+        ResourceDetails::Ec2Instance(Box::new(Ec2Instance {
             instance_type: instance_type.into(),
             state: InstanceState::Running,
             image_id: "ami-1".into(),
@@ -45,7 +45,7 @@ fn instance(instance_type: &str) -> Resource {
             vpc_id: None,
             security_group_ids: vec![],
             network_interface_ids: vec![],
-        }),
+        })),
     );
     r.created_at = Some(now() - chrono::Duration::days(400));
     r

@@ -222,8 +222,9 @@ macro_rules! resource_details {
 }
 
 resource_details! {
-    /// An EC2 instance.
-    Ec2Instance(Ec2Instance),
+    /// An EC2 instance (boxed, as are the other large kinds: every resource is as large as
+    /// the largest kind held inline).
+    Ec2Instance(Box<Ec2Instance>),
     /// An EBS volume.
     Ec2Volume(Ec2Volume),
     /// An EBS snapshot owned by the account.
@@ -241,7 +242,7 @@ resource_details! {
     /// An S3 bucket.
     S3Bucket(S3Bucket),
     /// An IAM role.
-    IamRole(IamRole),
+    IamRole(Box<IamRole>),
     /// An RDS database instance.
     RdsDb(RdsDb),
     /// A Lambda function.

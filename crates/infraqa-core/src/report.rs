@@ -209,19 +209,19 @@ pub fn summarize(
     now: DateTime<Utc>,
 ) -> Summary {
     let scope = scope(inventory, policy, now);
-    let failing: HashSet<(&str, &str)> = check
+    let failing: foldhash::HashSet<(&str, &str)> = check
         .findings
         .iter()
         .map(|f| (f.resource_arn.as_str(), f.region.as_str()))
         .collect();
-    let unjudged: HashSet<(&str, &str)> = check
+    let unjudged: foldhash::HashSet<(&str, &str)> = check
         .not_evaluated
         .iter()
         .map(|n| (n.resource_arn.as_str(), n.region.as_str()))
         .collect();
     let (mut failing_in_scope, mut not_evaluated) = (0, 0);
     for (arn, region) in &scope.units {
-        let unit = (arn.as_str(), region.as_str());
+        let unit = (arn.as_ref(), region.as_ref());
         if failing.contains(&unit) {
             failing_in_scope += 1;
         } else if unjudged.contains(&unit) {

@@ -61,7 +61,7 @@ pub fn resource(i: usize) -> Resource {
         }
     }
     let (resource_type, details) = match i % 6 {
-        0 => (ResourceType::Ec2Instance, ResourceDetails::Ec2Instance(Ec2Instance {
+        0 => (ResourceType::Ec2Instance, ResourceDetails::Ec2Instance(Box::new(Ec2Instance {
             instance_type: "t3.micro".into(),
             state: if i.is_multiple_of(7) { InstanceState::Stopped } else { InstanceState::Running },
             image_id: if i.is_multiple_of(2) { "ami-0aaa".into() } else { format!("ami-{i:x}") },
@@ -70,7 +70,7 @@ pub fn resource(i: usize) -> Resource {
             vpc_id: None,
             security_group_ids: vec![],
             network_interface_ids: vec![format!("eni-{i}")],
-        })),
+        }))),
         1 => (ResourceType::S3Bucket, ResourceDetails::S3Bucket(S3Bucket {
             // Some reads fail, as in real accounts: those buckets are not evaluated by the rule.
             encryption: if i % 11 == 1 { Observed::failed(denied(&region, "GetBucketEncryption")) } else if i.is_multiple_of(2) { Observed::Read(BucketEncryption::SseS3) } else { Observed::Read(BucketEncryption::None) },
@@ -95,7 +95,7 @@ pub fn resource(i: usize) -> Resource {
             egress: vec![],
             network_interface_ids: Observed::Read(if i.is_multiple_of(3) { vec![] } else { vec![format!("eni-{i}")] }),
         })),
-        3 => (ResourceType::IamRole, ResourceDetails::IamRole(IamRole {
+        3 => (ResourceType::IamRole, ResourceDetails::IamRole(Box::new(IamRole {
             path: "/".into(),
             trust_policy: Observed::Read(PolicyDocument::parse(r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#).unwrap_or_default()),
             policies: vec![RolePolicy {
@@ -109,7 +109,7 @@ pub fn resource(i: usize) -> Resource {
                 })
                 .unwrap_or_default()),
             }],
-        })),
+        }))),
         4 => (ResourceType::Ec2Volume, ResourceDetails::Ec2Volume(Ec2Volume {
             volume_type: "gp2".into(),
             size_gib: 100,

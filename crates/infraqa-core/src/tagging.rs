@@ -59,10 +59,10 @@ pub fn statuses(
     // Findings and not-evaluated verdicts are only ever made for in-scope units.
     let mut out = BTreeMap::new();
     for (arn, _) in &scope.units {
-        if failing.contains(arn.as_str()) {
-            out.insert(arn.clone(), Status::NonCompliant);
-        } else if !undecided.contains(arn.as_str()) {
-            out.insert(arn.clone(), Status::Compliant);
+        if failing.contains(arn.as_ref()) {
+            out.insert(arn.to_string(), Status::NonCompliant);
+        } else if !undecided.contains(arn.as_ref()) {
+            out.insert(arn.to_string(), Status::Compliant);
         }
     }
     out

@@ -80,7 +80,7 @@ proptest! {
         }
         let sc = scope(&inv, &policy, at);
         for f in &report.findings {
-            prop_assert!(sc.units.contains(&(f.resource_arn.clone(), f.region.clone())), "{:?}", f);
+            prop_assert!(sc.units.contains(&(f.resource_arn.as_str().into(), f.region.as_str().into())), "{:?}", f);
         }
         let owner = &report.cost.allocation["Owner"];
         let total: f64 = owner.by_value.iter()

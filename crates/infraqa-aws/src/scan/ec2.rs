@@ -409,7 +409,7 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
             tags_unread: None,
             usage: None,
             created_at: i.launch_time().and_then(to_utc),
-            details: ResourceDetails::Ec2Instance(Ec2Instance {
+            details: ResourceDetails::Ec2Instance(Box::new(Ec2Instance {
                 instance_type: i
                     .instance_type()
                     .map(|t| t.as_str().to_owned())
@@ -438,7 +438,7 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
                     .iter()
                     .filter_map(|n| n.network_interface_id().map(str::to_owned))
                     .collect(),
-            }),
+            })),
         });
     }
 

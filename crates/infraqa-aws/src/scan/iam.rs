@@ -286,11 +286,11 @@ async fn assemble(
             created_at: role.create_date().and_then(to_utc),
             tags_unread: None,
             usage: None,
-            details: ResourceDetails::IamRole(IamRole {
+            details: ResourceDetails::IamRole(Box::new(IamRole {
                 path: role.path().unwrap_or("/").to_owned(),
                 trust_policy: trust,
                 policies,
-            }),
+            })),
         });
     }
     sink

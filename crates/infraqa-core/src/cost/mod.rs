@@ -263,7 +263,7 @@ mod tests {
     }
 
     fn instance(ty: &str, state: InstanceState) -> ResourceDetails {
-        ResourceDetails::Ec2Instance(Ec2Instance {
+        ResourceDetails::Ec2Instance(Box::new(Ec2Instance {
             instance_type: ty.into(),
             state,
             image_id: "ami-1".into(),
@@ -272,7 +272,7 @@ mod tests {
             vpc_id: None,
             security_group_ids: vec![],
             network_interface_ids: vec![],
-        })
+        }))
     }
 
     fn volume(ty: &str, gib: i32, state: &str) -> ResourceDetails {

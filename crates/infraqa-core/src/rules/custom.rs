@@ -584,7 +584,7 @@ mod tests {
             id,
             "us-east-1",
             tags,
-            ResourceDetails::Ec2Instance(Ec2Instance {
+            ResourceDetails::Ec2Instance(Box::new(Ec2Instance {
                 instance_type: instance_type.into(),
                 state: InstanceState::Running,
                 image_id: "ami-1".into(),
@@ -593,7 +593,7 @@ mod tests {
                 vpc_id: None,
                 security_group_ids: vec![],
                 network_interface_ids: vec![],
-            }),
+            })),
         )
     }
 

@@ -71,7 +71,7 @@ mod tests {
             "i-1",
             "us-east-1",
             &[],
-            ResourceDetails::Ec2Instance(Ec2Instance {
+            ResourceDetails::Ec2Instance(Box::new(Ec2Instance {
                 instance_type: "t3.micro".into(),
                 state: InstanceState::Running,
                 image_id: image.into(),
@@ -80,7 +80,7 @@ mod tests {
                 vpc_id: None,
                 security_group_ids: vec![],
                 network_interface_ids: vec![],
-            }),
+            })),
         )
     }
 

@@ -201,7 +201,7 @@ fn service_linked_roles_are_exempt_from_every_rule() {
             "r",
             "global",
             &[],
-            ResourceDetails::IamRole(IamRole {
+            ResourceDetails::IamRole(Box::new(IamRole {
                 path: path.into(),
                 trust_policy: Observed::default(),
                 policies: vec![RolePolicy {
@@ -210,7 +210,7 @@ fn service_linked_roles_are_exempt_from_every_rule() {
                     source: PolicySource::AwsManaged,
                     document: Observed::Read(admin.clone()),
                 }],
-            }),
+            })),
         )
     };
     let p = "[tags]\nrequired = [\"Owner\"]\n[rules.cloudtrail-enabled]\nenabled = false";
@@ -237,11 +237,11 @@ fn scope_counts_what_each_enabled_rule_judges() {
         "AWSServiceRoleForSupport",
         "global",
         &[],
-        ResourceDetails::IamRole(IamRole {
+        ResourceDetails::IamRole(Box::new(IamRole {
             path: "/aws-service-role/support.amazonaws.com/".into(),
             trust_policy: Observed::default(),
             policies: vec![],
-        }),
+        })),
     );
     sl.arn = "arn:aws:iam::123456789012:role/aws-service-role/AWSServiceRoleForSupport".into();
     let inv = inventory(vec![open_bucket("b1"), ssh_group(&[]), sl]);
@@ -274,7 +274,7 @@ fn scope_counts_what_each_enabled_rule_judges() {
     for f in &e.findings {
         assert!(
             s.units
-                .contains(&(f.resource_arn.clone(), f.region.clone())),
+                .contains(&(f.resource_arn.as_str().into(), f.region.as_str().into())),
             "{f:?}"
         );
     }

@@ -243,7 +243,7 @@ mod tests {
             "r",
             "global",
             &[],
-            ResourceDetails::IamRole(IamRole {
+            ResourceDetails::IamRole(Box::new(IamRole {
                 path: path.into(),
                 trust_policy: Observed::Read(PolicyDocument::parse(trust).unwrap()),
                 policies: policies
@@ -255,7 +255,7 @@ mod tests {
                         document: Observed::Read(PolicyDocument::parse(doc).unwrap()),
                     })
                     .collect(),
-            }),
+            })),
         )
     }
 

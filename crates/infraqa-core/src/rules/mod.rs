@@ -22,7 +22,8 @@ use crate::model::{Resource, ResourceDetails};
 use crate::policy::{Exemption, ExemptionTarget, Policy};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 pub use custom::{Condition, ConditionError, CustomRule};
 pub use network::{Coverage, open_to_world};
@@ -160,16 +161,17 @@ pub fn account_arn(region: &str, account_id: &str) -> String {
 }
 
 /// What each enabled rule judges: the denominators of pass rates and of the compliance score.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Scope {
+#[derive(Debug, Clone, Default)]
+pub struct Scope<'a> {
     /// Per enabled rule, how many units (resources, or account-regions) it judged.
     pub evaluated: BTreeMap<RuleId, usize>,
-    /// Every unit some enabled rule judges, as (resource ARN, region).
-    pub units: HashSet<(String, String)>,
+    /// Every unit some enabled rule judges, as (resource ARN, region): borrowed from the
+    /// inventory (a million resources are not copied), made for account-level units.
+    pub units: foldhash::HashSet<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
 /// Computes the [`Scope`] of an evaluation: same switches and skips as [`evaluate`].
-pub fn scope(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Scope {
+pub fn scope<'a>(inventory: &'a Inventory, policy: &Policy, now: DateTime<Utc>) -> Scope<'a> {
     let cx = EvalContext {
         policy,
         inventory,
@@ -188,13 +190,14 @@ pub fn scope(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Scop
             }
         }
         if judged {
-            out.units.insert((r.arn.clone(), r.region.clone()));
+            out.units
+                .insert((Cow::Borrowed(&r.arn), Cow::Borrowed(&r.region)));
         }
     }
     for (rule, mut n) in rules.iter().zip(counts) {
         for unit in rule.account_scope(&cx) {
             n += 1;
-            out.units.insert((unit.1, unit.0));
+            out.units.insert((Cow::Owned(unit.1), Cow::Owned(unit.0)));
         }
         out.evaluated.insert(rule.id(), n);
     }

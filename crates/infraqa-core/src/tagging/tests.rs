@@ -39,7 +39,7 @@ fn instance(id: &str, ami: &str, tags: &[(&str, &str)]) -> Resource {
         id,
         "us-east-1",
         tags,
-        ResourceDetails::Ec2Instance(Ec2Instance {
+        ResourceDetails::Ec2Instance(Box::new(Ec2Instance {
             instance_type: "t3.micro".into(),
             state: InstanceState::Running,
             image_id: ami.into(),
@@ -48,7 +48,7 @@ fn instance(id: &str, ami: &str, tags: &[(&str, &str)]) -> Resource {
             vpc_id: None,
             security_group_ids: vec![],
             network_interface_ids: vec![],
-        }),
+        })),
     );
     r.created_at = Some(Utc.with_ymd_and_hms(2026, 10, 1, 8, 30, 0).unwrap());
     r
