@@ -18,24 +18,27 @@ pub const FINDINGS: &str = "findings.json";
 
 /// A document as JSON bytes: pretty, with a final newline (the same bytes in every shell).
 pub fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<Vec<u8>, PipelineError> {
-    let mut bytes = serde_json::to_vec_pretty(value)
+    let mut bytes = Vec::new();
+    write_json(&mut bytes, value)
         .map_err(|e| PipelineError::storage(format!("encoding {what}"), e))?;
-    bytes.push(b'\n');
     Ok(bytes)
 }
 
-/// Writes `value` as `name` in `store` (as [`to_json`] encodes it, streamed); returns where
-/// it went.
+/// Encodes `value` into `out` as [`to_json`] does: the one encoder of every document.
+fn write_json<T: serde::Serialize>(out: &mut dyn std::io::Write, value: &T) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    out.write_all(b"\n")
+}
+
+/// Writes `value` as `name` in `store` (as [`to_json`] encodes it, streamed into the file);
+/// returns where it went.
 pub async fn put_json<T: serde::Serialize>(
     store: &Store,
     name: &str,
     value: &T,
 ) -> Result<String, PipelineError> {
     store
-        .put_with(name, "application/json", |w| {
-            serde_json::to_writer_pretty(&mut *w, value)?;
-            w.write_all(b"\n")
-        })
+        .put_with(name, "application/json", |w| write_json(w, value))
         .await
 }
 
