@@ -106,14 +106,10 @@ impl CheckResult {
 pub fn check(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> CheckResult {
     // The rules and the orphan pass read the same inventory and nothing else: on two cores
     // they run side by side.
-    let (evaluation, orphans) = std::thread::scope(|scope| {
-        let orphans = scope.spawn(|| find_orphans(inventory, policy, now));
-        let evaluation = evaluate(inventory, policy, now);
-        let orphans = orphans
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (evaluation, orphans)
-    });
+    let (orphans, evaluation) = crate::side_by_side(
+        || find_orphans(inventory, policy, now),
+        || evaluate(inventory, policy, now),
+    );
     let mut notes = inventory.notes.clone();
     notes.extend(orphans.notes);
     CheckResult {

@@ -38,6 +38,20 @@ pub fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0 + 0.0
 }
 
+/// Runs `a` on a second thread while `b` runs on this one, both borrowing what they need
+/// (the passes over a million-resource inventory use both cores); a panic in `a` is resumed
+/// here.
+pub fn side_by_side<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
+    std::thread::scope(|scope| {
+        let a = scope.spawn(a);
+        let b = b();
+        let a = a
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (a, b)
+    })
+}
+
 pub use finding::{Evidence, Finding, OrphanKind, RuleId, Severity};
 pub use inventory::{Inventory, ScanError, ScanStats};
 pub use model::{Resource, ResourceDetails, ResourceType};

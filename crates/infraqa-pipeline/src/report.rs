@@ -192,22 +192,20 @@ pub async fn produce(
     }
     // The inventory kept for backtests is compressed on a second core while the report is
     // built from the same borrowed inventory (each takes seconds at a million resources).
-    let (mut report, compressed) = std::thread::scope(|scope| {
-        let compressing = scope.spawn(|| crate::backtest::compress(inventory));
-        let report = build(ReportInput {
-            inventory,
-            check,
-            policy,
-            history: &past,
-            trend_runs: target.trend_runs,
-            prices: PriceTable::embedded(),
-            now,
-        });
-        let compressed = compressing
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (report, compressed)
-    });
+    let (compressed, mut report) = infraqa_core::side_by_side(
+        || crate::backtest::compress(inventory),
+        || {
+            build(ReportInput {
+                inventory,
+                check,
+                policy,
+                history: &past,
+                trend_runs: target.trend_runs,
+                prices: PriceTable::embedded(),
+                now,
+            })
+        },
+    );
     report.notes.extend(problems);
     if policy.cost.cost_explorer {
         let clients = aws.get().await;
@@ -226,7 +224,7 @@ pub async fn produce(
     }
     // One format at a time, each streamed into its file as it is rendered: at a million
     // resources report.json alone is hundreds of megabytes.
-    let mut files = target.out.file_set().await?;
+    let mut files = target.out.file_set();
     for name in infraqa_report::FILES {
         files
             .add(name, content_type(name), |w| {

@@ -149,18 +149,30 @@ impl Store {
         content_type: &str,
         write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     ) -> Result<String, PipelineError> {
-        let what = || format!("writing {}", self.describe(name));
-        match self.s3().await? {
-            None => infraqa_report::store::stage_with(&self.path(name), write)
-                .and_then(infraqa_report::store::Staged::commit)
+        match self.produce(name, write)? {
+            Produced::Staged(staged) => staged
+                .commit()
                 .map(|_| self.describe(name))
+                .map_err(|e| PipelineError::storage(format!("writing {}", self.describe(name)), e)),
+            Produced::Bytes(bytes) => self.put(name, bytes, content_type).await,
+        }
+    }
+
+    /// Runs `write` for `name`: into a file staged beside it locally, into bytes for S3.
+    fn produce(
+        &self,
+        name: &str,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<Produced, PipelineError> {
+        let what = || format!("writing {}", self.describe(name));
+        match &self.location {
+            Location::Local(_) => infraqa_report::store::stage_with(&self.path(name), write)
+                .map(Produced::Staged)
                 .map_err(|e| PipelineError::storage(what(), e)),
-            Some(s3) => {
+            Location::S3 { .. } => {
                 let mut bytes = Vec::new();
                 write(&mut bytes).map_err(|e| PipelineError::storage(what(), e))?;
-                s3.put(name, bytes, content_type)
-                    .await
-                    .map_err(|e| PipelineError::aws(what(), e))
+                Ok(Produced::Bytes(bytes))
             }
         }
     }
@@ -168,13 +180,12 @@ impl Store {
     /// Starts writing a set of files, one at a time (only one file's bytes need be in memory):
     /// locally each is staged as it is added and all are put in place by
     /// [`FileSet::finish`], so a failure leaves the previous set whole; in S3 one PUT each.
-    pub async fn file_set(&self) -> Result<FileSet<'_>, PipelineError> {
-        Ok(FileSet {
+    pub fn file_set(&self) -> FileSet<'_> {
+        FileSet {
             store: self,
-            s3: self.s3().await?,
             staged: Vec::new(),
             written: Vec::new(),
-        })
+        }
     }
 
     /// Writes `name` unless it exists: `None` then, and nothing is replaced.
@@ -313,11 +324,16 @@ impl Store {
     }
 }
 
+/// What a write for a store produced: a staged local file, or an S3 object's bytes.
+enum Produced {
+    Staged(infraqa_report::store::Staged),
+    Bytes(Vec<u8>),
+}
+
 /// A set of files being written (see [`Store::file_set`]).
 #[derive(Debug)]
 pub struct FileSet<'a> {
     store: &'a Store,
-    s3: Option<S3Prefix>,
     staged: Vec<infraqa_report::store::Staged>,
     written: Vec<String>,
 }
@@ -331,21 +347,11 @@ impl FileSet<'_> {
         content_type: &str,
         write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     ) -> Result<(), PipelineError> {
-        let what = || format!("writing {}", self.store.describe(name));
-        match &self.s3 {
-            None => self.staged.push(
-                infraqa_report::store::stage_with(&self.store.path(name), write)
-                    .map_err(|e| PipelineError::storage(what(), e))?,
-            ),
-            Some(s3) => {
-                let mut bytes = Vec::new();
-                write(&mut bytes).map_err(|e| PipelineError::storage(what(), e))?;
-                self.written.push(
-                    s3.put(name, bytes, content_type)
-                        .await
-                        .map_err(|e| PipelineError::aws(what(), e))?,
-                );
-            }
+        match self.store.produce(name, write)? {
+            Produced::Staged(staged) => self.staged.push(staged),
+            Produced::Bytes(bytes) => self
+                .written
+                .push(self.store.put(name, bytes, content_type).await?),
         }
         Ok(())
     }
@@ -356,7 +362,6 @@ impl FileSet<'_> {
             store,
             staged,
             mut written,
-            ..
         } = self;
         let paths = infraqa_report::store::commit_all(staged)
             .map_err(|e| PipelineError::storage(format!("writing into {}", store.location), e))?;
@@ -402,7 +407,7 @@ mod tests {
             .put("a.json", b"1".to_vec(), "application/json")
             .await
             .unwrap();
-        let mut set = store.file_set().await.unwrap();
+        let mut set = store.file_set();
         set.add("b.json", "application/json", |w| w.write_all(b"2"))
             .await
             .unwrap();
