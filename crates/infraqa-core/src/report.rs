@@ -17,7 +17,7 @@ use crate::round2;
 use crate::rules::{ExemptedFinding, NotEvaluated, scope};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The version of the `report.json` layout.
 pub const REPORT_SCHEMA_VERSION: u32 = 2;
@@ -379,8 +379,21 @@ pub fn build(input: ReportInput<'_>) -> Report {
         prices,
         now,
     } = input;
-    let summary = summarize(inventory, &check, policy, now);
-    let recommendations = recommendations(&check.findings);
+    // The score and the cost are independent passes over a whole inventory: one on each core.
+    let ((cost, lifecycle), (summary, recommendations)) = crate::side_by_side(
+        || {
+            (
+                cost_report(inventory, policy, prices, now),
+                assess(inventory, &policy.lifecycle, prices),
+            )
+        },
+        || {
+            (
+                summarize(inventory, &check, policy, now),
+                recommendations(&check.findings),
+            )
+        },
+    );
     let mut report = Report {
         schema_version: REPORT_SCHEMA_VERSION,
         generated_at: now,
@@ -394,8 +407,8 @@ pub fn build(input: ReportInput<'_>) -> Report {
         not_evaluated: check.not_evaluated,
         orphans: check.orphans,
         recommendations,
-        cost: cost_report(inventory, policy, prices, now),
-        lifecycle: assess(inventory, &policy.lifecycle, prices),
+        cost,
+        lifecycle,
         trend: Trend::default(),
         notes: check.notes,
         errors: inventory.errors.clone(),
@@ -403,10 +416,18 @@ pub fn build(input: ReportInput<'_>) -> Report {
     let mut current = history_entry(&report);
     // Past findings on resources this scan may have missed (a list call failed) are unknown
     // now, not resolved.
-    let seen: HashSet<&str> = inventory.resources.iter().map(|r| r.arn.as_str()).collect();
-    let unseen: BTreeSet<FindingKey> = history
+    let past: Vec<&HistoryEntry> = history
         .iter()
         .filter(|e| e.account_id == inventory.account_id)
+        .collect();
+    // Only a report with a past needs the set of what this scan saw.
+    let seen: foldhash::HashSet<&str> = if past.is_empty() {
+        foldhash::HashSet::default()
+    } else {
+        inventory.resources.iter().map(|r| r.arn.as_str()).collect()
+    };
+    let unseen: BTreeSet<FindingKey> = past
+        .into_iter()
         .flat_map(|e| &e.findings)
         .filter(|(_, arn)| {
             let arn = arn.split('#').next().unwrap_or(arn);
