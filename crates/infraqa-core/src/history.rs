@@ -293,7 +293,13 @@ pub fn trend(past: &[HistoryEntry], current: &HistoryEntry, last_n: usize) -> Tr
 pub fn mttr(runs: &[&HistoryEntry]) -> BTreeMap<RuleId, Mttr> {
     let mut open: foldhash::HashMap<&FindingKey, DateTime<Utc>> = Default::default();
     let mut sums: BTreeMap<RuleId, (usize, f64)> = BTreeMap::new();
-    for run in runs {
+    for (i, run) in runs.iter().enumerate() {
+        // What the last run finds can only be resolved by a later one: it opens nothing, and
+        // with nothing open it has nothing to resolve (a first report skips both sets).
+        let last = i + 1 == runs.len();
+        if last && open.is_empty() {
+            break;
+        }
         let present: foldhash::HashSet<&FindingKey> = run.findings.iter().collect();
         let unjudged: foldhash::HashSet<&FindingKey> = run.not_evaluated.iter().collect();
         if !run.partial {
@@ -308,8 +314,10 @@ pub fn mttr(runs: &[&HistoryEntry]) -> BTreeMap<RuleId, Mttr> {
                 false
             });
         }
-        for key in present {
-            open.entry(key).or_insert(run.generated_at);
+        if !last {
+            for key in present {
+                open.entry(key).or_insert(run.generated_at);
+            }
         }
     }
     sums.into_iter()

@@ -36,48 +36,11 @@ pub struct Inventory {
     pub stats: ScanStats,
 }
 
-/// Reads the resources on two cores: the array is first split into its elements (serde_json's
-/// `RawValue`, slices of the document, nothing copied), then each half is read on a thread of
-/// its own. Reading a million resources is most of what loading an inventory costs, and the
-/// check and the report each load one. An element that does not read is named by its index.
-///
-/// The elements borrow from the document, so an inventory is read from its bytes
-/// (`serde_json::from_slice` or `from_str`, as `document::inventory` does), not from a reader.
+/// Reads the resources on two cores ([`crate::read_on_two_cores`]): reading a million
+/// resources is most of what loading an inventory costs, and the check and the report each
+/// load one. An inventory is therefore read from its bytes, not from a reader.
 fn read_resources<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Resource>, D::Error> {
-    use serde::de::Error;
-    use serde_json::value::RawValue;
-    // Each thread reads its half in chunks, moved one by one into the result afterwards: at
-    // most one chunk is held twice. A chunk is allocated at its exact size, over 32 MiB (the
-    // largest threshold above which glibc maps an allocation of its own), so each is given
-    // back to the system once moved rather than kept in the heap beside the result. Tests use
-    // small chunks so that several are read and joined.
-    const CHUNK: usize = if cfg!(test) { 4 } else { 1 << 17 };
-    let raw = <Vec<&'de RawValue>>::deserialize(d)?;
-    let read = |from: usize,
-                part: &[&RawValue]|
-     -> Result<Vec<Vec<Resource>>, (usize, serde_json::Error)> {
-        part.chunks(CHUNK)
-            .enumerate()
-            .map(|(c, chunk)| {
-                let mut read = Vec::with_capacity(chunk.len());
-                for (i, r) in chunk.iter().enumerate() {
-                    read.push(
-                        serde_json::from_str(r.get()).map_err(|e| (from + c * CHUNK + i, e))?,
-                    );
-                }
-                Ok(read)
-            })
-            .collect()
-    };
-    let half = raw.len().div_ceil(2);
-    let (first, second) = raw.split_at(half);
-    let (second, first) = crate::side_by_side(|| read(half, second), || read(0, first));
-    let bad = |(i, e): (usize, serde_json::Error)| D::Error::custom(format!("resources[{i}]: {e}"));
-    let mut resources = Vec::with_capacity(raw.len());
-    for chunk in first.map_err(bad)?.into_iter().chain(second.map_err(bad)?) {
-        resources.extend(chunk);
-    }
-    Ok(resources)
+    crate::read_on_two_cores(d, "resources")
 }
 
 impl Inventory {

@@ -52,6 +52,55 @@ pub fn side_by_side<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -
     })
 }
 
+/// Reads a JSON array on two cores: the array is first split into its elements (serde_json's
+/// `RawValue`, slices of the document, nothing copied), then each half is parsed on a thread of
+/// its own, in chunks joined in order. An element that does not read is named by `field` and
+/// its index. The elements borrow from the document, so the document is read from bytes
+/// (`serde_json::from_slice` or `from_str`, as `document` does), not from a reader.
+pub(crate) fn read_on_two_cores<'de, D, T>(d: D, field: &str) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned + Send,
+{
+    use serde::Deserialize;
+    use serde::de::Error;
+    use serde_json::value::RawValue;
+    // At most one chunk is held twice while the chunks are joined. A chunk is allocated at its
+    // exact size, over 32 MiB (the largest threshold above which glibc maps an allocation of
+    // its own), so each is given back to the system once moved rather than kept in the heap
+    // beside the result. Tests use small chunks so that several are read and joined.
+    let chunk = if cfg!(test) {
+        4
+    } else {
+        (40 << 20) / std::mem::size_of::<T>().max(1)
+    };
+    let raw = <Vec<&'de RawValue>>::deserialize(d)?;
+    let read =
+        |from: usize, part: &[&RawValue]| -> Result<Vec<Vec<T>>, (usize, serde_json::Error)> {
+            part.chunks(chunk)
+                .enumerate()
+                .map(|(c, elements)| {
+                    let mut read = Vec::with_capacity(elements.len());
+                    for (i, r) in elements.iter().enumerate() {
+                        read.push(
+                            serde_json::from_str(r.get()).map_err(|e| (from + c * chunk + i, e))?,
+                        );
+                    }
+                    Ok(read)
+                })
+                .collect()
+        };
+    let half = raw.len().div_ceil(2);
+    let (first, second) = raw.split_at(half);
+    let (second, first) = side_by_side(|| read(half, second), || read(0, first));
+    let bad = |(i, e): (usize, serde_json::Error)| D::Error::custom(format!("{field}[{i}]: {e}"));
+    let mut all = Vec::with_capacity(raw.len());
+    for part in first.map_err(bad)?.into_iter().chain(second.map_err(bad)?) {
+        all.extend(part);
+    }
+    Ok(all)
+}
+
 pub use finding::{Evidence, Finding, OrphanKind, RuleId, Severity};
 pub use inventory::{Inventory, ScanError, ScanStats};
 pub use model::{Resource, ResourceDetails, ResourceType};
