@@ -19,15 +19,9 @@ pub const FINDINGS: &str = "findings.json";
 /// A document as JSON bytes: pretty, with a final newline (the same bytes in every shell).
 pub fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<Vec<u8>, PipelineError> {
     let mut bytes = Vec::new();
-    write_json(&mut bytes, value)
+    infraqa_report::write_json(value, &mut bytes)
         .map_err(|e| PipelineError::storage(format!("encoding {what}"), e))?;
     Ok(bytes)
-}
-
-/// Encodes `value` into `out` as [`to_json`] does: the one encoder of every document.
-fn write_json<T: serde::Serialize>(out: &mut dyn std::io::Write, value: &T) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value)?;
-    out.write_all(b"\n")
 }
 
 /// Writes `value` as `name` in `store` (as [`to_json`] encodes it, streamed into the file);
@@ -38,7 +32,9 @@ pub async fn put_json<T: serde::Serialize>(
     value: &T,
 ) -> Result<String, PipelineError> {
     store
-        .put_with(name, "application/json", |w| write_json(w, value))
+        .put_with(name, "application/json", |w| {
+            infraqa_report::write_json(value, w)
+        })
         .await
 }
 

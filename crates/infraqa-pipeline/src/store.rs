@@ -166,7 +166,7 @@ impl Store {
     ) -> Result<Produced, PipelineError> {
         let what = || format!("writing {}", self.describe(name));
         match &self.location {
-            Location::Local(_) => infraqa_report::store::stage_with(&self.path(name), write)
+            Location::Local(_) => infraqa_report::store::stage(&self.path(name), write)
                 .map(Produced::Staged)
                 .map_err(|e| PipelineError::storage(what(), e)),
             Location::S3 { .. } => {

@@ -19,9 +19,9 @@ pub const FILES: [&str; 4] = ["report.json", "report.html", "findings.csv", "rep
 /// A renderer failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    /// report.json could not be encoded.
-    #[error("could not encode report.json: {0}")]
-    Json(#[from] serde_json::Error),
+    /// report.json could not be encoded or written.
+    #[error("could not write report.json: {0}")]
+    Json(std::io::Error),
     /// report.html could not be drawn.
     #[error(transparent)]
     Html(#[from] html::HtmlError),
@@ -36,10 +36,12 @@ pub enum RenderError {
     Write(std::io::Error),
 }
 
-/// Writes `report.json` (pretty, final newline) to `out` as it is encoded.
-fn write_json(report: &Report, mut out: impl Write) -> Result<(), RenderError> {
-    serde_json::to_writer_pretty(&mut out, report)?;
-    out.write_all(b"\n").map_err(RenderError::Write)
+/// Writes `value` as every JSON document infraqa writes is written (pretty, final newline),
+/// into `out` as it is encoded: report.json here, the others through the pipeline, so every
+/// shell writes the same bytes.
+pub fn write_json<T: serde::Serialize>(value: &T, out: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    out.write_all(b"\n")
 }
 
 /// Renders one of [`FILES`].
@@ -53,7 +55,7 @@ pub fn render(report: &Report, name: &str) -> Result<Vec<u8>, RenderError> {
 /// findings.csv are hundreds of megabytes that need never be held whole.
 pub fn render_to(report: &Report, name: &str, out: &mut dyn Write) -> Result<(), RenderError> {
     match name {
-        "report.json" => write_json(report, out),
+        "report.json" => write_json(report, out).map_err(RenderError::Json),
         "report.html" => out
             .write_all(html::render(report)?.as_bytes())
             .map_err(RenderError::Write),

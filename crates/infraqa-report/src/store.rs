@@ -23,14 +23,6 @@ pub enum StoreError {
         /// The cause.
         source: std::io::Error,
     },
-    /// A value could not be encoded.
-    #[error("encoding {path}: {source}")]
-    Encode {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: serde_json::Error,
-    },
 }
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
@@ -50,14 +42,10 @@ pub struct Staged {
     path: PathBuf,
 }
 
-/// Writes `bytes` under a unique temporary name in `path`'s directory (created if missing).
-pub fn stage(path: &Path, bytes: &[u8]) -> Result<Staged, StoreError> {
-    stage_with(path, |w| w.write_all(bytes))
-}
-
-/// Like [`stage`], with the content written by `write` as it is produced (buffered), so a
-/// file of hundreds of megabytes is never held whole in memory.
-pub fn stage_with(
+/// Writes a file under a unique temporary name in `path`'s directory (created if missing),
+/// its content written by `write` as it is produced (buffered), so a file of hundreds of
+/// megabytes is never held whole in memory.
+pub fn stage(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<Staged, StoreError> {
@@ -125,7 +113,7 @@ impl Staged {
 /// Writes `bytes` to `path` atomically unless `path` exists: `Ok(None)` then, and the
 /// existing file is untouched (an append-only log's entries are never replaced).
 pub fn write_new(path: &Path, bytes: &[u8]) -> Result<Option<PathBuf>, StoreError> {
-    let Staged { tmp, path } = stage(path, bytes)?;
+    let Staged { tmp, path } = stage(path, |w| w.write_all(bytes))?;
     match tmp.persist_noclobber(&path) {
         Ok(_) => Ok(Some(path)),
         Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
@@ -144,17 +132,7 @@ pub fn commit_all(staged: Vec<Staged>) -> Result<Vec<PathBuf>, StoreError> {
 
 /// Writes `bytes` to `path` atomically, creating its directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    stage(path, bytes)?.commit().map(drop)
-}
-
-/// Writes `value` as pretty JSON (with a final newline) to `path` atomically.
-pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), StoreError> {
-    let mut bytes = serde_json::to_vec_pretty(value).map_err(|source| StoreError::Encode {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    bytes.push(b'\n');
-    write_atomic(path, &bytes)
+    stage(path, |w| w.write_all(bytes))?.commit().map(drop)
 }
 
 /// Decodes the history entries in `files` (name, bytes). A file that does not parse is
@@ -181,8 +159,8 @@ mod tests {
     fn writes_whole_files_and_leaves_no_temporaries() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested/out.json");
-        write_json_atomic(&path, &vec![1, 2, 3]).unwrap();
-        write_json_atomic(&path, &vec![4]).unwrap();
+        write_atomic(&path, b"[1, 2, 3]").unwrap();
+        write_atomic(&path, b"[4]").unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(serde_json::from_str::<Vec<i32>>(&text).unwrap(), vec![4]);
         let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
@@ -197,7 +175,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let blocker = dir.path().join("file");
         std::fs::write(&blocker, "x").unwrap();
-        let err = write_json_atomic(&blocker.join("out.json"), &1).unwrap_err();
+        let err = write_atomic(&blocker.join("out.json"), b"1").unwrap_err();
         assert!(err.to_string().contains("file"), "{err}");
     }
 
@@ -206,13 +184,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.json");
         let b = dir.path().join("b.json");
-        commit_all(vec![stage(&a, b"1").unwrap(), stage(&b, b"1").unwrap()]).unwrap();
+        commit_all(vec![
+            stage(&a, |w| w.write_all(b"1")).unwrap(),
+            stage(&b, |w| w.write_all(b"1")).unwrap(),
+        ])
+        .unwrap();
         // b's place is taken by a directory: neither file is replaced, no temporary is left.
         std::fs::remove_file(&b).unwrap();
         std::fs::create_dir(&b).unwrap();
-        let err = commit_all(vec![stage(&a, b"2").unwrap(), stage(&b, b"2").unwrap()])
-            .unwrap_err()
-            .to_string();
+        let err = commit_all(vec![
+            stage(&a, |w| w.write_all(b"2")).unwrap(),
+            stage(&b, |w| w.write_all(b"2")).unwrap(),
+        ])
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("b.json") && err.contains("directory"), "{err}");
         assert_eq!(std::fs::read(&a).unwrap(), b"1");
         let left: Vec<_> = std::fs::read_dir(dir.path())
