@@ -219,7 +219,7 @@ async fn the_scheduled_chain_writes_every_object_once_publishes_metrics_and_aler
         history: &local.child("history"),
         trend_runs: infraqa_core::report::DEFAULT_TREND_RUNS,
     };
-    produce(&inventory, findings, &policy, target, &aws, now)
+    produce(inventory, findings, &policy, target, &aws, now)
         .await
         .unwrap();
     assert_eq!(

@@ -52,6 +52,33 @@ pub fn side_by_side<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -
     })
 }
 
+/// Frees `value` on a thread of its own while the caller goes on (a million-resource inventory
+/// is millions of allocations: about a second to free, which the writing of the next document
+/// need not wait for). The returned guard waits for the freeing when it is dropped, so no
+/// thread outlives its caller's scope; where no thread can be started, `value` is freed here.
+#[must_use = "the value is freed when the guard is dropped: bind it for as long as the work it overlaps"]
+pub fn free_aside<T: Send + 'static>(value: T) -> Freeing {
+    let thread = std::thread::Builder::new()
+        .name("infraqa-free".into())
+        .spawn(move || drop(value));
+    // On a failed spawn the closure, and the value it holds, was dropped by `spawn` already.
+    Freeing(thread.ok())
+}
+
+/// Waits, when dropped, for what [`free_aside`] is freeing.
+#[derive(Debug)]
+pub struct Freeing(Option<std::thread::JoinHandle<()>>);
+
+impl Drop for Freeing {
+    fn drop(&mut self) {
+        if let Some(thread) = self.0.take() {
+            // A panic while freeing (a Drop impl) has nothing left to report to: the value is
+            // gone either way.
+            let _ = thread.join();
+        }
+    }
+}
+
 /// Reads a JSON array on two cores: the array is first split into its elements (serde_json's
 /// `RawValue`, slices of the document, nothing copied), then each half is parsed on a thread of
 /// its own, in chunks joined in order. An element that does not read is named by `field` and

@@ -317,6 +317,7 @@ pub async fn checker(
         )
         .await?;
         let result = infraqa_core::check::check(&inventory, &policy, now);
+        let _freeing = infraqa_core::free_aside(inventory);
         let at = put_json(&run, FINDINGS, &result).await?;
         out.push(Step {
             run_id: id,
@@ -406,13 +407,14 @@ pub async fn reporter(
             history: &history,
             trend_runs: infraqa_core::report::DEFAULT_TREND_RUNS,
         };
+        let scan_ms = inventory.stats.duration_ms;
         let (report, _) = infraqa_pipeline::report::produce(
-            &inventory, findings, &policy, target, &suite.aws, now,
+            inventory, findings, &policy, target, &suite.aws, now,
         )
         .await?;
         let criticals = new_criticals(&report);
         let clients = suite.aws.get().await;
-        let figures = RunFigures::of(&report, criticals.len(), inventory.stats.duration_ms);
+        let figures = RunFigures::of(&report, criticals.len(), scan_ms);
         metrics::publish(clients, &figures, report.generated_at)
             .await
             .map_err(|e| HandlerError::from(PipelineError::aws("publishing the metrics", e)))?;

@@ -39,16 +39,14 @@ pub fn compress(inventory: &Inventory) -> Result<Vec<u8>, PipelineError> {
     gz.finish().map_err(encoding)
 }
 
-/// Keeps `inventory` in the history store beside its run's entry, as `compressed` (what
-/// [`compress`] made of it); returns where it went.
+/// Keeps a run's inventory in the history store as `name` (its [`inventory_name`]), as
+/// `compressed` (what [`compress`] made of it); returns where it went.
 pub async fn keep_inventory(
     history: &Store,
-    inventory: &Inventory,
+    name: &str,
     compressed: Vec<u8>,
 ) -> Result<String, PipelineError> {
-    history
-        .put(&inventory_name(inventory), compressed, "application/gzip")
-        .await
+    history.put(name, compressed, "application/gzip").await
 }
 
 /// A backtest over a history store.
@@ -172,9 +170,13 @@ remediation = "aws ec2 modify-volume --volume-type gp3"
         // Stored newest first: the backtest orders them.
         for (d, n) in [(3, 90), (2, 30)] {
             let inventory = synthetic::inventory(n, at(d));
-            keep_inventory(&history, &inventory, compress(&inventory).unwrap())
-                .await
-                .unwrap();
+            keep_inventory(
+                &history,
+                &inventory_name(&inventory),
+                compress(&inventory).unwrap(),
+            )
+            .await
+            .unwrap();
         }
         // A run from before inventories were kept, and a damaged inventory.
         std::fs::write(

@@ -169,16 +169,17 @@ pub fn entry_name(inventory: &Inventory) -> String {
 
 /// Builds the report (with actual spend from Cost Explorer when the policy asks), writes every
 /// format into `target.out`, then appends the run to the history: its entry, and its
-/// inventory compressed (for `infraqa backtest`). `now` is the report's time.
+/// inventory compressed (for `infraqa backtest`). `now` is the report's time. The inventory is
+/// taken, not borrowed: once the report is built it is freed while the files are written.
 pub async fn produce(
-    inventory: &Inventory,
+    inventory: Inventory,
     check: CheckResult,
     policy: &Policy,
     target: ReportTarget<'_>,
     aws: &Aws,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Report, Vec<String>), PipelineError> {
-    check.belongs_to(inventory, policy).map_err(|e| {
+    check.belongs_to(&inventory, policy).map_err(|e| {
         PipelineError::input_because("the findings do not belong to this inventory and policy", e)
     })?;
     let (past, problems) =
@@ -189,10 +190,10 @@ pub async fn produce(
     // The inventory kept for backtests is compressed on a second core while the report is
     // built from the same borrowed inventory (each takes seconds at a million resources).
     let (compressed, mut report) = infraqa_core::side_by_side(
-        || crate::backtest::compress(inventory),
+        || crate::backtest::compress(&inventory),
         || {
             build(ReportInput {
-                inventory,
+                inventory: &inventory,
                 check,
                 policy,
                 history: &past,
@@ -202,6 +203,10 @@ pub async fn produce(
             })
         },
     );
+    let entry = entry_name(&inventory);
+    let kept_as = crate::backtest::inventory_name(&inventory);
+    // Nothing below reads the inventory.
+    let _freeing = infraqa_core::free_aside(inventory);
     report.notes.extend(problems);
     if policy.cost.cost_explorer {
         let clients = aws.get().await;
@@ -218,26 +223,19 @@ pub async fn produce(
             }
         }
     }
-    // One format at a time, each streamed into its file as it is rendered: at a million
-    // resources report.json alone is hundreds of megabytes.
-    let mut files = target.out.file_set();
-    for name in infraqa_report::FILES {
-        files
-            .add(name, content_type(name), |w| {
-                infraqa_report::render_to(&report, name, w).map_err(std::io::Error::other)
-            })
-            .await?;
-    }
-    let written = files.finish()?;
-    let at = put_json(
-        target.history,
-        &entry_name(inventory),
-        &history_entry(&report),
-    )
+    // Each format streamed into its file as it is rendered: at a million resources
+    // report.json alone is hundreds of megabytes.
+    let files = infraqa_report::FILES.map(|name| (name, content_type(name)));
+    let mut set = target.out.file_set();
+    set.add_all(&files, |name, w| {
+        infraqa_report::render_to(&report, name, w).map_err(std::io::Error::other)
+    })
     .await?;
+    let written = set.finish()?;
+    let at = put_json(target.history, &entry, &history_entry(&report)).await?;
     tracing::info!("history entry written to {at}");
     // Kept so that a new or changed rule can be backtested over past runs.
-    let kept = crate::backtest::keep_inventory(target.history, inventory, compressed?).await?;
+    let kept = crate::backtest::keep_inventory(target.history, &kept_as, compressed?).await?;
     tracing::info!("inventory kept at {kept}");
     Ok((report, written))
 }

@@ -27,7 +27,7 @@ async fn report(store: &Store, history: &Store, inv: &Inventory, now: DateTime<U
         trend_runs: 12,
     };
     let aws = Aws::new(Default::default());
-    produce(inv, checked, &policy, target, &aws, now)
+    produce(inv.clone(), checked, &policy, target, &aws, now)
         .await
         .unwrap();
 }
@@ -97,7 +97,7 @@ async fn a_report_reads_only_the_runs_its_trend_needs_and_gets_the_same_trend() 
     for day in 1..=20 {
         let inv = infraqa_core::synthetic::inventory(10 + (day as usize * 7) % 13, at(day, 5));
         let checked = check(&inv, &policy, at(day, 6));
-        produce(&inv, checked, &policy, target(), &aws, at(day, 6))
+        produce(inv, checked, &policy, target(), &aws, at(day, 6))
             .await
             .unwrap();
     }
@@ -123,7 +123,7 @@ async fn a_report_reads_only_the_runs_its_trend_needs_and_gets_the_same_trend() 
         now: at(21, 6),
     });
     assert!(!expected.trend.history.is_empty());
-    let (report, _) = produce(&inv, checked, &policy, target(), &aws, at(21, 6))
+    let (report, _) = produce(inv, checked, &policy, target(), &aws, at(21, 6))
         .await
         .unwrap();
     assert_eq!(report.trend, expected.trend);

@@ -31,6 +31,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             let policy = policy::load(&args.policy)?;
             let inventory = check::load_inventory(&args.inventory).await?;
             let result = infraqa_core::check::check(&inventory, &policy, chrono::Utc::now());
+            let _freeing = infraqa_core::free_aside(inventory);
             let at = check::write(&Store::new(args.out.clone(), &aws), &result).await?;
             eprintln!("{}", check::summary(&result));
             println!("{at}");
@@ -42,15 +43,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             // the inventory's are read.
             let findings = report::load_findings(&args.findings).await?;
             let inventory = check::load_inventory(&args.inventory).await?;
-            report_and_print(
-                &inventory,
-                findings,
-                &policy,
-                &args.out,
-                &args.options,
-                &aws,
-            )
-            .await
+            report_and_print(inventory, findings, &policy, &args.out, &args.options, &aws).await
         }
         Command::Run(args) => {
             let policy = policy::load(&args.policy)?;
@@ -61,15 +54,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             eprintln!("{}", scan::summary(&inventory));
             let findings = infraqa_core::check::check(&inventory, &policy, chrono::Utc::now());
             println!("{}", check::write(&out, &findings).await?);
-            report_and_print(
-                &inventory,
-                findings,
-                &policy,
-                &args.out,
-                &args.options,
-                &aws,
-            )
-            .await
+            report_and_print(inventory, findings, &policy, &args.out, &args.options, &aws).await
         }
         Command::Backtest(args) => {
             let policy = policy::load(&args.policy)?;
@@ -138,7 +123,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
 /// The report half of `report` and `run`: build, write, append history, print, and exit 4
 /// with `--fail-on` when a finding at or above it exists.
 async fn report_and_print(
-    inventory: &infraqa_core::Inventory,
+    inventory: infraqa_core::Inventory,
     findings: infraqa_core::check::CheckResult,
     policy: &infraqa_core::Policy,
     out: &Location,
