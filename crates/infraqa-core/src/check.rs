@@ -4,7 +4,7 @@ use crate::finding::Finding;
 use crate::inventory::{Inventory, ScanError};
 use crate::orphans::{Orphan, find_orphans};
 use crate::policy::Policy;
-use crate::rules::{ExemptedFinding, NotEvaluated, evaluate};
+use crate::rules::{ExemptedFinding, NotEvaluated, evaluate_share, join_shares};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -104,12 +104,18 @@ impl CheckResult {
 
 /// Checks `inventory` against `policy` as of `now`.
 pub fn check(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> CheckResult {
-    // The rules and the orphan pass read the same inventory and nothing else: on two cores
-    // they run side by side.
-    let (orphans, evaluation) = crate::side_by_side(
-        || find_orphans(inventory, policy, now),
-        || evaluate(inventory, policy, now),
+    // The rules and the orphan pass read the same inventory and nothing else: on two cores,
+    // the orphan pass and half the rules on one, the other half on the other.
+    let ((orphans, odd), even) = crate::side_by_side(
+        || {
+            (
+                find_orphans(inventory, policy, now),
+                evaluate_share(inventory, policy, now, 1, 2),
+            )
+        },
+        || evaluate_share(inventory, policy, now, 0, 2),
     );
+    let evaluation = join_shares([even, odd]);
     let mut notes = inventory.notes.clone();
     notes.extend(orphans.notes);
     CheckResult {

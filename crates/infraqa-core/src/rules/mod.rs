@@ -302,108 +302,150 @@ pub fn active_exemption<'p>(
         .find(|e| exemption_matches(e, rule, Some(r), &r.arn) && e.is_active_on(today))
 }
 
-/// Evaluates every enabled rule over the inventory.
+/// Evaluates every enabled rule over the inventory, one rule after the other (see
+/// [`evaluate_share`] to spread them over cores).
 pub fn evaluate(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> Evaluation {
+    join_shares([evaluate_share(inventory, policy, now, 0, 1)])
+}
+
+/// Each evaluated rule's id and results (see [`evaluate_share`]).
+pub type RuleResults = Vec<(RuleId, Evaluation)>;
+
+/// Evaluates one share of the enabled rules: every `shares`-th rule from the `share`-th
+/// (alternately, so no share gets every costly rule). The rules are independent passes over
+/// the same inventory, so shares run on cores of their own; [`join_shares`] makes one
+/// evaluation of them.
+pub fn evaluate_share(
+    inventory: &Inventory,
+    policy: &Policy,
+    now: DateTime<Utc>,
+    share: usize,
+    shares: usize,
+) -> RuleResults {
     let cx = EvalContext {
         policy,
         inventory,
         now,
     };
-    let today = now.date_naive();
+    in_force(policy)
+        .iter()
+        .skip(share)
+        .step_by(shares.max(1))
+        .map(|rule| (rule.id(), evaluate_rule(&cx, rule.as_ref())))
+        .collect()
+}
+
+/// The shares' results as one evaluation: each rule's results are in document order already,
+/// and the rules' blocks are joined in rule order (a rule id is in force at most once: the
+/// policy refuses a custom rule declared twice).
+pub fn join_shares(shares: impl IntoIterator<Item = RuleResults>) -> Evaluation {
+    let mut blocks: RuleResults = shares.into_iter().flatten().collect();
+    blocks.sort_by_key(|(id, _)| *id);
     let mut out = Evaluation::default();
-    for rule in in_force(policy) {
-        let id = rule.id();
-        // Only failures and undecided units are kept: a pass costs nothing (this loop runs
-        // once per rule over every resource).
-        let mut raw: Vec<(Option<&Resource>, String, String, String, Violation)> = Vec::new();
-        let mut not_evaluated = |arn, resource_type, region, missing| {
-            out.not_evaluated.push(NotEvaluated {
-                rule_id: id,
-                resource_arn: arn,
-                resource_type,
-                region,
+    for (_, block) in blocks {
+        out.findings.extend(block.findings);
+        out.exempted.extend(block.exempted);
+        out.not_evaluated.extend(block.not_evaluated);
+    }
+    out
+}
+
+/// One rule's findings, exempted findings and undecided units, each by region and resource.
+fn evaluate_rule(cx: &EvalContext<'_>, rule: &dyn Rule) -> Evaluation {
+    let policy = cx.policy;
+    let today = cx.now.date_naive();
+    let mut out = Evaluation::default();
+    let id = rule.id();
+    // Only failures and undecided units are kept: a pass costs nothing (this loop runs
+    // once per rule over every resource).
+    let mut raw: Vec<(Option<&Resource>, String, String, String, Violation)> = Vec::new();
+    let mut not_evaluated = |arn, resource_type, region, missing| {
+        out.not_evaluated.push(NotEvaluated {
+            rule_id: id,
+            resource_arn: arn,
+            resource_type,
+            region,
+            missing,
+        });
+    };
+    for r in &cx.inventory.resources {
+        if is_service_linked(r) || !rule.applies(cx, r) {
+            continue;
+        }
+        match rule.check(cx, r) {
+            Verdict::Pass => {}
+            Verdict::Fail(v) => raw.push((
+                Some(r),
+                r.arn.clone(),
+                r.resource_type.to_string(),
+                r.region.clone(),
+                v,
+            )),
+            Verdict::NotEvaluated(missing) => not_evaluated(
+                r.arn.clone(),
+                r.resource_type.to_string(),
+                r.region.clone(),
                 missing,
-            });
+            ),
+        }
+    }
+    for (region, arn, v) in rule.check_account(cx) {
+        match v {
+            Verdict::Pass => {}
+            Verdict::Fail(v) => raw.push((None, arn, "account".to_owned(), region, v)),
+            Verdict::NotEvaluated(missing) => {
+                not_evaluated(arn, "account".to_owned(), region, missing);
+            }
+        }
+    }
+    for (resource, arn, resource_type, region, v) in raw {
+        let severity = policy.severity_override(id).unwrap_or(v.severity);
+        let mut finding = Finding {
+            rule_id: id,
+            severity,
+            resource_arn: arn.clone(),
+            resource_type,
+            region,
+            message: v.reasons.join("; "),
+            remediation: v.remediation,
+            evidence: v.evidence,
         };
-        for r in &inventory.resources {
-            if is_service_linked(r) || !rule.applies(&cx, r) {
-                continue;
-            }
-            match rule.check(&cx, r) {
-                Verdict::Pass => {}
-                Verdict::Fail(v) => raw.push((
-                    Some(r),
-                    r.arn.clone(),
-                    r.resource_type.to_string(),
-                    r.region.clone(),
-                    v,
-                )),
-                Verdict::NotEvaluated(missing) => not_evaluated(
-                    r.arn.clone(),
-                    r.resource_type.to_string(),
-                    r.region.clone(),
-                    missing,
-                ),
-            }
+        // Allow-listed public buckets are exempted, never silently passed.
+        if id == RuleId::S3PublicAccess
+            && let Some(r) = resource
+            && policy.s3.public_allowlist.iter().any(|g| g.is_match(&r.id))
+        {
+            out.exempted.push(ExemptedFinding {
+                finding,
+                reason: "allow-listed".to_owned(),
+                expires: None,
+            });
+            continue;
         }
-        for (region, arn, v) in rule.check_account(&cx) {
-            match v {
-                Verdict::Pass => {}
-                Verdict::Fail(v) => raw.push((None, arn, "account".to_owned(), region, v)),
-                Verdict::NotEvaluated(missing) => {
-                    not_evaluated(arn, "account".to_owned(), region, missing);
-                }
-            }
+        let matching: Vec<&Exemption> = policy
+            .exemptions
+            .iter()
+            .filter(|e| exemption_matches(e, id, resource, &arn))
+            .collect();
+        if let Some(active) = matching.iter().find(|e| e.is_active_on(today)) {
+            out.exempted.push(ExemptedFinding {
+                finding,
+                reason: active.reason.clone(),
+                expires: active.expires,
+            });
+            continue;
         }
-        for (resource, arn, resource_type, region, v) in raw {
-            let severity = policy.severity_override(id).unwrap_or(v.severity);
-            let mut finding = Finding {
-                rule_id: id,
-                severity,
-                resource_arn: arn.clone(),
-                resource_type,
-                region,
-                message: v.reasons.join("; "),
-                remediation: v.remediation,
-                evidence: v.evidence,
-            };
-            // Allow-listed public buckets are exempted, never silently passed.
-            if id == RuleId::S3PublicAccess
-                && let Some(r) = resource
-                && policy.s3.public_allowlist.iter().any(|g| g.is_match(&r.id))
-            {
-                out.exempted.push(ExemptedFinding {
-                    finding,
-                    reason: "allow-listed".to_owned(),
-                    expires: None,
-                });
-                continue;
-            }
-            let matching: Vec<&Exemption> = policy
-                .exemptions
-                .iter()
-                .filter(|e| exemption_matches(e, id, resource, &arn))
-                .collect();
-            if let Some(active) = matching.iter().find(|e| e.is_active_on(today)) {
-                out.exempted.push(ExemptedFinding {
-                    finding,
-                    reason: active.reason.clone(),
-                    expires: active.expires,
-                });
-                continue;
-            }
-            if let Some(expired) = matching
-                .iter()
-                .filter_map(|e| e.expires.map(|d| (d, e)))
-                .max_by_key(|(d, _)| *d)
-            {
-                finding.message.push_str(&format!(
-                    " (exemption \"{}\" expired on {})",
-                    expired.1.reason, expired.0
-                ));
-            }
-            out.findings.push(finding);
+        if let Some(expired) = matching
+            .iter()
+            .filter_map(|e| e.expires.map(|d| (d, e)))
+            .max_by_key(|(d, _)| *d)
+        {
+            finding.message.push_str(&format!(
+                " (exemption \"{}\" expired on {})",
+                expired.1.reason, expired.0
+            ));
         }
+        out.findings.push(finding);
     }
     // Compared by reference: a key that clones its strings allocates twice per comparison.
     out.findings.sort_by(finding_order);
