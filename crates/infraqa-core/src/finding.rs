@@ -4,6 +4,7 @@
 //! so their spelling never changes.
 
 use crate::model::{BucketEncryption, PolicySource, PublicAccessBlock, PublicGrantee};
+pub use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -272,10 +273,10 @@ pub struct Finding {
     pub severity: Severity,
     /// The resource it is about (for account-level checks, the account in the region).
     pub resource_arn: String,
-    /// The resource's `service:type`.
-    pub resource_type: String,
-    /// The region the resource lives in, or `global`.
-    pub region: String,
+    /// The resource's `service:type` (short: kept inline, no allocation of its own).
+    pub resource_type: CompactString,
+    /// The region the resource lives in, or `global` (inline likewise).
+    pub region: CompactString,
     /// What exactly is wrong, naming every reason.
     pub message: String,
     /// What a person does to fix it: the console step or the CLI command.
@@ -324,8 +325,8 @@ pub enum LoggingControl {
 pub enum Evidence {
     /// A required tag (and all its aliases) is absent or empty.
     MissingTag {
-        /// The required key.
-        key: String,
+        /// The required key (inline when short, as tag keys mostly are).
+        key: CompactString,
     },
     /// A tag value that is not allowed, or not a date.
     InvalidTagValue {

@@ -16,7 +16,7 @@ mod region;
 mod s3;
 mod tags;
 
-use crate::finding::{Evidence, Finding, RuleId, Severity};
+use crate::finding::{CompactString, Evidence, Finding, RuleId, Severity};
 use crate::inventory::{Inventory, ScanError};
 use crate::model::{Resource, ResourceDetails};
 use crate::policy::{Exemption, ExemptionTarget, Policy};
@@ -358,7 +358,13 @@ fn evaluate_rule(cx: &EvalContext<'_>, rule: &dyn Rule) -> Evaluation {
     let id = rule.id();
     // Only failures and undecided units are kept: a pass costs nothing (this loop runs
     // once per rule over every resource).
-    let mut raw: Vec<(Option<&Resource>, String, String, String, Violation)> = Vec::new();
+    let mut raw: Vec<(
+        Option<&Resource>,
+        String,
+        CompactString,
+        CompactString,
+        Violation,
+    )> = Vec::new();
     let mut not_evaluated = |arn, resource_type, region, missing| {
         out.not_evaluated.push(NotEvaluated {
             rule_id: id,
@@ -377,8 +383,8 @@ fn evaluate_rule(cx: &EvalContext<'_>, rule: &dyn Rule) -> Evaluation {
             Verdict::Fail(v) => raw.push((
                 Some(r),
                 r.arn.clone(),
-                r.resource_type.to_string(),
-                r.region.clone(),
+                r.resource_type.as_str().into(),
+                r.region.as_str().into(),
                 v,
             )),
             Verdict::NotEvaluated(missing) => not_evaluated(
@@ -392,7 +398,7 @@ fn evaluate_rule(cx: &EvalContext<'_>, rule: &dyn Rule) -> Evaluation {
     for (region, arn, v) in rule.check_account(cx) {
         match v {
             Verdict::Pass => {}
-            Verdict::Fail(v) => raw.push((None, arn, "account".to_owned(), region, v)),
+            Verdict::Fail(v) => raw.push((None, arn, "account".into(), region.into(), v)),
             Verdict::NotEvaluated(missing) => {
                 not_evaluated(arn, "account".to_owned(), region, missing);
             }

@@ -63,7 +63,9 @@ impl Rule for TagsRequired {
         let mut missing = Vec::new();
         for key in &p.required {
             if p.value(r, key).is_none() {
-                evidence.push(Evidence::MissingTag { key: key.clone() });
+                evidence.push(Evidence::MissingTag {
+                    key: key.as_str().into(),
+                });
                 missing.push(if r.tags.contains_key(key) {
                     format!("{key} (empty)")
                 } else {
