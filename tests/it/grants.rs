@@ -145,8 +145,8 @@ async fn the_tagger_and_validator_policies_grant_exactly_what_a_tag_run_calls() 
         .map(|r| infraqa_core::tagging::TagChange {
             resource_arn: r.arn.clone(),
             resource_type: r.resource_type.clone(),
-            id: r.id.clone(),
-            region: r.region.clone(),
+            id: r.id.to_string(),
+            region: r.region.to_string(),
             tags_before: r.tags.clone(),
             add: [("infraqa:grants".to_owned(), "checked".to_owned())].into(),
             sources: Default::default(),

@@ -53,12 +53,24 @@ async fn the_inventory_matches_the_seeded_estate_resource_by_resource() {
     let got: BTreeSet<(String, String, String)> = inv
         .resources
         .iter()
-        .map(|r| (r.resource_type.to_string(), r.region.clone(), r.id.clone()))
+        .map(|r| {
+            (
+                r.resource_type.to_string(),
+                r.region.to_string(),
+                r.id.to_string(),
+            )
+        })
         .collect();
     let want: BTreeSet<(String, String, String)> = estate
         .resources
         .iter()
-        .map(|r| (r.resource_type.to_string(), r.region.clone(), r.id.clone()))
+        .map(|r| {
+            (
+                r.resource_type.to_string(),
+                r.region.to_string(),
+                r.id.to_string(),
+            )
+        })
         .collect();
     let missing: Vec<_> = want.difference(&got).collect();
     let extra: Vec<_> = got.difference(&want).collect();
@@ -87,7 +99,7 @@ async fn the_inventory_matches_the_seeded_estate_resource_by_resource() {
     // Terminated instances are not inventoried.
     for id in &estate.absent_ids {
         assert!(
-            inv.resources.iter().all(|r| &r.id != id),
+            inv.resources.iter().all(|r| r.id != id),
             "terminated {id} inventoried"
         );
     }
@@ -110,7 +122,7 @@ async fn the_inventory_matches_the_seeded_estate_resource_by_resource() {
     for r in &inv.resources {
         assert!(r.arn.starts_with("arn:aws:"), "{}", r.arn);
         assert!(
-            r.arn.ends_with(&r.id) || r.resource_type == ResourceType::IamRole,
+            r.arn.ends_with(r.id.as_str()) || r.resource_type == ResourceType::IamRole,
             "{} / {}",
             r.arn,
             r.id

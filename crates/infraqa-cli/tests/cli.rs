@@ -172,12 +172,24 @@ fn scan_writes_the_inventory_of_a_seeded_account() {
     let mut got: Vec<(String, String, String)> = inventory
         .resources
         .iter()
-        .map(|r| (r.resource_type.to_string(), r.region.clone(), r.id.clone()))
+        .map(|r| {
+            (
+                r.resource_type.to_string(),
+                r.region.to_string(),
+                r.id.to_string(),
+            )
+        })
         .collect();
     let mut want: Vec<(String, String, String)> = estate
         .resources
         .iter()
-        .map(|r| (r.resource_type.to_string(), r.region.clone(), r.id.clone()))
+        .map(|r| {
+            (
+                r.resource_type.to_string(),
+                r.region.to_string(),
+                r.id.to_string(),
+            )
+        })
         .collect();
     got.sort();
     want.sort();
@@ -1167,7 +1179,7 @@ fn example_custom_rules_run_end_to_end_scan_check_report_validate_backtest() {
                     .iter()
                     .any(|f| i.instance_type.starts_with(f)) =>
             {
-                Some((r.arn.clone(), r.id.clone()))
+                Some((r.arn.clone(), r.id.to_string()))
             }
             _ => None,
         })

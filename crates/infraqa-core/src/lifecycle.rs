@@ -522,7 +522,7 @@ pub fn assess(inventory: &Inventory, policy: &LifecyclePolicy, prices: &PriceTab
         let gap = |reason: String| UsageGap {
             resource_arn: r.arn.clone(),
             resource_type: t.clone(),
-            region: r.region.clone(),
+            region: r.region.to_string(),
             reason,
         };
         let u = match usage {
@@ -559,7 +559,7 @@ pub fn assess(inventory: &Inventory, policy: &LifecyclePolicy, prices: &PriceTab
                     kind,
                     resource_arn: r.arn.clone(),
                     resource_type: t.clone(),
-                    region: r.region.clone(),
+                    region: r.region.to_string(),
                     reason,
                     action,
                     resize_to,

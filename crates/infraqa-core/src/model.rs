@@ -5,6 +5,7 @@
 //! typed per-type details. Details carry exactly what the rules, orphan detection and cost
 //! estimation read, and nothing is stored as untyped JSON.
 
+pub use crate::finding::CompactString;
 use crate::iam::PolicyDocument;
 use crate::inventory::ScanError;
 use crate::observed::Observed;
@@ -150,15 +151,16 @@ impl From<ResourceType> for String {
 pub struct Resource {
     /// The resource's real ARN.
     pub arn: String,
-    /// The id AWS uses for it (instance id, bucket name, role name, ...).
-    pub id: String,
+    /// The id AWS uses for it (instance id, bucket name, role name, ...): inline when
+    /// short, as the small strings of a resource are (compact_str).
+    pub id: CompactString,
     /// Its `service:type`.
     #[serde(rename = "type")]
     pub resource_type: ResourceType,
     /// The region it lives in (a bucket's location), or `global`.
-    pub region: String,
+    pub region: CompactString,
     /// The account that owns it.
-    pub account_id: String,
+    pub account_id: CompactString,
     /// Its tags; keys and values are case-sensitive.
     #[serde(default)]
     pub tags: Tags,

@@ -147,7 +147,7 @@ pub fn find_orphans(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) 
             out.orphans.push(Orphan {
                 kind,
                 resource_arn: r.arn.clone(),
-                region: r.region.clone(),
+                region: r.region.to_string(),
                 reason,
                 estimated_monthly_cost_usd: orphan_cost(
                     r,

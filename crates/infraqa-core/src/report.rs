@@ -194,7 +194,7 @@ pub fn snapshot(inventory: &Inventory) -> InventorySnapshot {
     };
     for r in &inventory.resources {
         *s.by_type.entry(r.resource_type.to_string()).or_default() += 1;
-        *s.by_region.entry(r.region.clone()).or_default() += 1;
+        *s.by_region.entry(r.region.to_string()).or_default() += 1;
         let band = crate::history::age_band(r.created_at, inventory.generated_at);
         *s.by_age.entry(band.to_owned()).or_default() += 1;
     }

@@ -129,9 +129,9 @@ pub fn resource(i: usize) -> Resource {
             "arn:aws:{}:{region}:123456789012:{i}",
             resource_type.as_str().replace(':', "-")
         ),
-        id: format!("r-{i}"),
+        id: format!("r-{i}").into(),
         resource_type,
-        region,
+        region: region.into(),
         account_id: "123456789012".into(),
         tags,
         created_at: None,

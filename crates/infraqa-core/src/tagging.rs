@@ -197,7 +197,7 @@ pub fn plan_resource(
         Planned::Skip(TagSkip {
             resource_arn: r.arn.clone(),
             resource_type: r.resource_type.clone(),
-            region: r.region.clone(),
+            region: r.region.to_string(),
             reason,
         })
     };
@@ -249,8 +249,8 @@ pub fn plan_resource(
     Planned::Change(TagChange {
         resource_arn: r.arn.clone(),
         resource_type: r.resource_type.clone(),
-        id: r.id.clone(),
-        region: r.region.clone(),
+        id: r.id.to_string(),
+        region: r.region.to_string(),
         tags_before: r.tags.clone(),
         add,
         sources,

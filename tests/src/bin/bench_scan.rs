@@ -97,7 +97,7 @@ fn minimum_calls(inv: &Inventory) -> BTreeMap<&'static str, u64> {
         let queries: usize = inv
             .resources
             .iter()
-            .filter(|x| &x.region == region && x.usage.is_some())
+            .filter(|x| x.region == region && x.usage.is_some())
             .map(|x| infraqa_core::usage::metrics_for(&x.resource_type).len())
             .sum();
         cloudwatch += queries.div_ceil(infraqa_core::usage::QUERIES_PER_CALL) as u64;

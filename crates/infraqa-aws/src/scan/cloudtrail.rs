@@ -74,10 +74,10 @@ pub async fn collect(ctx: &Ctx<'_>, scanned: &[String], only: Only<'_>) -> Sink 
         };
         sink.resources.push(Resource {
             arn: arn.to_owned(),
-            id: name.to_owned(),
+            id: name.to_owned().into(),
             resource_type: ResourceType::CloudtrailTrail,
-            region: home.clone(),
-            account_id: ctx.account_id.to_owned(),
+            region: home.clone().into(),
+            account_id: ctx.account_id.to_owned().into(),
             tags,
             tags_unread,
             usage: None,

@@ -69,9 +69,9 @@ pub async fn mark_aws_defaults(
     for r in generic.iter() {
         if CANDIDATES.contains(&r.resource_type.as_str()) {
             wanted
-                .entry((r.region.clone(), r.resource_type.to_string()))
+                .entry((r.region.to_string(), r.resource_type.to_string()))
                 .or_default()
-                .insert(r.id.clone());
+                .insert(r.id.to_string());
         }
     }
     let mut sink = Sink::default();
@@ -126,9 +126,11 @@ pub async fn mark_aws_defaults(
         sink.absorb(part);
     }
     for r in generic.iter_mut() {
-        let key = (r.region.clone(), r.resource_type.to_string());
+        let key = (r.region.to_string(), r.resource_type.to_string());
         if let (Some(answer), ResourceDetails::Generic(g)) = (answers.get(&key), &mut r.details) {
-            g.aws_default = answer.clone().map(|defaults| defaults.contains(&r.id));
+            g.aws_default = answer
+                .clone()
+                .map(|defaults| defaults.contains(r.id.as_str()));
         }
     }
     sink.errors
@@ -167,7 +169,9 @@ async fn default_gateways(
         .iter()
         .filter(|r| r.region == region)
         .filter_map(|r| match &r.details {
-            ResourceDetails::Ec2Vpc(Vpc { is_default, .. }) => Some((r.id.clone(), *is_default)),
+            ResourceDetails::Ec2Vpc(Vpc { is_default, .. }) => {
+                Some((r.id.to_string(), *is_default))
+            }
             _ => None,
         })
         .collect();

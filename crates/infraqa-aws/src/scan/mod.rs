@@ -389,12 +389,12 @@ async fn read_usage(
             && !lifecycle.keeps(r)
         {
             by_region
-                .entry(r.region.clone())
+                .entry(r.region.to_string())
                 .or_default()
                 .push(usage::Target {
                     index,
                     resource_type: r.resource_type.clone(),
-                    id: r.id.clone(),
+                    id: r.id.to_string(),
                 });
         }
     }
@@ -534,7 +534,7 @@ fn apply_bulk_tags(
     {
         match tags.get(&r.arn) {
             Some(t) => r.tags.extend(t.iter()),
-            None => r.tags_unread = tagging_failed.get(&r.region).cloned().map(Box::new),
+            None => r.tags_unread = tagging_failed.get(r.region.as_str()).cloned().map(Box::new),
         }
     }
 }
@@ -570,10 +570,10 @@ fn generic_resources(
         }
         out.push(Resource {
             arn: arn.clone(),
-            id,
+            id: id.into(),
             resource_type,
-            region: region.to_owned(),
-            account_id: account_id.to_owned(),
+            region: region.to_owned().into(),
+            account_id: account_id.to_owned().into(),
             tags: t.clone(),
             tags_unread: None,
             usage: None,
@@ -588,10 +588,10 @@ fn link_lambda_log_groups(resources: &mut [Resource], logs_failed: &BTreeMap<Str
     let groups: BTreeSet<(String, String)> = resources
         .iter()
         .filter(|r| r.resource_type == ResourceType::LogsLogGroup)
-        .map(|r| (r.region.clone(), r.id.clone()))
+        .map(|r| (r.region.to_string(), r.id.to_string()))
         .collect();
     for r in resources.iter_mut() {
-        let region = r.region.clone();
+        let region = r.region.to_string();
         if let ResourceDetails::LambdaFunction(f) = &mut r.details {
             // A group that was listed exists even if a later page failed; one not listed is
             // missing only if the listing was complete.

@@ -280,10 +280,10 @@ async fn bucket(
 
     let resource = Resource {
         arn: format!("arn:{}:s3:::{name}", super::partition(&region)),
-        id: name,
+        id: name.into(),
         resource_type: ResourceType::S3Bucket,
-        region,
-        account_id: ctx.account_id.to_owned(),
+        region: region.into(),
+        account_id: ctx.account_id.to_owned().into(),
         tags: infraqa_core::model::Tags::new(),
         created_at: b.creation_date().and_then(to_utc),
         tags_unread: None,

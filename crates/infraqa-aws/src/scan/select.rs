@@ -39,8 +39,8 @@ impl Target {
         Self {
             arn: r.arn.clone(),
             resource_type: r.resource_type.clone(),
-            id: r.id.clone(),
-            region: r.region.clone(),
+            id: r.id.to_string(),
+            region: r.region.to_string(),
         }
     }
 }
@@ -201,10 +201,10 @@ pub async fn read(
         .filter_map(|t| {
             Some(Resource {
                 arn: t.arn.clone(),
-                id: t.id.clone(),
+                id: t.id.clone().into(),
                 resource_type: t.resource_type.clone(),
-                region: t.region.clone(),
-                account_id: account_id.clone(),
+                region: t.region.clone().into(),
+                account_id: account_id.clone().into(),
                 tags: tags.get(&t.arn)?.clone(),
                 tags_unread: None,
                 usage: None,

@@ -38,7 +38,7 @@ pub fn misconfigurations(
                     kind,
                     resource_arn: r.arn.clone(),
                     resource_type: r.resource_type.to_string(),
-                    region: r.region.clone(),
+                    region: r.region.to_string(),
                     reason,
                     estimated_monthly_waste_usd: round2(w),
                     action,

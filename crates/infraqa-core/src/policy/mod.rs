@@ -237,7 +237,7 @@ impl TagDefault {
     /// Whether it covers `r`.
     pub fn covers(&self, r: &Resource) -> bool {
         (self.types.is_empty() || self.types.contains(&r.resource_type))
-            && (self.regions.is_empty() || self.regions.contains(&r.region))
+            && (self.regions.is_empty() || self.regions.iter().any(|x| x.as_str() == r.region))
     }
 }
 

@@ -210,7 +210,7 @@ impl Rule for CustomRule {
     fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Verdict {
         let failed = |message: String| {
             Verdict::NotEvaluated(vec![ScanError {
-                region: r.region.clone(),
+                region: r.region.to_string(),
                 service: "infraqa".to_owned(),
                 operation: format!("custom rule {}", self.id),
                 code: "ConditionError".to_owned(),
@@ -646,7 +646,7 @@ mod tests {
                             .join("; ")
                     ),
                 };
-                (r.id.clone(), v)
+                (r.id.to_string(), v)
             })
             .collect()
     }

@@ -390,7 +390,7 @@ fn evaluate_rule(cx: &EvalContext<'_>, rule: &dyn Rule) -> Evaluation {
             Verdict::NotEvaluated(missing) => not_evaluated(
                 r.arn.clone(),
                 r.resource_type.to_string(),
-                r.region.clone(),
+                r.region.to_string(),
                 missing,
             ),
         }

@@ -18,7 +18,7 @@ impl Rule for RegionApproved {
 
     fn check(&self, cx: &EvalContext<'_>, r: &Resource) -> Verdict {
         let approved = &cx.policy.regions.approved;
-        if approved.contains(&r.region) {
+        if approved.iter().any(|a| a.as_str() == r.region) {
             return Verdict::Pass;
         }
         if let Err(unread) = aws_default(r) {
@@ -36,7 +36,7 @@ impl Rule for RegionApproved {
                 r.id, r.region
             ),
             vec![Evidence::Region {
-                region: r.region.clone(),
+                region: r.region.to_string(),
                 approved: approved.clone(),
             }],
         ))

@@ -29,10 +29,10 @@ pub fn resource(
     };
     Resource {
         arn,
-        id: id.to_owned(),
+        id: id.into(),
         resource_type: t,
-        region: region.to_owned(),
-        account_id: ACCOUNT.to_owned(),
+        region: region.into(),
+        account_id: ACCOUNT.into(),
         tags: tags.iter().copied().collect::<crate::model::Tags>(),
         created_at: None,
         tags_unread: None,
