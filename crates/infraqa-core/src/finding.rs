@@ -319,7 +319,9 @@ pub enum LoggingControl {
     VpcFlowLog,
 }
 
-/// One structured fact behind a finding, tagged by `kind` in JSON.
+/// One structured fact behind a finding, tagged by `kind` in JSON. The larger facts are boxed,
+/// so the common one (a missing tag) stays small: a finding carries one per reason, and at a
+/// million resources there are millions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Evidence {
@@ -329,14 +331,7 @@ pub enum Evidence {
         key: CompactString,
     },
     /// A tag value that is not allowed, or not a date.
-    InvalidTagValue {
-        /// The key.
-        key: String,
-        /// The value found.
-        value: String,
-        /// What was expected.
-        expected: String,
-    },
+    InvalidTagValue(Box<EvidenceTagValue>),
     /// A bucket's default encryption as found.
     BucketEncryption {
         /// The configuration found.
@@ -354,47 +349,13 @@ pub enum Evidence {
         public_grants: Vec<PublicGrantee>,
     },
     /// The AMI an instance runs.
-    Ami {
-        /// The AMI id.
-        image_id: String,
-        /// Its owner, when known.
-        owner_id: Option<String>,
-    },
+    Ami(Box<EvidenceAmi>),
     /// An ingress permission open to the world.
-    OpenIngress {
-        /// `tcp`, `udp`, `icmp`, `icmpv6`, `all` or another protocol.
-        protocol: String,
-        /// First port, for tcp and udp.
-        from_port: Option<u16>,
-        /// Last port, for tcp and udp.
-        to_port: Option<u16>,
-        /// The world sources (`0.0.0.0/0`, `::/0`).
-        sources: Vec<String>,
-        /// Network interfaces using the group.
-        attached_interfaces: usize,
-    },
+    OpenIngress(Box<EvidenceIngress>),
     /// An IAM statement that grants too much.
-    PolicyStatement {
-        /// The policy's name, or `trust policy`.
-        policy: String,
-        /// Where the policy comes from (absent for the trust policy).
-        source: Option<PolicySource>,
-        /// The 1-based statement index.
-        statement: usize,
-        /// What it grants.
-        grant: Grant,
-        /// The action pattern, where one is to blame.
-        pattern: Option<String>,
-        /// Condition operators on the statement (shown, never clearing).
-        conditions: Vec<String>,
-    },
+    PolicyStatement(Box<EvidenceStatement>),
     /// A resource's region outside the approved list.
-    Region {
-        /// Where it lives.
-        region: String,
-        /// The approved regions.
-        approved: Vec<String>,
-    },
+    Region(Box<EvidenceRegion>),
     /// A critical resource without a logging control.
     Logging {
         /// The missing control.
@@ -407,6 +368,67 @@ pub enum Evidence {
         /// Trails that cover it but are stopped.
         stopped_trails: usize,
     },
+}
+
+/// A tag value that is not allowed, or not a date (the facts of [`Evidence::InvalidTagValue`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceTagValue {
+    /// The key.
+    pub key: String,
+    /// The value found.
+    pub value: String,
+    /// What was expected.
+    pub expected: String,
+}
+
+/// The AMI an instance runs (the facts of [`Evidence::Ami`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceAmi {
+    /// The AMI id.
+    pub image_id: String,
+    /// Its owner, when known.
+    pub owner_id: Option<String>,
+}
+
+/// An ingress permission open to the world (the facts of [`Evidence::OpenIngress`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceIngress {
+    /// `tcp`, `udp`, `icmp`, `icmpv6`, `all` or another protocol.
+    pub protocol: String,
+    /// First port, for tcp and udp.
+    pub from_port: Option<u16>,
+    /// Last port, for tcp and udp.
+    pub to_port: Option<u16>,
+    /// The world sources (`0.0.0.0/0`, `::/0`).
+    pub sources: Vec<String>,
+    /// Network interfaces using the group.
+    pub attached_interfaces: usize,
+}
+
+/// An IAM statement that grants too much (the facts of [`Evidence::PolicyStatement`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceStatement {
+    /// The policy's name, or `trust policy`.
+    pub policy: String,
+    /// Where the policy comes from (absent for the trust policy).
+    pub source: Option<PolicySource>,
+    /// The 1-based statement index.
+    pub statement: usize,
+    /// What it grants.
+    pub grant: Grant,
+    /// The action pattern, where one is to blame.
+    pub pattern: Option<String>,
+    /// Condition operators on the statement (shown, never clearing).
+    pub conditions: Vec<String>,
+}
+
+/// A resource's region outside the approved list (the facts of [`Evidence::Region`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceRegion {
+    /// Where it lives.
+    pub region: String,
+    /// The approved regions.
+    pub approved: Vec<String>,
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //! (severity-weighted) each action clears. "Turn on the account-level S3 public access block:
 //! clears 37 findings" beats 37 separate lines.
 
-use crate::finding::{Evidence, Finding, Grant, LoggingControl, RuleId, Severity};
+use crate::finding::{
+    Evidence, EvidenceIngress, EvidenceStatement, Finding, Grant, LoggingControl, RuleId, Severity,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -56,11 +58,12 @@ fn actions(f: &Finding) -> Vec<(String, String)> {
                 format!("tag:{key}"),
                 format!("Add the `{key}` tag to {{n}} resource(s)"),
             ),
-            (RuleId::TagsRequired, Evidence::InvalidTagValue { key, expected, .. }) => (
-                format!("tag-value:{key}"),
-                format!("Correct the `{key}` tag on {{n}} resource(s) to {expected}"),
+            (RuleId::TagsRequired, Evidence::InvalidTagValue(v)) => (
+                format!("tag-value:{}", v.key),
+                format!("Correct the `{}` tag on {{n}} resource(s) to {}", v.key, v.expected),
             ),
-            (RuleId::SgOpenIngress, Evidence::OpenIngress { protocol, from_port, to_port, .. }) => {
+            (RuleId::SgOpenIngress, Evidence::OpenIngress(ingress)) => {
+                let EvidenceIngress { protocol, from_port, to_port, .. } = ingress.as_ref();
                 let ports = match (from_port, to_port) {
                     (Some(a), Some(b)) if a == b => format!(" port {a}"),
                     (Some(a), Some(b)) => format!(" ports {a}-{b}"),
@@ -73,11 +76,12 @@ fn actions(f: &Finding) -> Vec<(String, String)> {
                     ),
                 )
             }
-            (RuleId::IamLeastPrivilege, Evidence::PolicyStatement { policy, source: None, grant: Grant::OpenTrust, .. }) => (
-                format!("iam-trust:{policy}"),
+            (RuleId::IamLeastPrivilege, Evidence::PolicyStatement(s)) if s.source.is_none() && s.grant == Grant::OpenTrust => (
+                format!("iam-trust:{}", s.policy),
                 "Restrict the trust policy of {n} role(s) to named principals (or add an sts:ExternalId / aws:PrincipalOrgID condition)".to_owned(),
             ),
-            (RuleId::IamLeastPrivilege, Evidence::PolicyStatement { policy, source, .. }) => {
+            (RuleId::IamLeastPrivilege, Evidence::PolicyStatement(s)) => {
+                let EvidenceStatement { policy, source, .. } = s.as_ref();
                 let from = source.as_ref().map(|s| format!(" ({})", s.label())).unwrap_or_default();
                 (
                     format!("iam:{policy}:{from}"),
@@ -90,13 +94,13 @@ fn actions(f: &Finding) -> Vec<(String, String)> {
                 LoggingControl::LambdaLogGroup { .. } => ("log:lambda".into(), "Create the missing log groups of {n} critical function(s)".into()),
                 LoggingControl::VpcFlowLog => ("log:vpc".into(), "Turn on flow logs for {n} critical VPC(s)".into()),
             },
-            (RuleId::Ec2ApprovedAmi, Evidence::Ami { image_id, .. }) => (
-                format!("ami:{image_id}"),
-                format!("Rebuild {{n}} instance(s) running {image_id} from an approved AMI, or approve {image_id} after review"),
+            (RuleId::Ec2ApprovedAmi, Evidence::Ami(ami)) => (
+                format!("ami:{}", ami.image_id),
+                format!("Rebuild {{n}} instance(s) running {0} from an approved AMI, or approve {0} after review", ami.image_id),
             ),
-            (RuleId::RegionApproved, Evidence::Region { region, .. }) => (
-                format!("region:{region}"),
-                format!("Move or delete {{n}} resource(s) in {region}, which is not an approved region (then deny it with an SCP)"),
+            (RuleId::RegionApproved, Evidence::Region(r)) => (
+                format!("region:{}", r.region),
+                format!("Move or delete {{n}} resource(s) in {}, which is not an approved region (then deny it with an SCP)", r.region),
             ),
             (RuleId::S3PublicAccess, Evidence::PublicAccess { .. }) => (
                 format!("s3-account-block:{account}"),

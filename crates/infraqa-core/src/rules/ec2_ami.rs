@@ -1,7 +1,7 @@
 //! `ec2-approved-ami`: instances run approved AMIs (by id or by owner).
 
 use super::{EvalContext, Rule, Verdict, Violation};
-use crate::finding::{Evidence, RuleId, Severity};
+use crate::finding::{Evidence, EvidenceAmi, RuleId, Severity};
 use crate::model::{Resource, ResourceDetails};
 use crate::observed::Observed;
 
@@ -51,10 +51,10 @@ impl Rule for Ec2ApprovedAmi {
                 "Rebuild instance {} from an approved AMI (or add the AMI to [ec2] approved_amis after review)",
                 r.id
             ),
-            vec![Evidence::Ami {
+            vec![Evidence::Ami(Box::new(EvidenceAmi {
                 image_id: i.image_id.clone(),
                 owner_id: owner.clone(),
-            }],
+            }))],
         ))
     }
 }

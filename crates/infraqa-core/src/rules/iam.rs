@@ -6,7 +6,7 @@
 //! reasons, so AWS's `ReadOnlyAccess` passes.
 
 use super::{EvalContext, Rule, Verdict, Violation};
-use crate::finding::{Evidence, Grant, RuleId, Severity};
+use crate::finding::{Evidence, EvidenceStatement, Grant, RuleId, Severity};
 use crate::iam::{Effect, Statement};
 use crate::model::{Resource, ResourceDetails};
 use crate::observed::Observed;
@@ -157,14 +157,14 @@ impl Rule for IamLeastPrivilege {
                 );
                 for (severity, message, grant, pattern) in statement_reasons(&where_, st) {
                     reasons.push((severity, message));
-                    evidence.push(Evidence::PolicyStatement {
+                    evidence.push(Evidence::PolicyStatement(Box::new(EvidenceStatement {
                         policy: policy.name.clone(),
                         source: Some(policy.source.clone()),
                         statement: i + 1,
                         grant,
                         pattern,
                         conditions: conditions(st),
-                    });
+                    })));
                 }
             }
         }
@@ -192,14 +192,14 @@ impl Rule for IamLeastPrivilege {
                         i + 1
                     ),
                 ));
-                evidence.push(Evidence::PolicyStatement {
+                evidence.push(Evidence::PolicyStatement(Box::new(EvidenceStatement {
                     policy: "trust policy".into(),
                     source: None,
                     statement: i + 1,
                     grant: Grant::OpenTrust,
                     pattern: None,
                     conditions: Vec::new(),
-                });
+                })));
             }
         }
         let Some(worst) = reasons.iter().map(|(s, _)| *s).max() else {
@@ -439,14 +439,14 @@ mod tests {
         );
         assert_eq!(
             v.evidence,
-            [Evidence::PolicyStatement {
+            [Evidence::PolicyStatement(Box::new(EvidenceStatement {
                 policy: "AdministratorAccess".into(),
                 source: Some(PolicySource::AwsManaged),
                 statement: 2,
                 grant: Grant::FullAdmin,
                 pattern: Some("*".into()),
                 conditions: vec!["Bool".into()],
-            }]
+            }))]
         );
         let json = serde_json::to_value(&v.evidence[0]).unwrap();
         assert_eq!(

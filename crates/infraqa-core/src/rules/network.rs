@@ -5,7 +5,7 @@
 //! (prefix lists and group references are not). Egress is never evaluated.
 
 use super::{EvalContext, Rule, Verdict, Violation};
-use crate::finding::{Evidence, RuleId, Severity};
+use crate::finding::{Evidence, EvidenceIngress, RuleId, Severity};
 use crate::model::{IpPermission, Resource, ResourceDetails};
 use crate::policy::NetworkPolicy;
 
@@ -78,13 +78,13 @@ fn evidence(p: &IpPermission, attached_interfaces: usize) -> Evidence {
         Coverage::Icmp(name) => (name.to_owned(), None, None),
         Coverage::Other(proto) => (proto, None, None),
     };
-    Evidence::OpenIngress {
+    Evidence::OpenIngress(Box::new(EvidenceIngress {
         protocol,
         from_port,
         to_port,
         sources: world_sources(p).into_iter().map(str::to_owned).collect(),
         attached_interfaces,
-    }
+    }))
 }
 
 /// Why `p` is open to the world beyond what `policy` allows, or `None`.
@@ -335,13 +335,13 @@ mod tests {
         assert_eq!(attached.severity, Severity::High);
         assert_eq!(
             attached.evidence,
-            [Evidence::OpenIngress {
+            [Evidence::OpenIngress(Box::new(EvidenceIngress {
                 protocol: "tcp".into(),
                 from_port: Some(22),
                 to_port: Some(22),
                 sources: vec!["0.0.0.0/0".into()],
                 attached_interfaces: 1,
-            }]
+            }))]
         );
         assert_eq!(
             attached.reasons[0],

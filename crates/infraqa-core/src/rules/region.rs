@@ -1,7 +1,7 @@
 //! `region-approved`: regional resources live in approved regions.
 
 use super::{EvalContext, Rule, Verdict, Violation, aws_default};
-use crate::finding::{Evidence, RuleId, Severity};
+use crate::finding::{Evidence, EvidenceRegion, RuleId, Severity};
 use crate::model::Resource;
 
 /// See the module documentation.
@@ -35,10 +35,10 @@ impl Rule for RegionApproved {
                 "Move or recreate {} in an approved region and delete it from {}",
                 r.id, r.region
             ),
-            vec![Evidence::Region {
+            vec![Evidence::Region(Box::new(EvidenceRegion {
                 region: r.region.to_string(),
                 approved: approved.clone(),
-            }],
+            }))],
         ))
     }
 }

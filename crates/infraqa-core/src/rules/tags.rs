@@ -2,7 +2,7 @@
 //! `CreatedAt` a real date.
 
 use super::{EvalContext, Rule, Verdict, Violation, aws_default};
-use crate::finding::{Evidence, RuleId, Severity};
+use crate::finding::{Evidence, EvidenceTagValue, RuleId, Severity};
 use crate::model::Resource;
 use chrono::{DateTime, NaiveDate};
 
@@ -82,11 +82,11 @@ impl Rule for TagsRequired {
             {
                 let expected = format!("one of: {}", allowed.join(", "));
                 reasons.push(format!("tag {key}=\"{v}\" is not {expected}"));
-                evidence.push(Evidence::InvalidTagValue {
+                evidence.push(Evidence::InvalidTagValue(Box::new(EvidenceTagValue {
                     key: key.clone(),
                     value: v.to_owned(),
                     expected,
-                });
+                })));
             }
         }
         if p.required.iter().any(|k| k == "CreatedAt")
@@ -95,11 +95,11 @@ impl Rule for TagsRequired {
         {
             let expected = "an RFC 3339 timestamp or a YYYY-MM-DD date";
             reasons.push(format!("tag CreatedAt=\"{v}\" is not {expected}"));
-            evidence.push(Evidence::InvalidTagValue {
+            evidence.push(Evidence::InvalidTagValue(Box::new(EvidenceTagValue {
                 key: "CreatedAt".into(),
                 value: v.to_owned(),
                 expected: expected.into(),
-            });
+            })));
         }
         (!reasons.is_empty())
             .then(|| {
@@ -282,11 +282,11 @@ Owner = ["Team"]
                 Evidence::MissingTag {
                     key: "Owner".into()
                 },
-                Evidence::InvalidTagValue {
+                Evidence::InvalidTagValue(Box::new(EvidenceTagValue {
                     key: "Environment".into(),
                     value: "qa".into(),
                     expected: "one of: dev, prod".into()
-                },
+                })),
             ]
         );
     }
