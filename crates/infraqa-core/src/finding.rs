@@ -4,7 +4,7 @@
 //! so their spelling never changes.
 
 use crate::model::{BucketEncryption, PolicySource, PublicAccessBlock, PublicGrantee};
-pub use compact_str::CompactString;
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;

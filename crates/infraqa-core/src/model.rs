@@ -5,13 +5,13 @@
 //! typed per-type details. Details carry exactly what the rules, orphan detection and cost
 //! estimation read, and nothing is stored as untyped JSON.
 
-pub use crate::finding::CompactString;
 use crate::iam::PolicyDocument;
 use crate::inventory::ScanError;
 use crate::observed::Observed;
 pub use crate::tagset::Tags;
 use crate::usage::Usage;
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

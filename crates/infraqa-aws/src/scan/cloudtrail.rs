@@ -74,10 +74,10 @@ pub async fn collect(ctx: &Ctx<'_>, scanned: &[String], only: Only<'_>) -> Sink 
         };
         sink.resources.push(Resource {
             arn: arn.to_owned(),
-            id: name.to_owned().into(),
+            id: name.into(),
             resource_type: ResourceType::CloudtrailTrail,
-            region: home.clone().into(),
-            account_id: ctx.account_id.to_owned().into(),
+            region: home.as_str().into(),
+            account_id: ctx.account_id.into(),
             tags,
             tags_unread,
             usage: None,

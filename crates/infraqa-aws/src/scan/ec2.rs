@@ -401,10 +401,10 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
         let image_id = i.image_id().unwrap_or_default().to_owned();
         sink.resources.push(Resource {
             arn: ctx.arn(SVC, &format!("instance/{id}")),
-            id: id.to_owned().into(),
+            id: id.into(),
             resource_type: ResourceType::Ec2Instance,
-            region: r.to_owned().into(),
-            account_id: ctx.account_id.to_owned().into(),
+            region: r.into(),
+            account_id: ctx.account_id.into(),
             tags: tags(i.tags()),
             tags_unread: None,
             usage: None,
@@ -465,10 +465,10 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
             .map(str::to_owned);
         sink.resources.push(Resource {
             arn: ctx.arn_without_account(SVC, &format!("snapshot/{id}")),
-            id: id.to_owned().into(),
+            id: id.into(),
             resource_type: ResourceType::Ec2Snapshot,
-            region: r.to_owned().into(),
-            account_id: ctx.account_id.to_owned().into(),
+            region: r.into(),
+            account_id: ctx.account_id.into(),
             tags: tags(s.tags()),
             tags_unread: None,
             usage: None,
@@ -485,10 +485,10 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
         let Some(id) = v.volume_id() else { continue };
         sink.resources.push(Resource {
             arn: ctx.arn(SVC, &format!("volume/{id}")),
-            id: id.to_owned().into(),
+            id: id.into(),
             resource_type: ResourceType::Ec2Volume,
-            region: r.to_owned().into(),
-            account_id: ctx.account_id.to_owned().into(),
+            region: r.into(),
+            account_id: ctx.account_id.into(),
             tags: tags(v.tags()),
             tags_unread: None,
             usage: None,
@@ -513,10 +513,10 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
         let Some(id) = image.image_id() else { continue };
         sink.resources.push(Resource {
             arn: ctx.arn_without_account(SVC, &format!("image/{id}")),
-            id: id.to_owned().into(),
+            id: id.into(),
             resource_type: ResourceType::Ec2Image,
-            region: r.to_owned().into(),
-            account_id: ctx.account_id.to_owned().into(),
+            region: r.into(),
+            account_id: ctx.account_id.into(),
             tags: tags(image.tags()),
             tags_unread: None,
             usage: None,
@@ -538,10 +538,10 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
         };
         sink.resources.push(Resource {
             arn: ctx.arn(SVC, &format!("elastic-ip/{id}")),
-            id: id.to_owned().into(),
+            id: id.into(),
             resource_type: ResourceType::Ec2ElasticIp,
-            region: r.to_owned().into(),
-            account_id: ctx.account_id.to_owned().into(),
+            region: r.into(),
+            account_id: ctx.account_id.into(),
             tags: tags(a.tags()),
             tags_unread: None,
             usage: None,
@@ -580,10 +580,10 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
         let Some(id) = g.group_id() else { continue };
         sink.resources.push(Resource {
             arn: ctx.arn(SVC, &format!("security-group/{id}")),
-            id: id.to_owned().into(),
+            id: id.into(),
             resource_type: ResourceType::Ec2SecurityGroup,
-            region: r.to_owned().into(),
-            account_id: ctx.account_id.to_owned().into(),
+            region: r.into(),
+            account_id: ctx.account_id.into(),
             tags: tags(g.tags()),
             tags_unread: None,
             usage: None,
@@ -613,10 +613,10 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
         let Some(id) = v.vpc_id() else { continue };
         sink.resources.push(Resource {
             arn: ctx.arn(SVC, &format!("vpc/{id}")),
-            id: id.to_owned().into(),
+            id: id.into(),
             resource_type: ResourceType::Ec2Vpc,
-            region: r.to_owned().into(),
-            account_id: ctx.account_id.to_owned().into(),
+            region: r.into(),
+            account_id: ctx.account_id.into(),
             tags: tags(v.tags()),
             tags_unread: None,
             usage: None,
@@ -640,10 +640,10 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
         }
         sink.resources.push(Resource {
             arn: ctx.arn(SVC, &format!("natgateway/{id}")),
-            id: id.to_owned().into(),
+            id: id.into(),
             resource_type: ResourceType::Ec2NatGateway,
-            region: r.to_owned().into(),
-            account_id: ctx.account_id.to_owned().into(),
+            region: r.into(),
+            account_id: ctx.account_id.into(),
             tags: tags(n.tags()),
             tags_unread: None,
             usage: None,

@@ -278,10 +278,10 @@ async fn assemble(
         }
         sink.resources.push(Resource {
             arn: arn.to_owned(),
-            id: name.to_owned().into(),
+            id: name.into(),
             resource_type: ResourceType::IamRole,
-            region: GLOBAL_REGION.to_owned().into(),
-            account_id: ctx.account_id.to_owned().into(),
+            region: GLOBAL_REGION.into(),
+            account_id: ctx.account_id.into(),
             tags: role.tags().iter().map(|t| (t.key(), t.value())).collect(),
             created_at: role.create_date().and_then(to_utc),
             tags_unread: None,

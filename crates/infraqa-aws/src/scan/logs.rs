@@ -59,10 +59,10 @@ pub async fn collect_from(
             .unwrap_or_else(|| ctx.arn("logs", &format!("log-group:{name}")));
         sink.resources.push(Resource {
             arn,
-            id: name.to_owned().into(),
+            id: name.into(),
             resource_type: ResourceType::LogsLogGroup,
-            region: ctx.region.to_owned().into(),
-            account_id: ctx.account_id.to_owned().into(),
+            region: ctx.region.into(),
+            account_id: ctx.account_id.into(),
             tags: infraqa_core::model::Tags::new(),
             tags_unread: None,
             usage: None,

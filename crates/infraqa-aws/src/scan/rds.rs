@@ -43,10 +43,10 @@ pub async fn collect_from(ctx: &Ctx<'_>, client: &aws_sdk_rds::Client, only: Onl
             arn: db
                 .db_instance_arn()
                 .map_or_else(|| ctx.arn("rds", &format!("db:{id}")), str::to_owned),
-            id: id.to_owned().into(),
+            id: id.into(),
             resource_type: ResourceType::RdsDb,
-            region: ctx.region.to_owned().into(),
-            account_id: ctx.account_id.to_owned().into(),
+            region: ctx.region.into(),
+            account_id: ctx.account_id.into(),
             tags: db
                 .tag_list()
                 .iter()

@@ -283,7 +283,7 @@ async fn bucket(
         id: name.into(),
         resource_type: ResourceType::S3Bucket,
         region: region.into(),
-        account_id: ctx.account_id.to_owned().into(),
+        account_id: ctx.account_id.into(),
         tags: infraqa_core::model::Tags::new(),
         created_at: b.creation_date().and_then(to_utc),
         tags_unread: None,

@@ -201,10 +201,10 @@ pub async fn read(
         .filter_map(|t| {
             Some(Resource {
                 arn: t.arn.clone(),
-                id: t.id.clone().into(),
+                id: t.id.as_str().into(),
                 resource_type: t.resource_type.clone(),
-                region: t.region.clone().into(),
-                account_id: account_id.clone().into(),
+                region: t.region.as_str().into(),
+                account_id: account_id.as_str().into(),
                 tags: tags.get(&t.arn)?.clone(),
                 tags_unread: None,
                 usage: None,

@@ -16,11 +16,12 @@ mod region;
 mod s3;
 mod tags;
 
-use crate::finding::{CompactString, Evidence, Finding, RuleId, Severity};
+use crate::finding::{Evidence, Finding, RuleId, Severity};
 use crate::inventory::{Inventory, ScanError};
 use crate::model::{Resource, ResourceDetails};
 use crate::policy::{Exemption, ExemptionTarget, Policy};
 use chrono::{DateTime, NaiveDate, Utc};
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
