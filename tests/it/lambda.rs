@@ -219,9 +219,16 @@ async fn the_scheduled_chain_writes_every_object_once_publishes_metrics_and_aler
         history: &local.child("history"),
         trend_runs: infraqa_core::report::DEFAULT_TREND_RUNS,
     };
-    produce(inventory, findings, &policy, target, &aws, now)
-        .await
-        .unwrap();
+    produce(
+        inventory,
+        async { Ok(findings) },
+        &policy,
+        target,
+        &aws,
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         std::fs::read(dir.path().join("report.json")).unwrap(),
         object(&c, &bucket, &format!("{run}/report.json"))

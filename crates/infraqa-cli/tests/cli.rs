@@ -382,7 +382,7 @@ fn a_store_that_fails_keeps_the_previous_report_and_history_whole_and_says_what_
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("writing the reports") && err.contains("report.md"),
+        err.contains("making the reports") && err.contains("report.md"),
         "{err}"
     );
     assert_eq!(

@@ -119,7 +119,7 @@ pub fn rules_under_test(policy: &Policy, only: Option<RuleId>) -> Option<BTreeSe
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{ReportInput, build, history_entry};
+    use crate::report::{ReportInput, build, digest, history_entry};
     use crate::synthetic;
     use chrono::TimeZone;
 
@@ -147,12 +147,16 @@ remediation = "Start or terminate it"
         let recorded = |inv: &Inventory| {
             let checked = check(inv, &old, inv.generated_at);
             history_entry(&build(ReportInput {
-                inventory: inv,
+                inventory: digest(
+                    inv,
+                    &old,
+                    &[],
+                    crate::prices::PriceTable::embedded(),
+                    inv.generated_at,
+                ),
                 check: checked,
-                policy: &old,
                 history: &[],
                 trend_runs: 12,
-                prices: crate::prices::PriceTable::embedded(),
                 now: inv.generated_at,
             }))
         };

@@ -77,18 +77,24 @@ pub enum Mismatch {
 }
 
 impl CheckResult {
-    /// Whether these findings were made from `inventory` under `policy`.
-    pub fn belongs_to(&self, inventory: &Inventory, policy: &Policy) -> Result<(), Mismatch> {
-        if self.account_id != inventory.account_id {
+    /// Whether these findings were made from the inventory `account_id` took at
+    /// `generated_at`, under `policy`.
+    pub fn belongs_to(
+        &self,
+        account_id: &str,
+        generated_at: DateTime<Utc>,
+        policy: &Policy,
+    ) -> Result<(), Mismatch> {
+        if self.account_id != account_id {
             return Err(Mismatch::Account {
                 findings: self.account_id.clone(),
-                inventory: inventory.account_id.clone(),
+                inventory: account_id.to_owned(),
             });
         }
-        if self.inventory_generated_at != inventory.generated_at {
+        if self.inventory_generated_at != generated_at {
             return Err(Mismatch::Inventory {
                 findings: self.inventory_generated_at,
-                inventory: inventory.generated_at,
+                inventory: generated_at,
             });
         }
         let digest = policy.digest();

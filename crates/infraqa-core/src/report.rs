@@ -1,7 +1,7 @@
 //! `report.json`: the summary, findings, exempted findings, orphans, recommendations, cost and
 //! trend of one run, computed from the inventory and the check result, never assumed.
 
-use crate::check::CheckResult;
+use crate::check::{CheckResult, Mismatch};
 use crate::cost::{CostReport, cost_report};
 use crate::finding::{Finding, RuleId, Severity};
 use crate::history::{
@@ -14,7 +14,7 @@ use crate::policy::Policy;
 use crate::prices::PriceTable;
 use crate::recommend::{Recommendation, recommendations};
 use crate::round2;
-use crate::rules::{ExemptedFinding, NotEvaluated, scope};
+use crate::rules::{ExemptedFinding, NotEvaluated, Scope, scope};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -208,7 +208,11 @@ pub fn summarize(
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Summary {
-    let scope = scope(inventory, policy, now);
+    summary_of(&scope(inventory, policy, now), snapshot(inventory), check)
+}
+
+/// The summary of `check` over an inventory of `shape` whose rules judge `scope`.
+fn summary_of(scope: &Scope<'_>, shape: InventorySnapshot, check: &CheckResult) -> Summary {
     let failing: foldhash::HashSet<(&str, &str)> = check
         .findings
         .iter()
@@ -265,7 +269,6 @@ pub fn summarize(
             )
         })
         .collect();
-    let shape = snapshot(inventory);
     Summary {
         total_resources: shape.total_resources,
         by_type: shape.by_type,
@@ -348,22 +351,115 @@ pub fn history_entry(report: &Report) -> HistoryEntry {
     }
 }
 
+/// Everything a report reads of an inventory, taken before the findings are read: the
+/// inventory itself (at a million resources a gigabyte in memory) is freed first, so it is
+/// never in memory beside the findings.
+#[derive(Debug, Clone)]
+pub struct InventoryDigest {
+    /// The account.
+    pub account_id: String,
+    /// When the inventory was taken.
+    pub generated_at: DateTime<Utc>,
+    /// Whether the scan was partial.
+    pub partial: bool,
+    /// What the scan cost and which unit took longest.
+    pub scan: ScanSummary,
+    /// What the scan could not read.
+    pub errors: Vec<ScanError>,
+    /// The inventory's shape.
+    pub shape: InventorySnapshot,
+    /// What the rules judge, each unit's ARN and region copied out of the inventory.
+    scope: Scope<'static>,
+    /// The cost section.
+    cost: CostReport,
+    /// The lifecycle section.
+    lifecycle: Lifecycle,
+    /// The account's past findings on resources this scan did not see and may have missed (a
+    /// read of their service and region failed): unknown now, not resolved.
+    missed: BTreeSet<FindingKey>,
+}
+
+impl InventoryDigest {
+    /// Whether `check` was made from this inventory under `policy`.
+    pub fn matches(&self, check: &CheckResult, policy: &Policy) -> Result<(), Mismatch> {
+        check.belongs_to(&self.account_id, self.generated_at, policy)
+    }
+}
+
+/// Digests `inventory` for a report under `policy` as of `now`, with the account's past runs in
+/// `history` (any order, any account: only this account's are used).
+pub fn digest(
+    inventory: &Inventory,
+    policy: &Policy,
+    history: &[HistoryEntry],
+    prices: &PriceTable,
+    now: DateTime<Utc>,
+) -> InventoryDigest {
+    // The score's scope and the cost are independent passes over a whole inventory: one on
+    // each core.
+    let ((cost, lifecycle), (scope, shape, missed)) = crate::side_by_side(
+        || {
+            (
+                cost_report(inventory, policy, prices, now),
+                assess(inventory, &policy.lifecycle, prices),
+            )
+        },
+        || {
+            (
+                scope(inventory, policy, now).into_owned(),
+                snapshot(inventory),
+                missed(inventory, history),
+            )
+        },
+    );
+    InventoryDigest {
+        account_id: inventory.account_id.clone(),
+        generated_at: inventory.generated_at,
+        partial: inventory.is_partial(),
+        scan: ScanSummary::of(&inventory.stats),
+        errors: inventory.errors.clone(),
+        shape,
+        scope,
+        cost,
+        lifecycle,
+        missed,
+    }
+}
+
+/// The account's past findings on resources `inventory` does not hold and may have missed.
+fn missed(inventory: &Inventory, history: &[HistoryEntry]) -> BTreeSet<FindingKey> {
+    let past: Vec<&HistoryEntry> = history
+        .iter()
+        .filter(|e| e.account_id == inventory.account_id)
+        .collect();
+    // Only a report with a past needs the set of what this scan saw.
+    if past.is_empty() || !inventory.is_partial() {
+        return BTreeSet::new();
+    }
+    let seen: foldhash::HashSet<&str> =
+        inventory.resources.iter().map(|r| r.arn.as_str()).collect();
+    past.into_iter()
+        .flat_map(|e| &e.findings)
+        .filter(|(_, arn)| {
+            let arn = arn.split('#').next().unwrap_or(arn);
+            !seen.contains(arn) && inventory.may_have_missed(arn)
+        })
+        .cloned()
+        .collect()
+}
+
 /// What a report is built from.
 #[derive(Debug, Clone)]
 pub struct ReportInput<'a> {
-    /// The scanned inventory.
-    pub inventory: &'a Inventory,
+    /// What the report reads of the scanned inventory ([`digest`]).
+    pub inventory: InventoryDigest,
     /// The check's result over it, moved into the report (at a million resources its findings
     /// are hundreds of megabytes: never copied).
     pub check: CheckResult,
-    /// The policy.
-    pub policy: &'a Policy,
     /// Past runs' history entries (any order, any account: only this account's are used).
     pub history: &'a [HistoryEntry],
     /// How many past runs the trend covers.
     pub trend_runs: usize,
-    /// The prices.
-    pub prices: &'a PriceTable,
     /// The report time.
     pub now: DateTime<Utc>,
 }
@@ -373,35 +469,36 @@ pub fn build(input: ReportInput<'_>) -> Report {
     let ReportInput {
         inventory,
         check,
-        policy,
         history,
         trend_runs,
-        prices,
         now,
     } = input;
-    // The score and the cost are independent passes over a whole inventory: one on each core.
-    let ((cost, lifecycle), (summary, recommendations)) = crate::side_by_side(
-        || {
-            (
-                cost_report(inventory, policy, prices, now),
-                assess(inventory, &policy.lifecycle, prices),
-            )
-        },
-        || {
-            (
-                summarize(inventory, &check, policy, now),
-                recommendations(&check.findings),
-            )
-        },
+    let InventoryDigest {
+        account_id,
+        generated_at,
+        partial,
+        scan,
+        errors,
+        shape,
+        scope,
+        cost,
+        lifecycle,
+        missed,
+    } = inventory;
+    let (summary, recommendations) = crate::side_by_side(
+        || summary_of(&scope, shape, &check),
+        || recommendations(&check.findings),
     );
+    // Nothing below reads the scope (a million units at a million resources).
+    let _freeing = crate::free_aside(scope);
     let mut report = Report {
         schema_version: REPORT_SCHEMA_VERSION,
         generated_at: now,
-        account_id: inventory.account_id.clone(),
-        inventory_generated_at: inventory.generated_at,
-        partial: inventory.is_partial() || check.partial,
+        account_id,
+        inventory_generated_at: generated_at,
+        partial: partial || check.partial,
         summary,
-        scan: ScanSummary::of(&inventory.stats),
+        scan,
         findings: check.findings,
         exempted: check.exempted,
         not_evaluated: check.not_evaluated,
@@ -411,32 +508,14 @@ pub fn build(input: ReportInput<'_>) -> Report {
         lifecycle,
         trend: Trend::default(),
         notes: check.notes,
-        errors: inventory.errors.clone(),
+        errors,
     };
     let mut current = history_entry(&report);
-    // Past findings on resources this scan may have missed (a list call failed) are unknown
-    // now, not resolved.
-    let past: Vec<&HistoryEntry> = history
-        .iter()
-        .filter(|e| e.account_id == inventory.account_id)
-        .collect();
-    // Only a report with a past needs the set of what this scan saw.
-    let seen: foldhash::HashSet<&str> = if past.is_empty() {
-        foldhash::HashSet::default()
-    } else {
-        inventory.resources.iter().map(|r| r.arn.as_str()).collect()
-    };
-    let unseen: BTreeSet<FindingKey> = past
-        .into_iter()
-        .flat_map(|e| &e.findings)
-        .filter(|(_, arn)| {
-            let arn = arn.split('#').next().unwrap_or(arn);
-            !seen.contains(arn) && inventory.may_have_missed(arn)
-        })
-        .filter(|k| current.findings.binary_search(k).is_err())
-        .cloned()
-        .collect();
-    current.not_evaluated.extend(unseen);
+    current.not_evaluated.extend(
+        missed
+            .into_iter()
+            .filter(|k| current.findings.binary_search(k).is_err()),
+    );
     current.not_evaluated.sort();
     current.not_evaluated.dedup();
     report.trend = trend(history, &current, trend_runs);

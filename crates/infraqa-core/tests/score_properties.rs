@@ -6,7 +6,7 @@
 use chrono::{TimeZone, Utc};
 use infraqa_core::check::check;
 use infraqa_core::prices::PriceTable;
-use infraqa_core::report::{ReportInput, build};
+use infraqa_core::report::{ReportInput, build, digest};
 use infraqa_core::rules::scope;
 use infraqa_core::synthetic::{POLICY, resource};
 use infraqa_core::{Policy, RuleId};
@@ -34,12 +34,10 @@ proptest! {
         let policy = Policy::from_toml(&text, "prop.toml").unwrap();
         let checked = check(&inv, &policy, at);
         let report = build(ReportInput {
-            inventory: &inv,
+            inventory: digest(&inv, &policy, &[], PriceTable::embedded(), at),
             check: checked.clone(),
-            policy: &policy,
             history: &[],
             trend_runs: 12,
-            prices: PriceTable::embedded(),
             now: at,
         });
         let s = &report.summary;

@@ -395,13 +395,13 @@ pub async fn reporter(
             continue;
         }
         let policy = suite.policy().await?;
+        // Read once the report has taken what it needs of the inventory.
         let findings = read_document(
             &run,
             FINDINGS,
             "findings file",
             infraqa_core::document::findings,
-        )
-        .await?;
+        );
         let target = ReportTarget {
             out: &run,
             history: &history,

@@ -8,7 +8,7 @@ use infraqa_core::check::CheckResult;
 use infraqa_core::document::DocumentError;
 use infraqa_core::history::HistoryEntry;
 use infraqa_core::prices::PriceTable;
-use infraqa_core::report::{Report, ReportInput, build, history_entry};
+use infraqa_core::report::{Report, ReportInput, build, digest, history_entry};
 use infraqa_core::{Inventory, Policy};
 
 /// The inventory's file name.
@@ -170,43 +170,45 @@ pub fn entry_name(inventory: &Inventory) -> String {
 /// Builds the report (with actual spend from Cost Explorer when the policy asks), writes every
 /// format into `target.out`, then appends the run to the history: its entry, and its
 /// inventory compressed (for `infraqa backtest`). `now` is the report's time. The inventory is
-/// taken, not borrowed: once the report is built it is freed while the files are written.
+/// taken, not borrowed, and `findings` (the check's result over it) is awaited only once the
+/// inventory has been digested and is being freed: at a million resources each is a gigabyte
+/// in memory, and they are never in memory together.
 pub async fn produce(
     inventory: Inventory,
-    check: CheckResult,
+    findings: impl Future<Output = Result<CheckResult, PipelineError>>,
     policy: &Policy,
     target: ReportTarget<'_>,
     aws: &Aws,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Report, Vec<String>), PipelineError> {
-    check.belongs_to(&inventory, policy).map_err(|e| {
-        PipelineError::input_because("the findings do not belong to this inventory and policy", e)
-    })?;
     let (past, problems) =
         load_recent_history(target.history, &inventory.account_id, target.trend_runs).await?;
     for p in &problems {
         tracing::warn!("{p}");
     }
-    // The inventory kept for backtests is compressed on a second core while the report is
-    // built from the same borrowed inventory (each takes seconds at a million resources).
-    let (compressed, mut report) = infraqa_core::side_by_side(
+    // The inventory kept for backtests is compressed on a second core while the report's
+    // share of the same borrowed inventory is taken (each takes seconds at a million
+    // resources).
+    let (compressed, digested) = infraqa_core::side_by_side(
         || crate::backtest::compress(&inventory),
-        || {
-            build(ReportInput {
-                inventory: &inventory,
-                check,
-                policy,
-                history: &past,
-                trend_runs: target.trend_runs,
-                prices: PriceTable::embedded(),
-                now,
-            })
-        },
+        || digest(&inventory, policy, &past, PriceTable::embedded(), now),
     );
     let entry = entry_name(&inventory);
     let kept_as = crate::backtest::inventory_name(&inventory);
-    // Nothing below reads the inventory.
-    let _freeing = infraqa_core::free_aside(inventory);
+    // Nothing below reads the inventory: it is freed before the findings are read, so that the
+    // two are never in memory together.
+    inventory.free();
+    let check = findings.await?;
+    digested.matches(&check, policy).map_err(|e| {
+        PipelineError::input_because("the findings do not belong to this inventory and policy", e)
+    })?;
+    let mut report = build(ReportInput {
+        inventory: digested,
+        check,
+        history: &past,
+        trend_runs: target.trend_runs,
+        now,
+    });
     report.notes.extend(problems);
     if policy.cost.cost_explorer {
         let clients = aws.get().await;

@@ -27,9 +27,16 @@ async fn report(store: &Store, history: &Store, inv: &Inventory, now: DateTime<U
         trend_runs: 12,
     };
     let aws = Aws::new(Default::default());
-    produce(inv.clone(), checked, &policy, target, &aws, now)
-        .await
-        .unwrap();
+    produce(
+        inv.clone(),
+        async { Ok(checked) },
+        &policy,
+        target,
+        &aws,
+        now,
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -97,9 +104,16 @@ async fn a_report_reads_only_the_runs_its_trend_needs_and_gets_the_same_trend() 
     for day in 1..=20 {
         let inv = infraqa_core::synthetic::inventory(10 + (day as usize * 7) % 13, at(day, 5));
         let checked = check(&inv, &policy, at(day, 6));
-        produce(inv, checked, &policy, target(), &aws, at(day, 6))
-            .await
-            .unwrap();
+        produce(
+            inv,
+            async { Ok(checked) },
+            &policy,
+            target(),
+            &aws,
+            at(day, 6),
+        )
+        .await
+        .unwrap();
     }
     let (all, _) = load_period_history(&history, NaiveDate::MIN, NaiveDate::MAX)
         .await
@@ -114,18 +128,29 @@ async fn a_report_reads_only_the_runs_its_trend_needs_and_gets_the_same_trend() 
     let inv = infraqa_core::synthetic::inventory(17, at(21, 5));
     let checked = check(&inv, &policy, at(21, 6));
     let expected = infraqa_core::report::build(infraqa_core::report::ReportInput {
-        inventory: &inv,
+        inventory: infraqa_core::report::digest(
+            &inv,
+            &policy,
+            &all,
+            infraqa_core::prices::PriceTable::embedded(),
+            at(21, 6),
+        ),
         check: checked.clone(),
-        policy: &policy,
         history: &all,
         trend_runs: 3,
-        prices: infraqa_core::prices::PriceTable::embedded(),
         now: at(21, 6),
     });
     assert!(!expected.trend.history.is_empty());
-    let (report, _) = produce(inv, checked, &policy, target(), &aws, at(21, 6))
-        .await
-        .unwrap();
+    let (report, _) = produce(
+        inv,
+        async { Ok(checked) },
+        &policy,
+        target(),
+        &aws,
+        at(21, 6),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.trend, expected.trend);
 
     // An audit of days 8-10 reads its period (and a day either side), not the whole history,

@@ -9,7 +9,7 @@ use criterion::Criterion;
 use infraqa_core::Policy;
 use infraqa_core::check::check;
 use infraqa_core::prices::PriceTable;
-use infraqa_core::report::{ReportInput, build, history_entry};
+use infraqa_core::report::{ReportInput, build, digest, history_entry};
 use infraqa_core::synthetic::{POLICY, inventory};
 
 #[path = "../../infraqa-core/benches/support/peak_memory.rs"]
@@ -37,12 +37,16 @@ fn main() {
     checked.findings.truncate(FINDINGS);
     let previous = {
         let mut r = build(ReportInput {
-            inventory: &inventory,
+            inventory: digest(
+                &inventory,
+                &policy,
+                &[],
+                PriceTable::embedded(),
+                now - chrono::Duration::days(1),
+            ),
             check: checked.clone(),
-            policy: &policy,
             history: &[],
             trend_runs: 12,
-            prices: PriceTable::embedded(),
             now: now - chrono::Duration::days(1),
         });
         r.findings.truncate(FINDINGS - 5_000);
@@ -51,12 +55,10 @@ fn main() {
     let history = vec![previous];
     let pass = || {
         let report = build(ReportInput {
-            inventory: &inventory,
+            inventory: digest(&inventory, &policy, &history, PriceTable::embedded(), now),
             check: checked.clone(),
-            policy: &policy,
             history: &history,
             trend_runs: 12,
-            prices: PriceTable::embedded(),
             now,
         });
         // As `write_all` does: one format at a time, each dropped once written.

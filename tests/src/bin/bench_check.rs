@@ -1,9 +1,10 @@
 //! `infraqa-bench-check` (`make bench`): `infraqa check` then `infraqa report` over a synthetic
-//! inventory of 1,000,000 resources (`BENCH_RESOURCES`), one after the other in one process as
-//! the checker and reporter would run them in one Lambda's memory: wall time, CPU and peak
-//! memory together, against the targets (under 10 s and 2 GB), and the size of what a person
-//! opens. A benchmark, not a test: it asserts nothing, it prints its figures. `BENCH_DIR`
-//! keeps the inventory and the reports there.
+//! inventory of 1,000,000 resources (`BENCH_RESOURCES`), each in a process of its own as the
+//! checker and reporter functions run them (each in its own Lambda's memory): wall time and CPU
+//! of the two together against the target (under 10 s), each one's peak memory against the
+//! target (under 2 GB), and the size of what a person opens. A benchmark, not a test: it
+//! asserts nothing, it prints its figures. `BENCH_DIR` keeps the inventory and the reports
+//! there.
 
 use infraqa_tests::measure;
 use std::io::Write;
@@ -61,15 +62,29 @@ fn bench() -> anyhow::Result<()> {
         "--out".into(),
         path(&out),
     ];
-    let m = measure::run(&[check, report], &[])?;
-    let peak_mb = m.usage.peak_rss_kib as f64 / 1024.0;
-    println!("infraqa check + report over {n} synthetic resources, one process");
+    let checked = measure::run(&[check], &[])?;
+    let reported = measure::run(&[report], &[])?;
+    let mb = |m: &measure::Measured| m.usage.peak_rss_kib as f64 / 1024.0;
     println!(
-        "  wall time: {:.2} s (target under 10 s)",
-        m.wall.as_secs_f64()
+        "infraqa check then infraqa report over {n} synthetic resources, each in its own process"
     );
-    println!("  CPU time: {:.2} s", m.usage.cpu.as_secs_f64());
-    println!("  peak memory: {peak_mb:.0} MB (target under 2048 MB)");
+    println!(
+        "  wall time: {:.2} s (check {:.2} s, report {:.2} s; target under 10 s)",
+        (checked.wall + reported.wall).as_secs_f64(),
+        checked.wall.as_secs_f64(),
+        reported.wall.as_secs_f64()
+    );
+    println!(
+        "  CPU time: {:.2} s (check {:.2} s, report {:.2} s)",
+        (checked.usage.cpu + reported.usage.cpu).as_secs_f64(),
+        checked.usage.cpu.as_secs_f64(),
+        reported.usage.cpu.as_secs_f64()
+    );
+    println!(
+        "  peak memory: check {:.0} MB, report {:.0} MB (target under 2048 MB each)",
+        mb(&checked),
+        mb(&reported)
+    );
     println!(
         "  inventory.json {:.0} MB, findings.json {:.0} MB, report.json {:.0} MB, findings.csv {:.0} MB",
         megabytes(&inventory),

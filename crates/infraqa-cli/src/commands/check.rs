@@ -9,7 +9,7 @@ use std::path::Path;
 
 /// Reads an inventory file written by `infraqa scan`.
 pub async fn load_inventory(path: &Path) -> Result<Inventory, CliError> {
-    super::output::read_document(path, "inventory", infraqa_core::document::inventory).await
+    Ok(super::output::read_document(path, "inventory", infraqa_core::document::inventory).await?)
 }
 
 /// Writes `OUT/findings.json` and returns where it went.

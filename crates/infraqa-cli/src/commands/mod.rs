@@ -16,7 +16,7 @@ use crate::exit::CliError;
 use aws::Aws;
 use infraqa_pipeline::audit::AuditLog;
 use infraqa_pipeline::report::ReportTarget;
-use infraqa_pipeline::{Location, Store};
+use infraqa_pipeline::{Location, PipelineError, Store};
 
 /// Runs the subcommand `cli` names.
 pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
@@ -39,10 +39,9 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
         }
         Command::Report(args) => {
             let policy = policy::load(&args.policy)?;
-            // The findings first: their file is the larger, and its bytes are gone before
-            // the inventory's are read.
-            let findings = report::load_findings(&args.findings).await?;
             let inventory = check::load_inventory(&args.inventory).await?;
+            // The findings are read once the report has taken what it needs of the inventory.
+            let findings = report::load_findings(&args.findings);
             report_and_print(inventory, findings, &policy, &args.out, &args.options, &aws).await
         }
         Command::Run(args) => {
@@ -54,6 +53,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             eprintln!("{}", scan::summary(&inventory));
             let findings = infraqa_core::check::check(&inventory, &policy, chrono::Utc::now());
             println!("{}", check::write(&out, &findings).await?);
+            let findings = async { Ok(findings) };
             report_and_print(inventory, findings, &policy, &args.out, &args.options, &aws).await
         }
         Command::Backtest(args) => {
@@ -124,7 +124,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
 /// with `--fail-on` when a finding at or above it exists.
 async fn report_and_print(
     inventory: infraqa_core::Inventory,
-    findings: infraqa_core::check::CheckResult,
+    findings: impl Future<Output = Result<infraqa_core::check::CheckResult, PipelineError>>,
     policy: &infraqa_core::Policy,
     out: &Location,
     options: &crate::args::ReportOptions,
@@ -146,7 +146,7 @@ async fn report_and_print(
         chrono::Utc::now(),
     )
     .await
-    .map_err(|e| CliError::from(e).context("writing the reports"))?;
+    .map_err(|e| CliError::from(e).context("making the reports"))?;
     eprintln!("{}", report::summary(&r));
     for p in written {
         println!("{p}");

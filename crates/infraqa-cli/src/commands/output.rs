@@ -1,9 +1,8 @@
 //! Reading the documents infraqa wrote back from local files (checked for kind and version by
 //! the pipeline's reader).
 
-use crate::exit::CliError;
 use infraqa_core::document::DocumentError;
-use infraqa_pipeline::{Aws, Location, Store};
+use infraqa_pipeline::{Aws, Location, PipelineError, Store};
 use std::path::Path;
 
 /// Reads the `what` (e.g. "inventory") at `path` with `parse`; a missing file or a document of
@@ -12,7 +11,7 @@ pub async fn read_document<T>(
     path: &Path,
     what: &str,
     parse: fn(&[u8]) -> Result<T, DocumentError>,
-) -> Result<T, CliError> {
+) -> Result<T, PipelineError> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -26,5 +25,5 @@ pub async fn read_document<T>(
         Location::Local(dir.to_path_buf()),
         &Aws::new(Default::default()),
     );
-    Ok(infraqa_pipeline::report::read_document(&store, &name, what, parse).await?)
+    infraqa_pipeline::report::read_document(&store, &name, what, parse).await
 }

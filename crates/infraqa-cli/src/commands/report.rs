@@ -1,14 +1,13 @@
 //! `infraqa report` (and the report half of `infraqa run`): build the report from an inventory
 //! and its check, write every format into `DIR`, append the run to the history store.
 
-use crate::exit::CliError;
 use infraqa_core::check::CheckResult;
 use infraqa_core::report::Report;
-use infraqa_pipeline::Location;
+use infraqa_pipeline::{Location, PipelineError};
 use std::path::Path;
 
 /// Reads a `findings.json` written by `infraqa check`.
-pub async fn load_findings(path: &Path) -> Result<CheckResult, CliError> {
+pub async fn load_findings(path: &Path) -> Result<CheckResult, PipelineError> {
     super::output::read_document(path, "findings file", infraqa_core::document::findings).await
 }
 

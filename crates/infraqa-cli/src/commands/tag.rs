@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 /// The plan `args` ask for: a saved one, or a new one from the report and its inventory.
 async fn plan(args: &TagArgs, policy: &infraqa_core::Policy) -> Result<TagPlan, CliError> {
     if let Some(path) = &args.plan {
-        return read_document(path, "tag plan", infraqa_core::document::tag_plan).await;
+        return Ok(read_document(path, "tag plan", infraqa_core::document::tag_plan).await?);
     }
     let report_path = args
         .report

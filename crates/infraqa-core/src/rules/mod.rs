@@ -171,6 +171,25 @@ pub struct Scope<'a> {
     pub units: foldhash::HashSet<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
+impl Scope<'_> {
+    /// The same scope, its units copied out of the inventory so that it can be freed.
+    pub fn into_owned(self) -> Scope<'static> {
+        Scope {
+            evaluated: self.evaluated,
+            units: self
+                .units
+                .into_iter()
+                .map(|(arn, region)| {
+                    (
+                        Cow::Owned(arn.into_owned()),
+                        Cow::Owned(region.into_owned()),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Computes the [`Scope`] of an evaluation: same switches and skips as [`evaluate`].
 pub fn scope<'a>(inventory: &'a Inventory, policy: &Policy, now: DateTime<Utc>) -> Scope<'a> {
     let cx = EvalContext {

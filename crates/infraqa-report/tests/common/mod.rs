@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use infraqa_core::check::{CheckResult, check};
 use infraqa_core::history::HistoryEntry;
 use infraqa_core::prices::PriceTable;
-use infraqa_core::report::{Report, ReportInput, build};
+use infraqa_core::report::{Report, ReportInput, build, digest};
 use infraqa_core::{Inventory, Policy};
 use std::path::PathBuf;
 
@@ -40,12 +40,10 @@ pub fn report(
     let policy = policy();
     let checked = check(inv, &policy, now);
     let report = build(ReportInput {
-        inventory: inv,
+        inventory: digest(inv, &policy, history, PriceTable::embedded(), now),
         check: checked.clone(),
-        policy: &policy,
         history,
         trend_runs: 12,
-        prices: PriceTable::embedded(),
         now,
     });
     (checked, report)
