@@ -160,11 +160,12 @@ pub async fn load_period_history(
 /// inventory, so a report made again from the same inventory (or a duplicate delivery of the
 /// event that made it) replaces its own entry, never adds one.
 pub fn entry_name(inventory: &Inventory) -> String {
-    format!(
-        "{}-{}.json",
-        inventory.generated_at.format("%Y%m%dT%H%M%S%.3fZ"),
-        inventory.account_id
-    )
+    entry_name_at(inventory.generated_at, &inventory.account_id)
+}
+
+/// The name of the history entry of `account`'s inventory taken at `taken`.
+pub fn entry_name_at(taken: chrono::DateTime<chrono::Utc>, account: &str) -> String {
+    format!("{}-{account}.json", taken.format("%Y%m%dT%H%M%S%.3fZ"))
 }
 
 /// Builds the report (with actual spend from Cost Explorer when the policy asks), writes every

@@ -3,9 +3,11 @@
 //! checker and reporter functions run them (each in its own Lambda's memory): wall time and CPU
 //! of the two together against the target (under 10 s), each one's peak memory against the
 //! target (under 2 GB), and the size of what a person opens. A benchmark, not a test: it
-//! asserts nothing, it prints its figures. `BENCH_DIR` keeps the inventory and the reports
-//! there.
+//! asserts nothing, it prints its figures. Then the report again with a trend over past runs'
+//! history entries (`BENCH_HISTORY_RUNS`, default 12), as a daily report has one. `BENCH_DIR`
+//! keeps the inventory and the reports there.
 
+use infraqa_core::history::HistoryEntry;
 use infraqa_tests::measure;
 use std::io::Write;
 use std::process::ExitCode;
@@ -19,6 +21,42 @@ fn env_count(name: &str, default: usize) -> usize {
 
 fn megabytes(path: &std::path::Path) -> f64 {
     std::fs::metadata(path).map_or(0.0, |m| m.len() as f64 / 1_048_576.0)
+}
+
+/// Writes into `to` (emptied first) `runs` past runs' history entries: the one entry in
+/// `from` (the report just made), dated one day earlier per run.
+fn past_runs(from: &std::path::Path, to: &std::path::Path, runs: usize) -> anyhow::Result<()> {
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::create_dir_all(to)?;
+    let entry = std::fs::read_dir(from)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .ok_or_else(|| anyhow::anyhow!("no history entry in {}", from.display()))?;
+    let entry: HistoryEntry = serde_json::from_slice(&std::fs::read(entry)?)?;
+    for days in 1..=runs {
+        let back = chrono::Duration::days(days as i64);
+        let mut past = entry.clone();
+        past.generated_at -= back;
+        let taken = past.inventory_generated_at.unwrap_or(past.generated_at) - back;
+        past.inventory_generated_at = Some(taken);
+        let name = infraqa_pipeline::report::entry_name_at(taken, &past.account_id);
+        let mut file = std::io::BufWriter::new(std::fs::File::create(to.join(name))?);
+        infraqa_report::write_json(&past, &mut file)?;
+        file.flush()?;
+    }
+    Ok(())
+}
+
+/// The size of one history entry in `dir`, in megabytes.
+fn entry_megabytes(dir: &std::path::Path) -> f64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .map_or(0.0, |p| megabytes(&p))
 }
 
 fn bench() -> anyhow::Result<()> {
@@ -84,6 +122,36 @@ fn bench() -> anyhow::Result<()> {
         "  peak memory: check {:.0} MB, report {:.0} MB (target under 2048 MB each)",
         mb(&checked),
         mb(&reported)
+    );
+    // The daily report has a trend: the same report again, over the history entries of
+    // `BENCH_HISTORY_RUNS` past runs (default 12, the default trend), each the entry just
+    // written, dated a day earlier per run: a steady estate, every past run finding what this
+    // one finds.
+    let runs = env_count("BENCH_HISTORY_RUNS", 12);
+    let history = dir.join("history");
+    past_runs(&out.join("history"), &history, runs)?;
+    let again = dir.join("out-with-history");
+    let report_again: Vec<String> = vec![
+        "--quiet".into(),
+        "report".into(),
+        "--policy".into(),
+        path(&policy),
+        "--inventory".into(),
+        path(&inventory),
+        "--findings".into(),
+        path(&out.join("findings.json")),
+        "--out".into(),
+        path(&again),
+        "--history".into(),
+        path(&history),
+    ];
+    let with_history = measure::run(&[report_again], &[])?;
+    println!(
+        "  report over {runs} past runs' history: {:.2} s wall, {:.2} s CPU, {:.0} MB peak; each entry {:.0} MB",
+        with_history.wall.as_secs_f64(),
+        with_history.usage.cpu.as_secs_f64(),
+        mb(&with_history),
+        entry_megabytes(&history)
     );
     println!(
         "  inventory.json {:.0} MB, findings.json {:.0} MB, report.json {:.0} MB, findings.csv {:.0} MB",
