@@ -88,20 +88,27 @@ fn bench() -> anyhow::Result<()> {
         "--out".into(),
         path(&out),
     ];
-    let report: Vec<String> = vec![
-        "--quiet".into(),
-        "report".into(),
-        "--policy".into(),
-        path(&policy),
-        "--inventory".into(),
-        path(&inventory),
-        "--findings".into(),
-        path(&out.join("findings.json")),
-        "--out".into(),
-        path(&out),
-    ];
+    // `infraqa report` into `to`, with the history in `history` (else `to/history`).
+    let report = |to: &std::path::Path, history: Option<&std::path::Path>| -> Vec<String> {
+        let mut args: Vec<String> = vec![
+            "--quiet".into(),
+            "report".into(),
+            "--policy".into(),
+            path(&policy),
+            "--inventory".into(),
+            path(&inventory),
+            "--findings".into(),
+            path(&out.join("findings.json")),
+            "--out".into(),
+            path(to),
+        ];
+        if let Some(h) = history {
+            args.extend(["--history".into(), path(h)]);
+        }
+        args
+    };
     let checked = measure::run(&[check], &[])?;
-    let reported = measure::run(&[report], &[])?;
+    let reported = measure::run(&[report(&out, None)], &[])?;
     let mb = |m: &measure::Measured| m.usage.peak_rss_kib as f64 / 1024.0;
     println!(
         "infraqa check then infraqa report over {n} synthetic resources, each in its own process"
@@ -131,21 +138,7 @@ fn bench() -> anyhow::Result<()> {
     let history = dir.join("history");
     past_runs(&out.join("history"), &history, runs)?;
     let again = dir.join("out-with-history");
-    let report_again: Vec<String> = vec![
-        "--quiet".into(),
-        "report".into(),
-        "--policy".into(),
-        path(&policy),
-        "--inventory".into(),
-        path(&inventory),
-        "--findings".into(),
-        path(&out.join("findings.json")),
-        "--out".into(),
-        path(&again),
-        "--history".into(),
-        path(&history),
-    ];
-    let with_history = measure::run(&[report_again], &[])?;
+    let with_history = measure::run(&[report(&again, Some(&history))], &[])?;
     println!(
         "  report over {runs} past runs' history: {:.2} s wall, {:.2} s CPU, {:.0} MB peak; each entry {:.0} MB",
         with_history.wall.as_secs_f64(),
