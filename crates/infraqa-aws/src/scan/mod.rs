@@ -27,6 +27,7 @@ use crate::error::AwsError;
 use crate::stats::CallCounts;
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use infraqa_core::inventory::{INVENTORY_SCHEMA_VERSION, ScanStats, UnitTiming};
 use infraqa_core::model::{GLOBAL_REGION, Generic, ResourceDetails};
@@ -294,6 +295,16 @@ pub async fn scan_until(
     let mut all = Sink::default();
     let mut tags = TagMap::new();
     let mut timings = Vec::new();
+    // A region's usage reads wait only for the units that list its metered resources and its
+    // tags (a kept resource is not read), never for the slower S3 or IAM units.
+    let mut waiting: BTreeMap<String, usize> = BTreeMap::new();
+    if reads_usage {
+        for (service, region, _) in &units {
+            if USAGE_NEEDS.contains(service) {
+                *waiting.entry(region.clone()).or_default() += 1;
+            }
+        }
+    }
     let guarded: Vec<BoxFuture<'_, (UnitTiming, Sink, Option<TagMap>)>> = units
         .into_iter()
         .map(|(service, region, work)| -> BoxFuture<'_, _> {
@@ -301,16 +312,52 @@ pub async fn scan_until(
         })
         .collect();
     let mut results = futures_util::stream::iter(guarded).buffer_unordered(UNIT_CONCURRENCY);
-    while let Some((timing, sink, unit_tags)) = results.next().await {
-        let label = format!("{} {}", timing.service, timing.region);
-        observer.finished(&label, sink.resources.len(), sink.errors.len());
-        timings.push(timing);
-        all.absorb(sink);
-        if let Some(t) = unit_tags {
-            tags.extend(t);
+    let mut usage_units = FuturesUnordered::new();
+    let mut usages: Vec<(UnitTiming, Sink, Option<usage::Usages>, Vec<String>)> = Vec::new();
+    let mut planned_now = planned;
+    loop {
+        tokio::select! {
+            Some((timing, sink, unit_tags)) = results.next() => {
+                let label = format!("{} {}", timing.service, timing.region);
+                observer.finished(&label, sink.resources.len(), sink.errors.len());
+                all.absorb(sink);
+                if let Some(t) = unit_tags {
+                    tags.extend(t);
+                }
+                let ready = USAGE_NEEDS.contains(&timing.service.as_str())
+                    && waiting.get_mut(&timing.region).is_some_and(|n| {
+                        *n -= 1;
+                        *n == 0
+                    });
+                if ready {
+                    let targets = usage_targets(&all, &tags, &timing.region, lifecycle);
+                    if !targets.0.is_empty() {
+                        planned_now += 1;
+                        observer.planned(planned_now);
+                        usage_units.push(usage_unit(
+                            clients,
+                            &account_id,
+                            timing.region.clone(),
+                            targets,
+                            lifecycle,
+                            deadline,
+                        ));
+                    }
+                }
+                timings.push(timing);
+            }
+            Some((timing, sink, read, arns)) = usage_units.next(), if !usage_units.is_empty() => {
+                observer.finished(
+                    &format!("cloudwatch {}", timing.region),
+                    arns.len(),
+                    sink.errors.len(),
+                );
+                usages.push((timing, sink, read, arns));
+            }
+            else => break,
         }
     }
-    drop(results);
+    drop((results, usage_units));
 
     let mut resources = all.resources;
     let tagging_failed = first_errors(&all.errors, "tagging");
@@ -320,18 +367,9 @@ pub async fn scan_until(
         .extend(defaults::mark_aws_defaults(clients, &resources, &mut generic).await);
     resources.extend(generic);
     link_lambda_log_groups(&mut resources, &first_errors(&all.errors, "logs"));
-    if reads_usage {
-        let (sink, unit_timings) = read_usage(
-            clients,
-            &account_id,
-            &mut resources,
-            lifecycle,
-            (observer, planned),
-            deadline,
-        )
-        .await;
+    for (timing, sink) in apply_usage(&mut resources, usages) {
         all.errors.extend(sink.errors);
-        timings.extend(unit_timings);
+        timings.push(timing);
     }
     timings.sort_by(|a, b| {
         (b.duration_ms, &a.service, &a.region).cmp(&(a.duration_ms, &b.service, &b.region))
@@ -370,79 +408,101 @@ pub async fn scan_until(
     })
 }
 
-/// Reads the usage of every metered resource (`lifecycle.usage_types`, in a state where usage
-/// means something), one `cloudwatch` unit per region, all regions at once. A resource whose
-/// unit was cut off by the deadline is left with its usage unread.
-async fn read_usage(
-    clients: &AwsClients,
-    account_id: &str,
-    resources: &mut [Resource],
+/// The units a region's usage reads wait for: those that list its metered resources, and its
+/// tags.
+const USAGE_NEEDS: [&str; 4] = ["ec2", "rds", "lambda", "tagging"];
+
+/// The usage reads of `region`'s metered resources read so far (`lifecycle.usage_types`, in a
+/// state where usage means something, not kept by their tag): the targets, and each target's
+/// ARN by its index.
+fn usage_targets(
+    read: &Sink,
+    tags: &TagMap,
+    region: &str,
     lifecycle: &LifecyclePolicy,
-    (observer, planned): (&dyn ScanObserver, usize),
+) -> (Vec<usage::Target>, Vec<String>) {
+    let mut metered: Vec<Resource> = read
+        .resources
+        .iter()
+        .filter(|r| {
+            r.region == region
+                && lifecycle.reads_usage(&r.resource_type)
+                && infraqa_core::usage::is_metered(r)
+        })
+        .cloned()
+        .collect();
+    // The tags as the inventory will carry them, for the keep tag.
+    apply_bulk_tags(&mut metered, tags, &first_errors(&read.errors, "tagging"));
+    metered
+        .into_iter()
+        .filter(|r| !lifecycle.keeps(r))
+        .enumerate()
+        .map(|(index, r)| {
+            let target = usage::Target {
+                index,
+                resource_type: r.resource_type.clone(),
+                id: r.id.to_string(),
+            };
+            (target, r.arn)
+        })
+        .unzip()
+}
+
+/// Sets each resource's usage from the usage units' reads (`arns` names each unit's targets by
+/// index); a target a unit could not read (a failed call, the deadline) carries that unit's
+/// first error. Returns each unit's timing and problems.
+fn apply_usage(
+    resources: &mut [Resource],
+    units: Vec<(UnitTiming, Sink, Option<usage::Usages>, Vec<String>)>,
+) -> Vec<(UnitTiming, Sink)> {
+    let mut by_arn = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for (timing, sink, read, arns) in units {
+        let mut unread: Vec<Option<String>> = arns.into_iter().map(Some).collect();
+        for (index, usage) in read.unwrap_or_default() {
+            if let Some(arn) = unread.get_mut(index).and_then(Option::take) {
+                by_arn.insert(arn, usage);
+            }
+        }
+        if let Some(e) = sink.errors.first() {
+            for arn in unread.into_iter().flatten() {
+                by_arn.insert(arn, Observed::failed(e.clone()));
+            }
+        }
+        out.push((timing, sink));
+    }
+    for r in resources.iter_mut() {
+        if let Some(usage) = by_arn.get(&r.arn) {
+            r.usage = Some(Box::new(usage.clone()));
+        }
+    }
+    out
+}
+
+/// One region's usage reads, as a unit (`cloudwatch` in `region`) done by `deadline`; each
+/// target's ARN rides along by its index.
+fn usage_unit<'a>(
+    clients: &'a AwsClients,
+    account_id: &'a str,
+    region: String,
+    (targets, arns): (Vec<usage::Target>, Vec<String>),
+    lifecycle: &'a LifecyclePolicy,
     deadline: Option<Deadline>,
-) -> (Sink, Vec<UnitTiming>) {
-    let (start, end) = infraqa_core::usage::window(Utc::now(), lifecycle.lookback_days);
-    let mut by_region: BTreeMap<String, Vec<usage::Target>> = BTreeMap::new();
-    for (index, r) in resources.iter().enumerate() {
-        if lifecycle.reads_usage(&r.resource_type)
-            && infraqa_core::usage::is_metered(r)
-            && !lifecycle.keeps(r)
-        {
-            by_region
-                .entry(r.region.to_string())
-                .or_default()
-                .push(usage::Target {
-                    index,
-                    resource_type: r.resource_type.clone(),
-                    id: r.id.to_string(),
-                });
+) -> BoxFuture<'a, (UnitTiming, Sink, Option<usage::Usages>, Vec<String>)> {
+    let work: BoxFuture<'_, (Sink, Option<usage::Usages>)> = Box::pin({
+        let region = region.clone();
+        async move {
+            let ctx = Ctx {
+                clients,
+                account_id,
+                region: &region,
+            };
+            let (start, end) = infraqa_core::usage::window(Utc::now(), lifecycle.lookback_days);
+            let (sink, usages) = usage::collect(&ctx, targets, start, end).await;
+            (sink, Some(usages))
         }
-    }
-    let mut asked: Vec<Vec<usize>> = Vec::new();
-    let mut work = Vec::new();
-    for (region, targets) in by_region {
-        asked.push(targets.iter().map(|t| t.index).collect());
-        let unit: BoxFuture<'_, (Sink, Option<usage::Usages>)> = Box::pin({
-            let region = region.clone();
-            async move {
-                let ctx = Ctx {
-                    clients,
-                    account_id,
-                    region: &region,
-                };
-                let (sink, usages) = usage::collect(&ctx, targets, start, end).await;
-                (sink, Some(usages))
-            }
-        });
-        work.push(guard("cloudwatch", region, unit, deadline));
-    }
-    observer.planned(planned + asked.len());
-    let results = futures_util::future::join_all(work).await;
-    let mut all = Sink::default();
-    let mut timings = Vec::new();
-    for ((timing, sink, usages), indexes) in results.into_iter().zip(asked) {
-        observer.finished(
-            &format!("cloudwatch {}", timing.region),
-            indexes.len(),
-            sink.errors.len(),
-        );
-        let cut_off = sink.errors.first().cloned();
-        for (index, usage) in usages.unwrap_or_default() {
-            if let Some(r) = resources.get_mut(index) {
-                r.usage = Some(Box::new(usage));
-            }
-        }
-        if let Some(e) = cut_off {
-            for index in indexes {
-                if let Some(r) = resources.get_mut(index).filter(|r| r.usage.is_none()) {
-                    r.usage = Some(Box::new(Observed::failed(e.clone())));
-                }
-            }
-        }
-        timings.push(timing);
-        all.absorb(sink);
-    }
-    (all, timings)
+    });
+    Box::pin(guard("cloudwatch", region, work, deadline).map(move |(t, s, u)| (t, s, u, arns)))
 }
 
 fn millis(d: std::time::Duration) -> u64 {
