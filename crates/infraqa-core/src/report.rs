@@ -357,17 +357,17 @@ pub fn history_entry(report: &Report) -> HistoryEntry {
 #[derive(Debug, Clone)]
 pub struct InventoryDigest {
     /// The account.
-    pub account_id: String,
+    account_id: String,
     /// When the inventory was taken.
-    pub generated_at: DateTime<Utc>,
+    generated_at: DateTime<Utc>,
     /// Whether the scan was partial.
-    pub partial: bool,
+    partial: bool,
     /// What the scan cost and which unit took longest.
-    pub scan: ScanSummary,
+    scan: ScanSummary,
     /// What the scan could not read.
-    pub errors: Vec<ScanError>,
+    errors: Vec<ScanError>,
     /// The inventory's shape.
-    pub shape: InventorySnapshot,
+    shape: InventorySnapshot,
     /// What the rules judge, each unit's ARN and region copied out of the inventory.
     scope: Scope<'static>,
     /// The cost section.

@@ -172,8 +172,8 @@ pub fn entry_name_at(taken: chrono::DateTime<chrono::Utc>, account: &str) -> Str
 /// format into `target.out`, then appends the run to the history: its entry, and its
 /// inventory compressed (for `infraqa backtest`). `now` is the report's time. The inventory is
 /// taken, not borrowed, and `findings` (the check's result over it) is awaited only once the
-/// inventory has been digested and is being freed: at a million resources each is a gigabyte
-/// in memory, and they are never in memory together.
+/// inventory has been digested and freed: at a million resources each is a gigabyte in
+/// memory, and they are never in memory together.
 pub async fn produce(
     inventory: Inventory,
     findings: impl Future<Output = Result<CheckResult, PipelineError>>,
