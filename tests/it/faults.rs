@@ -364,3 +364,50 @@ async fn with_a_round_trip_per_call_the_scan_reads_the_same_and_times_every_unit
             ))
     );
 }
+
+#[tokio::test]
+#[ignore = "needs the emulator: run `make test`"]
+async fn a_recorded_scan_replays_whole_without_the_emulator() {
+    use infraqa_tests::fault_proxy::{Latency, Recording, Replay};
+    let s = seeded().await;
+    let recording = Recording::new();
+    let recorder = FaultProxy::with_replay(
+        s.emulator.url(),
+        vec![],
+        Latency::default(),
+        Replay::Record(recording.clone()),
+    )
+    .await
+    .unwrap();
+    let recorded = scan_through(&recorder, &s.account, 3).await;
+    assert!(recorded.errors.is_empty(), "{:#?}", recorded.errors);
+    assert!(!recording.is_empty());
+
+    // Nothing listens upstream: an answer not in the recording would fail the read.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let upstream = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let replayer = FaultProxy::with_replay(
+        &upstream,
+        vec![],
+        Latency::fixed(std::time::Duration::from_millis(20)),
+        Replay::Serve(recording),
+    )
+    .await
+    .unwrap();
+    let replayed = scan_through(&replayer, &s.account, 1).await;
+    assert!(replayed.errors.is_empty(), "{:#?}", replayed.errors);
+    assert_eq!(replayer.replayed(), replayer.requests());
+    assert_eq!(replayer.forwarded(), 0);
+    let by_arn = |inv: &Inventory| {
+        inv.resources
+            .iter()
+            .map(|r| (r.arn.clone(), serde_json::to_value(r).unwrap()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    assert_eq!(by_arn(&replayed), by_arn(&recorded));
+    assert_eq!(
+        findings(&check(&replayed, &s.policy, chrono::Utc::now())),
+        findings(&s.clean)
+    );
+}

@@ -14,6 +14,13 @@
 //! before it is forwarded, as a real AWS endpoint answers in tens of milliseconds: a scan's
 //! wall time then shows its critical path (calls that wait for one another, rate limits), not
 //! only the emulator's own speed.
+//!
+//! One emulator process answers every request on one core, so even in latency mode a large
+//! scan's wall time is the emulator's total work. A [`Recording`] removes it: a proxy in
+//! [`Replay::Record`] keeps the emulator's answer to every read, and a proxy in
+//! [`Replay::Serve`] answers a read it has seen, byte for byte, without asking the emulator
+//! (after its round trip), and forwards anything else. A read-only scan replayed that way runs
+//! at the speed of its own critical path, as against an endpoint that serves in parallel.
 
 use crate::{KitError, Step};
 use bytes::Bytes;
@@ -24,7 +31,7 @@ use hyper::{Request, Response};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -173,6 +180,76 @@ impl Latency {
     }
 }
 
+/// What identifies a request for replay: everything the service answers from, less what
+/// changes between two sends of the same call (the signature, its date, the SDK's invocation
+/// id and user agent).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct RequestKey {
+    service: Option<String>,
+    region: Option<String>,
+    method: hyper::Method,
+    path_and_query: String,
+    target: Option<String>,
+    body: Bytes,
+}
+
+/// An answer as the emulator gave it.
+#[derive(Debug, Clone)]
+struct Answer {
+    status: hyper::StatusCode,
+    headers: hyper::HeaderMap,
+    body: Bytes,
+}
+
+/// The emulator's answers to the reads one proxy forwarded, shared with the proxy that
+/// replays them.
+#[derive(Debug, Clone, Default)]
+pub struct Recording(Arc<Mutex<HashMap<RequestKey, Answer>>>);
+
+impl Recording {
+    /// An empty recording.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many distinct reads it holds.
+    pub fn len(&self) -> usize {
+        self.answers().len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn answers(&self) -> std::sync::MutexGuard<'_, HashMap<RequestKey, Answer>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Whether a proxy records reads, serves them from a recording, or neither.
+#[derive(Debug, Clone, Default)]
+pub enum Replay {
+    /// Forward everything.
+    #[default]
+    Off,
+    /// Forward everything and keep the answers to reads.
+    Record(Recording),
+    /// Answer reads found in the recording from it; forward the rest.
+    Serve(Recording),
+}
+
+/// Whether a request only reads, so its answer can be replayed while nothing is written: a
+/// named operation that gets, lists, describes or looks up, or a REST `GET` or `HEAD`.
+fn is_read(method: &hyper::Method, operation: Option<&str>) -> bool {
+    match operation {
+        Some(op) => ["Get", "List", "Describe", "Head", "Lookup"]
+            .iter()
+            .any(|verb| op.starts_with(verb)),
+        None => matches!(*method, hyper::Method::GET | hyper::Method::HEAD),
+    }
+}
+
 /// What the proxy learned about one request.
 #[derive(Debug, Clone, Default)]
 struct Seen {
@@ -185,9 +262,11 @@ struct Seen {
 struct State {
     faults: Vec<(Fault, AtomicU64)>,
     latency: Latency,
+    replay: Replay,
     requests: AtomicU64,
     forwarded: AtomicU64,
     injected: AtomicU64,
+    replayed: AtomicU64,
     by_operation: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -217,6 +296,16 @@ impl FaultProxy {
         faults: Vec<Fault>,
         latency: Latency,
     ) -> Result<Self, KitError> {
+        Self::with_replay(upstream, faults, latency, Replay::Off).await
+    }
+
+    /// [`FaultProxy::with_latency`] that also records reads or serves them from a recording.
+    pub async fn with_replay(
+        upstream: &str,
+        faults: Vec<Fault>,
+        latency: Latency,
+        replay: Replay,
+    ) -> Result<Self, KitError> {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .step("binding the fault proxy")?;
@@ -226,6 +315,7 @@ impl FaultProxy {
         let state = Arc::new(State {
             faults: faults.into_iter().map(|f| (f, AtomicU64::new(0))).collect(),
             latency,
+            replay,
             ..State::default()
         });
         let upstream = upstream.trim_end_matches('/').to_owned();
@@ -276,6 +366,16 @@ impl FaultProxy {
     /// Requests forwarded to the emulator.
     pub fn forwarded(&self) -> u64 {
         self.state.forwarded.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered from a recording.
+    pub fn replayed(&self) -> u64 {
+        self.state.replayed.load(Ordering::Relaxed)
+    }
+
+    /// All requests seen.
+    pub fn requests(&self) -> u64 {
+        self.state.requests.load(Ordering::Relaxed)
     }
 
     /// Requests answered with a fault.
@@ -344,6 +444,30 @@ async fn handle(
     }
 
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let key = (is_read(&parts.method, seen.operation.as_deref())
+        && !matches!(state.replay, Replay::Off))
+    .then(|| RequestKey {
+        service: seen.service.clone(),
+        region: seen.region.clone(),
+        method: parts.method.clone(),
+        path_and_query: path.to_owned(),
+        target: parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body: body.clone(),
+    });
+    if let (Replay::Serve(recording), Some(key), None) = (&state.replay, &key, &after) {
+        let found = recording.answers().get(key).cloned();
+        if let Some(answer) = found {
+            state.replayed.fetch_add(1, Ordering::Relaxed);
+            let mut resp = Response::new(Full::new(answer.body));
+            *resp.status_mut() = answer.status;
+            *resp.headers_mut() = answer.headers;
+            return Ok(Reply::Answer(resp));
+        }
+    }
     let uri: hyper::Uri = match format!("{upstream}{path}").parse() {
         Ok(uri) => uri,
         Err(e) => {
@@ -371,6 +495,14 @@ async fn handle(
         Ok(resp) => {
             let (mut parts, body) = resp.into_parts();
             let mut bytes = body.collect().await?.to_bytes();
+            if let (Replay::Record(recording), Some(key)) = (&state.replay, key) {
+                let answer = Answer {
+                    status: parts.status,
+                    headers: parts.headers.clone(),
+                    body: bytes.clone(),
+                };
+                recording.answers().insert(key, answer);
+            }
             if after.is_some() {
                 let declared = bytes.len();
                 bytes.truncate(declared / 2);

@@ -2,15 +2,19 @@
 //! emulator estates in three regions: the scale issue's own estate (1,000 instances, 200
 //! buckets, 200 roles), then about 1,000, 10,000 and 50,000 resources in its proportions, six
 //! tags each (`BENCH_SCALES=issue,1000,10000`). Each is scanned twice through the fault proxy:
-//! as the emulator answers, and with a 40 ms round trip per request as real AWS answers
-//! (`BENCH_LATENCY_MS`). The run is measured in a process of its own: wall time, client CPU,
-//! peak memory, API calls per resource and against the fewest the APIs allow, and the longest
-//! unit. A benchmark, not a test: it asserts nothing, it prints a table.
+//! as the emulator answers, recording its answers to every read, then with a 40 ms round trip
+//! per request as real AWS answers (`BENCH_LATENCY_MS`), each read answered from that
+//! recording. One emulator process answers on one core, so the first wall is the emulator's
+//! total work; the second is the scan's critical path (calls that wait for one another, rate
+//! limits, concurrency bounds), as against an endpoint that serves in parallel. The run is
+//! measured in a process of its own: wall time, client CPU, peak memory, API calls per
+//! resource and against the fewest the APIs allow, and the longest unit. A benchmark, not a
+//! test: it asserts nothing, it prints a table.
 
 use infraqa_core::model::ResourceDetails;
 use infraqa_core::{Inventory, ResourceType};
 use infraqa_tests::emulator::Emulator;
-use infraqa_tests::fault_proxy::{FaultProxy, Latency};
+use infraqa_tests::fault_proxy::{FaultProxy, Latency, Recording, Replay};
 use infraqa_tests::measure;
 use infraqa_tests::seed::{BenchEstate, seed_bench_estate};
 use std::collections::BTreeMap;
@@ -140,6 +144,8 @@ struct Row {
     minimum: u64,
     errors: usize,
     longest: String,
+    /// Requests answered from the recording, of all the proxy saw.
+    replayed: (u64, u64),
 }
 
 impl Row {
@@ -149,9 +155,13 @@ impl Row {
 
     fn print(&self) {
         println!(
-            "| {} | {} ms | {:.1} s | {:.1} s | {:.2} s | {:.2} s ({:.1}%) | {:.0} MB (budget {:.0}) | {} ({:.3}/resource) | {} ({:.2}x) | {} | {} |",
+            "| {} | {} ms | {} | {:.1} s | {:.1} s | {:.2} s | {:.2} s ({:.1}%) | {:.0} MB (budget {:.0}) | {} ({:.3}/resource) | {} ({:.2}x) | {} | {} |",
             self.resources,
             self.latency_ms,
+            match self.replayed {
+                (0, _) => "emulator".to_owned(),
+                (n, of) => format!("recording ({n} of {of})"),
+            },
             self.scan_s,
             self.run_s,
             self.cpu_s,
@@ -209,11 +219,16 @@ async fn bench() -> anyhow::Result<()> {
         let seeding = Instant::now();
         seed_bench_estate(&account.clients().await, &REGIONS, shape, &suffix).await?;
         eprintln!("seeded in {:.1} s", seeding.elapsed().as_secs_f64());
-        for delay in [0, latency_ms] {
-            let proxy = FaultProxy::with_latency(
+        let recording = Recording::new();
+        for (delay, replay) in [
+            (0, Replay::Record(recording.clone())),
+            (latency_ms, Replay::Serve(recording.clone())),
+        ] {
+            let proxy = FaultProxy::with_replay(
                 emulator.url(),
                 vec![],
                 Latency::fixed(Duration::from_millis(delay)),
+                replay,
             )
             .await?;
             let out = work.path().join(format!("run-{scale}-{delay}"));
@@ -276,6 +291,7 @@ async fn bench() -> anyhow::Result<()> {
                     .stats
                     .longest_unit()
                     .map_or_else(String::new, ToString::to_string),
+                replayed: (proxy.replayed(), proxy.requests()),
             };
             if delay == 0 && shape == ISSUE_ESTATE {
                 println!(
@@ -306,9 +322,9 @@ async fn bench() -> anyhow::Result<()> {
         REGIONS.len()
     );
     println!(
-        "| resources | latency | scan wall | run wall | run CPU | scan CPU (of scan wall) | peak memory of the run | API calls | minimum (ratio) | scan errors | longest unit |"
+        "| resources | latency | answered by | scan wall | run wall | run CPU | scan CPU (of scan wall) | peak memory of the run | API calls | minimum (ratio) | scan errors | longest unit |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for row in &rows {
         row.print();
     }

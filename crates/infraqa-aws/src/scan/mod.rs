@@ -431,6 +431,8 @@ fn usage_targets(
         })
         .cloned()
         .collect();
+    // The units finish in any order: sorted, the same estate makes the same queries.
+    metered.sort_unstable_by(|a, b| a.arn.cmp(&b.arn));
     // The tags as the inventory will carry them, for the keep tag.
     apply_bulk_tags(&mut metered, tags, &first_errors(&read.errors, "tagging"));
     metered
