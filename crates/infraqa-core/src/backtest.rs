@@ -146,17 +146,17 @@ remediation = "Start or terminate it"
         let second = synthetic::inventory(120, day(2));
         let recorded = |inv: &Inventory| {
             let checked = check(inv, &old, inv.generated_at);
+            let past = crate::history::PastRuns::for_inventory(inv, inv.generated_at);
             history_entry(&build(ReportInput {
                 inventory: digest(
                     inv,
                     &old,
-                    &[],
+                    &past,
                     crate::prices::PriceTable::embedded(),
                     inv.generated_at,
                 ),
                 check: checked,
-                history: &[],
-                trend_runs: 12,
+                past,
                 now: inv.generated_at,
             }))
         };

@@ -2,9 +2,11 @@
 //! current run with the previous one and the last N.
 
 use crate::finding::{RuleId, Severity};
+use crate::inventory::Inventory;
 use crate::round2;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The version of the history entry layout.
@@ -218,92 +220,201 @@ pub struct Trend {
     pub partial: bool,
 }
 
-/// Whether two entries judged the same inventory (a report made again).
-pub fn same_inventory(a: &HistoryEntry, b: &HistoryEntry) -> bool {
-    a.account_id == b.account_id
-        && a.inventory_generated_at.is_some()
-        && a.inventory_generated_at == b.inventory_generated_at
+/// The account's past runs as a report compares itself with them, added one at a time, oldest
+/// first, and kept only as far as the trend needs them: each run's scores, the previous run's
+/// findings, the findings still open with when each was first seen, and (for a partial
+/// inventory's report, which must tell what it may have missed) every past finding's key. A
+/// trend over N runs so holds about one run's findings however large N is, and a caller can
+/// read the runs one at a time.
+#[derive(Debug, Clone)]
+pub struct PastRuns<'a> {
+    account_id: String,
+    inventory_taken: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    points: Vec<HistoryPoint>,
+    previous: Option<Cow<'a, HistoryEntry>>,
+    remediation: Remediation,
+    keys: Option<BTreeSet<FindingKey>>,
+}
+
+impl<'a> PastRuns<'a> {
+    /// None yet, for a report made at `now` of `inventory`.
+    pub fn for_inventory(inventory: &Inventory, now: DateTime<Utc>) -> Self {
+        let mut runs = Self::new(&inventory.account_id, Some(inventory.generated_at), now);
+        if inventory.is_partial() {
+            runs.keys = Some(BTreeSet::new());
+        }
+        runs
+    }
+
+    /// [`PastRuns::for_inventory`] with the `last_n` most recent of `entries` (any order, any
+    /// account) that it admits.
+    pub fn of(
+        inventory: &Inventory,
+        entries: &'a [HistoryEntry],
+        now: DateTime<Utc>,
+        last_n: usize,
+    ) -> Self {
+        let mut runs = Self::for_inventory(inventory, now);
+        runs.add_recent(entries, last_n);
+        runs
+    }
+
+    fn new(account_id: &str, inventory_taken: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Self {
+        Self {
+            account_id: account_id.to_owned(),
+            inventory_taken,
+            now,
+            points: Vec::new(),
+            previous: None,
+            remediation: Remediation::default(),
+            keys: None,
+        }
+    }
+
+    fn add_recent(&mut self, entries: &'a [HistoryEntry], last_n: usize) {
+        let mut window: Vec<&HistoryEntry> = entries.iter().filter(|e| self.admits(e)).collect();
+        window.sort_by_key(|e| e.generated_at);
+        let skip = window.len().saturating_sub(last_n);
+        for entry in window.into_iter().skip(skip) {
+            self.push(Cow::Borrowed(entry));
+        }
+    }
+
+    /// Whether the trend compares with `entry`: a run of the same account reported before now,
+    /// and not of the very inventory being reported (a report made again replaces that run).
+    pub fn admits(&self, entry: &HistoryEntry) -> bool {
+        entry.account_id == self.account_id
+            && entry.generated_at < self.now
+            && !(entry.inventory_generated_at.is_some()
+                && entry.inventory_generated_at == self.inventory_taken)
+    }
+
+    /// Adds the next run (each later than the one before); one [`PastRuns::admits`] refuses is
+    /// ignored.
+    pub fn push(&mut self, entry: Cow<'a, HistoryEntry>) {
+        if !self.admits(&entry) {
+            return;
+        }
+        self.remediation.step(&entry, false);
+        if let Some(keys) = &mut self.keys {
+            keys.extend(entry.findings.iter().cloned());
+        }
+        self.points.push(HistoryPoint::of(&entry));
+        self.previous = Some(entry);
+    }
+
+    /// How many runs were added.
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    /// Whether none was.
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    /// Every past finding's key, when the inventory is partial (none otherwise).
+    pub fn finding_keys(&self) -> impl Iterator<Item = &FindingKey> {
+        self.keys.iter().flatten()
+    }
+
+    /// Compares `current` (the run being reported) with the runs added.
+    pub fn trend(self, current: &HistoryEntry) -> Trend {
+        let Self {
+            mut points,
+            previous,
+            mut remediation,
+            ..
+        } = self;
+        let previous = previous.as_deref();
+        let (new, resolved, unknown) = match previous {
+            Some(p) => {
+                let now: BTreeSet<&FindingKey> = current.findings.iter().collect();
+                let unjudged: BTreeSet<&FindingKey> = current.not_evaluated.iter().collect();
+                let before: BTreeSet<&FindingKey> = p.findings.iter().collect();
+                let (unknown, resolved) = before
+                    .difference(&now)
+                    .map(|k| (*k).clone())
+                    .partition(|k| unjudged.contains(k));
+                (
+                    now.difference(&before).map(|k| (*k).clone()).collect(),
+                    resolved,
+                    unknown,
+                )
+            }
+            None => (Vec::new(), Vec::new(), Vec::new()),
+        };
+        let delta = previous.map(|p| round2(current.compliance_score - p.compliance_score));
+        let window_delta = points
+            .first()
+            .map(|first| round2(current.compliance_score - first.compliance_score));
+        remediation.step(current, true);
+        points.push(HistoryPoint::of(current));
+        Trend {
+            previous_score: previous.map(|p| p.compliance_score),
+            score_delta: delta,
+            direction: delta.map_or(Direction::Stable, Direction::of),
+            new,
+            resolved,
+            unknown,
+            history: points,
+            window_delta,
+            mttr_days: remediation.mean_days(),
+            partial: current.partial || previous.is_some_and(|p| p.partial),
+        }
+    }
+}
+
+impl HistoryPoint {
+    fn of(e: &HistoryEntry) -> Self {
+        Self {
+            generated_at: e.generated_at,
+            compliance_score: e.compliance_score,
+            findings: e.findings.len(),
+            partial: e.partial,
+            idle_monthly_saving_usd: e.idle_monthly_saving_usd,
+        }
+    }
 }
 
 /// Compares `current` with `past` (any order): only the same account's runs before `current`,
 /// the `last_n` most recent, and never a run of the same inventory.
 pub fn trend(past: &[HistoryEntry], current: &HistoryEntry, last_n: usize) -> Trend {
-    let mut window: Vec<&HistoryEntry> = past
-        .iter()
-        .filter(|e| {
-            e.generated_at < current.generated_at
-                && e.account_id == current.account_id
-                && !same_inventory(e, current)
-        })
-        .collect();
-    window.sort_by_key(|e| e.generated_at);
-    let skip = window.len().saturating_sub(last_n);
-    let window: Vec<&HistoryEntry> = window.into_iter().skip(skip).collect();
-    let previous = window.last().copied();
-
-    let (new, resolved, unknown) = match previous {
-        Some(p) => {
-            let now: BTreeSet<&FindingKey> = current.findings.iter().collect();
-            let unjudged: BTreeSet<&FindingKey> = current.not_evaluated.iter().collect();
-            let before: BTreeSet<&FindingKey> = p.findings.iter().collect();
-            let (unknown, resolved) = before
-                .difference(&now)
-                .map(|k| (*k).clone())
-                .partition(|k| unjudged.contains(k));
-            (
-                now.difference(&before).map(|k| (*k).clone()).collect(),
-                resolved,
-                unknown,
-            )
-        }
-        None => (Vec::new(), Vec::new(), Vec::new()),
-    };
-    let delta = previous.map(|p| round2(current.compliance_score - p.compliance_score));
-    let mut runs = window.clone();
-    runs.push(current);
-    Trend {
-        previous_score: previous.map(|p| p.compliance_score),
-        score_delta: delta,
-        direction: delta.map_or(Direction::Stable, Direction::of),
-        new,
-        resolved,
-        unknown,
-        history: runs
-            .iter()
-            .map(|e| HistoryPoint {
-                generated_at: e.generated_at,
-                compliance_score: e.compliance_score,
-                findings: e.findings.len(),
-                partial: e.partial,
-                idle_monthly_saving_usd: e.idle_monthly_saving_usd,
-            })
-            .collect(),
-        window_delta: window
-            .first()
-            .map(|first| round2(current.compliance_score - first.compliance_score)),
-        mttr_days: mttr(&runs),
-        partial: current.partial || previous.is_some_and(|p| p.partial),
-    }
+    let mut runs = PastRuns::new(
+        &current.account_id,
+        current.inventory_generated_at,
+        current.generated_at,
+    );
+    runs.add_recent(past, last_n);
+    runs.trend(current)
 }
 
-/// Mean time to remediate per rule over `runs` (oldest first): a finding is resolved at the
-/// first complete (non-partial) run that no longer has it; a run that is partial never
+/// Mean time to remediate per rule, folded over runs oldest first: a finding is resolved at
+/// the first complete (non-partial) run that no longer has it; a run that is partial never
 /// resolves anything, because its scan may simply not have read the resource, and no run
 /// resolves a finding it could not judge.
-pub fn mttr(runs: &[&HistoryEntry]) -> BTreeMap<RuleId, Mttr> {
-    let mut open: foldhash::HashMap<&FindingKey, DateTime<Utc>> = Default::default();
-    let mut sums: BTreeMap<RuleId, (usize, f64)> = BTreeMap::new();
-    for (i, run) in runs.iter().enumerate() {
-        // What the last run finds can only be resolved by a later one: it opens nothing, and
-        // with nothing open it has nothing to resolve (a first report skips both sets).
-        let last = i + 1 == runs.len();
-        if last && open.is_empty() {
-            break;
+#[derive(Debug, Clone, Default)]
+struct Remediation {
+    /// The findings not yet resolved, with when each was first seen.
+    open: foldhash::HashMap<FindingKey, DateTime<Utc>>,
+    /// Per rule: findings resolved, and their days open summed.
+    sums: BTreeMap<RuleId, (usize, f64)>,
+}
+
+impl Remediation {
+    /// Folds in the next run; `last` is the run being reported, which can only resolve: what
+    /// it finds can only be resolved by a later run.
+    fn step(&mut self, run: &HistoryEntry, last: bool) {
+        // With nothing open the last run has nothing to resolve (a first report skips both sets).
+        if last && self.open.is_empty() {
+            return;
         }
         let present: foldhash::HashSet<&FindingKey> = run.findings.iter().collect();
-        let unjudged: foldhash::HashSet<&FindingKey> = run.not_evaluated.iter().collect();
         if !run.partial {
-            open.retain(|key, first_seen| {
+            let unjudged: foldhash::HashSet<&FindingKey> = run.not_evaluated.iter().collect();
+            let sums = &mut self.sums;
+            self.open.retain(|key, first_seen| {
                 if present.contains(key) || unjudged.contains(key) {
                     return true;
                 }
@@ -316,21 +427,27 @@ pub fn mttr(runs: &[&HistoryEntry]) -> BTreeMap<RuleId, Mttr> {
         }
         if !last {
             for key in present {
-                open.entry(key).or_insert(run.generated_at);
+                if !self.open.contains_key(key) {
+                    self.open.insert(key.clone(), run.generated_at);
+                }
             }
         }
     }
-    sums.into_iter()
-        .map(|(rule, (n, total))| {
-            (
-                rule,
-                Mttr {
-                    resolved: n,
-                    mean_days: round2(total / n as f64),
-                },
-            )
-        })
-        .collect()
+
+    fn mean_days(self) -> BTreeMap<RuleId, Mttr> {
+        self.sums
+            .into_iter()
+            .map(|(rule, (n, total))| {
+                (
+                    rule,
+                    Mttr {
+                        resolved: n,
+                        mean_days: round2(total / n as f64),
+                    },
+                )
+            })
+            .collect()
+    }
 }
 
 /// One line of the audit log: a tag write (`tag-write`) or a validation verdict
@@ -834,7 +951,6 @@ mod tests {
             generated_at: at(1) + chrono::Duration::hours(3),
             ..entry(1, 50.0, &[(Tags, "a")], false)
         };
-        assert!(same_inventory(&first, &current));
         let t = trend(&[first, again], &current, 10);
         assert_eq!(
             t.previous_score, None,
@@ -867,9 +983,12 @@ mod tests {
         assert_eq!(t.resolved, vec![(Tags, "a".to_owned())]);
         assert_eq!(t.unknown, vec![(Enc, "b".to_owned())]);
         let later = entry(3, 100.0, &[], false);
-        let runs = [&past[0], &current, &later];
+        let runs = [past[0].clone(), current];
         assert_eq!(
-            mttr(&runs).get(&Enc).map(|m| m.resolved),
+            trend(&runs, &later, 10)
+                .mttr_days
+                .get(&Enc)
+                .map(|m| m.resolved),
             Some(1),
             "resolved only by the complete run that judged it"
         );

@@ -5,7 +5,8 @@ use crate::check::{CheckResult, Mismatch};
 use crate::cost::{CostReport, cost_report};
 use crate::finding::{Finding, RuleId, Severity};
 use crate::history::{
-    FindingKey, HISTORY_SCHEMA_VERSION, HistoryEntry, InventorySnapshot, Trend, UnreadRead, trend,
+    FindingKey, HISTORY_SCHEMA_VERSION, HistoryEntry, InventorySnapshot, PastRuns, Trend,
+    UnreadRead,
 };
 use crate::inventory::{Inventory, ScanError, ScanStats, UnitTiming};
 use crate::lifecycle::{Lifecycle, assess};
@@ -386,12 +387,12 @@ impl InventoryDigest {
     }
 }
 
-/// Digests `inventory` for a report under `policy` as of `now`, with the account's past runs in
-/// `history` (any order, any account: only this account's are used).
+/// Digests `inventory` for a report under `policy` as of `now`, with the account's past runs
+/// `past` ([`PastRuns::for_inventory`]).
 pub fn digest(
     inventory: &Inventory,
     policy: &Policy,
-    history: &[HistoryEntry],
+    past: &PastRuns<'_>,
     prices: &PriceTable,
     now: DateTime<Utc>,
 ) -> InventoryDigest {
@@ -408,7 +409,7 @@ pub fn digest(
             (
                 scope(inventory, policy, now).into_owned(),
                 snapshot(inventory),
-                missed(inventory, history),
+                missed(inventory, past),
             )
         },
     );
@@ -427,19 +428,14 @@ pub fn digest(
 }
 
 /// The account's past findings on resources `inventory` does not hold and may have missed.
-fn missed(inventory: &Inventory, history: &[HistoryEntry]) -> BTreeSet<FindingKey> {
-    let past: Vec<&HistoryEntry> = history
-        .iter()
-        .filter(|e| e.account_id == inventory.account_id)
-        .collect();
+fn missed(inventory: &Inventory, past: &PastRuns<'_>) -> BTreeSet<FindingKey> {
     // Only a report with a past needs the set of what this scan saw.
     if past.is_empty() || !inventory.is_partial() {
         return BTreeSet::new();
     }
     let seen: foldhash::HashSet<&str> =
         inventory.resources.iter().map(|r| r.arn.as_str()).collect();
-    past.into_iter()
-        .flat_map(|e| &e.findings)
+    past.finding_keys()
         .filter(|(_, arn)| {
             let arn = arn.split('#').next().unwrap_or(arn);
             !seen.contains(arn) && inventory.may_have_missed(arn)
@@ -456,10 +452,8 @@ pub struct ReportInput<'a> {
     /// The check's result over it, moved into the report (at a million resources its findings
     /// are hundreds of megabytes: never copied).
     pub check: CheckResult,
-    /// Past runs' history entries (any order, any account: only this account's are used).
-    pub history: &'a [HistoryEntry],
-    /// How many past runs the trend covers.
-    pub trend_runs: usize,
+    /// The account's past runs the trend compares with (the same the digest was given).
+    pub past: PastRuns<'a>,
     /// The report time.
     pub now: DateTime<Utc>,
 }
@@ -469,8 +463,7 @@ pub fn build(input: ReportInput<'_>) -> Report {
     let ReportInput {
         inventory,
         check,
-        history,
-        trend_runs,
+        past,
         now,
     } = input;
     let InventoryDigest {
@@ -518,6 +511,6 @@ pub fn build(input: ReportInput<'_>) -> Report {
     );
     current.not_evaluated.sort();
     current.not_evaluated.dedup();
-    report.trend = trend(history, &current, trend_runs);
+    report.trend = past.trend(&current);
     report
 }

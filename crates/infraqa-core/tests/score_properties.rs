@@ -33,11 +33,11 @@ proptest! {
         }
         let policy = Policy::from_toml(&text, "prop.toml").unwrap();
         let checked = check(&inv, &policy, at);
+        let past = infraqa_core::history::PastRuns::for_inventory(&inv, at);
         let report = build(ReportInput {
-            inventory: digest(&inv, &policy, &[], PriceTable::embedded(), at),
+            inventory: digest(&inv, &policy, &past, PriceTable::embedded(), at),
             check: checked.clone(),
-            history: &[],
-            trend_runs: 12,
+            past,
             now: at,
         });
         let s = &report.summary;

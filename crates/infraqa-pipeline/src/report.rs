@@ -6,10 +6,11 @@ use crate::error::PipelineError;
 use crate::store::Store;
 use infraqa_core::check::CheckResult;
 use infraqa_core::document::DocumentError;
-use infraqa_core::history::HistoryEntry;
+use infraqa_core::history::{HistoryEntry, PastRuns};
 use infraqa_core::prices::PriceTable;
 use infraqa_core::report::{Report, ReportInput, build, digest, history_entry};
 use infraqa_core::{Inventory, Policy};
+use infraqa_report::store::decode_entry;
 
 /// The inventory's file name.
 pub const INVENTORY: &str = "inventory.json";
@@ -71,21 +72,71 @@ pub struct ReportTarget<'a> {
     pub trend_runs: usize,
 }
 
-/// The history entries a report of `account`'s run needs for a trend over `last_n` runs
-/// (oldest first), and the entries that could not be used: only those read, so the daily
-/// report on day 400 reads what it read on day 2. Entries are named by time (see
-/// [`entry_name`]): the account's last `last_n + 1` names are read (one more, for an entry of
-/// the very inventory being reported again, which the trend leaves out); a name not of that
-/// form is always read, so nothing of unknown age is dropped.
-pub async fn load_recent_history(
+/// The account's past runs that a report of `inventory` made at `now` compares with, over the
+/// last `last_n` runs, and the entries that could not be used. Only those entries are read, and
+/// one at a time: the daily report on day 400 reads what it read on day 2, and holds about one
+/// run's findings however long its trend is ([`PastRuns`]).
+///
+/// Entries are named by when their inventory was taken ([`entry_name`]): the inventory's own
+/// entry, which this report replaces, is left out, and of the account's others the last
+/// `last_n` are read, oldest first. A name of another form is read whatever its age and placed
+/// by the times it holds, so nothing of unknown age is dropped.
+pub async fn load_past_runs(
     history: &Store,
-    account: &str,
+    inventory: &Inventory,
+    now: chrono::DateTime<chrono::Utc>,
     last_n: usize,
-) -> Result<(Vec<HistoryEntry>, Vec<String>), PipelineError> {
-    let names = recent_entry_names(history.names(".json").await?, account, last_n);
-    Ok(infraqa_report::store::decode_entries(
-        history.read_named(names).await?,
-    ))
+) -> Result<(PastRuns<'static>, Vec<String>), PipelineError> {
+    let mut past = PastRuns::for_inventory(inventory, now);
+    let mut problems = Vec::new();
+    let names = recent_entry_names(
+        history.names(".json").await?,
+        &inventory.account_id,
+        &entry_name(inventory),
+        last_n,
+    );
+    // Each run by when its inventory was taken: a named one still to read, another read now.
+    let mut runs: Vec<(chrono::NaiveDateTime, Result<String, HistoryEntry>)> = Vec::new();
+    let (named, odd): (Vec<String>, Vec<String>) = names
+        .into_iter()
+        .partition(|n| entry_name_parts(n).is_some());
+    for (name, bytes) in history.read_named(odd).await? {
+        match decode_entry(&name, &bytes) {
+            Ok(e) if past.admits(&e) => {
+                let taken = e.inventory_generated_at.unwrap_or(e.generated_at);
+                runs.push((taken.naive_utc(), Err(e)));
+            }
+            Ok(_) => {}
+            Err(problem) => problems.push(problem),
+        }
+    }
+    runs.extend(
+        named
+            .into_iter()
+            .filter_map(|n| Some((entry_name_parts(&n)?.0, Ok(n)))),
+    );
+    runs.sort_by_key(|(taken, _)| *taken);
+    let skip = runs.len().saturating_sub(last_n);
+    for (_, run) in runs.into_iter().skip(skip) {
+        let entry = match run {
+            Err(entry) => entry,
+            Ok(name) => {
+                let Some(bytes) = history.get(&name).await? else {
+                    problems.push(format!("history entry {name} skipped: it was deleted"));
+                    continue;
+                };
+                match decode_entry(&name, &bytes) {
+                    Ok(entry) => entry,
+                    Err(problem) => {
+                        problems.push(problem);
+                        continue;
+                    }
+                }
+            }
+        };
+        past.push(std::borrow::Cow::Owned(entry));
+    }
+    Ok((past, problems))
 }
 
 /// The time and account a history entry's name carries (`<time>-<account id>.json`), or
@@ -96,17 +147,24 @@ fn entry_name_parts(name: &str) -> Option<(chrono::NaiveDateTime, &str)> {
     (id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())).then_some((time, id))
 }
 
-/// Of history entry `names`, those of `account`'s last `last_n + 1` runs, and every name that
-/// is not `<time>-<account id>.json`.
-pub fn recent_entry_names(mut names: Vec<String>, account: &str, last_n: usize) -> Vec<String> {
+/// Of history entry `names`, `account`'s last `last_n` other than `own` (the entry of the
+/// inventory being reported), and every name that is not `<time>-<account id>.json`.
+fn recent_entry_names(
+    mut names: Vec<String>,
+    account: &str,
+    own: &str,
+    last_n: usize,
+) -> Vec<String> {
     names.sort();
     let mine: Vec<usize> = names
         .iter()
         .enumerate()
-        .filter(|(_, n)| entry_name_parts(n).is_some_and(|(_, id)| id == account))
+        .filter(|(_, n)| {
+            n.as_str() != own && entry_name_parts(n).is_some_and(|(_, id)| id == account)
+        })
         .map(|(i, _)| i)
         .collect();
-    let keep_from = mine.len().saturating_sub(last_n + 1);
+    let keep_from = mine.len().saturating_sub(last_n);
     let kept: std::collections::HashSet<usize> = mine[keep_from..].iter().copied().collect();
     names
         .into_iter()
@@ -183,7 +241,7 @@ pub async fn produce(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Report, Vec<String>), PipelineError> {
     let (past, problems) =
-        load_recent_history(target.history, &inventory.account_id, target.trend_runs).await?;
+        load_past_runs(target.history, &inventory, now, target.trend_runs).await?;
     for p in &problems {
         tracing::warn!("{p}");
     }
@@ -206,8 +264,7 @@ pub async fn produce(
     let mut report = build(ReportInput {
         inventory: digested,
         check,
-        history: &past,
-        trend_runs: target.trend_runs,
+        past,
         now,
     });
     report.notes.extend(problems);
@@ -267,20 +324,22 @@ mod tests {
             .collect();
         names.push(format!("20261130T070000.000Z-{b}.json"));
         names.push("legacy-entry.json".to_owned());
-        let kept = recent_entry_names(names.clone(), a, 3);
+        let own = "20261130T060000.000Z-111111111111.json";
+        let kept = recent_entry_names(names.clone(), a, own, 3);
         assert_eq!(
             kept,
             [
                 "20261127T060000.000Z-111111111111.json",
                 "20261128T060000.000Z-111111111111.json",
                 "20261129T060000.000Z-111111111111.json",
-                "20261130T060000.000Z-111111111111.json",
                 "legacy-entry.json",
-            ]
+            ],
+            "the last three but the inventory's own"
         );
+        assert_eq!(recent_entry_names(names.clone(), a, "", 3).len(), 4);
         // Fewer runs than the window: all of them.
-        assert_eq!(recent_entry_names(names.clone(), b, 3).len(), 2);
-        assert!(recent_entry_names(Vec::new(), a, 3).is_empty());
+        assert_eq!(recent_entry_names(names.clone(), b, "", 3).len(), 2);
+        assert!(recent_entry_names(Vec::new(), a, own, 3).is_empty());
 
         // An audit of 10-12 November reads the entries named 9-13 November, and the rest.
         let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();

@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use infraqa_core::check::check;
 use infraqa_core::{Inventory, Policy};
-use infraqa_pipeline::report::{ReportTarget, load_period_history, load_recent_history, produce};
+use infraqa_pipeline::report::{ReportTarget, load_past_runs, load_period_history, produce};
 use infraqa_pipeline::{Aws, Location, Store};
 
 fn at(day: u32, hour: u32) -> DateTime<Utc> {
@@ -119,25 +119,35 @@ async fn a_report_reads_only_the_runs_its_trend_needs_and_gets_the_same_trend() 
         .await
         .unwrap();
     assert_eq!(all.len(), 20);
-    let (recent, _) = load_recent_history(&history, &all[0].account_id, 3)
-        .await
-        .unwrap();
-    assert_eq!(recent.len(), 4, "the last three runs and one more");
-
-    // The 21st run's trend from the runs read equals the trend over the whole history.
+    // The 21st run reads its last three runs: not the fourth most recent, here damaged.
     let inv = infraqa_core::synthetic::inventory(17, at(21, 5));
+    let fourth = dir
+        .path()
+        .join("out/history")
+        .join(infraqa_pipeline::report::entry_name_at(
+            at(17, 5),
+            &inv.account_id,
+        ));
+    let kept = std::fs::read(&fourth).unwrap();
+    std::fs::write(&fourth, "{\"half\": ").unwrap();
+    let (recent, problems) = load_past_runs(&history, &inv, at(21, 6), 3).await.unwrap();
+    assert_eq!(recent.len(), 3);
+    assert!(problems.is_empty(), "{problems:?}");
+    std::fs::write(&fourth, kept).unwrap();
+
+    // Its trend from the runs read equals the trend over the whole history.
     let checked = check(&inv, &policy, at(21, 6));
+    let past = infraqa_core::history::PastRuns::of(&inv, &all, at(21, 6), 3);
     let expected = infraqa_core::report::build(infraqa_core::report::ReportInput {
         inventory: infraqa_core::report::digest(
             &inv,
             &policy,
-            &all,
+            &past,
             infraqa_core::prices::PriceTable::embedded(),
             at(21, 6),
         ),
         check: checked.clone(),
-        history: &all,
-        trend_runs: 3,
+        past,
         now: at(21, 6),
     });
     assert!(!expected.trend.history.is_empty());

@@ -8,6 +8,7 @@ use chrono::{TimeZone, Utc};
 use criterion::Criterion;
 use infraqa_core::Policy;
 use infraqa_core::check::check;
+use infraqa_core::history::PastRuns;
 use infraqa_core::prices::PriceTable;
 use infraqa_core::report::{ReportInput, build, digest, history_entry};
 use infraqa_core::synthetic::{POLICY, inventory};
@@ -36,29 +37,30 @@ fn main() {
     );
     checked.findings.truncate(FINDINGS);
     let previous = {
+        let yesterday = now - chrono::Duration::days(1);
+        let past = PastRuns::for_inventory(&inventory, yesterday);
         let mut r = build(ReportInput {
             inventory: digest(
                 &inventory,
                 &policy,
-                &[],
+                &past,
                 PriceTable::embedded(),
-                now - chrono::Duration::days(1),
+                yesterday,
             ),
             check: checked.clone(),
-            history: &[],
-            trend_runs: 12,
-            now: now - chrono::Duration::days(1),
+            past,
+            now: yesterday,
         });
         r.findings.truncate(FINDINGS - 5_000);
         history_entry(&r)
     };
     let history = vec![previous];
     let pass = || {
+        let past = PastRuns::of(&inventory, &history, now, 12);
         let report = build(ReportInput {
-            inventory: digest(&inventory, &policy, &history, PriceTable::embedded(), now),
+            inventory: digest(&inventory, &policy, &past, PriceTable::embedded(), now),
             check: checked.clone(),
-            history: &history,
-            trend_runs: 12,
+            past,
             now,
         });
         // As `write_all` does: one format at a time, each dropped once written.

@@ -135,15 +135,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     stage(path, |w| w.write_all(bytes))?.commit().map(drop)
 }
 
+/// Decodes the history entry `name`, or says why it is skipped.
+pub fn decode_entry(name: &str, bytes: &[u8]) -> Result<HistoryEntry, String> {
+    infraqa_core::document::history_entry(bytes)
+        .map_err(|e| format!("history entry {name} skipped: {e}"))
+}
+
 /// Decodes the history entries in `files` (name, bytes). A file that does not parse is
 /// skipped and named in the returned problems, so one damaged file never blocks a run.
 pub fn decode_entries(files: Vec<(String, Vec<u8>)>) -> (Vec<HistoryEntry>, Vec<String>) {
     let mut entries = Vec::new();
     let mut problems = Vec::new();
     for (name, bytes) in files {
-        match infraqa_core::document::history_entry(&bytes) {
+        match decode_entry(&name, &bytes) {
             Ok(e) => entries.push(e),
-            Err(e) => problems.push(format!("history entry {name} skipped: {e}")),
+            Err(problem) => problems.push(problem),
         }
     }
     entries.sort_by_key(|e| e.generated_at);

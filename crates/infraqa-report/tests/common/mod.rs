@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use infraqa_core::check::{CheckResult, check};
-use infraqa_core::history::HistoryEntry;
+use infraqa_core::history::{HistoryEntry, PastRuns};
 use infraqa_core::prices::PriceTable;
 use infraqa_core::report::{Report, ReportInput, build, digest};
 use infraqa_core::{Inventory, Policy};
@@ -39,11 +39,11 @@ pub fn report(
 ) -> (CheckResult, Report) {
     let policy = policy();
     let checked = check(inv, &policy, now);
+    let past = PastRuns::of(inv, history, now, 12);
     let report = build(ReportInput {
-        inventory: digest(inv, &policy, history, PriceTable::embedded(), now),
+        inventory: digest(inv, &policy, &past, PriceTable::embedded(), now),
         check: checked.clone(),
-        history,
-        trend_runs: 12,
+        past,
         now,
     });
     (checked, report)
