@@ -6,7 +6,6 @@ use crate::inventory::Inventory;
 use crate::round2;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The version of the history entry layout.
@@ -221,23 +220,22 @@ pub struct Trend {
 }
 
 /// The account's past runs as a report compares itself with them, added one at a time, oldest
-/// first, and kept only as far as the trend needs them: each run's scores, the previous run's
-/// findings, the findings still open with when each was first seen, and (for a partial
-/// inventory's report, which must tell what it may have missed) every past finding's key. A
-/// trend over N runs so holds about one run's findings however large N is, and a caller can
-/// read the runs one at a time.
+/// first, and kept only as far as the trend needs them: each run's scores, the findings still
+/// open (with when each was first seen, and whether the previous run had it: every finding of
+/// the previous run is still open), and, for a partial inventory's report, which must tell
+/// what it may have missed, every past finding's key. A trend over N runs so holds about one
+/// run's findings however large N is, and a caller can read the runs one at a time.
 #[derive(Debug, Clone)]
-pub struct PastRuns<'a> {
+pub struct PastRuns {
     account_id: String,
     inventory_taken: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
     points: Vec<HistoryPoint>,
-    previous: Option<Cow<'a, HistoryEntry>>,
     remediation: Remediation,
     keys: Option<BTreeSet<FindingKey>>,
 }
 
-impl<'a> PastRuns<'a> {
+impl PastRuns {
     /// None yet, for a report made at `now` of `inventory`.
     pub fn for_inventory(inventory: &Inventory, now: DateTime<Utc>) -> Self {
         let mut runs = Self::new(&inventory.account_id, Some(inventory.generated_at), now);
@@ -251,7 +249,7 @@ impl<'a> PastRuns<'a> {
     /// account) that it admits.
     pub fn of(
         inventory: &Inventory,
-        entries: &'a [HistoryEntry],
+        entries: &[HistoryEntry],
         now: DateTime<Utc>,
         last_n: usize,
     ) -> Self {
@@ -266,18 +264,17 @@ impl<'a> PastRuns<'a> {
             inventory_taken,
             now,
             points: Vec::new(),
-            previous: None,
             remediation: Remediation::default(),
             keys: None,
         }
     }
 
-    fn add_recent(&mut self, entries: &'a [HistoryEntry], last_n: usize) {
+    fn add_recent(&mut self, entries: &[HistoryEntry], last_n: usize) {
         let mut window: Vec<&HistoryEntry> = entries.iter().filter(|e| self.admits(e)).collect();
         window.sort_by_key(|e| e.generated_at);
         let skip = window.len().saturating_sub(last_n);
         for entry in window.into_iter().skip(skip) {
-            self.push(Cow::Borrowed(entry));
+            self.push(entry);
         }
     }
 
@@ -292,16 +289,15 @@ impl<'a> PastRuns<'a> {
 
     /// Adds the next run (each later than the one before); one [`PastRuns::admits`] refuses is
     /// ignored.
-    pub fn push(&mut self, entry: Cow<'a, HistoryEntry>) {
-        if !self.admits(&entry) {
+    pub fn push(&mut self, entry: &HistoryEntry) {
+        if !self.admits(entry) {
             return;
         }
-        self.remediation.step(&entry, false);
+        self.remediation.step(entry, false);
         if let Some(keys) = &mut self.keys {
             keys.extend(entry.findings.iter().cloned());
         }
-        self.points.push(HistoryPoint::of(&entry));
-        self.previous = Some(entry);
+        self.points.push(HistoryPoint::of(entry));
     }
 
     /// How many runs were added.
@@ -314,45 +310,33 @@ impl<'a> PastRuns<'a> {
         self.points.is_empty()
     }
 
-    /// Every past finding's key, when the inventory is partial (none otherwise).
-    pub fn finding_keys(&self) -> impl Iterator<Item = &FindingKey> {
-        self.keys.iter().flatten()
+    /// Takes every past finding's key, kept when the inventory is partial (none otherwise).
+    pub fn take_finding_keys(&mut self) -> BTreeSet<FindingKey> {
+        self.keys.take().unwrap_or_default()
     }
 
     /// Compares `current` (the run being reported) with the runs added.
     pub fn trend(self, current: &HistoryEntry) -> Trend {
         let Self {
             mut points,
-            previous,
             mut remediation,
             ..
         } = self;
-        let previous = previous.as_deref();
+        let previous = points.last().cloned();
         let (new, resolved, unknown) = match previous {
-            Some(p) => {
-                let now: BTreeSet<&FindingKey> = current.findings.iter().collect();
-                let unjudged: BTreeSet<&FindingKey> = current.not_evaluated.iter().collect();
-                let before: BTreeSet<&FindingKey> = p.findings.iter().collect();
-                let (unknown, resolved) = before
-                    .difference(&now)
-                    .map(|k| (*k).clone())
-                    .partition(|k| unjudged.contains(k));
-                (
-                    now.difference(&before).map(|k| (*k).clone()).collect(),
-                    resolved,
-                    unknown,
-                )
-            }
+            Some(_) => remediation.changes(current),
             None => (Vec::new(), Vec::new(), Vec::new()),
         };
-        let delta = previous.map(|p| round2(current.compliance_score - p.compliance_score));
+        let delta = previous
+            .as_ref()
+            .map(|p| round2(current.compliance_score - p.compliance_score));
         let window_delta = points
             .first()
             .map(|first| round2(current.compliance_score - first.compliance_score));
         remediation.step(current, true);
         points.push(HistoryPoint::of(current));
         Trend {
-            previous_score: previous.map(|p| p.compliance_score),
+            previous_score: previous.as_ref().map(|p| p.compliance_score),
             score_delta: delta,
             direction: delta.map_or(Direction::Stable, Direction::of),
             new,
@@ -396,10 +380,18 @@ pub fn trend(past: &[HistoryEntry], current: &HistoryEntry, last_n: usize) -> Tr
 /// resolves a finding it could not judge.
 #[derive(Debug, Clone, Default)]
 struct Remediation {
-    /// The findings not yet resolved, with when each was first seen.
-    open: foldhash::HashMap<FindingKey, DateTime<Utc>>,
+    /// The findings not yet resolved.
+    open: foldhash::HashMap<FindingKey, Open>,
     /// Per rule: findings resolved, and their days open summed.
     sums: BTreeMap<RuleId, (usize, f64)>,
+}
+
+/// A finding not yet resolved.
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    first_seen: DateTime<Utc>,
+    /// Whether the last run folded in had it.
+    in_last: bool,
 }
 
 impl Remediation {
@@ -411,27 +403,63 @@ impl Remediation {
             return;
         }
         let present: foldhash::HashSet<&FindingKey> = run.findings.iter().collect();
-        if !run.partial {
-            let unjudged: foldhash::HashSet<&FindingKey> = run.not_evaluated.iter().collect();
-            let sums = &mut self.sums;
-            self.open.retain(|key, first_seen| {
-                if present.contains(key) || unjudged.contains(key) {
-                    return true;
-                }
-                let days = (run.generated_at - *first_seen).num_seconds() as f64 / 86_400.0;
-                let s = sums.entry(key.0).or_default();
-                s.0 += 1;
-                s.1 += days;
-                false
-            });
-        }
+        let unjudged: foldhash::HashSet<&FindingKey> = if run.partial {
+            Default::default()
+        } else {
+            run.not_evaluated.iter().collect()
+        };
+        let sums = &mut self.sums;
+        self.open.retain(|key, open| {
+            let here = present.contains(key);
+            open.in_last = here;
+            if here || run.partial || unjudged.contains(key) {
+                return true;
+            }
+            let days = (run.generated_at - open.first_seen).num_seconds() as f64 / 86_400.0;
+            let s = sums.entry(key.0).or_default();
+            s.0 += 1;
+            s.1 += days;
+            false
+        });
         if !last {
             for key in present {
                 if !self.open.contains_key(key) {
-                    self.open.insert(key.clone(), run.generated_at);
+                    let open = Open {
+                        first_seen: run.generated_at,
+                        in_last: true,
+                    };
+                    self.open.insert(key.clone(), open);
                 }
             }
         }
+    }
+
+    /// The findings `current` has that the last run folded in did not (new), and those that
+    /// run had which `current` has not: resolved, or unknown where `current` could not judge
+    /// them. Each sorted.
+    fn changes(
+        &self,
+        current: &HistoryEntry,
+    ) -> (Vec<FindingKey>, Vec<FindingKey>, Vec<FindingKey>) {
+        let mut new: Vec<FindingKey> = current
+            .findings
+            .iter()
+            .filter(|k| !self.open.get(*k).is_some_and(|o| o.in_last))
+            .cloned()
+            .collect();
+        new.sort();
+        new.dedup();
+        let now: foldhash::HashSet<&FindingKey> = current.findings.iter().collect();
+        let unjudged: foldhash::HashSet<&FindingKey> = current.not_evaluated.iter().collect();
+        let (mut unknown, mut resolved): (Vec<FindingKey>, Vec<FindingKey>) = self
+            .open
+            .iter()
+            .filter(|(k, o)| o.in_last && !now.contains(k))
+            .map(|(k, _)| k.clone())
+            .partition(|k| unjudged.contains(k));
+        unknown.sort();
+        resolved.sort();
+        (new, resolved, unknown)
     }
 
     fn mean_days(self) -> BTreeMap<RuleId, Mttr> {

@@ -388,11 +388,12 @@ impl InventoryDigest {
 }
 
 /// Digests `inventory` for a report under `policy` as of `now`, with the account's past runs
-/// `past` ([`PastRuns::for_inventory`]).
+/// `past` ([`PastRuns::for_inventory`]), whose past finding keys it takes: only the findings
+/// this inventory may have missed are kept of them.
 pub fn digest(
     inventory: &Inventory,
     policy: &Policy,
-    past: &PastRuns<'_>,
+    past: &mut PastRuns,
     prices: &PriceTable,
     now: DateTime<Utc>,
 ) -> InventoryDigest {
@@ -428,38 +429,37 @@ pub fn digest(
 }
 
 /// The account's past findings on resources `inventory` does not hold and may have missed.
-fn missed(inventory: &Inventory, past: &PastRuns<'_>) -> BTreeSet<FindingKey> {
+fn missed(inventory: &Inventory, past: &mut PastRuns) -> BTreeSet<FindingKey> {
+    let mut keys = past.take_finding_keys();
     // Only a report with a past needs the set of what this scan saw.
-    if past.is_empty() || !inventory.is_partial() {
+    if keys.is_empty() || !inventory.is_partial() {
         return BTreeSet::new();
     }
     let seen: foldhash::HashSet<&str> =
         inventory.resources.iter().map(|r| r.arn.as_str()).collect();
-    past.finding_keys()
-        .filter(|(_, arn)| {
-            let arn = arn.split('#').next().unwrap_or(arn);
-            !seen.contains(arn) && inventory.may_have_missed(arn)
-        })
-        .cloned()
-        .collect()
+    keys.retain(|(_, arn)| {
+        let arn = arn.split('#').next().unwrap_or(arn);
+        !seen.contains(arn) && inventory.may_have_missed(arn)
+    });
+    keys
 }
 
 /// What a report is built from.
 #[derive(Debug, Clone)]
-pub struct ReportInput<'a> {
+pub struct ReportInput {
     /// What the report reads of the scanned inventory ([`digest`]).
     pub inventory: InventoryDigest,
     /// The check's result over it, moved into the report (at a million resources its findings
     /// are hundreds of megabytes: never copied).
     pub check: CheckResult,
     /// The account's past runs the trend compares with (the same the digest was given).
-    pub past: PastRuns<'a>,
+    pub past: PastRuns,
     /// The report time.
     pub now: DateTime<Utc>,
 }
 
 /// Builds the report.
-pub fn build(input: ReportInput<'_>) -> Report {
+pub fn build(input: ReportInput) -> Report {
     let ReportInput {
         inventory,
         check,

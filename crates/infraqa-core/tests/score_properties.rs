@@ -33,9 +33,9 @@ proptest! {
         }
         let policy = Policy::from_toml(&text, "prop.toml").unwrap();
         let checked = check(&inv, &policy, at);
-        let past = infraqa_core::history::PastRuns::for_inventory(&inv, at);
+        let mut past = infraqa_core::history::PastRuns::for_inventory(&inv, at);
         let report = build(ReportInput {
-            inventory: digest(&inv, &policy, &past, PriceTable::embedded(), at),
+            inventory: digest(&inv, &policy, &mut past, PriceTable::embedded(), at),
             check: checked.clone(),
             past,
             now: at,

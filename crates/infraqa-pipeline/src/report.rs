@@ -86,7 +86,7 @@ pub async fn load_past_runs(
     inventory: &Inventory,
     now: chrono::DateTime<chrono::Utc>,
     last_n: usize,
-) -> Result<(PastRuns<'static>, Vec<String>), PipelineError> {
+) -> Result<(PastRuns, Vec<String>), PipelineError> {
     let mut past = PastRuns::for_inventory(inventory, now);
     let mut problems = Vec::new();
     let names = recent_entry_names(
@@ -117,26 +117,45 @@ pub async fn load_past_runs(
     );
     runs.sort_by_key(|(taken, _)| *taken);
     let skip = runs.len().saturating_sub(last_n);
+    // Each entry is decoded on a second core while the one before is folded in: at a million
+    // resources each takes a fraction of a second, and at most two are in memory.
+    let mut decoded: Option<HistoryEntry> = None;
     for (_, run) in runs.into_iter().skip(skip) {
-        let entry = match run {
-            Err(entry) => entry,
-            Ok(name) => {
-                let Some(bytes) = history.get(&name).await? else {
+        let before = decoded.take();
+        let next = match run {
+            Err(entry) => {
+                fold_in(&mut past, before);
+                Ok(entry)
+            }
+            Ok(name) => match history.get(&name).await? {
+                None => {
+                    decoded = before;
                     problems.push(format!("history entry {name} skipped: it was deleted"));
                     continue;
-                };
-                match decode_entry(&name, &bytes) {
-                    Ok(entry) => entry,
-                    Err(problem) => {
-                        problems.push(problem);
-                        continue;
-                    }
                 }
-            }
+                Some(bytes) => {
+                    infraqa_core::side_by_side(
+                        || decode_entry(&name, &bytes),
+                        || fold_in(&mut past, before),
+                    )
+                    .0
+                }
+            },
         };
-        past.push(std::borrow::Cow::Owned(entry));
+        match next {
+            Ok(entry) => decoded = Some(entry),
+            Err(problem) => problems.push(problem),
+        }
     }
+    fold_in(&mut past, decoded);
     Ok((past, problems))
+}
+
+/// Adds `entry`, if any, to `past`, and frees it.
+fn fold_in(past: &mut PastRuns, entry: Option<HistoryEntry>) {
+    if let Some(entry) = entry {
+        past.push(&entry);
+    }
 }
 
 /// The time and account a history entry's name carries (`<time>-<account id>.json`), or
@@ -240,7 +259,7 @@ pub async fn produce(
     aws: &Aws,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Report, Vec<String>), PipelineError> {
-    let (past, problems) =
+    let (mut past, problems) =
         load_past_runs(target.history, &inventory, now, target.trend_runs).await?;
     for p in &problems {
         tracing::warn!("{p}");
@@ -250,7 +269,7 @@ pub async fn produce(
     // resources).
     let (compressed, digested) = infraqa_core::side_by_side(
         || crate::backtest::compress(&inventory),
-        || digest(&inventory, policy, &past, PriceTable::embedded(), now),
+        || digest(&inventory, policy, &mut past, PriceTable::embedded(), now),
     );
     let entry = entry_name(&inventory);
     let kept_as = crate::backtest::inventory_name(&inventory);

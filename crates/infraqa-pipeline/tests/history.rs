@@ -137,12 +137,12 @@ async fn a_report_reads_only_the_runs_its_trend_needs_and_gets_the_same_trend() 
 
     // Its trend from the runs read equals the trend over the whole history.
     let checked = check(&inv, &policy, at(21, 6));
-    let past = infraqa_core::history::PastRuns::of(&inv, &all, at(21, 6), 3);
+    let mut past = infraqa_core::history::PastRuns::of(&inv, &all, at(21, 6), 3);
     let expected = infraqa_core::report::build(infraqa_core::report::ReportInput {
         inventory: infraqa_core::report::digest(
             &inv,
             &policy,
-            &past,
+            &mut past,
             infraqa_core::prices::PriceTable::embedded(),
             at(21, 6),
         ),

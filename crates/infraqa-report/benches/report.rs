@@ -38,12 +38,12 @@ fn main() {
     checked.findings.truncate(FINDINGS);
     let previous = {
         let yesterday = now - chrono::Duration::days(1);
-        let past = PastRuns::for_inventory(&inventory, yesterday);
+        let mut past = PastRuns::for_inventory(&inventory, yesterday);
         let mut r = build(ReportInput {
             inventory: digest(
                 &inventory,
                 &policy,
-                &past,
+                &mut past,
                 PriceTable::embedded(),
                 yesterday,
             ),
@@ -56,9 +56,9 @@ fn main() {
     };
     let history = vec![previous];
     let pass = || {
-        let past = PastRuns::of(&inventory, &history, now, 12);
+        let mut past = PastRuns::of(&inventory, &history, now, 12);
         let report = build(ReportInput {
-            inventory: digest(&inventory, &policy, &past, PriceTable::embedded(), now),
+            inventory: digest(&inventory, &policy, &mut past, PriceTable::embedded(), now),
             check: checked.clone(),
             past,
             now,

@@ -39,9 +39,9 @@ pub fn report(
 ) -> (CheckResult, Report) {
     let policy = policy();
     let checked = check(inv, &policy, now);
-    let past = PastRuns::of(inv, history, now, 12);
+    let mut past = PastRuns::of(inv, history, now, 12);
     let report = build(ReportInput {
-        inventory: digest(inv, &policy, &past, PriceTable::embedded(), now),
+        inventory: digest(inv, &policy, &mut past, PriceTable::embedded(), now),
         check: checked.clone(),
         past,
         now,
