@@ -2,7 +2,7 @@
 //! current run with the previous one and the last N.
 
 use crate::finding::{RuleId, Severity};
-use crate::inventory::Inventory;
+use crate::inventory::{Gaps, Inventory};
 use crate::round2;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -223,7 +223,7 @@ pub struct Trend {
 /// first, and kept only as far as the trend needs them: each run's scores, the findings still
 /// open (with when each was first seen, and whether the previous run had it: every finding of
 /// the previous run is still open), and, for a partial inventory's report, which must tell
-/// what it may have missed, every past finding's key. A trend over N runs so holds about one
+/// what it may have missed, the past findings where its reads failed. A trend over N runs so holds about one
 /// run's findings however large N is, and a caller can read the runs one at a time.
 #[derive(Debug, Clone)]
 pub struct PastRuns {
@@ -232,7 +232,8 @@ pub struct PastRuns {
     now: DateTime<Utc>,
     points: Vec<HistoryPoint>,
     remediation: Remediation,
-    keys: Option<BTreeSet<FindingKey>>,
+    /// For a partial inventory: where its reads failed, and the past findings there.
+    missable: Option<(Gaps, BTreeSet<FindingKey>)>,
 }
 
 impl PastRuns {
@@ -240,7 +241,7 @@ impl PastRuns {
     pub fn for_inventory(inventory: &Inventory, now: DateTime<Utc>) -> Self {
         let mut runs = Self::new(&inventory.account_id, Some(inventory.generated_at), now);
         if inventory.is_partial() {
-            runs.keys = Some(BTreeSet::new());
+            runs.missable = Some((inventory.gaps(), BTreeSet::new()));
         }
         runs
     }
@@ -265,7 +266,7 @@ impl PastRuns {
             now,
             points: Vec::new(),
             remediation: Remediation::default(),
-            keys: None,
+            missable: None,
         }
     }
 
@@ -294,8 +295,13 @@ impl PastRuns {
             return;
         }
         self.remediation.step(entry, false);
-        if let Some(keys) = &mut self.keys {
-            keys.extend(entry.findings.iter().cloned());
+        if let Some((gaps, keys)) = &mut self.missable {
+            for key in &entry.findings {
+                let arn = key.1.split('#').next().unwrap_or(&key.1);
+                if gaps.may_have_missed(arn) && !keys.contains(key) {
+                    keys.insert(key.clone());
+                }
+            }
         }
         self.points.push(HistoryPoint::of(entry));
     }
@@ -310,9 +316,14 @@ impl PastRuns {
         self.points.is_empty()
     }
 
-    /// Takes every past finding's key, kept when the inventory is partial (none otherwise).
-    pub fn take_finding_keys(&mut self) -> BTreeSet<FindingKey> {
-        self.keys.take().unwrap_or_default()
+    /// Takes the keys of the past findings on resources the inventory may have missed, as
+    /// far as its failed reads tell (see [`Gaps::may_have_missed`]); none for a complete
+    /// inventory. Whether each resource is in the inventory is for the caller to see.
+    pub fn take_missable(&mut self) -> BTreeSet<FindingKey> {
+        self.missable
+            .take()
+            .map(|(_, keys)| keys)
+            .unwrap_or_default()
     }
 
     /// Compares `current` (the run being reported) with the runs added.

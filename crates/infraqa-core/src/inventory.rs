@@ -6,7 +6,7 @@
 use crate::model::Resource;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The version of the `inventory.json` layout this crate writes and reads.
 pub const INVENTORY_SCHEMA_VERSION: u32 = 2;
@@ -65,19 +65,43 @@ impl Inventory {
         })
     }
 
+    /// Where the scan's reads failed ([`Gaps::may_have_missed`]).
+    pub fn gaps(&self) -> Gaps {
+        let mut by_service: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for e in &self.errors {
+            by_service
+                .entry(e.service.clone())
+                .or_default()
+                .insert(e.region.clone());
+        }
+        Gaps {
+            partial: self.is_partial(),
+            by_service,
+        }
+    }
+}
+
+/// The services and regions where a scan's reads failed: what it may have missed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Gaps {
+    partial: bool,
+    /// The regions (or `global`) of each service's failed reads.
+    by_service: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Gaps {
     /// Whether the scan may have missed the resource `arn` names: some read of its service in
     /// its region (any region for ARNs without one, such as buckets) failed. A resource absent
     /// from such an inventory is unknown, not deleted or fixed.
     pub fn may_have_missed(&self, arn: &str) -> bool {
         let mut parts = arn.split(':');
         let (Some(service), Some(region)) = (parts.nth(2), parts.next()) else {
-            return self.is_partial();
+            return self.partial;
         };
-        self.errors.iter().any(|e| {
-            e.service == service
-                && (region.is_empty()
-                    || e.region == region
-                    || e.region == crate::model::GLOBAL_REGION)
+        self.by_service.get(service).is_some_and(|regions| {
+            region.is_empty()
+                || regions.contains(region)
+                || regions.contains(crate::model::GLOBAL_REGION)
         })
     }
 }

@@ -388,8 +388,8 @@ impl InventoryDigest {
 }
 
 /// Digests `inventory` for a report under `policy` as of `now`, with the account's past runs
-/// `past` ([`PastRuns::for_inventory`]), whose past finding keys it takes: only the findings
-/// this inventory may have missed are kept of them.
+/// `past` ([`PastRuns::for_inventory`]), from which it takes the past findings on resources the
+/// scan may have missed (those it did not see where its reads failed).
 pub fn digest(
     inventory: &Inventory,
     policy: &Policy,
@@ -430,17 +430,14 @@ pub fn digest(
 
 /// The account's past findings on resources `inventory` does not hold and may have missed.
 fn missed(inventory: &Inventory, past: &mut PastRuns) -> BTreeSet<FindingKey> {
-    let mut keys = past.take_finding_keys();
-    // Only a report with a past needs the set of what this scan saw.
-    if keys.is_empty() || !inventory.is_partial() {
-        return BTreeSet::new();
+    let mut keys = past.take_missable();
+    // Only a report with such past findings needs the set of what this scan saw.
+    if keys.is_empty() {
+        return keys;
     }
     let seen: foldhash::HashSet<&str> =
         inventory.resources.iter().map(|r| r.arn.as_str()).collect();
-    keys.retain(|(_, arn)| {
-        let arn = arn.split('#').next().unwrap_or(arn);
-        !seen.contains(arn) && inventory.may_have_missed(arn)
-    });
+    keys.retain(|(_, arn)| !seen.contains(arn.split('#').next().unwrap_or(arn)));
     keys
 }
 

@@ -59,7 +59,7 @@ fn a_past_finding_on_a_resource_a_partial_scan_may_have_missed_is_unknown_not_re
     let mut next = first.clone();
     next.generated_at = day(2);
     next.resources.retain(|r| r.arn != bucket);
-    assert!(next.may_have_missed(&bucket));
+    assert!(next.gaps().may_have_missed(&bucket));
 
     let trend = report(&next, std::slice::from_ref(&before), day(2)).trend;
     for key in &on_bucket {
