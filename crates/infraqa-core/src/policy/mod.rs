@@ -84,6 +84,8 @@ pub struct Policy {
     pub tagging: TaggingPolicy,
     /// Where alerts go.
     pub alerts: AlertPolicy,
+    /// Which accounts a run covers, and how each is reached.
+    pub accounts: AccountsPolicy,
     /// Per-rule switches and severity overrides (only rules the file mentions).
     pub rules: BTreeMap<RuleId, RuleControl>,
     /// Findings to move aside, each with its reason.
@@ -247,6 +249,69 @@ pub struct AlertPolicy {
     /// The SNS topic ARN critical findings of new resources are published to. Default: none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
+}
+
+/// `[accounts]`: the accounts a run covers beyond the one its credentials belong to, and the
+/// role it assumes in each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountsPolicy {
+    /// Which accounts. Default: only the credentials' own.
+    pub ids: AccountScope,
+    /// With `ids = "organization"`, only the accounts directly under these organizational units
+    /// (or roots). Default: every account of the organization.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub organizational_units: Vec<String>,
+    /// Accounts left out, whatever `ids` says.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skip: Vec<String>,
+    /// The role assumed in each member account (`arn:PARTITION:iam::ID:role/NAME`).
+    pub role_name: String,
+    /// The external id the role's trust policy asks for, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// The role session's name: what CloudTrail records as the caller in each account.
+    pub session_name: String,
+    /// How long each session's credentials last (900-43200 s, within the role's maximum);
+    /// they are renewed before they expire.
+    pub session_duration_seconds: u32,
+}
+
+impl Default for AccountsPolicy {
+    fn default() -> Self {
+        Self {
+            ids: AccountScope::Own,
+            organizational_units: Vec::new(),
+            skip: Vec::new(),
+            role_name: "infraqa-member".into(),
+            external_id: None,
+            session_name: "infraqa".into(),
+            session_duration_seconds: 3600,
+        }
+    }
+}
+
+/// Which accounts a run covers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AccountScope {
+    /// The credentials' own account, reached without assuming a role (written `"own"`).
+    #[default]
+    Own,
+    /// These accounts, each through the member role.
+    List(Vec<String>),
+    /// Every active account of the organization (`ListAccounts` from the management or a
+    /// delegated administrator account), each through the member role (written
+    /// `"organization"`).
+    Organization,
+}
+
+impl Serialize for AccountScope {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Own => s.serialize_str("own"),
+            Self::List(ids) => ids.serialize(s),
+            Self::Organization => s.serialize_str("organization"),
+        }
+    }
 }
 
 /// `[regions]`

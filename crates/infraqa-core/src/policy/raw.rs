@@ -34,6 +34,8 @@ pub(super) struct RawPolicy {
     #[serde(default)]
     pub(super) alerts: RawAlerts,
     #[serde(default)]
+    pub(super) accounts: RawAccounts,
+    #[serde(default)]
     pub(super) rules: BTreeMap<String, Spanned<RawRuleControl>>,
     #[serde(default)]
     pub(super) exemptions: Vec<Spanned<RawExemption>>,
@@ -89,6 +91,20 @@ pub(super) struct RawTagDefault {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAlerts {
     pub(super) topic: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAccounts {
+    pub(super) ids: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    pub(super) organizational_units: SpannedStrings,
+    #[serde(default)]
+    pub(super) skip: SpannedStrings,
+    pub(super) role_name: Option<Spanned<String>>,
+    pub(super) external_id: Option<Spanned<String>>,
+    pub(super) session_name: Option<Spanned<String>>,
+    pub(super) session_duration_seconds: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]

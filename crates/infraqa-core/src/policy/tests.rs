@@ -425,3 +425,65 @@ fn region_names() {
         assert_eq!(is_region(r), ok, "{r}");
     }
 }
+
+#[test]
+fn accounts_default_to_the_credentials_own_and_take_a_list_or_the_organization() {
+    let own = parse("").unwrap().accounts;
+    assert_eq!(own.ids, AccountScope::Own);
+    assert_eq!(own.role_name, "infraqa-member");
+    assert_eq!(own.session_name, "infraqa");
+    assert_eq!(own.session_duration_seconds, 3600);
+
+    let listed = parse(
+        "[accounts]\nids = [\"222222222222\", \"111111111111\", \"222222222222\"]\nrole_name = \"audit-reader\"\nexternal_id = \"acme:infraqa\"\nsession_duration_seconds = 7200\n",
+    )
+    .unwrap()
+    .accounts;
+    assert_eq!(
+        listed.ids,
+        AccountScope::List(vec!["111111111111".into(), "222222222222".into()])
+    );
+    assert_eq!(listed.role_name, "audit-reader");
+    assert_eq!(listed.external_id.as_deref(), Some("acme:infraqa"));
+    assert_eq!(listed.session_duration_seconds, 7200);
+
+    let org = parse(
+        "[accounts]\nids = \"organization\"\norganizational_units = [\"ou-ab12-cdef3456\", \"r-ab12\"]\nskip = [\"333333333333\"]\n",
+    )
+    .unwrap()
+    .accounts;
+    assert_eq!(org.ids, AccountScope::Organization);
+    assert_eq!(org.organizational_units, ["ou-ab12-cdef3456", "r-ab12"]);
+    assert_eq!(org.skip, ["333333333333"]);
+    // The effective policy prints what it parsed.
+    let printed = parse(&Policy {
+        accounts: org.clone(),
+        ..Policy::default()
+    }
+    .to_toml())
+    .unwrap();
+    assert_eq!(printed.accounts, org);
+}
+
+#[test]
+fn bad_account_settings_are_named_with_their_key_and_line() {
+    let text = "[accounts]\nids = [\"12345\"]\norganizational_units = [\"ou-ab12-cdef3456\"]\nskip = [\"x\"]\nrole_name = \"has space\"\nexternal_id = \"x\"\nsession_name = \"s\"\nsession_duration_seconds = 60\n";
+    let problems = match parse(text) {
+        Err(PolicyError::Invalid { problems, .. }) => problems,
+        other => panic!("{other:?}"),
+    };
+    let got: Vec<(&str, usize)> = problems.iter().map(|p| (p.key.as_str(), p.line)).collect();
+    for want in [
+        ("accounts.ids", 2),
+        ("accounts.organizational_units", 3),
+        ("accounts.skip", 4),
+        ("accounts.role_name", 5),
+        ("accounts.external_id", 6),
+        ("accounts.session_name", 7),
+        ("accounts.session_duration_seconds", 8),
+    ] {
+        assert!(got.contains(&want), "{want:?} not in {got:?}");
+    }
+    assert!(parse("[accounts]\nids = \"everyone\"\n").is_err());
+    assert!(parse("[accounts]\nids = []\n").is_err());
+}

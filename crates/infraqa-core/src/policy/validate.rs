@@ -162,6 +162,7 @@ impl Validator<'_> {
                     }
                 }),
             },
+            accounts: self.accounts(raw.accounts),
             rules: raw
                 .rules
                 .into_iter()
@@ -325,6 +326,136 @@ impl Validator<'_> {
                 );
                 RegionScope::All
             }
+        }
+    }
+
+    fn accounts(&mut self, raw: RawAccounts) -> AccountsPolicy {
+        let default = AccountsPolicy::default();
+        let ids = match raw.ids {
+            None => AccountScope::Own,
+            Some(raw_ids) => {
+                let span = raw_ids.span();
+                match raw_ids.into_inner() {
+                    toml::Value::String(s) if s == "own" => AccountScope::Own,
+                    toml::Value::String(s) if s == "organization" => AccountScope::Organization,
+                    toml::Value::Array(items) => {
+                        let mut ids = Vec::new();
+                        for item in items {
+                            match item {
+                                toml::Value::String(id) if is_account_id(&id) => ids.push(id),
+                                other => self.problem(
+                                    "accounts.ids",
+                                    span.clone(),
+                                    format!("{other} is not a 12-digit AWS account id"),
+                                ),
+                            }
+                        }
+                        if ids.is_empty() {
+                            self.problem(
+                                "accounts.ids",
+                                span,
+                                "an empty list scans nothing; name accounts, or write \"own\" or \"organization\"",
+                            );
+                        }
+                        ids.sort();
+                        ids.dedup();
+                        AccountScope::List(ids)
+                    }
+                    other => {
+                        self.problem(
+                            "accounts.ids",
+                            span,
+                            format!(
+                                "expected \"own\", \"organization\" or a list of account ids, found {other}"
+                            ),
+                        );
+                        AccountScope::Own
+                    }
+                }
+            }
+        };
+        let units_span = raw.organizational_units.first().map(|u| u.span());
+        let organizational_units = self.checked_strings(
+            "accounts.organizational_units",
+            raw.organizational_units,
+            is_organization_parent,
+            "is not an organizational unit or root id (ou-xxxx-xxxxxxxx or r-xxxx)",
+        );
+        if let Some(span) = units_span
+            && ids != AccountScope::Organization
+        {
+            self.problem(
+                "accounts.organizational_units",
+                span,
+                "applies only with ids = \"organization\"",
+            );
+        }
+        let mut text =
+            |key: &str, raw: Option<Spanned<String>>, valid: fn(&str) -> bool, what: &str| {
+                let raw = raw?;
+                let span = raw.span();
+                let value = raw.into_inner();
+                if valid(&value) {
+                    Some(value)
+                } else {
+                    self.problem(
+                        format!("accounts.{key}"),
+                        span,
+                        format!("\"{value}\" {what}"),
+                    );
+                    None
+                }
+            };
+        let role_name = text(
+            "role_name",
+            raw.role_name,
+            is_role_name,
+            "is not an IAM role name (1-64 letters, digits and +=,.@_-)",
+        )
+        .unwrap_or(default.role_name);
+        let external_id = text(
+            "external_id",
+            raw.external_id,
+            is_external_id,
+            "is not an external id (2-1224 letters, digits and +=,.@:/_-)",
+        );
+        let session_name = text(
+            "session_name",
+            raw.session_name,
+            is_session_name,
+            "is not a role session name (2-64 letters, digits and +=,.@_-)",
+        )
+        .unwrap_or(default.session_name);
+        let session_duration_seconds = match raw.session_duration_seconds {
+            None => default.session_duration_seconds,
+            Some(d) => {
+                let span = d.span();
+                match u32::try_from(*d.get_ref()) {
+                    Ok(secs) if (900..=43_200).contains(&secs) => secs,
+                    _ => {
+                        self.problem(
+                            "accounts.session_duration_seconds",
+                            span,
+                            format!("{} is outside 900-43200 seconds", d.get_ref()),
+                        );
+                        default.session_duration_seconds
+                    }
+                }
+            }
+        };
+        AccountsPolicy {
+            ids,
+            organizational_units,
+            skip: self.checked_strings(
+                "accounts.skip",
+                raw.skip,
+                is_account_id,
+                "is not a 12-digit AWS account id",
+            ),
+            role_name,
+            external_id,
+            session_name,
+            session_duration_seconds,
         }
     }
 
@@ -845,6 +976,40 @@ fn is_ami_id(s: &str) -> bool {
 
 fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.chars().all(|c| c.is_ascii_digit())
+}
+
+/// `ou-` + 4-32 of the root's characters + `-` + 8-32 more, or a root `r-` + 4-32.
+fn is_organization_parent(s: &str) -> bool {
+    let lower_alnum = |p: &str| {
+        p.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    };
+    if let Some(rest) = s.strip_prefix("ou-") {
+        return rest.split_once('-').is_some_and(|(root, unit)| {
+            (4..=32).contains(&root.len())
+                && (8..=32).contains(&unit.len())
+                && lower_alnum(root)
+                && lower_alnum(unit)
+        });
+    }
+    s.strip_prefix("r-")
+        .is_some_and(|root| (4..=32).contains(&root.len()) && lower_alnum(root))
+}
+
+fn is_iam_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)
+}
+
+fn is_role_name(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.chars().all(is_iam_name_char)
+}
+
+fn is_session_name(s: &str) -> bool {
+    (2..=64).contains(&s.len()) && s.chars().all(is_iam_name_char)
+}
+
+fn is_external_id(s: &str) -> bool {
+    (2..=1224).contains(&s.len()) && s.chars().all(|c| is_iam_name_char(c) || ":/".contains(c))
 }
 
 fn is_tag_key(s: &str) -> bool {

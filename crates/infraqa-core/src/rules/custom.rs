@@ -424,6 +424,7 @@ impl Record for PolicyVal<'_> {
             "lifecycle" => cel::to_value(&p.lifecycle),
             "tagging" => cel::to_value(&p.tagging),
             "alerts" => cel::to_value(&p.alerts),
+            "accounts" => cel::to_value(&p.accounts),
             "rules" => cel::to_value(&p.rules),
             "exemptions" => cel::to_value(&p.exemptions),
             "custom_rules" => cel::to_value(&p.custom_rules),
