@@ -99,7 +99,11 @@ impl Emulator {
 
     /// A fresh, empty account of its own, for one test.
     pub async fn fresh_account(&self) -> Result<TestAccount, KitError> {
-        let account_id = unique_account_id();
+        self.account(unique_account_id()).await
+    }
+
+    /// The account `account_id` (one an organization created, for example).
+    pub async fn account(&self, account_id: String) -> Result<TestAccount, KitError> {
         let admin = AwsClients::load(self.default_account_options()).await;
         let sts = admin.sts().step("building an STS client")?;
         let role_arn = format!("arn:aws:iam::{account_id}:role/any");
@@ -154,6 +158,42 @@ impl TestAccount {
     /// Clients acting in this account.
     pub async fn clients(&self) -> AwsClients {
         AwsClients::load(self.options()).await
+    }
+
+    /// Makes this account the management account of a new organization with `members` new
+    /// member accounts, and returns their ids.
+    pub async fn create_organization(&self, members: usize) -> Result<Vec<String>, KitError> {
+        let clients = self.clients().await;
+        let org = aws_sdk_organizations::Client::from_conf(
+            aws_sdk_organizations::config::Builder::from(clients.sdk_config())
+                .region(aws_sdk_organizations::config::Region::new("us-east-1"))
+                .build(),
+        );
+        org.create_organization()
+            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+            .send()
+            .await
+            .step("creating an organization")?;
+        let mut ids = Vec::new();
+        for n in 0..members {
+            let created = org
+                .create_account()
+                .account_name(format!("member-{n}"))
+                .email(format!("member-{n}@example.com"))
+                .send()
+                .await
+                .step("creating a member account")?;
+            let id = created
+                .create_account_status
+                .and_then(|s| s.account_id)
+                .ok_or_else(|| KitError {
+                    step: "creating a member account".into(),
+                    detail: "the answer named no account id".into(),
+                    cause: "no account id".into(),
+                })?;
+            ids.push(id);
+        }
+        Ok(ids)
     }
 
     /// The environment a process needs to act in this account from `region` (a function

@@ -72,6 +72,9 @@ pub struct Fault {
     pub operation: Option<String>,
     /// Only in this region, when set.
     pub region: Option<String>,
+    /// Only requests whose body contains this text, when set (e.g. an account id in the
+    /// `RoleArn` of an `AssumeRole`).
+    pub body_contains: Option<String>,
     /// What to do instead of forwarding.
     pub action: FaultAction,
     /// How many matching requests to fail; `None` fails all of them.
@@ -87,6 +90,7 @@ impl Fault {
             service: None,
             operation: Some(operation.to_owned()),
             region: None,
+            body_contains: None,
             action,
             times: None,
             rate: None,
@@ -118,6 +122,12 @@ impl Fault {
         self
     }
 
+    /// Only requests whose body contains `text`.
+    pub fn with_body(mut self, text: &str) -> Self {
+        self.body_contains = Some(text.to_owned());
+        self
+    }
+
     /// At most `n` times.
     pub fn times(mut self, n: u64) -> Self {
         self.times = Some(n);
@@ -130,11 +140,15 @@ impl Fault {
         self
     }
 
-    fn matches(&self, req: &Seen) -> bool {
+    fn matches(&self, req: &Seen, body: &[u8]) -> bool {
         let eq = |want: &Option<String>, got: &Option<String>| want.is_none() || want == got;
         eq(&self.service, &req.service)
             && eq(&self.operation, &req.operation)
             && eq(&self.region, &req.region)
+            && self.body_contains.as_ref().is_none_or(|text| {
+                body.windows(text.len().max(1))
+                    .any(|w| w == text.as_bytes())
+            })
     }
 
     /// Whether the `n`th matching request (from 0) is failed.
@@ -421,7 +435,7 @@ async fn handle(
 
     let mut after = None;
     for (fault, used) in &state.faults {
-        if !fault.matches(&seen) {
+        if !fault.matches(&seen, &body) {
             continue;
         }
         let n = used.fetch_add(1, Ordering::Relaxed);

@@ -237,6 +237,32 @@ impl AwsClients {
         Ok(aws_sdk_costexplorer::Client::from_conf(conf))
     }
 
+    /// An Organizations client in `region` (the partition's one endpoint).
+    pub(crate) fn organizations(&self, region: &str) -> aws_sdk_organizations::Client {
+        let conf =
+            service_config!(self, aws_sdk_organizations, Service::Organizations, region).build();
+        aws_sdk_organizations::Client::from_conf(conf)
+    }
+
+    /// These clients acting with `credentials`: the configuration (but for the credentials),
+    /// options and HTTP client are shared; the rate limiters and call counts are fresh.
+    pub(crate) fn with_credentials(
+        &self,
+        credentials: aws_credential_types::provider::SharedCredentialsProvider,
+    ) -> Self {
+        Self {
+            config: self
+                .config
+                .to_builder()
+                .credentials_provider(credentials)
+                .build(),
+            options: Arc::clone(&self.options),
+            http: self.http.clone(),
+            limiters: Arc::default(),
+            calls: CallTally::default(),
+        }
+    }
+
     /// An STS client in the home region.
     pub fn sts(&self) -> Result<aws_sdk_sts::Client, AwsError> {
         let region = self.region_or_home(None)?;

@@ -56,6 +56,26 @@ pub enum AwsError {
 }
 
 impl AwsError {
+    /// This error as an inventory records a read that failed in `region`.
+    pub fn record(&self, region: &str) -> infraqa_core::ScanError {
+        let (service, operation) = match self {
+            Self::Call {
+                service, operation, ..
+            }
+            | Self::RepeatedPageToken {
+                service, operation, ..
+            } => (*service, *operation),
+            Self::NoRegion => ("config", "LoadRegion"),
+        };
+        infraqa_core::ScanError {
+            region: region.to_owned(),
+            service: service.to_owned(),
+            operation: operation.to_owned(),
+            code: self.code().to_owned(),
+            message: self.to_string(),
+        }
+    }
+
     /// The same error with `what` (e.g. `bucket logs`) in front of its message, for calls
     /// made once per resource.
     pub fn naming(mut self, what: &str) -> Self {

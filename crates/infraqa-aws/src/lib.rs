@@ -5,6 +5,7 @@
 //! standard retry mode, timeouts and a client-side rate limit per (service, region). Everything
 //! else receives clients from [`AwsClients`]; nothing else reads AWS configuration.
 
+pub mod accounts;
 pub mod alerts;
 pub mod clients;
 pub mod cost;

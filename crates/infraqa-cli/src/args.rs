@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use infraqa_aws::{AwsOptions, RateLimit, Service};
 use infraqa_core::Severity;
+use infraqa_core::policy::AccountScope;
 use infraqa_pipeline::Location;
 use std::path::PathBuf;
 
@@ -272,6 +273,16 @@ pub struct RunArgs {
     /// History store, trend window, failure threshold.
     #[command(flatten)]
     pub options: ReportOptions,
+    /// The accounts to run over, instead of the policy's `[accounts] ids`: `org` (every active
+    /// account of the organization), `own` (the credentials' account alone), or account ids
+    /// separated by commas. Each account's files go to OUT/ACCOUNT_ID/, and OUT/organization.json
+    /// sums them up.
+    #[arg(long, value_name = "org|own|ID,ID...", value_parser = parse_accounts)]
+    pub accounts: Option<AccountScope>,
+    /// How many accounts run at once.
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
 }
 
 /// `infraqa audit`
@@ -313,6 +324,25 @@ pub struct CheckArgs {
     /// Exit 4 when a finding at or above this severity exists (critical, high, medium, low).
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
+}
+
+fn parse_accounts(s: &str) -> Result<AccountScope, String> {
+    match s {
+        "org" | "organization" => Ok(AccountScope::Organization),
+        "own" => Ok(AccountScope::Own),
+        list => {
+            let ids: Vec<String> = list.split(',').map(|id| id.trim().to_owned()).collect();
+            match ids
+                .iter()
+                .find(|id| id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()))
+            {
+                Some(bad) => Err(format!(
+                    "\"{bad}\" is not a 12-digit account id (expected org, own or ids separated by commas)"
+                )),
+                None => Ok(AccountScope::List(ids)),
+            }
+        }
+    }
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {

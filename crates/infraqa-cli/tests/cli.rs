@@ -1282,3 +1282,123 @@ fn example_custom_rules_run_end_to_end_scan_check_report_validate_backtest() {
         "the run recorded the same findings"
     );
 }
+
+#[test]
+#[ignore = "needs the emulator: run `make test`"]
+fn run_over_an_organization_reports_each_account_and_names_the_one_it_could_not_reach() {
+    use infraqa_core::organization::{AccountStatus, OrganizationSummary};
+    use infraqa_tests::fault_proxy::{Fault, FaultAction, FaultProxy};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emulator = infraqa_tests::emulator::Emulator::from_env().unwrap();
+    let (management, members, proxy) = rt.block_on(async {
+        let management = emulator.fresh_account().await.unwrap();
+        let members = management.create_organization(2).await.unwrap();
+        // A bucket in the first member, so its report is its own.
+        let first = emulator.account(members[0].clone()).await.unwrap();
+        first
+            .clients()
+            .await
+            .s3("us-east-1")
+            .create_bucket()
+            .bucket(format!("member-{}", members[0]))
+            .send()
+            .await
+            .unwrap();
+        // The second member's role cannot be assumed.
+        let denied = Fault {
+            service: Some("sts".into()),
+            ..Fault::on("AssumeRole", FaultAction::AccessDenied)
+        }
+        .with_body(&members[1]);
+        let proxy = FaultProxy::start(emulator.url(), vec![denied])
+            .await
+            .unwrap();
+        (management, members, proxy)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[scan]\nregions = [\"us-east-1\"]\n[tags]\nrequired = [\"Owner\"]\n[accounts]\nids = \"organization\"\nrole_name = \"infraqa-member\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = rt.block_on(async {
+        let (url, account) = (proxy.url().to_owned(), management.clone());
+        let (policy, out) = (policy.clone(), out.clone());
+        tokio::task::spawn_blocking(move || {
+            infraqa_via(
+                &url,
+                &account,
+                &[
+                    "run",
+                    "--policy",
+                    policy.to_str().unwrap(),
+                    "--out",
+                    out.to_str().unwrap(),
+                    "--parallel",
+                    "2",
+                ],
+            )
+        })
+        .await
+        .unwrap()
+    });
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("1 of 3 account(s) could not be reached"),
+        "{stderr}"
+    );
+
+    let summary: OrganizationSummary =
+        serde_json::from_slice(&std::fs::read(out.join("organization.json")).unwrap()).unwrap();
+    assert!(summary.partial);
+    let status = |id: &str| {
+        summary
+            .accounts
+            .iter()
+            .find(|a| a.account_id == id)
+            .map(|a| a.status)
+    };
+    assert_eq!(
+        status(&management.account_id),
+        Some(AccountStatus::Complete)
+    );
+    assert_eq!(status(&members[0]), Some(AccountStatus::Complete));
+    assert_eq!(status(&members[1]), Some(AccountStatus::Unreachable));
+    assert_eq!(
+        summary.accounts[0].account_id, members[1],
+        "unreached first"
+    );
+    assert_eq!(summary.errors.len(), 1);
+    assert_eq!(summary.errors[0].operation, "AssumeRole");
+    assert_eq!(summary.errors[0].code, "AccessDenied");
+    assert!(summary.errors[0].message.contains(&members[1]));
+
+    // Each reached account has its own reports; the unreached one has none.
+    for id in [&management.account_id, &members[0]] {
+        let report = read_report(&out.join(id));
+        assert_eq!(&report.account_id, id);
+        assert!(!report.partial, "{id}: {:?}", report.errors);
+    }
+    let member = read_report(&out.join(&members[0]));
+    assert!(
+        member
+            .findings
+            .iter()
+            .any(|f| f.resource_arn == format!("arn:aws:s3:::member-{}", members[0])),
+        "the member's bucket is judged in its own report"
+    );
+    assert!(!out.join(&members[1]).exists());
+    // One history store, one entry per account reached.
+    let entries = std::fs::read_dir(out.join("history"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.ends_with(".json") && !name.ends_with(".inventory.json")
+        })
+        .count();
+    assert_eq!(entries, 2);
+}

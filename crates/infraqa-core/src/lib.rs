@@ -21,6 +21,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod model;
 pub mod observed;
+pub mod organization;
 pub mod orphans;
 pub mod policy;
 pub mod prices;

@@ -37,11 +37,13 @@ pub enum Service {
     Sns,
     /// CloudWatch metrics.
     CloudWatch,
+    /// AWS Organizations (the account list).
+    Organizations,
 }
 
 impl Service {
     /// Every service, in a stable order.
-    pub const ALL: [Service; 13] = [
+    pub const ALL: [Service; 14] = [
         Self::Ec2,
         Self::S3,
         Self::S3Control,
@@ -55,6 +57,7 @@ impl Service {
         Self::CostExplorer,
         Self::Sns,
         Self::CloudWatch,
+        Self::Organizations,
     ];
 
     /// The short name used on the command line and in stats, e.g. `ec2`.
@@ -73,6 +76,7 @@ impl Service {
             Self::CostExplorer => "ce",
             Self::Sns => "sns",
             Self::CloudWatch => "cloudwatch",
+            Self::Organizations => "organizations",
         }
     }
 
@@ -99,6 +103,9 @@ impl Service {
             Self::Logs | Self::CloudTrail | Self::Tagging => 5,
             // Each Cost Explorer request costs $0.01; a report makes a handful.
             Self::CostExplorer => 2,
+            // Organizations throttles its API per account at a low rate it does not publish as
+            // a number; a run lists the accounts once, 20 to a page.
+            Self::Organizations => 2,
         };
         RateLimit::per_second(rps)
     }

@@ -4,6 +4,7 @@
 //! directory or an S3 prefix. The `infraqa` CLI and the Lambda functions are thin shells over
 //! these calls, so both produce the same bytes for the same inputs.
 
+pub mod accounts;
 pub mod audit;
 pub mod aws;
 pub mod backtest;

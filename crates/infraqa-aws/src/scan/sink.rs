@@ -21,23 +21,14 @@ impl Sink {
     /// Records a failed call; the scan goes on. Returns the record, for the field it leaves
     /// unread.
     pub fn error(&mut self, region: &str, err: &AwsError) -> ScanError {
-        let (service, operation) = match err {
-            AwsError::Call {
-                service, operation, ..
-            } => (*service, *operation),
-            AwsError::RepeatedPageToken {
-                service, operation, ..
-            } => (*service, *operation),
-            AwsError::NoRegion => ("config", "LoadRegion"),
-        };
-        tracing::warn!(region, service, operation, error = %err, "recorded scan error");
-        let record = ScanError {
-            region: region.to_owned(),
-            service: service.to_owned(),
-            operation: operation.to_owned(),
-            code: err.code().to_owned(),
-            message: err.to_string(),
-        };
+        let record = err.record(region);
+        tracing::warn!(
+            region,
+            service = record.service,
+            operation = record.operation,
+            error = %err,
+            "recorded scan error"
+        );
         self.errors.push(record.clone());
         record
     }

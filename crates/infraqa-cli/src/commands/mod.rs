@@ -1,5 +1,6 @@
 //! One module per subcommand; `dispatch` routes a parsed command line to it.
 
+pub mod accounts;
 pub mod audit;
 pub mod aws;
 pub mod backtest;
@@ -46,6 +47,10 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
         }
         Command::Run(args) => {
             let policy = policy::load(&args.policy)?;
+            let scope = args.accounts.as_ref().unwrap_or(&policy.accounts.ids);
+            if *scope != infraqa_core::policy::AccountScope::Own {
+                return accounts::run(&args, &policy, &scope.clone(), &aws).await;
+            }
             let out = Store::new(args.out.clone(), &aws);
             let inventory =
                 scan::scan(&aws.for_policy(&policy).await, &policy, !cli.global.quiet).await?;

@@ -456,11 +456,13 @@ fn accounts_default_to_the_credentials_own_and_take_a_list_or_the_organization()
     assert_eq!(org.organizational_units, ["ou-ab12-cdef3456", "r-ab12"]);
     assert_eq!(org.skip, ["333333333333"]);
     // The effective policy prints what it parsed.
-    let printed = parse(&Policy {
-        accounts: org.clone(),
-        ..Policy::default()
-    }
-    .to_toml())
+    let printed = parse(
+        &Policy {
+            accounts: org.clone(),
+            ..Policy::default()
+        }
+        .to_toml(),
+    )
     .unwrap();
     assert_eq!(printed.accounts, org);
 }

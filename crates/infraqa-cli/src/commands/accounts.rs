@@ -1,0 +1,149 @@
+//! `infraqa run --accounts`: each account's run (scan, check, report) into OUT/ACCOUNT_ID/,
+//! a bounded number at once, and `OUT/organization.json` over them. An account that cannot be
+//! reached is named there with the reason and never stops the others; the exit status says so.
+
+use crate::args::RunArgs;
+use crate::commands::{check, report, scan};
+use crate::exit::CliError;
+use futures_util::StreamExt;
+use infraqa_aws::AwsClients;
+use infraqa_aws::accounts::MemberRole;
+use infraqa_core::organization::{AccountOutcome, summarize};
+use infraqa_core::policy::AccountScope;
+use infraqa_core::report::Report;
+use infraqa_core::{Policy, ScanError};
+use infraqa_pipeline::report::{ReportTarget, put_json};
+use infraqa_pipeline::{Aws, Store};
+
+/// The name of the summary over the accounts.
+pub const ORGANIZATION: &str = "organization.json";
+
+/// One account's run: its report, or why it was not reached.
+enum Outcome {
+    Reported(Box<Report>),
+    Unreachable(ScanError),
+}
+
+/// Runs every account `scope` names under `policy`, `args.parallel` at once.
+pub async fn run(
+    args: &RunArgs,
+    policy: &Policy,
+    scope: &AccountScope,
+    aws: &Aws,
+) -> Result<(), CliError> {
+    let base = aws.for_policy(policy).await;
+    let ids = infraqa_pipeline::accounts::resolve(&base, &policy.accounts, scope).await?;
+    if ids.is_empty() {
+        return Err(CliError::InvalidInput(anyhow::anyhow!(
+            "no account to run over: the accounts named are all in [accounts] skip"
+        )));
+    }
+    let role = infraqa_pipeline::accounts::member_role(&policy.accounts);
+    let history = Store::new(
+        report::location(&args.out, args.options.history.as_ref()),
+        aws,
+    );
+    let results: Vec<(String, Result<Outcome, CliError>)> = futures_util::stream::iter(&ids)
+        .map(|id| {
+            let (base, role, history) = (&base, &role, &history);
+            async move {
+                let outcome = one(base, id, role, policy, args, aws, history).await;
+                (id.clone(), outcome)
+            }
+        })
+        .buffer_unordered(usize::from(args.parallel))
+        .collect()
+        .await;
+    let mut outcomes = Vec::new();
+    for (id, result) in results {
+        match result {
+            Ok(o) => outcomes.push((id, o)),
+            Err(e) => return Err(e.context(format!("running account {id}"))),
+        }
+    }
+    outcomes.sort_by(|a, b| a.0.cmp(&b.0));
+    let lines: Vec<AccountOutcome<'_>> = outcomes
+        .iter()
+        .map(|(id, o)| match o {
+            Outcome::Reported(r) => AccountOutcome::Reported {
+                report: r,
+                at: format!("{id}/report.json"),
+            },
+            Outcome::Unreachable(error) => AccountOutcome::Unreachable {
+                account_id: id.clone(),
+                error: error.clone(),
+            },
+        })
+        .collect();
+    let summary = summarize(&lines, chrono::Utc::now());
+    let out = Store::new(args.out.clone(), aws);
+    println!("{}", put_json(&out, ORGANIZATION, &summary).await?);
+    let unreached: Vec<&ScanError> = summary.errors.iter().collect();
+    eprintln!(
+        "{} account(s): {} reported, {} not reached",
+        summary.accounts.len(),
+        summary.accounts.len() - unreached.len(),
+        unreached.len()
+    );
+    for e in &unreached {
+        eprintln!("  not reached: {}", e.message);
+    }
+    if !unreached.is_empty() {
+        return Err(CliError::AwsOrStorage(anyhow::anyhow!(
+            "{} of {} account(s) could not be reached (the others are complete): see {ORGANIZATION}",
+            unreached.len(),
+            summary.accounts.len()
+        )));
+    }
+    let findings: Vec<infraqa_core::Finding> = outcomes
+        .into_iter()
+        .filter_map(|(_, o)| match o {
+            Outcome::Reported(r) => Some(r.findings),
+            Outcome::Unreachable(_) => None,
+        })
+        .flatten()
+        .collect();
+    check::enforce(&findings, args.options.fail_on)
+}
+
+/// Reaches `id` through `role`, then scans, checks and reports it into OUT/ID/.
+async fn one(
+    base: &AwsClients,
+    id: &str,
+    role: &MemberRole,
+    policy: &Policy,
+    args: &RunArgs,
+    aws: &Aws,
+    history: &Store,
+) -> Result<Outcome, CliError> {
+    let clients = match infraqa_pipeline::accounts::reach(base, id, role).await {
+        Ok(c) => c,
+        Err(e) => return Ok(Outcome::Unreachable(e)),
+    };
+    let inventory = scan::scan(&clients, policy, false).await?;
+    let out = Store::new(args.out.join(id), aws);
+    println!("{}", scan::write(&out, &inventory).await?);
+    eprintln!("{id}: {}", scan::summary(&inventory));
+    let findings = infraqa_core::check::check(&inventory, policy, chrono::Utc::now());
+    println!("{}", check::write(&out, &findings).await?);
+    let target = ReportTarget {
+        out: &out,
+        history,
+        trend_runs: usize::from(args.options.trend_runs),
+    };
+    let (r, written) = infraqa_pipeline::report::produce(
+        inventory,
+        async { Ok(findings) },
+        policy,
+        target,
+        &Aws::from_clients(clients),
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|e| CliError::from(e).context("making the reports"))?;
+    eprintln!("{id}: {}", report::summary(&r));
+    for p in written {
+        println!("{p}");
+    }
+    Ok(Outcome::Reported(Box::new(r)))
+}
