@@ -2,7 +2,8 @@
 //! scan counts them in `stats.api_calls`) maps to an IAM action that `template.yaml` grants
 //! the scanner, every read and write of a tag run (the tagger's, and the validator's with
 //! `--apply-tags`) to an action of the shared read and tag-write policies, and the template
-//! grants nothing else, so the two can never drift apart.
+//! grants nothing else, so the two can never drift apart; `member-role.yaml`, the role a run
+//! over several accounts assumes in each, grants the same.
 
 use crate::fresh_account;
 use infraqa_aws::scan::{Quiet, scan};
@@ -49,11 +50,16 @@ fn iam_action(service: &str, operation: &str) -> String {
 
 /// The actions listed in `template.yaml` from `start` to the next line starting with `end`.
 fn granted(start: &str, end: &str) -> BTreeSet<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+    granted_in("template.yaml", start, end)
+}
+
+/// The actions listed in the template `file` from `start` to the next line starting with `end`.
+fn granted_in(file: &str, start: &str, end: &str) -> BTreeSet<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(file);
     let text = std::fs::read_to_string(&path).unwrap();
     let from = text
         .find(start)
-        .unwrap_or_else(|| panic!("template.yaml has {start}"));
+        .unwrap_or_else(|| panic!("{file} has {start}"));
     let rest = &text[from..];
     let to = rest[1..]
         .find(&format!("\n{end}"))
@@ -194,6 +200,30 @@ async fn the_tagger_and_validator_policies_grant_exactly_what_a_tag_run_calls() 
         missing.is_empty() && unused.is_empty(),
         "template.yaml's SelectedReadPolicy and TagWritePolicy drifted from the code:\n called but not granted: {missing:?}\n granted but never called: {unused:?}"
     );
+}
+
+/// The member-account role grants what the suite's roles grant in their own account: the
+/// scanner's reads, and the tagger's and validator's reads and tag writes. The tests above tie
+/// those to the code, so the member role cannot drift from it either.
+#[test]
+fn the_member_role_grants_what_the_suites_roles_grant_in_their_own_account() {
+    let member_reads = granted_in(
+        "member-role.yaml",
+        "PolicyName: discover-read-only",
+        "        - PolicyName:",
+    );
+    assert_eq!(member_reads, granted_discovery_actions());
+    let member_tagging = granted_in(
+        "member-role.yaml",
+        "PolicyName: tag-read-and-write",
+        "Outputs:",
+    );
+    let mut tag_run = granted("  SelectedReadPolicy:", "  TagWritePolicy:");
+    tag_run.extend(granted("  TagWritePolicy:", "  ScannerRole:"));
+    // What a tag run reads that a scan reads too is granted once, with the scan's reads.
+    let expected: BTreeSet<String> = tag_run.difference(&member_reads).cloned().collect();
+    assert_eq!(member_tagging, expected);
+    assert!(member_tagging.contains("tag:TagResources"));
 }
 
 #[test]
