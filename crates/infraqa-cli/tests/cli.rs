@@ -1375,6 +1375,11 @@ fn run_over_an_organization_reports_each_account_and_names_the_one_it_could_not_
     assert_eq!(summary.errors[0].operation, "AssumeRole");
     assert_eq!(summary.errors[0].code, "AccessDenied");
     assert!(summary.errors[0].message.contains(&members[1]));
+    let page = std::fs::read_to_string(out.join("organization.md")).unwrap();
+    assert!(
+        page.contains(&format!("| {} | not reached | - |", members[1])),
+        "{page}"
+    );
 
     // Each reached account has its own reports; the unreached one has none.
     for id in [&management.account_id, &members[0]] {

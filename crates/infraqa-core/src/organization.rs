@@ -37,7 +37,8 @@ pub enum AccountStatus {
     Complete,
     /// Reported, but some reads failed: see its report.
     Partial,
-    /// Not reached (the role could not be assumed): nothing of it was judged.
+    /// Not reached (the role could not be assumed, or the scan could not even read which
+    /// account it was in): nothing of it was judged.
     Unreachable,
 }
 

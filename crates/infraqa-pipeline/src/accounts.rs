@@ -1,9 +1,12 @@
 //! Runs over several accounts: which accounts, and the clients that reach each one.
 
 use crate::error::PipelineError;
+use crate::report::{content_type, put_json};
+use crate::store::Store;
 use infraqa_aws::AwsClients;
 use infraqa_aws::accounts::MemberRole;
 use infraqa_core::ScanError;
+use infraqa_core::organization::OrganizationSummary;
 use infraqa_core::policy::{AccountScope, AccountsPolicy};
 use std::time::Duration;
 
@@ -55,4 +58,22 @@ pub async fn reach(
         .for_account(account_id, role)
         .await
         .map_err(|e| e.record(infraqa_core::model::GLOBAL_REGION))
+}
+
+/// The names of the summary of a run over several accounts.
+pub const SUMMARY_FILES: [&str; 2] = ["organization.json", "organization.md"];
+
+/// Writes `summary` into `out` as `organization.json` and `organization.md`; returns where
+/// they went.
+pub async fn write_summary(
+    out: &Store,
+    summary: &OrganizationSummary,
+) -> Result<Vec<String>, PipelineError> {
+    let [json, md] = SUMMARY_FILES;
+    let page = infraqa_report::organization::render(summary)
+        .map_err(|e| PipelineError::storage(format!("rendering {md}"), e))?;
+    Ok(vec![
+        put_json(out, json, summary).await?,
+        out.put(md, page.into_bytes(), content_type(md)).await?,
+    ])
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod charts;
 pub mod html;
 pub mod markdown;
+pub mod organization;
 pub mod store;
 pub mod table;
 

@@ -1,6 +1,7 @@
 //! `infraqa run --accounts`: each account's run (scan, check, report) into OUT/ACCOUNT_ID/,
-//! a bounded number at once, and `OUT/organization.json` over them. An account that cannot be
-//! reached is named there with the reason and never stops the others; the exit status says so.
+//! a bounded number at once, and `OUT/organization.json` and `organization.md` over them. An
+//! account that cannot be reached is named there with the reason and never stops the others;
+//! the exit status says so.
 
 use crate::args::RunArgs;
 use crate::commands::{check, report, scan};
@@ -8,15 +9,13 @@ use crate::exit::CliError;
 use futures_util::StreamExt;
 use infraqa_aws::AwsClients;
 use infraqa_aws::accounts::MemberRole;
+use infraqa_core::model::GLOBAL_REGION;
 use infraqa_core::organization::{AccountOutcome, summarize};
 use infraqa_core::policy::AccountScope;
 use infraqa_core::report::Report;
 use infraqa_core::{Policy, ScanError};
-use infraqa_pipeline::report::{ReportTarget, put_json};
+use infraqa_pipeline::report::ReportTarget;
 use infraqa_pipeline::{Aws, Store};
-
-/// The name of the summary over the accounts.
-pub const ORGANIZATION: &str = "organization.json";
 
 /// One account's run: its report, or why it was not reached.
 enum Outcome {
@@ -77,7 +76,9 @@ pub async fn run(
         .collect();
     let summary = summarize(&lines, chrono::Utc::now());
     let out = Store::new(args.out.clone(), aws);
-    println!("{}", put_json(&out, ORGANIZATION, &summary).await?);
+    for at in infraqa_pipeline::accounts::write_summary(&out, &summary).await? {
+        println!("{at}");
+    }
     let unreached: Vec<&ScanError> = summary.errors.iter().collect();
     eprintln!(
         "{} account(s): {} reported, {} not reached",
@@ -90,7 +91,7 @@ pub async fn run(
     }
     if !unreached.is_empty() {
         return Err(CliError::AwsOrStorage(anyhow::anyhow!(
-            "{} of {} account(s) could not be reached (the others are complete): see {ORGANIZATION}",
+            "{} of {} account(s) could not be reached (the others are complete): see organization.json",
             unreached.len(),
             summary.accounts.len()
         )));
@@ -120,7 +121,19 @@ async fn one(
         Ok(c) => c,
         Err(e) => return Ok(Outcome::Unreachable(e)),
     };
-    let inventory = scan::scan(&clients, policy, false).await?;
+    // A scan that cannot start (the account's identity unread) read nothing of the account:
+    // it is named as not reached, like a role that cannot be assumed.
+    let scanned = infraqa_aws::scan::scan(
+        &clients,
+        &policy.scan.regions,
+        &policy.lifecycle,
+        &infraqa_aws::scan::Quiet,
+    )
+    .await;
+    let inventory = match scanned {
+        Ok(inventory) => inventory,
+        Err(e) => return Ok(Outcome::Unreachable(e.record(GLOBAL_REGION))),
+    };
     let out = Store::new(args.out.join(id), aws);
     println!("{}", scan::write(&out, &inventory).await?);
     eprintln!("{id}: {}", scan::summary(&inventory));

@@ -294,85 +294,85 @@ impl Validator<'_> {
         let Some(raw) = raw else {
             return RegionScope::All;
         };
+        let choice = self.keyword_or_list(
+            "scan.regions",
+            raw,
+            &["all"],
+            is_region,
+            ListWords {
+                item: "is not a region name such as \"us-east-1\"",
+                empty: "an empty list scans nothing; write \"all\" or name regions",
+                expected: "\"all\" or a list of regions",
+            },
+        );
+        match choice {
+            Some(Choice::List(regions)) => RegionScope::List(regions),
+            Some(Choice::Keyword(_)) | None => RegionScope::All,
+        }
+    }
+
+    /// A value that is one of `keywords` or a list of strings each `valid` (an empty list is a
+    /// problem too, as it would cover nothing); `None`, the problem named, for anything else.
+    fn keyword_or_list(
+        &mut self,
+        key: &str,
+        raw: Spanned<toml::Value>,
+        keywords: &[&str],
+        valid: fn(&str) -> bool,
+        words: ListWords,
+    ) -> Option<Choice> {
         let span = raw.span();
         match raw.into_inner() {
-            toml::Value::String(s) if s == "all" => RegionScope::All,
+            toml::Value::String(s) if keywords.contains(&s.as_str()) => {
+                keywords.iter().position(|k| *k == s).map(Choice::Keyword)
+            }
             toml::Value::Array(items) => {
-                let mut regions = Vec::new();
+                let mut list = Vec::new();
                 for item in items {
                     match item {
-                        toml::Value::String(r) if is_region(&r) => regions.push(r),
-                        other => self.problem(
-                            "scan.regions",
-                            span.clone(),
-                            format!("{other} is not a region name such as \"us-east-1\""),
-                        ),
+                        toml::Value::String(x) if valid(&x) => list.push(x),
+                        other => self.problem(key, span.clone(), format!("{other} {}", words.item)),
                     }
                 }
-                if regions.is_empty() {
-                    self.problem(
-                        "scan.regions",
-                        span,
-                        "an empty list scans nothing; write \"all\" or name regions",
-                    );
+                if list.is_empty() {
+                    self.problem(key, span, words.empty);
                 }
-                RegionScope::List(regions)
+                Some(Choice::List(list))
             }
             other => {
                 self.problem(
-                    "scan.regions",
+                    key,
                     span,
-                    format!("expected \"all\" or a list of regions, found {other}"),
+                    format!("expected {}, found {other}", words.expected),
                 );
-                RegionScope::All
+                None
             }
         }
     }
 
     fn accounts(&mut self, raw: RawAccounts) -> AccountsPolicy {
         let default = AccountsPolicy::default();
-        let ids = match raw.ids {
-            None => AccountScope::Own,
-            Some(raw_ids) => {
-                let span = raw_ids.span();
-                match raw_ids.into_inner() {
-                    toml::Value::String(s) if s == "own" => AccountScope::Own,
-                    toml::Value::String(s) if s == "organization" => AccountScope::Organization,
-                    toml::Value::Array(items) => {
-                        let mut ids = Vec::new();
-                        for item in items {
-                            match item {
-                                toml::Value::String(id) if is_account_id(&id) => ids.push(id),
-                                other => self.problem(
-                                    "accounts.ids",
-                                    span.clone(),
-                                    format!("{other} is not a 12-digit AWS account id"),
-                                ),
-                            }
-                        }
-                        if ids.is_empty() {
-                            self.problem(
-                                "accounts.ids",
-                                span,
-                                "an empty list scans nothing; name accounts, or write \"own\" or \"organization\"",
-                            );
-                        }
-                        ids.sort();
-                        ids.dedup();
-                        AccountScope::List(ids)
-                    }
-                    other => {
-                        self.problem(
-                            "accounts.ids",
-                            span,
-                            format!(
-                                "expected \"own\", \"organization\" or a list of account ids, found {other}"
-                            ),
-                        );
-                        AccountScope::Own
-                    }
-                }
+        let keywords = ["own", "organization"];
+        let ids = match raw.ids.and_then(|ids| {
+            self.keyword_or_list(
+                "accounts.ids",
+                ids,
+                &keywords,
+                is_account_id,
+                ListWords {
+                    item: "is not a 12-digit AWS account id",
+                    empty: "an empty list scans nothing; name accounts, or write \"own\" or \"organization\"",
+                    expected: "\"own\", \"organization\" or a list of account ids",
+                },
+            )
+        }) {
+            Some(Choice::Keyword(1)) => AccountScope::Organization,
+            Some(Choice::List(mut ids)) => {
+                ids.sort();
+                ids.dedup();
+                AccountScope::List(ids)
             }
+            Some(Choice::Keyword(_)) | None => AccountScope::Own,
         };
         let units_span = raw.organizational_units.first().map(|u| u.span());
         let organizational_units = self.checked_strings(
@@ -972,6 +972,19 @@ pub(super) fn is_region(s: &str) -> bool {
 fn is_ami_id(s: &str) -> bool {
     s.strip_prefix("ami-")
         .is_some_and(|hex| !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// A keyword, by its index, or a list.
+enum Choice {
+    Keyword(usize),
+    List(Vec<String>),
+}
+
+/// What [`Validator::keyword_or_list`] says of a bad item, an empty list and a wrong type.
+struct ListWords {
+    item: &'static str,
+    empty: &'static str,
+    expected: &'static str,
 }
 
 fn is_account_id(s: &str) -> bool {
