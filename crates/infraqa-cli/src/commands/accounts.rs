@@ -144,19 +144,14 @@ async fn one(
         history,
         trend_runs: usize::from(args.options.trend_runs),
     };
-    let (r, written) = infraqa_pipeline::report::produce(
+    let r = super::produce_and_print(
         inventory,
         async { Ok(findings) },
         policy,
         target,
         &Aws::from_clients(clients),
-        chrono::Utc::now(),
+        &format!("{id}: "),
     )
-    .await
-    .map_err(|e| CliError::from(e).context("making the reports"))?;
-    eprintln!("{id}: {}", report::summary(&r));
-    for p in written {
-        println!("{p}");
-    }
+    .await?;
     Ok(Outcome::Reported(Box::new(r)))
 }

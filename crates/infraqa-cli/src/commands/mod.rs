@@ -142,6 +142,20 @@ async fn report_and_print(
         history: &history,
         trend_runs: usize::from(options.trend_runs),
     };
+    let r = produce_and_print(inventory, findings, policy, target, aws, "").await?;
+    check::enforce(&r.findings, options.fail_on)
+}
+
+/// Builds the report and writes every format and the history into `target`, then prints where
+/// each went and the summary line (after `label`).
+async fn produce_and_print(
+    inventory: infraqa_core::Inventory,
+    findings: impl Future<Output = Result<infraqa_core::check::CheckResult, PipelineError>>,
+    policy: &infraqa_core::Policy,
+    target: ReportTarget<'_>,
+    aws: &Aws,
+    label: &str,
+) -> Result<infraqa_core::report::Report, CliError> {
     let (r, written) = infraqa_pipeline::report::produce(
         inventory,
         findings,
@@ -152,9 +166,9 @@ async fn report_and_print(
     )
     .await
     .map_err(|e| CliError::from(e).context("making the reports"))?;
-    eprintln!("{}", report::summary(&r));
+    eprintln!("{label}{}", report::summary(&r));
     for p in written {
         println!("{p}");
     }
-    check::enforce(&r.findings, options.fail_on)
+    Ok(r)
 }
