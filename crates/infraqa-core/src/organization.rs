@@ -63,75 +63,60 @@ pub struct AccountLine {
     pub error: Option<String>,
 }
 
-/// One account's outcome: its report (and where it is), or why it was not reached.
-#[derive(Debug)]
-pub enum AccountOutcome<'a> {
-    /// Reported.
-    Reported {
-        /// The report.
-        report: &'a Report,
-        /// Where it was written, relative to the run's output.
-        at: String,
-    },
-    /// Not reached.
-    Unreachable {
-        /// The account.
-        account_id: String,
-        /// The failed call.
-        error: ScanError,
-    },
-}
-
-/// The summary of `outcomes`, at `now`.
-pub fn summarize(outcomes: &[AccountOutcome<'_>], now: DateTime<Utc>) -> OrganizationSummary {
-    let mut accounts = Vec::new();
-    let mut errors = Vec::new();
-    let mut by_rule: BTreeMap<RuleId, usize> = BTreeMap::new();
-    for outcome in outcomes {
-        match outcome {
-            AccountOutcome::Reported { report, at } => {
-                let s = &report.summary;
-                let rules: BTreeMap<RuleId, usize> = s
-                    .by_rule
-                    .iter()
-                    .filter(|(_, r)| r.findings > 0)
-                    .map(|(id, r)| (*id, r.findings))
-                    .collect();
-                for (id, n) in &rules {
-                    *by_rule.entry(*id).or_default() += n;
-                }
-                accounts.push(AccountLine {
-                    account_id: report.account_id.clone(),
-                    status: if report.partial {
-                        AccountStatus::Partial
-                    } else {
-                        AccountStatus::Complete
-                    },
-                    compliance_score: Some(s.compliance_score),
-                    by_severity: s.by_severity.clone(),
-                    by_rule: rules,
-                    findings: s.findings,
-                    report: Some(at.clone()),
-                    error: None,
-                });
-            }
-            AccountOutcome::Unreachable { account_id, error } => {
-                accounts.push(AccountLine {
-                    account_id: account_id.clone(),
-                    status: AccountStatus::Unreachable,
-                    compliance_score: None,
-                    by_severity: BTreeMap::new(),
-                    by_rule: BTreeMap::new(),
-                    findings: 0,
-                    report: None,
-                    error: Some(error.message.clone()),
-                });
-                errors.push(error.clone());
-            }
+impl AccountLine {
+    /// The line of an account reported in `report`, written at `at` (relative to the run's
+    /// output).
+    pub fn reported(report: &Report, at: String) -> Self {
+        let s = &report.summary;
+        Self {
+            account_id: report.account_id.clone(),
+            status: if report.partial {
+                AccountStatus::Partial
+            } else {
+                AccountStatus::Complete
+            },
+            compliance_score: Some(s.compliance_score),
+            by_severity: s.by_severity.clone(),
+            by_rule: s
+                .by_rule
+                .iter()
+                .filter(|(_, r)| r.findings > 0)
+                .map(|(id, r)| (*id, r.findings))
+                .collect(),
+            findings: s.findings,
+            report: Some(at),
+            error: None,
         }
     }
+
+    /// The line of an account not reached, and why.
+    pub fn unreached(account_id: &str, error: &ScanError) -> Self {
+        Self {
+            account_id: account_id.to_owned(),
+            status: AccountStatus::Unreachable,
+            compliance_score: None,
+            by_severity: BTreeMap::new(),
+            by_rule: BTreeMap::new(),
+            findings: 0,
+            report: None,
+            error: Some(error.message.clone()),
+        }
+    }
+}
+
+/// The summary of the accounts' `lines` (any order) at `now`, with `errors`: the failed call
+/// of each account not reached.
+pub fn summarize(
+    mut lines: Vec<AccountLine>,
+    errors: Vec<ScanError>,
+    now: DateTime<Utc>,
+) -> OrganizationSummary {
+    let mut by_rule: BTreeMap<RuleId, usize> = BTreeMap::new();
+    for (id, n) in lines.iter().flat_map(|a| &a.by_rule) {
+        *by_rule.entry(*id).or_default() += n;
+    }
     // Unreached first (None sorts first), then the lowest scores: the accounts to look at.
-    accounts.sort_by(|a, b| {
+    lines.sort_by(|a, b| {
         a.compliance_score
             .partial_cmp(&b.compliance_score)
             .unwrap_or(std::cmp::Ordering::Equal)
@@ -140,8 +125,8 @@ pub fn summarize(outcomes: &[AccountOutcome<'_>], now: DateTime<Utc>) -> Organiz
     OrganizationSummary {
         schema_version: ORGANIZATION_SCHEMA_VERSION,
         generated_at: now,
-        partial: accounts.iter().any(|a| a.status != AccountStatus::Complete),
-        accounts,
+        partial: lines.iter().any(|a| a.status != AccountStatus::Complete),
+        accounts: lines,
         by_rule,
         errors,
     }

@@ -85,7 +85,7 @@ pub fn render(s: &OrganizationSummary) -> Result<String, askama::Error> {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use infraqa_core::organization::{AccountOutcome, summarize};
+    use infraqa_core::organization::{AccountLine, summarize};
 
     #[test]
     fn accounts_are_listed_worst_first_and_the_one_not_reached_says_why() {
@@ -119,20 +119,12 @@ mod tests {
                 .into(),
         };
         let s = summarize(
-            &[
-                AccountOutcome::Reported {
-                    report: &a,
-                    at: "111111111111/report.json".into(),
-                },
-                AccountOutcome::Reported {
-                    report: &b,
-                    at: "222222222222/report.json".into(),
-                },
-                AccountOutcome::Unreachable {
-                    account_id: "333333333333".into(),
-                    error: denied,
-                },
+            vec![
+                AccountLine::reported(&a, "111111111111/report.json".into()),
+                AccountLine::unreached("333333333333", &denied),
+                AccountLine::reported(&b, "222222222222/report.json".into()),
             ],
+            vec![denied.clone()],
             now,
         );
         let md = render(&s).unwrap();

@@ -10,16 +10,19 @@ use futures_util::StreamExt;
 use infraqa_aws::AwsClients;
 use infraqa_aws::accounts::MemberRole;
 use infraqa_core::model::GLOBAL_REGION;
-use infraqa_core::organization::{AccountOutcome, summarize};
+use infraqa_core::organization::{AccountLine, summarize};
 use infraqa_core::policy::AccountScope;
-use infraqa_core::report::Report;
 use infraqa_core::{Policy, ScanError};
 use infraqa_pipeline::report::ReportTarget;
 use infraqa_pipeline::{Aws, Store};
 
-/// One account's run: its report, or why it was not reached.
+/// One account's run: its line in the summary, with how many of its findings are at or above
+/// `--fail-on`; or why it was not reached. Its report is not kept: every account's is written.
 enum Outcome {
-    Reported(Box<Report>),
+    Reported {
+        line: AccountLine,
+        at_threshold: usize,
+    },
     Unreachable(ScanError),
 }
 
@@ -53,58 +56,50 @@ pub async fn run(
         .buffer_unordered(usize::from(args.parallel))
         .collect()
         .await;
-    let mut outcomes = Vec::new();
+    let (mut lines, mut errors, mut at_threshold) = (Vec::new(), Vec::new(), 0);
     for (id, result) in results {
         match result {
-            Ok(o) => outcomes.push((id, o)),
+            Ok(Outcome::Reported {
+                line,
+                at_threshold: n,
+            }) => {
+                lines.push(line);
+                at_threshold += n;
+            }
+            Ok(Outcome::Unreachable(error)) => {
+                lines.push(AccountLine::unreached(&id, &error));
+                errors.push(error);
+            }
             Err(e) => return Err(e.context(format!("running account {id}"))),
         }
     }
-    outcomes.sort_by(|a, b| a.0.cmp(&b.0));
-    let lines: Vec<AccountOutcome<'_>> = outcomes
-        .iter()
-        .map(|(id, o)| match o {
-            Outcome::Reported(r) => AccountOutcome::Reported {
-                report: r,
-                at: format!("{id}/report.json"),
-            },
-            Outcome::Unreachable(error) => AccountOutcome::Unreachable {
-                account_id: id.clone(),
-                error: error.clone(),
-            },
-        })
-        .collect();
-    let summary = summarize(&lines, chrono::Utc::now());
+    errors.sort_by(|a, b| a.message.cmp(&b.message));
+    let summary = summarize(lines, errors, chrono::Utc::now());
     let out = Store::new(args.out.clone(), aws);
     for at in infraqa_pipeline::accounts::write_summary(&out, &summary).await? {
         println!("{at}");
     }
-    let unreached: Vec<&ScanError> = summary.errors.iter().collect();
+    let unreached = summary.errors.len();
     eprintln!(
-        "{} account(s): {} reported, {} not reached",
+        "{} account(s): {} reported, {unreached} not reached",
         summary.accounts.len(),
-        summary.accounts.len() - unreached.len(),
-        unreached.len()
+        summary.accounts.len() - unreached,
     );
-    for e in &unreached {
+    for e in &summary.errors {
         eprintln!("  not reached: {}", e.message);
     }
-    if !unreached.is_empty() {
+    if unreached > 0 {
         return Err(CliError::AwsOrStorage(anyhow::anyhow!(
-            "{} of {} account(s) could not be reached (the others are complete): see organization.json",
-            unreached.len(),
+            "{unreached} of {} account(s) could not be reached (the others are complete): see organization.json",
             summary.accounts.len()
         )));
     }
-    let findings: Vec<infraqa_core::Finding> = outcomes
-        .into_iter()
-        .filter_map(|(_, o)| match o {
-            Outcome::Reported(r) => Some(r.findings),
-            Outcome::Unreachable(_) => None,
-        })
-        .flatten()
-        .collect();
-    check::enforce(&findings, args.options.fail_on)
+    match (args.options.fail_on, at_threshold) {
+        (Some(threshold), n) if n > 0 => Err(CliError::FindingsAtThreshold(format!(
+            "{n} finding(s) at or above {threshold} across the accounts"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Reaches `id` through `role`, then scans, checks and reports it into OUT/ID/.
@@ -153,5 +148,12 @@ async fn one(
         &format!("{id}: "),
     )
     .await?;
-    Ok(Outcome::Reported(Box::new(r)))
+    let at_threshold = args
+        .options
+        .fail_on
+        .map_or(0, |t| r.findings.iter().filter(|f| f.severity >= t).count());
+    Ok(Outcome::Reported {
+        line: AccountLine::reported(&r, format!("{id}/report.json")),
+        at_threshold,
+    })
 }
