@@ -1406,4 +1406,29 @@ fn run_over_an_organization_reports_each_account_and_names_the_one_it_could_not_
         })
         .count();
     assert_eq!(entries, 2);
+
+    // The reached accounts alone, with --fail-on: every account is still reported, then 4.
+    let accounts = format!("{},{}", management.account_id, members[0]);
+    let again = infraqa_via(
+        proxy.url(),
+        &management,
+        &[
+            "run",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--accounts",
+            &accounts,
+            "--fail-on",
+            "low",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("across the accounts"), "{stderr}");
+    let summary: OrganizationSummary =
+        serde_json::from_slice(&std::fs::read(out.join("organization.json")).unwrap()).unwrap();
+    assert_eq!(summary.accounts.len(), 2);
+    assert!(!summary.partial);
 }

@@ -38,6 +38,8 @@ fn the_contract_example_parses_into_the_expected_policy() {
     assert_eq!(p.regions.approved, ["us-east-1", "eu-west-1"]);
     assert_eq!(p.ec2.approved_amis, ["ami-0123456789abcdef0"]);
     assert_eq!(p.ec2.approved_ami_owners, ["123456789012"]);
+    assert_eq!(p.accounts.ids, AccountScope::Own);
+    assert_eq!(p.accounts.role_name, "infraqa-member");
     assert!(p.s3.public_allowlist[0].is_match("public-website-assets"));
     assert!(!p.s3.public_allowlist[0].is_match("private-data"));
     assert_eq!(p.network.allowed_public_ports, BTreeSet::from([80, 443]));
