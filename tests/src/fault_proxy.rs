@@ -226,14 +226,9 @@ impl Recording {
         Self::default()
     }
 
-    /// How many distinct reads it holds.
-    pub fn len(&self) -> usize {
-        self.answers().len()
-    }
-
-    /// Whether it holds none.
+    /// Whether it holds no answer.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.answers().is_empty()
     }
 
     fn answers(&self) -> std::sync::MutexGuard<'_, HashMap<RequestKey, Answer>> {

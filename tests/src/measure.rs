@@ -8,7 +8,7 @@ use crate::runtime::{Usage, process_usage};
 use crate::{KitError, Step};
 use clap::Parser;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 /// The first argument that starts measure mode.
@@ -73,6 +73,30 @@ pub fn child_mode() -> Option<u8> {
             Some(1)
         }
     }
+}
+
+/// A benchmark's `main`: the measured process when this executable was started in measure
+/// mode ([`child_mode`]), else `bench`, whose error is printed after `name`.
+pub fn main<E: std::fmt::Display>(name: &str, bench: impl FnOnce() -> Result<(), E>) -> ExitCode {
+    if let Some(code) = child_mode() {
+        return ExitCode::from(code);
+    }
+    match bench() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// [`main`] for a benchmark that runs on a tokio runtime.
+pub fn main_async<E, F>(name: &str, bench: impl FnOnce() -> F) -> ExitCode
+where
+    E: std::fmt::Display + From<std::io::Error>,
+    F: Future<Output = Result<(), E>>,
+{
+    main(name, || tokio::runtime::Runtime::new()?.block_on(bench()))
 }
 
 /// Runs `commands` (each an `infraqa` argument list without the program name) one after the

@@ -52,8 +52,10 @@ impl MemberRole {
 impl AwsClients {
     /// Clients acting in `account_id` through `role`, assumed with these clients' credentials
     /// (STS `AssumeRole`). The role is assumed once here, so an account that cannot be reached
-    /// is known before anything else is asked of it; its credentials are then renewed before
-    /// they expire, however long a run takes. The configuration and HTTP client are shared;
+    /// is known, with the call's own error code, before anything else is asked of it; the
+    /// clients' provider assumes it again on first use (it keeps no credentials of its own:
+    /// one more free STS call per account) and renews the credentials before they expire,
+    /// however long a run takes. The configuration and HTTP client are shared;
     /// the rate limiters and call counts are the account's own, as its quotas are.
     pub async fn for_account(&self, account_id: &str, role: &MemberRole) -> Result<Self, AwsError> {
         let arn = role.arn(account_id, self.home_region());

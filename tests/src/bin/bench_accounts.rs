@@ -109,21 +109,5 @@ async fn bench() -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    if let Some(code) = measure::child_mode() {
-        return ExitCode::from(code);
-    }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("infraqa-bench-accounts: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(bench()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("infraqa-bench-accounts: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    measure::main_async("infraqa-bench-accounts", bench)
 }

@@ -163,14 +163,5 @@ fn bench() -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    if let Some(code) = measure::child_mode() {
-        return ExitCode::from(code);
-    }
-    match bench() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("infraqa-bench-check: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    measure::main("infraqa-bench-check", bench)
 }

@@ -332,21 +332,5 @@ async fn bench() -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    if let Some(code) = measure::child_mode() {
-        return ExitCode::from(code);
-    }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("infraqa-bench-scan: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(bench()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("infraqa-bench-scan: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    measure::main_async("infraqa-bench-scan", bench)
 }
