@@ -108,6 +108,70 @@ impl CheckResult {
     }
 }
 
+/// The checks of an account's shards, joined as [`check`] of the account's merged inventory
+/// ([`Inventory::merge`] of the same shards) would have them: every finding, exemption,
+/// undecided unit and orphan once, in the check's order (a trail read by several shards is
+/// judged by each, and kept once), for the merged inventory's time.
+pub fn merge(
+    parts: Vec<CheckResult>,
+    inventory: &Inventory,
+    policy: &Policy,
+) -> Result<CheckResult, Mismatch> {
+    let mut out = CheckResult {
+        schema_version: FINDINGS_SCHEMA_VERSION,
+        generated_at: inventory.generated_at,
+        account_id: inventory.account_id.clone(),
+        inventory_generated_at: inventory.generated_at,
+        policy_digest: policy.digest(),
+        partial: inventory.is_partial(),
+        findings: Vec::new(),
+        exempted: Vec::new(),
+        not_evaluated: Vec::new(),
+        orphans: Vec::new(),
+        notes: Vec::new(),
+        errors: inventory.errors.clone(),
+    };
+    for part in parts {
+        if part.account_id != out.account_id {
+            return Err(Mismatch::Account {
+                findings: part.account_id,
+                inventory: out.account_id,
+            });
+        }
+        if part.policy_digest != out.policy_digest {
+            return Err(Mismatch::Policy {
+                findings: part.policy_digest,
+                policy: out.policy_digest,
+            });
+        }
+        out.generated_at = out.generated_at.max(part.generated_at);
+        out.findings.extend(part.findings);
+        out.exempted.extend(part.exempted);
+        out.not_evaluated.extend(part.not_evaluated);
+        out.orphans.extend(part.orphans);
+        out.notes.extend(part.notes);
+    }
+    let same = |a: &Finding, b: &Finding| {
+        (a.rule_id, &a.region, &a.resource_arn) == (b.rule_id, &b.region, &b.resource_arn)
+    };
+    out.findings.sort_by(crate::rules::finding_order);
+    out.findings.dedup_by(|a, b| same(a, b));
+    out.exempted
+        .sort_by(|a, b| crate::rules::finding_order(&a.finding, &b.finding));
+    out.exempted.dedup_by(|a, b| same(&a.finding, &b.finding));
+    let key = |n: &NotEvaluated| (n.rule_id, n.region.clone(), n.resource_arn.clone());
+    out.not_evaluated.sort_by_key(key);
+    out.not_evaluated.dedup_by(|a, b| key(a) == key(b));
+    out.orphans.sort_by(|a, b| {
+        (a.kind, &a.region, &a.resource_arn).cmp(&(b.kind, &b.region, &b.resource_arn))
+    });
+    out.orphans
+        .dedup_by(|a, b| (a.kind, &a.resource_arn) == (b.kind, &b.resource_arn));
+    out.notes.sort();
+    out.notes.dedup();
+    Ok(out)
+}
+
 /// Checks `inventory` against `policy` as of `now`.
 pub fn check(inventory: &Inventory, policy: &Policy, now: DateTime<Utc>) -> CheckResult {
     // The rules and the orphan pass read the same inventory and nothing else: on two cores,

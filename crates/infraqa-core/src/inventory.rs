@@ -44,6 +44,57 @@ fn read_resources<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Resource
 }
 
 impl Inventory {
+    /// One account's inventory from the inventories of its shards (its global services and
+    /// each of its regions, scanned apart), as one scan of the same regions would have it:
+    /// every region; every resource once, in the scan's order (a multi-region trail read by
+    /// each region's shard it covers is kept once); every error and note once; the calls
+    /// summed; the slowest shard's time; every unit's timing. It is taken when its last shard
+    /// was. `None` without parts.
+    pub fn merge(parts: Vec<Inventory>) -> Option<Inventory> {
+        let mut parts = parts.into_iter();
+        let mut out = parts.next()?;
+        for part in parts {
+            out.generated_at = out.generated_at.max(part.generated_at);
+            out.regions.extend(part.regions);
+            out.resources.extend(part.resources);
+            out.errors.extend(part.errors);
+            out.notes.extend(part.notes);
+            for (service, calls) in part.stats.api_calls {
+                let into = out.stats.api_calls.entry(service).or_default();
+                for (operation, n) in calls {
+                    *into.entry(operation).or_default() += n;
+                }
+            }
+            out.stats.duration_ms = out.stats.duration_ms.max(part.stats.duration_ms);
+            out.stats.units.extend(part.stats.units);
+        }
+        out.regions.sort();
+        out.regions.dedup();
+        out.resources.sort_by(|a, b| {
+            (a.resource_type.as_str(), &a.region, &a.arn).cmp(&(
+                b.resource_type.as_str(),
+                &b.region,
+                &b.arn,
+            ))
+        });
+        out.resources.dedup_by(|a, b| a.arn == b.arn);
+        out.errors.sort_by(|a, b| {
+            (&a.region, &a.service, &a.operation, &a.message).cmp(&(
+                &b.region,
+                &b.service,
+                &b.operation,
+                &b.message,
+            ))
+        });
+        out.errors.dedup();
+        out.notes.sort();
+        out.notes.dedup();
+        out.stats.units.sort_by(|a, b| {
+            (b.duration_ms, &a.service, &a.region).cmp(&(a.duration_ms, &b.service, &b.region))
+        });
+        Some(out)
+    }
+
     /// Frees the inventory on two cores and returns once it is gone: a million resources are
     /// millions of allocations. Each half of the resources was read on a thread of its own
     /// (see `read_on_two_cores`) and is freed on one, so the two seldom wait on each other.
@@ -61,7 +112,8 @@ impl Inventory {
     /// would judge from that missing data stays silent rather than report a false positive.
     pub fn could_not_read(&self, region: &str, service: &str) -> bool {
         self.errors.iter().any(|e| {
-            e.service == service && (e.region == region || e.region == crate::model::GLOBAL_REGION)
+            (e.service == service || e.service == EVERY_SERVICE)
+                && (e.region == region || e.region == crate::model::GLOBAL_REGION)
         })
     }
 
@@ -98,13 +150,19 @@ impl Gaps {
         let (Some(service), Some(region)) = (parts.nth(2), parts.next()) else {
             return self.partial;
         };
-        self.by_service.get(service).is_some_and(|regions| {
+        let missed = |regions: &BTreeSet<String>| {
             region.is_empty()
                 || regions.contains(region)
                 || regions.contains(crate::model::GLOBAL_REGION)
-        })
+        };
+        self.by_service.get(service).is_some_and(missed)
+            || self.by_service.get(EVERY_SERVICE).is_some_and(missed)
     }
 }
+
+/// The service of an error that stands for every service of its region (or of the account,
+/// in `global`): a shard of a sharded scan that was never read.
+pub const EVERY_SERVICE: &str = "*";
 
 /// One thing a scan could not read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,6 +17,7 @@ use infraqa_pipeline::report::{
     FINDINGS, INVENTORY, ReportTarget, put_json, read_document, to_json,
 };
 use infraqa_pipeline::{Aws, Location, PipelineError, Store};
+use std::future::Future;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -116,6 +117,11 @@ impl Suite {
         }
     }
 
+    /// The folder of every run.
+    pub fn runs(&self) -> Store {
+        self.bucket.child(RUNS)
+    }
+
     /// The run `run_id`'s folder.
     pub fn run(&self, run_id: &str) -> Store {
         self.bucket.child(RUNS).child(run_id)
@@ -153,10 +159,12 @@ impl Suite {
 
 /// A run's id: its scan's time, to the millisecond.
 pub fn run_id(inventory: &Inventory) -> String {
-    inventory
-        .generated_at
-        .format("%Y%m%dT%H%M%S%.3fZ")
-        .to_string()
+    run_id_at(inventory.generated_at)
+}
+
+/// The id of a run started at `at`, to the millisecond: `20261202T013000.000Z`.
+pub fn run_id_at(at: DateTime<Utc>) -> String {
+    at.format("%Y%m%dT%H%M%S%.3fZ").to_string()
 }
 
 /// The scanner's payload: `{}` (and the schedule's event) scans the configured regions
@@ -202,10 +210,7 @@ pub async fn scanner(
         (None, Some(configured)) => RegionScope::List(configured.clone()),
         (None, None) => policy.scan.regions.clone(),
     };
-    let deadline = scan_time(deadline, suite.config.scan_budget).map(|left| Deadline {
-        at: Instant::now() + left,
-        start_margin: START_MARGIN,
-    });
+    let deadline = scan_deadline(deadline, suite.config.scan_budget);
     let clients = &suite.aws.for_policy(&policy).await;
     let inventory = scan_until(clients, &scope, &policy.lifecycle, &Quiet, deadline)
         .await
@@ -234,6 +239,17 @@ pub async fn scanner(
         resources: inventory.resources.len(),
         errors: inventory.errors.len(),
         partial: inventory.is_partial(),
+    })
+}
+
+/// The scan's deadline: [`scan_time`] from now, no unit started within its margin.
+pub(crate) fn scan_deadline(
+    deadline: Option<SystemTime>,
+    budget: Option<Duration>,
+) -> Option<Deadline> {
+    scan_time(deadline, budget).map(|left| Deadline {
+        at: Instant::now() + left,
+        start_margin: START_MARGIN,
     })
 }
 
@@ -402,54 +418,85 @@ pub async fn reporter(
             "findings file",
             infraqa_core::document::findings,
         );
-        let target = ReportTarget {
-            out: &run,
-            history: &history,
-            trend_runs: infraqa_core::report::DEFAULT_TREND_RUNS,
-        };
-        let scan_ms = inventory.stats.duration_ms;
-        let (report, _) = infraqa_pipeline::report::produce(
-            inventory, findings, &policy, target, &suite.aws, now,
-        )
-        .await?;
-        let criticals = new_criticals(&report);
-        let clients = suite.aws.get().await;
-        let figures = RunFigures::of(&report, criticals.len(), scan_ms);
-        metrics::publish(clients, &figures, report.generated_at)
-            .await
-            .map_err(|e| HandlerError::from(PipelineError::aws("publishing the metrics", e)))?;
-        if let Some(topic) = &suite.config.alert_topic
-            && !criticals.is_empty()
-            && run.get(ALERT).await?.is_none()
-        {
-            let (subject, body) = alert_text(&report, &criticals);
-            let id = infraqa_aws::alerts::publish(clients, topic, &subject, body)
-                .await
-                .map_err(|e| {
-                    HandlerError::from(PipelineError::aws(format!("publishing to {topic}"), e))
-                })?;
-            put_json(&run, ALERT, &serde_json::json!({"topic": topic, "message_id": id, "criticals": criticals.len()})).await?;
-        }
+        let (report, criticals) =
+            report_account(suite, &run, inventory, findings, &policy, now).await?;
         out.push(Step {
             run_id: id,
             outcome: format!(
-                "score {:.2}%, {} new critical",
+                "score {:.2}%, {criticals} new critical",
                 report.summary.compliance_score,
-                criticals.len()
             ),
         });
     }
-    if !out.is_empty() {
-        // The first report of a quarter writes the previous quarter's pack.
-        let (from, to) = infraqa_pipeline::audit::previous_quarter(now.date_naive());
-        if let Some(written) = Box::pin(audit_pack(suite, from, to, now, true)).await? {
-            out.push(Step {
-                run_id: AUDITS.to_owned(),
-                outcome: format!("audit pack {from} to {to}: {}", written.join(", ")),
-            });
-        }
+    if !out.is_empty()
+        && let Some(step) = quarter_pack(suite, now).await?
+    {
+        out.push(step);
     }
     Ok(out)
+}
+
+/// The first report of a quarter writes the previous quarter's audit pack.
+pub(crate) async fn quarter_pack(
+    suite: &Suite,
+    now: DateTime<Utc>,
+) -> Result<Option<Step>, HandlerError> {
+    let (from, to) = infraqa_pipeline::audit::previous_quarter(now.date_naive());
+    Ok(Box::pin(audit_pack(suite, from, to, now, true))
+        .await?
+        .map(|written| Step {
+            run_id: AUDITS.to_owned(),
+            outcome: format!("audit pack {from} to {to}: {}", written.join(", ")),
+        }))
+}
+
+/// One account's report into `out` (its report files, its history entry), its metrics
+/// published, and one alert on the critical findings new since its previous run (the alert's
+/// marker in `out` keeps a retry from sending it twice); returns the report and how many
+/// critical findings are new.
+pub(crate) async fn report_account(
+    suite: &Suite,
+    out: &Store,
+    inventory: Inventory,
+    findings: impl Future<Output = Result<infraqa_core::check::CheckResult, PipelineError>>,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<(Report, usize), HandlerError> {
+    let history = suite.history();
+    let target = ReportTarget {
+        out,
+        history: &history,
+        trend_runs: infraqa_core::report::DEFAULT_TREND_RUNS,
+    };
+    let scan_ms = inventory.stats.duration_ms;
+    let (report, _) =
+        infraqa_pipeline::report::produce(inventory, findings, policy, target, &suite.aws, now)
+            .await?;
+    let criticals = new_criticals(&report);
+    let clients = suite.aws.get().await;
+    let figures = RunFigures::of(&report, criticals.len(), scan_ms);
+    metrics::publish(clients, &figures, report.generated_at)
+        .await
+        .map_err(|e| HandlerError::from(PipelineError::aws("publishing the metrics", e)))?;
+    if let Some(topic) = &suite.config.alert_topic
+        && !criticals.is_empty()
+        && out.get(ALERT).await?.is_none()
+    {
+        let (subject, body) = alert_text(&report, &criticals);
+        let id = infraqa_aws::alerts::publish(clients, topic, &subject, body)
+            .await
+            .map_err(|e| {
+                HandlerError::from(PipelineError::aws(format!("publishing to {topic}"), e))
+            })?;
+        put_json(
+            out,
+            ALERT,
+            &serde_json::json!({"topic": topic, "message_id": id, "criticals": criticals.len()}),
+        )
+        .await?;
+    }
+    let n = criticals.len();
+    Ok((report, n))
 }
 
 /// A period to write the audit pack of, on a manual invoke: `{"audit": {"from": "2026-07-01",
@@ -472,12 +519,15 @@ pub struct AuditPeriod {
 }
 
 /// What the reporter is invoked with: a period to write the audit pack of (a manual invoke),
-/// or the S3 notification of a run's findings.
+/// a planned run over several accounts (the state machine), or the S3 notification of a
+/// run's findings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum ReporterEvent {
     /// A manual invoke with a period.
     Audit(AuditRequest),
+    /// The state machine's request, once every shard is done.
+    Run(crate::organization::RunRequest),
     /// A run's `findings.json` was written.
     Findings(S3Event),
 }
@@ -489,6 +539,20 @@ pub async fn reporter_event(
     now: DateTime<Utc>,
 ) -> Result<Vec<Step>, HandlerError> {
     match event {
+        ReporterEvent::Run(r) => {
+            let done =
+                Box::pin(crate::organization::report_run(suite, &r.organization_run, now)).await?;
+            Ok(vec![Step {
+                run_id: done.run_id,
+                outcome: format!(
+                    "{} account(s): {} reported, {} not reached; {}",
+                    done.accounts,
+                    done.reported,
+                    done.unreached,
+                    done.summary.join(", ")
+                ),
+            }])
+        }
         // Boxed: the two futures together are deeper than the compiler lays out inline.
         ReporterEvent::Findings(e) => Box::pin(reporter(suite, e, now)).await,
         ReporterEvent::Audit(AuditRequest {

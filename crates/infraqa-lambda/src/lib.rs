@@ -19,6 +19,7 @@
 
 pub mod config;
 pub mod handlers;
+pub mod organization;
 
 pub use config::{Config, ConfigError};
 pub use handlers::HandlerError;

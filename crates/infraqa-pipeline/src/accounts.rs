@@ -48,12 +48,17 @@ pub fn member_role(policy: &AccountsPolicy) -> MemberRole {
 }
 
 /// Clients acting in `account_id`, or why it cannot be reached, as an inventory would record
-/// the failed call.
+/// the failed call. The account `clients` act in (`own`) is read with their own credentials:
+/// a service-managed StackSet never deploys the member role into the management account.
 pub async fn reach(
     clients: &AwsClients,
+    own: &str,
     account_id: &str,
     role: &MemberRole,
 ) -> Result<AwsClients, ScanError> {
+    if account_id == own {
+        return Ok(clients.clone());
+    }
     clients
         .for_account(account_id, role)
         .await

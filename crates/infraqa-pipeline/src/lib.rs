@@ -10,6 +10,7 @@ pub mod aws;
 pub mod backtest;
 pub mod error;
 pub mod report;
+pub mod shards;
 pub mod store;
 pub mod tag;
 pub mod validation;

@@ -1,13 +1,13 @@
-//! The checker: on a new `runs/<run-id>/inventory.json`, writes its `findings.json`.
+//! The checker: on a new `runs/<run-id>/inventory.json`, writes its `findings.json`; for the
+//! state machine, `{"shard": {...}}` checks one shard of a run over several accounts.
 
-use aws_lambda_events::event::s3::S3Event;
-use infraqa_lambda::handlers::checker;
+use infraqa_lambda::organization::{ChainEvent, ShardRequest, checker_event};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     infraqa_lambda::serve(
-        |suite, event: lambda_runtime::LambdaEvent<S3Event>| async move {
-            checker(&suite, &event.payload, chrono::Utc::now()).await
+        |suite, event: lambda_runtime::LambdaEvent<ChainEvent<ShardRequest>>| async move {
+            checker_event(&suite, &event.payload, chrono::Utc::now()).await
         },
     )
     .await

@@ -1,14 +1,14 @@
 //! The tagger: on a new `runs/<run-id>/report.json`, writes the tag plan beside it, and the
-//! tags themselves when the stack's tagger mode is `apply`.
+//! tags themselves when the stack's tagger mode is `apply`; for the state machine,
+//! `{"organization_run": "<run-id>"}` does the same for every account of that run.
 
-use aws_lambda_events::event::s3::S3Event;
-use infraqa_lambda::handlers::tagger;
+use infraqa_lambda::organization::{ChainEvent, RunRequest, tagger_event};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     infraqa_lambda::serve(
-        |suite, event: lambda_runtime::LambdaEvent<S3Event>| async move {
-            tagger(&suite, &event.payload, chrono::Utc::now()).await
+        |suite, event: lambda_runtime::LambdaEvent<ChainEvent<RunRequest>>| async move {
+            tagger_event(&suite, &event.payload, chrono::Utc::now()).await
         },
     )
     .await

@@ -184,14 +184,46 @@ pub async fn scan_until(
     observer: &dyn ScanObserver,
     deadline: Option<Deadline>,
 ) -> Result<Inventory, AwsError> {
+    let regions = match scope {
+        RegionScope::List(regions) => regions.clone(),
+        RegionScope::All => enabled_regions(clients, clients.require_home_region()?).await?,
+    };
+    scan_units(clients, regions, true, lifecycle, observer, deadline).await
+}
+
+/// One shard of the account's scan, by `deadline`: the global services (`shard` is
+/// [`GLOBAL_REGION`]: IAM and the account's S3 public access block) or one region's. The
+/// shards of an account, merged ([`Inventory::merge`]), read what one [`scan_until`] of their
+/// regions reads; a multi-region trail homed in another shard's region is read by every
+/// region's shard it covers, so each shard's checks see it (the merge keeps it once).
+pub async fn scan_shard(
+    clients: &AwsClients,
+    shard: &str,
+    lifecycle: &LifecyclePolicy,
+    observer: &dyn ScanObserver,
+    deadline: Option<Deadline>,
+) -> Result<Inventory, AwsError> {
+    if shard == GLOBAL_REGION {
+        scan_units(clients, Vec::new(), true, lifecycle, observer, deadline).await
+    } else {
+        let regions = vec![shard.to_owned()];
+        scan_units(clients, regions, false, lifecycle, observer, deadline).await
+    }
+}
+
+/// Scans `regions` of the account `clients` act in, and its global services with `global`.
+async fn scan_units(
+    clients: &AwsClients,
+    regions: Vec<String>,
+    global: bool,
+    lifecycle: &LifecyclePolicy,
+    observer: &dyn ScanObserver,
+    deadline: Option<Deadline>,
+) -> Result<Inventory, AwsError> {
     let started = Instant::now();
     let calls_before = clients.call_counts();
     let home = clients.require_home_region()?.to_owned();
     let account_id = clients.account_id().await?;
-    let regions = match scope {
-        RegionScope::List(regions) => regions.clone(),
-        RegionScope::All => enabled_regions(clients, &home).await?,
-    };
     let home_ctx = Ctx {
         clients,
         account_id: &account_id,
@@ -201,11 +233,13 @@ pub async fn scan_until(
     // Each unit is (service, region, its work).
     type Work<'a> = BoxFuture<'a, (Sink, Option<TagMap>)>;
     let mut units: Vec<(&'static str, String, Work<'_>)> = Vec::new();
-    units.push((
-        "iam",
-        GLOBAL_REGION.to_owned(),
-        Box::pin(async move { (iam::collect(&home_ctx, Only::All).await, None) }),
-    ));
+    if global {
+        units.push((
+            "iam",
+            GLOBAL_REGION.to_owned(),
+            Box::pin(async move { (iam::collect(&home_ctx, Only::All).await, None) }),
+        ));
+    }
     let regions_ref = &regions;
     // The account's public access block: read once, by whichever unit asks first; its own unit
     // records a failure once, and the bucket listings never wait for it.
@@ -216,21 +250,23 @@ pub async fn scan_until(
     }
     .boxed()
     .shared();
-    let block = account_block.clone();
-    units.push((
-        "s3control",
-        GLOBAL_REGION.to_owned(),
-        Box::pin(async move {
-            let (_, errors) = block.await;
-            (
-                Sink {
-                    errors,
-                    ..Sink::default()
-                },
-                None,
-            )
-        }),
-    ));
+    if global {
+        let block = account_block.clone();
+        units.push((
+            "s3control",
+            GLOBAL_REGION.to_owned(),
+            Box::pin(async move {
+                let (_, errors) = block.await;
+                (
+                    Sink {
+                        errors,
+                        ..Sink::default()
+                    },
+                    None,
+                )
+            }),
+        ));
+    }
     for region in &regions {
         let ctx = Ctx {
             clients,

@@ -14,7 +14,7 @@ use infraqa_core::organization::{AccountLine, summarize};
 use infraqa_core::policy::AccountScope;
 use infraqa_core::{Policy, ScanError};
 use infraqa_pipeline::report::ReportTarget;
-use infraqa_pipeline::{Aws, Store};
+use infraqa_pipeline::{Aws, PipelineError, Store};
 
 /// One account's run: its line in the summary, with how many of its findings are at or above
 /// `--fail-on`; or why it was not reached. Its report is not kept: every account's is written.
@@ -41,15 +41,19 @@ pub async fn run(
         )));
     }
     let role = infraqa_pipeline::accounts::member_role(&policy.accounts);
+    let own = base
+        .account_id()
+        .await
+        .map_err(|e| PipelineError::aws("reading the credentials' account", e))?;
     let history = Store::new(
         report::location(&args.out, args.options.history.as_ref()),
         aws,
     );
     let results: Vec<(String, Result<Outcome, CliError>)> = futures_util::stream::iter(&ids)
         .map(|id| {
-            let (base, role, history) = (&base, &role, &history);
+            let (base, role, history, own) = (&base, &role, &history, own.as_str());
             async move {
-                let outcome = one(base, id, role, policy, args, aws, history).await;
+                let outcome = one((base, own), id, role, policy, args, aws, history).await;
                 (id.clone(), outcome)
             }
         })
@@ -104,7 +108,7 @@ pub async fn run(
 
 /// Reaches `id` through `role`, then scans, checks and reports it into OUT/ID/.
 async fn one(
-    base: &AwsClients,
+    (base, own): (&AwsClients, &str),
     id: &str,
     role: &MemberRole,
     policy: &Policy,
@@ -112,7 +116,7 @@ async fn one(
     aws: &Aws,
     history: &Store,
 ) -> Result<Outcome, CliError> {
-    let clients = match infraqa_pipeline::accounts::reach(base, id, role).await {
+    let clients = match infraqa_pipeline::accounts::reach(base, own, id, role).await {
         Ok(c) => c,
         Err(e) => return Ok(Outcome::Unreachable(e)),
     };

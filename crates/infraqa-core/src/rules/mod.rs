@@ -484,7 +484,7 @@ fn evaluate_rule(cx: &EvalContext<'_>, rule: &dyn Rule) -> Evaluation {
 }
 
 /// The order of findings in every document: by rule, region, resource.
-fn finding_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+pub(crate) fn finding_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
     (a.rule_id, &a.region, &a.resource_arn).cmp(&(b.rule_id, &b.region, &b.resource_arn))
 }
 

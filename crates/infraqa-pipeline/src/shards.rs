@@ -1,0 +1,256 @@
+//! Sharded runs: a run over several accounts cut into (account, region) shards, each scanned
+//! and checked on its own (the deployed state machine's Distributed Map runs one shard per
+//! item), then joined again per account for its report.
+//!
+//! ```text
+//! <run>/shards.json                          the plan: every shard of the run
+//! <run>/<account>/<region>/inventory.json    a shard's scan (region `global`: IAM and the
+//!                                            account's S3 public access block)
+//! <run>/<account>/<region>/findings.json     the shard's check
+//! <run>/<account>/<region>/unreached.json    why the shard's account could not be read
+//! ```
+//!
+//! A shard that left no checked inventory is never silently absent: its account's joined
+//! inventory carries an error for every service of its region (service `*`), so the report is
+//! partial there and a past finding in that region is unknown, not resolved.
+
+use crate::error::PipelineError;
+use crate::report::{FINDINGS, INVENTORY, put_json};
+use crate::store::Store;
+use infraqa_core::check::CheckResult;
+use infraqa_core::document::{self, DocumentError};
+use infraqa_core::inventory::EVERY_SERVICE;
+use infraqa_core::model::GLOBAL_REGION;
+use infraqa_core::{Inventory, Policy, ScanError};
+use serde::{Deserialize, Serialize};
+
+/// The plan's file name in a run.
+pub const PLAN: &str = "shards.json";
+/// The file a shard whose account could not be read leaves instead of an inventory.
+pub const UNREACHED: &str = "unreached.json";
+
+/// One shard: the global services (`region` is `global`) or one region of one account, in
+/// one run.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shard {
+    /// The run (its folder under `runs/`).
+    pub run_id: String,
+    /// The account id.
+    pub account: String,
+    /// The region, or `global`.
+    pub region: String,
+}
+
+impl Shard {
+    /// Whether the shard names a run, an account and a region that are what they claim (and
+    /// so safe as folder names); the error names the field.
+    pub fn validate(&self) -> Result<(), PipelineError> {
+        let bad = |field: &str, value: &str, want: &str| {
+            Err(PipelineError::input(format!(
+                "shard {field} `{value}` is not {want}"
+            )))
+        };
+        if self.run_id.is_empty()
+            || !self
+                .run_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        {
+            return bad("run_id", &self.run_id, "a run id (letters, digits, `.-_`)");
+        }
+        if self.account.len() != 12 || !self.account.chars().all(|c| c.is_ascii_digit()) {
+            return bad("account", &self.account, "a 12-digit account id");
+        }
+        let region_shape = self.region.split('-').count() >= 3
+            && self
+                .region
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if self.region != GLOBAL_REGION && !region_shape {
+            return bad("region", &self.region, "a region name or `global`");
+        }
+        Ok(())
+    }
+
+    /// The shard's folder in `runs` (the folder of every run).
+    pub fn store(&self, runs: &Store) -> Store {
+        runs.child(&self.run_id)
+            .child(&self.account)
+            .child(&self.region)
+    }
+
+    /// `123456789012/eu-west-1`.
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.account, self.region)
+    }
+}
+
+/// The shards of the run `run_id` over `accounts` and `regions`: for each account its global
+/// services, then each region.
+pub fn plan(run_id: &str, accounts: &[String], regions: &[String]) -> Vec<Shard> {
+    accounts
+        .iter()
+        .flat_map(|account| {
+            std::iter::once(GLOBAL_REGION)
+                .chain(regions.iter().map(String::as_str))
+                .map(|region| Shard {
+                    run_id: run_id.to_owned(),
+                    account: account.clone(),
+                    region: region.to_owned(),
+                })
+        })
+        .collect()
+}
+
+/// Writes `plan` as the run's `shards.json` (a JSON array, as the Distributed Map's item
+/// reader reads it); returns where it went.
+pub async fn write_plan(run: &Store, plan: &[Shard]) -> Result<String, PipelineError> {
+    put_json(run, PLAN, &plan).await
+}
+
+/// The run's plan.
+pub async fn read_plan(run: &Store) -> Result<Vec<Shard>, PipelineError> {
+    let bytes = run.get(PLAN).await?.ok_or_else(|| {
+        PipelineError::input(format!(
+            "{} does not exist: the run was not planned",
+            run.describe(PLAN)
+        ))
+    })?;
+    let plan: Vec<Shard> = serde_json::from_slice(&bytes).map_err(|e| {
+        PipelineError::input_because(format!("{} is not a shard plan", run.describe(PLAN)), e)
+    })?;
+    for shard in &plan {
+        shard.validate()?;
+    }
+    Ok(plan)
+}
+
+/// One account of a sharded run, joined.
+#[derive(Debug)]
+pub enum Joined {
+    /// Some shard was read: the account's inventory and check, as one scan and check of the
+    /// same regions would have them, with an error for each shard that was not.
+    Read {
+        /// The inventory.
+        inventory: Inventory,
+        /// The check.
+        check: CheckResult,
+    },
+    /// No shard of the account was read: why (the first shard's reason).
+    Unreached(ScanError),
+}
+
+/// Joins the shards `regions` of `account` in `run` (the run's folder), checked under
+/// `policy`.
+pub async fn join_account(
+    run: &Store,
+    account: &str,
+    regions: &[String],
+    policy: &Policy,
+) -> Result<Joined, PipelineError> {
+    let mut inventories = Vec::new();
+    let mut checks = Vec::new();
+    let mut missing = Vec::new();
+    let mut unreached = None;
+    for region in regions {
+        let shard = run.child(account).child(region);
+        let not_read = |code: &str, message: String| ScanError {
+            region: region.clone(),
+            service: EVERY_SERVICE.to_owned(),
+            operation: "Shard".to_owned(),
+            code: code.to_owned(),
+            message,
+        };
+        if let Some(bytes) = shard.get(UNREACHED).await? {
+            let error: ScanError = serde_json::from_slice(&bytes).map_err(|e| {
+                PipelineError::input_because(
+                    format!("{} is not a recorded error", shard.describe(UNREACHED)),
+                    e,
+                )
+            })?;
+            missing.push(not_read(
+                &error.code,
+                format!("shard {account}/{region} not read: {}", error.message),
+            ));
+            unreached.get_or_insert(error);
+            continue;
+        }
+        let Some(bytes) = shard.get(INVENTORY).await? else {
+            missing.push(not_read(
+                "NotScanned",
+                format!(
+                    "shard {account}/{region} has no inventory: its scan did not finish (the \
+                     state machine's execution says why)"
+                ),
+            ));
+            continue;
+        };
+        let inventory = parse(&shard, INVENTORY, "inventory", &bytes, document::inventory)?;
+        drop(bytes);
+        let check = match shard.get(FINDINGS).await? {
+            None => None,
+            Some(bytes) => Some(parse(
+                &shard,
+                FINDINGS,
+                "findings file",
+                &bytes,
+                document::findings,
+            )?),
+        };
+        match check.map(|c| {
+            let fits = c.belongs_to(account, inventory.generated_at, policy);
+            (c, fits)
+        }) {
+            Some((check, Ok(()))) => {
+                inventories.push(inventory);
+                checks.push(check);
+            }
+            Some((_, Err(mismatch))) => missing.push(not_read(
+                "NotChecked",
+                format!("shard {account}/{region} not checked: {mismatch}"),
+            )),
+            None => missing.push(not_read(
+                "NotChecked",
+                format!("shard {account}/{region} was scanned but not checked"),
+            )),
+        }
+    }
+    let Some(first) = inventories.first_mut() else {
+        let error = unreached.or_else(|| missing.first().cloned()).unwrap_or(ScanError {
+            region: GLOBAL_REGION.to_owned(),
+            service: EVERY_SERVICE.to_owned(),
+            operation: "Shard".to_owned(),
+            code: "NotPlanned".to_owned(),
+            message: format!("account {account} has no shard in the run"),
+        });
+        return Ok(Joined::Unreached(error));
+    };
+    first.errors.extend(missing);
+    // `merge` has a part: the first was just matched.
+    let Some(inventory) = Inventory::merge(inventories) else {
+        return Err(PipelineError::input(format!(
+            "account {account}: no inventory to join"
+        )));
+    };
+    let check = infraqa_core::check::merge(checks, &inventory, policy).map_err(|e| {
+        PipelineError::input_because(format!("joining the checks of account {account}"), e)
+    })?;
+    Ok(Joined::Read { inventory, check })
+}
+
+/// `bytes`, the document `name` of `store`, read with `read`.
+fn parse<T>(
+    store: &Store,
+    name: &str,
+    what: &str,
+    bytes: &[u8],
+    read: fn(&[u8]) -> Result<T, DocumentError>,
+) -> Result<T, PipelineError> {
+    read(bytes).map_err(|e| {
+        PipelineError::input_because(
+            format!("{} is not a usable infraqa {what}", store.describe(name)),
+            e,
+        )
+    })
+}
