@@ -198,3 +198,112 @@ async fn the_built_binaries_run_the_chain_against_the_lambda_runtime_api() {
         assert!(missed.contains(&unit), "{unit:?} missing from {missed:?}");
     }
 }
+
+/// The built binaries behind the state machine's definition.
+struct Binaries<'r> {
+    runtime: &'r Runtime,
+    s3: aws_sdk_s3::Client,
+}
+
+impl infraqa_tests::state_machine::Functions for Binaries<'_> {
+    fn invoke(
+        &mut self,
+        function: &str,
+        payload: serde_json::Value,
+    ) -> futures_util::future::BoxFuture<'_, Result<serde_json::Value, String>> {
+        let answer = self
+            .runtime
+            .invoke(&format!("infraqa-{function}"), &payload.to_string())
+            .map_err(|e| e.to_string());
+        Box::pin(async move { answer })
+    }
+
+    fn object(
+        &mut self,
+        bucket: &str,
+        key: &str,
+    ) -> futures_util::future::BoxFuture<'_, Result<Vec<u8>, String>> {
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        Box::pin(async move {
+            object(&self.s3, &bucket, &key)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the emulator and cargo-lambda: run `make test` or `make e2e`"]
+async fn the_built_binaries_run_the_state_machines_shards_against_the_lambda_runtime_api() {
+    if std::env::var("INFRAQA_E2E").as_deref() != Ok("1") {
+        eprintln!("skipped: set INFRAQA_E2E=1 with cargo-lambda on the PATH (make e2e does)");
+        return;
+    }
+    let (emulator, management) = fresh_account().await;
+    let members = management.create_organization(1).await.unwrap();
+    let member = emulator.account(members[0].clone()).await.unwrap();
+    let estate = seed_demo_estate(&member.clients().await).await.unwrap();
+    let c = management.clients().await;
+    let bucket = format!("infraqa-e2e-org-{}", management.account_id);
+    let s3 = c.s3(PRIMARY_REGION);
+    let policy = format!(
+        "{}\n[accounts]\nids = \"organization\"\n",
+        estate.policy_toml()
+    );
+    infraqa_tests::objects::suite_bucket(&s3, &bucket, &policy)
+        .await
+        .unwrap();
+    let mut runtime = Runtime::start(
+        std::path::Path::new(WORKSPACE),
+        [("INFRAQA_BUCKET".into(), bucket.clone())]
+            .into_iter()
+            .chain(management.environment(PRIMARY_REGION))
+            .collect(),
+    )
+    .unwrap();
+    let bin = binaries().unwrap();
+    for name in [
+        "infraqa-scanner",
+        "infraqa-checker",
+        "infraqa-reporter",
+        "infraqa-tagger",
+    ] {
+        runtime.function(&bin, name, 512, &[]).unwrap();
+    }
+    let definition =
+        infraqa_tests::state_machine::Definition::load(std::path::Path::new(WORKSPACE)).unwrap();
+    let input = serde_json::json!({"max_concurrency": 2, "tolerated_failure_percentage": 0});
+    let (out, trace) = definition
+        .run(
+            input,
+            &mut Binaries {
+                runtime: &runtime,
+                s3: s3.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    // Two accounts, each its global services and the policy's two regions.
+    assert_eq!(out["plan"]["shards"], 6, "{out}");
+    assert_eq!(trace.failed_items, 0);
+    let run = format!("runs/{}", out["plan"]["run_id"].as_str().unwrap());
+    let summary: infraqa_core::organization::OrganizationSummary = serde_json::from_slice(
+        &object(&s3, &bucket, &format!("{run}/organization.json"))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary.accounts.len(), 2, "{summary:?}");
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    let objects = keys(&s3, &bucket, &format!("{run}/")).await.unwrap();
+    for id in [&management.account_id, &members[0]] {
+        for name in ["report.json", "report.html", "tag-plan.json"] {
+            let key = format!("{run}/{id}/{name}");
+            assert!(objects.contains(&key), "{key}: {objects:?}");
+        }
+        for shard in ["global", PRIMARY_REGION] {
+            let key = format!("{run}/{id}/{shard}/findings.json");
+            assert!(objects.contains(&key), "{key}: {objects:?}");
+        }
+    }
+}

@@ -450,3 +450,261 @@ async fn the_first_report_of_a_quarter_writes_the_previous_quarters_audit_pack_o
         .unwrap_err();
     assert!(!err.retryable, "{err}");
 }
+
+/// The handlers in-process, as the state machine's definition calls them.
+struct InProcess {
+    suite: Suite,
+    s3: aws_sdk_s3::Client,
+}
+
+impl infraqa_tests::state_machine::Functions for InProcess {
+    fn invoke(
+        &mut self,
+        function: &str,
+        payload: serde_json::Value,
+    ) -> futures_util::future::BoxFuture<'_, Result<serde_json::Value, String>> {
+        use infraqa_lambda::organization::{
+            ChainEvent, RunRequest, ShardRequest, checker_event, scanner_event, tagger_event,
+        };
+        let function = function.to_owned();
+        Box::pin(async move {
+            let now = chrono::Utc::now();
+            let suite = &self.suite;
+            let json =
+                |v: Result<serde_json::Value, serde_json::Error>| v.map_err(|e| e.to_string());
+            let read = |what: &str| format!("{function} cannot read its payload as {what}");
+            match function.as_str() {
+                "scanner" => {
+                    let event = serde_json::from_value(payload)
+                        .map_err(|e| format!("{}: {e}", read("a scanner event")))?;
+                    let done = scanner_event(suite, event, None, now)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    json(serde_json::to_value(done))
+                }
+                "checker" => {
+                    let event: ChainEvent<ShardRequest> = serde_json::from_value(payload)
+                        .map_err(|e| format!("{}: {e}", read("a shard")))?;
+                    let done = checker_event(suite, &event, now)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    json(serde_json::to_value(done))
+                }
+                "reporter" => {
+                    let event: handlers::ReporterEvent = serde_json::from_value(payload)
+                        .map_err(|e| format!("{}: {e}", read("a run")))?;
+                    let done = handlers::reporter_event(suite, &event, now)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    json(serde_json::to_value(done))
+                }
+                "tagger" => {
+                    let event: ChainEvent<RunRequest> = serde_json::from_value(payload)
+                        .map_err(|e| format!("{}: {e}", read("a run")))?;
+                    let done = tagger_event(suite, &event, now)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    json(serde_json::to_value(done))
+                }
+                other => Err(format!("no function {other}")),
+            }
+        })
+    }
+
+    fn object(
+        &mut self,
+        bucket: &str,
+        key: &str,
+    ) -> futures_util::future::BoxFuture<'_, Result<Vec<u8>, String>> {
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        Box::pin(async move {
+            infraqa_tests::objects::object(&self.s3, &bucket, &key)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// The keys (rule, region, resource) of `findings`.
+fn finding_keys(findings: &[infraqa_core::Finding]) -> std::collections::BTreeSet<String> {
+    findings
+        .iter()
+        .map(|f| format!("{} {} {}", f.rule_id, f.region, f.resource_arn))
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs the emulator: run `make test`"]
+async fn the_state_machine_shards_an_organization_and_reports_each_account_as_one_scan_would() {
+    use infraqa_core::organization::{AccountStatus, OrganizationSummary};
+    use infraqa_tests::fault_proxy::{Fault, FaultAction, FaultProxy};
+    use infraqa_tests::state_machine::Definition;
+    let emulator = infraqa_tests::emulator::Emulator::from_env().unwrap();
+    let management = emulator.fresh_account().await.unwrap();
+    let members = management.create_organization(2).await.unwrap();
+    // The first member: the demo estate (both regions, IAM, trails, buckets).
+    let first = emulator.account(members[0].clone()).await.unwrap();
+    let first_clients = first.clients().await;
+    let estate = seed_demo_estate(&first_clients).await.unwrap();
+    // The second member's role cannot be assumed.
+    let denied = Fault {
+        service: Some("sts".into()),
+        ..Fault::on("AssumeRole", FaultAction::AccessDenied)
+    }
+    .with_body(&members[1]);
+    let proxy = FaultProxy::start(emulator.url(), vec![denied])
+        .await
+        .unwrap();
+    let mut options = management.options();
+    options.endpoint_url = Some(proxy.url().to_owned());
+    let c = AwsClients::load(options).await;
+    // The demo policy (every rule, both regions), over the organization.
+    let policy = format!(
+        "{}\n[accounts]\nids = \"organization\"\n",
+        estate.policy_toml()
+    );
+    let (suite, _alerts) = suite(&c, &policy, &management.account_id).await;
+    let bucket = suite.config.bucket.clone();
+
+    let definition = Definition::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/.."
+    )))
+    .unwrap();
+    let mut functions = InProcess {
+        suite: suite.clone(),
+        s3: c.s3(PRIMARY_REGION),
+    };
+    let input = serde_json::json!({"max_concurrency": 4, "tolerated_failure_percentage": 0});
+    let (out, trace) = definition.run(input, &mut functions).await.unwrap();
+
+    // Three accounts, each its global services and two regions.
+    assert_eq!(out["plan"]["shards"], 9, "{out}");
+    let run_id = out["plan"]["run_id"].as_str().unwrap().to_owned();
+    let shard_scans: Vec<_> = trace
+        .calls
+        .iter()
+        .filter(|(f, p, _)| f == "scanner" && p.get("shard").is_some())
+        .collect();
+    assert_eq!(shard_scans.len(), 9);
+    for (_, payload, answer) in &shard_scans {
+        let reached = answer.as_ref().unwrap()["reached"].as_bool().unwrap();
+        assert_eq!(
+            reached,
+            payload["shard"]["account"] != members[1].as_str(),
+            "{payload} {answer:?}"
+        );
+    }
+    assert_eq!(trace.failed_items, 0);
+
+    // The summary: two complete accounts, the third named with why.
+    let summary: OrganizationSummary = serde_json::from_slice(
+        &object(&c, &bucket, &format!("runs/{run_id}/organization.json"))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let status = |id: &str| {
+        summary
+            .accounts
+            .iter()
+            .find(|a| a.account_id == id)
+            .map(|a| a.status)
+    };
+    assert_eq!(
+        status(&management.account_id),
+        Some(AccountStatus::Complete)
+    );
+    assert_eq!(status(&members[0]), Some(AccountStatus::Complete));
+    assert_eq!(status(&members[1]), Some(AccountStatus::Unreachable));
+    assert_eq!(summary.errors.len(), 1, "{:?}", summary.errors);
+    assert_eq!(summary.errors[0].operation, "AssumeRole");
+    assert_eq!(summary.errors[0].code, "AccessDenied");
+    let history = keys(&c, &bucket, "history/").await;
+    let entries = history
+        .iter()
+        .filter(|k| !k.ends_with(".inventory.json.gz"))
+        .count();
+    assert_eq!(entries, 2, "one per account reported: {history:?}");
+
+    // The first member's report, joined from its shards, finds what one scan and one check of
+    // the same regions find: no finding more, none fewer.
+    let report = infraqa_core::document::report(
+        &object(
+            &c,
+            &bucket,
+            &format!("runs/{run_id}/{}/report.json", members[0]),
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(!report.partial);
+    let parsed = infraqa_core::Policy::from_toml(&policy, "policy").unwrap();
+    let whole = infraqa_aws::scan::scan(
+        &first_clients,
+        &parsed.scan.regions,
+        &parsed.lifecycle,
+        &infraqa_aws::scan::Quiet,
+    )
+    .await
+    .unwrap();
+    assert!(whole.errors.is_empty(), "{:?}", whole.errors);
+    let checked = infraqa_core::check::check(&whole, &parsed, chrono::Utc::now());
+    assert!(!checked.findings.is_empty());
+    assert_eq!(
+        finding_keys(&report.findings),
+        finding_keys(&checked.findings)
+    );
+    assert_eq!(report.summary.total_resources, whole.resources.len());
+    let orphan_keys = |orphans: &[infraqa_core::orphans::Orphan]| -> Vec<String> {
+        orphans
+            .iter()
+            .map(|o| format!("{:?} {}", o.kind, o.resource_arn))
+            .collect()
+    };
+    assert_eq!(orphan_keys(&report.orphans), orphan_keys(&checked.orphans));
+    assert_eq!(report.exempted.len(), checked.exempted.len());
+    assert_eq!(report.not_evaluated.len(), checked.not_evaluated.len());
+
+    // Tag plans for the reported accounts; nothing for the one not reached.
+    let tagged = &out["tag"]["accounts"];
+    assert_eq!(tagged[&members[1]], "not reported: nothing to tag", "{out}");
+    for id in [&management.account_id, &members[0]] {
+        assert!(tagged[id].as_str().unwrap().starts_with("planned"), "{out}");
+        object(&c, &bucket, &format!("runs/{run_id}/{id}/tag-plan.json"))
+            .await
+            .unwrap();
+    }
+
+    // A retried report step reports nothing twice and writes the same summary.
+    let again: handlers::ReporterEvent =
+        serde_json::from_value(serde_json::json!({"organization_run": run_id})).unwrap();
+    handlers::reporter_event(&suite, &again, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(keys(&c, &bucket, "history/").await, history);
+    let retried: OrganizationSummary = serde_json::from_slice(
+        &object(&c, &bucket, &format!("runs/{run_id}/organization.json"))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(retried.accounts, summary.accounts);
+}
+
+#[test]
+fn the_state_machine_retries_exactly_the_errors_the_handlers_call_retryable() {
+    let definition = infraqa_tests::state_machine::Definition::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/.."
+    )))
+    .unwrap();
+    let text = definition.json().to_string();
+    let error = |retryable| infraqa_lambda::HandlerError {
+        retryable,
+        message: String::new(),
+    };
+    assert!(text.contains(error(true).error_type()));
+    assert!(!text.contains(error(false).error_type()));
+}

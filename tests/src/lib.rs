@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod objects;
 pub mod runtime;
 pub mod seed;
+pub mod state_machine;
 
 /// A step of the harness or the seeder that failed, with what was being done.
 #[derive(Debug, thiserror::Error)]

@@ -17,8 +17,8 @@ use infraqa_pipeline::report::{
     FINDINGS, INVENTORY, ReportTarget, put_json, read_document, to_json,
 };
 use infraqa_pipeline::{Aws, Location, PipelineError, Store};
-use std::future::Future;
 use serde::{Deserialize, Serialize};
+use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Where runs go in the bucket.
@@ -540,8 +540,12 @@ pub async fn reporter_event(
 ) -> Result<Vec<Step>, HandlerError> {
     match event {
         ReporterEvent::Run(r) => {
-            let done =
-                Box::pin(crate::organization::report_run(suite, &r.organization_run, now)).await?;
+            let done = Box::pin(crate::organization::report_run(
+                suite,
+                &r.organization_run,
+                now,
+            ))
+            .await?;
             Ok(vec![Step {
                 run_id: done.run_id,
                 outcome: format!(

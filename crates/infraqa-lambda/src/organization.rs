@@ -71,8 +71,6 @@ pub struct Planned {
     pub bucket: String,
     /// The plan's key (a JSON array of shards: the map's items).
     pub shards_key: String,
-    /// Where the map writes its results.
-    pub results_prefix: String,
     /// How many accounts.
     pub accounts: usize,
     /// How many shards.
@@ -112,7 +110,6 @@ pub async fn plan(suite: &Suite, now: DateTime<Utc>) -> Result<Planned, HandlerE
     tracing::info!(run_id = %run_id, accounts = accounts.len(), shards = plan.len(), "planned");
     Ok(Planned {
         shards_key: format!("{RUNS}/{run_id}/{}", shards::PLAN),
-        results_prefix: format!("{RUNS}/{run_id}/map"),
         bucket: suite.config.bucket.clone(),
         accounts: accounts.len(),
         shards: plan.len(),
@@ -296,7 +293,7 @@ pub async fn report_run(
             }
             Joined::Read { inventory, check } => {
                 let (report, criticals) =
-                    report_account(suite, &out, inventory, async { Ok(check) }, &policy, now)
+                    report_account(suite, &out, inventory, async { Ok(*check) }, &policy, now)
                         .await?;
                 tracing::info!(account = %account, score = report.summary.compliance_score, criticals, "reported");
                 lines.push(AccountLine::reported(&report, link));
@@ -341,8 +338,8 @@ async fn already_reported(
     if out.get("report.json").await?.is_none() {
         return Ok(None);
     }
-    let report = read_document(out, "report.json", "report", infraqa_core::document::report)
-        .await?;
+    let report =
+        read_document(out, "report.json", "report", infraqa_core::document::report).await?;
     let entry = infraqa_pipeline::report::entry_name_at(report.inventory_generated_at, account);
     if history.get(&entry).await?.is_none() {
         return Ok(None);
@@ -399,8 +396,13 @@ async fn tag_account(
     now: DateTime<Utc>,
 ) -> Result<String, HandlerError> {
     let store = &run.child(account);
-    let report = read_document(store, "report.json", "report", infraqa_core::document::report)
-        .await?;
+    let report = read_document(
+        store,
+        "report.json",
+        "report",
+        infraqa_core::document::report,
+    )
+    .await?;
     let inventory = match shards::join_account(run, account, regions, policy).await? {
         Joined::Read { inventory, .. } => inventory,
         Joined::Unreached(e) => {

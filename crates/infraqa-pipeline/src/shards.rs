@@ -135,7 +135,7 @@ pub enum Joined {
         /// The inventory.
         inventory: Inventory,
         /// The check.
-        check: CheckResult,
+        check: Box<CheckResult>,
     },
     /// No shard of the account was read: why (the first shard's reason).
     Unreached(ScanError),
@@ -217,13 +217,15 @@ pub async fn join_account(
         }
     }
     let Some(first) = inventories.first_mut() else {
-        let error = unreached.or_else(|| missing.first().cloned()).unwrap_or(ScanError {
-            region: GLOBAL_REGION.to_owned(),
-            service: EVERY_SERVICE.to_owned(),
-            operation: "Shard".to_owned(),
-            code: "NotPlanned".to_owned(),
-            message: format!("account {account} has no shard in the run"),
-        });
+        let error = unreached
+            .or_else(|| missing.first().cloned())
+            .unwrap_or(ScanError {
+                region: GLOBAL_REGION.to_owned(),
+                service: EVERY_SERVICE.to_owned(),
+                operation: "Shard".to_owned(),
+                code: "NotPlanned".to_owned(),
+                message: format!("account {account} has no shard in the run"),
+            });
         return Ok(Joined::Unreached(error));
     };
     first.errors.extend(missing);
@@ -236,7 +238,10 @@ pub async fn join_account(
     let check = infraqa_core::check::merge(checks, &inventory, policy).map_err(|e| {
         PipelineError::input_because(format!("joining the checks of account {account}"), e)
     })?;
-    Ok(Joined::Read { inventory, check })
+    Ok(Joined::Read {
+        inventory,
+        check: Box::new(check),
+    })
 }
 
 /// `bytes`, the document `name` of `store`, read with `read`.
