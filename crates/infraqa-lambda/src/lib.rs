@@ -9,6 +9,9 @@
 //! runs/<run-id>/report.*           reporter  (on the findings' event), with the history entry
 //! runs/<run-id>/alert.json         reporter: the alert sent for the run (never sent twice)
 //! runs/<run-id>/tag-plan.json      tagger    (on report.json's event)
+//! runs/<run-id>/shards.json        a run over several accounts (the state machine's; see
+//! runs/<run-id>/<account>/...      `organization`): its shards, their files, each account's
+//! runs/<run-id>/organization.*     report, and the summary over them
 //! history/                         one entry per run
 //! audit-log/                       tag writes and validations, one file each, never replaced
 //! ```
