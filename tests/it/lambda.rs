@@ -623,7 +623,7 @@ async fn the_state_machine_shards_an_organization_and_reports_each_account_as_on
     let history = keys(&c, &bucket, "history/").await;
     let entries = history
         .iter()
-        .filter(|k| !k.ends_with(".inventory.json.gz"))
+        .filter(|k| !k.ends_with(".inventory.json.gz") && !k.contains("/organization/"))
         .count();
     assert_eq!(entries, 2, "one per account reported: {history:?}");
 
@@ -691,6 +691,14 @@ async fn the_state_machine_shards_an_organization_and_reports_each_account_as_on
     )
     .unwrap();
     assert_eq!(retried.accounts, summary.accounts);
+    // The organization's own history: one entry for the run, replaced by the retry.
+    let kept = keys(&c, &bucket, "history/organization/").await;
+    assert_eq!(kept, [format!("history/organization/{run_id}.json")]);
+    for name in ["organization.md", "organization.html", "organization.csv"] {
+        object(&c, &bucket, &format!("runs/{run_id}/{name}"))
+            .await
+            .unwrap();
+    }
 }
 
 #[test]

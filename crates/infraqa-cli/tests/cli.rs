@@ -1431,4 +1431,30 @@ fn run_over_an_organization_reports_each_account_and_names_the_one_it_could_not_
         serde_json::from_slice(&std::fs::read(out.join("organization.json")).unwrap()).unwrap();
     assert_eq!(summary.accounts.len(), 2);
     assert!(!summary.partial);
+    // The organization's trend: the first run is the previous one, its account gone from this
+    // run's scope named.
+    let t = &summary.trend;
+    assert_eq!(t.history.len(), 2, "{t:?}");
+    assert_eq!(t.previous_score, t.history[0].compliance_score);
+    assert!(t.previous_score.is_some());
+    assert_eq!(t.removed, [members[1].clone()]);
+    assert!(t.newly_unreached.is_empty());
+    let kept = std::fs::read_dir(out.join("history").join("organization"))
+        .unwrap()
+        .count();
+    assert_eq!(kept, 2, "one organization entry per run");
+    // Every format, a section per account in the page, a row per account in the table.
+    let page = std::fs::read_to_string(out.join("organization.html")).unwrap();
+    for id in [&management.account_id, &members[0]] {
+        assert!(
+            page.contains(&format!("<section id=\"account-{id}\">")),
+            "{page}"
+        );
+        assert!(
+            page.contains(&format!("<a href=\"{id}/report.html\">")),
+            "{page}"
+        );
+    }
+    let table = std::fs::read_to_string(out.join("organization.csv")).unwrap();
+    assert_eq!(table.lines().count(), 3, "{table}");
 }

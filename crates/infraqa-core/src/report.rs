@@ -179,7 +179,7 @@ fn key(rule: RuleId, arn: &str, resource_type: &str, region: &str) -> FindingKey
     }
 }
 
-fn pct(part: usize, whole: usize) -> f64 {
+pub(crate) fn pct(part: usize, whole: usize) -> f64 {
     if whole == 0 {
         100.0
     } else {

@@ -159,12 +159,7 @@ impl Suite {
 
 /// A run's id: its scan's time, to the millisecond.
 pub fn run_id(inventory: &Inventory) -> String {
-    run_id_at(inventory.generated_at)
-}
-
-/// The id of a run started at `at`, to the millisecond: `20261202T013000.000Z`.
-pub fn run_id_at(at: DateTime<Utc>) -> String {
-    at.format("%Y%m%dT%H%M%S%.3fZ").to_string()
+    infraqa_pipeline::report::run_id(inventory.generated_at)
 }
 
 /// The scanner's payload: `{}` (and the schedule's event) scans the configured regions

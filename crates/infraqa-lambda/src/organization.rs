@@ -104,7 +104,7 @@ pub async fn plan(suite: &Suite, now: DateTime<Utc>) -> Result<Planned, HandlerE
                 .map_err(|e| PipelineError::aws("listing the enabled regions", e))?
         }
     };
-    let run_id = crate::handlers::run_id_at(now);
+    let run_id = infraqa_pipeline::report::run_id(now);
     let plan = shards::plan(&run_id, &accounts, &regions);
     shards::write_plan(&suite.run(&run_id), &plan).await?;
     tracing::info!(run_id = %run_id, accounts = accounts.len(), shards = plan.len(), "planned");
@@ -301,8 +301,15 @@ pub async fn report_run(
         }
     }
     errors.sort_by(|a, b| a.message.cmp(&b.message));
-    let summary = summarize(lines, errors, now);
-    let written = infraqa_pipeline::accounts::write_summary(&run, &summary).await?;
+    let mut summary = summarize(lines, errors, now);
+    let written = infraqa_pipeline::accounts::write_summary(
+        &run,
+        &history,
+        run_id,
+        &mut summary,
+        infraqa_core::report::DEFAULT_TREND_RUNS,
+    )
+    .await?;
     if let Some(step) = quarter_pack(suite, now).await? {
         tracing::info!(outcome = %step.outcome, "audit pack");
     }

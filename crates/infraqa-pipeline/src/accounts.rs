@@ -66,19 +66,64 @@ pub async fn reach(
 }
 
 /// The names of the summary of a run over several accounts.
-pub const SUMMARY_FILES: [&str; 2] = ["organization.json", "organization.md"];
+pub const SUMMARY_FILES: [&str; 4] = [
+    "organization.json",
+    "organization.md",
+    "organization.html",
+    "organization.csv",
+];
 
-/// Writes `summary` into `out` as `organization.json` and `organization.md`; returns where
-/// they went.
+/// The folder of the organization's own entries in a history store (one summary per run,
+/// beside the accounts' entries, which are listed without it).
+pub const ORGANIZATION_HISTORY: &str = "organization";
+
+/// Gives `summary` its trend over the organization's last `trend_runs` runs (this one among
+/// them) in `history`, writes it into `out` in every format, and keeps it in `history` as
+/// `organization/<run>.json` (a retried run replaces its own); returns where each file went.
+/// `run` is the run's id (`crate::report::run_id`): entries sort by it. An earlier entry that
+/// cannot be read is left out of the trend with a warning, never a failure.
 pub async fn write_summary(
     out: &Store,
-    summary: &OrganizationSummary,
+    history: &Store,
+    run: &str,
+    summary: &mut OrganizationSummary,
+    trend_runs: usize,
 ) -> Result<Vec<String>, PipelineError> {
-    let [json, md] = SUMMARY_FILES;
-    let page = infraqa_report::organization::render(summary)
-        .map_err(|e| PipelineError::storage(format!("rendering {md}"), e))?;
-    Ok(vec![
+    let entries = history.child(ORGANIZATION_HISTORY);
+    let own = format!("{run}.json");
+    let mut names: Vec<String> = entries
+        .names(".json")
+        .await?
+        .into_iter()
+        .filter(|n| *n < own)
+        .collect();
+    names.sort();
+    let names = names.split_off(names.len().saturating_sub(trend_runs.saturating_sub(1)));
+    let mut past = Vec::new();
+    for (name, bytes) in entries.read_named(names).await? {
+        match serde_json::from_slice::<OrganizationSummary>(&bytes) {
+            Ok(s) => past.push(s),
+            Err(e) => tracing::warn!(
+                "{} is not an organization summary, left out of the trend: {e}",
+                entries.describe(&name)
+            ),
+        }
+    }
+    summary.trend = infraqa_core::organization::trend(summary, &past);
+    let [json, md, html, csv] = SUMMARY_FILES;
+    let render = |name: &str, e: &dyn std::fmt::Display| {
+        PipelineError::input(format!("rendering {name}: {e}"))
+    };
+    let page = infraqa_report::organization::render(summary).map_err(|e| render(md, &e))?;
+    let web = infraqa_report::organization::html(summary).map_err(|e| render(html, &e))?;
+    let mut table = Vec::new();
+    infraqa_report::organization::csv(summary, &mut table).map_err(|e| render(csv, &e))?;
+    let written = vec![
         put_json(out, json, summary).await?,
         out.put(md, page.into_bytes(), content_type(md)).await?,
-    ])
+        out.put(html, web.into_bytes(), content_type(html)).await?,
+        out.put(csv, table, content_type(csv)).await?,
+    ];
+    put_json(&entries, &own, summary).await?;
+    Ok(written)
 }

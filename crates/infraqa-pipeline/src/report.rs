@@ -240,9 +240,15 @@ pub fn entry_name(inventory: &Inventory) -> String {
     entry_name_at(inventory.generated_at, &inventory.account_id)
 }
 
-/// The name of the history entry of `account`'s inventory taken at `taken`.
+/// The id of a run started at `at`, to the millisecond (`20261202T013000.000Z`): the
+/// deployed suite's run folders and the organization's history entries are named by it.
+pub fn run_id(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y%m%dT%H%M%S%.3fZ").to_string()
+}
+
+/// The name of the history entry of the inventory `account` took at `taken`.
 pub fn entry_name_at(taken: chrono::DateTime<chrono::Utc>, account: &str) -> String {
-    format!("{}-{account}.json", taken.format("%Y%m%dT%H%M%S%.3fZ"))
+    format!("{}-{account}.json", run_id(taken))
 }
 
 /// Builds the report (with actual spend from Cost Explorer when the policy asks), writes every

@@ -19,7 +19,7 @@ pub const HEADER: [&str; 10] = [
 
 /// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) gets a
 /// leading `'`: tag values are user input and reach these cells.
-fn cell(s: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn cell(s: &str) -> std::borrow::Cow<'_, str> {
     match s.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}").into(),
         _ => s.into(),

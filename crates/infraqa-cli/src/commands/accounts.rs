@@ -33,6 +33,7 @@ pub async fn run(
     scope: &AccountScope,
     aws: &Aws,
 ) -> Result<(), CliError> {
+    let started = chrono::Utc::now();
     let base = aws.for_policy(policy).await;
     let ids = infraqa_pipeline::accounts::resolve(&base, &policy.accounts, scope).await?;
     if ids.is_empty() {
@@ -78,9 +79,17 @@ pub async fn run(
         }
     }
     errors.sort_by(|a, b| a.message.cmp(&b.message));
-    let summary = summarize(lines, errors, chrono::Utc::now());
+    let mut summary = summarize(lines, errors, chrono::Utc::now());
     let out = Store::new(args.out.clone(), aws);
-    for at in infraqa_pipeline::accounts::write_summary(&out, &summary).await? {
+    let written = infraqa_pipeline::accounts::write_summary(
+        &out,
+        &history,
+        &infraqa_pipeline::report::run_id(started),
+        &mut summary,
+        usize::from(args.options.trend_runs),
+    )
+    .await?;
+    for at in written {
         println!("{at}");
     }
     let unreached = summary.errors.len();
