@@ -279,7 +279,8 @@ pub struct RunArgs {
     /// sums them up.
     #[arg(long, value_name = "org|own|ID,ID...", value_parser = parse_accounts)]
     pub accounts: Option<AccountScope>,
-    /// How many accounts run at once.
+    /// How many shards (an account's global services, or one of its regions) are scanned and
+    /// checked at once, over at most as many accounts.
     #[arg(long, value_name = "N", default_value_t = 4,
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: u16,

@@ -1396,6 +1396,20 @@ fn run_over_an_organization_reports_each_account_and_names_the_one_it_could_not_
         "the member's bucket is judged in its own report"
     );
     assert!(!out.join(&members[1]).exists());
+    // Each account was scanned and checked as shards (its global services, each region), then
+    // joined into its own inventory and findings.
+    for shard in ["global", "us-east-1"] {
+        for file in ["inventory.json", "findings.json"] {
+            let at = out.join(&members[0]).join(shard).join(file);
+            assert!(at.is_file(), "{}", at.display());
+        }
+    }
+    let joined: infraqa_core::Inventory = serde_json::from_slice(
+        &std::fs::read(out.join(&members[0]).join("inventory.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(joined.regions, ["us-east-1"]);
+    assert!(joined.stats.units.iter().any(|u| u.service == "iam"));
     // One history store, one entry per account reached.
     let entries = std::fs::read_dir(out.join("history"))
         .unwrap()

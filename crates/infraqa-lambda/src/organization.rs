@@ -24,8 +24,8 @@ use infraqa_core::model::GLOBAL_REGION;
 use infraqa_core::organization::{AccountLine, summarize};
 use infraqa_core::policy::RegionScope;
 use infraqa_core::{Policy, ScanError};
-use infraqa_pipeline::report::{FINDINGS, INVENTORY, put_json, read_document};
-use infraqa_pipeline::shards::{self, Joined, Shard, UNREACHED};
+use infraqa_pipeline::report::{put_json, read_document};
+use infraqa_pipeline::shards::{self, Joined, Shard, ShardOutcome};
 use infraqa_pipeline::{Aws, PipelineError, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -130,6 +130,21 @@ pub struct ShardDone {
     pub errors: usize,
 }
 
+impl ShardDone {
+    fn of(shard: &Shard, outcome: ShardOutcome) -> Self {
+        let (reached, count, errors) = match outcome {
+            ShardOutcome::Read { count, errors } => (true, count, errors),
+            ShardOutcome::Unreached => (false, 0, 1),
+        };
+        Self {
+            shard: shard.clone(),
+            reached,
+            count,
+            errors,
+        }
+    }
+}
+
 /// The clients acting in `account`: the suite's own for its own account, else through the
 /// policy's member role.
 async fn reach(suite: &Suite, policy: &Policy, account: &str) -> Result<AwsClients, ScanError> {
@@ -152,43 +167,21 @@ pub async fn scan_shard(
 ) -> Result<ShardDone, HandlerError> {
     shard.validate()?;
     let policy = suite.policy().await?;
-    let out = shard.store(&suite.runs());
-    let scanned = match reach(suite, &policy, &shard.account).await {
-        Err(e) => Err(e),
-        Ok(clients) => {
-            let deadline = crate::handlers::scan_deadline(deadline, suite.config.scan_budget);
-            infraqa_aws::scan::scan_shard(
-                &clients,
-                &shard.region,
-                &policy.lifecycle,
-                &Quiet,
-                deadline,
-            )
-            .await
-            .map_err(|e| e.record(&shard.region))
-        }
-    };
-    match scanned {
-        Err(error) => {
-            tracing::warn!(shard = %shard.label(), error = %error.message, "not reached");
-            put_json(&out, UNREACHED, &error).await?;
-            Ok(ShardDone {
-                shard: shard.clone(),
-                reached: false,
-                count: 0,
-                errors: 1,
-            })
-        }
-        Ok(inventory) => {
-            put_json(&out, INVENTORY, &inventory).await?;
-            Ok(ShardDone {
-                shard: shard.clone(),
-                reached: true,
-                count: inventory.resources.len(),
-                errors: inventory.errors.len(),
-            })
-        }
+    let reached = reach(suite, &policy, &shard.account).await;
+    if let Err(e) = &reached {
+        tracing::warn!(shard = %shard.label(), error = %e.message, "not reached");
     }
+    let deadline = crate::handlers::scan_deadline(deadline, suite.config.scan_budget);
+    let outcome = shards::scan_into(
+        &shard.store(&suite.runs()),
+        reached,
+        &shard.region,
+        &policy,
+        &Quiet,
+        deadline,
+    )
+    .await?;
+    Ok(ShardDone::of(shard, outcome))
 }
 
 /// Checks one scanned shard as of `now` into its `findings.json`; a shard whose account was
@@ -199,31 +192,9 @@ pub async fn check_shard(
     now: DateTime<Utc>,
 ) -> Result<ShardDone, HandlerError> {
     shard.validate()?;
-    let out = shard.store(&suite.runs());
-    if out.get(UNREACHED).await?.is_some() {
-        return Ok(ShardDone {
-            shard: shard.clone(),
-            reached: false,
-            count: 0,
-            errors: 1,
-        });
-    }
     let policy = suite.policy().await?;
-    let inventory = read_document(
-        &out,
-        INVENTORY,
-        "inventory",
-        infraqa_core::document::inventory,
-    )
-    .await?;
-    let result = infraqa_core::check::check(&inventory, &policy, now);
-    put_json(&out, FINDINGS, &result).await?;
-    Ok(ShardDone {
-        shard: shard.clone(),
-        reached: true,
-        count: result.findings.len(),
-        errors: result.errors.len(),
-    })
+    let outcome = shards::check_into(&shard.store(&suite.runs()), &policy, now).await?;
+    Ok(ShardDone::of(shard, outcome))
 }
 
 /// What the reporter made of a run.

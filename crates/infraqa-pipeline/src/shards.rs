@@ -17,6 +17,9 @@
 use crate::error::PipelineError;
 use crate::report::{FINDINGS, INVENTORY, put_json};
 use crate::store::Store;
+use chrono::{DateTime, Utc};
+use infraqa_aws::AwsClients;
+use infraqa_aws::scan::{Deadline, ScanObserver};
 use infraqa_core::check::CheckResult;
 use infraqa_core::document::{self, DocumentError};
 use infraqa_core::inventory::EVERY_SERVICE;
@@ -124,6 +127,79 @@ pub async fn read_plan(run: &Store) -> Result<Vec<Shard>, PipelineError> {
         shard.validate()?;
     }
     Ok(plan)
+}
+
+/// What a shard's scan or check did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardOutcome {
+    /// Read: resources found (scan) or findings (check), and reads that failed.
+    Read {
+        /// Resources or findings.
+        count: usize,
+        /// Reads that failed.
+        errors: usize,
+    },
+    /// Its account could not be reached (or read at all): `unreached.json` says why.
+    Unreached,
+}
+
+/// Scans the shard `region` of the account `reached` acts in (or records why it could not be
+/// reached) into `store`: `inventory.json`, or `unreached.json` with the failed call. A scan
+/// that cannot even read which account it is in counts as not reached.
+pub async fn scan_into(
+    store: &Store,
+    reached: Result<AwsClients, ScanError>,
+    region: &str,
+    policy: &Policy,
+    observer: &dyn ScanObserver,
+    deadline: Option<Deadline>,
+) -> Result<ShardOutcome, PipelineError> {
+    let scanned = match reached {
+        Err(e) => Err(e),
+        Ok(clients) => {
+            infraqa_aws::scan::scan_shard(&clients, region, &policy.lifecycle, observer, deadline)
+                .await
+                .map_err(|e| e.record(region))
+        }
+    };
+    match scanned {
+        Err(error) => {
+            put_json(store, UNREACHED, &error).await?;
+            Ok(ShardOutcome::Unreached)
+        }
+        Ok(inventory) => {
+            put_json(store, INVENTORY, &inventory).await?;
+            Ok(ShardOutcome::Read {
+                count: inventory.resources.len(),
+                errors: inventory.errors.len(),
+            })
+        }
+    }
+}
+
+/// Checks the shard scanned into `store` as of `now` into its `findings.json`; a shard whose
+/// account was not reached has nothing to check.
+pub async fn check_into(
+    store: &Store,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<ShardOutcome, PipelineError> {
+    if store.get(UNREACHED).await?.is_some() {
+        return Ok(ShardOutcome::Unreached);
+    }
+    let inventory = crate::report::read_document(
+        store,
+        INVENTORY,
+        "inventory",
+        infraqa_core::document::inventory,
+    )
+    .await?;
+    let result = infraqa_core::check::check(&inventory, policy, now);
+    put_json(store, FINDINGS, &result).await?;
+    Ok(ShardOutcome::Read {
+        count: result.findings.len(),
+        errors: result.errors.len(),
+    })
 }
 
 /// One account of a sharded run, joined.

@@ -1,7 +1,7 @@
-//! `infraqa run --accounts`: each account's run (scan, check, report) into OUT/ACCOUNT_ID/,
-//! a bounded number at once, and `OUT/organization.json` and `organization.md` over them. An
-//! account that cannot be reached is named there with the reason and never stops the others;
-//! the exit status says so.
+//! `infraqa run --accounts`: each account's run (its shards scanned and checked, a bounded
+//! number at once over every account, then joined and reported) into OUT/ACCOUNT_ID/, and the
+//! organization's summary (`OUT/organization.*`) over them. An account that cannot be reached
+//! is named there with the reason and never stops the others; the exit status says so.
 
 use crate::args::RunArgs;
 use crate::commands::{check, report, scan};
@@ -9,12 +9,16 @@ use crate::exit::CliError;
 use futures_util::StreamExt;
 use infraqa_aws::AwsClients;
 use infraqa_aws::accounts::MemberRole;
+use infraqa_aws::scan::Quiet;
 use infraqa_core::model::GLOBAL_REGION;
 use infraqa_core::organization::{AccountLine, summarize};
 use infraqa_core::policy::AccountScope;
+use infraqa_core::policy::RegionScope;
 use infraqa_core::{Policy, ScanError};
 use infraqa_pipeline::report::ReportTarget;
+use infraqa_pipeline::shards::{self, Joined, ShardOutcome};
 use infraqa_pipeline::{Aws, PipelineError, Store};
+use tokio::sync::Semaphore;
 
 /// One account's run: its line in the summary, with how many of its findings are at or above
 /// `--fail-on`; or why it was not reached. Its report is not kept: every account's is written.
@@ -34,6 +38,7 @@ pub async fn run(
     aws: &Aws,
 ) -> Result<(), CliError> {
     let started = chrono::Utc::now();
+    let in_flight = Semaphore::new(usize::from(args.parallel));
     let base = aws.for_policy(policy).await;
     let ids = infraqa_pipeline::accounts::resolve(&base, &policy.accounts, scope).await?;
     if ids.is_empty() {
@@ -53,8 +58,18 @@ pub async fn run(
     let results: Vec<(String, Result<Outcome, CliError>)> = futures_util::stream::iter(&ids)
         .map(|id| {
             let (base, role, history, own) = (&base, &role, &history, own.as_str());
+            let in_flight = &in_flight;
             async move {
-                let outcome = one((base, own), id, role, policy, args, aws, history).await;
+                let outcome = one(
+                    (base, own),
+                    id,
+                    role,
+                    policy,
+                    (args, in_flight),
+                    aws,
+                    history,
+                )
+                .await;
                 (id.clone(), outcome)
             }
         })
@@ -115,13 +130,17 @@ pub async fn run(
     }
 }
 
-/// Reaches `id` through `role`, then scans, checks and reports it into OUT/ID/.
+/// Reaches `id` through `role`, then scans and checks each of its shards (its global
+/// services, each region) into OUT/ID/REGION/, at most `in_flight` shards at once over every
+/// account; joins them as one scan and one check of the account (OUT/ID/inventory.json and
+/// findings.json) and reports it into OUT/ID/. The regions are the policy's, or for `all`
+/// those enabled in the account itself.
 async fn one(
     (base, own): (&AwsClients, &str),
     id: &str,
     role: &MemberRole,
     policy: &Policy,
-    args: &RunArgs,
+    (args, in_flight): (&RunArgs, &Semaphore),
     aws: &Aws,
     history: &Store,
 ) -> Result<Outcome, CliError> {
@@ -129,23 +148,47 @@ async fn one(
         Ok(c) => c,
         Err(e) => return Ok(Outcome::Unreachable(e)),
     };
-    // A scan that cannot start (the account's identity unread) read nothing of the account:
-    // it is named as not reached, like a role that cannot be assumed.
-    let scanned = infraqa_aws::scan::scan(
-        &clients,
-        &policy.scan.regions,
-        &policy.lifecycle,
-        &infraqa_aws::scan::Quiet,
-    )
-    .await;
-    let inventory = match scanned {
-        Ok(inventory) => inventory,
-        Err(e) => return Ok(Outcome::Unreachable(e.record(GLOBAL_REGION))),
+    let regions = match &policy.scan.regions {
+        RegionScope::List(regions) => regions.clone(),
+        RegionScope::All => {
+            let home = clients
+                .require_home_region()
+                .map_err(|e| PipelineError::aws("scanning every region", e))?;
+            match infraqa_aws::scan::enabled_regions(&clients, home).await {
+                Ok(regions) => regions,
+                Err(e) => return Ok(Outcome::Unreachable(e.record(GLOBAL_REGION))),
+            }
+        }
     };
-    let out = Store::new(args.out.join(id), aws);
+    let shards: Vec<String> = std::iter::once(GLOBAL_REGION.to_owned())
+        .chain(regions)
+        .collect();
+    let run = Store::new(args.out.clone(), aws);
+    let out = run.child(id);
+    let now = chrono::Utc::now();
+    let done: Vec<Result<ShardOutcome, PipelineError>> = futures_util::stream::iter(&shards)
+        .map(|region| {
+            let (store, clients) = (out.child(region), clients.clone());
+            async move {
+                // Held until the shard is checked (the semaphore is never closed, so acquiring
+                // cannot fail).
+                let _permit = in_flight.acquire().await;
+                shards::scan_into(&store, Ok(clients), region, policy, &Quiet, None).await?;
+                shards::check_into(&store, policy, now).await
+            }
+        })
+        .buffer_unordered(shards.len())
+        .collect()
+        .await;
+    for outcome in done {
+        outcome?;
+    }
+    let (inventory, findings) = match shards::join_account(&run, id, &shards, policy).await? {
+        Joined::Unreached(e) => return Ok(Outcome::Unreachable(e)),
+        Joined::Read { inventory, check } => (inventory, *check),
+    };
     println!("{}", scan::write(&out, &inventory).await?);
     eprintln!("{id}: {}", scan::summary(&inventory));
-    let findings = infraqa_core::check::check(&inventory, policy, chrono::Utc::now());
     println!("{}", check::write(&out, &findings).await?);
     let target = ReportTarget {
         out: &out,
