@@ -84,10 +84,12 @@ async fn bench() -> anyhow::Result<()> {
         let measured = tokio::task::spawn_blocking(move || measure::run(&[args], &env)).await??;
         let summary: OrganizationSummary =
             serde_json::from_slice(&std::fs::read(out.join("organization.json"))?)?;
+        // Each account's shards: its global services and each region.
         let row = format!(
-            "| {} | {} | {n} | {:.1} s | {:.2} s | {:.0} MB | {} |",
+            "| {} | {} | {} | {n} | {:.1} s | {:.2} s | {:.0} MB | {} |",
             summary.accounts.len(),
             REGIONS.len(),
+            summary.accounts.len() * (REGIONS.len() + 1),
             measured.wall.as_secs_f64(),
             measured.usage.cpu.as_secs_f64(),
             measured.usage.peak_rss_kib as f64 / 1024.0,
@@ -100,8 +102,10 @@ async fn bench() -> anyhow::Result<()> {
     println!(
         "infraqa run --accounts over {accounts} emulator accounts of about {per_account} resources, {latency_ms} ms per request, measured in its own process"
     );
-    println!("| accounts | regions each | --parallel | wall | CPU | peak memory | not reached |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| accounts | regions each | shards | --parallel | wall | CPU | peak memory | not reached |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in &rows {
         println!("{row}");
     }
