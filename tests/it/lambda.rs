@@ -716,3 +716,52 @@ fn the_state_machine_retries_exactly_the_errors_the_handlers_call_retryable() {
     assert!(text.contains(error(true).error_type()));
     assert!(!text.contains(error(false).error_type()));
 }
+
+#[tokio::test]
+#[ignore = "needs the emulator: run `make test`"]
+async fn a_global_shard_names_each_region_enabled_in_its_account_that_the_plan_left_out() {
+    use infraqa_pipeline::shards::{ShardOutcome, scan_into};
+    let (_emulator, account) = fresh_account().await;
+    let c = account.clients().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(
+        Location::Local(dir.path().to_path_buf()),
+        &Aws::from_clients(c.clone()),
+    );
+    let policy = infraqa_core::Policy::from_toml("", "policy.toml").unwrap();
+    let planned = vec![PRIMARY_REGION.to_owned()];
+    let outcome = scan_into(
+        &store,
+        Ok(c.clone()),
+        ("global", Some(planned.as_slice())),
+        &policy,
+        &infraqa_aws::scan::Quiet,
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(outcome, ShardOutcome::Read { .. }), "{outcome:?}");
+    let inventory = infraqa_core::document::inventory(
+        &std::fs::read(dir.path().join("inventory.json")).unwrap(),
+    )
+    .unwrap();
+    let enabled = infraqa_aws::scan::enabled_regions(&c, PRIMARY_REGION)
+        .await
+        .unwrap();
+    let named: Vec<&str> = inventory
+        .errors
+        .iter()
+        .filter(|e| e.code == "NotPlanned")
+        .map(|e| e.region.as_str())
+        .collect();
+    let left_out: Vec<&str> = enabled
+        .iter()
+        .map(String::as_str)
+        .filter(|r| *r != PRIMARY_REGION)
+        .collect();
+    assert!(!left_out.is_empty());
+    assert_eq!(named, left_out);
+    // Nothing of a region left out counts as read.
+    assert!(inventory.could_not_read(left_out[0], "ec2"));
+    assert!(!inventory.could_not_read(PRIMARY_REGION, "ec2"));
+}

@@ -3,8 +3,9 @@
 use crate::clients::AwsClients;
 use crate::error::AwsError;
 use aws_config::sts::AssumeRoleProvider;
-use aws_credential_types::provider::SharedCredentialsProvider;
-use std::time::Duration;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
+use std::time::{Duration, SystemTime};
 
 /// How a member account is reached: the role assumed in it, with these clients' credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,18 +50,46 @@ impl MemberRole {
     }
 }
 
+/// The credentials the first `AssumeRole` returned, handed out while they have more than
+/// [`RENEW_BEFORE`] left, then those of the role's own provider (which assumes it again and
+/// renews them before they expire).
+#[derive(Debug)]
+struct Primed {
+    first: Option<Credentials>,
+    renew: AssumeRoleProvider,
+}
+
+/// How long before their expiry the first credentials are no longer handed out.
+const RENEW_BEFORE: Duration = Duration::from_secs(300);
+
+impl ProvideCredentials for Primed {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let fresh = self.first.as_ref().filter(|c| {
+            c.expiry()
+                .is_some_and(|at| at > SystemTime::now() + RENEW_BEFORE)
+        });
+        match fresh {
+            Some(c) => future::ProvideCredentials::ready(Ok(c.clone())),
+            None => self.renew.provide_credentials(),
+        }
+    }
+}
+
 impl AwsClients {
     /// Clients acting in `account_id` through `role`, assumed with these clients' credentials
-    /// (STS `AssumeRole`). The role is assumed once here, so an account that cannot be reached
-    /// is known, with the call's own error code, before anything else is asked of it; the
-    /// clients' provider assumes it again on first use (it keeps no credentials of its own:
-    /// one more free STS call per account) and renews the credentials before they expire,
-    /// however long a run takes. The configuration and HTTP client are shared;
-    /// the rate limiters and call counts are the account's own, as its quotas are.
+    /// (STS `AssumeRole`). The role is assumed here, so an account that cannot be reached is
+    /// known, with the call's own error code, before anything else is asked of it; the clients
+    /// use the credentials it returned until they near their expiry, then the role's provider
+    /// assumes it again, however long a run takes. The configuration and HTTP client are
+    /// shared; the rate limiters and call counts are the account's own, as its quotas are.
     pub async fn for_account(&self, account_id: &str, role: &MemberRole) -> Result<Self, AwsError> {
         let arn = role.arn(account_id, self.home_region());
         let duration = i32::try_from(role.session_duration.as_secs()).unwrap_or(i32::MAX);
-        self.sts()?
+        let assumed = self
+            .sts()?
             .assume_role()
             .role_arn(&arn)
             .role_session_name(&role.session_name)
@@ -69,6 +98,15 @@ impl AwsClients {
             .send()
             .await
             .map_err(|e| AwsError::call("sts", "AssumeRole", e).naming(&arn))?;
+        let first = assumed.credentials.map(|c| {
+            Credentials::new(
+                c.access_key_id,
+                c.secret_access_key,
+                Some(c.session_token),
+                SystemTime::try_from(c.expiration).ok(),
+                "infraqa-assume-role",
+            )
+        });
         let mut provider = AssumeRoleProvider::builder(arn)
             .session_name(&role.session_name)
             .session_length(role.session_duration)
@@ -76,7 +114,10 @@ impl AwsClients {
         if let Some(id) = &role.external_id {
             provider = provider.external_id(id);
         }
-        let provider = SharedCredentialsProvider::new(provider.build().await);
+        let provider = SharedCredentialsProvider::new(Primed {
+            first,
+            renew: provider.build().await,
+        });
         Ok(self.with_credentials(provider))
     }
 

@@ -1350,6 +1350,14 @@ fn run_over_an_organization_reports_each_account_and_names_the_one_it_could_not_
         stderr.contains("1 of 3 account(s) could not be reached"),
         "{stderr}"
     );
+    // One AssumeRole per member account, whatever its shards: the first credentials serve
+    // until they near their expiry. The management account is read with its own.
+    assert_eq!(
+        proxy.requests_by_operation().get("AssumeRole"),
+        Some(&2),
+        "{:?}",
+        proxy.requests_by_operation()
+    );
 
     let summary: OrganizationSummary =
         serde_json::from_slice(&std::fs::read(out.join("organization.json")).unwrap()).unwrap();

@@ -92,6 +92,7 @@ pub async fn plan(suite: &Suite, now: DateTime<Utc>) -> Result<Planned, HandlerE
             "no account to run over: the accounts named are all in [accounts] skip",
         )));
     }
+    let every_enabled = suite.config.regions.is_none() && policy.scan.regions == RegionScope::All;
     let regions = match (&suite.config.regions, &policy.scan.regions) {
         (Some(configured), _) => configured.clone(),
         (None, RegionScope::List(listed)) => listed.clone(),
@@ -105,7 +106,7 @@ pub async fn plan(suite: &Suite, now: DateTime<Utc>) -> Result<Planned, HandlerE
         }
     };
     let run_id = infraqa_pipeline::report::run_id(now);
-    let plan = shards::plan(&run_id, &accounts, &regions);
+    let plan = shards::plan(&run_id, &accounts, &regions, every_enabled);
     shards::write_plan(&suite.run(&run_id), &plan).await?;
     tracing::info!(run_id = %run_id, accounts = accounts.len(), shards = plan.len(), "planned");
     Ok(Planned {
@@ -175,7 +176,7 @@ pub async fn scan_shard(
     let outcome = shards::scan_into(
         &shard.store(&suite.runs()),
         reached,
-        &shard.region,
+        (&shard.region, shard.planned_regions.as_deref()),
         &policy,
         &Quiet,
         deadline,
@@ -300,6 +301,7 @@ fn checked_run(suite: &Suite, run_id: &str) -> Result<Store, HandlerError> {
         run_id: run_id.to_owned(),
         account: "000000000000".to_owned(),
         region: GLOBAL_REGION.to_owned(),
+        planned_regions: None,
     }
     .validate()?;
     Ok(suite.run(run_id))

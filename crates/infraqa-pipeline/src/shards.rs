@@ -43,6 +43,11 @@ pub struct Shard {
     pub account: String,
     /// The region, or `global`.
     pub region: String,
+    /// For an account's global shard when the run covers every enabled region, read in
+    /// another account: the regions the run planned. The shard then names each region enabled
+    /// in its own account that the plan left out, so that region is reported as not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_regions: Option<Vec<String>>,
 }
 
 impl Shard {
@@ -54,13 +59,17 @@ impl Shard {
                 "shard {field} `{value}` is not {want}"
             )))
         };
-        if self.run_id.is_empty()
+        if !self.run_id.starts_with(|c: char| c.is_ascii_alphanumeric())
             || !self
                 .run_id
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
         {
-            return bad("run_id", &self.run_id, "a run id (letters, digits, `.-_`)");
+            return bad(
+                "run_id",
+                &self.run_id,
+                "a run id (a letter or digit, then letters, digits, `.-_`)",
+            );
         }
         if self.account.len() != 12 || !self.account.chars().all(|c| c.is_ascii_digit()) {
             return bad("account", &self.account, "a 12-digit account id");
@@ -90,8 +99,14 @@ impl Shard {
 }
 
 /// The shards of the run `run_id` over `accounts` and `regions`: for each account its global
-/// services, then each region.
-pub fn plan(run_id: &str, accounts: &[String], regions: &[String]) -> Vec<Shard> {
+/// services, then each region. With `every_enabled`, `regions` are those enabled where the plan
+/// was made, and each global shard carries them (see [`Shard::planned_regions`]).
+pub fn plan(
+    run_id: &str,
+    accounts: &[String],
+    regions: &[String],
+    every_enabled: bool,
+) -> Vec<Shard> {
     accounts
         .iter()
         .flat_map(|account| {
@@ -101,6 +116,8 @@ pub fn plan(run_id: &str, accounts: &[String], regions: &[String]) -> Vec<Shard>
                     run_id: run_id.to_owned(),
                     account: account.clone(),
                     region: region.to_owned(),
+                    planned_regions: (every_enabled && region == GLOBAL_REGION)
+                        .then(|| regions.to_vec()),
                 })
         })
         .collect()
@@ -145,11 +162,13 @@ pub enum ShardOutcome {
 
 /// Scans the shard `region` of the account `reached` acts in (or records why it could not be
 /// reached) into `store`: `inventory.json`, or `unreached.json` with the failed call. A scan
-/// that cannot even read which account it is in counts as not reached.
+/// that cannot even read which account it is in counts as not reached. With `planned` (a
+/// global shard's [`Shard::planned_regions`]), each region enabled in the account but not
+/// planned is an error of every service in that region.
 pub async fn scan_into(
     store: &Store,
     reached: Result<AwsClients, ScanError>,
-    region: &str,
+    (region, planned): (&str, Option<&[String]>),
     policy: &Policy,
     observer: &dyn ScanObserver,
     deadline: Option<Deadline>,
@@ -157,9 +176,24 @@ pub async fn scan_into(
     let scanned = match reached {
         Err(e) => Err(e),
         Ok(clients) => {
-            infraqa_aws::scan::scan_shard(&clients, region, &policy.lifecycle, observer, deadline)
-                .await
-                .map_err(|e| e.record(region))
+            let scanned = infraqa_aws::scan::scan_shard(
+                &clients,
+                region,
+                &policy.lifecycle,
+                observer,
+                deadline,
+            )
+            .await
+            .map_err(|e| e.record(region));
+            match (scanned, planned) {
+                (Ok(mut inventory), Some(planned)) => {
+                    inventory
+                        .errors
+                        .extend(unplanned_regions(&clients, planned).await);
+                    Ok(inventory)
+                }
+                (scanned, _) => scanned,
+            }
         }
     };
     match scanned {
@@ -174,6 +208,32 @@ pub async fn scan_into(
                 errors: inventory.errors.len(),
             })
         }
+    }
+}
+
+/// An error for each region enabled in the account `clients` act in that `planned` leaves out
+/// (or for the listing itself, when it fails: which regions were left out is then unknown).
+async fn unplanned_regions(clients: &AwsClients, planned: &[String]) -> Vec<ScanError> {
+    let enabled = match clients.require_home_region() {
+        Ok(home) => infraqa_aws::scan::enabled_regions(clients, home).await,
+        Err(e) => Err(e),
+    };
+    match enabled {
+        Err(e) => vec![e.record(GLOBAL_REGION)],
+        Ok(enabled) => enabled
+            .into_iter()
+            .filter(|r| !planned.contains(r))
+            .map(|r| ScanError {
+                service: EVERY_SERVICE.to_owned(),
+                operation: "DescribeRegions".to_owned(),
+                code: "NotPlanned".to_owned(),
+                message: format!(
+                    "region {r} is enabled in this account but not where the run was planned: \
+                     nothing of it was read (name it in [scan] regions to scan it)"
+                ),
+                region: r,
+            })
+            .collect(),
     }
 }
 
@@ -334,4 +394,84 @@ fn parse<T>(
             e,
         )
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_has_each_accounts_global_shard_then_its_regions() {
+        let accounts = ["111111111111".to_owned(), "222222222222".to_owned()];
+        let regions = ["eu-west-1".to_owned(), "us-east-1".to_owned()];
+        let shards = plan("20261203T060000.000Z", &accounts, &regions, false);
+        let labels: Vec<String> = shards.iter().map(Shard::label).collect();
+        assert_eq!(
+            labels,
+            [
+                "111111111111/global",
+                "111111111111/eu-west-1",
+                "111111111111/us-east-1",
+                "222222222222/global",
+                "222222222222/eu-west-1",
+                "222222222222/us-east-1",
+            ]
+        );
+        assert!(shards.iter().all(|s| s.planned_regions.is_none()));
+        for shard in &shards {
+            shard.validate().unwrap();
+        }
+        // Over every enabled region, the global shards carry the plan's regions.
+        let every = plan("20261203T060000.000Z", &accounts, &regions, true);
+        for s in &every {
+            let carried = s.planned_regions.as_deref();
+            let expected = (s.region == GLOBAL_REGION).then_some(&regions[..]);
+            assert_eq!(carried, expected, "{}", s.label());
+        }
+    }
+
+    #[test]
+    fn a_shard_that_could_escape_its_folder_is_refused_naming_the_field() {
+        let good = Shard {
+            run_id: "20261203T060000.000Z".into(),
+            account: "111111111111".into(),
+            region: "eu-west-1".into(),
+            planned_regions: None,
+        };
+        good.validate().unwrap();
+        for (bad, field) in [
+            (
+                Shard {
+                    run_id: "../history".into(),
+                    ..good.clone()
+                },
+                "run_id",
+            ),
+            (
+                Shard {
+                    run_id: "..".into(),
+                    ..good.clone()
+                },
+                "run_id",
+            ),
+            (
+                Shard {
+                    account: "1111/../2222".into(),
+                    ..good.clone()
+                },
+                "account",
+            ),
+            (
+                Shard {
+                    region: "eu-west-1/..".into(),
+                    ..good.clone()
+                },
+                "region",
+            ),
+        ] {
+            let e = bad.validate().unwrap_err().to_string();
+            assert!(e.contains(&format!("shard {field}")), "{e}");
+        }
+    }
 }

@@ -173,7 +173,8 @@ async fn one(
                 // Held until the shard is checked (the semaphore is never closed, so acquiring
                 // cannot fail).
                 let _permit = in_flight.acquire().await;
-                shards::scan_into(&store, Ok(clients), region, policy, &Quiet, None).await?;
+                shards::scan_into(&store, Ok(clients), (region, None), policy, &Quiet, None)
+                    .await?;
                 shards::check_into(&store, policy, now).await
             }
         })
