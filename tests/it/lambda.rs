@@ -558,9 +558,11 @@ async fn the_state_machine_shards_an_organization_and_reports_each_account_as_on
     let mut options = management.options();
     options.endpoint_url = Some(proxy.url().to_owned());
     let c = AwsClients::load(options).await;
-    // The demo policy (every rule, both regions), over the organization.
+    // The demo policy (every rule, both regions), over the organization, with a default
+    // project tag for buckets that lack one.
     let policy = format!(
-        "{}\n[accounts]\nids = \"organization\"\n",
+        "{}\n[accounts]\nids = \"organization\"\n\n\
+         [[tagging.defaults]]\ntypes = [\"s3:bucket\"]\ntags = {{ Project = \"unassigned\" }}\n",
         estate.policy_toml()
     );
     let (suite, _alerts) = suite(&c, &policy, &management.account_id).await;
@@ -698,6 +700,52 @@ async fn the_state_machine_shards_an_organization_and_reports_each_account_as_on
         object(&c, &bucket, &format!("runs/{run_id}/{name}"))
             .await
             .unwrap();
+    }
+
+    // In apply mode the tagger writes a member's tags in that member, through its role.
+    let untagged: Vec<&str> = estate
+        .resources
+        .iter()
+        .filter(|r| r.resource_type.to_string() == "s3:bucket" && !r.tags.contains_key("Project"))
+        .map(|r| r.id.as_str())
+        .collect();
+    assert!(!untagged.is_empty());
+    let mut applying = suite.clone();
+    applying.config.tagger_mode = infraqa_lambda::config::TaggerMode::Apply;
+    c.s3(PRIMARY_REGION)
+        .delete_object()
+        .bucket(&bucket)
+        .key(format!("runs/{run_id}/{}/tag-plan.json", members[0]))
+        .send()
+        .await
+        .unwrap();
+    let tagged = infraqa_lambda::organization::tag_run(&applying, &run_id, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        tagged.accounts[&management.account_id], "duplicate: tag-plan.json exists",
+        "{tagged:?}"
+    );
+    assert_eq!(
+        tagged.accounts[&members[1]], "not reported: nothing to tag",
+        "{tagged:?}"
+    );
+    let wrote = &tagged.accounts[&members[0]];
+    assert!(wrote.starts_with("wrote tags on "), "{tagged:?}");
+    let member_s3 = first_clients.s3(PRIMARY_REGION);
+    for name in &untagged {
+        let tags = member_s3
+            .get_bucket_tagging()
+            .bucket(*name)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            tags.tag_set()
+                .iter()
+                .any(|t| t.key() == "Project" && t.value() == "unassigned"),
+            "{name}: {tags:?}"
+        );
     }
 }
 

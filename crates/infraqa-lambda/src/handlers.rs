@@ -11,6 +11,7 @@ use infraqa_aws::scan::{Deadline, Quiet, scan_until};
 use infraqa_aws::validate::{Options, event};
 use infraqa_core::policy::RegionScope;
 use infraqa_core::report::Report;
+use infraqa_core::tagging::TagPlan;
 use infraqa_core::{Finding, Inventory, Policy, Severity};
 use infraqa_pipeline::audit::AuditLog;
 use infraqa_pipeline::report::{
@@ -606,6 +607,41 @@ pub async fn audit_pack(
     Ok(Some(written))
 }
 
+/// The outcome line of a tag plan made in `plan` mode.
+pub(crate) fn planned(plan: &TagPlan) -> String {
+    format!(
+        "planned {} tag value(s) on {} resource(s)",
+        plan.tag_count(),
+        plan.changes.len()
+    )
+}
+
+/// Writes `plan` through `aws` under the suite's change limit, recording each write in the
+/// audit log; the outcome line says how many resources were written.
+pub(crate) async fn apply_plan(
+    suite: &Suite,
+    aws: &Aws,
+    plan: &TagPlan,
+    policy: &Policy,
+) -> Result<String, HandlerError> {
+    let (written, _) = infraqa_pipeline::tag::apply(
+        aws,
+        plan,
+        policy,
+        Some(suite.config.max_tag_changes),
+        &suite.audit_log(),
+    )
+    .await?;
+    let ok = written
+        .iter()
+        .filter(|w| w.outcome == infraqa_core::tagging::Outcome::Written)
+        .count();
+    Ok(format!(
+        "wrote tags on {ok} of {} resource(s)",
+        written.len()
+    ))
+}
+
 /// On `runs/<run-id>/report.json`: writes the tag plan next to it, and in `apply` mode writes
 /// the tags (audited). A second delivery finds the plan there and does nothing.
 pub async fn tagger(
@@ -640,26 +676,8 @@ pub async fn tagger(
         .await?;
         let plan = infraqa_pipeline::tag::plan(&report, &inventory, &policy, now)?;
         let outcome = match suite.config.tagger_mode {
-            TaggerMode::Plan => format!(
-                "planned {} tag value(s) on {} resource(s)",
-                plan.tag_count(),
-                plan.changes.len()
-            ),
-            TaggerMode::Apply => {
-                let (written, _) = infraqa_pipeline::tag::apply(
-                    &suite.aws,
-                    &plan,
-                    &policy,
-                    Some(suite.config.max_tag_changes),
-                    &suite.audit_log(),
-                )
-                .await?;
-                let ok = written
-                    .iter()
-                    .filter(|w| w.outcome == infraqa_core::tagging::Outcome::Written)
-                    .count();
-                format!("wrote tags on {ok} of {} resource(s)", written.len())
-            }
+            TaggerMode::Plan => planned(&plan),
+            TaggerMode::Apply => apply_plan(suite, &suite.aws, &plan, &policy).await?,
         };
         put_json(&run, TAG_PLAN, &plan).await?;
         out.push(Step {

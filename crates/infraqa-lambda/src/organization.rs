@@ -394,27 +394,12 @@ async fn tag_account(
     };
     let plan = infraqa_pipeline::tag::plan(&report, &inventory, policy, now)?;
     let outcome = match suite.config.tagger_mode {
-        TaggerMode::Plan => format!(
-            "planned {} tag value(s) on {} resource(s)",
-            plan.tag_count(),
-            plan.changes.len()
-        ),
+        TaggerMode::Plan => crate::handlers::planned(&plan),
         TaggerMode::Apply => match reach(suite, policy, account).await {
             Err(e) => format!("not reached: {}", e.message),
             Ok(clients) => {
-                let (written, _) = infraqa_pipeline::tag::apply(
-                    &Aws::from_clients(clients),
-                    &plan,
-                    policy,
-                    Some(suite.config.max_tag_changes),
-                    &suite.audit_log(),
-                )
-                .await?;
-                let ok = written
-                    .iter()
-                    .filter(|w| w.outcome == infraqa_core::tagging::Outcome::Written)
-                    .count();
-                format!("wrote tags on {ok} of {} resource(s)", written.len())
+                crate::handlers::apply_plan(suite, &Aws::from_clients(clients), &plan, policy)
+                    .await?
             }
         },
     };
