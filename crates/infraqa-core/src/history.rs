@@ -208,6 +208,9 @@ pub struct Trend {
     /// resolved nor standing.
     #[serde(default)]
     pub unknown: Vec<FindingKey>,
+    /// Findings the previous run had that the policy exempts now: moved aside, not fixed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exempted: Vec<FindingKey>,
     /// Score per run over the last N runs, oldest first, this run last.
     pub history: Vec<HistoryPoint>,
     /// Score change over the whole window (this run minus the oldest in it).
@@ -334,9 +337,14 @@ impl PastRuns {
             ..
         } = self;
         let previous = points.last().cloned();
-        let (new, resolved, unknown) = match previous {
+        let Changes {
+            new,
+            resolved,
+            unknown,
+            exempted,
+        } = match previous {
             Some(_) => remediation.changes(current),
-            None => (Vec::new(), Vec::new(), Vec::new()),
+            None => Changes::default(),
         };
         let delta = previous
             .as_ref()
@@ -353,6 +361,7 @@ impl PastRuns {
             new,
             resolved,
             unknown,
+            exempted,
             history: points,
             window_delta,
             mttr_days: remediation.mean_days(),
@@ -388,13 +397,23 @@ pub fn trend(past: &[HistoryEntry], current: &HistoryEntry, last_n: usize) -> Tr
 /// Mean time to remediate per rule, folded over runs oldest first: a finding is resolved at
 /// the first complete (non-partial) run that no longer has it; a run that is partial never
 /// resolves anything, because its scan may simply not have read the resource, and no run
-/// resolves a finding it could not judge.
+/// resolves a finding it could not judge. A finding a run no longer has because the policy
+/// exempts it now was moved aside, not fixed: it leaves the open findings without counting.
 #[derive(Debug, Clone, Default)]
 struct Remediation {
     /// The findings not yet resolved.
     open: foldhash::HashMap<FindingKey, Open>,
     /// Per rule: findings resolved, and their days open summed.
     sums: BTreeMap<RuleId, (usize, f64)>,
+}
+
+/// How the run being reported differs from the previous one (see [`Trend`]).
+#[derive(Debug, Default)]
+struct Changes {
+    new: Vec<FindingKey>,
+    resolved: Vec<FindingKey>,
+    unknown: Vec<FindingKey>,
+    exempted: Vec<FindingKey>,
 }
 
 /// A finding not yet resolved.
@@ -414,10 +433,16 @@ impl Remediation {
             return;
         }
         let present: foldhash::HashSet<&FindingKey> = run.findings.iter().collect();
-        let unjudged: foldhash::HashSet<&FindingKey> = if run.partial {
+        let (unjudged, exempted): (
+            foldhash::HashSet<&FindingKey>,
+            foldhash::HashSet<&FindingKey>,
+        ) = if run.partial {
             Default::default()
         } else {
-            run.not_evaluated.iter().collect()
+            (
+                run.not_evaluated.iter().collect(),
+                run.exempted.iter().collect(),
+            )
         };
         let sums = &mut self.sums;
         self.open.retain(|key, open| {
@@ -425,6 +450,9 @@ impl Remediation {
             open.in_last = here;
             if here || run.partial || unjudged.contains(key) {
                 return true;
+            }
+            if exempted.contains(key) {
+                return false;
             }
             let days = (run.generated_at - open.first_seen).num_seconds() as f64 / 86_400.0;
             let s = sums.entry(key.0).or_default();
@@ -446,12 +474,9 @@ impl Remediation {
     }
 
     /// The findings `current` has that the last run folded in did not (new), and those that
-    /// run had which `current` has not: resolved, or unknown where `current` could not judge
-    /// them. Each sorted.
-    fn changes(
-        &self,
-        current: &HistoryEntry,
-    ) -> (Vec<FindingKey>, Vec<FindingKey>, Vec<FindingKey>) {
+    /// run had which `current` has not: unknown where `current` could not judge them, exempted
+    /// where its policy exempts them, resolved otherwise. Each sorted.
+    fn changes(&self, current: &HistoryEntry) -> Changes {
         let mut new: Vec<FindingKey> = current
             .findings
             .iter()
@@ -462,15 +487,30 @@ impl Remediation {
         new.dedup();
         let now: foldhash::HashSet<&FindingKey> = current.findings.iter().collect();
         let unjudged: foldhash::HashSet<&FindingKey> = current.not_evaluated.iter().collect();
-        let (mut unknown, mut resolved): (Vec<FindingKey>, Vec<FindingKey>) = self
+        let exempt: foldhash::HashSet<&FindingKey> = current.exempted.iter().collect();
+        let mut changes = Changes {
+            new,
+            ..Changes::default()
+        };
+        for key in self
             .open
             .iter()
             .filter(|(k, o)| o.in_last && !now.contains(k))
-            .map(|(k, _)| k.clone())
-            .partition(|k| unjudged.contains(k));
-        unknown.sort();
-        resolved.sort();
-        (new, resolved, unknown)
+            .map(|(k, _)| k)
+        {
+            let list = if unjudged.contains(key) {
+                &mut changes.unknown
+            } else if exempt.contains(key) {
+                &mut changes.exempted
+            } else {
+                &mut changes.resolved
+            };
+            list.push(key.clone());
+        }
+        changes.unknown.sort();
+        changes.exempted.sort();
+        changes.resolved.sort();
+        changes
     }
 
     fn mean_days(self) -> BTreeMap<RuleId, Mttr> {
@@ -977,6 +1017,37 @@ mod tests {
         let t1 = trend(&past, &current, 1);
         assert_eq!(t1.history.len(), 2);
         assert_eq!(t1.window_delta, Some(10.0));
+    }
+
+    #[test]
+    fn a_finding_the_policy_exempts_later_is_moved_aside_not_resolved() {
+        let exempting =
+            |day, score, keys: &[(RuleId, &str)], exempt: &[(RuleId, &str)]| HistoryEntry {
+                exempted: exempt.iter().map(|(r, a)| (*r, (*a).to_owned())).collect(),
+                ..entry(day, score, keys, false)
+            };
+        // a and b open on day 1; a exempted on day 3, b fixed on day 3.
+        let past = vec![entry(1, 50.0, &[(Tags, "a"), (Tags, "b")], false)];
+        let current = exempting(3, 90.0, &[], &[(Tags, "a")]);
+        let t = trend(&past, &current, 10);
+        assert_eq!(t.resolved, vec![(Tags, "b".to_owned())]);
+        assert_eq!(t.exempted, vec![(Tags, "a".to_owned())]);
+        assert_eq!(
+            t.mttr_days[&Tags],
+            Mttr {
+                resolved: 1,
+                mean_days: 2.0
+            },
+            "the exempted finding is no remediation"
+        );
+        // Exempted in an earlier run of the window: it never counts, nor as resolved later.
+        let past = vec![
+            entry(1, 50.0, &[(Tags, "a")], false),
+            exempting(2, 60.0, &[], &[(Tags, "a")]),
+        ];
+        let t = trend(&past, &exempting(4, 60.0, &[], &[(Tags, "a")]), 10);
+        assert!(t.mttr_days.is_empty(), "{:?}", t.mttr_days);
+        assert!(t.resolved.is_empty() && t.exempted.is_empty(), "{t:?}");
     }
 
     #[test]

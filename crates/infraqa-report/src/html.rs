@@ -93,6 +93,7 @@ struct Page<'a> {
     trend_new: Listed<&'a FindingKey>,
     trend_resolved: Listed<&'a FindingKey>,
     trend_unknown: Listed<&'a FindingKey>,
+    trend_exempted: Listed<&'a FindingKey>,
     orphans: Listed<Row>,
     allocation: Vec<(String, Vec<Row>)>,
     misconfigurations: Listed<Row>,
@@ -231,6 +232,7 @@ pub fn render(r: &Report) -> Result<String, HtmlError> {
         trend_new: Listed::of(r.trend.new.iter()),
         trend_resolved: Listed::of(r.trend.resolved.iter()),
         trend_unknown: Listed::of(r.trend.unknown.iter()),
+        trend_exempted: Listed::of(r.trend.exempted.iter()),
         orphans: Listed::of(r.orphans.iter().map(|o| Row {
             cells: vec![
                     o.kind.to_string(),

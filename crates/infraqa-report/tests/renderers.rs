@@ -238,3 +238,25 @@ fn cleanup_by_usage_and_ages_per_type_show_in_html_and_markdown() {
             .contains("### Cleanup")
     );
 }
+
+#[test]
+fn findings_the_policy_exempts_since_the_previous_run_are_shown_apart_from_resolved_ones() {
+    let (_, mut report) = report_of_fixture();
+    report.trend.previous_score = Some(50.0);
+    let key = (
+        infraqa_core::RuleId::S3Encryption,
+        "arn:aws:s3:::moved-aside".to_owned(),
+    );
+    report.trend.exempted = vec![key];
+    let html = infraqa_report::html::render(&report).unwrap();
+    assert!(html.contains("id=\"trend-exempted\""), "{html}");
+    assert!(html.contains("arn:aws:s3:::moved-aside"));
+    let md = infraqa_report::markdown::render(&report).unwrap();
+    assert!(
+        md.contains("1 exempted by the policy (moved aside, not fixed)"),
+        "{md}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&infraqa_report::render(&report, "report.json").unwrap()).unwrap();
+    assert_eq!(json["trend"]["exempted"][0][1], "arn:aws:s3:::moved-aside");
+}
