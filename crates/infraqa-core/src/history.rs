@@ -604,9 +604,25 @@ pub fn parse_audit_lines(
         .collect()
 }
 
-/// The audit log file of one validated event: one per event id, so a duplicate delivery
-/// finds it already written.
-pub fn audit_file_for_event(event_id: &str) -> String {
+/// The most days an action is logged after the time its audit log file is named by: a tag
+/// run's file is named by when its tags were written, an event's by when the event happened,
+/// and the validator's queue keeps an event at most 14 days (the longest SQS retention), with
+/// the grace period and CloudTrail's delivery within the day added. A reader of a period so
+/// needs only the files named from this many days before it to its end.
+pub const AUDIT_LOG_LAG_DAYS: i64 = 15;
+
+/// The time format of audit log file names (sortable).
+const AUDIT_FILE_TIME: &str = "%Y%m%dT%H%M%S%.3fZ";
+
+/// The audit log file of one event validated at `now`: one per event, so a duplicate delivery
+/// finds it already written. It is named by the event's time, or, for an event more than
+/// [`AUDIT_LOG_LAG_DAYS`] old (only a local `validate` of an old event file), by `now`: its
+/// file is then found by the period it was validated in.
+pub fn audit_file_for_event(
+    event_id: &str,
+    event_time: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> String {
     let safe: String = event_id
         .chars()
         .map(|c| {
@@ -617,7 +633,9 @@ pub fn audit_file_for_event(event_id: &str) -> String {
             }
         })
         .collect();
-    format!("event-{safe}.jsonl")
+    let oldest = now - chrono::Duration::days(AUDIT_LOG_LAG_DAYS);
+    let named = event_time.clamp(oldest, now);
+    format!("event-{}-{safe}.jsonl", named.format(AUDIT_FILE_TIME))
 }
 
 /// The audit log file of one tagging run: sortable by time, unique by content.
@@ -625,7 +643,26 @@ pub fn audit_file_for_run(at: DateTime<Utc>, text: &str) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(text.as_bytes());
     let short: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-    format!("tag-{}-{short}.jsonl", at.format("%Y%m%dT%H%M%S%.3fZ"))
+    format!("tag-{}-{short}.jsonl", at.format(AUDIT_FILE_TIME))
+}
+
+/// Whether the audit log file `name` may hold actions taken in `from..=to`: a file named by
+/// a time (see [`AUDIT_LOG_LAG_DAYS`]) only if that time is within the period or the lag days
+/// before it; a file of another name (the event files written before they carried a time)
+/// always.
+pub fn audit_file_may_hold(name: &str, from: chrono::NaiveDate, to: chrono::NaiveDate) -> bool {
+    let time = name
+        .strip_prefix("event-")
+        .or_else(|| name.strip_prefix("tag-"))
+        .and_then(|rest| rest.get(..20))
+        .and_then(|t| chrono::NaiveDateTime::parse_from_str(t, AUDIT_FILE_TIME).ok());
+    match time {
+        None => true,
+        Some(t) => {
+            let day = t.date();
+            day <= to && day >= from - chrono::Days::new(AUDIT_LOG_LAG_DAYS.unsigned_abs())
+        }
+    }
 }
 
 /// The quarterly audit export: every run in the period, the trend across it, and the
@@ -1017,6 +1054,34 @@ mod tests {
         let t1 = trend(&past, &current, 1);
         assert_eq!(t1.history.len(), 2);
         assert_eq!(t1.window_delta, Some(10.0));
+    }
+
+    #[test]
+    fn an_audit_log_file_is_read_for_the_periods_its_actions_can_fall_in() {
+        let d = |m, day| chrono::NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+        let (from, to) = (d(10, 1), d(12, 31));
+        // An event is named by its time; its redelivery gets the same name.
+        let event = audit_file_for_event("ev/1", at(3), at(5));
+        assert_eq!(event, "event-20261103T060000.000Z-ev_1.jsonl");
+        assert_eq!(event, audit_file_for_event("ev/1", at(3), at(9)));
+        assert!(audit_file_may_hold(&event, from, to));
+        assert!(!audit_file_may_hold(&event, d(7, 1), d(9, 30)));
+        assert!(!audit_file_may_hold(&event, d(11, 19), d(11, 30)));
+        // A file named up to the lag days before the period may hold an action in it.
+        assert!(audit_file_may_hold(&event, d(11, 18), d(11, 30)));
+        // An event validated long after it happened is named by the validation.
+        let late = audit_file_for_event("ev-2", at(3) - chrono::Duration::days(200), at(3));
+        assert_eq!(late, "event-20261019T060000.000Z-ev-2.jsonl");
+        assert!(audit_file_may_hold(&late, d(11, 1), d(11, 30)));
+        // A tag run's file by its run; event files named before times were kept: always read.
+        let run = audit_file_for_run(at(3), "text");
+        assert!(audit_file_may_hold(&run, from, to));
+        assert!(!audit_file_may_hold(&run, d(12, 1), d(12, 31)));
+        assert!(audit_file_may_hold(
+            "event-4b3c2a10-9f8e-4d7c-8b6a-5e4d3c2b1a00.jsonl",
+            d(1, 1),
+            d(1, 31)
+        ));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 use crate::error::PipelineError;
 use crate::store::{Location, Store};
 use infraqa_core::history::{
-    AuditExport, RemediationAction, audit_export, audit_lines, parse_audit_lines,
+    AuditExport, RemediationAction, audit_export, audit_file_may_hold, audit_lines,
+    parse_audit_lines,
 };
 
 /// The log's folder below a run's directory or a history prefix.
@@ -46,11 +47,24 @@ impl AuditLog {
         Ok(new)
     }
 
-    /// Every action in the log (each place read, each action once).
-    pub async fn load(&self) -> Result<Vec<RemediationAction>, PipelineError> {
+    /// The actions of the files in the log that may hold actions taken in `from..=to` (each
+    /// place read, each action once): only those files are read, so the cost of a period does
+    /// not grow with the log's age (see [`audit_file_may_hold`]). Actions of the files read
+    /// that fall outside the period are the caller's to leave out.
+    pub async fn load(
+        &self,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<RemediationAction>, PipelineError> {
         let mut out = Vec::new();
         for store in &self.stores {
-            for (name, bytes) in store.list(".jsonl").await? {
+            let names: Vec<String> = store
+                .names(".jsonl")
+                .await?
+                .into_iter()
+                .filter(|n| audit_file_may_hold(n, from, to))
+                .collect();
+            for (name, bytes) in store.read_named(names).await? {
                 let origin = store.describe(&name);
                 out.extend(
                     parse_audit_lines(&String::from_utf8_lossy(&bytes), &origin)
@@ -84,7 +98,7 @@ pub async fn export(
     for p in &problems {
         tracing::warn!("{p}");
     }
-    let actions = log.load().await?;
+    let actions = log.load(from, to).await?;
     let mut x = audit_export(entries, actions, from, to, now);
     x.notes = problems;
     x.evidence_retention = Some(history.retention().await);
@@ -147,5 +161,52 @@ mod tests {
         for (day, want) in cases {
             assert_eq!(previous_quarter(day), want, "{day}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_period_reads_only_the_log_files_that_may_hold_its_actions() {
+        use chrono::TimeZone;
+        use infraqa_core::history::{audit_file_for_event, audit_file_for_run};
+        let dir = tempfile::tempdir().unwrap();
+        let aws = crate::Aws::new(infraqa_aws::AwsOptions::default());
+        let log = AuditLog::new(&Store::new(Location::Local(dir.path().into()), &aws), None);
+        let at = |y, m, d| chrono::Utc.with_ymd_and_hms(y, m, d, 6, 0, 0).unwrap();
+        let action = |when, arn: &str| RemediationAction {
+            at: when,
+            account_id: "123456789012".into(),
+            resource_arn: arn.into(),
+            action: "validate".into(),
+            ..RemediationAction::default()
+        };
+        // A year-old tag run: its file is damaged, so reading it would fail the export.
+        let old = audit_file_for_run(at(2025, 11, 3), "x");
+        std::fs::create_dir_all(dir.path().join(FOLDER)).unwrap();
+        std::fs::write(dir.path().join(FOLDER).join(&old), "not json\n").unwrap();
+        // An event of November, and one logged before event files carried a time.
+        let november = action(at(2026, 11, 4), "arn:nov");
+        let name = audit_file_for_event("ev-1", at(2026, 11, 3), at(2026, 11, 4));
+        assert!(
+            log.write(&name, std::slice::from_ref(&november))
+                .await
+                .unwrap()
+        );
+        let legacy = action(at(2026, 11, 20), "arn:legacy");
+        let legacy_name = "event-4b3c2a10-9f8e-4d7c-8b6a-5e4d3c2b1a00.jsonl";
+        assert!(
+            log.write(legacy_name, std::slice::from_ref(&legacy))
+                .await
+                .unwrap()
+        );
+
+        let d = |m, day| chrono::NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+        let mut read = log.load(d(10, 1), d(12, 31)).await.unwrap();
+        read.sort_by_key(|a| a.at);
+        assert_eq!(read, vec![november, legacy]);
+        // The year-old file is read, and named, only by a period it may fall in.
+        let err = log
+            .load(d(1, 1) - chrono::Days::new(365), d(12, 31))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(&old), "{err}");
     }
 }

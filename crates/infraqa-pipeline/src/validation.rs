@@ -51,10 +51,11 @@ pub async fn run(
         .caller()
         .await
         .map_err(|e| PipelineError::aws("reading the caller's identity", e))?;
+    let now = chrono::Utc::now();
     let first = log
         .write(
-            &audit_file_for_event(&v.event.id),
-            &v.audit(&actor, chrono::Utc::now()),
+            &audit_file_for_event(&v.event.id, v.event.time, now),
+            &v.audit(&actor, now),
         )
         .await?;
     tracing::info!(
