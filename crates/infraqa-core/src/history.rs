@@ -275,7 +275,14 @@ impl PastRuns {
 
     fn add_recent(&mut self, entries: &[HistoryEntry], last_n: usize) {
         let mut window: Vec<&HistoryEntry> = entries.iter().filter(|e| self.admits(e)).collect();
-        window.sort_by_key(|e| e.generated_at);
+        // By when each run's inventory was taken (what the estate was then), as the pipeline
+        // finds the last N by the entries' names.
+        window.sort_by_key(|e| {
+            (
+                e.inventory_generated_at.unwrap_or(e.generated_at),
+                e.generated_at,
+            )
+        });
         let skip = window.len().saturating_sub(last_n);
         for entry in window.into_iter().skip(skip) {
             self.push(entry);
@@ -1113,6 +1120,28 @@ mod tests {
         let t = trend(&past, &exempting(4, 60.0, &[], &[(Tags, "a")]), 10);
         assert!(t.mttr_days.is_empty(), "{:?}", t.mttr_days);
         assert!(t.resolved.is_empty() && t.exempted.is_empty(), "{t:?}");
+    }
+
+    #[test]
+    fn past_runs_are_ordered_by_when_their_inventory_was_taken() {
+        // The inventory of day 1 was reported after that of day 2 (a late report).
+        let late = HistoryEntry {
+            inventory_generated_at: Some(at(1)),
+            ..entry(4, 40.0, &[(Tags, "a")], false)
+        };
+        let newer = HistoryEntry {
+            inventory_generated_at: Some(at(2)),
+            ..entry(3, 60.0, &[(Tags, "b")], false)
+        };
+        let t = trend(&[newer, late], &entry(5, 70.0, &[(Tags, "b")], false), 10);
+        assert_eq!(
+            t.previous_score,
+            Some(60.0),
+            "the newest estate is the previous run"
+        );
+        let scores: Vec<f64> = t.history.iter().map(|p| p.compliance_score).collect();
+        assert_eq!(scores, vec![40.0, 60.0, 70.0]);
+        assert!(t.resolved.is_empty() && t.new.is_empty(), "{t:?}");
     }
 
     #[test]
