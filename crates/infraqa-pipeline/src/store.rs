@@ -251,13 +251,6 @@ impl Store {
         }
     }
 
-    /// Every file directly in the store whose name ends with `suffix`, as (name, bytes), by
-    /// name. A store that does not exist yet is empty.
-    pub async fn list(&self, suffix: &str) -> Result<Vec<(String, Vec<u8>)>, PipelineError> {
-        let names = self.names(suffix).await?;
-        self.read_named(names).await
-    }
-
     /// The names of the files directly in the store that end with `suffix`, sorted, without
     /// reading them. A store that does not exist yet has none.
     pub async fn names(&self, suffix: &str) -> Result<Vec<String>, PipelineError> {
@@ -436,7 +429,7 @@ mod tests {
         let aws = Aws::new(infraqa_aws::AwsOptions::default());
         let store = Store::new(Location::Local(dir.path().join("run")), &aws);
         assert!(
-            store.list(".json").await.unwrap().is_empty(),
+            store.names(".json").await.unwrap().is_empty(),
             "missing is empty"
         );
         store
@@ -464,13 +457,9 @@ mod tests {
         );
         assert_eq!(store.get("a.json").await.unwrap().unwrap(), b"1");
         assert_eq!(store.get("nope.json").await.unwrap(), None);
-        let names: Vec<String> = store
-            .list(".json")
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect();
+        let names = store.names(".json").await.unwrap();
         assert_eq!(names, ["a.json", "b.json"]);
+        let read = store.read_named(names).await.unwrap();
+        assert_eq!(read[1], ("b.json".to_owned(), b"2".to_vec()));
     }
 }
