@@ -1,5 +1,5 @@
 # infraqa: common tasks. Each target is a thin wrapper over a script in scripts/.
-.PHONY: test e2e demo bench coverage lint fmt emulator-start emulator-stop build
+.PHONY: test e2e demo bench coverage package emulator-canary lint fmt emulator-start emulator-stop build
 
 ## Everything CI runs: fmt, clippy, template lint, unit and emulator integration tests.
 test:
@@ -16,6 +16,14 @@ demo:
 ## Benchmarks that print their figures (release build, own emulator).
 bench:
 	scripts/bench
+
+## The tests against the newest moto 5.x beside the pinned one: which results differ (not in make test).
+emulator-canary:
+	scripts/emulator-canary
+
+## Each function's Lambda zip (release, cargo-lambda), sizes checked.
+package:
+	scripts/package
 
 ## Line coverage per crate (cargo-llvm-cov).
 coverage:
