@@ -72,6 +72,9 @@ impl GlobalArgs {
     }
 }
 
+/// The fastest rate a flag may set (the policy's `[scan.rate_limits]` has the same bound).
+const MAX_RPS: u32 = 10_000;
+
 fn parse_rate_limit(s: &str) -> Result<(Service, RateLimit), String> {
     let (svc, rps) = s
         .split_once('=')
@@ -81,8 +84,10 @@ fn parse_rate_limit(s: &str) -> Result<(Service, RateLimit), String> {
         .trim()
         .parse()
         .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| format!("`{rps}` is not a positive number of requests per second"))?;
+        .filter(|n| (1..=MAX_RPS).contains(n))
+        .ok_or_else(|| {
+            format!("`{rps}` is not a number of requests per second from 1 to {MAX_RPS}")
+        })?;
     Ok((service, RateLimit::per_second(rps)))
 }
 
@@ -183,8 +188,8 @@ pub struct TagArgs {
     #[arg(long)]
     pub json: bool,
     /// With --apply: write nothing when the plan touches more than N resources.
-    #[arg(long, value_name = "N")]
-    pub max_changes: Option<usize>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub max_changes: Option<u32>,
     /// Where the audit log goes: DIR/audit-log/. Default: the report's directory.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
@@ -208,7 +213,8 @@ pub struct ValidateArgs {
     pub apply_tags: bool,
     /// Read the resources no earlier than this many seconds after the event's time, so tags
     /// written just after creation count.
-    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=infraqa_aws::validate::MAX_GRACE_SECONDS))]
     pub grace: u64,
     /// Exit 4 when a finding at or above this severity exists.
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
@@ -426,6 +432,91 @@ mod tests {
         for argv in cases {
             let err = Cli::try_parse_from(&argv).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{argv:?}");
+        }
+    }
+
+    /// Every numeric flag with its documented range, and a command line that carries it.
+    fn numeric_flags() -> Vec<(&'static str, i128, i128, Vec<&'static str>)> {
+        let tag = vec!["tag", "--policy", "p", "--report", "r", "--apply"];
+        let validate = vec!["validate", "--policy", "p", "--event", "e"];
+        let report = vec![
+            "report",
+            "--policy",
+            "p",
+            "--inventory",
+            "i",
+            "--findings",
+            "f",
+            "--out",
+            "o",
+        ];
+        let run = vec!["run", "--policy", "p", "--out", "o"];
+        vec![
+            ("--max-attempts", 1, 20, vec!["policy", "check", "p"]),
+            ("--max-changes", 0, 1_000_000, tag),
+            (
+                "--grace",
+                0,
+                i128::from(infraqa_aws::validate::MAX_GRACE_SECONDS),
+                validate,
+            ),
+            ("--trend-runs", 1, 1000, report),
+            ("--parallel", 1, 64, run),
+        ]
+    }
+
+    fn parse(argv: &[String]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("infraqa".to_owned()).chain(argv.iter().cloned()))
+    }
+
+    proptest::proptest! {
+        /// Any value of any numeric flag is taken when it is a whole number in the flag's
+        /// range and is otherwise a usage error (exit 2) naming the flag: never a panic, never
+        /// a value that overflows later.
+        #[test]
+        fn numeric_flags_take_their_range_and_refuse_the_rest(
+            which in 0usize..5,
+            value in proptest::prop_oneof![
+                proptest::num::i128::ANY,
+                -2i128..70,
+                999_990i128..1_000_010,
+                86_390i128..86_410,
+                proptest::sample::select(vec![
+                    i128::from(u16::MAX), i128::from(u32::MAX), i128::from(u64::MAX),
+                    i128::from(u64::MAX) + 1, i128::from(i64::MIN),
+                ]),
+            ],
+        ) {
+            let (flag, low, high, command) = numeric_flags().swap_remove(which);
+            let mut argv: Vec<String> = command.iter().map(|s| (*s).to_owned()).collect();
+            argv.push(format!("{flag}={value}"));
+            match parse(&argv) {
+                Ok(_) => proptest::prop_assert!((low..=high).contains(&value), "{flag} {value} was taken"),
+                Err(e) => {
+                    proptest::prop_assert!(!(low..=high).contains(&value), "{flag} {value}: {e}");
+                    proptest::prop_assert_eq!(e.exit_code(), 2);
+                    proptest::prop_assert!(e.to_string().contains(flag), "{e}");
+                }
+            }
+        }
+
+        /// A rate limit takes 1 to 10,000 requests per second and names the value otherwise.
+        #[test]
+        fn rate_limits_take_their_range(value in proptest::num::i128::ANY) {
+            let argv = vec!["--rate-limit".to_owned(), format!("ec2={value}"), "policy".to_owned(),
+                            "check".to_owned(), "p".to_owned()];
+            match parse(&argv) {
+                Ok(cli) => {
+                    proptest::prop_assert!((1..=10_000).contains(&value));
+                    let rate = cli.global.aws_options().rate_limit(Service::Ec2).per_second.get();
+                    proptest::prop_assert_eq!(i128::from(rate), value);
+                }
+                Err(e) => {
+                    proptest::prop_assert!(!(1..=10_000).contains(&value));
+                    proptest::prop_assert_eq!(e.exit_code(), 2);
+                    proptest::prop_assert!(e.to_string().contains("--rate-limit"), "{e}");
+                }
+            }
         }
     }
 

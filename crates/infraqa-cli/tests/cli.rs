@@ -93,6 +93,45 @@ fn invalid_values_and_missing_files_are_exit_2() {
 }
 
 #[test]
+fn extreme_numbers_are_exit_2_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, "{}").unwrap();
+    for (flag, value) in [
+        ("--grace", "18446744073709551615"),
+        ("--grace", "86401"),
+        ("--grace", "-1"),
+    ] {
+        let out = infraqa(&[
+            "validate",
+            "--policy",
+            &example_policy(),
+            "--event",
+            event.to_str().unwrap(),
+            &format!("{flag}={value}"),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(flag) && err.contains(value), "{err}");
+    }
+    // Every number of the policy has a range too: one past it is exit 2 naming key and line.
+    for (table, key, value) in [
+        ("orphans", "stopped_instance_days", "4294967295"),
+        ("lifecycle", "old_after_days", "36501"),
+        ("lifecycle", "lookback_days", "9223372036854775807"),
+        ("lifecycle", "idle_cpu_percent", "101"),
+        ("scan.rate_limits", "ec2", "10001"),
+    ] {
+        let path = dir.path().join("policy.toml");
+        std::fs::write(&path, format!("[{table}]\n{key} = {value}\n")).unwrap();
+        let out = infraqa(&["policy", "check", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{table}.{key} = {value}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(key) && err.contains("line 2"), "{err}");
+    }
+}
+
+#[test]
 fn usage_errors_are_exit_2() {
     assert_eq!(infraqa(&["policy"]).status.code(), Some(2));
     assert_eq!(infraqa(&["frobnicate"]).status.code(), Some(2));

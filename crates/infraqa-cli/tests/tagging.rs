@@ -730,3 +730,109 @@ fn audit_file(dir: &Path, event_id: &str) -> std::path::PathBuf {
     assert_eq!(found.len(), 1, "{found:?}");
     found.into_iter().next().unwrap()
 }
+
+#[test]
+#[ignore = "needs the emulator: run `make test`"]
+fn a_redelivered_event_writes_nothing_more_however_old() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emulator = infraqa_tests::emulator::Emulator::from_env().unwrap();
+    let account = rt.block_on(emulator.fresh_account()).unwrap();
+    let clients = rt.block_on(account.clients());
+    let ec2 = clients.ec2(PRIMARY_REGION);
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[scan]\nregions = [\"us-east-1\"]\n[tags]\nrequired = [\"Owner\"]\n",
+    )
+    .unwrap();
+    let d = dir.path().to_str().unwrap().to_owned();
+    let tags_of = |volume: &str| -> BTreeMap<String, String> {
+        let out = rt
+            .block_on(ec2.describe_volumes().volume_ids(volume).send())
+            .unwrap();
+        out.volumes()[0]
+            .tags()
+            .iter()
+            .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
+            .collect()
+    };
+    let event_files = || {
+        std::fs::read_dir(dir.path().join("audit-log"))
+            .map(|r| r.count())
+            .unwrap_or(0)
+    };
+    // A recent event, and one old enough that its audit file is named by the validation time.
+    for (age_days, event_id) in [(0, "ev-recent"), (40, "ev-old")] {
+        let volume = rt
+            .block_on(
+                ec2.create_volume()
+                    .availability_zone(format!("{PRIMARY_REGION}a"))
+                    .size(1)
+                    .send(),
+            )
+            .unwrap()
+            .volume_id()
+            .unwrap()
+            .to_owned();
+        let path = dir.path().join(format!("{event_id}.json"));
+        let time = chrono::Utc::now() - chrono::Duration::days(age_days);
+        let text = cloudtrail_event(
+            "CreateVolume",
+            &volume,
+            &account.account_id,
+            PRIMARY_REGION,
+            time,
+            event_id,
+        )
+        .unwrap();
+        std::fs::write(&path, text).unwrap();
+        let validate = || {
+            let o = infraqa_as(
+                &emulator,
+                &account,
+                &[
+                    "validate",
+                    "--policy",
+                    policy.to_str().unwrap(),
+                    "--event",
+                    path.to_str().unwrap(),
+                    "--dir",
+                    &d,
+                    "--apply-tags",
+                ],
+            );
+            let (code, err) = code_and_err(&o);
+            assert_eq!(code, Some(0), "{err}");
+            serde_json::from_slice::<Value>(&o.stdout).unwrap()
+        };
+        let files_before = event_files();
+        let first = validate();
+        assert_eq!(first["first_delivery"], true, "{first:#}");
+        assert_eq!(tags_of(&volume)["Owner"], "alice");
+        assert_eq!(event_files(), files_before + 1);
+
+        // Someone removes the tags; the event is delivered again: nothing is written back.
+        let keys: Vec<String> = tags_of(&volume).into_keys().collect();
+        let mut delete = ec2.delete_tags().resources(&volume);
+        for k in &keys {
+            delete = delete.tags(aws_sdk_ec2::types::Tag::builder().key(k).build());
+        }
+        rt.block_on(delete.send()).unwrap();
+        let again = validate();
+        assert_eq!(again["first_delivery"], false, "{event_id}: {again:#}");
+        assert!(
+            again["resources"][0].get("tags_written").is_none(),
+            "{event_id}: {again:#}"
+        );
+        assert!(
+            tags_of(&volume).is_empty(),
+            "{event_id}: tags were written again"
+        );
+        assert_eq!(
+            event_files(),
+            files_before + 1,
+            "{event_id}: a second audit file"
+        );
+    }
+}

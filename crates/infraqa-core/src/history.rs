@@ -630,7 +630,15 @@ pub fn audit_file_for_event(
     event_time: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> String {
-    let safe: String = event_id
+    let safe = safe_event_id(event_id);
+    let oldest = now - chrono::Duration::days(AUDIT_LOG_LAG_DAYS);
+    let named = event_time.clamp(oldest, now);
+    format!("event-{}-{safe}.jsonl", named.format(AUDIT_FILE_TIME))
+}
+
+/// An event id as it appears in file names: letters, digits and `-` kept, the rest `_`.
+fn safe_event_id(event_id: &str) -> String {
+    event_id
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' {
@@ -639,10 +647,27 @@ pub fn audit_file_for_event(
                 '_'
             }
         })
-        .collect();
-    let oldest = now - chrono::Duration::days(AUDIT_LOG_LAG_DAYS);
-    let named = event_time.clamp(oldest, now);
-    format!("event-{}-{safe}.jsonl", named.format(AUDIT_FILE_TIME))
+        .collect()
+}
+
+/// Whether `name` is the audit log file of the event `event_id`, whenever it was validated:
+/// `event-<time>-<id>.jsonl` with any time, or `event-<id>.jsonl` as written before files
+/// carried a time. A second delivery is recognised by such a file already in the log.
+pub fn audit_file_is_event(name: &str, event_id: &str) -> bool {
+    let safe = safe_event_id(event_id);
+    let Some(rest) = name
+        .strip_prefix("event-")
+        .and_then(|r| r.strip_suffix(".jsonl"))
+    else {
+        return false;
+    };
+    if rest == safe {
+        return true;
+    }
+    let timed = rest
+        .get(..20)
+        .is_some_and(|t| chrono::NaiveDateTime::parse_from_str(t, AUDIT_FILE_TIME).is_ok());
+    timed && rest.get(20..) == Some(&format!("-{safe}"))
 }
 
 /// The audit log file of one tagging run: sortable by time, unique by content.
@@ -1068,6 +1093,22 @@ mod tests {
         let d = |m, day| chrono::NaiveDate::from_ymd_opt(2026, m, day).unwrap();
         let (from, to) = (d(10, 1), d(12, 31));
         // An event is named by its time; its redelivery gets the same name.
+        // The file of an event is recognised whenever (and however) it was named.
+        for validated in [at(3), at(9), at(3) + chrono::Duration::days(400)] {
+            let name = audit_file_for_event("ev/1", at(3), validated);
+            assert!(audit_file_is_event(&name, "ev/1"), "{name}");
+            assert!(!audit_file_is_event(&name, "ev/10"), "{name}");
+            assert!(!audit_file_is_event(&name, "v/1"), "{name}");
+        }
+        assert!(audit_file_is_event("event-ev_1.jsonl", "ev/1"));
+        assert!(!audit_file_is_event(
+            "tag-20261103T060000.000Z-ev_1.jsonl",
+            "ev/1"
+        ));
+        assert!(!audit_file_is_event(
+            "event-notatimeatallxxxx-ev_1.jsonl",
+            "ev/1"
+        ));
         let event = audit_file_for_event("ev/1", at(3), at(5));
         assert_eq!(event, "event-20261103T060000.000Z-ev_1.jsonl");
         assert_eq!(event, audit_file_for_event("ev/1", at(3), at(9)));

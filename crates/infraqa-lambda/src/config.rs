@@ -83,12 +83,13 @@ impl Config {
                 });
             }
         };
-        let number = |k: &'static str, default: u64| -> Result<u64, ConfigError> {
-            get(k).map_or(Ok(default), |v| {
-                v.parse().map_err(|_| ConfigError {
+        let number = |k: &'static str, default: u64, max: u64| -> Result<u64, ConfigError> {
+            get(k).map_or(Ok(default), |v| match v.parse::<u64>() {
+                Ok(n) if n <= max => Ok(n),
+                _ => Err(ConfigError {
                     variable: k,
-                    problem: format!("`{v}` is not a whole number"),
-                })
+                    problem: format!("`{v}` is not a whole number from 0 to {max}"),
+                }),
             })
         };
         Ok(Self {
@@ -96,8 +97,12 @@ impl Config {
             policy_key: get("INFRAQA_POLICY_KEY").unwrap_or_else(|| "policy.toml".to_owned()),
             alert_topic,
             tagger_mode,
-            grace: Duration::from_secs(number("INFRAQA_GRACE_SECONDS", 60)?),
-            max_tag_changes: usize::try_from(number("INFRAQA_MAX_TAG_CHANGES", 500)?)
+            grace: Duration::from_secs(number(
+                "INFRAQA_GRACE_SECONDS",
+                60,
+                infraqa_aws::validate::MAX_GRACE_SECONDS,
+            )?),
+            max_tag_changes: usize::try_from(number("INFRAQA_MAX_TAG_CHANGES", 500, 1_000_000)?)
                 .unwrap_or(usize::MAX),
             regions: regions(get("INFRAQA_REGIONS"))?,
             scan_budget: match get("INFRAQA_SCAN_BUDGET_SECONDS") {
@@ -105,6 +110,7 @@ impl Config {
                 Some(_) => Some(Duration::from_secs(number(
                     "INFRAQA_SCAN_BUDGET_SECONDS",
                     0,
+                    86_400,
                 )?)),
             },
         })

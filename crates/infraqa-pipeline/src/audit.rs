@@ -5,8 +5,8 @@
 use crate::error::PipelineError;
 use crate::store::{Location, Store};
 use infraqa_core::history::{
-    AuditExport, RemediationAction, audit_export, audit_file_may_hold, audit_lines,
-    parse_audit_lines,
+    AuditExport, RemediationAction, audit_export, audit_file_for_event, audit_file_is_event,
+    audit_file_may_hold, audit_lines, parse_audit_lines,
 };
 
 /// The log's folder below a run's directory or a history prefix.
@@ -45,6 +45,35 @@ impl AuditLog {
                 .is_some();
         }
         Ok(new)
+    }
+
+    /// Whether the event `event_id` (of `event_time`) was validated before, as the last store
+    /// (the one that decides what is new) has it. Read before anything is written for the
+    /// event, so a second delivery writes nothing. An event of the last
+    /// [`infraqa_core::history::AUDIT_LOG_LAG_DAYS`] has one possible file name, which is
+    /// read; an older one's file is named by when it was validated, so the log's names are
+    /// listed and searched for its id.
+    pub async fn has_event(
+        &self,
+        event_id: &str,
+        event_time: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, PipelineError> {
+        let Some(store) = self.stores.last() else {
+            return Ok(false);
+        };
+        let recent = event_time
+            >= now - chrono::Duration::days(infraqa_core::history::AUDIT_LOG_LAG_DAYS)
+            && event_time <= now;
+        let name = audit_file_for_event(event_id, event_time, now);
+        if recent && store.get(&name).await?.is_some() {
+            return Ok(true);
+        }
+        Ok(store
+            .names(".jsonl")
+            .await?
+            .iter()
+            .any(|n| audit_file_is_event(n, event_id)))
     }
 
     /// The actions of the files in the log that may hold actions taken in `from..=to` (each

@@ -34,7 +34,9 @@ pub struct Outcome {
 }
 
 /// Validates `call`, audits the verdict in `log` (keyed by the event id), logs it, and, on the
-/// first delivery of a flagged event with a critical finding, publishes to `topic`.
+/// first delivery of a flagged event with a critical finding, publishes to `topic`. A second
+/// delivery (the event id already in the log, however long ago) is judged read-only and writes
+/// nothing anywhere: no tags, no audit entry, no alert.
 pub async fn run(
     aws: &Aws,
     policy: &Policy,
@@ -44,20 +46,32 @@ pub async fn run(
     topic: Option<&str>,
 ) -> Result<Outcome, PipelineError> {
     let clients = &aws.for_policy(policy).await;
+    // The duplicate check comes before any write: a second delivery of the event is judged
+    // again (read only, for its verdict) but writes no tag, no audit entry and no alert.
+    let seen = log
+        .has_event(&call.id, call.time, chrono::Utc::now())
+        .await?;
+    let options = Options {
+        apply_tags: options.apply_tags && !seen,
+        ..options
+    };
     let v = validate::validate(clients, policy, call, options)
         .await
         .map_err(|e| PipelineError::aws(format!("validating event {}", call.id), e))?;
-    let (_, actor) = clients
-        .caller()
-        .await
-        .map_err(|e| PipelineError::aws("reading the caller's identity", e))?;
-    let now = chrono::Utc::now();
-    let first = log
-        .write(
+    let first = if seen {
+        false
+    } else {
+        let (_, actor) = clients
+            .caller()
+            .await
+            .map_err(|e| PipelineError::aws("reading the caller's identity", e))?;
+        let now = chrono::Utc::now();
+        log.write(
             &audit_file_for_event(&v.event.id, v.event.time, now),
             &v.audit(&actor, now),
         )
-        .await?;
+        .await?
+    };
     tracing::info!(
         target: "infraqa::verdict",
         event_id = %v.event.id,

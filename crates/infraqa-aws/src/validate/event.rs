@@ -5,9 +5,12 @@
 //! `responseElements` (an event whose `responseElements` is null there created nothing), changes
 //! to an existing resource name it in `requestParameters` (S3 and IAM changes carry a null
 //! `responseElements` even when they succeed).
+//!
+//! Only what the verdict uses is read, and only that is required: `detail.eventName`,
+//! `eventTime`, `eventID` and `awsRegion` (an error names the one missing). Everything else
+//! (`requestID`, `userAgent`, `tlsDetails`, session attributes, ...) may be absent; a missing
+//! `userIdentity` leaves the principal `unknown` and no Owner.
 
-use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
-use aws_lambda_events::event::cloudwatch_events::cloudtrail::{AWSAPICall, UserIdentity};
 use chrono::{DateTime, Utc};
 use infraqa_core::ResourceType;
 use infraqa_core::model::GLOBAL_REGION;
@@ -139,6 +142,73 @@ pub enum EventError {
     },
 }
 
+/// The envelope EventBridge wraps a CloudTrail event in: only the fields read.
+#[derive(Debug, Deserialize)]
+struct Envelope {
+    #[serde(default, deserialize_with = "text")]
+    account: Option<String>,
+    #[serde(default)]
+    detail: Option<Detail>,
+}
+
+/// `detail`: the CloudTrail record. The four fields the verdict needs are optional here so that
+/// their absence is reported by name (see [`parse`]).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Detail {
+    #[serde(default, deserialize_with = "text")]
+    event_name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    event_time: Option<String>,
+    #[serde(default, rename = "eventID", deserialize_with = "text")]
+    event_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    aws_region: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    user_identity: Option<Identity>,
+    #[serde(default, deserialize_with = "lenient")]
+    request_parameters: Option<Request>,
+    #[serde(default, deserialize_with = "lenient")]
+    response_elements: Option<Response>,
+    #[serde(default, deserialize_with = "text")]
+    error_code: Option<String>,
+}
+
+/// `userIdentity`: who made the call.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Identity {
+    #[serde(default, rename = "type", deserialize_with = "text")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    arn: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    principal_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    account_id: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    user_name: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    invoked_by: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    session_context: Option<SessionContext>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionContext {
+    #[serde(default, deserialize_with = "lenient")]
+    session_issuer: Option<SessionIssuer>,
+}
+
+/// The role (or user) whose session made the call.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionIssuer {
+    #[serde(default, deserialize_with = "text")]
+    arn: Option<String>,
+}
+
 /// One CloudTrail API call event.
 #[derive(Debug, Clone)]
 pub struct ApiCall {
@@ -154,8 +224,8 @@ pub struct ApiCall {
     pub account_id: Option<String>,
     /// Who made the call, as a person reads it (an ARN).
     pub principal: String,
-    /// A name fit for an `Owner` tag: the session name of an assumed role, or the IAM user;
-    /// none for AWS services and the root user.
+    /// A name fit for an `Owner` tag: the session name of a person's assumed role, or the IAM
+    /// user; none for AWS services (see [`owner`]) and the root user.
     pub owner: Option<String>,
     /// `detail.errorCode`, when the call failed.
     pub error_code: Option<String>,
@@ -181,55 +251,94 @@ pub fn parse(text: &str, origin: &str) -> Result<ApiCall, EventError> {
             found: detail_type,
         });
     }
-    let event: CloudWatchEvent<AWSAPICall<Option<Request>, Response>> =
-        serde_json::from_value(raw).map_err(|e| malformed(format!("{e}")))?;
+    let event: Envelope = serde_json::from_value(raw).map_err(|e| malformed(format!("{e}")))?;
     let detail = event
         .detail
         .ok_or_else(|| malformed("the event has no detail".to_owned()))?;
-    let time = DateTime::parse_from_rfc3339(&detail.event_time)
+    let required = |field: Option<String>, name: &str| {
+        field
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| malformed(format!("detail.{name} is missing or not text")))
+    };
+    let name = required(detail.event_name, "eventName")?;
+    let event_time = required(detail.event_time, "eventTime")?;
+    let id = required(detail.event_id, "eventID")?;
+    let region = required(detail.aws_region, "awsRegion")?;
+    let time = DateTime::parse_from_rfc3339(&event_time)
         .map_err(|e| {
             malformed(format!(
-                "detail.eventTime {:?} is not a timestamp: {e}",
-                detail.event_time
+                "detail.eventTime {event_time:?} is not a timestamp: {e}"
             ))
         })?
         .with_timezone(&Utc);
-    let error_code = detail
-        .other
-        .get("errorCode")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let identity = &detail.user_identity;
+    let identity = detail.user_identity.unwrap_or_default();
     Ok(ApiCall {
-        principal: principal(identity),
-        owner: owner(identity),
-        account_id: event.account_id.or_else(|| identity.account_id.clone()),
-        name: detail.event_name,
+        principal: principal(&identity),
+        owner: owner(&identity),
+        account_id: event.account.or_else(|| identity.account_id.clone()),
+        name,
         time,
-        id: detail.event_id,
-        region: detail.aws_region,
-        error_code,
+        id,
+        region,
+        error_code: detail.error_code,
         request: detail.request_parameters.unwrap_or_default(),
         response: detail.response_elements,
     })
 }
 
-fn principal(u: &UserIdentity) -> String {
+fn principal(u: &Identity) -> String {
     u.arn
         .clone()
         .or_else(|| u.invoked_by.clone())
         .or_else(|| u.principal_id.clone())
-        .unwrap_or_else(|| u.r#type.clone())
+        .or_else(|| u.kind.clone())
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
-fn owner(u: &UserIdentity) -> Option<String> {
-    let name = match u.r#type.as_str() {
+/// The Owner an event gives its resources: the IAM user, or the session name of an assumed
+/// role, when a person made the call. None when a service did, which shows as:
+/// - an `AWSService` identity, or any identity with `invokedBy` (a service calling for it);
+/// - a session of a service-linked role (`AWSServiceRoleFor*`, or an issuer under
+///   `/aws-service-role/`) or of a service role (an issuer under `/service-role/`);
+/// - a session a service started on its own behalf, named after the service
+///   (`*.amazonaws.com`) or after the EC2 instance whose profile it is (`i-` and hex).
+///
+/// None for the root user and any other type too: the resource is left for a person to tag.
+fn owner_of(kind: Option<&str>, arn: Option<&str>, user_name: Option<&str>) -> Option<String> {
+    let name = match kind? {
         // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION
-        "AssumedRole" => u.arn.as_deref()?.rsplit('/').next()?.to_owned(),
-        "IAMUser" => u.user_name.clone()?,
+        "AssumedRole" => {
+            let mut parts = arn?.rsplit('/');
+            let session = parts.next()?;
+            let role = parts.next()?;
+            if role.starts_with("AWSServiceRoleFor") {
+                return None;
+            }
+            session.to_owned()
+        }
+        "IAMUser" => user_name?.to_owned(),
         _ => return None,
     };
-    (!name.is_empty() && !name.ends_with(".amazonaws.com")).then_some(name)
+    let instance = name.strip_prefix("i-").is_some_and(|hex| {
+        (8..=17).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    });
+    (!name.is_empty() && !name.ends_with(".amazonaws.com") && !instance).then_some(name)
+}
+
+fn owner(u: &Identity) -> Option<String> {
+    if u.invoked_by.is_some() {
+        return None;
+    }
+    let issuer = u
+        .session_context
+        .as_ref()
+        .and_then(|c| c.session_issuer.as_ref())
+        .and_then(|i| i.arn.as_deref())
+        .unwrap_or_default();
+    if issuer.contains("/aws-service-role/") || issuer.contains("/service-role/") {
+        return None;
+    }
+    owner_of(u.kind.as_deref(), u.arn.as_deref(), u.user_name.as_deref())
 }
 
 /// A resource an event names.

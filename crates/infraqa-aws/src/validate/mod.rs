@@ -415,9 +415,18 @@ fn event_offers(call: &ApiCall, policy: &Policy) -> Vec<Offer> {
     out
 }
 
-/// Sleeps until `grace` after `at` (not at all when that has passed).
+/// The longest grace a caller may ask for (a day): the edges (flags, the functions'
+/// configuration) refuse more.
+pub const MAX_GRACE_SECONDS: u64 = 86_400;
+
+/// Sleeps until `grace` (at most [`MAX_GRACE_SECONDS`]) after `at` (not at all when that has
+/// passed).
 async fn wait_out_grace(at: DateTime<Utc>, grace: Duration) {
-    let due = at + chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
+    let grace = grace.min(Duration::from_secs(MAX_GRACE_SECONDS));
+    let due = chrono::Duration::from_std(grace)
+        .ok()
+        .and_then(|g| at.checked_add_signed(g))
+        .unwrap_or(at);
     if let Ok(left) = (due - Utc::now()).to_std() {
         tokio::time::sleep(left).await;
     }

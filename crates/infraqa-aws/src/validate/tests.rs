@@ -150,16 +150,140 @@ fn the_owner_is_a_person_or_a_session_never_a_service() {
     assert_eq!(call.owner, None);
     assert_eq!(call.principal, "autoscaling.amazonaws.com");
 
-    let by_service = edited("CreateVolume", "vol-1", |v| {
-        v["detail"]["userIdentity"]["arn"] =
-            "arn:aws:sts::123456789012:assumed-role/AWSServiceRoleForAutoScaling/AutoScaling"
-                .into();
-        v["detail"]["userIdentity"]["type"] = "AssumedRole".into();
+    // Every way a service shows in an event yields no Owner, whatever the session is named.
+    let services: [(&str, Value); 6] = [
+        (
+            "a service-linked role's session",
+            serde_json::json!({
+                "type": "AssumedRole",
+                "arn": "arn:aws:sts::123456789012:assumed-role/AWSServiceRoleForAutoScaling/AutoScaling",
+                "sessionContext": {"sessionIssuer": {"type": "Role",
+                    "arn": "arn:aws:iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"}}
+            }),
+        ),
+        (
+            "a session of a role under /aws-service-role/ with another name",
+            serde_json::json!({
+                "type": "AssumedRole",
+                "arn": "arn:aws:sts::123456789012:assumed-role/Custom/ElasticLoadBalancing",
+                "sessionContext": {"sessionIssuer": {"type": "Role",
+                    "arn": "arn:aws:iam::123456789012:role/aws-service-role/elasticloadbalancing.amazonaws.com/Custom"}}
+            }),
+        ),
+        (
+            "a service role's session",
+            serde_json::json!({
+                "type": "AssumedRole",
+                "arn": "arn:aws:sts::123456789012:assumed-role/resize-role-x1/resize-images",
+                "sessionContext": {"sessionIssuer": {"type": "Role",
+                    "arn": "arn:aws:iam::123456789012:role/service-role/resize-role-x1"}}
+            }),
+        ),
+        (
+            "an instance profile's session (named by the instance)",
+            serde_json::json!({
+                "type": "AssumedRole",
+                "arn": "arn:aws:sts::123456789012:assumed-role/app-instance/i-0abc123def4567890"
+            }),
+        ),
+        (
+            "a person's session that a service used for them (invokedBy)",
+            serde_json::json!({
+                "type": "AssumedRole",
+                "arn": "arn:aws:sts::123456789012:assumed-role/Deploy/alice",
+                "invokedBy": "cloudformation.amazonaws.com"
+            }),
+        ),
+        (
+            "a session named after its service",
+            serde_json::json!({
+                "type": "AssumedRole",
+                "arn": "arn:aws:sts::123456789012:assumed-role/Ops/ecs-tasks.amazonaws.com"
+            }),
+        ),
+    ];
+    for (what, identity) in services {
+        let text = edited("CreateVolume", "vol-1", |v| {
+            v["detail"]["userIdentity"] = identity;
+        });
+        assert_eq!(event::parse(&text, "e").unwrap().owner, None, "{what}");
+    }
+    // A person's session through an SSO permission set is a person.
+    let sso = edited("CreateVolume", "vol-1", |v| {
+        v["detail"]["userIdentity"] = serde_json::json!({
+            "type": "AssumedRole",
+            "arn": "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123abcd/carol@example.com",
+            "sessionContext": {"sessionIssuer": {"type": "Role",
+                "arn": "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123abcd"}}
+        });
     });
     assert_eq!(
-        event::parse(&by_service, "e").unwrap().owner.as_deref(),
-        Some("AutoScaling")
+        event::parse(&sso, "e").unwrap().owner.as_deref(),
+        Some("carol@example.com")
     );
+}
+
+#[test]
+fn an_event_is_judged_on_the_fields_the_verdict_needs() {
+    // Fields the verdict does not use may be absent, each and all together.
+    let unused = [
+        "/detail/requestID",
+        "/detail/userAgent",
+        "/detail/tlsDetails",
+        "/detail/sourceIPAddress",
+        "/detail/eventVersion",
+        "/detail/eventType",
+        "/detail/readOnly",
+        "/detail/managementEvent",
+        "/detail/recipientAccountId",
+        "/detail/eventCategory",
+        "/detail/eventSource",
+        "/detail/userIdentity/sessionContext/attributes",
+        "/detail/userIdentity/sessionContext/sessionIssuer/principalId",
+        "/detail/userIdentity/principalId",
+        "/detail/userIdentity/accessKeyId",
+        "/version",
+        "/id",
+        "/source",
+        "/time",
+        "/region",
+        "/resources",
+    ];
+    let remove = |v: &mut Value, pointer: &str| {
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        if let Some(o) = v.pointer_mut(parent).and_then(Value::as_object_mut) {
+            o.remove(key);
+        }
+    };
+    for pointer in unused {
+        let text = edited("CreateVolume", "vol-1", |v| remove(v, pointer));
+        let call = event::parse(&text, "e").unwrap_or_else(|e| panic!("without {pointer}: {e}"));
+        assert_eq!(
+            call.resources().unwrap()[0].id,
+            "vol-1",
+            "without {pointer}"
+        );
+        assert_eq!(call.owner.as_deref(), Some("alice"), "without {pointer}");
+    }
+    let bare = edited("CreateVolume", "vol-1", |v| {
+        for pointer in unused {
+            remove(v, pointer);
+        }
+        remove(v, "/detail/userIdentity");
+    });
+    let call = event::parse(&bare, "e").unwrap();
+    assert_eq!(call.principal, "unknown");
+    assert_eq!(call.owner, None);
+    assert_eq!(call.resources().unwrap()[0].id, "vol-1");
+    // The fields it needs are named when absent.
+    for field in ["eventName", "eventTime", "eventID", "awsRegion"] {
+        let text = edited("CreateVolume", "vol-1", |v| {
+            v["detail"].as_object_mut().unwrap().remove(field);
+        });
+        let err = event::parse(&text, "ev.json").unwrap_err().to_string();
+        assert!(err.contains(&format!("detail.{field}")), "{err}");
+        assert!(err.starts_with("ev.json"), "{err}");
+    }
 }
 
 #[test]

@@ -134,8 +134,15 @@ pub async fn run(args: &TagArgs, aws: &Aws) -> Result<(), CliError> {
     let dir = Store::new(Location::Local(audit_dir(args)), aws);
     let history = args.history.clone().map(|h| Store::new(h, aws));
     let log = AuditLog::new(&dir, history.as_ref());
-    let (written, actor) =
-        infraqa_pipeline::tag::apply(aws, &plan, &policy, args.max_changes, &log).await?;
+    let (written, actor) = infraqa_pipeline::tag::apply(
+        aws,
+        &plan,
+        &policy,
+        args.max_changes
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        &log,
+    )
+    .await?;
     let lines: Vec<Line> = written
         .into_iter()
         .map(|w| Line {

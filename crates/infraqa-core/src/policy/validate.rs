@@ -12,6 +12,9 @@ use std::str::FromStr;
 
 /// The highest rate a policy may set: far above any AWS API's, so only a typo goes over it.
 const MAX_RATE_LIMIT: i64 = 10_000;
+/// The most days a policy's age limit may say: a century, far past any retention, and within
+/// what date arithmetic on today's date can hold.
+const MAX_DAYS: u32 = 36_500;
 use toml::Spanned;
 
 impl Policy {
@@ -606,19 +609,9 @@ impl Validator<'_> {
         }
     }
 
+    /// A number of days from 0 to [`MAX_DAYS`], or the default with a problem naming the key.
     fn days(&mut self, key: &str, raw: Option<Spanned<i64>>, default: u32) -> u32 {
-        let Some(days) = raw else {
-            return default;
-        };
-        let (span, n) = (days.span(), *days.get_ref());
-        u32::try_from(n).unwrap_or_else(|_| {
-            self.problem(
-                key,
-                span,
-                format!("{n} is not a whole number of days (0 or more)"),
-            );
-            default
-        })
+        self.bounded(key, raw, 0..=MAX_DAYS, "days", default)
     }
 
     /// A tag key, or the default; an invalid one is a problem naming the key.
