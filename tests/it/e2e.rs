@@ -202,6 +202,40 @@ async fn the_built_binaries_run_the_chain_against_the_lambda_runtime_api() {
         let unit = (service.to_owned(), region.to_owned());
         assert!(missed.contains(&unit), "{unit:?} missing from {missed:?}");
     }
+
+    // A bad configuration value: the function keeps serving, and each invocation's error is a
+    // ConfigError naming the variable and what it expects; its log says so once, as JSON.
+    runtime.stop("infraqa-validator");
+    runtime
+        .function(
+            &bin,
+            "infraqa-validator",
+            512,
+            &[("INFRAQA_GRACE_SECONDS", "soon")],
+        )
+        .unwrap();
+    for _ in 0..2 {
+        let err = runtime
+            .invoke("infraqa-validator", r#"{"Records": []}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ConfigError") && err.contains("INFRAQA_GRACE_SECONDS"),
+            "{err}"
+        );
+        assert!(err.contains("whole number from 0 to 86400"), "{err}");
+    }
+    let log = runtime.log("infraqa-validator");
+    let line = log
+        .lines()
+        .find(|l| l.contains("configuration is wrong"))
+        .unwrap_or_else(|| panic!("no configuration error in the log:\n{log}"));
+    let line: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(line["level"], "ERROR", "{line}");
+    assert_eq!(
+        line["fields"]["variable"], "INFRAQA_GRACE_SECONDS",
+        "{line}"
+    );
 }
 
 /// The built binaries behind the state machine's definition.

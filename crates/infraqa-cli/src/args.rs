@@ -175,14 +175,21 @@ pub struct TagArgs {
     /// The report.json to plan from (its inventory.json is read from the same directory).
     #[arg(long, value_name = "FILE", required_unless_present = "plan")]
     pub report: Option<PathBuf>,
-    /// The inventory the report was made from, when not beside it.
+    /// The inventory the report (or the saved plan) was made from, when not beside it.
     #[arg(long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
     /// Write the plan.
     #[arg(long)]
     pub apply: bool,
-    /// With --apply: write this saved plan (from --json) instead of planning again.
-    #[arg(long, value_name = "FILE", requires = "apply", conflicts_with_all = ["report", "inventory"])]
+    /// With --apply: write this saved plan (from --json) instead of planning again. Each entry
+    /// is checked against what a fresh plan from its inventory (beside it, or --inventory)
+    /// could hold; an entry that could not is refused and reported, the rest written.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "apply",
+        conflicts_with = "report"
+    )]
     pub plan: Option<PathBuf>,
     /// Print the plan (or the results) as JSON.
     #[arg(long)]

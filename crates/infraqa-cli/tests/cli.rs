@@ -132,6 +132,56 @@ fn extreme_numbers_are_exit_2_never_a_panic() {
 }
 
 #[test]
+fn policy_check_refuses_a_custom_rule_naming_no_variable_and_warns_of_an_uncollected_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.toml");
+    let rule = |applies_to: &str, condition: &str| {
+        format!(
+            "[tags]\nrequired = [\"Owner\"]\n\n[[custom_rules]]\nid = \"gp3-only\"\napplies_to = [\"{applies_to}\"]\ncondition = \"{condition}\"\nmessage = \"m\"\nremediation = \"r\"\n"
+        )
+    };
+    std::fs::write(
+        &path,
+        rule("ec2:volume", "resourse.details.volume_type == 'gp3'"),
+    )
+    .unwrap();
+    let out = infraqa(&["policy", "check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("line 7")
+            && err.contains("gp3-only")
+            && err.contains("`resourse` is not a variable"),
+        "{err}"
+    );
+    std::fs::write(
+        &path,
+        rule("ec2:volumes", "resource.details.volume_type == 'gp3'"),
+    )
+    .unwrap();
+    let out = infraqa(&["policy", "check", path.to_str().unwrap()]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("warning: custom rule gp3-only: applies_to \"ec2:volumes\"")
+            && err.contains("ec2:volume, ec2:snapshot"),
+        "{err}"
+    );
+    std::fs::write(
+        &path,
+        rule("ec2:volume", "resource.details.volume_type == 'gp3'"),
+    )
+    .unwrap();
+    let out = infraqa(&["policy", "check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn usage_errors_are_exit_2() {
     assert_eq!(infraqa(&["policy"]).status.code(), Some(2));
     assert_eq!(infraqa(&["frobnicate"]).status.code(), Some(2));

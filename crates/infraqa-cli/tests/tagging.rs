@@ -80,6 +80,7 @@ fn save_plan(s: &Seeded, out: &Path) -> (std::path::PathBuf, TagPlan) {
 }
 
 fn apply(url: &str, s: &Seeded, plan: &Path, out: &Path, extra: &[&str]) -> Output {
+    let inventory = out.join("inventory.json");
     let mut args = vec![
         "tag",
         "--policy",
@@ -87,6 +88,8 @@ fn apply(url: &str, s: &Seeded, plan: &Path, out: &Path, extra: &[&str]) -> Outp
         "--apply",
         "--plan",
         plan.to_str().unwrap(),
+        "--inventory",
+        inventory.to_str().unwrap(),
         "--dir",
         out.to_str().unwrap(),
     ];
@@ -362,6 +365,52 @@ fn apply_skips_what_changed_reports_what_is_gone_and_honours_the_cap() {
     let audited = audit_lines(&out);
     assert_eq!(audited.len(), plan.changes.len());
     assert!(audited.iter().any(|l| l["outcome"] == "gone"));
+
+    // An edited plan: an entry that changes a value the resource has is refused, with why,
+    // and written nowhere; the other entries are applied; exit 3.
+    let mut edited = plan.clone();
+    let (i, owned) = plan
+        .changes
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.tags_before.get("Owner").is_some() && c.id != bucket && c.id != *backup)
+        .map(|(i, c)| (i, c.clone()))
+        .expect("a planned resource that has an Owner");
+    edited.changes[i]
+        .add
+        .insert("Owner".to_owned(), "mallory".to_owned());
+    edited.changes[i].add.remove("ComplianceStatus");
+    let edited_file = s.dir.path().join("edited-plan.json");
+    std::fs::write(&edited_file, serde_json::to_vec(&edited).unwrap()).unwrap();
+    let o = apply(s.emulator.url(), &s, &edited_file, &out, &["--json"]);
+    let (code, err) = code_and_err(&o);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("1 refused"), "{err}");
+    let lines: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let line = lines
+        .iter()
+        .find(|l| l["resource_arn"] == owned.resource_arn)
+        .unwrap();
+    assert_eq!(line["outcome"], "refused", "{line}");
+    assert!(
+        line["error"]
+            .as_str()
+            .unwrap()
+            .contains("would change Owner"),
+        "{line}"
+    );
+    let after = rescan(&s, &s.dir.path().join("after-edit"));
+    let r = after
+        .resources
+        .iter()
+        .find(|r| r.arn == owned.resource_arn)
+        .unwrap();
+    assert_eq!(r.tags.get("Owner"), owned.tags_before.get("Owner"));
+    assert!(
+        audit_lines(&out)
+            .iter()
+            .any(|l| l["outcome"] == "refused" && l["resource_arn"] == owned.resource_arn)
+    );
 
     // A plan made under another policy is refused.
     std::fs::write(

@@ -268,7 +268,7 @@ fn account_pack(
     }
     let mut oldest_open: Vec<FindingSpan> = spans
         .iter()
-        .filter(|s| s.resolved_at.is_none() && s.last_seen == last.generated_at)
+        .filter(|s| s.resolved_at.is_none() && s.last_seen == last.run_time())
         .map(|s| (*s).clone())
         .collect();
     oldest_open
@@ -298,7 +298,7 @@ fn account_pack(
     for run in runs.iter().skip(1) {
         for key in &run.exempted {
             if first.exempted.binary_search(key).is_err() {
-                newly_exempted.entry(key).or_insert(run.generated_at);
+                newly_exempted.entry(key).or_insert(run.run_time());
             }
         }
     }
@@ -308,7 +308,7 @@ fn account_pack(
         .collect();
     newly_exempted.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
 
-    let run_days: BTreeSet<NaiveDate> = runs.iter().map(|r| r.generated_at.date_naive()).collect();
+    let run_days: BTreeSet<NaiveDate> = runs.iter().map(|r| r.run_time().date_naive()).collect();
     let days_without_run = from
         .iter_days()
         .take_while(|d| *d <= to)
@@ -319,7 +319,7 @@ fn account_pack(
         account_id: account.to_owned(),
         scores: runs
             .iter()
-            .map(|r| (r.generated_at, r.compliance_score))
+            .map(|r| (r.run_time(), r.compliance_score))
             .collect(),
         first_score: first.compliance_score,
         last_score: last.compliance_score,
@@ -342,7 +342,7 @@ fn account_pack(
             .iter()
             .filter(|r| r.partial)
             .map(|r| PartialRun {
-                at: r.generated_at,
+                at: r.run_time(),
                 unread: r.unread.clone(),
             })
             .collect(),
@@ -471,6 +471,31 @@ mod tests {
         assert_eq!((a.first_score, a.last_score), (80.0, 90.0));
         assert_eq!(a.inventory_at_end.total_resources, 20);
         assert_eq!(p.spans.len(), 3, "Tags a, Enc b twice");
+    }
+
+    #[test]
+    fn a_run_is_at_its_inventorys_time_however_late_it_was_reported() {
+        // The same runs, each reported late by a different lag (the run of the 3rd after the
+        // run of the 5th; the run of the 10th on the 16th, after the period): the pack says
+        // what the on-time pack says, and never both "5 runs" and a day of a run without one.
+        let on_time = pack(&export(), None);
+        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let mut late = export();
+        for (run, lag_days) in late.runs.iter_mut().zip([1, 4, 0, 2, 6]) {
+            run.generated_at = run.generated_at + chrono::Duration::days(lag_days);
+        }
+        let x = audit_export(late.runs, Vec::new(), day(2), day(15), at(17));
+        let p = pack(&x, None);
+        let (a, b) = (&on_time.accounts[0], &p.accounts[0]);
+        assert_eq!(x.runs.len(), 5);
+        assert_eq!(a.days_without_run, b.days_without_run);
+        assert_eq!(a.scores, b.scores);
+        assert_eq!((a.first_score, a.last_score), (b.first_score, b.last_score));
+        assert_eq!(a.weeks, b.weeks);
+        assert_eq!(a.mttr, b.mttr);
+        assert_eq!(a.oldest_open, b.oldest_open);
+        assert_eq!(a.partial_runs, b.partial_runs);
+        assert_eq!(on_time.spans, p.spans);
     }
 
     #[test]

@@ -103,6 +103,16 @@ pub struct HistoryEntry {
     pub idle_monthly_saving_usd: Option<f64>,
 }
 
+impl HistoryEntry {
+    /// The run's time: when its inventory was taken (what the estate was then), or, in an
+    /// entry written before that was kept, when it was reported. A run is placed in a period,
+    /// ordered, counted as a day with a run, and dates what it first saw or resolved by it, so
+    /// a run reported late (or again) is still one run at one time.
+    pub fn run_time(&self) -> DateTime<Utc> {
+        self.inventory_generated_at.unwrap_or(self.generated_at)
+    }
+}
+
 /// Failed reads of one kind in a run: a service's operation in a region, with the error code.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct UnreadRead {
@@ -277,12 +287,7 @@ impl PastRuns {
         let mut window: Vec<&HistoryEntry> = entries.iter().filter(|e| self.admits(e)).collect();
         // By when each run's inventory was taken (what the estate was then), as the pipeline
         // finds the last N by the entries' names.
-        window.sort_by_key(|e| {
-            (
-                e.inventory_generated_at.unwrap_or(e.generated_at),
-                e.generated_at,
-            )
-        });
+        window.sort_by_key(|e| (e.run_time(), e.generated_at));
         let skip = window.len().saturating_sub(last_n);
         for entry in window.into_iter().skip(skip) {
             self.push(entry);
@@ -293,6 +298,7 @@ impl PastRuns {
     /// and not of the very inventory being reported (a report made again replaces that run).
     pub fn admits(&self, entry: &HistoryEntry) -> bool {
         entry.account_id == self.account_id
+            && entry.run_time() < self.inventory_taken.unwrap_or(self.now)
             && entry.generated_at < self.now
             && !(entry.inventory_generated_at.is_some()
                 && entry.inventory_generated_at == self.inventory_taken)
@@ -380,7 +386,7 @@ impl PastRuns {
 impl HistoryPoint {
     fn of(e: &HistoryEntry) -> Self {
         Self {
-            generated_at: e.generated_at,
+            generated_at: e.run_time(),
             compliance_score: e.compliance_score,
             findings: e.findings.len(),
             partial: e.partial,
@@ -461,7 +467,7 @@ impl Remediation {
             if exempted.contains(key) {
                 return false;
             }
-            let days = (run.generated_at - open.first_seen).num_seconds() as f64 / 86_400.0;
+            let days = (run.run_time() - open.first_seen).num_seconds() as f64 / 86_400.0;
             let s = sums.entry(key.0).or_default();
             s.0 += 1;
             s.1 += days;
@@ -471,7 +477,7 @@ impl Remediation {
             for key in present {
                 if !self.open.contains_key(key) {
                     let open = Open {
-                        first_seen: run.generated_at,
+                        first_seen: run.run_time(),
                         in_last: true,
                     };
                     self.open.insert(key.clone(), open);
@@ -827,7 +833,13 @@ impl EvidenceRetention {
 /// a partial run resolves nothing and no run resolves a finding it could not judge.
 pub fn finding_spans(runs: &[HistoryEntry]) -> Vec<FindingSpan> {
     let mut runs: Vec<&HistoryEntry> = runs.iter().collect();
-    runs.sort_by(|a, b| (&a.account_id, a.generated_at).cmp(&(&b.account_id, b.generated_at)));
+    runs.sort_by(|a, b| {
+        (&a.account_id, a.run_time(), a.generated_at).cmp(&(
+            &b.account_id,
+            b.run_time(),
+            b.generated_at,
+        ))
+    });
     let mut out = Vec::new();
     // (account, finding) -> the stretch still open.
     let mut open: BTreeMap<(&str, &FindingKey), Seen> = BTreeMap::new();
@@ -843,7 +855,7 @@ pub fn finding_spans(runs: &[HistoryEntry]) -> Vec<FindingSpan> {
                 .collect();
             for key in gone {
                 if let Some(seen) = open.remove(&key) {
-                    let mut s = span(key, seen, Some(run.generated_at));
+                    let mut s = span(key, seen, Some(run.run_time()));
                     if run.exempted.binary_search(key.1).is_ok() {
                         // Moved aside by the policy, not fixed.
                         s.exempted_at = s.resolved_at.take();
@@ -856,12 +868,12 @@ pub fn finding_spans(runs: &[HistoryEntry]) -> Vec<FindingSpan> {
             let severity = run.severities.get(i).copied();
             open.entry((account, key))
                 .and_modify(|s| {
-                    s.last = run.generated_at;
+                    s.last = run.run_time();
                     s.severity = severity.or(s.severity);
                 })
                 .or_insert(Seen {
-                    first: run.generated_at,
-                    last: run.generated_at,
+                    first: run.run_time(),
+                    last: run.run_time(),
                     severity,
                 });
         }
@@ -920,9 +932,15 @@ pub fn audit_export(
     // even when it was reported later; an entry without that time, when it was reported.
     let mut entries: Vec<HistoryEntry> = entries
         .into_iter()
-        .filter(|e| in_period(&e.inventory_generated_at.unwrap_or(e.generated_at)))
+        .filter(|e| in_period(&e.run_time()))
         .collect();
-    entries.sort_by(|a, b| (a.generated_at, &a.account_id).cmp(&(b.generated_at, &b.account_id)));
+    entries.sort_by(|a, b| {
+        (a.run_time(), &a.account_id, a.generated_at).cmp(&(
+            b.run_time(),
+            &b.account_id,
+            b.generated_at,
+        ))
+    });
     let accounts: Vec<String> = entries
         .iter()
         .map(|e| e.account_id.clone())

@@ -216,6 +216,7 @@ impl Lifecycle {
 }
 
 /// What one resource's usage says.
+#[derive(Debug)]
 enum Verdict {
     Cleanup {
         kind: CleanupKind,
@@ -306,8 +307,15 @@ fn judge(r: &Resource, u: &Usage, p: &LifecyclePolicy, prices: &PriceTable) -> V
                 return Verdict::NotEnoughData(why);
             }
             let cpu = peak(u, "CPUUtilization", Statistic::Average);
-            // The largest day in plus the largest day out bounds every day's in plus out.
-            let net = peak(u, "NetworkIn", Statistic::Sum) + peak(u, "NetworkOut", Statistic::Sum);
+            // The largest day's in + out. An inventory written before the daily sums were kept
+            // has only the largest day in and the largest day out: their sum bounds every
+            // day's in + out from above, so what it calls idle is idle.
+            let net = match u.get(crate::usage::NETWORK_IN_OUT, Statistic::Sum) {
+                Some(m) => m.maximum.unwrap_or(0.0),
+                None => {
+                    peak(u, "NetworkIn", Statistic::Sum) + peak(u, "NetworkOut", Statistic::Sum)
+                }
+            };
             let cpu_peak = peak(u, "CPUUtilization", Statistic::Maximum);
             if cpu <= f64::from(p.idle_cpu_percent) && net <= f64::from(p.idle_network_mb) * MB {
                 return Verdict::Cleanup {

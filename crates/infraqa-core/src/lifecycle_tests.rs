@@ -45,6 +45,7 @@ fn instance(instance_type: &str) -> Resource {
             vpc_id: None,
             security_group_ids: vec![],
             network_interface_ids: vec![],
+            created_at_source: None,
         })),
     );
     r.created_at = Some(now() - chrono::Duration::days(400));
@@ -525,4 +526,59 @@ fn smaller_sizes_skip_what_the_table_does_not_price() {
         Some("db.t3.small")
     );
     assert_eq!(smaller_size("weird", priced), None);
+}
+
+#[test]
+fn network_idle_is_every_days_in_plus_out() {
+    use crate::usage::summaries;
+    let day = |d: i64| d * 86_400;
+    let days =
+        |f: &dyn Fn(i64) -> f64| -> Vec<(i64, f64)> { (0..14).map(|d| (day(d), f(d))).collect() };
+    let verdict = |inbound: Vec<(i64, f64)>, outbound: Vec<(i64, f64)>| {
+        let (start, end) = window(now(), 14);
+        let u = Usage {
+            start,
+            end,
+            metrics: summaries(
+                &ResourceType::Ec2Instance,
+                &[days(&|_| 1.0), days(&|_| 50.0), inbound, outbound],
+            ),
+        };
+        judge(
+            &instance("m5.large"),
+            &u,
+            &policy("").lifecycle,
+            &PriceTable::default(),
+        )
+    };
+    // 4 MB a day, in on some days and out on the others: idle (in + out <= 5 MB every day).
+    let alternating = verdict(
+        days(&|d| if d % 2 == 0 { 4e6 } else { 0.0 }),
+        days(&|d| if d % 2 == 0 { 0.0 } else { 4e6 }),
+    );
+    assert!(
+        matches!(
+            &alternating,
+            Verdict::Cleanup {
+                kind: CleanupKind::IdleInstance,
+                ..
+            }
+        ),
+        "{alternating:?}"
+    );
+    // 3 MB in and 3 MB out on one day: 6 MB that day, not idle.
+    let one_busy_day = verdict(
+        days(&|d| if d == 5 { 3e6 } else { 0.0 }),
+        days(&|d| if d == 5 { 3e6 } else { 0.0 }),
+    );
+    assert!(
+        !matches!(
+            &one_busy_day,
+            Verdict::Cleanup {
+                kind: CleanupKind::IdleInstance,
+                ..
+            }
+        ),
+        "{one_busy_day:?}"
+    );
 }

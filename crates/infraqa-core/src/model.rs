@@ -348,6 +348,24 @@ pub struct Ec2Instance {
     /// Ids of its network interfaces.
     #[serde(default)]
     pub network_interface_ids: Vec<String>,
+    /// Where the resource's `created_at` comes from: an instance's `LaunchTime` is reset by
+    /// every start, so its original launch is taken from when its primary network interface
+    /// was attached, and `LaunchTime` only when that is absent. Absent in inventories written
+    /// before this was recorded (they used `LaunchTime`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at_source: Option<InstanceAgeSource>,
+}
+
+/// Which time an instance's age is counted from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InstanceAgeSource {
+    /// `NetworkInterfaces[device index 0].Attachment.AttachTime`: the original launch, kept
+    /// across stop and start.
+    PrimaryInterfaceAttachTime,
+    /// `LaunchTime`: the last start (used only when the instance has no primary interface
+    /// attachment time).
+    LaunchTime,
 }
 
 /// An EBS volume.

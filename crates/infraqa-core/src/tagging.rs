@@ -7,7 +7,7 @@
 
 use crate::finding::{Finding, RuleId};
 use crate::inventory::Inventory;
-use crate::model::{Resource, ResourceDetails, ResourceType};
+use crate::model::{InstanceAgeSource, Resource, ResourceDetails, ResourceType};
 use crate::policy::Policy;
 use crate::rules::{NotEvaluated, Scope, aws_default};
 use chrono::{DateTime, Utc};
@@ -290,10 +290,21 @@ pub fn offers(
     if policy.tagging.created_at
         && let Some(t) = r.created_at
     {
+        let source = match &r.details {
+            ResourceDetails::Ec2Instance(i) => match i.created_at_source {
+                Some(InstanceAgeSource::PrimaryInterfaceAttachTime) => {
+                    "the instance's launch (its primary network interface's attachment time)"
+                }
+                Some(InstanceAgeSource::LaunchTime) | None => {
+                    "the instance's LaunchTime (its last start: no primary interface attachment time)"
+                }
+            },
+            _ => "the creation time AWS reports",
+        };
         out.push(Offer {
             key: CREATED_AT.to_owned(),
             value: created_at_value(t),
-            source: "the creation time AWS reports".to_owned(),
+            source: source.to_owned(),
         });
     }
     out
@@ -364,6 +375,84 @@ pub fn plan(
     }
 }
 
+/// For each change of `plan` (a saved plan, which may have been edited), why it is one that no
+/// plan made from `inventory` under `policy` could hold, or `None` when a fresh plan could: it
+/// must name a resource of the inventory once, as the inventory has it (type, id, region and
+/// tags before), and write only what a fresh plan made at the plan's time writes: the same
+/// value for each key it offers, never a key the policy does not manage, never a new value for
+/// a key the resource has (only `ComplianceStatus`, which the findings decide and the plan
+/// keeps current, may change, to `compliant` or `non-compliant`).
+pub fn refusals(plan: &TagPlan, inventory: &Inventory, policy: &Policy) -> Vec<Option<String>> {
+    let fresh = self::plan(inventory, policy, &BTreeMap::new(), plan.generated_at);
+    let fresh: HashMap<&str, &TagChange> = fresh
+        .changes
+        .iter()
+        .map(|c| (c.resource_arn.as_str(), c))
+        .collect();
+    let resources: HashMap<&str, &Resource> = inventory
+        .resources
+        .iter()
+        .map(|r| (r.arn.as_str(), r))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    plan.changes
+        .iter()
+        .map(|c| {
+            let arn = c.resource_arn.as_str();
+            let Some(r) = resources.get(arn) else {
+                return Some(format!(
+                    "{arn} is not in the inventory the plan was made from (taken at {})",
+                    inventory.generated_at
+                ));
+            };
+            if !seen.insert(arn) {
+                return Some(format!("{arn} is named twice in the plan"));
+            }
+            if c.resource_type != r.resource_type
+                || c.id.as_str() != r.id.as_str()
+                || c.region.as_str() != r.region.as_str()
+            {
+                return Some(format!(
+                    "names {arn} as {} {} in {}, but the inventory has {} {} in {}",
+                    c.resource_type, c.id, c.region, r.resource_type, r.id, r.region
+                ));
+            }
+            if c.tags_before != r.tags {
+                return Some(format!(
+                    "its tags before the write are not the ones the inventory read for {arn}"
+                ));
+            }
+            let offered = fresh.get(arn).map(|f| &f.add);
+            c.add.iter().find_map(|(key, value)| {
+                if key == COMPLIANCE_STATUS {
+                    let known = [Status::Compliant, Status::NonCompliant]
+                        .iter()
+                        .any(|s| s.as_str() == value);
+                    return (!(policy.tagging.compliance_status && known)).then(|| {
+                        format!(
+                            "writes {COMPLIANCE_STATUS}=\"{value}\", which the policy does not set or is neither compliant nor non-compliant"
+                        )
+                    });
+                }
+                if let Some(old) = r.tag(key) {
+                    return Some(format!(
+                        "would change {key} from \"{old}\" to \"{value}\": a plan only adds tags a resource lacks"
+                    ));
+                }
+                match offered.and_then(|add| add.get(key)) {
+                    Some(v) if v == value => None,
+                    Some(v) => Some(format!(
+                        "writes {key}=\"{value}\", but a plan made now writes {key}=\"{v}\""
+                    )),
+                    None => Some(format!(
+                        "writes {key}, which no plan under this policy writes on this resource (the keys it manages: tagging.inherit, tagging.defaults, CreatedAt, ComplianceStatus)"
+                    )),
+                }
+            })
+        })
+        .collect()
+}
+
 /// What became of one planned write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -376,6 +465,8 @@ pub enum Outcome {
     Gone,
     /// The write failed.
     Failed,
+    /// Not attempted: a saved plan's entry that no fresh plan could hold (see [`refusals`]).
+    Refused,
 }
 
 #[cfg(test)]

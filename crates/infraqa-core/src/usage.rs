@@ -139,6 +139,44 @@ pub fn metrics_for(t: &ResourceType) -> &'static [MetricSpec] {
     }
 }
 
+/// The summary kept beside an instance's `NetworkIn` and `NetworkOut`: each day's bytes in plus
+/// bytes out (statistic `Sum`). The idle rule holds "in + out on every day" against it, and an
+/// inventory keeps it so the verdict can be recomputed offline.
+pub const NETWORK_IN_OUT: &str = "NetworkIn+NetworkOut";
+
+/// The summaries of a resource of type `t`: one per metric of [`metrics_for`] from `values`
+/// (the metric's daily values as (day's start in Unix seconds, value), in the same order),
+/// then the sums derived from them ([`NETWORK_IN_OUT`] for an instance).
+pub fn summaries(t: &ResourceType, values: &[Vec<(i64, f64)>]) -> Vec<MetricUsage> {
+    let specs = metrics_for(t);
+    let of = |i: usize| values.get(i).map_or(&[][..], Vec::as_slice);
+    let mut out: Vec<MetricUsage> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let daily: Vec<f64> = of(i).iter().map(|(_, v)| *v).collect();
+            MetricUsage::of(spec, &daily)
+        })
+        .collect();
+    let position = |metric: &str| {
+        specs
+            .iter()
+            .position(|s| s.metric == metric && s.statistic == Statistic::Sum)
+    };
+    if let (Some(i), Some(o)) = (position("NetworkIn"), position("NetworkOut")) {
+        let mut days: std::collections::BTreeMap<i64, f64> = std::collections::BTreeMap::new();
+        for (day, v) in of(i).iter().chain(of(o)).filter(|(_, v)| v.is_finite()) {
+            *days.entry(*day).or_default() += v;
+        }
+        let sums: Vec<f64> = days.into_values().collect();
+        out.push(MetricUsage::of(
+            &spec("AWS/EC2", "InstanceId", NETWORK_IN_OUT, Statistic::Sum),
+            &sums,
+        ));
+    }
+    out
+}
+
 /// Whether `r` is in a state whose usage means something: a running instance, an available
 /// database or NAT gateway, an attached volume, any function. A stopped instance or a detached
 /// volume is already an orphan; reading its metrics would cost money and say nothing.
@@ -169,7 +207,8 @@ pub struct Usage {
     pub start: DateTime<Utc>,
     /// The instant after the window (a midnight, UTC).
     pub end: DateTime<Utc>,
-    /// One summary per metric and statistic read, in [`metrics_for`] order.
+    /// One summary per metric and statistic read, in [`metrics_for`] order, then the derived
+    /// ones ([`summaries`]).
     pub metrics: Vec<MetricUsage>,
 }
 
@@ -233,6 +272,47 @@ mod tests {
         let (start, end) = window(now, 14);
         assert_eq!(end.to_rfc3339(), "2026-12-02T00:00:00+00:00");
         assert_eq!(start.to_rfc3339(), "2026-11-18T00:00:00+00:00");
+    }
+
+    #[test]
+    fn an_instances_daily_network_is_summed_day_by_day() {
+        let day = |d: i64| d * 86_400;
+        // 4 MB in on even days, 4 MB out on odd days: never more than 4 MB in + out a day.
+        let inbound: Vec<(i64, f64)> = (0..14)
+            .filter(|d| d % 2 == 0)
+            .map(|d| (day(d), 4e6))
+            .collect();
+        let outbound: Vec<(i64, f64)> = (0..14)
+            .filter(|d| d % 2 == 1)
+            .map(|d| (day(d), 4e6))
+            .collect();
+        let got = summaries(
+            &ResourceType::Ec2Instance,
+            &[vec![(day(0), 1.0)], vec![(day(0), 2.0)], inbound, outbound],
+        );
+        assert_eq!(got.len(), 5);
+        let total = &got[4];
+        assert_eq!(
+            (total.metric.as_str(), total.statistic),
+            (NETWORK_IN_OUT, Statistic::Sum)
+        );
+        assert_eq!((total.datapoints, total.maximum), (14, Some(4e6)));
+        // The same day in and out add up.
+        let both = summaries(
+            &ResourceType::Ec2Instance,
+            &[
+                vec![],
+                vec![],
+                vec![(day(1), 3e6), (day(2), f64::NAN)],
+                vec![(day(1), 3e6)],
+            ],
+        );
+        assert_eq!((both[4].datapoints, both[4].maximum), (1, Some(6e6)));
+        // Other types derive nothing.
+        assert_eq!(
+            summaries(&ResourceType::RdsDb, &[]).len(),
+            metrics_for(&ResourceType::RdsDb).len()
+        );
     }
 
     #[test]

@@ -23,6 +23,15 @@ pub struct ConfigError {
     pub problem: String,
 }
 
+impl From<ConfigError> for lambda_runtime::Diagnostic {
+    fn from(e: ConfigError) -> Self {
+        Self {
+            error_type: "ConfigError".to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
 /// What the functions read from their environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {

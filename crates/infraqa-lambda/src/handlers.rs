@@ -623,11 +623,13 @@ pub(crate) async fn apply_plan(
     aws: &Aws,
     plan: &TagPlan,
     policy: &Policy,
+    inventory: &infraqa_core::Inventory,
 ) -> Result<String, HandlerError> {
     let (written, _) = infraqa_pipeline::tag::apply(
         aws,
         plan,
         policy,
+        inventory,
         Some(suite.config.max_tag_changes),
         &suite.audit_log(),
     )
@@ -677,7 +679,7 @@ pub async fn tagger(
         let plan = infraqa_pipeline::tag::plan(&report, &inventory, &policy, now)?;
         let outcome = match suite.config.tagger_mode {
             TaggerMode::Plan => planned(&plan),
-            TaggerMode::Apply => apply_plan(suite, &suite.aws, &plan, &policy).await?,
+            TaggerMode::Apply => apply_plan(suite, &suite.aws, &plan, &policy, &inventory).await?,
         };
         put_json(&run, TAG_PLAN, &plan).await?;
         out.push(Step {

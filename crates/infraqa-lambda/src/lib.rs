@@ -41,9 +41,11 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// A function's whole `main`: JSON logging, the configuration read and validated (a cold
-/// start with a bad configuration fails naming the variable), the clients built once, and
-/// every event handed to `handler`.
+/// A function's whole `main`: JSON logging, the configuration read and validated, the clients
+/// built once, and every event handed to `handler`. A bad configuration does not end the
+/// process (Lambda would then say only `Runtime.ExitError`): it is logged once as JSON, and
+/// every invocation fails with the error type `ConfigError` and a message naming the variable
+/// and the value expected, where the console, the CLI and the state machine show an error.
 pub async fn serve<A, R, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
 where
     A: serde::de::DeserializeOwned + Send + 'static,
@@ -52,10 +54,31 @@ where
     Fut: std::future::Future<Output = Result<R, HandlerError>> + Send + 'static,
 {
     init_logging();
-    let config = Config::from_env()?;
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => return serve_config_error(e).await,
+    };
     let suite = handlers::Suite::new(config, infraqa_pipeline::Aws::new(Default::default()));
     lambda_runtime::run(lambda_runtime::service_fn(move |event| {
         handler(suite.clone(), event)
     }))
+    .await
+}
+
+/// The runtime of a function whose configuration is wrong: `e` logged once, then every
+/// invocation answered with it.
+async fn serve_config_error(e: ConfigError) -> Result<(), lambda_runtime::Error> {
+    tracing::error!(
+        variable = e.variable,
+        problem = %e.problem,
+        "the function's configuration is wrong: every invocation fails until it is fixed"
+    );
+    let diagnostic = lambda_runtime::Diagnostic::from(e);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let diagnostic = diagnostic.clone();
+            async move { Err::<(), _>(diagnostic) }
+        },
+    ))
     .await
 }

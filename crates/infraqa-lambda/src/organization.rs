@@ -398,8 +398,14 @@ async fn tag_account(
         TaggerMode::Apply => match reach(suite, policy, account).await {
             Err(e) => format!("not reached: {}", e.message),
             Ok(clients) => {
-                crate::handlers::apply_plan(suite, &Aws::from_clients(clients), &plan, policy)
-                    .await?
+                crate::handlers::apply_plan(
+                    suite,
+                    &Aws::from_clients(clients),
+                    &plan,
+                    policy,
+                    &inventory,
+                )
+                .await?
             }
         },
     };

@@ -44,19 +44,35 @@ pub fn outcome_name(o: Outcome) -> &'static str {
         Outcome::Skipped => "skipped",
         Outcome::Gone => "gone",
         Outcome::Failed => "failed",
+        Outcome::Refused => "refused",
     }
 }
 
-/// Applies `plan` (made under `policy`) in the account the clients act in, and audits every
-/// resource's outcome in `log`. Refused, writing nothing, when the plan was made under another
-/// policy, for another account, or touches more than `max_changes` resources.
+/// Applies `plan` (made under `policy` from `inventory`) in the account the clients act in, and
+/// audits every resource's outcome in `log`. Refused, writing nothing, when the plan was made
+/// under another policy, from another inventory, for another account, or touches more than
+/// `max_changes` resources. Each entry is checked against what a fresh plan could hold before
+/// anything is written ([`tagging::refusals`]): one that could not (an edited plan) is not
+/// written and comes back `refused` with why, and the rest are applied.
 pub async fn apply(
     aws: &Aws,
     plan: &TagPlan,
     policy: &Policy,
+    inventory: &Inventory,
     max_changes: Option<usize>,
     log: &AuditLog,
 ) -> Result<(Vec<Written>, String), PipelineError> {
+    if plan.account_id != inventory.account_id
+        || plan.inventory_generated_at != inventory.generated_at
+    {
+        return Err(PipelineError::input(format!(
+            "the plan was made from the inventory of account {} taken at {}, but the inventory given is of account {} taken at {}: pass the inventory the plan was made from",
+            plan.account_id,
+            plan.inventory_generated_at,
+            inventory.account_id,
+            inventory.generated_at
+        )));
+    }
     let digest = policy.digest();
     if plan.policy_digest != digest {
         return Err(PipelineError::input(format!(
@@ -83,9 +99,26 @@ pub async fn apply(
             plan.account_id
         )));
     }
-    let written = tagger::apply(clients, &plan.changes)
+    let mut refused = Vec::new();
+    let mut allowed = Vec::new();
+    for (change, why) in plan
+        .changes
+        .iter()
+        .zip(tagging::refusals(plan, inventory, policy))
+    {
+        match why {
+            Some(why) => refused.push(Written {
+                change: change.clone(),
+                outcome: Outcome::Refused,
+                error: Some(why),
+            }),
+            None => allowed.push(change.clone()),
+        }
+    }
+    let mut written = tagger::apply(clients, &allowed)
         .await
         .map_err(|e| PipelineError::aws("re-reading the planned resources", e))?;
+    written.extend(refused);
     let at = chrono::Utc::now();
     let actions: Vec<RemediationAction> = written
         .iter()

@@ -6,8 +6,8 @@ use crate::error::AwsError;
 use crate::scan::sink::Sink;
 use aws_sdk_ec2::types as t;
 use infraqa_core::model::{
-    Ec2Image, Ec2Instance, Ec2Snapshot, Ec2Volume, ElasticIp, InstanceState, IpPermission,
-    NatGateway, ResourceDetails, SecurityGroup, Vpc,
+    Ec2Image, Ec2Instance, Ec2Snapshot, Ec2Volume, ElasticIp, InstanceAgeSource, InstanceState,
+    IpPermission, NatGateway, ResourceDetails, SecurityGroup, Vpc,
 };
 use infraqa_core::observed::Observed;
 use infraqa_core::{Resource, ResourceType, ScanError};
@@ -81,6 +81,31 @@ fn instance_state(state: Option<&t::InstanceStateName>) -> Option<InstanceState>
 /// Collects the EC2 resources of one region: all of them, or those `only` names (then a type
 /// it does not name costs no call, and a group's attachments and a VPC's flow logs are read for
 /// the named ones alone).
+/// When instance `i` was launched, and from which field: `LaunchTime` is reset by every start,
+/// so the primary network interface's attachment time (set at launch, kept across stop and
+/// start) is taken, and `LaunchTime` only when it is absent.
+fn instance_created_at(
+    i: &aws_sdk_ec2::types::Instance,
+) -> (
+    Option<chrono::DateTime<chrono::Utc>>,
+    Option<InstanceAgeSource>,
+) {
+    let attached = i
+        .network_interfaces()
+        .iter()
+        .filter_map(|n| n.attachment())
+        .find(|a| a.device_index() == Some(0))
+        .and_then(|a| a.attach_time())
+        .and_then(to_utc);
+    match attached {
+        Some(t) => (Some(t), Some(InstanceAgeSource::PrimaryInterfaceAttachTime)),
+        None => match i.launch_time().and_then(to_utc) {
+            Some(t) => (Some(t), Some(InstanceAgeSource::LaunchTime)),
+            None => (None, None),
+        },
+    }
+}
+
 pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
     let mut sink = Sink::default();
     let ec2 = ctx.clients.ec2(ctx.region);
@@ -399,6 +424,7 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
             continue;
         };
         let image_id = i.image_id().unwrap_or_default().to_owned();
+        let (created_at, created_at_source) = instance_created_at(&i);
         sink.resources.push(Resource {
             arn: ctx.arn(SVC, &format!("instance/{id}")),
             id: id.into(),
@@ -408,7 +434,7 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
             tags: tags(i.tags()),
             tags_unread: None,
             usage: None,
-            created_at: i.launch_time().and_then(to_utc),
+            created_at,
             details: ResourceDetails::Ec2Instance(Box::new(Ec2Instance {
                 instance_type: i
                     .instance_type()
@@ -438,6 +464,7 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
                     .iter()
                     .filter_map(|n| n.network_interface_id().map(str::to_owned))
                     .collect(),
+                created_at_source,
             })),
         });
     }
@@ -655,4 +682,51 @@ pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
         });
     }
     sink
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ec2::types::{
+        Instance, InstanceNetworkInterface, InstanceNetworkInterfaceAttachment,
+    };
+    use aws_smithy_types::DateTime;
+
+    fn interface(device: i32, attached: i64) -> InstanceNetworkInterface {
+        InstanceNetworkInterface::builder()
+            .attachment(
+                InstanceNetworkInterfaceAttachment::builder()
+                    .device_index(device)
+                    .attach_time(DateTime::from_secs(attached))
+                    .build(),
+            )
+            .build()
+    }
+
+    #[test]
+    fn an_instances_age_survives_stop_and_start() {
+        let launched = 1_700_000_000;
+        let restarted = launched + 400 * 86_400;
+        // Started again 400 days after its launch: the primary interface still says when.
+        let i = Instance::builder()
+            .launch_time(DateTime::from_secs(restarted))
+            .network_interfaces(interface(1, restarted))
+            .network_interfaces(interface(0, launched))
+            .build();
+        let (at, source) = instance_created_at(&i);
+        assert_eq!(at.map(|t| t.timestamp()), Some(launched));
+        assert_eq!(source, Some(InstanceAgeSource::PrimaryInterfaceAttachTime));
+        // Without a primary interface attachment time: LaunchTime, and it says so.
+        let i = Instance::builder()
+            .launch_time(DateTime::from_secs(restarted))
+            .network_interfaces(interface(1, launched))
+            .build();
+        let (at, source) = instance_created_at(&i);
+        assert_eq!(at.map(|t| t.timestamp()), Some(restarted));
+        assert_eq!(source, Some(InstanceAgeSource::LaunchTime));
+        assert_eq!(
+            instance_created_at(&Instance::builder().build()),
+            (None, None)
+        );
+    }
 }

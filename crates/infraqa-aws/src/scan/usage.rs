@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use infraqa_core::ResourceType;
 use infraqa_core::observed::Observed;
 use infraqa_core::usage::{
-    MetricSpec, MetricUsage, PERIOD_SECONDS, QUERIES_PER_CALL, Usage, metrics_for,
+    MetricSpec, PERIOD_SECONDS, QUERIES_PER_CALL, Usage, metrics_for, summaries,
 };
 use std::collections::HashMap;
 
@@ -152,17 +152,22 @@ async fn read_batch(
         out.extend(batch.iter().map(|t| (t.index, Observed::failed(e.clone()))));
         return;
     }
-    let mut values: HashMap<String, Vec<f64>> = HashMap::new();
+    // Per query, its daily values with the day's start (Unix seconds), so that derived sums
+    // (an instance's daily in + out) pair the same days.
+    let mut values: HashMap<String, Vec<(i64, f64)>> = HashMap::new();
     // Per refused query: CloudWatch's status code and its messages.
     let mut refused: HashMap<String, (&str, String)> = HashMap::new();
     for result in pages.iter().flat_map(|p| p.metric_data_results()) {
         let Some(id) = result.id() else { continue };
         match result.status_code() {
             Some(StatusCode::Complete | StatusCode::PartialData) | None => {
-                values
-                    .entry(id.to_owned())
-                    .or_default()
-                    .extend_from_slice(result.values());
+                values.entry(id.to_owned()).or_default().extend(
+                    result
+                        .timestamps()
+                        .iter()
+                        .map(aws_smithy_types::DateTime::secs)
+                        .zip(result.values().iter().copied()),
+                );
             }
             Some(other) => {
                 let why = result
@@ -189,20 +194,16 @@ async fn read_batch(
                 );
                 Observed::failed(err)
             }
-            None => Observed::Read(Usage {
-                start,
-                end,
-                metrics: specs
-                    .iter()
-                    .enumerate()
-                    .map(|(mi, spec)| {
-                        let v = values
-                            .get(&format!("q{ti}_{mi}"))
-                            .map_or(&[][..], Vec::as_slice);
-                        MetricUsage::of(spec, v)
-                    })
-                    .collect(),
-            }),
+            None => {
+                let daily: Vec<Vec<(i64, f64)>> = (0..specs.len())
+                    .map(|mi| values.remove(&format!("q{ti}_{mi}")).unwrap_or_default())
+                    .collect();
+                Observed::Read(Usage {
+                    start,
+                    end,
+                    metrics: summaries(&t.resource_type, &daily),
+                })
+            }
         };
         out.push((t.index, usage));
     }
@@ -251,6 +252,7 @@ mod tests {
     async fn pages_are_joined_and_refused_queries_leave_their_resource_unread() {
         let start = Utc.with_ymd_and_hms(2026, 11, 18, 0, 0, 0).unwrap();
         let end = Utc.with_ymd_and_hms(2026, 12, 2, 0, 0, 0).unwrap();
+        let day = |d: i64| aws_smithy_types::DateTime::from_secs(start.timestamp() + d * 86_400);
         let first = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
             .match_requests(|r| r.next_token().is_none() && r.metric_data_queries().len() == 5)
             .then_output(|| {
@@ -258,9 +260,19 @@ mod tests {
                     .metric_data_results(
                         MetricDataResult::builder()
                             .id("q0_0")
+                            .timestamps(day(0))
                             .values(2.0)
+                            .timestamps(day(1))
                             .values(4.0)
                             .status_code(StatusCode::PartialData)
+                            .build(),
+                    )
+                    .metric_data_results(
+                        MetricDataResult::builder()
+                            .id("q0_3")
+                            .timestamps(day(1))
+                            .values(4e6)
+                            .status_code(StatusCode::Complete)
                             .build(),
                     )
                     .metric_data_results(
@@ -284,7 +296,16 @@ mod tests {
                     .metric_data_results(
                         MetricDataResult::builder()
                             .id("q0_0")
+                            .timestamps(day(2))
                             .values(9.0)
+                            .status_code(StatusCode::Complete)
+                            .build(),
+                    )
+                    .metric_data_results(
+                        MetricDataResult::builder()
+                            .id("q0_2")
+                            .timestamps(day(0))
+                            .values(4e6)
                             .status_code(StatusCode::Complete)
                             .build(),
                     )
@@ -311,7 +332,11 @@ mod tests {
             (cpu.datapoints, cpu.average, cpu.maximum),
             (3, Some(5.0), Some(9.0))
         );
-        assert_eq!(u.metrics[2].datapoints, 0, "no NetworkIn data");
+        // In on day 0 and out on day 1 are paired by day: no day moved more than 4 MB.
+        assert_eq!(u.metrics[2].maximum, Some(4e6), "NetworkIn");
+        let total = &u.metrics[4];
+        assert_eq!(total.metric, infraqa_core::usage::NETWORK_IN_OUT);
+        assert_eq!((total.datapoints, total.maximum), (2, Some(4e6)));
         assert_eq!(u.days(), 14);
         let (index, usage) = &usages[1];
         assert_eq!(*index, 9);

@@ -13,9 +13,13 @@ pub fn load(path: &Path) -> Result<Policy, CliError> {
     Ok(Policy::from_toml(&text, &path.display().to_string())?)
 }
 
-/// Validates the policy at `path` and returns the effective policy as TOML.
+/// Validates the policy at `path`, prints its warnings on stderr, and returns the effective
+/// policy as TOML.
 pub fn check(path: &Path) -> Result<String, CliError> {
     let policy = load(path)?;
+    for warning in policy.warnings() {
+        eprintln!("warning: {warning}");
+    }
     Ok(format!(
         "# effective policy from {} (defaults filled in)\n{}",
         path.display(),

@@ -19,27 +19,30 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The plan `args` ask for: a saved one, or a new one from the report and its inventory.
-async fn plan(args: &TagArgs, policy: &infraqa_core::Policy) -> Result<TagPlan, CliError> {
+/// The plan `args` ask for (a saved one, or a new one from the report) and the inventory it
+/// was made from (`--inventory`, or `inventory.json` beside the report or the plan).
+async fn plan(
+    args: &TagArgs,
+    policy: &infraqa_core::Policy,
+) -> Result<(TagPlan, infraqa_core::Inventory), CliError> {
+    let inventory_beside = |file: &Path| {
+        args.inventory
+            .clone()
+            .unwrap_or_else(|| beside(file, "inventory.json"))
+    };
     if let Some(path) = &args.plan {
-        return Ok(read_document(path, "tag plan", infraqa_core::document::tag_plan).await?);
+        let plan = read_document(path, "tag plan", infraqa_core::document::tag_plan).await?;
+        let inventory = load_inventory(&inventory_beside(path)).await?;
+        return Ok((plan, inventory));
     }
     let report_path = args
         .report
         .as_deref()
         .ok_or_else(|| CliError::InvalidInput(anyhow!("--report FILE or --plan FILE is needed")))?;
     let report = read_document(report_path, "report", infraqa_core::document::report).await?;
-    let inventory_path = args
-        .inventory
-        .clone()
-        .unwrap_or_else(|| beside(report_path, "inventory.json"));
-    let inventory = load_inventory(&inventory_path).await?;
-    Ok(infraqa_pipeline::tag::plan(
-        &report,
-        &inventory,
-        policy,
-        chrono::Utc::now(),
-    )?)
+    let inventory = load_inventory(&inventory_beside(report_path)).await?;
+    let plan = infraqa_pipeline::tag::plan(&report, &inventory, policy, chrono::Utc::now())?;
+    Ok((plan, inventory))
 }
 
 fn beside(file: &Path, name: &str) -> PathBuf {
@@ -122,7 +125,7 @@ fn json<T: Serialize>(value: &T) -> Result<String, CliError> {
 /// Runs `infraqa tag`.
 pub async fn run(args: &TagArgs, aws: &Aws) -> Result<(), CliError> {
     let policy = super::policy::load(&args.policy)?;
-    let plan = plan(args, &policy).await?;
+    let (plan, inventory) = plan(args, &policy).await?;
     if !args.apply {
         if args.json {
             println!("{}", json(&plan)?);
@@ -134,15 +137,11 @@ pub async fn run(args: &TagArgs, aws: &Aws) -> Result<(), CliError> {
     let dir = Store::new(Location::Local(audit_dir(args)), aws);
     let history = args.history.clone().map(|h| Store::new(h, aws));
     let log = AuditLog::new(&dir, history.as_ref());
-    let (written, actor) = infraqa_pipeline::tag::apply(
-        aws,
-        &plan,
-        &policy,
-        args.max_changes
-            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
-        &log,
-    )
-    .await?;
+    let max_changes = args
+        .max_changes
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    let (written, actor) =
+        infraqa_pipeline::tag::apply(aws, &plan, &policy, &inventory, max_changes, &log).await?;
     let lines: Vec<Line> = written
         .into_iter()
         .map(|w| Line {
@@ -154,6 +153,7 @@ pub async fn run(args: &TagArgs, aws: &Aws) -> Result<(), CliError> {
         .collect();
     let count = |o: Outcome| lines.iter().filter(|l| l.outcome == o).count();
     let failed = count(Outcome::Failed);
+    let refused = count(Outcome::Refused);
     if args.json {
         println!("{}", json(&lines)?);
     } else {
@@ -175,14 +175,14 @@ pub async fn run(args: &TagArgs, aws: &Aws) -> Result<(), CliError> {
         }
     }
     eprintln!(
-        "{} written, {} skipped, {} gone, {failed} failed (audited as {actor})",
+        "{} written, {} skipped, {} gone, {failed} failed, {refused} refused (audited as {actor})",
         count(Outcome::Written),
         count(Outcome::Skipped),
         count(Outcome::Gone)
     );
-    if failed > 0 {
+    if failed + refused > 0 {
         return Err(CliError::AwsOrStorage(anyhow!(
-            "{failed} resource(s) could not be tagged: see the lines marked failed"
+            "{failed} resource(s) could not be tagged and {refused} plan entr(ies) were refused: see the lines marked failed or refused"
         )));
     }
     Ok(())

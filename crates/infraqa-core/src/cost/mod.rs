@@ -272,6 +272,7 @@ mod tests {
             vpc_id: None,
             security_group_ids: vec![],
             network_interface_ids: vec![],
+            created_at_source: None,
         }))
     }
 

@@ -95,6 +95,33 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// What is valid but probably not meant: a custom rule whose `applies_to` names a type no
+    /// collector reads with details (a typo such as `ec2:instnace` is one), which only the
+    /// tagging API's listing of tagged resources can produce. Each names the rule, the type
+    /// and the types collected with details.
+    pub fn warnings(&self) -> Vec<String> {
+        let known: Vec<&str> = ResourceType::KNOWN
+            .iter()
+            .map(ResourceType::as_str)
+            .collect();
+        self.custom_rules
+            .iter()
+            .flat_map(|rule| {
+                rule.applies_to
+                    .iter()
+                    .filter(|t| !ResourceType::KNOWN.contains(t))
+                    .map(|t| {
+                        format!(
+                            "custom rule {}: applies_to \"{t}\" is not a type infraqa collects with details, so only tagged resources of that type (as the tagging API lists them) are judged; the types collected with details: {}",
+                            rule.id,
+                            known.join(", ")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     /// The effective policy, defaults filled in, as TOML.
     pub fn to_toml(&self) -> String {
         // Every field is a string, number, bool, list or table of those: serialisation to

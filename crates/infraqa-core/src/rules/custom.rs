@@ -87,6 +87,24 @@ impl Condition {
                 message: first.map_or_else(|| e.to_string(), |f| f.msg.clone()),
             }
         })?;
+        let mut free = Vec::new();
+        free_names(program.expression(), &mut Vec::new(), &mut free);
+        if let Some((name, id)) = free.into_iter().find(|(name, _)| {
+            !VARIABLES.contains(&name.as_str()) && !TYPE_NAMES.contains(&name.as_str())
+        }) {
+            let (line, column) = program
+                .source_info()
+                .offset_for(id)
+                .map_or((1, 1), |(start, _)| position(source, start));
+            return Err(ConditionError {
+                line,
+                column,
+                message: format!(
+                    "`{name}` is not a variable: the expression sees {}",
+                    VARIABLES.join(", ")
+                ),
+            });
+        }
         let mut tested = BTreeSet::new();
         has_tests(&program.expression().expr, &mut tested);
         let refs = program.references();
@@ -102,6 +120,86 @@ impl Condition {
     /// The expression as written.
     pub fn source(&self) -> &str {
         &self.source
+    }
+}
+
+/// The variables a condition sees.
+const VARIABLES: [&str; 3] = ["resource", "now", "policy"];
+
+/// CEL's type names, which an expression may name as values (`type(x) == string`).
+const TYPE_NAMES: [&str; 10] = [
+    "int",
+    "uint",
+    "double",
+    "bool",
+    "string",
+    "bytes",
+    "list",
+    "map",
+    "null_type",
+    "type",
+];
+
+/// The 1-based (line, column) of the character at `offset` in `source`.
+fn position(source: &str, offset: u32) -> (usize, usize) {
+    let offset = usize::try_from(offset).unwrap_or(0);
+    let before: Vec<char> = source.chars().take(offset).collect();
+    let line = before.iter().filter(|c| **c == '\n').count() + 1;
+    let column = before.iter().rev().take_while(|c| **c != '\n').count() + 1;
+    (line, column)
+}
+
+/// Collects the names `expr` reads that no comprehension (`all`, `exists`, `map`, ...) binds,
+/// with the id of where each is read, in the order written.
+fn free_names(expr: &IdedExpr, bound: &mut Vec<String>, out: &mut Vec<(String, u64)>) {
+    match &expr.expr {
+        Expr::Ident(name) => {
+            if !bound.contains(name) {
+                out.push((name.clone(), expr.id));
+            }
+        }
+        Expr::Select(s) => free_names(&s.operand, bound, out),
+        Expr::Call(c) => {
+            if let Some(t) = &c.target {
+                free_names(t, bound, out);
+            }
+            for a in &c.args {
+                free_names(a, bound, out);
+            }
+        }
+        Expr::Comprehension(c) => {
+            free_names(&c.iter_range, bound, out);
+            free_names(&c.accu_init, bound, out);
+            let depth = bound.len();
+            bound.push(c.accu_var.clone());
+            bound.push(c.iter_var.clone());
+            bound.extend(c.iter_var2.clone());
+            free_names(&c.loop_cond, bound, out);
+            free_names(&c.loop_step, bound, out);
+            free_names(&c.result, bound, out);
+            bound.truncate(depth);
+        }
+        Expr::List(l) => {
+            for e in &l.elements {
+                free_names(e, bound, out);
+            }
+        }
+        Expr::Map(m) => {
+            for entry in &m.entries {
+                if let cel::common::ast::EntryExpr::MapEntry(e) = &entry.expr {
+                    free_names(&e.key, bound, out);
+                    free_names(&e.value, bound, out);
+                }
+            }
+        }
+        Expr::Struct(st) => {
+            for entry in &st.entries {
+                if let cel::common::ast::EntryExpr::StructField(f) = &entry.expr {
+                    free_names(&f.value, bound, out);
+                }
+            }
+        }
+        Expr::Unspecified | Expr::Literal(_) => {}
     }
 }
 
@@ -594,6 +692,7 @@ mod tests {
                 vpc_id: None,
                 security_group_ids: vec![],
                 network_interface_ids: vec![],
+                created_at_source: None,
             })),
         )
     }
@@ -942,6 +1041,50 @@ enabled = false
                 problems.iter().map(ToString::to_string).collect()
             }
             other => panic!("expected problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_name_that_is_not_a_variable_is_a_policy_error_at_its_position() {
+        // Typos of each variable, anywhere in the expression, and names a comprehension does
+        // not bind.
+        for (condition, name, position) in [
+            ("resourse.id == 'x'", "resourse", "1:1"),
+            (
+                "resource.id == 'x' && nwo > resource.created_at",
+                "nwo",
+                "1:23",
+            ),
+            (
+                "has(resource.tags.Owner) ||\n  polcy.tags.required.size() > 0",
+                "polcy",
+                "2:3",
+            ),
+            ("resource.tags.all(k, k == v)", "v", "1:27"),
+            ("[1].map(x, x).exists(y, x == y)", "x", "1:25"),
+        ] {
+            let got = problems(&format!(
+                "[[custom_rules]]\nid = \"typo\"\ncondition = '''{condition}'''\nmessage = \"m\"\nremediation = \"r\"\n"
+            ));
+            assert_eq!(got.len(), 1, "{condition}: {got:?}");
+            assert!(
+                got[0].starts_with("line 3: `custom_rules[0].condition (rule typo)`"),
+                "{got:?}"
+            );
+            assert!(
+                got[0].contains(&format!("position {position} "))
+                    && got[0].contains(&format!("`{name}` is not a variable")),
+                "{condition}: {got:?}"
+            );
+        }
+        // Comprehension variables, nested ones, type names and the three variables compile.
+        for condition in [
+            "resource.tags.all(k, k.startsWith('team-') || resource.tags[k] != '')",
+            "[1, 2].all(a, [a].exists(b, b == a)) && type(resource.region) == string",
+            "now > resource.created_at && size(policy.tags.required) >= 0",
+            "resource.tags.exists(k, v, v == k)",
+        ] {
+            assert!(Condition::compile(condition).is_ok(), "{condition}");
         }
     }
 

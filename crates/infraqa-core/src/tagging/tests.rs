@@ -48,6 +48,7 @@ fn instance(id: &str, ami: &str, tags: &[(&str, &str)]) -> Resource {
             vpc_id: None,
             security_group_ids: vec![],
             network_interface_ids: vec![],
+            created_at_source: None,
         })),
     );
     r.created_at = Some(Utc.with_ymd_and_hms(2026, 10, 1, 8, 30, 0).unwrap());
@@ -377,4 +378,120 @@ topic = "arn:aws:sqs:us-east-1:123456789012:q"
     assert!(!ok.tagging.compliance_status);
     assert_eq!(ok.tagging.opt_out_tag, "infraqa:skip-tagging");
     assert!(ok.alerts.topic.is_some());
+}
+
+#[test]
+fn a_saved_plan_holds_only_what_a_fresh_plan_could() {
+    let p = policy(POLICY);
+    let resources = vec![
+        instance("i-good", "ami-0123456789abcdef0", FULL),
+        volume("vol-1", Some("i-good"), &[("Owner", "ops")]),
+        volume("vol-2", None, &[]),
+    ];
+    let inv = inventory(resources);
+    let fresh = plan_of(inv.resources.clone());
+    let refused = |plan: &TagPlan| refusals(plan, &inv, &p);
+    // The plan as made: nothing refused.
+    assert!(
+        refused(&fresh).iter().all(Option::is_none),
+        "{:?}",
+        refused(&fresh)
+    );
+
+    // Each edit a person could make, refused with why; the other entries stand.
+    type Edit = fn(&mut TagChange);
+    let edits: [(&str, &str, Edit, &str); 8] = [
+        (
+            "vol-1",
+            "an existing value changed",
+            |c| {
+                c.add.insert("Owner".into(), "someone-else".into());
+            },
+            "would change Owner from \"ops\"",
+        ),
+        (
+            "vol-2",
+            "a key the policy does not manage",
+            |c| {
+                c.add.insert("Backdoor".into(), "yes".into());
+            },
+            "writes Backdoor, which no plan",
+        ),
+        (
+            "vol-2",
+            "another value for a managed key",
+            |c| {
+                c.add.insert("CostCenter".into(), "cc-999".into());
+            },
+            "a plan made now writes CostCenter=\"shared\"",
+        ),
+        (
+            "vol-2",
+            "a made-up creation time",
+            |c| {
+                c.add.insert("CreatedAt".into(), "1999-01-01".into());
+            },
+            "CreatedAt",
+        ),
+        (
+            "vol-2",
+            "a status no rule gives",
+            |c| {
+                c.add.insert("ComplianceStatus".into(), "waived".into());
+            },
+            "neither compliant nor non-compliant",
+        ),
+        (
+            "vol-2",
+            "a resource outside the inventory",
+            |c| {
+                c.resource_arn = "arn:aws:ec2:us-east-1:999999999999:volume/vol-x".into();
+            },
+            "is not in the inventory",
+        ),
+        (
+            "vol-2",
+            "the resource moved to another region",
+            |c| {
+                c.region = "eu-west-1".into();
+            },
+            "but the inventory has",
+        ),
+        (
+            "vol-2",
+            "tags before edited",
+            |c| {
+                c.tags_before = crate::model::Tags::default();
+                c.tags_before.insert("Owner", "x");
+            },
+            "tags before the write",
+        ),
+    ];
+    for (id, what, edit, expected) in edits {
+        let mut plan = fresh.clone();
+        let i = plan.changes.iter().position(|c| c.id == id).unwrap();
+        edit(&mut plan.changes[i]);
+        let got = refused(&plan);
+        let why = got[i]
+            .as_deref()
+            .unwrap_or_else(|| panic!("{what}: not refused"));
+        assert!(why.contains(expected), "{what}: {why}");
+        for (j, other) in got.iter().enumerate() {
+            assert!(
+                j == i || other.is_none(),
+                "{what}: entry {j} refused too: {other:?}"
+            );
+        }
+    }
+    // The same resource twice: the second is refused.
+    let mut plan = fresh.clone();
+    plan.changes.push(plan.changes[0].clone());
+    let got = refused(&plan);
+    assert!(
+        got.last()
+            .unwrap()
+            .as_deref()
+            .unwrap()
+            .contains("named twice")
+    );
 }
