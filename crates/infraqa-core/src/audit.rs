@@ -482,7 +482,7 @@ mod tests {
         let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
         let mut late = export();
         for (run, lag_days) in late.runs.iter_mut().zip([1, 4, 0, 2, 6]) {
-            run.generated_at = run.generated_at + chrono::Duration::days(lag_days);
+            run.generated_at += chrono::Duration::days(lag_days);
         }
         let x = audit_export(late.runs, Vec::new(), day(2), day(15), at(17));
         let p = pack(&x, None);

@@ -81,7 +81,8 @@ fn report_json_matches_the_golden_file_field_by_field() {
 
 #[test]
 fn a_two_run_history_produces_the_expected_trend() {
-    let inv1 = inventory();
+    let mut inv1 = inventory();
+    inv1.generated_at = at(20, 5);
     let (_, first) = report(&inv1, &[], at(20, 6));
     let run1 = history_entry(&first);
 

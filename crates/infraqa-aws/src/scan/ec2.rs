@@ -78,9 +78,6 @@ fn instance_state(state: Option<&t::InstanceStateName>) -> Option<InstanceState>
     }
 }
 
-/// Collects the EC2 resources of one region: all of them, or those `only` names (then a type
-/// it does not name costs no call, and a group's attachments and a VPC's flow logs are read for
-/// the named ones alone).
 /// When instance `i` was launched, and from which field: `LaunchTime` is reset by every start,
 /// so the primary network interface's attachment time (set at launch, kept across stop and
 /// start) is taken, and `LaunchTime` only when it is absent.
@@ -106,6 +103,9 @@ fn instance_created_at(
     }
 }
 
+/// Collects the EC2 resources of one region: all of them, or those `only` names (then a type
+/// it does not name costs no call, and a group's attachments and a VPC's flow logs are read for
+/// the named ones alone).
 pub async fn collect(ctx: &Ctx<'_>, only: Only<'_>) -> Sink {
     let mut sink = Sink::default();
     let ec2 = ctx.clients.ec2(ctx.region);

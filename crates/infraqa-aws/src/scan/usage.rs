@@ -252,10 +252,11 @@ mod tests {
     async fn pages_are_joined_and_refused_queries_leave_their_resource_unread() {
         let start = Utc.with_ymd_and_hms(2026, 11, 18, 0, 0, 0).unwrap();
         let end = Utc.with_ymd_and_hms(2026, 12, 2, 0, 0, 0).unwrap();
-        let day = |d: i64| aws_smithy_types::DateTime::from_secs(start.timestamp() + d * 86_400);
+        let origin = start.timestamp();
+        let day = move |d: i64| aws_smithy_types::DateTime::from_secs(origin + d * 86_400);
         let first = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
             .match_requests(|r| r.next_token().is_none() && r.metric_data_queries().len() == 5)
-            .then_output(|| {
+            .then_output(move || {
                 GetMetricDataOutput::builder()
                     .metric_data_results(
                         MetricDataResult::builder()
@@ -291,7 +292,7 @@ mod tests {
             });
         let second = mock!(aws_sdk_cloudwatch::Client::get_metric_data)
             .match_requests(|r| r.next_token() == Some("more"))
-            .then_output(|| {
+            .then_output(move || {
                 GetMetricDataOutput::builder()
                     .metric_data_results(
                         MetricDataResult::builder()

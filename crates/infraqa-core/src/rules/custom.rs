@@ -1082,7 +1082,6 @@ enabled = false
             "resource.tags.all(k, k.startsWith('team-') || resource.tags[k] != '')",
             "[1, 2].all(a, [a].exists(b, b == a)) && type(resource.region) == string",
             "now > resource.created_at && size(policy.tags.required) >= 0",
-            "resource.tags.exists(k, v, v == k)",
         ] {
             assert!(Condition::compile(condition).is_ok(), "{condition}");
         }
