@@ -131,6 +131,40 @@ async fn the_scheduled_chain_writes_every_object_once_publishes_metrics_and_aler
     assert_eq!(got.len(), 1);
     let body = got[0]["Message"].as_str().unwrap();
     assert_eq!(body.matches("\n- resource: ").count(), criticals, "{body}");
+    // The alert says which run, how it scored, and where its report is (the console's page of
+    // the object, behind the reader's own sign-in).
+    assert!(
+        body.starts_with(&format!(
+            "Run {}, account {}",
+            scanned.run_id, account.account_id
+        )),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!(
+            "Report: https://console.aws.amazon.com/s3/object/{bucket}?region={PRIMARY_REGION}&prefix={run}/report.html"
+        )),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!(
+            "Score: {:.1}% (the first run)",
+            report.summary.compliance_score
+        )),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!("Findings: {} (", report.findings.len())),
+        "{body}"
+    );
+    // latest.json names this run's reports by key.
+    let latest: infraqa_pipeline::latest::Latest =
+        serde_json::from_slice(&object(&c, &bucket, "latest.json").await.unwrap()).unwrap();
+    assert_eq!(latest.run_id, scanned.run_id);
+    assert_eq!(latest.files["report.html"], format!("{run}/report.html"));
+    for key in latest.files.values() {
+        assert!(objects.contains(key), "{key}: {objects:?}");
+    }
     assert!(
         got[0]["Subject"]
             .as_str()
@@ -812,4 +846,61 @@ async fn a_global_shard_names_each_region_enabled_in_its_account_that_the_plan_l
     // Nothing of a region left out counts as read.
     assert!(inventory.could_not_read(left_out[0], "ec2"));
     assert!(!inventory.could_not_read(PRIMARY_REGION, "ec2"));
+}
+
+#[tokio::test]
+#[ignore = "needs the emulator: run `make test`"]
+async fn latest_names_the_newest_inventorys_run_even_when_an_older_one_is_reported_last() {
+    let (_emulator, account) = fresh_account().await;
+    let c = account.clients().await;
+    let estate = seed_demo_estate(&c).await.unwrap();
+    let (suite, _alerts) = suite(&c, &estate.policy_toml(), &account.account_id).await;
+    let bucket = suite.config.bucket.clone();
+    let now = chrono::Utc::now();
+    // Two scans; the older one's report comes last (a retried or late delivery).
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let scanned = handlers::scanner(&suite, ScanRequest::default(), None)
+            .await
+            .unwrap();
+        let run = format!("runs/{}", scanned.run_id);
+        handlers::checker(
+            &suite,
+            &s3_event(&bucket, &format!("{run}/inventory.json")),
+            now,
+        )
+        .await
+        .unwrap();
+        runs.push((scanned.run_id, run));
+    }
+    let latest = || async {
+        serde_json::from_slice::<infraqa_pipeline::latest::Latest>(
+            &object(&c, &bucket, "latest.json").await.unwrap(),
+        )
+        .unwrap()
+    };
+    for (i, expected) in [(1, 1), (0, 1)] {
+        let reported = handlers::reporter(
+            &suite,
+            &s3_event(&bucket, &format!("{}/findings.json", runs[i].1)),
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(latest().await.run_id, runs[expected].0, "{reported:?}");
+        if i == 0 {
+            assert!(
+                reported[0]
+                    .outcome
+                    .contains("latest.json names a newer run"),
+                "{reported:?}"
+            );
+        }
+    }
+    let newest = latest().await;
+    assert_eq!(
+        newest.files["report.html"],
+        format!("{}/report.html", runs[1].1)
+    );
+    assert!(newest.inventory_generated_at > chrono::DateTime::<chrono::Utc>::MIN_UTC);
 }

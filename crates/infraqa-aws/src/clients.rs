@@ -237,6 +237,19 @@ impl AwsClients {
         Ok(aws_sdk_costexplorer::Client::from_conf(conf))
     }
 
+    /// A CloudFormation client in the home region (where the suite's stack is).
+    pub fn cloudformation(&self) -> Result<aws_sdk_cloudformation::Client, AwsError> {
+        let region = self.region_or_home(None)?;
+        let conf = service_config!(
+            self,
+            aws_sdk_cloudformation,
+            Service::CloudFormation,
+            &region
+        )
+        .build();
+        Ok(aws_sdk_cloudformation::Client::from_conf(conf))
+    }
+
     /// An Organizations client in `region` (the partition's one endpoint).
     pub(crate) fn organizations(&self, region: &str) -> aws_sdk_organizations::Client {
         let conf =

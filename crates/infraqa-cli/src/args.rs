@@ -147,6 +147,35 @@ pub enum Command {
     /// Runs from before inventories were kept are counted and left out. Exit 2 when the policy
     /// is invalid or does not run --rule.
     Backtest(BacktestArgs),
+    /// Download the reports of the deployed suite: the newest run's (or --run ID's, or with
+    /// --organization the newest organization run's summary) report.html, report.md,
+    /// report.json and findings.csv, from the bucket the stack's ReportsBucketName output
+    /// names, into --out DIR (default reports/RUN_ID), and print where they are.
+    ///
+    /// Needs cloudformation:DescribeStacks on the stack and s3:GetObject on the bucket. With
+    /// --open, report.html is opened with the system's opener (xdg-open or open) when there is
+    /// one. Exit 2 when the stack has no such output or the suite has reported no run yet.
+    Fetch(FetchArgs),
+}
+
+/// `infraqa fetch`
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The suite's CloudFormation stack (its name or id).
+    #[arg(long, value_name = "NAME", default_value = "infraqa")]
+    pub stack: String,
+    /// This run's reports instead of the newest (a folder name under runs/).
+    #[arg(long, value_name = "ID", conflicts_with = "organization")]
+    pub run: Option<String>,
+    /// The newest organization run's summary (organization.html, ...) instead.
+    #[arg(long)]
+    pub organization: bool,
+    /// Where to put them. Default: reports/RUN_ID.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Open the HTML report once it is here.
+    #[arg(long)]
+    pub open: bool,
 }
 
 /// `infraqa backtest`

@@ -39,11 +39,13 @@ pub enum Service {
     CloudWatch,
     /// AWS Organizations (the account list).
     Organizations,
+    /// CloudFormation (the deployed suite's stack outputs, for `infraqa fetch`).
+    CloudFormation,
 }
 
 impl Service {
     /// Every service, in a stable order.
-    pub const ALL: [Service; 14] = [
+    pub const ALL: [Service; 15] = [
         Self::Ec2,
         Self::S3,
         Self::S3Control,
@@ -58,6 +60,7 @@ impl Service {
         Self::Sns,
         Self::CloudWatch,
         Self::Organizations,
+        Self::CloudFormation,
     ];
 
     /// The short name used on the command line and in stats, e.g. `ec2`.
@@ -77,6 +80,7 @@ impl Service {
             Self::Sns => "sns",
             Self::CloudWatch => "cloudwatch",
             Self::Organizations => "organizations",
+            Self::CloudFormation => "cloudformation",
         }
     }
 
@@ -106,6 +110,8 @@ impl Service {
             // Organizations throttles its API per account at a low rate it does not publish as
             // a number; a run lists the accounts once, 20 to a page.
             Self::Organizations => 2,
+            // DescribeStacks is throttled in the single digits; `fetch` calls it once.
+            Self::CloudFormation => 2,
         };
         RateLimit::per_second(rps)
     }

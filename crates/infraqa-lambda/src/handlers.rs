@@ -138,6 +138,29 @@ impl Suite {
         self.bucket.child(AUDITS)
     }
 
+    /// The console's page of `name` in `store` (a folder of the suite's bucket), in the
+    /// bucket's region (the functions' own).
+    pub fn console_link(
+        &self,
+        store: &Store,
+        name: &str,
+        clients: &infraqa_aws::AwsClients,
+    ) -> Result<String, HandlerError> {
+        let region = clients
+            .require_home_region()
+            .map_err(|e| HandlerError::from(PipelineError::aws("naming the bucket's region", e)))?;
+        Ok(infraqa_aws::alerts::console_object_url(
+            &self.config.bucket,
+            region,
+            &infraqa_pipeline::latest::key(store, name),
+        ))
+    }
+
+    /// The top of the suite's bucket.
+    pub fn bucket(&self) -> &Store {
+        &self.bucket
+    }
+
     /// The audit log.
     pub fn audit_log(&self) -> AuditLog {
         AuditLog::new(&self.bucket, None)
@@ -356,24 +379,67 @@ pub fn new_criticals(report: &Report) -> Vec<&Finding> {
         .collect()
 }
 
-/// The run alert's subject and body.
-pub fn alert_text(report: &Report, criticals: &[&Finding]) -> (String, String) {
+/// The most new critical findings an alert lists, and the most bytes their lines take: an
+/// e-mail a person reads, far under SNS's 256 KB; the rest are counted, and the link leads to
+/// every one.
+const ALERT_FINDINGS_MAX: usize = 50;
+const ALERT_FINDINGS_BYTES: usize = 64 * 1024;
+
+/// The run alert's subject and body: the run, the score and its change, the counts, the link
+/// to the run's report, then the first of the critical findings new since the previous run.
+pub fn alert_text(
+    report: &Report,
+    criticals: &[&Finding],
+    run_id: &str,
+    link: &str,
+) -> (String, String) {
     let subject = format!(
         "infraqa: {} new critical finding(s) in account {} (score {:.1}%)",
         criticals.len(),
         report.account_id,
         report.summary.compliance_score
     );
+    let change = match report.trend.score_delta {
+        Some(d) => format!("{d:+.1} points since the previous run"),
+        None => "the first run".to_owned(),
+    };
+    let count = |s: Severity| report.summary.by_severity.get(&s).copied().unwrap_or(0);
     let mut body = format!(
-        "The scan of account {} at {} found {} critical finding(s) that the previous run did not have:\n",
+        "Run {run_id}, account {}, inventory taken at {}.\n\
+         Score: {:.1}% ({change}).\n\
+         Findings: {} ({} critical, {} high, {} medium, {} low); new since the previous run: {}; resolved: {}.\n\
+         Report: {link}\n\n\
+         {} critical finding(s) the previous run did not have:\n",
         report.account_id,
         report.inventory_generated_at,
+        report.summary.compliance_score,
+        report.findings.len(),
+        count(Severity::Critical),
+        count(Severity::High),
+        count(Severity::Medium),
+        count(Severity::Low),
+        report.trend.new.len(),
+        report.trend.resolved.len(),
         criticals.len()
     );
+    let mut listed = 0;
+    let mut bytes = 0;
     for f in criticals {
-        body.push_str(&format!(
+        let line = format!(
             "\n- resource: {} ({}, {})\n  rule: {}\n  finding: {}\n  remediation: {}\n",
             f.resource_arn, f.resource_type, f.region, f.rule_id, f.message, f.remediation
+        );
+        if listed == ALERT_FINDINGS_MAX || bytes + line.len() > ALERT_FINDINGS_BYTES {
+            break;
+        }
+        bytes += line.len();
+        listed += 1;
+        body.push_str(&line);
+    }
+    if listed < criticals.len() {
+        body.push_str(&format!(
+            "\n...and {} more new critical finding(s): every one is in the report: {link}\n",
+            criticals.len() - listed
         ));
     }
     (subject, body)
@@ -415,12 +481,33 @@ pub async fn reporter(
             infraqa_core::document::findings,
         );
         let (report, criticals) =
-            report_account(suite, &run, inventory, findings, &policy, now).await?;
+            report_account(suite, &run, &id, inventory, findings, &policy, now).await?;
+        let latest = infraqa_pipeline::latest::Latest {
+            run_id: id.clone(),
+            inventory_generated_at: report.inventory_generated_at,
+            report_generated_at: report.generated_at,
+            compliance_score: report.summary.compliance_score,
+            files: infraqa_pipeline::latest::REPORT_FILES
+                .iter()
+                .map(|f| ((*f).to_owned(), infraqa_pipeline::latest::key(&run, f)))
+                .collect(),
+        };
+        let newest = infraqa_pipeline::latest::record(
+            suite.bucket(),
+            infraqa_pipeline::latest::LATEST,
+            &latest,
+        )
+        .await?;
         out.push(Step {
             run_id: id,
             outcome: format!(
-                "score {:.2}%, {criticals} new critical",
+                "score {:.2}%, {criticals} new critical{}",
                 report.summary.compliance_score,
+                if newest {
+                    ""
+                } else {
+                    "; latest.json names a newer run"
+                }
             ),
         });
     }
@@ -453,6 +540,7 @@ pub(crate) async fn quarter_pack(
 pub(crate) async fn report_account(
     suite: &Suite,
     out: &Store,
+    run_id: &str,
     inventory: Inventory,
     findings: impl Future<Output = Result<infraqa_core::check::CheckResult, PipelineError>>,
     policy: &Policy,
@@ -478,7 +566,8 @@ pub(crate) async fn report_account(
         && !criticals.is_empty()
         && out.get(ALERT).await?.is_none()
     {
-        let (subject, body) = alert_text(&report, &criticals);
+        let link = suite.console_link(out, "report.html", clients)?;
+        let (subject, body) = alert_text(&report, &criticals, run_id, &link);
         let id = infraqa_aws::alerts::publish(clients, topic, &subject, body)
             .await
             .map_err(|e| {
@@ -749,6 +838,64 @@ async fn validate_one(suite: &Suite, policy: &Policy, body: &str, id: &str) -> R
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// The golden report with `n` critical findings, all new.
+    fn report_with_criticals(n: usize) -> Report {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../infraqa-report/tests/golden/report.json"
+        );
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let one = v["findings"][0].clone();
+        v["findings"] = (0..n)
+            .map(|i| {
+                let mut f = one.clone();
+                f["severity"] = "critical".into();
+                f["resource_arn"] = format!("arn:aws:s3:::bucket-{i:05}").into();
+                f["message"] =
+                    "a policy grants s3:* to everyone, including anonymous callers".into();
+                f
+            })
+            .collect();
+        v["summary"]["by_severity"] = serde_json::json!({ "critical": n });
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn an_alert_carries_the_run_the_counts_and_the_link_and_stays_small() {
+        let link = "https://console.aws.amazon.com/s3/object/b?region=us-east-1&prefix=runs/r1/report.html";
+        for n in [3, 5_000] {
+            let report = report_with_criticals(n);
+            let criticals = new_criticals(&report);
+            let (subject, body) = alert_text(&report, &criticals, "r1", link);
+            assert!(subject.contains(&format!("{n} new critical")), "{subject}");
+            assert!(body.starts_with("Run r1, account "), "{body}");
+            assert!(body.contains(&format!("Report: {link}")), "{body}");
+            assert!(
+                body.contains(&format!("Findings: {n} ({n} critical")),
+                "{body}"
+            );
+            assert!(body.contains("Score: "), "{body}");
+            let listed = body.matches("\n- resource: ").count();
+            if n == 3 {
+                assert_eq!(listed, 3);
+                assert!(!body.contains("more new critical"));
+            } else {
+                assert_eq!(listed, ALERT_FINDINGS_MAX);
+                assert!(
+                    body.contains(&format!(
+                        "...and {} more new critical finding(s)",
+                        n - listed
+                    )),
+                    "{body}"
+                );
+                assert!(body.trim_end().ends_with(link));
+            }
+            // SNS takes 256 KB; an e-mail a person reads takes far less.
+            assert!(body.len() < 80 * 1024, "{} bytes", body.len());
+        }
+    }
 
     #[test]
     fn the_scan_time_is_the_deadline_less_the_write_margin_capped_by_the_budget() {

@@ -264,9 +264,16 @@ pub async fn report_run(
                 errors.push(error);
             }
             Joined::Read { inventory, check } => {
-                let (report, criticals) =
-                    report_account(suite, &out, inventory, async { Ok(*check) }, &policy, now)
-                        .await?;
+                let (report, criticals) = report_account(
+                    suite,
+                    &out,
+                    run_id,
+                    inventory,
+                    async { Ok(*check) },
+                    &policy,
+                    now,
+                )
+                .await?;
                 tracing::info!(account = %account, score = report.summary.compliance_score, criticals, "reported");
                 lines.push(AccountLine::reported(&report, link));
             }
@@ -280,6 +287,23 @@ pub async fn report_run(
         run_id,
         &mut summary,
         infraqa_core::report::DEFAULT_TREND_RUNS,
+    )
+    .await?;
+    let latest = infraqa_pipeline::latest::Latest {
+        run_id: run_id.to_owned(),
+        // The run's plan time: its shards' inventories were taken from then on.
+        inventory_generated_at: infraqa_pipeline::report::run_time(run_id).unwrap_or(now),
+        report_generated_at: now,
+        compliance_score: summary.compliance_score.unwrap_or_default(),
+        files: infraqa_pipeline::latest::ORGANIZATION_FILES
+            .iter()
+            .map(|f| ((*f).to_owned(), infraqa_pipeline::latest::key(&run, f)))
+            .collect(),
+    };
+    infraqa_pipeline::latest::record(
+        suite.bucket(),
+        infraqa_pipeline::latest::LATEST_ORGANIZATION,
+        &latest,
     )
     .await?;
     if let Some(step) = quarter_pack(suite, now).await? {

@@ -246,6 +246,13 @@ pub fn run_id(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y%m%dT%H%M%S%.3fZ").to_string()
 }
 
+/// The time a run id names (see [`run_id`]), or `None` when it names none.
+pub fn run_time(run_id: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::NaiveDateTime::parse_from_str(run_id, "%Y%m%dT%H%M%S%.3fZ")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
 /// The name of the history entry of the inventory `account` took at `taken`.
 pub fn entry_name_at(taken: chrono::DateTime<chrono::Utc>, account: &str) -> String {
     format!("{}-{account}.json", run_id(taken))

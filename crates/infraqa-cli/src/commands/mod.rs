@@ -5,6 +5,7 @@ pub mod audit;
 pub mod aws;
 pub mod backtest;
 pub mod check;
+pub mod fetch;
 pub mod output;
 pub mod policy;
 pub mod report;
@@ -112,6 +113,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Tag(args) => tag::run(&args, &aws).await,
+        Command::Fetch(args) => fetch::run(&args, &aws).await,
         Command::Validate(args) => validate::run(&args, &aws).await,
         Command::Scan(args) => {
             let policy = policy::load(&args.policy)?;
