@@ -735,6 +735,17 @@ async fn the_state_machine_shards_an_organization_and_reports_each_account_as_on
             .await
             .unwrap();
     }
+    // latest-organization.json names the run's summary files, each of them there.
+    let latest: infraqa_pipeline::latest::Latest = serde_json::from_slice(
+        &object(&c, &bucket, "latest-organization.json")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(latest.run_id, run_id);
+    for key in latest.files.values() {
+        object(&c, &bucket, key).await.unwrap();
+    }
 
     // In apply mode the tagger writes a member's tags in that member, through its role.
     let untagged: Vec<&str> = estate

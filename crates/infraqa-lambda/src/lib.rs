@@ -4,6 +4,8 @@
 //!
 //! ```text
 //! policy.toml                      the policy (a parameter names the key)
+//! latest.json                      reporter: the newest run's report files (never an older one's)
+//! latest-organization.json         reporter: the newest organization run's summary files
 //! runs/<run-id>/inventory.json     scanner   (run id: the scan's time, 20261202T013000Z)
 //! runs/<run-id>/findings.json      checker   (on the inventory's ObjectCreated event)
 //! runs/<run-id>/report.*           reporter  (on the findings' event), with the history entry
