@@ -915,3 +915,79 @@ async fn latest_names_the_newest_inventorys_run_even_when_an_older_one_is_report
     );
     assert!(newest.inventory_generated_at > chrono::DateTime::<chrono::Utc>::MIN_UTC);
 }
+
+/// The golden report with `n` critical findings, all new (a first run).
+fn report_with_criticals(n: usize) -> infraqa_core::report::Report {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/infraqa-report/tests/golden/report.json"
+    );
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let one = v["findings"][0].clone();
+    v["findings"] = (0..n)
+        .map(|i| {
+            let mut f = one.clone();
+            f["severity"] = "critical".into();
+            f["resource_arn"] = format!("arn:aws:s3:::bucket-{i:05}").into();
+            f["message"] = "a policy grants s3:* to everyone, including anonymous callers".into();
+            f
+        })
+        .collect();
+    v["summary"]["by_severity"] = serde_json::json!({ "critical": n });
+    serde_json::from_value(v).unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs the emulator: run `make test`"]
+async fn an_alert_carries_the_run_the_counts_and_the_link_and_stays_one_small_message() {
+    let (_emulator, account) = fresh_account().await;
+    let c = account.clients().await;
+    let alerts = watched_topic(&c, PRIMARY_REGION, "infraqa-alerts")
+        .await
+        .unwrap();
+    let link =
+        "https://console.aws.amazon.com/s3/object/b?region=us-east-1&prefix=runs/r1/report.html";
+    for n in [3, 5_000] {
+        let report = report_with_criticals(n);
+        let criticals = handlers::new_criticals(&report);
+        let (subject, body) = handlers::alert_text(&report, &criticals, "r1", link);
+        infraqa_aws::alerts::publish(&c, &alerts.topic, &subject, body)
+            .await
+            .unwrap();
+        let got = alerts.received().await.unwrap();
+        assert_eq!(got.len(), 1, "one message for {n} findings");
+        let body = got[0]["Message"].as_str().unwrap();
+        assert!(
+            got[0]["Subject"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{n} new critical")),
+            "{:?}",
+            got[0]["Subject"]
+        );
+        assert!(body.starts_with("Run r1, account "), "{body}");
+        assert!(body.contains(&format!("Report: {link}")), "{body}");
+        assert!(
+            body.contains(&format!("Findings: {n} ({n} critical")),
+            "{body}"
+        );
+        let listed = body.matches("\n- resource: ").count();
+        if n == 3 {
+            assert_eq!(listed, 3);
+            assert!(!body.contains("more new critical"), "{body}");
+        } else {
+            assert_eq!(listed, 50);
+            assert!(
+                body.contains(&format!(
+                    "...and {} more new critical finding(s)",
+                    n - listed
+                )),
+                "{body}"
+            );
+            assert!(body.trim_end().ends_with(link), "{body}");
+        }
+        // SNS takes 256 KB; an e-mail a person reads takes far less.
+        assert!(body.len() < 80 * 1024, "{} bytes", body.len());
+    }
+}

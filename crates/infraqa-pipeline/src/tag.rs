@@ -11,6 +11,23 @@ use infraqa_core::rules::scope;
 use infraqa_core::tagging::{self, Outcome, TagPlan};
 use infraqa_core::{Inventory, Policy};
 
+/// Bad input unless `inventory` is the one (of `account`, taken at `taken`) that the `what`
+/// (a report or a plan) was made from.
+fn made_from(
+    what: &str,
+    account: &str,
+    taken: chrono::DateTime<chrono::Utc>,
+    inventory: &Inventory,
+) -> Result<(), PipelineError> {
+    if account == inventory.account_id && taken == inventory.generated_at {
+        return Ok(());
+    }
+    Err(PipelineError::input(format!(
+        "the {what} is of the inventory of account {account} taken at {taken}, but the inventory given is of account {} taken at {}: pass the inventory the {what} was made from",
+        inventory.account_id, inventory.generated_at
+    )))
+}
+
 /// The plan for a report and the inventory it was made from, as of `now`.
 pub fn plan(
     report: &Report,
@@ -18,17 +35,12 @@ pub fn plan(
     policy: &Policy,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<TagPlan, PipelineError> {
-    if report.account_id != inventory.account_id
-        || report.inventory_generated_at != inventory.generated_at
-    {
-        return Err(PipelineError::input(format!(
-            "the report is of the inventory of account {} taken at {}, but the inventory given is of account {} taken at {}: pass the inventory the report was made from",
-            report.account_id,
-            report.inventory_generated_at,
-            inventory.account_id,
-            inventory.generated_at
-        )));
-    }
+    made_from(
+        "report",
+        &report.account_id,
+        report.inventory_generated_at,
+        inventory,
+    )?;
     let statuses = tagging::statuses(
         &report.findings,
         &report.not_evaluated,
@@ -62,17 +74,12 @@ pub async fn apply(
     max_changes: Option<usize>,
     log: &AuditLog,
 ) -> Result<(Vec<Written>, String), PipelineError> {
-    if plan.account_id != inventory.account_id
-        || plan.inventory_generated_at != inventory.generated_at
-    {
-        return Err(PipelineError::input(format!(
-            "the plan was made from the inventory of account {} taken at {}, but the inventory given is of account {} taken at {}: pass the inventory the plan was made from",
-            plan.account_id,
-            plan.inventory_generated_at,
-            inventory.account_id,
-            inventory.generated_at
-        )));
-    }
+    made_from(
+        "plan",
+        &plan.account_id,
+        plan.inventory_generated_at,
+        inventory,
+    )?;
     let digest = policy.digest();
     if plan.policy_digest != digest {
         return Err(PipelineError::input(format!(
