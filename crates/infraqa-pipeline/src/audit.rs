@@ -66,7 +66,7 @@ impl AuditLog {
             >= now - chrono::Duration::days(infraqa_core::history::AUDIT_LOG_LAG_DAYS)
             && event_time <= now;
         let name = audit_file_for_event(event_id, event_time, now);
-        if recent && store.get(&name).await?.is_some() {
+        if recent && store.exists(&name).await? {
             return Ok(true);
         }
         Ok(store

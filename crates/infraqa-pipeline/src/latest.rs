@@ -52,7 +52,9 @@ pub fn key(store: &Store, name: &str) -> String {
 /// Records `latest` as `name` in `root` unless the record there is of a newer inventory (a late
 /// report of an older inventory leaves it); returns whether it was written.
 pub async fn record(root: &Store, name: &str, latest: &Latest) -> Result<bool, PipelineError> {
-    if let Some(bytes) = root.get(name).await? {
+    if root.exists(name).await?
+        && let Some(bytes) = root.get(name).await?
+    {
         // A record that cannot be read is replaced: it names nothing a reader could use.
         if let Ok(current) = serde_json::from_slice::<Latest>(&bytes)
             && current.inventory_generated_at > latest.inventory_generated_at

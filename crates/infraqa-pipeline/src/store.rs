@@ -251,6 +251,23 @@ impl Store {
         }
     }
 
+    /// Whether `name` exists, asked by listing it (in S3, `ListObjectsV2` with the key as the
+    /// prefix) rather than by reading it: a role granted `s3:ListBucket` only under a prefix
+    /// may be answered 403, not 404, for a missing key it reads.
+    pub async fn exists(&self, name: &str) -> Result<bool, PipelineError> {
+        match self.s3().await? {
+            None => Ok(self.path(name).is_file()),
+            Some(s3) => {
+                let key = s3.key(name);
+                Ok(s3
+                    .keys_matching(name, "")
+                    .await
+                    .map_err(|e| PipelineError::aws(format!("listing {}", self.describe(name)), e))?
+                    .contains(&key))
+            }
+        }
+    }
+
     /// The names of the files directly in the store that end with `suffix`, sorted, without
     /// reading them. A store that does not exist yet has none.
     pub async fn names(&self, suffix: &str) -> Result<Vec<String>, PipelineError> {
