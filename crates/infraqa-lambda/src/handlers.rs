@@ -336,7 +336,7 @@ pub async fn checker(
     let mut out = Vec::new();
     for id in runs_of(event, INVENTORY) {
         let run = suite.run(&id);
-        if run.get(FINDINGS).await?.is_some() {
+        if run.exists(FINDINGS).await? {
             out.push(Step {
                 run_id: id,
                 outcome: "duplicate: findings.json exists".into(),
@@ -465,7 +465,7 @@ pub async fn reporter(
         )
         .await?;
         let entry = infraqa_pipeline::report::entry_name(&inventory);
-        if history.get(&entry).await?.is_some() {
+        if history.exists(&entry).await? {
             out.push(Step {
                 run_id: id,
                 outcome: format!("duplicate: {} exists", history.describe(&entry)),
@@ -564,7 +564,7 @@ pub(crate) async fn report_account(
         .map_err(|e| HandlerError::from(PipelineError::aws("publishing the metrics", e)))?;
     if let Some(topic) = &suite.config.alert_topic
         && !criticals.is_empty()
-        && out.get(ALERT).await?.is_none()
+        && !out.exists(ALERT).await?
     {
         let link = suite.console_link(out, "report.html", clients)?;
         let (subject, body) = alert_text(&report, &criticals, run_id, &link);
@@ -673,7 +673,7 @@ pub async fn audit_pack(
     let audits = suite.audits();
     let export_name = format!("audit-{from}-{to}.json");
     if once
-        && (audits.get(&export_name).await?.is_some()
+        && (audits.exists(&export_name).await?
             || !infraqa_pipeline::report::has_period_entries(&suite.history(), from, to).await?)
     {
         return Ok(None);
@@ -743,7 +743,7 @@ pub async fn tagger(
     let mut out = Vec::new();
     for id in runs_of(event, "report.json") {
         let run = suite.run(&id);
-        if run.get(TAG_PLAN).await?.is_some() {
+        if run.exists(TAG_PLAN).await? {
             out.push(Step {
                 run_id: id,
                 outcome: format!("duplicate: {TAG_PLAN} exists"),

@@ -339,13 +339,13 @@ async fn already_reported(
     account: &str,
     link: String,
 ) -> Result<Option<AccountLine>, HandlerError> {
-    if out.get("report.json").await?.is_none() {
+    if !out.exists("report.json").await? {
         return Ok(None);
     }
     let report =
         read_document(out, "report.json", "report", infraqa_core::document::report).await?;
     let entry = infraqa_pipeline::report::entry_name_at(report.inventory_generated_at, account);
-    if history.get(&entry).await?.is_none() {
+    if !history.exists(&entry).await? {
         return Ok(None);
     }
     Ok(Some(AccountLine::reported(&report, link)))
@@ -375,9 +375,9 @@ pub async fn tag_run(
     let mut out = BTreeMap::new();
     for (account, regions) in &accounts {
         let store = run.child(account);
-        let outcome = if store.get(TAG_PLAN).await?.is_some() {
+        let outcome = if store.exists(TAG_PLAN).await? {
             format!("duplicate: {TAG_PLAN} exists")
-        } else if store.get("report.json").await?.is_none() {
+        } else if !store.exists("report.json").await? {
             "not reported: nothing to tag".to_owned()
         } else {
             tag_account(suite, &policy, &run, (account, regions), now).await?

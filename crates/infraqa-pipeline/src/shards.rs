@@ -244,7 +244,7 @@ pub async fn check_into(
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<ShardOutcome, PipelineError> {
-    if store.get(UNREACHED).await?.is_some() {
+    if store.exists(UNREACHED).await? {
         return Ok(ShardOutcome::Unreached);
     }
     let inventory = crate::report::read_document(
