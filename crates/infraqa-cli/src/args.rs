@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use infraqa_aws::{AwsOptions, RateLimit, Service};
 use infraqa_core::Severity;
+use infraqa_core::limits::MAX_RATE_LIMIT;
 use infraqa_core::policy::AccountScope;
 use infraqa_pipeline::Location;
 use std::path::PathBuf;
@@ -72,9 +73,6 @@ impl GlobalArgs {
     }
 }
 
-/// The fastest rate a flag may set (the policy's `[scan.rate_limits]` has the same bound).
-const MAX_RPS: u32 = 10_000;
-
 fn parse_rate_limit(s: &str) -> Result<(Service, RateLimit), String> {
     let (svc, rps) = s
         .split_once('=')
@@ -84,9 +82,9 @@ fn parse_rate_limit(s: &str) -> Result<(Service, RateLimit), String> {
         .trim()
         .parse()
         .ok()
-        .filter(|n| (1..=MAX_RPS).contains(n))
+        .filter(|n| (1..=MAX_RATE_LIMIT).contains(n))
         .ok_or_else(|| {
-            format!("`{rps}` is not a number of requests per second from 1 to {MAX_RPS}")
+            format!("`{rps}` is not a number of requests per second from 1 to {MAX_RATE_LIMIT}")
         })?;
     Ok((service, RateLimit::per_second(rps)))
 }

@@ -642,6 +642,13 @@ pub fn audit_file_for_event(
     format!("event-{}-{safe}.jsonl", named.format(AUDIT_FILE_TIME))
 }
 
+/// Whether [`audit_file_for_event`] names the file of an event of `event_time` validated at
+/// `now` by the event's own time, so that every validation of it names the same file (an event
+/// of the last [`AUDIT_LOG_LAG_DAYS`]); otherwise the name depends on when it was validated.
+pub fn audit_file_named_by_event(event_time: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    event_time >= now - chrono::Duration::days(AUDIT_LOG_LAG_DAYS) && event_time <= now
+}
+
 /// An event id as it appears in file names: letters, digits and `-` kept, the rest `_`.
 fn safe_event_id(event_id: &str) -> String {
     event_id
@@ -1127,6 +1134,15 @@ mod tests {
             "event-notatimeatallxxxx-ev_1.jsonl",
             "ev/1"
         ));
+        assert!(audit_file_named_by_event(at(3), at(5)));
+        assert!(!audit_file_named_by_event(
+            at(3) - chrono::Duration::days(200),
+            at(3)
+        ));
+        assert!(
+            !audit_file_named_by_event(at(5), at(3)),
+            "an event after its validation"
+        );
         let event = audit_file_for_event("ev/1", at(3), at(5));
         assert_eq!(event, "event-20261103T060000.000Z-ev_1.jsonl");
         assert_eq!(event, audit_file_for_event("ev/1", at(3), at(9)));

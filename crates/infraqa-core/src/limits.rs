@@ -144,6 +144,10 @@ impl FromStr for Service {
     }
 }
 
+/// The fastest rate a policy or a flag may set, in requests per second per (service, region):
+/// far above any AWS API's, so only a typo goes over it.
+pub const MAX_RATE_LIMIT: u32 = 10_000;
+
 /// A client-side request rate: a steady rate per second and a burst allowance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {

@@ -6,7 +6,7 @@ use crate::error::PipelineError;
 use crate::store::{Location, Store};
 use infraqa_core::history::{
     AuditExport, RemediationAction, audit_export, audit_file_for_event, audit_file_is_event,
-    audit_file_may_hold, audit_lines, parse_audit_lines,
+    audit_file_may_hold, audit_file_named_by_event, audit_lines, parse_audit_lines,
 };
 
 /// The log's folder below a run's directory or a history prefix.
@@ -48,11 +48,10 @@ impl AuditLog {
     }
 
     /// Whether the event `event_id` (of `event_time`) was validated before, as the last store
-    /// (the one that decides what is new) has it. Read before anything is written for the
-    /// event, so a second delivery writes nothing. An event of the last
-    /// [`infraqa_core::history::AUDIT_LOG_LAG_DAYS`] has one possible file name, which is
-    /// read; an older one's file is named by when it was validated, so the log's names are
-    /// listed and searched for its id.
+    /// (the one that decides what is new) has it. Asked before anything is written for the
+    /// event, so a second delivery writes nothing. A recent event has one possible file name,
+    /// whose existence alone is asked (the validator's every event); an older one's file is
+    /// named by when it was validated, so the log's names are listed and searched for its id.
     pub async fn has_event(
         &self,
         event_id: &str,
@@ -62,12 +61,10 @@ impl AuditLog {
         let Some(store) = self.stores.last() else {
             return Ok(false);
         };
-        let recent = event_time
-            >= now - chrono::Duration::days(infraqa_core::history::AUDIT_LOG_LAG_DAYS)
-            && event_time <= now;
-        let name = audit_file_for_event(event_id, event_time, now);
-        if recent && store.exists(&name).await? {
-            return Ok(true);
+        if audit_file_named_by_event(event_time, now) {
+            return store
+                .exists(&audit_file_for_event(event_id, event_time, now))
+                .await;
         }
         Ok(store
             .names(".jsonl")

@@ -43,9 +43,9 @@ pub const ORGANIZATION_FILES: [&str; 4] = [
 
 /// The key of `name` in `store`'s bucket (its prefix and the name).
 pub fn key(store: &Store, name: &str) -> String {
-    match store.location() {
-        Location::S3 { prefix, .. } if !prefix.is_empty() => format!("{prefix}/{name}"),
-        _ => name.to_owned(),
+    match store.location().join(name) {
+        Location::S3 { prefix, .. } => prefix,
+        Location::Local(_) => name.to_owned(),
     }
 }
 
@@ -82,7 +82,7 @@ pub async fn read(root: &Store, name: &str) -> Result<Latest, PipelineError> {
     })
 }
 
-/// Downloads `files` (name to key in `bucket`) into `dir`, each written whole (a temporary file
+/// Downloads `files` (name to key in `bucket`) into `dir`, each written whole (staged, then
 /// renamed into place); returns the paths written, in the order given. A file the bucket does
 /// not have is an error naming it.
 pub async fn download(
@@ -98,9 +98,7 @@ pub async fn download(
             PipelineError::input(format!("{} does not exist", bucket.describe(key)))
         })?;
         let path = dir.join(name);
-        let partial = dir.join(format!(".{name}.partial"));
-        std::fs::write(&partial, bytes)
-            .and_then(|()| std::fs::rename(&partial, &path))
+        infraqa_report::store::write_atomic(&path, &bytes)
             .map_err(|e| PipelineError::storage(format!("writing {}", path.display()), e))?;
         out.push(path);
     }

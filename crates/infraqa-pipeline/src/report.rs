@@ -243,12 +243,15 @@ pub fn entry_name(inventory: &Inventory) -> String {
 /// The id of a run started at `at`, to the millisecond (`20261202T013000.000Z`): the
 /// deployed suite's run folders and the organization's history entries are named by it.
 pub fn run_id(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y%m%dT%H%M%S%.3fZ").to_string()
+    at.format(RUN_ID_TIME).to_string()
 }
+
+/// The time format of run ids.
+const RUN_ID_TIME: &str = "%Y%m%dT%H%M%S%.3fZ";
 
 /// The time a run id names (see [`run_id`]), or `None` when it names none.
 pub fn run_time(run_id: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    chrono::NaiveDateTime::parse_from_str(run_id, "%Y%m%dT%H%M%S%.3fZ")
+    chrono::NaiveDateTime::parse_from_str(run_id, RUN_ID_TIME)
         .ok()
         .map(|t| t.and_utc())
 }

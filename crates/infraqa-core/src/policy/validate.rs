@@ -4,14 +4,12 @@
 use super::raw::*;
 use super::*;
 use crate::finding::UnknownRule;
-use crate::limits::{RateLimit, Service};
+use crate::limits::{MAX_RATE_LIMIT, RateLimit, Service};
 use crate::rules::Condition;
 use chrono::NaiveDate;
 use std::ops::Range;
 use std::str::FromStr;
 
-/// The highest rate a policy may set: far above any AWS API's, so only a typo goes over it.
-const MAX_RATE_LIMIT: i64 = 10_000;
 /// The most days a policy's age limit may say: a century, far past any retention, and within
 /// what date arithmetic on today's date can hold.
 const MAX_DAYS: u32 = 36_500;
@@ -276,7 +274,7 @@ impl Validator<'_> {
                 }
             };
             match value.into_inner() {
-                toml::Value::Integer(rps) if (1..=MAX_RATE_LIMIT).contains(&rps) => {
+                toml::Value::Integer(rps) if (1..=i64::from(MAX_RATE_LIMIT)).contains(&rps) => {
                     // In range, so it fits a u32.
                     let rps = u32::try_from(rps).unwrap_or(1);
                     out.insert(service, RateLimit::per_second(rps));

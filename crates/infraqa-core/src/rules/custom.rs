@@ -153,53 +153,25 @@ fn position(source: &str, offset: u32) -> (usize, usize) {
 /// with the id of where each is read, in the order written.
 fn free_names(expr: &IdedExpr, bound: &mut Vec<String>, out: &mut Vec<(String, u64)>) {
     match &expr.expr {
-        Expr::Ident(name) => {
-            if !bound.contains(name) {
-                out.push((name.clone(), expr.id));
-            }
-        }
-        Expr::Select(s) => free_names(&s.operand, bound, out),
-        Expr::Call(c) => {
-            if let Some(t) = &c.target {
-                free_names(t, bound, out);
-            }
-            for a in &c.args {
-                free_names(a, bound, out);
-            }
-        }
+        Expr::Ident(name) if !bound.contains(name) => out.push((name.clone(), expr.id)),
         Expr::Comprehension(c) => {
+            // The range and the initial value are outside the loop's own variables.
             free_names(&c.iter_range, bound, out);
             free_names(&c.accu_init, bound, out);
             let depth = bound.len();
             bound.push(c.accu_var.clone());
             bound.push(c.iter_var.clone());
             bound.extend(c.iter_var2.clone());
-            free_names(&c.loop_cond, bound, out);
-            free_names(&c.loop_step, bound, out);
-            free_names(&c.result, bound, out);
-            bound.truncate(depth);
-        }
-        Expr::List(l) => {
-            for e in &l.elements {
+            for e in [&c.loop_cond, &c.loop_step, &c.result] {
                 free_names(e, bound, out);
             }
+            bound.truncate(depth);
         }
-        Expr::Map(m) => {
-            for entry in &m.entries {
-                if let cel::common::ast::EntryExpr::MapEntry(e) = &entry.expr {
-                    free_names(&e.key, bound, out);
-                    free_names(&e.value, bound, out);
-                }
+        other => {
+            for child in children(other) {
+                free_names(child, bound, out);
             }
         }
-        Expr::Struct(st) => {
-            for entry in &st.entries {
-                if let cel::common::ast::EntryExpr::StructField(f) = &entry.expr {
-                    free_names(&f.value, bound, out);
-                }
-            }
-        }
-        Expr::Unspecified | Expr::Literal(_) => {}
     }
 }
 
@@ -217,43 +189,43 @@ fn has_tests(expr: &Expr, out: &mut BTreeSet<String>) {
     {
         out.insert(key.to_string());
     }
-    let mut visit = |e: &IdedExpr| has_tests(&e.expr, out);
+    for child in children(expr) {
+        has_tests(&child.expr, out);
+    }
+}
+
+/// The sub-expressions of `expr`, in the order written (a comprehension's: its range, initial
+/// value, condition, step and result).
+fn children(expr: &Expr) -> Vec<&IdedExpr> {
     match expr {
-        Expr::Select(s) => visit(&s.operand),
-        Expr::Call(c) => {
-            if let Some(t) = &c.target {
-                visit(t);
-            }
-            c.args.iter().for_each(visit);
-        }
-        Expr::Comprehension(c) => {
-            for e in [
-                &c.iter_range,
-                &c.accu_init,
-                &c.loop_cond,
-                &c.loop_step,
-                &c.result,
-            ] {
-                visit(e);
-            }
-        }
-        Expr::List(l) => l.elements.iter().for_each(visit),
-        Expr::Map(m) => {
-            for entry in &m.entries {
-                if let cel::common::ast::EntryExpr::MapEntry(e) = &entry.expr {
-                    visit(&e.key);
-                    visit(&e.value);
-                }
-            }
-        }
-        Expr::Struct(s) => {
-            for entry in &s.entries {
-                if let cel::common::ast::EntryExpr::StructField(f) = &entry.expr {
-                    visit(&f.value);
-                }
-            }
-        }
-        Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => {}
+        Expr::Select(s) => vec![&s.operand],
+        Expr::Call(c) => c.target.iter().map(|t| &**t).chain(&c.args).collect(),
+        Expr::Comprehension(c) => vec![
+            &c.iter_range,
+            &c.accu_init,
+            &c.loop_cond,
+            &c.loop_step,
+            &c.result,
+        ],
+        Expr::List(l) => l.elements.iter().collect(),
+        Expr::Map(m) => m
+            .entries
+            .iter()
+            .filter_map(|entry| match &entry.expr {
+                cel::common::ast::EntryExpr::MapEntry(e) => Some([&e.key, &e.value]),
+                _ => None,
+            })
+            .flatten()
+            .collect(),
+        Expr::Struct(s) => s
+            .entries
+            .iter()
+            .filter_map(|entry| match &entry.expr {
+                cel::common::ast::EntryExpr::StructField(f) => Some(&f.value),
+                _ => None,
+            })
+            .collect(),
+        Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => Vec::new(),
     }
 }
 
