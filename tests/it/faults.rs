@@ -317,17 +317,19 @@ async fn with_a_round_trip_per_call_the_scan_reads_the_same_and_times_every_unit
     };
     assert_eq!(arns(&slow), arns(&s.clean_inventory));
 
-    // Every unit: the account-wide ones and eight per region (usage among them: both regions
-    // have metered resources), each at least one round trip.
+    // Every unit: the account-wide ones (the buckets outside the scanned regions among them)
+    // and eight per region (usage among them: both regions have metered resources), each at
+    // least one round trip.
     let units: BTreeSet<(String, String)> = slow
         .stats
         .units
         .iter()
         .map(|u| (u.service.clone(), u.region.clone()))
         .collect();
-    let mut expected: BTreeSet<(String, String)> = [("iam", "global"), ("s3control", "global")]
-        .map(|(s, r)| (s.to_owned(), r.to_owned()))
-        .into();
+    let mut expected: BTreeSet<(String, String)> =
+        [("iam", "global"), ("s3", "global"), ("s3control", "global")]
+            .map(|(s, r)| (s.to_owned(), r.to_owned()))
+            .into();
     for region in [PRIMARY_REGION, SECONDARY_REGION] {
         for service in [
             "cloudtrail",

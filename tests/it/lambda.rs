@@ -823,10 +823,18 @@ async fn a_global_shard_names_each_region_enabled_in_its_account_that_the_plan_l
     );
     let policy = infraqa_core::Policy::from_toml("", "policy.toml").unwrap();
     let planned = vec![PRIMARY_REGION.to_owned()];
+    let shard = infraqa_pipeline::shards::plan(
+        "20261207T060000.000Z",
+        std::slice::from_ref(&account.account_id),
+        &planned,
+        true,
+    )
+    .remove(0);
+    assert_eq!(shard.region, "global");
     let outcome = scan_into(
         &store,
         Ok(c.clone()),
-        ("global", Some(planned.as_slice())),
+        &shard,
         &policy,
         &infraqa_aws::scan::Quiet,
         None,

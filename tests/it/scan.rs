@@ -419,3 +419,138 @@ async fn throttling_is_retried_and_the_inventory_is_complete() {
     // The retries are counted as API calls.
     assert_eq!(inv.stats.api_calls["ec2"]["DescribeInstances"], 2 + 3);
 }
+
+/// Buckets in every kind of place: listed under each scanned region, in a region outside the
+/// scan, and at the legacy `EU` location; the one outside is tagged.
+async fn buckets_everywhere(clients: &AwsClients, account: &str) -> [String; 4] {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tag, Tagging};
+    let names = [
+        format!("here-{account}"),
+        format!("west-{account}"),
+        format!("far-{account}"),
+        format!("legacy-eu-{account}"),
+    ];
+    let places = [
+        None,
+        Some(BucketLocationConstraint::from(SECONDARY_REGION)),
+        Some(BucketLocationConstraint::from("ap-south-1")),
+        Some(BucketLocationConstraint::Eu),
+    ];
+    for (name, place) in names.iter().zip(places) {
+        // The emulator takes a location other than its region's only at us-east-1's endpoint.
+        let region = match &place {
+            None | Some(BucketLocationConstraint::Eu) => PRIMARY_REGION,
+            Some(p) => p.as_str(),
+        };
+        let mut create = clients.s3(region).create_bucket().bucket(name);
+        if let Some(place) = place {
+            create = create.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(place)
+                    .build(),
+            );
+        }
+        create.send().await.unwrap();
+    }
+    let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build().unwrap();
+    clients
+        .s3("ap-south-1")
+        .put_bucket_tagging()
+        .bucket(&names[2])
+        .tagging(
+            Tagging::builder()
+                .tag_set(tag("Owner", "data"))
+                .tag_set(tag("Environment", "prod"))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    names
+}
+
+#[tokio::test]
+#[ignore = "needs the emulator: run `make test`"]
+async fn every_bucket_of_the_account_is_inventoried_in_its_own_region_however_it_is_scanned() {
+    use infraqa_core::check::check;
+    let (_emulator, account) = fresh_account().await;
+    let clients = account.clients().await;
+    let [here, west, far, legacy] = buckets_everywhere(&clients, &account.account_id).await;
+    let scanned = vec![PRIMARY_REGION.to_owned(), SECONDARY_REGION.to_owned()];
+    let whole = scan(
+        &clients,
+        &RegionScope::List(scanned.clone()),
+        &Default::default(),
+        &Quiet,
+    )
+    .await
+    .unwrap();
+    assert!(whole.errors.is_empty(), "{:#?}", whole.errors);
+
+    // The same account in shards (the organization run's plan), merged.
+    let plan = infraqa_pipeline::shards::plan(
+        "20261207T060000.000Z",
+        std::slice::from_ref(&account.account_id),
+        &scanned,
+        false,
+    );
+    let mut parts = Vec::new();
+    for shard in &plan {
+        parts.push(
+            infraqa_aws::scan::scan_shard(
+                &clients,
+                &shard.region,
+                shard.planned_regions.as_deref().unwrap_or_default(),
+                &Default::default(),
+                &Quiet,
+                None,
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    let sharded = Inventory::merge(parts).unwrap();
+    assert!(sharded.errors.is_empty(), "{:#?}", sharded.errors);
+
+    for inventory in [&whole, &sharded] {
+        let buckets: Vec<(&str, &str)> = inventory
+            .resources
+            .iter()
+            .filter(|r| r.resource_type == ResourceType::S3Bucket)
+            .map(|r| (r.id.as_str(), r.region.as_str()))
+            .collect();
+        let expected: BTreeSet<(&str, &str)> = [
+            (here.as_str(), PRIMARY_REGION),
+            (west.as_str(), SECONDARY_REGION),
+            (far.as_str(), "ap-south-1"),
+            (legacy.as_str(), "eu-west-1"),
+        ]
+        .into();
+        assert_eq!(buckets.len(), 4, "each bucket once: {buckets:?}");
+        assert_eq!(buckets.into_iter().collect::<BTreeSet<_>>(), expected);
+        let far_bucket = inventory.resources.iter().find(|r| r.id == far).unwrap();
+        // Its configuration read at its own endpoint, its tags without the tagging API.
+        assert_eq!(far_bucket.tags.get("Owner"), Some("data"));
+        assert!(far_bucket.tags_unread.is_none());
+        let ResourceDetails::S3Bucket(b) = &far_bucket.details else {
+            panic!("{far_bucket:?}")
+        };
+        assert!(b.encryption.read().is_some() && b.public_access_block.read().is_some());
+    }
+
+    // region-approved judges the bucket outside the approved regions, and only it.
+    let policy = infraqa_core::Policy::from_toml(
+        &format!("[regions]\napproved = [\"{PRIMARY_REGION}\", \"{SECONDARY_REGION}\"]\n"),
+        "policy.toml",
+    )
+    .unwrap();
+    let result = check(&whole, &policy, chrono::Utc::now());
+    let flagged: Vec<&str> = result
+        .findings
+        .iter()
+        .filter(|f| f.rule_id.as_str() == "region-approved")
+        .map(|f| f.resource_arn.as_str())
+        .collect();
+    assert_eq!(flagged, [format!("arn:aws:s3:::{far}")]);
+}

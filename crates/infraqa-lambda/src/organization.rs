@@ -176,7 +176,7 @@ pub async fn scan_shard(
     let outcome = shards::scan_into(
         &shard.store(&suite.runs()),
         reached,
-        (&shard.region, shard.planned_regions.as_deref()),
+        shard,
         &policy,
         &Quiet,
         deadline,
@@ -326,6 +326,7 @@ fn checked_run(suite: &Suite, run_id: &str) -> Result<Store, HandlerError> {
         account: "000000000000".to_owned(),
         region: GLOBAL_REGION.to_owned(),
         planned_regions: None,
+        every_enabled: false,
     }
     .validate()?;
     Ok(suite.run(run_id))

@@ -43,11 +43,15 @@ pub struct Shard {
     pub account: String,
     /// The region, or `global`.
     pub region: String,
-    /// For an account's global shard when the run covers every enabled region, read in
-    /// another account: the regions the run planned. The shard then names each region enabled
-    /// in its own account that the plan left out, so that region is reported as not read.
+    /// For an account's global shard: the regions of its account's other shards. The global
+    /// shard reads the account's buckets that those shards do not (outside these regions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub planned_regions: Option<Vec<String>>,
+    /// For a global shard when the run covers every enabled region, as enabled where the plan
+    /// was made (another account): the shard names each region enabled in its own account
+    /// that the plan left out, so that region is reported as not read.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub every_enabled: bool,
 }
 
 impl Shard {
@@ -99,8 +103,9 @@ impl Shard {
 }
 
 /// The shards of the run `run_id` over `accounts` and `regions`: for each account its global
-/// services, then each region. With `every_enabled`, `regions` are those enabled where the plan
-/// was made, and each global shard carries them (see [`Shard::planned_regions`]).
+/// services, then each region; each global shard carries the regions
+/// ([`Shard::planned_regions`]). With `every_enabled`, `regions` are those enabled where the
+/// plan was made (see [`Shard::every_enabled`]).
 pub fn plan(
     run_id: &str,
     accounts: &[String],
@@ -116,8 +121,8 @@ pub fn plan(
                     run_id: run_id.to_owned(),
                     account: account.clone(),
                     region: region.to_owned(),
-                    planned_regions: (every_enabled && region == GLOBAL_REGION)
-                        .then(|| regions.to_vec()),
+                    planned_regions: (region == GLOBAL_REGION).then(|| regions.to_vec()),
+                    every_enabled: every_enabled && region == GLOBAL_REGION,
                 })
         })
         .collect()
@@ -162,13 +167,14 @@ pub enum ShardOutcome {
 
 /// Scans the shard `region` of the account `reached` acts in (or records why it could not be
 /// reached) into `store`: `inventory.json`, or `unreached.json` with the failed call. A scan
-/// that cannot even read which account it is in counts as not reached. With `planned` (a
-/// global shard's [`Shard::planned_regions`]), each region enabled in the account but not
-/// planned is an error of every service in that region.
+/// that cannot even read which account it is in counts as not reached. A global shard reads
+/// the account's buckets outside its [`Shard::planned_regions`]; with
+/// [`Shard::every_enabled`], each region enabled in the account but not planned is an error of
+/// every service in that region.
 pub async fn scan_into(
     store: &Store,
     reached: Result<AwsClients, ScanError>,
-    (region, planned): (&str, Option<&[String]>),
+    shard: &Shard,
     policy: &Policy,
     observer: &dyn ScanObserver,
     deadline: Option<Deadline>,
@@ -176,23 +182,26 @@ pub async fn scan_into(
     let scanned = match reached {
         Err(e) => Err(e),
         Ok(clients) => {
+            let region = shard.region.as_str();
+            let planned = shard.planned_regions.as_deref().unwrap_or_default();
             let scanned = infraqa_aws::scan::scan_shard(
                 &clients,
                 region,
+                planned,
                 &policy.lifecycle,
                 observer,
                 deadline,
             )
             .await
             .map_err(|e| e.record(region));
-            match (scanned, planned) {
-                (Ok(mut inventory), Some(planned)) => {
+            match scanned {
+                Ok(mut inventory) if shard.every_enabled => {
                     inventory
                         .errors
                         .extend(unplanned_regions(&clients, planned).await);
                     Ok(inventory)
                 }
-                (scanned, _) => scanned,
+                scanned => scanned,
             }
         }
     };
@@ -418,16 +427,18 @@ mod tests {
                 "222222222222/us-east-1",
             ]
         );
-        assert!(shards.iter().all(|s| s.planned_regions.is_none()));
-        for shard in &shards {
-            shard.validate().unwrap();
-        }
-        // Over every enabled region, the global shards carry the plan's regions.
-        let every = plan("20261203T060000.000Z", &accounts, &regions, true);
-        for s in &every {
+        // The global shards carry the plan's regions (they read the buckets elsewhere).
+        for s in &shards {
+            s.validate().unwrap();
             let carried = s.planned_regions.as_deref();
             let expected = (s.region == GLOBAL_REGION).then_some(&regions[..]);
             assert_eq!(carried, expected, "{}", s.label());
+            assert!(!s.every_enabled);
+        }
+        // Over every enabled region, the global shards also name what the plan left out.
+        let every = plan("20261203T060000.000Z", &accounts, &regions, true);
+        for s in &every {
+            assert_eq!(s.every_enabled, s.region == GLOBAL_REGION, "{}", s.label());
         }
     }
 
@@ -438,6 +449,7 @@ mod tests {
             account: "111111111111".into(),
             region: "eu-west-1".into(),
             planned_regions: None,
+            every_enabled: false,
         };
         good.validate().unwrap();
         for (bad, field) in [

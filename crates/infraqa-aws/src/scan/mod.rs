@@ -188,34 +188,40 @@ pub async fn scan_until(
         RegionScope::List(regions) => regions.clone(),
         RegionScope::All => enabled_regions(clients, clients.require_home_region()?).await?,
     };
-    scan_units(clients, regions, true, lifecycle, observer, deadline).await
+    let global = Some(regions.clone());
+    scan_units(clients, regions, global, lifecycle, observer, deadline).await
 }
 
 /// One shard of the account's scan, by `deadline`: the global services (`shard` is
-/// [`GLOBAL_REGION`]: IAM and the account's S3 public access block) or one region's. The
-/// shards of an account, merged ([`Inventory::merge`]), read what one [`scan_until`] of their
-/// regions reads; a multi-region trail homed in another shard's region is read by every
-/// region's shard it covers, so each shard's checks see it (the merge keeps it once).
+/// [`GLOBAL_REGION`]: IAM, the account's S3 public access block and its buckets outside
+/// `planned`, the regions of the account's other shards) or one region's. The shards of an
+/// account, merged ([`Inventory::merge`]), read what one [`scan_until`] of their regions
+/// reads; a multi-region trail homed in another shard's region is read by every region's
+/// shard it covers, so each shard's checks see it (the merge keeps it once).
 pub async fn scan_shard(
     clients: &AwsClients,
     shard: &str,
+    planned: &[String],
     lifecycle: &LifecyclePolicy,
     observer: &dyn ScanObserver,
     deadline: Option<Deadline>,
 ) -> Result<Inventory, AwsError> {
     if shard == GLOBAL_REGION {
-        scan_units(clients, Vec::new(), true, lifecycle, observer, deadline).await
+        let global = Some(planned.to_vec());
+        scan_units(clients, Vec::new(), global, lifecycle, observer, deadline).await
     } else {
         let regions = vec![shard.to_owned()];
-        scan_units(clients, regions, false, lifecycle, observer, deadline).await
+        scan_units(clients, regions, None, lifecycle, observer, deadline).await
     }
 }
 
-/// Scans `regions` of the account `clients` act in, and its global services with `global`.
+/// Scans `regions` of the account `clients` act in, and with `global` its global services;
+/// `global` names the regions whose own units read the buckets S3 lists under them (the
+/// global unit reads every other bucket).
 async fn scan_units(
     clients: &AwsClients,
     regions: Vec<String>,
-    global: bool,
+    global: Option<Vec<String>>,
     lifecycle: &LifecyclePolicy,
     observer: &dyn ScanObserver,
     deadline: Option<Deadline>,
@@ -233,7 +239,7 @@ async fn scan_units(
     // Each unit is (service, region, its work).
     type Work<'a> = BoxFuture<'a, (Sink, Option<TagMap>)>;
     let mut units: Vec<(&'static str, String, Work<'_>)> = Vec::new();
-    if global {
+    if global.is_some() {
         units.push((
             "iam",
             GLOBAL_REGION.to_owned(),
@@ -250,7 +256,25 @@ async fn scan_units(
     }
     .boxed()
     .shared();
-    if global {
+    // The account's buckets, listed once for every S3 unit of a scan with global units.
+    let scanned = global.as_deref().unwrap_or_default();
+    let listing = async move { s3::list_account(&home_ctx, scanned).await }
+        .boxed()
+        .shared();
+    if let Some(scanned) = &global {
+        let block = account_block.clone();
+        let listed = listing.clone();
+        units.push((
+            "s3",
+            GLOBAL_REGION.to_owned(),
+            Box::pin(async move {
+                let block = block.map(|(b, _)| b);
+                (
+                    s3::collect_elsewhere(&home_ctx, block, listed, scanned).await,
+                    None,
+                )
+            }),
+        ));
         let block = account_block.clone();
         units.push((
             "s3control",
@@ -280,12 +304,19 @@ async fn scan_units(
             Box::pin(async move { (ec2::collect(&ctx, Only::All).await, None) }),
         ));
         let block = account_block.clone();
+        let listed = global.is_some().then(|| listing.clone());
         units.push((
             "s3",
             r.clone(),
             Box::pin(async move {
                 let block = block.map(|(b, _)| b);
-                (s3::collect(&ctx, block, Only::All).await, None)
+                let listed = async move {
+                    match listed {
+                        Some(listing) => Some(listing.await),
+                        None => None,
+                    }
+                };
+                (s3::collect(&ctx, block, listed, Only::All).await, None)
             }),
         ));
         units.push((
@@ -323,7 +354,7 @@ async fn scan_units(
             }),
         ));
     }
-    drop(account_block);
+    drop((account_block, listing));
     let reads_usage = !lifecycle.usage_types.is_empty();
     let planned = units.len();
     observer.planned(planned);

@@ -1,11 +1,19 @@
-//! S3: the account's buckets in the scanned regions, with the configuration the rules read.
+//! S3: every bucket the account owns, with the configuration the rules read.
+//!
+//! Buckets are listed for the whole account, but each lives in a region and is read at that
+//! region's endpoint. A scanned region's unit reads the buckets S3 lists under that region
+//! (`BucketRegion`); the global unit reads every other bucket (a region outside the scan, or
+//! the legacy `EU` location), so `region-approved` judges them all. One unfiltered
+//! `ListBuckets` names each bucket's region and serves every unit of a scan; a service that
+//! leaves the region out (emulators) costs the regions' filtered listings and, for a bucket none
+//! of them lists, a `GetBucketLocation`.
 //!
 //! Per-bucket calls dominate a scan, so each bucket costs only what can change an answer:
-//! encryption, public access block and logging (the region comes with the per-region listing);
-//! the policy status only when the effective block does not already neutralise
-//! public policies, and the ACL only when it does not neutralise public ACLs. Tags come in
-//! bulk from the tagging API, never per bucket. Versioning is not read: no rule uses it, and it
-//! would cost one more call per bucket.
+//! encryption, public access block and logging; the policy status only when the effective block
+//! does not already neutralise public policies, and the ACL only when it does not neutralise
+//! public ACLs. Tags come in bulk from each scanned region's tagging API; only a bucket outside
+//! the scanned regions costs a `GetBucketTagging`. Versioning is not read: no rule uses it, and
+//! it would cost one more call per bucket.
 
 use super::{Ctx, Only, to_utc};
 use crate::error::AwsError;
@@ -13,10 +21,12 @@ use crate::scan::sink::Sink;
 use aws_sdk_s3::types as t;
 use futures_util::StreamExt;
 use infraqa_core::model::{
-    BucketEncryption, PublicAccessBlock, PublicGrantee, ResourceDetails, S3Bucket,
+    BucketEncryption, GLOBAL_REGION, PublicAccessBlock, PublicGrantee, ResourceDetails, S3Bucket,
+    Tags,
 };
 use infraqa_core::observed::Observed;
-use infraqa_core::{Resource, ResourceType};
+use infraqa_core::{Resource, ResourceType, ScanError};
+use std::collections::{BTreeMap, BTreeSet};
 
 const SVC: &str = "s3";
 /// Buckets read at once; the S3 rate limiter paces the calls themselves.
@@ -118,55 +128,133 @@ fn public_grantees(grants: &[t::Grant]) -> Vec<PublicGrantee> {
     out
 }
 
-/// Collects the buckets located in `ctx.region` (or those of them `only` names).
+/// The account's buckets ([`list_account`]), or the failed listing (recorded by the global
+/// unit, for the region `global`).
+pub type Listing = Result<AccountBuckets, ScanError>;
+
+/// The account's buckets, each with the region S3 lists it under where known.
+#[derive(Debug, Clone, Default)]
+pub struct AccountBuckets {
+    /// Every bucket.
+    pub buckets: Vec<t::Bucket>,
+    /// The scanned regions whose filtered listing, asked to place a bucket listed without its
+    /// region, failed: their units list their region again (and record a failure).
+    pub unplaced: BTreeSet<String>,
+}
+
+/// Lists every bucket of the account at the home region's endpoint. A bucket listed without
+/// its region (emulators leave `BucketRegion` out) is placed by the `scanned` regions'
+/// filtered listings; one none of them lists stays without a region.
+pub async fn list_account(ctx: &Ctx<'_>, scanned: &[String]) -> Listing {
+    let mut sink = Sink::default();
+    // No MaxBuckets: some emulators truncate without a continuation token when it is set.
+    let stream = ctx
+        .clients
+        .s3(ctx.region)
+        .list_buckets()
+        .into_paginator()
+        .send();
+    let pages = sink.pages(GLOBAL_REGION, SVC, "ListBuckets", stream).await;
+    if let Some(e) = sink.errors.into_iter().next() {
+        return Err(e);
+    }
+    let mut all: Vec<t::Bucket> = pages
+        .into_iter()
+        .flat_map(|p| p.buckets.unwrap_or_default())
+        .collect();
+    let mut unplaced = BTreeSet::new();
+    if all.iter().any(|b| b.bucket_region.is_none()) {
+        for region in scanned {
+            let mut part = Sink::default();
+            let listed: BTreeSet<String> = list_region(&ctx.clients.s3(region), region, &mut part)
+                .await
+                .into_iter()
+                .filter_map(|b| b.name)
+                .collect();
+            if !part.errors.is_empty() {
+                unplaced.insert(region.clone());
+                continue;
+            }
+            for b in all.iter_mut().filter(|b| b.bucket_region.is_none()) {
+                if b.name.as_ref().is_some_and(|n| listed.contains(n)) {
+                    b.bucket_region = Some(region.clone());
+                }
+            }
+        }
+    }
+    Ok(AccountBuckets {
+        buckets: all,
+        unplaced,
+    })
+}
+
+/// The region a bucket location names: `EU` is the legacy name of eu-west-1, and no location
+/// (or an empty one) is us-east-1.
+pub fn location_region(location: Option<&str>) -> String {
+    match location {
+        None | Some("") => "us-east-1".to_owned(),
+        Some("EU") => "eu-west-1".to_owned(),
+        Some(region) => region.to_owned(),
+    }
+}
+
+/// Collects the buckets S3 lists under `ctx.region` (or those of them `only` names).
 ///
+/// `listing` is the account's listing when the scan made one ([`list_account`]): it serves
+/// this unit without a call unless it failed or could not place this region's buckets. Otherwise
 /// `ListBuckets` is asked at the region's own endpoint for that region's buckets
-/// (`BucketRegion`): no bucket then costs a `GetBucketLocation`, and buckets of regions out of
-/// scope are never read. Each region is its own scan unit under its own S3 limiter, so regions
-/// read in parallel. The listing runs alongside `account_block` (the account's public access
-/// block, needed only once a bucket's own block is known), never after it.
+/// (`BucketRegion`). Each region is its own
+/// scan unit under its own S3 limiter, so regions read in parallel. The listing runs alongside
+/// `account_block` (the account's public access block, needed only once a bucket's own block
+/// is known), never after it.
 pub async fn collect(
     ctx: &Ctx<'_>,
     account_block: impl Future<Output = PublicAccessBlock>,
+    listing: impl Future<Output = Option<Listing>>,
     only: Only<'_>,
 ) -> Sink {
-    collect_from(ctx, account_block, only, &ctx.clients.s3(ctx.region)).await
+    collect_from(
+        ctx,
+        account_block,
+        listing,
+        only,
+        &ctx.clients.s3(ctx.region),
+    )
+    .await
 }
 
 /// [`collect`] with a given client (tests pass a mocked one).
 pub async fn collect_from(
     ctx: &Ctx<'_>,
     account_block: impl Future<Output = PublicAccessBlock>,
+    listing: impl Future<Output = Option<Listing>>,
     only: Only<'_>,
     s3: &aws_sdk_s3::Client,
 ) -> Sink {
     let mut sink = Sink::default();
-    // No MaxBuckets: some emulators truncate without a continuation token when it is set.
-    let stream = s3
-        .list_buckets()
-        .bucket_region(ctx.region)
-        .into_paginator()
-        .send();
-    let (pages, account_block) = tokio::join!(
-        sink.pages(ctx.region, SVC, "ListBuckets", stream),
-        account_block
-    );
-    let buckets: Vec<t::Bucket> = pages
-        .into_iter()
-        .flat_map(|p| p.buckets.unwrap_or_default())
-        // A service that ignored the filter still names the region where it knows it.
-        .filter(|b| {
-            b.bucket_region()
-                .is_none_or(|r| r.is_empty() || r == ctx.region)
-        })
-        .filter(|b| {
-            b.name()
-                .is_some_and(|n| only.has(&ResourceType::S3Bucket, n))
-        })
-        .collect();
-
-    let results: Vec<(Option<Resource>, Sink)> = futures_util::stream::iter(buckets)
-        .map(|b| bucket(ctx, b, account_block, s3))
+    let (listing, account_block) = tokio::join!(listing, account_block);
+    let buckets: Vec<t::Bucket> = match listing {
+        Some(Ok(account)) if !account.unplaced.contains(ctx.region) => account
+            .buckets
+            .into_iter()
+            .filter(|b| b.bucket_region() == Some(ctx.region))
+            .collect(),
+        _ => list_region(s3, ctx.region, &mut sink)
+            .await
+            .into_iter()
+            // A service that ignored the filter still names the region where it knows it.
+            .filter(|b| {
+                b.bucket_region()
+                    .is_none_or(|r| r.is_empty() || r == ctx.region)
+            })
+            .collect(),
+    };
+    let wanted = buckets.into_iter().filter(|b| {
+        b.name()
+            .is_some_and(|n| only.has(&ResourceType::S3Bucket, n))
+    });
+    let results: Vec<(Option<Resource>, Sink)> = futures_util::stream::iter(wanted)
+        .map(|b| bucket(ctx, ctx.region, b, account_block, s3, false))
         .buffer_unordered(BUCKET_CONCURRENCY)
         .collect()
         .await;
@@ -177,23 +265,167 @@ pub async fn collect_from(
     sink
 }
 
+/// The buckets S3 lists under `region`, asked at the region's endpoint; a failed page is
+/// recorded.
+async fn list_region(s3: &aws_sdk_s3::Client, region: &str, sink: &mut Sink) -> Vec<t::Bucket> {
+    // No MaxBuckets: some emulators truncate without a continuation token when it is set.
+    let stream = s3
+        .list_buckets()
+        .bucket_region(region)
+        .into_paginator()
+        .send();
+    sink.pages(region, SVC, "ListBuckets", stream)
+        .await
+        .into_iter()
+        .flat_map(|p| p.buckets.unwrap_or_default())
+        .collect()
+}
+
+/// Collects the buckets that no scanned region's unit reads (the global unit): those located
+/// in a region outside `scanned`, and those whose location S3 does not list under a region's
+/// name (the legacy `EU`). Each is read at its own region's endpoint, its tags included.
+///
+/// `listing` is the account's ([`list_account`]). A bucket it could not place is located with
+/// `GetBucketLocation`; one of a scanned region is left to that region's unit (which lists
+/// that region itself when the account's listing did not place every bucket).
+pub async fn collect_elsewhere(
+    ctx: &Ctx<'_>,
+    account_block: impl Future<Output = PublicAccessBlock>,
+    listing: impl Future<Output = Listing>,
+    scanned: &[String],
+) -> Sink {
+    let mut sink = Sink::default();
+    let (listing, account_block) = tokio::join!(listing, account_block);
+    let all = match listing {
+        Ok(account) => account.buckets,
+        Err(e) => {
+            sink.errors.push(e);
+            return sink;
+        }
+    };
+    let mut elsewhere: Vec<(String, t::Bucket)> = Vec::new();
+    let mut unplaced = Vec::new();
+    for b in all {
+        match b.bucket_region().filter(|r| !r.is_empty()) {
+            Some(r) if scanned.iter().any(|s| s == r) => {}
+            Some(r) => elsewhere.push((location_region(Some(r)), b)),
+            None => unplaced.push(b),
+        }
+    }
+    let located: Vec<(Option<String>, t::Bucket, Sink)> = futures_util::stream::iter(unplaced)
+        .map(|b| locate(ctx, b))
+        .buffer_unordered(BUCKET_CONCURRENCY)
+        .collect()
+        .await;
+    for (location, b, part) in located {
+        sink.absorb(part);
+        let Some(location) = location else { continue };
+        let region = location_region(Some(&location));
+        // The legacy `EU` is listed under no region's name: ours, wherever it is.
+        if location == "EU" || !scanned.contains(&region) {
+            elsewhere.push((region, b));
+        }
+    }
+    let mut clients: BTreeMap<String, aws_sdk_s3::Client> = BTreeMap::new();
+    for (region, _) in &elsewhere {
+        clients
+            .entry(region.clone())
+            .or_insert_with(|| ctx.clients.s3(region));
+    }
+    let results: Vec<(Option<Resource>, Sink)> = futures_util::stream::iter(elsewhere)
+        .map(|(region, b)| {
+            let s3 = clients.get(&region).cloned();
+            async move {
+                let s3 = s3.unwrap_or_else(|| ctx.clients.s3(&region));
+                bucket(ctx, &region, b, account_block, &s3, true).await
+            }
+        })
+        .buffer_unordered(BUCKET_CONCURRENCY)
+        .collect()
+        .await;
+    for (resource, part) in results {
+        sink.absorb(part);
+        sink.resources.extend(resource);
+    }
+    sink
+}
+
+/// The location of bucket `b` as `GetBucketLocation` names it (empty for us-east-1), or the
+/// recorded failure.
+async fn locate(ctx: &Ctx<'_>, b: t::Bucket) -> (Option<String>, t::Bucket, Sink) {
+    let mut sink = Sink::default();
+    let Some(name) = b.name() else {
+        return (None, b, sink);
+    };
+    let answer = ctx
+        .clients
+        .s3(ctx.region)
+        .get_bucket_location()
+        .bucket(name)
+        .send()
+        .await;
+    let location = match answer {
+        Ok(out) => Some(
+            out.location_constraint()
+                .map(|l| l.as_str().to_owned())
+                .unwrap_or_default(),
+        ),
+        Err(e) => {
+            let err = with_bucket(AwsError::call(SVC, "GetBucketLocation", e), name);
+            sink.error(GLOBAL_REGION, &err);
+            None
+        }
+    };
+    (location, b, sink)
+}
+
+/// Reads bucket `b` of `region` through `s3` (that region's client); its tags too with
+/// `read_tags` (a bucket outside the scanned regions, whose tagging API is not read).
 async fn bucket(
     ctx: &Ctx<'_>,
+    region: &str,
     b: t::Bucket,
     account_block: PublicAccessBlock,
     s3: &aws_sdk_s3::Client,
+    read_tags: bool,
 ) -> (Option<Resource>, Sink) {
     let mut sink = Sink::default();
     let Some(name) = b.name().map(str::to_owned) else {
         return (None, sink);
     };
-    let region = ctx.region.to_owned();
+    let region = region.to_owned();
 
-    let (enc, pab, logging) = tokio::join!(
+    let tagging = async {
+        if read_tags {
+            Some(s3.get_bucket_tagging().bucket(&name).send().await)
+        } else {
+            None
+        }
+    };
+    let (enc, pab, logging, tagging) = tokio::join!(
         s3.get_bucket_encryption().bucket(&name).send(),
         s3.get_public_access_block().bucket(&name).send(),
         s3.get_bucket_logging().bucket(&name).send(),
+        tagging,
     );
+    let (tags, tags_unread) = match tagging {
+        None => (Tags::new(), None),
+        Some(Ok(out)) => (
+            out.tag_set()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect(),
+            None,
+        ),
+        Some(Err(e)) => {
+            let err = with_bucket(AwsError::call(SVC, "GetBucketTagging", e), &name);
+            if err.code() == "NoSuchTagSet" {
+                (Tags::new(), None)
+            } else {
+                (Tags::new(), Some(Box::new(sink.error(&region, &err))))
+            }
+        }
+    };
     let encryption = match enc {
         Ok(out) => Observed::Read(encryption(out.server_side_encryption_configuration())),
         Err(e) => absent_or_unread(
@@ -284,9 +516,9 @@ async fn bucket(
         resource_type: ResourceType::S3Bucket,
         region: region.into(),
         account_id: ctx.account_id.into(),
-        tags: infraqa_core::model::Tags::new(),
+        tags,
         created_at: b.creation_date().and_then(to_utc),
-        tags_unread: None,
+        tags_unread,
         usage: None,
         details: ResourceDetails::S3Bucket(S3Bucket {
             encryption,
@@ -461,6 +693,7 @@ mod tests {
         let mut sink = collect_from(
             &ctx,
             std::future::ready(PublicAccessBlock::default()),
+            std::future::ready(None),
             Only::All,
             &client,
         )
@@ -512,6 +745,70 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_accounts_listing_serves_a_region_without_a_call_unless_it_could_not_place_it() {
+        let rules = rules();
+        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &rules);
+        let clients = test_clients().await;
+        let ctx = Ctx {
+            clients: &clients,
+            account_id: "123456789012",
+            region: "us-east-1",
+        };
+        let placed = |name: &str, region: &str| {
+            t::Bucket::builder()
+                .name(name)
+                .bucket_region(region)
+                .build()
+        };
+        let listing = AccountBuckets {
+            buckets: vec![placed("locked", "us-east-1"), placed("far", "ap-south-1")],
+            unplaced: BTreeSet::new(),
+        };
+        let sink = collect_from(
+            &ctx,
+            std::future::ready(PublicAccessBlock::default()),
+            std::future::ready(Some(Ok(listing.clone()))),
+            Only::All,
+            &client,
+        )
+        .await;
+        let ids: Vec<&str> = sink.resources.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["locked"],
+            "only the buckets listed under the unit's region"
+        );
+        assert_eq!(rules[0].num_calls(), 0, "no listing of its own");
+
+        // A region whose buckets the account's listing could not place lists them itself.
+        let mut unplaced = listing;
+        unplaced
+            .buckets
+            .push(t::Bucket::builder().name("open").build());
+        unplaced.unplaced.insert("us-east-1".to_owned());
+        let sink = collect_from(
+            &ctx,
+            std::future::ready(PublicAccessBlock::default()),
+            std::future::ready(Some(Ok(unplaced))),
+            Only::All,
+            &client,
+        )
+        .await;
+        let mut ids: Vec<&str> = sink.resources.iter().map(|r| r.id.as_str()).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, ["locked", "open"]);
+        assert_eq!(rules[0].num_calls(), 1);
+    }
+
+    #[test]
+    fn a_buckets_location_names_its_region() {
+        assert_eq!(location_region(None), "us-east-1");
+        assert_eq!(location_region(Some("")), "us-east-1");
+        assert_eq!(location_region(Some("EU")), "eu-west-1");
+        assert_eq!(location_region(Some("ap-south-1")), "ap-south-1");
+    }
+
+    #[tokio::test]
     async fn access_denied_leaves_each_value_unread_and_is_recorded() {
         let denied = || {
             ErrorMetadata::builder()
@@ -550,6 +847,7 @@ mod tests {
         let sink = collect_from(
             &ctx,
             std::future::ready(PublicAccessBlock::default()),
+            std::future::ready(None),
             Only::All,
             &client,
         )

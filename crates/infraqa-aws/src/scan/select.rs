@@ -110,7 +110,8 @@ pub async fn read(
                 region,
             };
             let only = Only::Ids(&buckets);
-            all.absorb(super::s3::collect(&ctx, std::future::ready(block), only).await);
+            let listing = std::future::ready(None);
+            all.absorb(super::s3::collect(&ctx, std::future::ready(block), listing, only).await);
         }
     }
     let mut tags = TagMap::new();

@@ -130,6 +130,10 @@ pub async fn run(
     }
 }
 
+/// The run id of a local run's shard plan (a local run's shards are folders of OUT, not of a
+/// run).
+const LOCAL_RUN: &str = "local";
+
 /// Reaches `id` through `role`, then scans and checks each of its shards (its global
 /// services, each region) into OUT/ID/REGION/, at most `in_flight` shards at once over every
 /// account; joins them as one scan and one check of the account (OUT/ID/inventory.json and
@@ -160,27 +164,26 @@ async fn one(
             }
         }
     };
-    let shards: Vec<String> = std::iter::once(GLOBAL_REGION.to_owned())
-        .chain(regions)
-        .collect();
+    // The plan's run id names no folder here: each shard is OUT/ID/REGION/.
+    let plan = shards::plan(LOCAL_RUN, &[id.to_owned()], &regions, false);
     let run = Store::new(args.out.clone(), aws);
     let out = run.child(id);
     let now = chrono::Utc::now();
-    let done: Vec<Result<ShardOutcome, PipelineError>> = futures_util::stream::iter(&shards)
-        .map(|region| {
-            let (store, clients) = (out.child(region), clients.clone());
+    let done: Vec<Result<ShardOutcome, PipelineError>> = futures_util::stream::iter(&plan)
+        .map(|shard| {
+            let (store, clients) = (out.child(&shard.region), clients.clone());
             async move {
                 // Held until the shard is checked (the semaphore is never closed, so acquiring
                 // cannot fail).
                 let _permit = in_flight.acquire().await;
-                shards::scan_into(&store, Ok(clients), (region, None), policy, &Quiet, None)
-                    .await?;
+                shards::scan_into(&store, Ok(clients), shard, policy, &Quiet, None).await?;
                 shards::check_into(&store, policy, now).await
             }
         })
-        .buffer_unordered(shards.len())
+        .buffer_unordered(plan.len())
         .collect()
         .await;
+    let shards: Vec<String> = plan.into_iter().map(|s| s.region).collect();
     for outcome in done {
         outcome?;
     }
