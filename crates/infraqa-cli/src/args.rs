@@ -47,7 +47,7 @@ pub struct GlobalArgs {
     pub max_attempts: u32,
     /// Client-side request rate per region for a service, e.g. `ec2=10` (repeatable); wins over
     /// the policy's `[scan.rate_limits]`. Defaults: ec2 20/s, s3 100/s, lambda 15/s, iam 10/s,
-    /// logs, cloudtrail and tagging 5/s (sources in the README).
+    /// logs, cloudtrail and tagging 5/s (sources in docs/cli.md).
     #[arg(long = "rate-limit", global = true, value_name = "SERVICE=RPS", value_parser = parse_rate_limit)]
     pub rate_limits: Vec<(Service, RateLimit)>,
     /// More log output: -v info, -vv debug for infraqa, -vvv debug for everything.

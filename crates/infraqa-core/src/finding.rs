@@ -59,7 +59,7 @@ impl FromStr for Severity {
     }
 }
 
-/// A compliance rule: one of the catalogue's (see the rule catalogue in the README), or a
+/// A compliance rule: one of the catalogue's (see the rule catalogue in docs/rules.md), or a
 /// custom rule the policy declares under `[[custom_rules]]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RuleId {

@@ -86,7 +86,7 @@ impl Service {
 
     /// The default rate per (service, region): at or below what AWS publishes for the calls
     /// infraqa makes, so that a scan leaves headroom for everything else in the account. The
-    /// README's "Rate limits" table gives each figure's source.
+    /// "Retries and rate limits" in docs/cli.md gives each figure's source.
     pub fn default_rate_limit(self) -> RateLimit {
         let rps = match self {
             // EC2 API reference, "Request throttling": non-mutating (Describe*) actions have a

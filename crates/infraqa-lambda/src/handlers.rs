@@ -171,7 +171,7 @@ impl Suite {
         let key = &self.config.policy_key;
         let bytes = self.bucket.get(key).await?.ok_or_else(|| {
             HandlerError::input(format!(
-                "the policy s3://{}/{key} does not exist: upload it (see the README's deployment section)",
+                "the policy s3://{}/{key} does not exist: upload it (see docs/deployment.md)",
                 self.config.bucket
             ))
         })?;

@@ -4,7 +4,7 @@
 //! keys and remember where every value sits, then validated into [`Policy`], whose values are
 //! known good: regions look like regions, ports are in range, globs compile, rule ids exist and
 //! exemption dates parse. Every problem names its key and line, and all of them are reported at
-//! once. Defaults are documented on each field and in the README.
+//! once. Defaults are documented on each field and in docs/policy.md.
 
 use crate::finding::{RuleId, Severity};
 use crate::limits::{RateLimit, Service};
