@@ -181,6 +181,9 @@ fn every_link_between_the_documents_reaches_a_file_and_a_heading() {
 
 #[test]
 fn a_heading_anchor_is_githubs() {
-    assert_eq!(anchor(" Discovery: `infraqa scan`"), "discovery-infraqa-scan");
+    assert_eq!(
+        anchor(" Discovery: `infraqa scan`"),
+        "discovery-infraqa-scan"
+    );
     assert_eq!(anchor("The emulator's version"), "the-emulators-version");
 }
