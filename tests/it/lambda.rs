@@ -8,7 +8,8 @@ use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::SqsEvent;
 use infraqa_aws::AwsClients;
 use infraqa_lambda::Config;
-use infraqa_lambda::handlers::{self, ScanRequest, Suite};
+use infraqa_lambda::events::{self, ScanRequest};
+use infraqa_lambda::{Suite, checker, reporter, scanner, tagger, validator};
 use infraqa_pipeline::report::{ReportTarget, produce, to_json};
 use infraqa_pipeline::{Aws, Location, Store};
 use infraqa_tests::alerts::{Watched, watched_topic};
@@ -63,13 +64,13 @@ async fn the_scheduled_chain_writes_every_object_once_publishes_metrics_and_aler
     let (suite, alerts) = suite(&c, &estate.policy_toml(), &account.account_id).await;
     let bucket = suite.config.bucket.clone();
 
-    let scanned = handlers::scanner(&suite, ScanRequest::default(), None)
+    let scanned = scanner::scan(&suite, ScanRequest::default(), None)
         .await
         .unwrap();
     assert!(!scanned.partial, "{scanned:?}");
     let run = format!("runs/{}", scanned.run_id);
     let now = chrono::Utc::now();
-    let checked = handlers::checker(
+    let checked = checker::check_runs(
         &suite,
         &s3_event(&bucket, &format!("{run}/inventory.json")),
         now,
@@ -77,7 +78,7 @@ async fn the_scheduled_chain_writes_every_object_once_publishes_metrics_and_aler
     .await
     .unwrap();
     assert_eq!(checked.len(), 1);
-    let reported = handlers::reporter(
+    let reported = reporter::report_runs(
         &suite,
         &s3_event(&bucket, &format!("{run}/findings.json")),
         now,
@@ -85,7 +86,7 @@ async fn the_scheduled_chain_writes_every_object_once_publishes_metrics_and_aler
     .await
     .unwrap();
     assert!(reported[0].outcome.contains("new critical"), "{reported:?}");
-    let tagged = handlers::tagger(
+    let tagged = tagger::tag_runs(
         &suite,
         &s3_event(&bucket, &format!("{run}/report.json")),
         now,
@@ -180,9 +181,9 @@ async fn the_scheduled_chain_writes_every_object_once_publishes_metrics_and_aler
     ] {
         let event = s3_event(&bucket, &format!("{run}/{file}"));
         let again = match handler {
-            "checker" => handlers::checker(&suite, &event, now).await,
-            "reporter" => handlers::reporter(&suite, &event, now).await,
-            _ => handlers::tagger(&suite, &event, now).await,
+            "checker" => checker::check_runs(&suite, &event, now).await,
+            "reporter" => reporter::report_runs(&suite, &event, now).await,
+            _ => tagger::tag_runs(&suite, &event, now).await,
         }
         .unwrap();
         assert!(
@@ -277,11 +278,9 @@ async fn scan_with_five_seconds_left(
     c: &AwsClients,
     suite: &Suite,
     request: ScanRequest,
-) -> (handlers::ScanDone, infraqa_core::Inventory) {
+) -> (events::ScanDone, infraqa_core::Inventory) {
     let deadline = SystemTime::now() + Duration::from_secs(5);
-    let done = handlers::scanner(suite, request, Some(deadline))
-        .await
-        .unwrap();
+    let done = scanner::scan(suite, request, Some(deadline)).await.unwrap();
     let key = format!("runs/{}/inventory.json", done.run_id);
     let bytes = object(c, &suite.config.bucket, &key).await.unwrap();
     (done, infraqa_core::document::inventory(&bytes).unwrap())
@@ -317,7 +316,7 @@ async fn a_scan_that_meets_its_deadline_writes_a_partial_inventory_naming_what_i
     assert!(inventory.resources.is_empty());
 
     // A payload that names no region is refused as bad input, not retried.
-    let err = handlers::scanner(
+    let err = scanner::scan(
         &suite,
         serde_json::from_str(r#"{"regions": []}"#).unwrap(),
         None,
@@ -363,9 +362,9 @@ async fn the_validator_audits_each_queued_event_once_and_returns_a_poison_one() 
         serde_json::from_str(&sqs_message(body, id, &account.account_id, PRIMARY_REGION).unwrap())
             .unwrap()
     };
-    let response = handlers::validator(&suite, &batch(&event, "m-1")).await;
+    let response = validator::handle(&suite, &batch(&event, "m-1")).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
-    let response = handlers::validator(&suite, &batch(&event, "m-2")).await;
+    let response = validator::handle(&suite, &batch(&event, "m-2")).await;
     assert!(response.batch_item_failures.is_empty());
     let log = keys(&c, &suite.config.bucket, "audit-log/").await;
     assert_eq!(log.len(), 1, "one audit entry for two deliveries: {log:?}");
@@ -381,7 +380,7 @@ async fn the_validator_audits_each_queued_event_once_and_returns_a_poison_one() 
     );
 
     let poison = batch("{\"detail-type\": \"not json", "m-poison");
-    let response = handlers::validator(&suite, &poison).await;
+    let response = validator::handle(&suite, &poison).await;
     assert_eq!(response.batch_item_failures.len(), 1);
     assert_eq!(response.batch_item_failures[0].item_identifier, "m-poison");
 }
@@ -391,7 +390,7 @@ async fn report_run(
     suite: &Suite,
     inventory: &infraqa_core::Inventory,
     run_id: &str,
-) -> Vec<handlers::Step> {
+) -> Vec<events::Step> {
     let run = suite.run(run_id);
     infraqa_pipeline::report::put_json(&run, "inventory.json", inventory)
         .await
@@ -399,10 +398,10 @@ async fn report_run(
     let bucket = &suite.config.bucket;
     let at = inventory.generated_at;
     let key = |name: &str| format!("runs/{run_id}/{name}");
-    handlers::checker(suite, &s3_event(bucket, &key("inventory.json")), at)
+    checker::check_runs(suite, &s3_event(bucket, &key("inventory.json")), at)
         .await
         .unwrap();
-    handlers::reporter(suite, &s3_event(bucket, &key("findings.json")), at)
+    reporter::report_runs(suite, &s3_event(bucket, &key("findings.json")), at)
         .await
         .unwrap()
 }
@@ -460,11 +459,9 @@ async fn the_first_report_of_a_quarter_writes_the_previous_quarters_audit_pack_o
     assert_eq!(steps.len(), 1, "{steps:?}");
 
     // A manual invoke writes the pack of the period it names.
-    let event: handlers::ReporterEvent =
+    let event: events::ReporterEvent =
         serde_json::from_str(r#"{"audit": {"from": "2026-09-01", "to": "2026-10-31"}}"#).unwrap();
-    let steps = handlers::reporter_event(&suite, &event, day(11, 1))
-        .await
-        .unwrap();
+    let steps = reporter::handle(&suite, &event, day(11, 1)).await.unwrap();
     assert!(
         steps[0].outcome.contains("audit-2026-09-01-2026-10-31.md"),
         "{steps:?}"
@@ -477,9 +474,9 @@ async fn the_first_report_of_a_quarter_writes_the_previous_quarters_audit_pack_o
     .unwrap();
     assert!(md.contains("3 run(s) of 1 account(s)"), "{md}");
     // A period that ends before it starts is bad input, not retried.
-    let reversed: handlers::ReporterEvent =
+    let reversed: events::ReporterEvent =
         serde_json::from_str(r#"{"audit": {"from": "2026-10-31", "to": "2026-09-01"}}"#).unwrap();
-    let err = handlers::reporter_event(&suite, &reversed, day(11, 1))
+    let err = reporter::handle(&suite, &reversed, day(11, 1))
         .await
         .unwrap_err();
     assert!(!err.retryable, "{err}");
@@ -497,9 +494,7 @@ impl infraqa_tests::state_machine::Functions for InProcess {
         function: &str,
         payload: serde_json::Value,
     ) -> futures_util::future::BoxFuture<'_, Result<serde_json::Value, String>> {
-        use infraqa_lambda::organization::{
-            ChainEvent, RunRequest, ShardRequest, checker_event, scanner_event, tagger_event,
-        };
+        use infraqa_lambda::events::{ChainEvent, RunRequest, ShardRequest};
         let function = function.to_owned();
         Box::pin(async move {
             let now = chrono::Utc::now();
@@ -511,7 +506,7 @@ impl infraqa_tests::state_machine::Functions for InProcess {
                 "scanner" => {
                     let event = serde_json::from_value(payload)
                         .map_err(|e| format!("{}: {e}", read("a scanner event")))?;
-                    let done = scanner_event(suite, event, None, now)
+                    let done = scanner::handle(suite, event, None, now)
                         .await
                         .map_err(|e| e.to_string())?;
                     json(serde_json::to_value(done))
@@ -519,15 +514,15 @@ impl infraqa_tests::state_machine::Functions for InProcess {
                 "checker" => {
                     let event: ChainEvent<ShardRequest> = serde_json::from_value(payload)
                         .map_err(|e| format!("{}: {e}", read("a shard")))?;
-                    let done = checker_event(suite, &event, now)
+                    let done = checker::handle(suite, &event, now)
                         .await
                         .map_err(|e| e.to_string())?;
                     json(serde_json::to_value(done))
                 }
                 "reporter" => {
-                    let event: handlers::ReporterEvent = serde_json::from_value(payload)
+                    let event: events::ReporterEvent = serde_json::from_value(payload)
                         .map_err(|e| format!("{}: {e}", read("a run")))?;
-                    let done = handlers::reporter_event(suite, &event, now)
+                    let done = reporter::handle(suite, &event, now)
                         .await
                         .map_err(|e| e.to_string())?;
                     json(serde_json::to_value(done))
@@ -535,7 +530,7 @@ impl infraqa_tests::state_machine::Functions for InProcess {
                 "tagger" => {
                     let event: ChainEvent<RunRequest> = serde_json::from_value(payload)
                         .map_err(|e| format!("{}: {e}", read("a run")))?;
-                    let done = tagger_event(suite, &event, now)
+                    let done = tagger::handle(suite, &event, now)
                         .await
                         .map_err(|e| e.to_string())?;
                     json(serde_json::to_value(done))
@@ -714,9 +709,9 @@ async fn the_state_machine_shards_an_organization_and_reports_each_account_as_on
     }
 
     // A retried report step reports nothing twice and writes the same summary.
-    let again: handlers::ReporterEvent =
+    let again: events::ReporterEvent =
         serde_json::from_value(serde_json::json!({"organization_run": run_id})).unwrap();
-    handlers::reporter_event(&suite, &again, chrono::Utc::now())
+    reporter::handle(&suite, &again, chrono::Utc::now())
         .await
         .unwrap();
     assert_eq!(keys(&c, &bucket, "history/").await, history);
@@ -764,7 +759,7 @@ async fn the_state_machine_shards_an_organization_and_reports_each_account_as_on
         .send()
         .await
         .unwrap();
-    let tagged = infraqa_lambda::organization::tag_run(&applying, &run_id, chrono::Utc::now())
+    let tagged = tagger::tag_run(&applying, &run_id, chrono::Utc::now())
         .await
         .unwrap();
     assert_eq!(
@@ -879,11 +874,11 @@ async fn latest_names_the_newest_inventorys_run_even_when_an_older_one_is_report
     // Two scans; the older one's report comes last (a retried or late delivery).
     let mut runs = Vec::new();
     for _ in 0..2 {
-        let scanned = handlers::scanner(&suite, ScanRequest::default(), None)
+        let scanned = scanner::scan(&suite, ScanRequest::default(), None)
             .await
             .unwrap();
         let run = format!("runs/{}", scanned.run_id);
-        handlers::checker(
+        checker::check_runs(
             &suite,
             &s3_event(&bucket, &format!("{run}/inventory.json")),
             now,
@@ -899,7 +894,7 @@ async fn latest_names_the_newest_inventorys_run_even_when_an_older_one_is_report
         .unwrap()
     };
     for (i, expected) in [(1, 1), (0, 1)] {
-        let reported = handlers::reporter(
+        let reported = reporter::report_runs(
             &suite,
             &s3_event(&bucket, &format!("{}/findings.json", runs[i].1)),
             now,
@@ -958,8 +953,8 @@ async fn an_alert_carries_the_run_the_counts_and_the_link_and_stays_one_small_me
         "https://console.aws.amazon.com/s3/object/b?region=us-east-1&prefix=runs/r1/report.html";
     for n in [3, 5_000] {
         let report = report_with_criticals(n);
-        let criticals = handlers::new_criticals(&report);
-        let (subject, body) = handlers::alert_text(&report, &criticals, "r1", link);
+        let criticals = reporter::new_criticals(&report);
+        let (subject, body) = reporter::alert_text(&report, &criticals, "r1", link);
         infraqa_aws::alerts::publish(&c, &alerts.topic, &subject, body)
             .await
             .unwrap();

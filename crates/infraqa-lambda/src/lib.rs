@@ -11,23 +11,45 @@
 //! runs/<run-id>/report.*           reporter  (on the findings' event), with the history entry
 //! runs/<run-id>/alert.json         reporter: the alert sent for the run (never sent twice)
 //! runs/<run-id>/tag-plan.json      tagger    (on report.json's event)
-//! runs/<run-id>/shards.json        a run over several accounts (the state machine's; see
-//! runs/<run-id>/<account>/...      `organization`): its shards, their files, each account's
-//! runs/<run-id>/organization.*     report, and the summary over them
+//! runs/<run-id>/shards.json        a run over several accounts (the state machine's): its
+//! runs/<run-id>/<account>/...      shards, their files, each account's report, and the
+//! runs/<run-id>/organization.*     summary over them
 //! history/                         one entry per run
 //! audit-log/                       tag writes and validations, one file each, never replaced
 //! ```
 //!
-//! Every S3- or EventBridge-triggered handler is idempotent: a second delivery of the same
-//! event finds its output there and changes nothing. Each `functions/<name>` main reads its
-//! [`Config`] at start-up, builds the clients once and hands events to these functions.
+//! A run over several accounts, as the stack's state machine (`template.yaml`,
+//! `OrganizationRun`) calls the same functions:
+//!
+//! ```text
+//! runs/<run-id>/shards.json                         scanner {"plan": {}}
+//! runs/<run-id>/<account>/<region>/inventory.json   scanner {"shard": {...}}
+//! runs/<run-id>/<account>/<region>/findings.json    checker {"shard": {...}}
+//! runs/<run-id>/<account>/report.*                  reporter {"organization_run": "<run-id>"}
+//! runs/<run-id>/organization.json, .md              reporter
+//! runs/<run-id>/<account>/tag-plan.json             tagger {"organization_run": "<run-id>"}
+//! ```
+//!
+//! One module per function (`scanner`, `checker`, `reporter`, `tagger`, `validator`), each
+//! with its `handle` (the entry point its `functions/<name>` main calls) and both its
+//! single-account and its organization paths; `events` holds what they are invoked with and
+//! answer, `suite` what they share. Every S3- or EventBridge-triggered handler is idempotent: a
+//! second delivery of the same event finds its output there and changes nothing, and every
+//! state machine step can be retried (a shard is scanned and checked again over its previous
+//! files; an account with its history entry is not reported twice, nor tagged twice). Each main
+//! reads its [`Config`] at start-up, builds the clients once and hands events to `handle`.
 
+pub mod checker;
 pub mod config;
-pub mod handlers;
-pub mod organization;
+pub mod events;
+pub mod reporter;
+pub mod scanner;
+pub mod suite;
+pub mod tagger;
+pub mod validator;
 
 pub use config::{Config, ConfigError};
-pub use handlers::HandlerError;
+pub use suite::{HandlerError, Suite};
 
 /// Installs JSON logging on stderr (CloudWatch Logs keeps one JSON object per line);
 /// `RUST_LOG` sets the level (default info).
@@ -52,7 +74,7 @@ pub async fn serve<A, R, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error
 where
     A: serde::de::DeserializeOwned + Send + 'static,
     R: serde::Serialize + Send + 'static,
-    F: Fn(handlers::Suite, lambda_runtime::LambdaEvent<A>) -> Fut + Send + 'static,
+    F: Fn(suite::Suite, lambda_runtime::LambdaEvent<A>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<R, HandlerError>> + Send + 'static,
 {
     init_logging();
@@ -60,7 +82,7 @@ where
         Ok(config) => config,
         Err(e) => return serve_config_error(e).await,
     };
-    let suite = handlers::Suite::new(config, infraqa_pipeline::Aws::new(Default::default()));
+    let suite = suite::Suite::new(config, infraqa_pipeline::Aws::new(Default::default()));
     lambda_runtime::run(lambda_runtime::service_fn(move |event| {
         handler(suite.clone(), event)
     }))

@@ -3,13 +3,13 @@
 //! quarter writes the previous quarter's audit pack under `audits/`, and a manual invoke with
 //! `{"audit": {"from": DATE, "to": DATE}}` writes the pack of that period.
 
-use infraqa_lambda::handlers::{ReporterEvent, reporter_event};
+use infraqa_lambda::events::ReporterEvent;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     infraqa_lambda::serve(
         |suite, event: lambda_runtime::LambdaEvent<ReporterEvent>| async move {
-            reporter_event(&suite, &event.payload, chrono::Utc::now()).await
+            infraqa_lambda::reporter::handle(&suite, &event.payload, chrono::Utc::now()).await
         },
     )
     .await

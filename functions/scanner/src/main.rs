@@ -3,14 +3,20 @@
 //! state machine of a run over several accounts, `{"plan": {}}` writes the run's shards and
 //! `{"shard": {...}}` scans one of them.
 
-use infraqa_lambda::organization::{ScannerEvent, scanner_event};
+use infraqa_lambda::events::ScannerEvent;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     infraqa_lambda::serve(
         |suite, event: lambda_runtime::LambdaEvent<ScannerEvent>| async move {
             let deadline = event.context.deadline();
-            scanner_event(&suite, event.payload, Some(deadline), chrono::Utc::now()).await
+            infraqa_lambda::scanner::handle(
+                &suite,
+                event.payload,
+                Some(deadline),
+                chrono::Utc::now(),
+            )
+            .await
         },
     )
     .await

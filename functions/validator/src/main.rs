@@ -2,13 +2,12 @@
 //! returned as batch item failures (retried, then dead-lettered), never blocking the rest.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use infraqa_lambda::handlers::validator;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     infraqa_lambda::serve(
         |suite, event: lambda_runtime::LambdaEvent<SqsEvent>| async move {
-            Ok(validator(&suite, &event.payload).await)
+            Ok(infraqa_lambda::validator::handle(&suite, &event.payload).await)
         },
     )
     .await
