@@ -445,7 +445,7 @@ async fn the_first_report_of_a_quarter_writes_the_previous_quarters_audit_pack_o
             "audits/audit-findings-2026-07-01-2026-09-30.csv",
         ]
     );
-    let export: infraqa_core::history::AuditExport = serde_json::from_slice(
+    let export: infraqa_core::pack::AuditExport = serde_json::from_slice(
         &object(&c, &bucket, "audits/audit-2026-07-01-2026-09-30.json")
             .await
             .unwrap(),

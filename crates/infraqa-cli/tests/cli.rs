@@ -568,13 +568,13 @@ fn audit_gathers_history_and_remediation_actions_and_names_a_bad_log_line() {
     ];
     let (code, err) = run(infraqa(&audit));
     assert_eq!(code, Some(0), "{err}");
-    let x: infraqa_core::history::AuditExport =
+    let x: infraqa_core::pack::AuditExport =
         serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
     assert_eq!(x.runs.len(), 1);
     assert_eq!(x.accounts, vec!["123456789012".to_owned()]);
     assert_eq!(
         x.evidence_retention,
-        Some(infraqa_core::history::EvidenceRetention::LocalDirectory),
+        Some(infraqa_core::pack::EvidenceRetention::LocalDirectory),
         "a local history has no retention but the file system's"
     );
     assert_eq!(
@@ -760,7 +760,7 @@ fn run_twice_writes_every_report_and_a_trend_then_audit_gathers_both_runs() {
         "{}",
         String::from_utf8_lossy(&audit.stderr)
     );
-    let x: infraqa_core::history::AuditExport =
+    let x: infraqa_core::pack::AuditExport =
         serde_json::from_str(&std::fs::read_to_string(&audit_path).unwrap()).unwrap();
     assert_eq!(x.runs.len(), 2);
     assert_eq!(x.accounts, vec![account.account_id.clone()]);

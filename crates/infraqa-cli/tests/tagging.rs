@@ -265,7 +265,7 @@ fn tag_plans_then_applies_on_the_demo_estate_and_the_tags_read_back() {
     ]);
     let (code, err) = code_and_err(&o);
     assert_eq!(code, Some(0), "{err}");
-    let x: infraqa_core::history::AuditExport =
+    let x: infraqa_core::pack::AuditExport =
         serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
     assert_eq!(x.remediation_actions.len(), plan.changes.len());
 
@@ -716,11 +716,11 @@ fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_find
     );
     let (code, err) = code_and_err(&o);
     assert_eq!(code, Some(0), "{err}");
-    let x: infraqa_core::history::AuditExport =
+    let x: infraqa_core::pack::AuditExport =
         serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
     assert_eq!(
         x.evidence_retention,
-        Some(infraqa_core::history::EvidenceRetention::ObjectLock {
+        Some(infraqa_core::pack::EvidenceRetention::ObjectLock {
             bucket: bucket.clone(),
             mode: "GOVERNANCE".into(),
             days: Some(400),

@@ -146,7 +146,7 @@ remediation = "Start or terminate it"
         let second = synthetic::inventory(120, day(2));
         let recorded = |inv: &Inventory| {
             let checked = check(inv, &old, inv.generated_at);
-            let mut past = crate::history::PastRuns::for_inventory(inv, inv.generated_at);
+            let mut past = crate::trend::PastRuns::for_inventory(inv, inv.generated_at);
             history_entry(&build(ReportInput {
                 inventory: digest(
                     inv,

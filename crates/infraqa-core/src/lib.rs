@@ -8,7 +8,7 @@
 // Test case tables are tuples read best inline.
 #![cfg_attr(test, allow(clippy::type_complexity))]
 
-pub mod audit;
+pub mod actions;
 pub mod backtest;
 pub mod check;
 pub mod cost;
@@ -20,9 +20,11 @@ pub mod inventory;
 pub mod lifecycle;
 pub mod limits;
 pub mod model;
+pub mod names;
 pub mod observed;
 pub mod organization;
 pub mod orphans;
+pub mod pack;
 pub mod policy;
 pub mod prices;
 pub mod recommend;
@@ -31,6 +33,7 @@ pub mod rules;
 pub mod synthetic;
 pub mod tagging;
 pub mod tagset;
+pub mod trend;
 pub mod usage;
 
 /// Rounds to two decimals (cents, score points), so reports and golden files carry stable

@@ -5,8 +5,7 @@ use crate::check::{CheckResult, Mismatch};
 use crate::cost::{CostReport, cost_report};
 use crate::finding::{Finding, RuleId, Severity};
 use crate::history::{
-    FindingKey, HISTORY_SCHEMA_VERSION, HistoryEntry, InventorySnapshot, PastRuns, Trend,
-    UnreadRead,
+    FindingKey, HISTORY_SCHEMA_VERSION, HistoryEntry, InventorySnapshot, UnreadRead,
 };
 use crate::inventory::{Inventory, ScanError, ScanStats, UnitTiming};
 use crate::lifecycle::{Lifecycle, assess};
@@ -16,6 +15,7 @@ use crate::prices::PriceTable;
 use crate::recommend::{Recommendation, recommendations};
 use crate::round2;
 use crate::rules::{ExemptedFinding, NotEvaluated, Scope, scope};
+use crate::trend::{PastRuns, Trend};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

@@ -4,10 +4,11 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use infraqa_core::check::check;
-use infraqa_core::history::{FindingKey, HistoryEntry, PastRuns};
+use infraqa_core::history::{FindingKey, HistoryEntry};
 use infraqa_core::prices::PriceTable;
 use infraqa_core::report::{Report, ReportInput, build, digest, history_entry};
 use infraqa_core::synthetic::{POLICY, inventory};
+use infraqa_core::trend::PastRuns;
 use infraqa_core::{Inventory, Policy};
 
 fn day(d: u32) -> DateTime<Utc> {

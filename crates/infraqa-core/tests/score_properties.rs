@@ -33,7 +33,7 @@ proptest! {
         }
         let policy = Policy::from_toml(&text, "prop.toml").unwrap();
         let checked = check(&inv, &policy, at);
-        let mut past = infraqa_core::history::PastRuns::for_inventory(&inv, at);
+        let mut past = infraqa_core::trend::PastRuns::for_inventory(&inv, at);
         let report = build(ReportInput {
             inventory: digest(&inv, &policy, &mut past, PriceTable::embedded(), at),
             check: checked.clone(),

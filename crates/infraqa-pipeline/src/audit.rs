@@ -4,10 +4,11 @@
 
 use crate::error::PipelineError;
 use crate::store::{Location, Store};
-use infraqa_core::history::{
-    AuditExport, RemediationAction, audit_export, audit_file_for_event, audit_file_is_event,
-    audit_file_may_hold, audit_file_named_by_event, audit_lines, parse_audit_lines,
+use infraqa_core::actions::{RemediationAction, audit_lines, parse_audit_lines};
+use infraqa_core::names::{
+    audit_file_for_event, audit_file_is_event, audit_file_may_hold, audit_file_named_by_event,
 };
+use infraqa_core::pack::{AuditExport, audit_export};
 
 /// The log's folder below a run's directory or a history prefix.
 pub const FOLDER: &str = "audit-log";
@@ -138,7 +139,7 @@ pub fn pack_files(
     x: &AuditExport,
     policy: Option<&infraqa_core::Policy>,
 ) -> Result<Vec<(String, Vec<u8>)>, PipelineError> {
-    let pack = infraqa_core::audit::pack(x, policy);
+    let pack = infraqa_core::pack::pack(x, policy);
     let stem = format!("audit-{}-{}", x.from, x.to);
     let failed = |what: &str, e: &dyn std::fmt::Display| {
         PipelineError::input(format!("rendering {what}: {e}"))
@@ -192,7 +193,7 @@ mod tests {
     #[tokio::test]
     async fn a_period_reads_only_the_log_files_that_may_hold_its_actions() {
         use chrono::TimeZone;
-        use infraqa_core::history::{audit_file_for_event, audit_file_for_run};
+        use infraqa_core::names::{audit_file_for_event, audit_file_for_run};
         let dir = tempfile::tempdir().unwrap();
         let aws = crate::Aws::new(infraqa_aws::AwsOptions::default());
         let log = AuditLog::new(&Store::new(Location::Local(dir.path().into()), &aws), None);

@@ -6,9 +6,10 @@ use crate::error::PipelineError;
 use crate::store::Store;
 use infraqa_core::check::CheckResult;
 use infraqa_core::document::DocumentError;
-use infraqa_core::history::{HistoryEntry, PastRuns};
+use infraqa_core::history::HistoryEntry;
 use infraqa_core::prices::PriceTable;
 use infraqa_core::report::{Report, ReportInput, build, digest, history_entry};
+use infraqa_core::trend::PastRuns;
 use infraqa_core::{Inventory, Policy};
 use infraqa_report::store::decode_entry;
 

@@ -7,7 +7,7 @@
 use crate::aws::Aws;
 use crate::error::PipelineError;
 use infraqa_aws::objects::S3Prefix;
-use infraqa_core::history::EvidenceRetention;
+use infraqa_core::pack::EvidenceRetention;
 use std::io::Write;
 use std::path::PathBuf;
 

@@ -7,7 +7,7 @@ use crate::aws::Aws;
 use crate::error::PipelineError;
 use infraqa_aws::validate::{self, Options, Validation, Verdict, event::ApiCall};
 use infraqa_core::Policy;
-use infraqa_core::history::audit_file_for_event;
+use infraqa_core::names::audit_file_for_event;
 use serde::Serialize;
 
 /// An alert that was published.

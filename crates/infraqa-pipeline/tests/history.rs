@@ -137,7 +137,7 @@ async fn a_report_reads_only_the_runs_its_trend_needs_and_gets_the_same_trend() 
 
     // Its trend from the runs read equals the trend over the whole history.
     let checked = check(&inv, &policy, at(21, 6));
-    let mut past = infraqa_core::history::PastRuns::of(&inv, &all, at(21, 6), 3);
+    let mut past = infraqa_core::trend::PastRuns::of(&inv, &all, at(21, 6), 3);
     let expected = infraqa_core::report::build(infraqa_core::report::ReportInput {
         inventory: infraqa_core::report::digest(
             &inv,
@@ -170,9 +170,8 @@ async fn a_report_reads_only_the_runs_its_trend_needs_and_gets_the_same_trend() 
         .await
         .unwrap();
     assert_eq!(period.len(), 5, "days 7 to 11");
-    let export = |entries| {
-        infraqa_core::history::audit_export(entries, Vec::new(), day(8), day(10), at(30, 0))
-    };
+    let export =
+        |entries| infraqa_core::pack::audit_export(entries, Vec::new(), day(8), day(10), at(30, 0));
     let (whole, _) = load_period_history(&history, NaiveDate::MIN, NaiveDate::MAX)
         .await
         .unwrap();

@@ -8,10 +8,10 @@ use chrono::{TimeZone, Utc};
 use criterion::Criterion;
 use infraqa_core::Policy;
 use infraqa_core::check::check;
-use infraqa_core::history::PastRuns;
 use infraqa_core::prices::PriceTable;
 use infraqa_core::report::{ReportInput, build, digest, history_entry};
 use infraqa_core::synthetic::{POLICY, inventory};
+use infraqa_core::trend::PastRuns;
 
 #[path = "../../infraqa-core/benches/support/peak_memory.rs"]
 mod peak_memory;

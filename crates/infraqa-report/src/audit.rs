@@ -5,8 +5,8 @@
 use crate::charts::{self, ChartError};
 use crate::html::HtmlError;
 use askama::Template;
-use infraqa_core::audit::{AccountPack, AuditPack};
-use infraqa_core::history::AuditExport;
+use infraqa_core::pack::AuditExport;
+use infraqa_core::pack::{AccountPack, AuditPack};
 
 /// One account's part of the pages, with its chart drawn.
 struct AccountView<'a> {

@@ -191,9 +191,9 @@ pub fn render(r: &Report) -> Result<String, HtmlError> {
             None => "first run: no previous score".to_owned(),
         },
         direction: match r.trend.direction {
-            infraqa_core::history::Direction::Improving => "improving",
-            infraqa_core::history::Direction::Degrading => "degrading",
-            infraqa_core::history::Direction::Stable => "stable",
+            infraqa_core::trend::Direction::Improving => "improving",
+            infraqa_core::trend::Direction::Degrading => "degrading",
+            infraqa_core::trend::Direction::Stable => "stable",
         },
         generated: r.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         trend_svg: charts::score_trend(&points)?,

@@ -230,7 +230,7 @@ mod tests {
             let mut inv = infraqa_core::synthetic::inventory(n, now);
             inv.account_id = account.into();
             inv.errors.clear();
-            let mut past = infraqa_core::history::PastRuns::for_inventory(&inv, now);
+            let mut past = infraqa_core::trend::PastRuns::for_inventory(&inv, now);
             infraqa_core::report::build(infraqa_core::report::ReportInput {
                 inventory: infraqa_core::report::digest(
                     &inv,

@@ -91,7 +91,7 @@ pub const AUDIT_HEADER: [&str; 8] = [
 /// `audit-findings-FROM-TO.csv`: every finding open at any time in an audit period, one row
 /// per span (first seen, last seen, resolved at; empty while still open).
 pub fn render_audit_findings(
-    spans: &[infraqa_core::history::FindingSpan],
+    spans: &[infraqa_core::pack::FindingSpan],
 ) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::with_capacity(128 * (spans.len() + 1)));
     w.write_record(AUDIT_HEADER)?;

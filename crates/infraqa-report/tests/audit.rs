@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use infraqa_core::audit::pack;
+use infraqa_core::pack::pack;
 
 /// A policy with an exemption that lapses in the period and one in force after it.
 fn exempting_policy() -> infraqa_core::Policy {

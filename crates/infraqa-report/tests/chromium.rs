@@ -96,7 +96,7 @@ fn headless_chromium_renders_the_score_and_the_charts() {
 #[ignore = "needs chromium; make test runs it"]
 fn headless_chromium_renders_the_audit_pack_with_its_chart() {
     let x = audit_export();
-    let p = infraqa_core::audit::pack(&x, None);
+    let p = infraqa_core::pack::pack(&x, None);
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("audit.html");
     std::fs::write(&page, infraqa_report::audit::html(&x, &p).unwrap()).unwrap();

@@ -9,10 +9,10 @@ mod common;
 
 use common::*;
 use infraqa_core::RuleId;
-use infraqa_core::history::Direction;
 use infraqa_core::model::{BucketEncryption, ResourceDetails};
 use infraqa_core::observed::Observed;
 use infraqa_core::report::history_entry;
+use infraqa_core::trend::Direction;
 use serde_json::Value;
 
 /// Every difference between two JSON values, each named by its path.

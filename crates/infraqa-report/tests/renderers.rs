@@ -142,7 +142,7 @@ fn a_large_estate_lists_the_worst_resources_and_points_to_the_csv_for_the_rest()
     let inv = infraqa_core::synthetic::inventory(4000, now);
     let policy = infraqa_core::Policy::from_toml(infraqa_core::synthetic::POLICY, "p").unwrap();
     let checked = infraqa_core::check::check(&inv, &policy, now);
-    let mut past = infraqa_core::history::PastRuns::for_inventory(&inv, now);
+    let mut past = infraqa_core::trend::PastRuns::for_inventory(&inv, now);
     let report = build(ReportInput {
         inventory: digest(
             &inv,

@@ -5,7 +5,7 @@
 
 use crate::exit::CliError;
 use anyhow::anyhow;
-use infraqa_core::history::AuditExport;
+use infraqa_core::pack::AuditExport;
 use infraqa_pipeline::Store;
 use infraqa_pipeline::audit::AuditLog;
 

@@ -4,9 +4,10 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use infraqa_core::check::{CheckResult, check};
-use infraqa_core::history::{HistoryEntry, PastRuns};
+use infraqa_core::history::HistoryEntry;
 use infraqa_core::prices::PriceTable;
 use infraqa_core::report::{Report, ReportInput, build, digest};
+use infraqa_core::trend::PastRuns;
 use infraqa_core::{Inventory, Policy};
 use std::path::PathBuf;
 
@@ -52,12 +53,11 @@ pub fn report(
 /// Two weeks of one account's runs (from Monday 2 November 2026): a finding resolved and found
 /// again, one exempted, a partial run, days without a run, a tag write, and a history under
 /// Object Lock.
-pub fn audit_export() -> infraqa_core::history::AuditExport {
+pub fn audit_export() -> infraqa_core::pack::AuditExport {
     use infraqa_core::RuleId::{S3Encryption as Enc, TagsRequired as Tags};
-    use infraqa_core::history::{
-        EvidenceRetention, HISTORY_SCHEMA_VERSION, InventorySnapshot, RemediationAction,
-        UnreadRead, audit_export,
-    };
+    use infraqa_core::actions::RemediationAction;
+    use infraqa_core::history::{HISTORY_SCHEMA_VERSION, InventorySnapshot, UnreadRead};
+    use infraqa_core::pack::{EvidenceRetention, audit_export};
     use std::collections::BTreeMap;
     let account = "111111111111";
     let when = |day: u32| {

@@ -1,18 +1,20 @@
-//! The audit pack: what an auditor reads about a period, derived from the audit export alone
-//! (its runs, their finding keys and the remediation log). Pure: the renderers in
+//! The audit pack: what an auditor reads about a period. The export (`AuditExport`: every run
+//! of the period, the trend across it, the remediation actions of the log of writes) is what
+//! the pack is derived from, alone (its runs, their finding keys and the remediation log). Pure: the renderers in
 //! `infraqa-report` draw it as `audit.html` and `audit.md`.
 //!
 //! Completeness is stated, not assumed: the days of the period without a run and the partial
 //! runs (with what they could not read) are part of the pack, beside the history's retention.
 
+use crate::actions::RemediationAction;
 use crate::finding::{RuleId, Severity};
 use crate::history::{
-    AuditExport, FindingKey, FindingSpan, HistoryEntry, InventorySnapshot, UnreadRead,
-    finding_spans,
+    FindingKey, HISTORY_SCHEMA_VERSION, HistoryEntry, InventorySnapshot, UnreadRead,
 };
 use crate::policy::{ExemptionTarget, Policy};
+use crate::trend::{Trend, trend};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How many open findings the pack lists as the oldest.
@@ -350,10 +352,279 @@ fn account_pack(
     })
 }
 
+/// The quarterly audit export: every run in the period, the trend across it, and the
+/// remediation actions taken.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditExport {
+    /// Layout version.
+    pub schema_version: u32,
+    /// When the export was made.
+    pub generated_at: DateTime<Utc>,
+    /// First day of the period (UTC, inclusive).
+    pub from: chrono::NaiveDate,
+    /// Last day of the period (UTC, inclusive).
+    pub to: chrono::NaiveDate,
+    /// Accounts with runs in the period.
+    pub accounts: Vec<String>,
+    /// Every run of the period, oldest first: its compliance figures, the keys of its findings
+    /// and its inventory snapshot (count by type and region).
+    pub runs: Vec<HistoryEntry>,
+    /// Per account: the last run compared with the period's runs (delta over the period in
+    /// `window_delta`, MTTR per rule over the period).
+    pub trend: BTreeMap<String, Trend>,
+    /// Remediation actions taken in the period, oldest first.
+    pub remediation_actions: Vec<RemediationAction>,
+    /// What could not be used (e.g. a damaged history entry), and why.
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// What keeps the history and the audit log from being rewritten, as read from their store
+    /// when the export was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_retention: Option<EvidenceRetention>,
+}
+
+/// What keeps evidence (history entries, audit log files) from being deleted or overwritten.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum EvidenceRetention {
+    /// A local directory: only the file system's permissions.
+    LocalDirectory,
+    /// The bucket's S3 Object Lock default retention.
+    ObjectLock {
+        /// The bucket.
+        bucket: String,
+        /// `GOVERNANCE` or `COMPLIANCE`.
+        mode: String,
+        /// Retention in days, when given in days.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        days: Option<i32>,
+        /// Retention in years, when given in years.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        years: Option<i32>,
+    },
+    /// The bucket has no Object Lock default retention: objects can be deleted or replaced.
+    NoObjectLock {
+        /// The bucket.
+        bucket: String,
+    },
+    /// The bucket's Object Lock configuration could not be read.
+    NotRead {
+        /// The bucket.
+        bucket: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One stretch of a finding across the runs of a period: from the first run that had it to
+/// the first complete run that judged its resource and no longer had it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingSpan {
+    /// The account.
+    pub account_id: String,
+    /// The rule.
+    pub rule_id: RuleId,
+    /// The resource (or resource#detail) the finding names.
+    pub resource_arn: String,
+    /// Its severity at the last run that had it (absent for entries written before
+    /// severities were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    /// The first run that had it.
+    pub first_seen: DateTime<Utc>,
+    /// The last run that had it.
+    pub last_seen: DateTime<Utc>,
+    /// The run that found it resolved; none while it is open at the period's last run.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// The run that no longer had it because the policy exempted it (then `resolved_at` is
+    /// empty: moved aside is not fixed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exempted_at: Option<DateTime<Utc>>,
+}
+
+impl EvidenceRetention {
+    /// One sentence for the audit pack: what keeps the evidence, or that nothing does.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::LocalDirectory => "The history is a local directory: only the file system's \
+                permissions keep it from being changed."
+                .to_owned(),
+            Self::ObjectLock {
+                bucket,
+                mode,
+                days,
+                years,
+            } => {
+                let period = match (days, years) {
+                    (Some(d), _) => format!("{d} days"),
+                    (None, Some(y)) => format!("{y} years"),
+                    (None, None) => "an unstated period".to_owned(),
+                };
+                format!(
+                    "The history is under S3 Object Lock in bucket {bucket}: {mode} mode, \
+                     {period} from each write; no entry can be deleted or replaced before then."
+                )
+            }
+            Self::NoObjectLock { bucket } => format!(
+                "Bucket {bucket} has no Object Lock default retention: history entries can be \
+                 deleted or replaced."
+            ),
+            Self::NotRead { bucket, reason } => format!(
+                "The Object Lock configuration of bucket {bucket} could not be read ({reason}): \
+                 the history's protection is unknown."
+            ),
+        }
+    }
+}
+
+/// Every finding open at any time in `runs` (any order), as spans per account, by account and
+/// first seen: a finding resolved and found again is two spans. As for the time to remediate,
+/// a partial run resolves nothing and no run resolves a finding it could not judge.
+pub fn finding_spans(runs: &[HistoryEntry]) -> Vec<FindingSpan> {
+    let mut runs: Vec<&HistoryEntry> = runs.iter().collect();
+    runs.sort_by(|a, b| {
+        (&a.account_id, a.run_time(), a.generated_at).cmp(&(
+            &b.account_id,
+            b.run_time(),
+            b.generated_at,
+        ))
+    });
+    let mut out = Vec::new();
+    // (account, finding) -> the stretch still open.
+    let mut open: BTreeMap<(&str, &FindingKey), Seen> = BTreeMap::new();
+    for run in runs {
+        let account = run.account_id.as_str();
+        let present: foldhash::HashSet<&FindingKey> = run.findings.iter().collect();
+        let unjudged: foldhash::HashSet<&FindingKey> = run.not_evaluated.iter().collect();
+        if !run.partial {
+            let gone: Vec<(&str, &FindingKey)> = open
+                .keys()
+                .filter(|(a, k)| *a == account && !present.contains(k) && !unjudged.contains(k))
+                .copied()
+                .collect();
+            for key in gone {
+                if let Some(seen) = open.remove(&key) {
+                    let mut s = span(key, seen, Some(run.run_time()));
+                    if run.exempted.binary_search(key.1).is_ok() {
+                        // Moved aside by the policy, not fixed.
+                        s.exempted_at = s.resolved_at.take();
+                    }
+                    out.push(s);
+                }
+            }
+        }
+        for (i, key) in run.findings.iter().enumerate() {
+            let severity = run.severities.get(i).copied();
+            open.entry((account, key))
+                .and_modify(|s| {
+                    s.last = run.run_time();
+                    s.severity = severity.or(s.severity);
+                })
+                .or_insert(Seen {
+                    first: run.run_time(),
+                    last: run.run_time(),
+                    severity,
+                });
+        }
+    }
+    out.extend(open.into_iter().map(|(key, seen)| span(key, seen, None)));
+    out.sort_by(|a, b| {
+        (&a.account_id, a.first_seen, a.rule_id, &a.resource_arn).cmp(&(
+            &b.account_id,
+            b.first_seen,
+            b.rule_id,
+            &b.resource_arn,
+        ))
+    });
+    out
+}
+
+fn span(
+    (account, (rule, arn)): (&str, &FindingKey),
+    seen: Seen,
+    resolved_at: Option<DateTime<Utc>>,
+) -> FindingSpan {
+    FindingSpan {
+        account_id: account.to_owned(),
+        rule_id: *rule,
+        resource_arn: arn.clone(),
+        severity: seen.severity,
+        first_seen: seen.first,
+        last_seen: seen.last,
+        resolved_at,
+        exempted_at: None,
+    }
+}
+
+/// A stretch of a finding still open: when first and last seen, and its severity then.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
+    severity: Option<Severity>,
+}
+
+/// Builds the audit export from the history entries and actions of `[from, to]` (whole days,
+/// UTC; entries and actions outside are ignored).
+pub fn audit_export(
+    entries: Vec<HistoryEntry>,
+    actions: Vec<RemediationAction>,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> AuditExport {
+    let in_period = |t: &DateTime<Utc>| {
+        let d = t.date_naive();
+        d >= from && d <= to
+    };
+    // A run belongs to the period in which its inventory was taken (what the estate was then),
+    // even when it was reported later; an entry without that time, when it was reported.
+    let mut entries: Vec<HistoryEntry> = entries
+        .into_iter()
+        .filter(|e| in_period(&e.run_time()))
+        .collect();
+    entries.sort_by(|a, b| {
+        (a.run_time(), &a.account_id, a.generated_at).cmp(&(
+            b.run_time(),
+            &b.account_id,
+            b.generated_at,
+        ))
+    });
+    let accounts: Vec<String> = entries
+        .iter()
+        .map(|e| e.account_id.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let trend = accounts
+        .iter()
+        .filter_map(|a| {
+            // The account's last run against all its earlier ones (`trend` keeps only those).
+            let last = entries.iter().rfind(|e| e.account_id == *a)?;
+            Some((a.clone(), trend(&entries, last, entries.len())))
+        })
+        .collect();
+    let mut remediation_actions: Vec<RemediationAction> =
+        actions.into_iter().filter(|a| in_period(&a.at)).collect();
+    remediation_actions.sort_by(|a, b| (a.at, &a.resource_arn).cmp(&(b.at, &b.resource_arn)));
+    AuditExport {
+        schema_version: HISTORY_SCHEMA_VERSION,
+        generated_at: now,
+        from,
+        to,
+        accounts,
+        runs: entries,
+        trend,
+        remediation_actions,
+        notes: Vec::new(),
+        evidence_retention: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::{HISTORY_SCHEMA_VERSION, audit_export};
+
     use RuleId::{S3Encryption as Enc, TagsRequired as Tags};
     use Severity::{High, Medium};
     use chrono::TimeZone;
@@ -576,5 +847,83 @@ expires = 2026-10-01
         x.accounts.clear();
         let p = pack(&x, None);
         assert!(p.accounts.is_empty() && p.spans.is_empty());
+    }
+
+    /// The export's own tests, over the history's test entries.
+    mod export {
+        use super::*;
+        use crate::history::fixtures::{at, entry};
+        use RuleId::{S3Encryption as Enc, TagsRequired as Tags};
+
+        #[test]
+        fn spans_open_resolve_reopen_and_survive_partial_and_unjudged_runs() {
+            let mut unjudged = entry(4, 50.0, &[], false);
+            unjudged.not_evaluated = vec![(Tags, "arn:b".into())];
+            let runs = vec![
+                entry(1, 50.0, &[(Tags, "arn:a"), (Tags, "arn:b")], false),
+                entry(2, 60.0, &[(Tags, "arn:b")], true), // partial: resolves nothing
+                entry(3, 70.0, &[(Tags, "arn:b")], false), // arn:a resolved here
+                unjudged,                                 // arn:b unknown, still open
+                entry(5, 80.0, &[(Enc, "arn:a")], false), // arn:b resolved here
+                entry(6, 80.0, &[(Tags, "arn:a")], false), // arn:a tags again; Enc resolved
+            ];
+            let spans = finding_spans(&runs);
+            let got: Vec<(RuleId, &str, u32, u32, Option<u32>)> = spans
+                .iter()
+                .map(|s| {
+                    (
+                        s.rule_id,
+                        s.resource_arn.as_str(),
+                        chrono::Datelike::day(&s.first_seen),
+                        chrono::Datelike::day(&s.last_seen),
+                        s.resolved_at.map(|t| chrono::Datelike::day(&t)),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                got,
+                vec![
+                    (Tags, "arn:a", 1, 1, Some(3)),
+                    (Tags, "arn:b", 1, 3, Some(5)),
+                    (Enc, "arn:a", 5, 5, Some(6)),
+                    (Tags, "arn:a", 6, 6, None),
+                ]
+            );
+        }
+
+        #[test]
+        fn the_audit_export_keeps_the_period_and_compares_across_it() {
+            let entries = vec![
+                entry(1, 60.0, &[(Tags, "a"), (Enc, "b")], false),
+                entry(3, 70.0, &[(Tags, "a")], false),
+                entry(5, 90.0, &[], false),
+                entry(9, 10.0, &[(Tags, "z")], false),
+            ];
+            let action = |day: u32, arn: &str| RemediationAction {
+                at: at(day),
+                account_id: "123456789012".into(),
+                resource_arn: arn.into(),
+                action: "tag-write".into(),
+                details: BTreeMap::from([("Owner".into(), "team-a".into())]),
+                ..RemediationAction::default()
+            };
+            let from = at(2).date_naive();
+            let to = at(5).date_naive();
+            let x = audit_export(
+                entries,
+                vec![action(4, "a"), action(8, "q")],
+                from,
+                to,
+                at(27),
+            );
+            let scores: Vec<f64> = x.runs.iter().map(|r| r.compliance_score).collect();
+            assert_eq!(scores, vec![70.0, 90.0], "day 1 and day 9 are outside");
+            assert_eq!(x.accounts, vec!["123456789012".to_owned()]);
+            let t = &x.trend["123456789012"];
+            assert_eq!(t.score_delta, Some(20.0));
+            assert_eq!(t.resolved, vec![(Tags, "a".to_owned())]);
+            assert_eq!(x.remediation_actions.len(), 1);
+            assert_eq!(x.remediation_actions[0].resource_arn, "a");
+        }
     }
 }
