@@ -3,6 +3,7 @@
 //! files and the audit pack's. Every name that carries a time carries it in one format
 //! ([`TIME_FORMAT`]), so names sort by time.
 
+use crate::Inventory;
 use chrono::{DateTime, Utc};
 
 /// The time format of every name that carries a time (`20261202T013000.000Z`): sortable.
@@ -66,6 +67,11 @@ pub fn entry_name_parts(name: &str) -> Option<(chrono::NaiveDateTime, &str)> {
     (id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())).then_some((time, id))
 }
 
+/// The history entry of `inventory`'s run ([`entry_name`]).
+pub fn entry_name_of(inventory: &Inventory) -> String {
+    entry_name(inventory.generated_at, &inventory.account_id)
+}
+
 /// How the kept inventory of a run is named: its history entry's name, with this ending
 /// instead of `.json`.
 pub const KEPT_INVENTORY_SUFFIX: &str = ".inventory.json.gz";
@@ -74,6 +80,11 @@ pub const KEPT_INVENTORY_SUFFIX: &str = ".inventory.json.gz";
 /// beside its history entry.
 pub fn kept_inventory_name(taken: DateTime<Utc>, account: &str) -> String {
     format!("{}-{account}{KEPT_INVENTORY_SUFFIX}", run_id(taken))
+}
+
+/// The kept inventory of `inventory`'s run ([`kept_inventory_name`]).
+pub fn kept_inventory_of(inventory: &Inventory) -> String {
+    kept_inventory_name(inventory.generated_at, &inventory.account_id)
 }
 
 /// The stem of the audit pack of `from..=to`: the export is `<stem>.json`, the pages

@@ -5,7 +5,8 @@ use crate::events::{ChainDone, ChainEvent, ShardDone, ShardRequest, Step};
 use crate::suite::{HandlerError, Suite, runs_of};
 use aws_lambda_events::event::s3::S3Event;
 use chrono::{DateTime, Utc};
-use infraqa_pipeline::report::{FINDINGS, INVENTORY, put_json, read_document};
+use infraqa_core::names::{FINDINGS, INVENTORY};
+use infraqa_pipeline::report::{put_json, read_document};
 use infraqa_pipeline::shards::{self, Shard};
 
 /// The checker's entry point for either event.

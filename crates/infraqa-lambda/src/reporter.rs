@@ -4,14 +4,15 @@
 //! period (a manual invoke).
 
 use crate::events::{AuditPeriod, AuditRequest, ReporterEvent, RunReported, Step};
-use crate::suite::{ALERT, AUDITS, HandlerError, Suite, checked_run, planned_accounts, runs_of};
+use crate::suite::{HandlerError, Suite, checked_run, planned_accounts, runs_of};
 use aws_lambda_events::event::s3::S3Event;
 use chrono::{DateTime, Utc};
 use infraqa_aws::metrics::{self, RunFigures};
+use infraqa_core::names::{ALERT, FINDINGS, INVENTORY, REPORT, REPORT_PAGE};
 use infraqa_core::organization::{AccountLine, summarize};
 use infraqa_core::report::Report;
 use infraqa_core::{Finding, Inventory, Policy, Severity};
-use infraqa_pipeline::report::{FINDINGS, INVENTORY, ReportTarget, put_json, read_document};
+use infraqa_pipeline::report::{ReportTarget, put_json, read_document};
 use infraqa_pipeline::shards::{self, Joined};
 use infraqa_pipeline::{PipelineError, Store};
 use std::future::Future;
@@ -45,7 +46,7 @@ pub async fn handle(
                 .await?
                 .unwrap_or_default();
             Ok(vec![Step {
-                run_id: AUDITS.to_owned(),
+                run_id: infraqa_core::names::AUDITS.to_owned(),
                 outcome: format!("audit pack {from} to {to}: {}", written.join(", ")),
             }])
         }
@@ -71,7 +72,7 @@ pub async fn report_runs(
             infraqa_core::document::inventory,
         )
         .await?;
-        let entry = infraqa_pipeline::report::entry_name(&inventory);
+        let entry = infraqa_core::names::entry_name_of(&inventory);
         if history.exists(&entry).await? {
             out.push(Step {
                 run_id: id,
@@ -99,12 +100,9 @@ pub async fn report_runs(
                 .map(|f| ((*f).to_owned(), infraqa_pipeline::latest::key(&run, f)))
                 .collect(),
         };
-        let newest = infraqa_pipeline::latest::record(
-            suite.bucket(),
-            infraqa_pipeline::latest::LATEST,
-            &latest,
-        )
-        .await?;
+        let newest =
+            infraqa_pipeline::latest::record(suite.bucket(), infraqa_core::names::LATEST, &latest)
+                .await?;
         out.push(Step {
             run_id: id,
             outcome: format!(
@@ -182,7 +180,7 @@ pub async fn report_run(
     let latest = infraqa_pipeline::latest::Latest {
         run_id: run_id.to_owned(),
         // The run's plan time: its shards' inventories were taken from then on.
-        inventory_generated_at: infraqa_pipeline::report::run_time(run_id).unwrap_or(now),
+        inventory_generated_at: infraqa_core::names::run_time(run_id).unwrap_or(now),
         report_generated_at: now,
         compliance_score: summary.compliance_score.unwrap_or_default(),
         files: infraqa_pipeline::latest::ORGANIZATION_FILES
@@ -192,7 +190,7 @@ pub async fn report_run(
     };
     infraqa_pipeline::latest::record(
         suite.bucket(),
-        infraqa_pipeline::latest::LATEST_ORGANIZATION,
+        infraqa_core::names::LATEST_ORGANIZATION,
         &latest,
     )
     .await?;
@@ -217,12 +215,11 @@ async fn already_reported(
     account: &str,
     link: String,
 ) -> Result<Option<AccountLine>, HandlerError> {
-    if !out.exists("report.json").await? {
+    if !out.exists(REPORT).await? {
         return Ok(None);
     }
-    let report =
-        read_document(out, "report.json", "report", infraqa_core::document::report).await?;
-    let entry = infraqa_pipeline::report::entry_name_at(report.inventory_generated_at, account);
+    let report = read_document(out, REPORT, "report", infraqa_core::document::report).await?;
+    let entry = infraqa_core::names::entry_name(report.inventory_generated_at, account);
     if !history.exists(&entry).await? {
         return Ok(None);
     }
@@ -262,7 +259,7 @@ pub(crate) async fn report_account(
         && !criticals.is_empty()
         && !out.exists(ALERT).await?
     {
-        let link = suite.console_link(out, "report.html", clients)?;
+        let link = suite.console_link(out, REPORT_PAGE, clients)?;
         let (subject, body) = alert_text(&report, &criticals, run_id, &link);
         let id = infraqa_aws::alerts::publish(clients, topic, &subject, body)
             .await
@@ -372,7 +369,7 @@ pub(crate) async fn quarter_pack(
     Ok(Box::pin(audit_pack(suite, from, to, now, true))
         .await?
         .map(|written| Step {
-            run_id: AUDITS.to_owned(),
+            run_id: infraqa_core::names::AUDITS.to_owned(),
             outcome: format!("audit pack {from} to {to}: {}", written.join(", ")),
         }))
 }
@@ -390,10 +387,10 @@ pub async fn audit_pack(
     once: bool,
 ) -> Result<Option<Vec<String>>, HandlerError> {
     let audits = suite.audits();
-    let export_name = format!("audit-{from}-{to}.json");
+    let export_name = infraqa_core::names::pack_export(from, to);
     if once
         && (audits.exists(&export_name).await?
-            || !infraqa_pipeline::report::has_period_entries(&suite.history(), from, to).await?)
+            || !infraqa_pipeline::history::has_period_entries(&suite.history(), from, to).await?)
     {
         return Ok(None);
     }

@@ -3,12 +3,13 @@
 //! shard's scan.
 
 use crate::events::{Planned, ScanDone, ScanRequest, ScannerDone, ScannerEvent, ShardDone};
-use crate::suite::{HandlerError, RUNS, Suite, reach, run_id};
+use crate::suite::{HandlerError, Suite, reach, run_id};
 use chrono::{DateTime, Utc};
 use infraqa_aws::scan::{Deadline, Quiet, scan_until};
+use infraqa_core::names::{INVENTORY, RUNS};
 use infraqa_core::policy::RegionScope;
 use infraqa_pipeline::PipelineError;
-use infraqa_pipeline::report::{INVENTORY, to_json};
+use infraqa_pipeline::report::to_json;
 use infraqa_pipeline::shards::{self, Shard};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -146,12 +147,12 @@ pub async fn plan(suite: &Suite, now: DateTime<Utc>) -> Result<Planned, HandlerE
                 .map_err(|e| PipelineError::aws("listing the enabled regions", e))?
         }
     };
-    let run_id = infraqa_pipeline::report::run_id(now);
+    let run_id = infraqa_core::names::run_id(now);
     let plan = shards::plan(&run_id, &accounts, &regions, every_enabled);
     shards::write_plan(&suite.run(&run_id), &plan).await?;
     tracing::info!(run_id = %run_id, accounts = accounts.len(), shards = plan.len(), "planned");
     Ok(Planned {
-        shards_key: format!("{RUNS}/{run_id}/{}", shards::PLAN),
+        shards_key: format!("{RUNS}/{run_id}/{}", infraqa_core::names::PLAN),
         bucket: suite.config.bucket.clone(),
         accounts: accounts.len(),
         shards: plan.len(),

@@ -7,22 +7,12 @@ use crate::config::Config;
 use aws_lambda_events::event::s3::S3Event;
 use infraqa_aws::AwsClients;
 use infraqa_core::model::GLOBAL_REGION;
+use infraqa_core::names::{AUDITS, HISTORY, RUNS};
 use infraqa_core::{Inventory, Policy, ScanError};
 use infraqa_pipeline::audit::AuditLog;
 use infraqa_pipeline::shards::{self, Shard};
 use infraqa_pipeline::{Aws, Location, PipelineError, Store};
 use std::collections::BTreeMap;
-
-/// Where runs go in the bucket.
-pub const RUNS: &str = "runs";
-/// The history's folder in the bucket.
-pub const HISTORY: &str = "history";
-/// The prefix of the audit packs the reporter writes.
-pub const AUDITS: &str = "audits";
-/// The tag plan's file name in a run.
-pub const TAG_PLAN: &str = "tag-plan.json";
-/// The marker of a run's alert.
-pub const ALERT: &str = "alert.json";
 
 /// A handler that could not do its step. `retryable` says whether the same event may succeed
 /// later (throttling, a timeout) or never will (a missing policy, a malformed event).
@@ -170,7 +160,7 @@ impl Suite {
 
 /// A run's id: its scan's time, to the millisecond.
 pub fn run_id(inventory: &Inventory) -> String {
-    infraqa_pipeline::report::run_id(inventory.generated_at)
+    infraqa_core::names::run_id(inventory.generated_at)
 }
 
 /// The runs whose `file` the event announces (keys `runs/<run-id>/<file>`).
@@ -221,7 +211,7 @@ pub(crate) async fn planned_accounts(
         if shard.run_id != run_id {
             return Err(HandlerError::from(PipelineError::input(format!(
                 "{} names shard {} of run {}, not of run {run_id}",
-                run.describe(shards::PLAN),
+                run.describe(infraqa_core::names::PLAN),
                 shard.label(),
                 shard.run_id
             ))));

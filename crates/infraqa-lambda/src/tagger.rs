@@ -4,12 +4,13 @@
 
 use crate::config::TaggerMode;
 use crate::events::{ChainDone, ChainEvent, RunRequest, RunTagged, Step};
-use crate::suite::{HandlerError, Suite, TAG_PLAN, checked_run, planned_accounts, reach, runs_of};
+use crate::suite::{HandlerError, Suite, checked_run, planned_accounts, reach, runs_of};
 use aws_lambda_events::event::s3::S3Event;
 use chrono::{DateTime, Utc};
 use infraqa_core::Policy;
+use infraqa_core::names::{INVENTORY, REPORT, TAG_PLAN};
 use infraqa_core::tagging::TagPlan;
-use infraqa_pipeline::report::{INVENTORY, put_json, read_document};
+use infraqa_pipeline::report::{put_json, read_document};
 use infraqa_pipeline::shards::{self, Joined};
 use infraqa_pipeline::{Aws, PipelineError, Store};
 use std::collections::BTreeMap;
@@ -39,7 +40,7 @@ pub async fn tag_runs(
     now: DateTime<Utc>,
 ) -> Result<Vec<Step>, HandlerError> {
     let mut out = Vec::new();
-    for id in runs_of(event, "report.json") {
+    for id in runs_of(event, REPORT) {
         let run = suite.run(&id);
         if run.exists(TAG_PLAN).await? {
             out.push(Step {
@@ -49,13 +50,7 @@ pub async fn tag_runs(
             continue;
         }
         let policy = suite.policy().await?;
-        let report = read_document(
-            &run,
-            "report.json",
-            "report",
-            infraqa_core::document::report,
-        )
-        .await?;
+        let report = read_document(&run, REPORT, "report", infraqa_core::document::report).await?;
         let inventory = read_document(
             &run,
             INVENTORY,
@@ -94,7 +89,7 @@ pub async fn tag_run(
         let store = run.child(account);
         let outcome = if store.exists(TAG_PLAN).await? {
             format!("duplicate: {TAG_PLAN} exists")
-        } else if !store.exists("report.json").await? {
+        } else if !store.exists(REPORT).await? {
             "not reported: nothing to tag".to_owned()
         } else {
             tag_account(suite, &policy, &run, (account, regions), now).await?
@@ -117,13 +112,7 @@ async fn tag_account(
     now: DateTime<Utc>,
 ) -> Result<String, HandlerError> {
     let store = &run.child(account);
-    let report = read_document(
-        store,
-        "report.json",
-        "report",
-        infraqa_core::document::report,
-    )
-    .await?;
+    let report = read_document(store, REPORT, "report", infraqa_core::document::report).await?;
     let inventory = match shards::join_account(run, account, regions, policy).await? {
         Joined::Read { inventory, .. } => inventory,
         Joined::Unreached(e) => {

@@ -80,7 +80,7 @@ pub const ORGANIZATION_HISTORY: &str = "organization";
 /// Gives `summary` its trend over the organization's last `trend_runs` runs (this one among
 /// them) in `history`, writes it into `out` in every format, and keeps it in `history` as
 /// `organization/<run>.json` (a retried run replaces its own); returns where each file went.
-/// `run` is the run's id (`crate::report::run_id`): entries sort by it. An earlier entry that
+/// `run` is the run's id (`infraqa_core::names::run_id`): entries sort by it. An earlier entry that
 /// cannot be read is left out of the trend with a warning, never a failure.
 pub async fn write_summary(
     out: &Store,

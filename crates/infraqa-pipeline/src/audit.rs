@@ -5,13 +5,11 @@
 use crate::error::PipelineError;
 use crate::store::{Location, Store};
 use infraqa_core::actions::{RemediationAction, audit_lines, parse_audit_lines};
+use infraqa_core::names::AUDIT_LOG;
 use infraqa_core::names::{
     audit_file_for_event, audit_file_is_event, audit_file_may_hold, audit_file_named_by_event,
 };
 use infraqa_core::pack::{AuditExport, audit_export};
-
-/// The log's folder below a run's directory or a history prefix.
-pub const FOLDER: &str = "audit-log";
 
 /// Where the log is kept: one or more stores; the last one decides whether an entry is new.
 #[derive(Debug, Clone)]
@@ -23,9 +21,9 @@ impl AuditLog {
     /// The log in `dir/audit-log/`, and also under the history's `audit-log/` when the history
     /// is in S3 (where the deployed functions and auditors read it).
     pub fn new(dir: &Store, history: Option<&Store>) -> Self {
-        let mut stores = vec![dir.child(FOLDER)];
+        let mut stores = vec![dir.child(AUDIT_LOG)];
         if let Some(h) = history.filter(|h| matches!(h.location(), Location::S3 { .. })) {
-            stores.push(h.child(FOLDER));
+            stores.push(h.child(AUDIT_LOG));
         }
         Self { stores }
     }
@@ -106,7 +104,7 @@ impl AuditLog {
 }
 
 /// The audit export of `from..=to`: the period's history entries (only those: see
-/// [`crate::report::load_period_history`]), the remediation actions of `log`, and the
+/// [`crate::history::load_period_history`]), the remediation actions of `log`, and the
 /// retention protecting the history as read now. Entries that could not be used are named in
 /// its `notes`.
 pub async fn export(
@@ -121,7 +119,7 @@ pub async fn export(
             "the period starts ({from}) after it ends ({to})"
         )));
     }
-    let (entries, problems) = crate::report::load_period_history(history, from, to).await?;
+    let (entries, problems) = crate::history::load_period_history(history, from, to).await?;
     for p in &problems {
         tracing::warn!("{p}");
     }
@@ -140,7 +138,7 @@ pub fn pack_files(
     policy: Option<&infraqa_core::Policy>,
 ) -> Result<Vec<(String, Vec<u8>)>, PipelineError> {
     let pack = infraqa_core::pack::pack(x, policy);
-    let stem = format!("audit-{}-{}", x.from, x.to);
+    let stem = infraqa_core::names::pack_stem(x.from, x.to);
     let failed = |what: &str, e: &dyn std::fmt::Display| {
         PipelineError::input(format!("rendering {what}: {e}"))
     };
@@ -150,7 +148,7 @@ pub fn pack_files(
     let html = infraqa_report::audit::html(x, &pack).map_err(|e| failed("audit.html", &e))?;
     let md = infraqa_report::audit::markdown(x, &pack).map_err(|e| failed("audit.md", &e))?;
     Ok(vec![
-        (format!("{stem}.json"), json),
+        (infraqa_core::names::pack_export(x.from, x.to), json),
         (infraqa_report::audit::csv_name(x), csv),
         (format!("{stem}.html"), html.into_bytes()),
         (format!("{stem}.md"), md.into_bytes()),
@@ -207,8 +205,8 @@ mod tests {
         };
         // A year-old tag run: its file is damaged, so reading it would fail the export.
         let old = audit_file_for_run(at(2025, 11, 3), "x");
-        std::fs::create_dir_all(dir.path().join(FOLDER)).unwrap();
-        std::fs::write(dir.path().join(FOLDER).join(&old), "not json\n").unwrap();
+        std::fs::create_dir_all(dir.path().join(AUDIT_LOG)).unwrap();
+        std::fs::write(dir.path().join(AUDIT_LOG).join(&old), "not json\n").unwrap();
         // An event of November, and one logged before event files carried a time.
         let november = action(at(2026, 11, 4), "arn:nov");
         let name = audit_file_for_event("ev-1", at(2026, 11, 3), at(2026, 11, 4));

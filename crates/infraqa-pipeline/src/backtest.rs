@@ -2,52 +2,14 @@
 //! (one per run, gzip-compressed beside the run's history entry).
 
 use crate::error::PipelineError;
-use crate::report::entry_name;
 use crate::store::Store;
 use infraqa_core::backtest::{BacktestRun, rerun, rules_under_test};
 use infraqa_core::history::FindingKey;
+use infraqa_core::names::{KEPT_INVENTORY_SUFFIX, entry_name_of};
 use infraqa_core::{Inventory, Policy, RuleId};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
-
-/// How the kept inventory of a run is named: its history entry's name, with this ending
-/// instead of `.json`.
-pub const INVENTORY_SUFFIX: &str = ".inventory.json.gz";
-
-/// The name of the kept inventory of `inventory`'s run.
-pub fn inventory_name(inventory: &Inventory) -> String {
-    let entry = entry_name(inventory);
-    format!(
-        "{}{INVENTORY_SUFFIX}",
-        entry.strip_suffix(".json").unwrap_or(&entry)
-    )
-}
-
-/// The inventory as compact JSON, gzip-compressed at the fast level.
-pub fn compress(inventory: &Inventory) -> Result<Vec<u8>, PipelineError> {
-    let encoding = |e| PipelineError::storage("compressing the inventory", e);
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    // flate2 zero-fills its whole output buffer on every write it is given: serde_json's
-    // many small writes straight into the encoder spent most of a million-resource report
-    // in memset. Buffered, the encoder sees a few large writes.
-    let mut json = std::io::BufWriter::with_capacity(1 << 20, gz);
-    serde_json::to_writer(&mut json, inventory)
-        .map_err(std::io::Error::from)
-        .map_err(encoding)?;
-    let gz = json.into_inner().map_err(|e| encoding(e.into_error()))?;
-    gz.finish().map_err(encoding)
-}
-
-/// Keeps a run's inventory in the history store as `name` (its [`inventory_name`]), as
-/// `compressed` (what [`compress`] made of it); returns where it went.
-pub async fn keep_inventory(
-    history: &Store,
-    name: &str,
-    compressed: Vec<u8>,
-) -> Result<String, PipelineError> {
-    history.put(name, compressed, "application/gzip").await
-}
 
 /// A backtest over a history store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,11 +38,11 @@ pub async fn backtest(
             only.map_or("", RuleId::as_str)
         ))
     })?;
-    let kept = history.names(INVENTORY_SUFFIX).await?;
+    let kept = history.names(KEPT_INVENTORY_SUFFIX).await?;
     let entries: BTreeSet<String> = history.names(".json").await?.into_iter().collect();
     let kept_stems: BTreeSet<&str> = kept
         .iter()
-        .filter_map(|k| k.strip_suffix(INVENTORY_SUFFIX))
+        .filter_map(|k| k.strip_suffix(KEPT_INVENTORY_SUFFIX))
         .collect();
     let mut out = Backtest {
         rules: rules.iter().copied().collect(),
@@ -100,7 +62,7 @@ pub async fn backtest(
                 continue;
             }
         };
-        let entry_name = entry_name(&inventory);
+        let entry_name = entry_name_of(&inventory);
         let recorded = if entries.contains(&entry_name) {
             history
                 .get(&entry_name)
@@ -170,10 +132,10 @@ remediation = "aws ec2 modify-volume --volume-type gp3"
         // Stored newest first: the backtest orders them.
         for (d, n) in [(3, 90), (2, 30)] {
             let inventory = synthetic::inventory(n, at(d));
-            keep_inventory(
+            crate::history::keep_inventory(
                 &history,
-                &inventory_name(&inventory),
-                compress(&inventory).unwrap(),
+                &infraqa_core::names::kept_inventory_of(&inventory),
+                crate::history::compress(&inventory).unwrap(),
             )
             .await
             .unwrap();

@@ -11,11 +11,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The newest single-account run's reports.
-pub const LATEST: &str = "latest.json";
-/// The newest organization run's summary.
-pub const LATEST_ORGANIZATION: &str = "latest-organization.json";
-
 /// What `latest.json` names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Latest {
@@ -156,9 +151,9 @@ pub async fn fetch(
     let (run_id, files): (String, Vec<(String, String)>) = match which {
         Which::Latest | Which::LatestOrganization => {
             let name = if *which == Which::Latest {
-                LATEST
+                infraqa_core::names::LATEST
             } else {
-                LATEST_ORGANIZATION
+                infraqa_core::names::LATEST_ORGANIZATION
             };
             let latest = read(&root, name).await?;
             (latest.run_id, latest.files.into_iter().collect())
@@ -167,7 +162,7 @@ pub async fn fetch(
             if id.is_empty() || id.contains('/') || id.starts_with('.') {
                 return Err(PipelineError::input(format!("`{id}` is not a run id")));
             }
-            let run = root.child("runs").child(id);
+            let run = root.child(infraqa_core::names::RUNS).child(id);
             let files = REPORT_FILES
                 .iter()
                 .map(|f| ((*f).to_owned(), key(&run, f)))

@@ -15,7 +15,7 @@
 //! partial there and a past finding in that region is unknown, not resolved.
 
 use crate::error::PipelineError;
-use crate::report::{FINDINGS, INVENTORY, put_json};
+use crate::report::put_json;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use infraqa_aws::AwsClients;
@@ -24,13 +24,9 @@ use infraqa_core::check::CheckResult;
 use infraqa_core::document::{self, DocumentError};
 use infraqa_core::inventory::EVERY_SERVICE;
 use infraqa_core::model::GLOBAL_REGION;
+use infraqa_core::names::{FINDINGS, INVENTORY, PLAN, UNREACHED};
 use infraqa_core::{Inventory, Policy, ScanError};
 use serde::{Deserialize, Serialize};
-
-/// The plan's file name in a run.
-pub const PLAN: &str = "shards.json";
-/// The file a shard whose account could not be read leaves instead of an inventory.
-pub const UNREACHED: &str = "unreached.json";
 
 /// One shard: the global services (`region` is `global`) or one region of one account, in
 /// one run.

@@ -5,7 +5,8 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use infraqa_core::check::check;
 use infraqa_core::{Inventory, Policy};
-use infraqa_pipeline::report::{ReportTarget, load_past_runs, load_period_history, produce};
+use infraqa_pipeline::history::{load_past_runs, load_period_history};
+use infraqa_pipeline::report::{ReportTarget, produce};
 use infraqa_pipeline::{Aws, Location, Store};
 
 fn at(day: u32, hour: u32) -> DateTime<Utc> {
@@ -124,10 +125,7 @@ async fn a_report_reads_only_the_runs_its_trend_needs_and_gets_the_same_trend() 
     let fourth = dir
         .path()
         .join("out/history")
-        .join(infraqa_pipeline::report::entry_name_at(
-            at(17, 5),
-            &inv.account_id,
-        ));
+        .join(infraqa_core::names::entry_name(at(17, 5), &inv.account_id));
     let kept = std::fs::read(&fourth).unwrap();
     std::fs::write(&fourth, "{\"half\": ").unwrap();
     let (recent, problems) = load_past_runs(&history, &inv, at(21, 6), 3).await.unwrap();

@@ -8,9 +8,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use infraqa_core::check::check;
 use infraqa_core::inventory::EVERY_SERVICE;
 use infraqa_core::model::GLOBAL_REGION;
+use infraqa_core::names::{FINDINGS, INVENTORY, UNREACHED};
 use infraqa_core::{Inventory, Policy, ScanError};
-use infraqa_pipeline::report::{FINDINGS, INVENTORY, put_json};
-use infraqa_pipeline::shards::{Joined, UNREACHED, join_account};
+use infraqa_pipeline::report::put_json;
+use infraqa_pipeline::shards::{Joined, join_account};
 use infraqa_pipeline::{Aws, Location, Store};
 use std::collections::BTreeSet;
 

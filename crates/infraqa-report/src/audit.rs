@@ -50,7 +50,7 @@ struct MarkdownPage<'a> {
 
 /// The name of the findings CSV beside the pages.
 pub fn csv_name(x: &AuditExport) -> String {
-    format!("audit-findings-{}-{}.csv", x.from, x.to)
+    infraqa_core::names::pack_findings(x.from, x.to)
 }
 
 fn views<'a>(p: &'a AuditPack, draw: bool) -> Result<Vec<AccountView<'a>>, ChartError> {

@@ -40,7 +40,7 @@ fn past_runs(from: &std::path::Path, to: &std::path::Path, runs: usize) -> anyho
         past.generated_at -= back;
         let taken = past.inventory_generated_at.unwrap_or(past.generated_at) - back;
         past.inventory_generated_at = Some(taken);
-        let name = infraqa_pipeline::report::entry_name_at(taken, &past.account_id);
+        let name = infraqa_core::names::entry_name(taken, &past.account_id);
         let mut file = std::io::BufWriter::new(std::fs::File::create(to.join(name))?);
         infraqa_report::write_json(&past, &mut file)?;
         file.flush()?;

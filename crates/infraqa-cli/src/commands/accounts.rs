@@ -99,7 +99,7 @@ pub async fn run(
     let written = infraqa_pipeline::accounts::write_summary(
         &out,
         &history,
-        &infraqa_pipeline::report::run_id(started),
+        &infraqa_core::names::run_id(started),
         &mut summary,
         usize::from(args.options.trend_runs),
     )

@@ -14,7 +14,7 @@ pub async fn load_inventory(path: &Path) -> Result<Inventory, CliError> {
 
 /// Writes `OUT/findings.json` and returns where it went.
 pub async fn write(out: &Store, result: &CheckResult) -> Result<String, CliError> {
-    Ok(infraqa_pipeline::report::put_json(out, infraqa_pipeline::report::FINDINGS, result).await?)
+    Ok(infraqa_pipeline::report::put_json(out, infraqa_core::names::FINDINGS, result).await?)
 }
 
 /// One line a person reads after a check.

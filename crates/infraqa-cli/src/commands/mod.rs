@@ -75,15 +75,12 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
         }
         Command::Audit(args) => {
             let dir = Location::Local(args.dir.clone());
-            let history = Store::new(
-                args.history.clone().unwrap_or_else(|| dir.join("history")),
-                &aws,
-            );
+            let history = Store::new(report::location(&dir, args.history.as_ref()), &aws);
             let log = AuditLog::new(&Store::new(dir, &aws), Some(&history));
             let x = audit::export(&history, &log, args.from, args.to).await?;
             let policy = args.policy.as_deref().map(policy::load).transpose()?;
             let files = infraqa_pipeline::audit::pack_files(&x, policy.as_ref())?;
-            let json_name = format!("audit-{}-{}.json", args.from, args.to);
+            let json_name = infraqa_core::names::pack_export(args.from, args.to);
             let out = args
                 .out
                 .clone()

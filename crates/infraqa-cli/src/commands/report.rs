@@ -13,7 +13,9 @@ pub async fn load_findings(path: &Path) -> Result<CheckResult, PipelineError> {
 
 /// Where a run's history goes: `--history`, else `OUT/history`.
 pub fn location(out: &Location, history: Option<&Location>) -> Location {
-    history.cloned().unwrap_or_else(|| out.join("history"))
+    history
+        .cloned()
+        .unwrap_or_else(|| out.join(infraqa_core::names::HISTORY))
 }
 
 /// One line a person reads after a report.

@@ -58,10 +58,7 @@ pub async fn scan(
 
 /// Writes the inventory to `OUT/inventory.json` and returns where it went.
 pub async fn write(out: &Store, inventory: &Inventory) -> Result<String, CliError> {
-    Ok(
-        infraqa_pipeline::report::put_json(out, infraqa_pipeline::report::INVENTORY, inventory)
-            .await?,
-    )
+    Ok(infraqa_pipeline::report::put_json(out, infraqa_core::names::INVENTORY, inventory).await?)
 }
 
 /// One line a person reads after a scan.
