@@ -89,6 +89,30 @@ impl Sink {
         pages
     }
 
+    /// One list call's items, every page read, with what failed: the shared shape of a
+    /// collector's list. Nothing is asked when the type is not `wanted` (a targeted read that
+    /// does not name it); `request` makes the call's pages, `items` takes a page's items.
+    pub async fn list<P, E, R, T>(
+        region: &str,
+        service: &'static str,
+        operation: &'static str,
+        wanted: bool,
+        request: impl FnOnce() -> PaginationStream<Result<P, SdkError<E, R>>>,
+        items: impl Fn(P) -> Vec<T>,
+    ) -> (Sink, Vec<T>)
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        let mut sink = Sink::default();
+        if !wanted {
+            return (sink, Vec::new());
+        }
+        let pages = sink.pages(region, service, operation, request()).await;
+        let listed = pages.into_iter().flat_map(items).collect();
+        (sink, listed)
+    }
+
     /// Adds another unit's output.
     pub fn absorb(&mut self, other: Sink) {
         self.resources.extend(other.resources);
