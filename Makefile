@@ -1,9 +1,13 @@
 # infraqa: common tasks. Each target is a thin wrapper over a script in scripts/.
-.PHONY: test e2e demo bench coverage package emulator-canary lint fmt emulator-start emulator-stop build
+.PHONY: test live e2e demo bench coverage package emulator-canary lint fmt emulator-start emulator-stop build
 
 ## Everything CI runs: fmt, clippy, template lint, unit and emulator integration tests.
 test:
 	scripts/test
+
+## The deployed stack in a real AWS account (INFRAQA_LIVE=1, that account's credentials; not in make test).
+live:
+	cargo test --locked -p infraqa-tests --test it -- --ignored --exact live::the_deployed_scanner_scans_the_real_account_and_the_chain_reports
 
 ## The function binaries against cargo lambda watch's runtime API and the emulator (also in make test).
 e2e:

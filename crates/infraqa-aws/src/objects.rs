@@ -37,22 +37,6 @@ impl S3Prefix {
         format!("{}{name}", self.prefix)
     }
 
-    /// Every `.json` object under the prefix, as (key, bytes).
-    pub async fn read_all(&self) -> Result<Vec<(String, Vec<u8>)>, AwsError> {
-        self.read_matching("", ".json").await
-    }
-
-    /// Every object directly under `prefix/sub` (not in deeper "folders") whose key ends with
-    /// `suffix`, as (key, bytes).
-    pub async fn read_matching(
-        &self,
-        sub: &str,
-        suffix: &str,
-    ) -> Result<Vec<(String, Vec<u8>)>, AwsError> {
-        let keys = self.keys_matching(sub, suffix).await?;
-        self.read_keys(keys).await
-    }
-
     /// The keys directly under `prefix/sub` (not in deeper "folders") that end with `suffix`,
     /// listed without reading the objects.
     pub async fn keys_matching(&self, sub: &str, suffix: &str) -> Result<Vec<String>, AwsError> {
