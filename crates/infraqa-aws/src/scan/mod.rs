@@ -26,11 +26,11 @@ use crate::clients::AwsClients;
 use crate::error::AwsError;
 use crate::stats::CallCounts;
 use chrono::{DateTime, Utc};
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, Shared};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use infraqa_core::inventory::{INVENTORY_SCHEMA_VERSION, ScanStats, UnitTiming};
-use infraqa_core::model::{GLOBAL_REGION, Generic, ResourceDetails};
+use infraqa_core::model::{GLOBAL_REGION, Generic, PublicAccessBlock, ResourceDetails};
 use infraqa_core::observed::Observed;
 use infraqa_core::policy::{LifecyclePolicy, RegionScope};
 use infraqa_core::{Inventory, Resource, ResourceType, ScanError};
@@ -215,6 +215,15 @@ pub async fn scan_shard(
     }
 }
 
+/// One unit of a scan: its service, its region and its work (what it read and, for the tagging
+/// unit, the tags it listed).
+type Unit<'a> = (&'static str, String, BoxFuture<'a, (Sink, Option<TagMap>)>);
+/// The account's public access block (read once, by whichever unit asks first) and the failure
+/// to read it.
+type AccountBlock<'a> = Shared<BoxFuture<'a, (PublicAccessBlock, Vec<ScanError>)>>;
+/// A usage unit's timing, what failed, the usages it read and the ARNs it asked about.
+type UsageRead = (UnitTiming, Sink, Option<usage::Usages>, Vec<String>);
+
 /// Scans `regions` of the account `clients` act in, and with `global` its global services;
 /// `global` names the regions whose own units read the buckets S3 lists under them (the
 /// global unit reads every other bucket).
@@ -235,42 +244,62 @@ async fn scan_units(
         account_id: &account_id,
         region: &home,
     };
+    let units = plan_units(home_ctx, &regions, global.as_deref());
+    let read = run_units(home_ctx, units, lifecycle, observer, deadline).await;
+    let (resources, errors, timings) = assemble(home_ctx, &regions, read).await;
+    Ok(Inventory {
+        schema_version: INVENTORY_SCHEMA_VERSION,
+        generated_at: Utc::now(),
+        account_id,
+        regions,
+        resources,
+        errors,
+        notes: Vec::new(),
+        stats: ScanStats {
+            api_calls: subtract(clients.call_counts(), &calls_before),
+            duration_ms: millis(started.elapsed()),
+            units: timings,
+        },
+    })
+}
 
-    // Each unit is (service, region, its work).
-    type Work<'a> = BoxFuture<'a, (Sink, Option<TagMap>)>;
-    let mut units: Vec<(&'static str, String, Work<'_>)> = Vec::new();
-    if global.is_some() {
-        units.push((
-            "iam",
-            GLOBAL_REGION.to_owned(),
-            Box::pin(async move { (iam::collect(&home_ctx, Only::All).await, None) }),
-        ));
-    }
-    let regions_ref = &regions;
+/// The units of a scan: with `global` (the regions scanned beside them), the account's global
+/// units; then every service of each of `regions`.
+fn plan_units<'a>(
+    home: Ctx<'a>,
+    regions: &'a [String],
+    global: Option<&'a [String]>,
+) -> Vec<Unit<'a>> {
+    let mut units: Vec<Unit<'a>> = Vec::new();
     // The account's public access block: read once, by whichever unit asks first; its own unit
     // records a failure once, and the bucket listings never wait for it.
-    let account_block = async move {
+    let account_block: AccountBlock<'a> = async move {
         let mut sink = Sink::default();
-        let block = s3::account_public_access_block(&home_ctx, &mut sink).await;
+        let block = s3::account_public_access_block(&home, &mut sink).await;
         (block, sink.errors)
     }
     .boxed()
     .shared();
     // The account's buckets, listed once for every S3 unit of a scan with global units.
-    let scanned = global.as_deref().unwrap_or_default();
-    let listing = async move { s3::list_account(&home_ctx, scanned).await }
-        .boxed()
-        .shared();
-    if let Some(scanned) = &global {
+    let listing = global.map(|scanned| {
+        async move { s3::list_account(&home, scanned).await }
+            .boxed()
+            .shared()
+    });
+    if let (Some(scanned), Some(listed)) = (global, listing.clone()) {
+        units.push((
+            "iam",
+            GLOBAL_REGION.to_owned(),
+            Box::pin(async move { (iam::collect(&home, Only::All).await, None) }),
+        ));
         let block = account_block.clone();
-        let listed = listing.clone();
         units.push((
             "s3",
             GLOBAL_REGION.to_owned(),
             Box::pin(async move {
                 let block = block.map(|(b, _)| b);
                 (
-                    s3::collect_elsewhere(&home_ctx, block, listed, scanned).await,
+                    s3::collect_elsewhere(&home, block, listed, scanned).await,
                     None,
                 )
             }),
@@ -291,77 +320,101 @@ async fn scan_units(
             }),
         ));
     }
-    for region in &regions {
-        let ctx = Ctx {
-            clients,
-            account_id: &account_id,
-            region,
-        };
-        let r = region.clone();
-        units.push((
-            "ec2",
-            r.clone(),
-            Box::pin(async move { (ec2::collect(&ctx, Only::All).await, None) }),
-        ));
-        let block = account_block.clone();
-        let listed = global.is_some().then(|| listing.clone());
-        units.push((
-            "s3",
-            r.clone(),
-            Box::pin(async move {
-                let block = block.map(|(b, _)| b);
-                let listed = async move {
-                    match listed {
-                        Some(listing) => Some(listing.await),
-                        None => None,
-                    }
-                };
-                (s3::collect(&ctx, block, listed, Only::All).await, None)
-            }),
-        ));
-        units.push((
-            "rds",
-            r.clone(),
-            Box::pin(async move { (rds::collect(&ctx, Only::All).await, None) }),
-        ));
-        units.push((
-            "lambda",
-            r.clone(),
-            Box::pin(async move { (lambda::collect(&ctx, Only::All).await, None) }),
-        ));
-        units.push((
-            "logs",
-            r.clone(),
-            Box::pin(async move { (logs::collect(&ctx, Only::All).await, None) }),
-        ));
-        units.push((
-            "cloudtrail",
-            r.clone(),
-            Box::pin(async move {
-                (
-                    cloudtrail::collect(&ctx, regions_ref, Only::All).await,
-                    None,
-                )
-            }),
-        ));
-        units.push((
-            "tagging",
-            r,
-            Box::pin(async move {
-                let mut sink = Sink::default();
-                let tags = tagging::collect(&ctx, &mut sink).await;
-                (sink, Some(tags))
-            }),
-        ));
+    for region in regions {
+        let ctx = Ctx { region, ..home };
+        region_units(ctx, regions, &account_block, listing.clone(), &mut units);
     }
-    drop((account_block, listing));
+    units
+}
+
+/// The units of one region, one per service.
+fn region_units<'a>(
+    ctx: Ctx<'a>,
+    regions: &'a [String],
+    account_block: &AccountBlock<'a>,
+    listing: Option<Shared<BoxFuture<'a, s3::Listing>>>,
+    units: &mut Vec<Unit<'a>>,
+) {
+    let r = ctx.region.to_owned();
+    units.push((
+        "ec2",
+        r.clone(),
+        Box::pin(async move { (ec2::collect(&ctx, Only::All).await, None) }),
+    ));
+    let block = account_block.clone();
+    units.push((
+        "s3",
+        r.clone(),
+        Box::pin(async move {
+            let block = block.map(|(b, _)| b);
+            let listed = async move {
+                match listing {
+                    Some(listing) => Some(listing.await),
+                    None => None,
+                }
+            };
+            (s3::collect(&ctx, block, listed, Only::All).await, None)
+        }),
+    ));
+    units.push((
+        "rds",
+        r.clone(),
+        Box::pin(async move { (rds::collect(&ctx, Only::All).await, None) }),
+    ));
+    units.push((
+        "lambda",
+        r.clone(),
+        Box::pin(async move { (lambda::collect(&ctx, Only::All).await, None) }),
+    ));
+    units.push((
+        "logs",
+        r.clone(),
+        Box::pin(async move { (logs::collect(&ctx, Only::All).await, None) }),
+    ));
+    units.push((
+        "cloudtrail",
+        r.clone(),
+        Box::pin(async move { (cloudtrail::collect(&ctx, regions, Only::All).await, None) }),
+    ));
+    units.push((
+        "tagging",
+        r,
+        Box::pin(async move {
+            let mut sink = Sink::default();
+            let tags = tagging::collect(&ctx, &mut sink).await;
+            (sink, Some(tags))
+        }),
+    ));
+}
+
+/// What the units of a scan read: their resources and failures, the tags the tagging API
+/// listed, each unit's timing and the usage units' reads.
+struct Read {
+    all: Sink,
+    tags: TagMap,
+    timings: Vec<UnitTiming>,
+    usages: Vec<UsageRead>,
+}
+
+/// Runs `units` concurrently, each guarded by the deadline, and each region's usage reads as
+/// soon as the units they need have finished.
+async fn run_units<'a>(
+    home: Ctx<'a>,
+    units: Vec<Unit<'a>>,
+    lifecycle: &'a LifecyclePolicy,
+    observer: &dyn ScanObserver,
+    deadline: Option<Deadline>,
+) -> Read {
     let reads_usage = !lifecycle.usage_types.is_empty();
     let planned = units.len();
     observer.planned(planned);
 
-    let mut all = Sink::default();
-    let mut tags = TagMap::new();
-    let mut timings = Vec::new();
+    let mut read = Read {
+        all: Sink::default(),
+        tags: TagMap::new(),
+        timings: Vec::new(),
+        usages: Vec::new(),
+    };
     // A region's usage reads wait only for the units that list its metered resources and its
     // tags (a kept resource is not read), never for the slower S3 or IAM units.
     let mut waiting: BTreeMap<String, usize> = BTreeMap::new();
@@ -380,16 +433,15 @@ async fn scan_units(
         .collect();
     let mut results = futures_util::stream::iter(guarded).buffer_unordered(UNIT_CONCURRENCY);
     let mut usage_units = FuturesUnordered::new();
-    let mut usages: Vec<(UnitTiming, Sink, Option<usage::Usages>, Vec<String>)> = Vec::new();
     let mut planned_now = planned;
     loop {
         tokio::select! {
             Some((timing, sink, unit_tags)) = results.next() => {
                 let label = format!("{} {}", timing.service, timing.region);
                 observer.finished(&label, sink.resources.len(), sink.errors.len());
-                all.absorb(sink);
+                read.all.absorb(sink);
                 if let Some(t) = unit_tags {
-                    tags.extend(t);
+                    read.tags.extend(t);
                 }
                 let ready = USAGE_NEEDS.contains(&timing.service.as_str())
                     && waiting.get_mut(&timing.region).is_some_and(|n| {
@@ -397,13 +449,13 @@ async fn scan_units(
                         *n == 0
                     });
                 if ready {
-                    let targets = usage_targets(&all, &tags, &timing.region, lifecycle);
+                    let targets = usage_targets(&read.all, &read.tags, &timing.region, lifecycle);
                     if !targets.0.is_empty() {
                         planned_now += 1;
                         observer.planned(planned_now);
                         usage_units.push(usage_unit(
-                            clients,
-                            &account_id,
+                            home.clients,
+                            home.account_id,
                             timing.region.clone(),
                             targets,
                             lifecycle,
@@ -411,27 +463,42 @@ async fn scan_units(
                         ));
                     }
                 }
-                timings.push(timing);
+                read.timings.push(timing);
             }
-            Some((timing, sink, read, arns)) = usage_units.next(), if !usage_units.is_empty() => {
+            Some((timing, sink, usages, arns)) = usage_units.next(), if !usage_units.is_empty() => {
                 observer.finished(
                     &format!("cloudwatch {}", timing.region),
                     arns.len(),
                     sink.errors.len(),
                 );
-                usages.push((timing, sink, read, arns));
+                read.usages.push((timing, sink, usages, arns));
             }
             else => break,
         }
     }
-    drop((results, usage_units));
+    read
+}
 
+/// Joins what the units read into the inventory's resources (bulk tags applied, other tagged
+/// resources made generic, AWS defaults marked, log groups linked, usage applied), its errors
+/// and its unit timings, each in a stable order.
+async fn assemble(
+    home: Ctx<'_>,
+    regions: &[String],
+    read: Read,
+) -> (Vec<Resource>, Vec<ScanError>, Vec<UnitTiming>) {
+    let Read {
+        mut all,
+        tags,
+        mut timings,
+        usages,
+    } = read;
     let mut resources = all.resources;
     let tagging_failed = first_errors(&all.errors, "tagging");
     apply_bulk_tags(&mut resources, &tags, &tagging_failed);
-    let mut generic = generic_resources(&resources, &tags, &account_id, &regions);
+    let mut generic = generic_resources(&resources, &tags, home.account_id, regions);
     all.errors
-        .extend(defaults::mark_aws_defaults(clients, &resources, &mut generic).await);
+        .extend(defaults::mark_aws_defaults(home.clients, &resources, &mut generic).await);
     resources.extend(generic);
     link_lambda_log_groups(&mut resources, &first_errors(&all.errors, "logs"));
     for (timing, sink) in apply_usage(&mut resources, usages) {
@@ -458,21 +525,7 @@ async fn scan_units(
             &b.message,
         ))
     });
-
-    Ok(Inventory {
-        schema_version: INVENTORY_SCHEMA_VERSION,
-        generated_at: Utc::now(),
-        account_id,
-        regions,
-        resources,
-        errors,
-        notes: Vec::new(),
-        stats: ScanStats {
-            api_calls: subtract(clients.call_counts(), &calls_before),
-            duration_ms: millis(started.elapsed()),
-            units: timings,
-        },
-    })
+    (resources, errors, timings)
 }
 
 /// The units a region's usage reads wait for: those that list its metered resources, and its
@@ -520,10 +573,7 @@ fn usage_targets(
 /// Sets each resource's usage from the usage units' reads (`arns` names each unit's targets by
 /// index); a target a unit could not read (a failed call, the deadline) carries that unit's
 /// first error. Returns each unit's timing and problems.
-fn apply_usage(
-    resources: &mut [Resource],
-    units: Vec<(UnitTiming, Sink, Option<usage::Usages>, Vec<String>)>,
-) -> Vec<(UnitTiming, Sink)> {
+fn apply_usage(resources: &mut [Resource], units: Vec<UsageRead>) -> Vec<(UnitTiming, Sink)> {
     let mut by_arn = std::collections::HashMap::new();
     let mut out = Vec::new();
     for (timing, sink, read, arns) in units {
@@ -557,7 +607,7 @@ fn usage_unit<'a>(
     (targets, arns): (Vec<usage::Target>, Vec<String>),
     lifecycle: &'a LifecyclePolicy,
     deadline: Option<Deadline>,
-) -> BoxFuture<'a, (UnitTiming, Sink, Option<usage::Usages>, Vec<String>)> {
+) -> BoxFuture<'a, UsageRead> {
     let work: BoxFuture<'_, (Sink, Option<usage::Usages>)> = Box::pin({
         let region = region.clone();
         async move {
