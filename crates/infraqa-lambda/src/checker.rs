@@ -6,7 +6,7 @@ use crate::suite::{HandlerError, Suite, runs_of};
 use aws_lambda_events::event::s3::S3Event;
 use chrono::{DateTime, Utc};
 use infraqa_core::names::{FINDINGS, INVENTORY};
-use infraqa_pipeline::report::{put_json, read_document};
+use infraqa_pipeline::report::check_stored;
 use infraqa_pipeline::shards::{self, Shard};
 
 /// The checker's entry point for either event.
@@ -36,23 +36,11 @@ pub async fn check_runs(
     for id in runs_of(event, INVENTORY) {
         let run = suite.run(&id);
         if run.exists(FINDINGS).await? {
-            out.push(Step {
-                run_id: id,
-                outcome: "duplicate: findings.json exists".into(),
-            });
+            out.push(Step::duplicate(id, FINDINGS));
             continue;
         }
         let policy = suite.policy().await?;
-        let inventory = read_document(
-            &run,
-            INVENTORY,
-            "inventory",
-            infraqa_core::document::inventory,
-        )
-        .await?;
-        let result = infraqa_core::check::check(&inventory, &policy, now);
-        let _freeing = infraqa_core::free_aside(inventory);
-        let at = put_json(&run, FINDINGS, &result).await?;
+        let at = check_stored(&run, &policy, now).await?.at;
         out.push(Step {
             run_id: id,
             outcome: at,

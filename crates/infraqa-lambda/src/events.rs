@@ -40,6 +40,21 @@ pub struct Step {
     pub outcome: String,
 }
 
+impl Step {
+    /// A second delivery for `run_id`: `what` exists already, so nothing is done.
+    pub fn duplicate(run_id: String, what: &str) -> Self {
+        Self {
+            run_id,
+            outcome: duplicate(what),
+        }
+    }
+}
+
+/// The outcome of a second delivery: `what` exists already.
+pub fn duplicate(what: &str) -> String {
+    format!("duplicate: {what} exists")
+}
+
 /// A period to write the audit pack of, on a manual invoke: `{"audit": {"from": "2026-07-01",
 /// "to": "2026-09-30"}}`.
 #[derive(Debug, Clone, Copy, Deserialize)]

@@ -8,11 +8,13 @@ use crate::suite::{HandlerError, Suite, checked_run, planned_accounts, runs_of};
 use aws_lambda_events::event::s3::S3Event;
 use chrono::{DateTime, Utc};
 use infraqa_aws::metrics::{self, RunFigures};
-use infraqa_core::names::{ALERT, FINDINGS, INVENTORY, REPORT, REPORT_PAGE};
+use infraqa_core::names::{ALERT, FINDINGS, REPORT, REPORT_PAGE};
 use infraqa_core::organization::{AccountLine, summarize};
 use infraqa_core::report::Report;
 use infraqa_core::{Finding, Inventory, Policy, Severity};
-use infraqa_pipeline::report::{ReportTarget, put_json, read_document};
+use infraqa_pipeline::report::{
+    ReportTarget, put_json, read_findings, read_inventory, read_report,
+};
 use infraqa_pipeline::shards::{self, Joined};
 use infraqa_pipeline::{PipelineError, Store};
 use std::future::Future;
@@ -65,29 +67,15 @@ pub async fn report_runs(
     for id in runs_of(event, FINDINGS) {
         let run = suite.run(&id);
         let history = suite.history();
-        let inventory = read_document(
-            &run,
-            INVENTORY,
-            "inventory",
-            infraqa_core::document::inventory,
-        )
-        .await?;
+        let inventory = read_inventory(&run).await?;
         let entry = infraqa_core::names::entry_name_of(&inventory);
         if history.exists(&entry).await? {
-            out.push(Step {
-                run_id: id,
-                outcome: format!("duplicate: {} exists", history.describe(&entry)),
-            });
+            out.push(Step::duplicate(id, &history.describe(&entry)));
             continue;
         }
         let policy = suite.policy().await?;
         // Read once the report has taken what it needs of the inventory.
-        let findings = read_document(
-            &run,
-            FINDINGS,
-            "findings file",
-            infraqa_core::document::findings,
-        );
+        let findings = read_findings(&run);
         let (report, criticals) =
             report_account(suite, &run, &id, inventory, findings, &policy, now).await?;
         let latest = infraqa_pipeline::latest::Latest {
@@ -218,7 +206,7 @@ async fn already_reported(
     if !out.exists(REPORT).await? {
         return Ok(None);
     }
-    let report = read_document(out, REPORT, "report", infraqa_core::document::report).await?;
+    let report = read_report(out).await?;
     let entry = infraqa_core::names::entry_name(report.inventory_generated_at, account);
     if !history.exists(&entry).await? {
         return Ok(None);

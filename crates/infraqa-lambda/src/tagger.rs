@@ -3,14 +3,14 @@
 //! audited.
 
 use crate::config::TaggerMode;
-use crate::events::{ChainDone, ChainEvent, RunRequest, RunTagged, Step};
+use crate::events::{ChainDone, ChainEvent, RunRequest, RunTagged, Step, duplicate};
 use crate::suite::{HandlerError, Suite, checked_run, planned_accounts, reach, runs_of};
 use aws_lambda_events::event::s3::S3Event;
 use chrono::{DateTime, Utc};
 use infraqa_core::Policy;
-use infraqa_core::names::{INVENTORY, REPORT, TAG_PLAN};
+use infraqa_core::names::{REPORT, TAG_PLAN};
 use infraqa_core::tagging::TagPlan;
-use infraqa_pipeline::report::{put_json, read_document};
+use infraqa_pipeline::report::{put_json, read_inventory, read_report};
 use infraqa_pipeline::shards::{self, Joined};
 use infraqa_pipeline::{Aws, PipelineError, Store};
 use std::collections::BTreeMap;
@@ -43,21 +43,12 @@ pub async fn tag_runs(
     for id in runs_of(event, REPORT) {
         let run = suite.run(&id);
         if run.exists(TAG_PLAN).await? {
-            out.push(Step {
-                run_id: id,
-                outcome: format!("duplicate: {TAG_PLAN} exists"),
-            });
+            out.push(Step::duplicate(id, TAG_PLAN));
             continue;
         }
         let policy = suite.policy().await?;
-        let report = read_document(&run, REPORT, "report", infraqa_core::document::report).await?;
-        let inventory = read_document(
-            &run,
-            INVENTORY,
-            "inventory",
-            infraqa_core::document::inventory,
-        )
-        .await?;
+        let report = read_report(&run).await?;
+        let inventory = read_inventory(&run).await?;
         let plan = infraqa_pipeline::tag::plan(&report, &inventory, &policy, now)?;
         let outcome = match suite.config.tagger_mode {
             TaggerMode::Plan => planned(&plan),
@@ -88,7 +79,7 @@ pub async fn tag_run(
     for (account, regions) in &accounts {
         let store = run.child(account);
         let outcome = if store.exists(TAG_PLAN).await? {
-            format!("duplicate: {TAG_PLAN} exists")
+            duplicate(TAG_PLAN)
         } else if !store.exists(REPORT).await? {
             "not reported: nothing to tag".to_owned()
         } else {
@@ -112,7 +103,7 @@ async fn tag_account(
     now: DateTime<Utc>,
 ) -> Result<String, HandlerError> {
     let store = &run.child(account);
-    let report = read_document(store, REPORT, "report", infraqa_core::document::report).await?;
+    let report = read_report(store).await?;
     let inventory = match shards::join_account(run, account, regions, policy).await? {
         Joined::Read { inventory, .. } => inventory,
         Joined::Unreached(e) => {

@@ -5,7 +5,8 @@ use crate::aws::Aws;
 use crate::error::PipelineError;
 use crate::store::Store;
 use infraqa_core::check::CheckResult;
-use infraqa_core::document::DocumentError;
+use infraqa_core::document::{self, DocumentError};
+use infraqa_core::names;
 use infraqa_core::prices::PriceTable;
 use infraqa_core::report::{Report, ReportInput, build, digest, history_entry};
 use infraqa_core::{Inventory, Policy};
@@ -51,6 +52,50 @@ pub async fn read_document<T>(
             format!("{} is not a usable infraqa {what}", store.describe(name)),
             e,
         )
+    })
+}
+
+/// The `inventory.json` of a run (or of one shard of a run) in `store`.
+pub async fn read_inventory(store: &Store) -> Result<Inventory, PipelineError> {
+    read_document(store, names::INVENTORY, "inventory", document::inventory).await
+}
+
+/// The `findings.json` of a run in `store`.
+pub async fn read_findings(store: &Store) -> Result<CheckResult, PipelineError> {
+    read_document(store, names::FINDINGS, "findings file", document::findings).await
+}
+
+/// The `report.json` of a run in `store`.
+pub async fn read_report(store: &Store) -> Result<Report, PipelineError> {
+    read_document(store, names::REPORT, "report", document::report).await
+}
+
+/// What checking a stored inventory wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    /// Where `findings.json` went.
+    pub at: String,
+    /// Its findings.
+    pub findings: usize,
+    /// The scan errors it carries.
+    pub errors: usize,
+}
+
+/// Checks the inventory in `store` as of `now` and writes its `findings.json` beside it: the
+/// one "check a run" of the checker function and of a sharded run's shards.
+pub async fn check_stored(
+    store: &Store,
+    policy: &Policy,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Checked, PipelineError> {
+    let inventory = read_inventory(store).await?;
+    let result = infraqa_core::check::check(&inventory, policy, now);
+    let _freeing = infraqa_core::free_aside(inventory);
+    let at = put_json(store, names::FINDINGS, &result).await?;
+    Ok(Checked {
+        at,
+        findings: result.findings.len(),
+        errors: result.errors.len(),
     })
 }
 

@@ -252,18 +252,10 @@ pub async fn check_into(
     if store.exists(UNREACHED).await? {
         return Ok(ShardOutcome::Unreached);
     }
-    let inventory = crate::report::read_document(
-        store,
-        INVENTORY,
-        "inventory",
-        infraqa_core::document::inventory,
-    )
-    .await?;
-    let result = infraqa_core::check::check(&inventory, policy, now);
-    put_json(store, FINDINGS, &result).await?;
+    let checked = crate::report::check_stored(store, policy, now).await?;
     Ok(ShardOutcome::Read {
-        count: result.findings.len(),
-        errors: result.errors.len(),
+        count: checked.findings,
+        errors: checked.errors,
     })
 }
 
