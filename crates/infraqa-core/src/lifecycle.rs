@@ -9,7 +9,9 @@
 
 use crate::history::age_band;
 use crate::inventory::Inventory;
-use crate::model::{Resource, ResourceDetails, ResourceType};
+use crate::model::{
+    Ec2Instance, Ec2Volume, LambdaFunction, RdsDb, Resource, ResourceDetails, ResourceType,
+};
 use crate::observed::Observed;
 use crate::policy::LifecyclePolicy;
 use crate::prices::{PriceTable, SIZES, size_rank, split_type};
@@ -290,196 +292,234 @@ fn resize(
 }
 
 fn judge(r: &Resource, u: &Usage, p: &LifecyclePolicy, prices: &PriceTable) -> Verdict {
-    let region = r.region.as_str();
-    let days = u.days();
     match &r.details {
-        ResourceDetails::Ec2Instance(i) => {
-            let needed = [
-                ("CPUUtilization", Statistic::Average),
-                ("CPUUtilization", Statistic::Maximum),
-                ("NetworkIn", Statistic::Sum),
-                ("NetworkOut", Statistic::Sum),
-            ];
-            if let Some(why) = needed
-                .iter()
-                .find_map(|(m, s)| too_few(u, m, *s, p.min_days))
-            {
-                return Verdict::NotEnoughData(why);
-            }
-            let cpu = peak(u, "CPUUtilization", Statistic::Average);
-            // The largest day's in + out. An inventory written before the daily sums were kept
-            // has only the largest day in and the largest day out: their sum bounds every
-            // day's in + out from above, so what it calls idle is idle.
-            let net = match u.get(crate::usage::NETWORK_IN_OUT, Statistic::Sum) {
-                Some(m) => m.maximum.unwrap_or(0.0),
-                None => {
-                    peak(u, "NetworkIn", Statistic::Sum) + peak(u, "NetworkOut", Statistic::Sum)
-                }
-            };
-            let cpu_peak = peak(u, "CPUUtilization", Statistic::Maximum);
-            if cpu <= f64::from(p.idle_cpu_percent) && net <= f64::from(p.idle_network_mb) * MB {
-                return Verdict::Cleanup {
-                    kind: CleanupKind::IdleInstance,
-                    reason: format!(
-                        "daily average CPU at most {}% and network at most {} MB a day on each of the {days} days",
-                        fmt_num(cpu),
-                        fmt_num(net / MB)
-                    ),
-                    action: CleanupAction::Stop,
-                    resize_to: None,
-                    command: format!(
-                        "aws ec2 stop-instances --region {region} --instance-ids {id} (to remove it: aws ec2 create-image --instance-id {id} --name {id}-final, then aws ec2 terminate-instances --instance-ids {id})",
-                        id = r.id
-                    ),
-                    saving: prices.ec2_month(region, &i.instance_type),
-                };
-            }
-            if cpu_peak <= f64::from(p.oversized_cpu_percent)
-                && let Some(v) = resize(
-                    CleanupKind::OversizedInstance,
-                    &i.instance_type,
-                    (cpu_peak, days),
-                    |t| prices.ec2_month(region, t),
-                    |to| {
-                        format!(
-                            "aws ec2 stop-instances --region {region} --instance-ids {id}; aws ec2 modify-instance-attribute --region {region} --instance-id {id} --instance-type {to}; aws ec2 start-instances --region {region} --instance-ids {id}",
-                            id = r.id
-                        )
-                    },
-                )
-            {
-                return v;
-            }
-            Verdict::Busy
-        }
-        ResourceDetails::RdsDb(d) => {
-            if let Some(why) = too_few(u, "DatabaseConnections", Statistic::Maximum, p.min_days) {
-                return Verdict::NotEnoughData(why);
-            }
-            let connections = peak(u, "DatabaseConnections", Statistic::Maximum);
-            if connections <= f64::from(p.idle_connections) {
-                return Verdict::Cleanup {
-                    kind: CleanupKind::IdleDatabase,
-                    reason: format!(
-                        "at most {} connection(s) a day on each of the {days} days",
-                        fmt_num(connections)
-                    ),
-                    action: CleanupAction::SnapshotThenDelete,
-                    resize_to: None,
-                    command: format!(
-                        "aws rds delete-db-instance --region {region} --db-instance-identifier {id} --final-db-snapshot-identifier {id}-final",
-                        id = r.id
-                    ),
-                    saving: prices.rds_month(region, &d.instance_class),
-                };
-            }
-            let cpu_days = too_few(u, "CPUUtilization", Statistic::Maximum, p.min_days);
-            let cpu_peak = peak(u, "CPUUtilization", Statistic::Maximum);
-            if cpu_days.is_none()
-                && cpu_peak <= f64::from(p.oversized_cpu_percent)
-                && let Some(v) = resize(
-                    CleanupKind::OversizedDatabase,
-                    &d.instance_class,
-                    (cpu_peak, days),
-                    |c| prices.rds_month(region, c),
-                    |to| {
-                        format!(
-                            "aws rds modify-db-instance --region {region} --db-instance-identifier {} --db-instance-class {to} --apply-immediately (or in the next maintenance window without --apply-immediately)",
-                            r.id
-                        )
-                    },
-                )
-            {
-                return v;
-            }
-            Verdict::Busy
-        }
-        ResourceDetails::LambdaFunction(f) => {
-            // Lambda publishes `Invocations` only for minutes with invocations: no data is
-            // zero, but only for a function that existed, unchanged, over the whole window.
-            if peak(u, "Invocations", Statistic::Sum) > 0.0 {
-                return Verdict::Busy;
-            }
-            match f.last_modified {
-                Some(changed) if changed <= u.start => Verdict::Cleanup {
-                    kind: CleanupKind::UnusedFunction,
-                    reason: format!(
-                        "not invoked in the {days} days (unchanged since {})",
-                        changed.format("%Y-%m-%d")
-                    ),
-                    action: CleanupAction::Delete,
-                    resize_to: None,
-                    command: format!(
-                        "aws lambda delete-function --region {region} --function-name {}",
-                        r.id
-                    ),
-                    // Lambda bills per invocation: an unused function costs nothing but
-                    // remains something to patch and to audit.
-                    saving: None,
-                },
-                Some(changed) => Verdict::NotEnoughData(format!(
-                    "not invoked since it changed on {}, within the {days}-day window",
-                    changed.format("%Y-%m-%d")
-                )),
-                None => Verdict::NotEnoughData(
-                    "not invoked in the window, and its age is unknown".to_owned(),
-                ),
-            }
-        }
-        ResourceDetails::Ec2NatGateway(_) => {
-            if let Some(why) = too_few(u, "BytesOutToDestination", Statistic::Sum, p.min_days) {
-                return Verdict::NotEnoughData(why);
-            }
-            let bytes = peak(u, "BytesOutToDestination", Statistic::Sum);
-            if bytes <= f64::from(p.idle_nat_gateway_mb) * MB {
-                return Verdict::Cleanup {
-                    kind: CleanupKind::IdleNatGateway,
-                    reason: format!(
-                        "at most {} MB a day sent out on each of the {days} days",
-                        fmt_num(bytes / MB)
-                    ),
-                    action: CleanupAction::Delete,
-                    resize_to: None,
-                    command: format!(
-                        "aws ec2 delete-nat-gateway --region {region} --nat-gateway-id {} (then release its elastic IP)",
-                        r.id
-                    ),
-                    saving: prices.nat_gateway_month(region),
-                };
-            }
-            Verdict::Busy
-        }
-        ResourceDetails::Ec2Volume(v) => {
-            for m in ["VolumeReadOps", "VolumeWriteOps"] {
-                if let Some(why) = too_few(u, m, Statistic::Sum, p.min_days) {
-                    return Verdict::NotEnoughData(why);
-                }
-            }
-            let ops = peak(u, "VolumeReadOps", Statistic::Sum)
-                + peak(u, "VolumeWriteOps", Statistic::Sum);
-            if ops < f64::from(p.idle_volume_ops) {
-                let attached = v.attached_instance_ids.join(", ");
-                return Verdict::Cleanup {
-                    kind: CleanupKind::IdleVolume,
-                    reason: format!(
-                        "{} GiB {} volume attached to {attached}: {} read and write operations a day at most on each of the {days} days",
-                        v.size_gib,
-                        v.volume_type,
-                        fmt_num(ops)
-                    ),
-                    action: CleanupAction::SnapshotThenDelete,
-                    resize_to: None,
-                    command: format!(
-                        "aws ec2 create-snapshot --region {region} --volume-id {id}; aws ec2 detach-volume --volume-id {id}; aws ec2 delete-volume --volume-id {id}",
-                        id = r.id
-                    ),
-                    saving: prices.ebs_month(region, &v.volume_type, v.size_gib),
-                };
-            }
-            Verdict::Busy
-        }
+        ResourceDetails::Ec2Instance(i) => judge_instance(r, i, u, p, prices),
+        ResourceDetails::RdsDb(d) => judge_database(r, d, u, p, prices),
+        ResourceDetails::LambdaFunction(f) => judge_function(r, f, u),
+        ResourceDetails::Ec2NatGateway(_) => judge_nat_gateway(r, u, p, prices),
+        ResourceDetails::Ec2Volume(v) => judge_volume(r, v, u, p, prices),
         _ => Verdict::Busy,
     }
+}
+
+/// An instance: idle (stop it), oversized (resize it) or busy.
+fn judge_instance(
+    r: &Resource,
+    i: &Ec2Instance,
+    u: &Usage,
+    p: &LifecyclePolicy,
+    prices: &PriceTable,
+) -> Verdict {
+    let region = r.region.as_str();
+    let days = u.days();
+    let needed = [
+        ("CPUUtilization", Statistic::Average),
+        ("CPUUtilization", Statistic::Maximum),
+        ("NetworkIn", Statistic::Sum),
+        ("NetworkOut", Statistic::Sum),
+    ];
+    if let Some(why) = needed
+        .iter()
+        .find_map(|(m, s)| too_few(u, m, *s, p.min_days))
+    {
+        return Verdict::NotEnoughData(why);
+    }
+    let cpu = peak(u, "CPUUtilization", Statistic::Average);
+    // The largest day's in + out. An inventory written before the daily sums were kept
+    // has only the largest day in and the largest day out: their sum bounds every
+    // day's in + out from above, so what it calls idle is idle.
+    let net = match u.get(crate::usage::NETWORK_IN_OUT, Statistic::Sum) {
+        Some(m) => m.maximum.unwrap_or(0.0),
+        None => peak(u, "NetworkIn", Statistic::Sum) + peak(u, "NetworkOut", Statistic::Sum),
+    };
+    let cpu_peak = peak(u, "CPUUtilization", Statistic::Maximum);
+    if cpu <= f64::from(p.idle_cpu_percent) && net <= f64::from(p.idle_network_mb) * MB {
+        return Verdict::Cleanup {
+            kind: CleanupKind::IdleInstance,
+            reason: format!(
+                "daily average CPU at most {}% and network at most {} MB a day on each of the {days} days",
+                fmt_num(cpu),
+                fmt_num(net / MB)
+            ),
+            action: CleanupAction::Stop,
+            resize_to: None,
+            command: format!(
+                "aws ec2 stop-instances --region {region} --instance-ids {id} (to remove it: aws ec2 create-image --instance-id {id} --name {id}-final, then aws ec2 terminate-instances --instance-ids {id})",
+                id = r.id
+            ),
+            saving: prices.ec2_month(region, &i.instance_type),
+        };
+    }
+    if cpu_peak <= f64::from(p.oversized_cpu_percent)
+        && let Some(v) = resize(
+            CleanupKind::OversizedInstance,
+            &i.instance_type,
+            (cpu_peak, days),
+            |t| prices.ec2_month(region, t),
+            |to| {
+                format!(
+                    "aws ec2 stop-instances --region {region} --instance-ids {id}; aws ec2 modify-instance-attribute --region {region} --instance-id {id} --instance-type {to}; aws ec2 start-instances --region {region} --instance-ids {id}",
+                    id = r.id
+                )
+            },
+        )
+    {
+        return v;
+    }
+    Verdict::Busy
+}
+
+/// A database: idle (snapshot and delete it), oversized (resize it) or busy.
+fn judge_database(
+    r: &Resource,
+    d: &RdsDb,
+    u: &Usage,
+    p: &LifecyclePolicy,
+    prices: &PriceTable,
+) -> Verdict {
+    let region = r.region.as_str();
+    let days = u.days();
+    if let Some(why) = too_few(u, "DatabaseConnections", Statistic::Maximum, p.min_days) {
+        return Verdict::NotEnoughData(why);
+    }
+    let connections = peak(u, "DatabaseConnections", Statistic::Maximum);
+    if connections <= f64::from(p.idle_connections) {
+        return Verdict::Cleanup {
+            kind: CleanupKind::IdleDatabase,
+            reason: format!(
+                "at most {} connection(s) a day on each of the {days} days",
+                fmt_num(connections)
+            ),
+            action: CleanupAction::SnapshotThenDelete,
+            resize_to: None,
+            command: format!(
+                "aws rds delete-db-instance --region {region} --db-instance-identifier {id} --final-db-snapshot-identifier {id}-final",
+                id = r.id
+            ),
+            saving: prices.rds_month(region, &d.instance_class),
+        };
+    }
+    let cpu_days = too_few(u, "CPUUtilization", Statistic::Maximum, p.min_days);
+    let cpu_peak = peak(u, "CPUUtilization", Statistic::Maximum);
+    if cpu_days.is_none()
+        && cpu_peak <= f64::from(p.oversized_cpu_percent)
+        && let Some(v) = resize(
+            CleanupKind::OversizedDatabase,
+            &d.instance_class,
+            (cpu_peak, days),
+            |c| prices.rds_month(region, c),
+            |to| {
+                format!(
+                    "aws rds modify-db-instance --region {region} --db-instance-identifier {} --db-instance-class {to} --apply-immediately (or in the next maintenance window without --apply-immediately)",
+                    r.id
+                )
+            },
+        )
+    {
+        return v;
+    }
+    Verdict::Busy
+}
+
+/// A function: unused over the whole window (delete it) or busy.
+fn judge_function(r: &Resource, f: &LambdaFunction, u: &Usage) -> Verdict {
+    let region = r.region.as_str();
+    let days = u.days();
+    // Lambda publishes `Invocations` only for minutes with invocations: no data is
+    // zero, but only for a function that existed, unchanged, over the whole window.
+    if peak(u, "Invocations", Statistic::Sum) > 0.0 {
+        return Verdict::Busy;
+    }
+    match f.last_modified {
+        Some(changed) if changed <= u.start => Verdict::Cleanup {
+            kind: CleanupKind::UnusedFunction,
+            reason: format!(
+                "not invoked in the {days} days (unchanged since {})",
+                changed.format("%Y-%m-%d")
+            ),
+            action: CleanupAction::Delete,
+            resize_to: None,
+            command: format!(
+                "aws lambda delete-function --region {region} --function-name {}",
+                r.id
+            ),
+            // Lambda bills per invocation: an unused function costs nothing but
+            // remains something to patch and to audit.
+            saving: None,
+        },
+        Some(changed) => Verdict::NotEnoughData(format!(
+            "not invoked since it changed on {}, within the {days}-day window",
+            changed.format("%Y-%m-%d")
+        )),
+        None => {
+            Verdict::NotEnoughData("not invoked in the window, and its age is unknown".to_owned())
+        }
+    }
+}
+
+/// A NAT gateway: idle (delete it) or busy.
+fn judge_nat_gateway(r: &Resource, u: &Usage, p: &LifecyclePolicy, prices: &PriceTable) -> Verdict {
+    let region = r.region.as_str();
+    let days = u.days();
+    if let Some(why) = too_few(u, "BytesOutToDestination", Statistic::Sum, p.min_days) {
+        return Verdict::NotEnoughData(why);
+    }
+    let bytes = peak(u, "BytesOutToDestination", Statistic::Sum);
+    if bytes <= f64::from(p.idle_nat_gateway_mb) * MB {
+        return Verdict::Cleanup {
+            kind: CleanupKind::IdleNatGateway,
+            reason: format!(
+                "at most {} MB a day sent out on each of the {days} days",
+                fmt_num(bytes / MB)
+            ),
+            action: CleanupAction::Delete,
+            resize_to: None,
+            command: format!(
+                "aws ec2 delete-nat-gateway --region {region} --nat-gateway-id {} (then release its elastic IP)",
+                r.id
+            ),
+            saving: prices.nat_gateway_month(region),
+        };
+    }
+    Verdict::Busy
+}
+
+/// An attached volume: idle (snapshot and delete it) or busy.
+fn judge_volume(
+    r: &Resource,
+    v: &Ec2Volume,
+    u: &Usage,
+    p: &LifecyclePolicy,
+    prices: &PriceTable,
+) -> Verdict {
+    let region = r.region.as_str();
+    let days = u.days();
+    for m in ["VolumeReadOps", "VolumeWriteOps"] {
+        if let Some(why) = too_few(u, m, Statistic::Sum, p.min_days) {
+            return Verdict::NotEnoughData(why);
+        }
+    }
+    let ops = peak(u, "VolumeReadOps", Statistic::Sum) + peak(u, "VolumeWriteOps", Statistic::Sum);
+    if ops < f64::from(p.idle_volume_ops) {
+        let attached = v.attached_instance_ids.join(", ");
+        return Verdict::Cleanup {
+            kind: CleanupKind::IdleVolume,
+            reason: format!(
+                "{} GiB {} volume attached to {attached}: {} read and write operations a day at most on each of the {days} days",
+                v.size_gib,
+                v.volume_type,
+                fmt_num(ops)
+            ),
+            action: CleanupAction::SnapshotThenDelete,
+            resize_to: None,
+            command: format!(
+                "aws ec2 create-snapshot --region {region} --volume-id {id}; aws ec2 detach-volume --volume-id {id}; aws ec2 delete-volume --volume-id {id}",
+                id = r.id
+            ),
+            saving: prices.ebs_month(region, &v.volume_type, v.size_gib),
+        };
+    }
+    Verdict::Busy
 }
 
 /// One type's resources per age band, and its oldest (creation time, ARN), oldest first.
