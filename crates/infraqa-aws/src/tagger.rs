@@ -10,8 +10,9 @@
 
 use crate::clients::AwsClients;
 use crate::error::AwsError;
-use crate::scan::select::{self, Found, Target};
+use crate::scan::select::{self, Target};
 use infraqa_core::ResourceType;
+use infraqa_core::observed::Found;
 use infraqa_core::tagging::{Outcome, TagChange};
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -248,7 +248,7 @@ pub struct ValidateArgs {
     /// Read the resources no earlier than this many seconds after the event's time, so tags
     /// written just after creation count.
     #[arg(long, value_name = "SECONDS", default_value_t = 0,
-          value_parser = clap::value_parser!(u64).range(0..=infraqa_aws::validate::MAX_GRACE_SECONDS))]
+          value_parser = clap::value_parser!(u64).range(0..=infraqa_core::validation::MAX_GRACE_SECONDS))]
     pub grace: u64,
     /// Exit 4 when a finding at or above this severity exists.
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
@@ -491,7 +491,7 @@ mod tests {
             (
                 "--grace",
                 0,
-                i128::from(infraqa_aws::validate::MAX_GRACE_SECONDS),
+                i128::from(infraqa_core::validation::MAX_GRACE_SECONDS),
                 validate,
             ),
             ("--trend-runs", 1, 1000, report),

@@ -35,6 +35,7 @@ pub mod tagging;
 pub mod tagset;
 pub mod trend;
 pub mod usage;
+pub mod validation;
 
 /// Rounds to two decimals (cents, score points), so reports and golden files carry stable
 /// figures; `-0.0` (an empty float sum) becomes `0.0`.

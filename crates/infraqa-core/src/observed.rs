@@ -9,6 +9,7 @@
 //! `{"unread": {"region", "service", "operation", "code", "message"}}`, so `inventory.json`
 //! stays readable and a consumer can never mistake the two.
 
+use crate::Resource;
 use crate::inventory::ScanError;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -88,6 +89,18 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Observed<T> {
             Repr::Read(v) => Self::Read(v),
         })
     }
+}
+
+/// What became of a resource asked for by name (a re-read before a tag write, the resources
+/// an event names).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found {
+    /// Read now.
+    Read(Box<Resource>),
+    /// It no longer exists (the reads that would list it succeeded without it).
+    Gone,
+    /// A read it needs failed.
+    Unread(ScanError),
 }
 
 #[cfg(test)]

@@ -109,7 +109,7 @@ impl Config {
             grace: Duration::from_secs(number(
                 "INFRAQA_GRACE_SECONDS",
                 60,
-                infraqa_aws::validate::MAX_GRACE_SECONDS,
+                infraqa_core::validation::MAX_GRACE_SECONDS,
             )?),
             max_tag_changes: usize::try_from(number("INFRAQA_MAX_TAG_CHANGES", 500, 1_000_000)?)
                 .unwrap_or(usize::MAX),

@@ -4,8 +4,9 @@
 use crate::config::TaggerMode;
 use crate::suite::{HandlerError, Suite};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use infraqa_aws::validate::{Options, event};
+use infraqa_aws::validate::Options;
 use infraqa_core::Policy;
+use infraqa_core::validation::event;
 
 /// For each queued CloudTrail event: the verdict, audited once per event id, tags and alerts as
 /// configured. A message that fails is returned as a batch item failure, so SQS retries it

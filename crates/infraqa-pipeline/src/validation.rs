@@ -5,9 +5,11 @@
 use crate::audit::AuditLog;
 use crate::aws::Aws;
 use crate::error::PipelineError;
-use infraqa_aws::validate::{self, Options, Validation, Verdict, event::ApiCall};
+use infraqa_aws::validate::{self, Options};
 use infraqa_core::Policy;
 use infraqa_core::names::audit_file_for_event;
+use infraqa_core::validation::event::ApiCall;
+use infraqa_core::validation::{Validation, Verdict};
 use serde::Serialize;
 
 /// An alert that was published.

@@ -11,6 +11,7 @@ use super::{Ctx, IdSet, Only, Sink, TagMap, apply_bulk_tags, first_errors};
 use crate::clients::AwsClients;
 use crate::error::AwsError;
 use infraqa_core::model::{GLOBAL_REGION, Generic, ResourceDetails};
+use infraqa_core::observed::Found;
 use infraqa_core::{Resource, ResourceType, ScanError};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -45,17 +46,6 @@ impl Target {
     }
 }
 
-/// What became of one target.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Found {
-    /// Read now.
-    Read(Box<Resource>),
-    /// It no longer exists (the reads that would list it succeeded without it).
-    Gone,
-    /// A read it needs failed.
-    Unread(ScanError),
-}
-
 /// Reads `targets` in the account `clients` act in. Per target, in order: the resource as a
 /// scan would record it, gone, or unread with why. Fails only when the account cannot be read.
 pub async fn read(
@@ -84,112 +74,14 @@ pub async fn read(
             all.absorb(super::iam::collect(&home_ctx, Only::Ids(&part)).await);
         }
     }
-    let buckets: IdSet = by_region
-        .values()
-        .filter_map(|set| set.get(&ResourceType::S3Bucket))
-        .flatten()
-        .fold(IdSet::new(), |mut acc, name| {
-            acc.entry(ResourceType::S3Bucket)
-                .or_default()
-                .push(name.clone());
-            acc
-        });
-    if !buckets.is_empty() {
-        let bucket_regions: Vec<String> = targets
-            .iter()
-            .filter(|t| t.resource_type == ResourceType::S3Bucket)
-            .map(|t| t.region.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let block = super::s3::account_public_access_block(&home_ctx, &mut all).await;
-        for region in &bucket_regions {
-            let ctx = Ctx {
-                clients,
-                account_id: &account_id,
-                region,
-            };
-            let only = Only::Ids(&buckets);
-            let listing = std::future::ready(None);
-            all.absorb(super::s3::collect(&ctx, std::future::ready(block), listing, only).await);
-        }
-    }
+    read_buckets(home_ctx, targets, &by_region, &mut all).await;
     let mut tags = TagMap::new();
     for (region, set) in &by_region {
         if *region == GLOBAL_REGION {
             continue;
         }
-        let ctx = Ctx {
-            clients,
-            account_id: &account_id,
-            region,
-        };
-        let mut sink = Sink::default();
-        for part in chunks(set) {
-            let only = Only::Ids(&part);
-            sink.absorb(super::ec2::collect(&ctx, only).await);
-            sink.absorb(super::rds::collect(&ctx, only).await);
-            sink.absorb(super::lambda::collect(&ctx, only).await);
-            if only.wants(&ResourceType::CloudtrailTrail) {
-                let scanned = [(*region).to_owned()];
-                sink.absorb(super::cloudtrail::collect(&ctx, &scanned, only).await);
-            }
-        }
-        // Log groups asked for, and those of the functions read (for `logging-enabled`).
-        let mut groups: BTreeSet<String> = set
-            .get(&ResourceType::LogsLogGroup)
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect();
-        groups.extend(sink.resources.iter().filter_map(|r| match &r.details {
-            ResourceDetails::LambdaFunction(f) => Some(f.log_group.clone()),
-            _ => None,
-        }));
-        if !groups.is_empty() {
-            let wanted = IdSet::from([(ResourceType::LogsLogGroup, groups.into_iter().collect())]);
-            sink.absorb(super::logs::collect(&ctx, Only::Ids(&wanted)).await);
-        }
-        // Tags of the types whose own calls do not return them: of what was read here (and of
-        // the buckets located here), and of the named resources only the tagging API knows.
-        let arns: Vec<String> = all
-            .resources
-            .iter()
-            .filter(|r| r.resource_type == ResourceType::S3Bucket && r.region == *region)
-            .chain(sink.resources.iter())
-            .filter(|r| super::tags_from_tagging(&r.resource_type))
-            .map(|r| r.arn.clone())
-            .chain(
-                targets
-                    .iter()
-                    .filter(|t| {
-                        t.region == *region && matches!(t.resource_type, ResourceType::Other(_))
-                    })
-                    .map(|t| t.arn.clone()),
-            )
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        for part in arns.chunks(ARNS_PER_TAG_READ) {
-            let stream = clients
-                .tagging(region)
-                .get_resources()
-                .set_resource_arn_list(Some(part.to_vec()))
-                .into_paginator()
-                .send();
-            for page in sink.pages(region, "tagging", "GetResources", stream).await {
-                for m in page.resource_tag_mapping_list.unwrap_or_default() {
-                    if let Some(arn) = m.resource_arn() {
-                        let t = m
-                            .tags()
-                            .iter()
-                            .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                            .collect();
-                        tags.insert(super::logs::bare_arn(arn).to_owned(), t);
-                    }
-                }
-            }
-        }
+        let ctx = Ctx { region, ..home_ctx };
+        let sink = read_region(ctx, set, targets, &all, &mut tags).await;
         all.absorb(sink);
     }
 
@@ -218,7 +110,126 @@ pub async fn read(
         .extend(super::defaults::mark_aws_defaults(clients, &resources, &mut generic).await);
     resources.extend(generic);
     super::link_lambda_log_groups(&mut resources, &first_errors(&all.errors, "logs"));
+    let found = match_targets(targets, resources, &all.errors);
+    Ok((account_id, found))
+}
 
+/// The buckets among `by_region`'s targets, each read in every region a target places one
+/// (a bucket is matched wherever it is located), with the account's public access block.
+async fn read_buckets(
+    home: Ctx<'_>,
+    targets: &[Target],
+    by_region: &BTreeMap<&str, IdSet>,
+    all: &mut Sink,
+) {
+    let buckets: IdSet = by_region
+        .values()
+        .filter_map(|set| set.get(&ResourceType::S3Bucket))
+        .flatten()
+        .fold(IdSet::new(), |mut acc, name| {
+            acc.entry(ResourceType::S3Bucket)
+                .or_default()
+                .push(name.clone());
+            acc
+        });
+    if buckets.is_empty() {
+        return;
+    }
+    let bucket_regions: BTreeSet<&str> = targets
+        .iter()
+        .filter(|t| t.resource_type == ResourceType::S3Bucket)
+        .map(|t| t.region.as_str())
+        .collect();
+    let block = super::s3::account_public_access_block(&home, all).await;
+    for region in bucket_regions {
+        let ctx = Ctx { region, ..home };
+        let only = Only::Ids(&buckets);
+        let listing = std::future::ready(None);
+        all.absorb(super::s3::collect(&ctx, std::future::ready(block), listing, only).await);
+    }
+}
+
+/// The targets `set` of one region: the collectors asked for them, the log groups of the
+/// functions read, and into `tags` the tags the collectors do not return (of what was read
+/// here, of the buckets `all` located here, and of the named resources only the tagging API
+/// knows).
+async fn read_region(
+    ctx: Ctx<'_>,
+    set: &IdSet,
+    targets: &[Target],
+    all: &Sink,
+    tags: &mut TagMap,
+) -> Sink {
+    let region = ctx.region;
+    let mut sink = Sink::default();
+    for part in chunks(set) {
+        let only = Only::Ids(&part);
+        sink.absorb(super::ec2::collect(&ctx, only).await);
+        sink.absorb(super::rds::collect(&ctx, only).await);
+        sink.absorb(super::lambda::collect(&ctx, only).await);
+        if only.wants(&ResourceType::CloudtrailTrail) {
+            let scanned = [region.to_owned()];
+            sink.absorb(super::cloudtrail::collect(&ctx, &scanned, only).await);
+        }
+    }
+    // Log groups asked for, and those of the functions read (for `logging-enabled`).
+    let mut groups: BTreeSet<String> = set
+        .get(&ResourceType::LogsLogGroup)
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    groups.extend(sink.resources.iter().filter_map(|r| match &r.details {
+        ResourceDetails::LambdaFunction(f) => Some(f.log_group.clone()),
+        _ => None,
+    }));
+    if !groups.is_empty() {
+        let wanted = IdSet::from([(ResourceType::LogsLogGroup, groups.into_iter().collect())]);
+        sink.absorb(super::logs::collect(&ctx, Only::Ids(&wanted)).await);
+    }
+    let arns: Vec<String> = all
+        .resources
+        .iter()
+        .filter(|r| r.resource_type == ResourceType::S3Bucket && r.region == region)
+        .chain(sink.resources.iter())
+        .filter(|r| super::tags_from_tagging(&r.resource_type))
+        .map(|r| r.arn.clone())
+        .chain(
+            targets
+                .iter()
+                .filter(|t| t.region == region && matches!(t.resource_type, ResourceType::Other(_)))
+                .map(|t| t.arn.clone()),
+        )
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for part in arns.chunks(ARNS_PER_TAG_READ) {
+        let stream = ctx
+            .clients
+            .tagging(region)
+            .get_resources()
+            .set_resource_arn_list(Some(part.to_vec()))
+            .into_paginator()
+            .send();
+        for page in sink.pages(region, "tagging", "GetResources", stream).await {
+            for m in page.resource_tag_mapping_list.unwrap_or_default() {
+                if let Some(arn) = m.resource_arn() {
+                    let t = m
+                        .tags()
+                        .iter()
+                        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                        .collect();
+                    tags.insert(super::logs::bare_arn(arn).to_owned(), t);
+                }
+            }
+        }
+    }
+    sink
+}
+
+/// What became of each target, given the `resources` read and the `errors` recorded: read,
+/// unread (a failure that could explain its absence) or gone.
+fn match_targets(targets: &[Target], resources: Vec<Resource>, errors: &[ScanError]) -> Vec<Found> {
     // A bucket is matched wherever it is located; everything else in its region.
     let key = |t: &ResourceType, id: &str, region: &str| {
         let region = if *t == ResourceType::S3Bucket {
@@ -232,19 +243,18 @@ pub async fn read(
         .into_iter()
         .map(|r| (key(&r.resource_type, &r.id, &r.region), r))
         .collect();
-    let out = targets
+    targets
         .iter()
         .map(
             |t| match read.remove(&key(&t.resource_type, &t.id, &t.region)) {
                 Some(r) => Found::Read(Box::new(r)),
-                None => match failure_for(t, &all.errors) {
+                None => match failure_for(t, errors) {
                     Some(e) => Found::Unread(e.clone()),
                     None => Found::Gone,
                 },
             },
         )
-        .collect();
-    Ok((account_id, out))
+        .collect()
 }
 
 /// The recorded failure that could explain why `t` was not returned: one of its service in its

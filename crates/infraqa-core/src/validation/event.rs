@@ -11,9 +11,9 @@
 //! (`requestID`, `userAgent`, `tlsDetails`, session attributes, ...) may be absent; a missing
 //! `userIdentity` leaves the principal `unknown` and no Owner.
 
+use crate::ResourceType;
+use crate::model::GLOBAL_REGION;
 use chrono::{DateTime, Utc};
-use infraqa_core::ResourceType;
-use infraqa_core::model::GLOBAL_REGION;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

@@ -1,5 +1,5 @@
 use super::event::{self, EventError, SUPPORTED};
-use infraqa_core::ResourceType;
+use crate::ResourceType;
 use serde_json::Value;
 
 const FIXTURES: &str = concat!(
@@ -321,4 +321,89 @@ fn bad_input_is_named_not_panicked_on() {
 fn function_names_come_from_arns_too() {
     let call = event::parse(&fixture("UpdateFunctionConfiguration20150331v2", "f"), "e").unwrap();
     assert_eq!(call.resources().unwrap()[0].id, "f");
+}
+
+mod verdict {
+    use super::fixture;
+    use crate::observed::Found;
+    use crate::rules::testkit::{policy, scan_error};
+    use crate::validation::{Named, Validation, Verdict, event, grace_left};
+    use chrono::{DateTime, TimeZone, Utc};
+    use std::time::Duration;
+
+    const POLICY: &str = r#"
+[tags]
+required = ["Owner"]
+"#;
+
+    fn at(s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, s).unwrap()
+    }
+
+    fn judged(found: Vec<Found>) -> Validation {
+        let call = event::parse(&fixture("CreateVolume", "vol-1"), "CreateVolume").unwrap();
+        let named: Vec<Named> = found
+            .into_iter()
+            .map(|found| Named {
+                resource_type: crate::ResourceType::Ec2Volume,
+                id: "vol-1".into(),
+                region: "eu-west-1".into(),
+                found,
+            })
+            .collect();
+        let p = policy(POLICY);
+        Validation::judge(&call, &p, "123456789012".into(), &named, false, at(30)).validation
+    }
+
+    #[test]
+    fn an_event_whose_resources_are_all_gone_is_ignored_and_says_so() {
+        let v = judged(vec![Found::Gone]);
+        assert_eq!(v.verdict, Verdict::Ignored);
+        assert_eq!(
+            v.reason.as_deref(),
+            Some("every resource the event names no longer exists")
+        );
+        assert_eq!(
+            v.resources[0].resource_arn, "arn:aws:ec2:eu-west-1:123456789012:volume/vol-1",
+            "named as a scan would name it"
+        );
+        assert!(v.resources[0].gone);
+    }
+
+    #[test]
+    fn an_unread_resource_is_not_evaluated_with_the_failed_read_never_approved() {
+        let v = judged(vec![Found::Unread(scan_error(
+            "eu-west-1",
+            "ec2",
+            "DescribeVolumes",
+        ))]);
+        assert_eq!(v.verdict, Verdict::NotEvaluated);
+        assert_eq!(
+            v.reason.as_deref(),
+            Some("reads the rules need failed: ec2 DescribeVolumes (AccessDenied)")
+        );
+    }
+
+    #[test]
+    fn the_grace_left_counts_from_the_event_time_and_is_capped_at_a_day() {
+        let grace = Duration::from_secs(60);
+        assert_eq!(
+            grace_left(at(0), grace, at(20)),
+            Some(Duration::from_secs(40))
+        );
+        assert_eq!(
+            grace_left(at(0), grace, at(0) + chrono::Duration::minutes(1)),
+            None
+        );
+        assert_eq!(
+            grace_left(at(0), grace, at(0) + chrono::Duration::hours(1)),
+            None
+        );
+        let week = Duration::from_secs(7 * 86_400);
+        assert_eq!(
+            grace_left(at(0), week, at(0)),
+            Some(Duration::from_secs(86_400)),
+            "never more than MAX_GRACE_SECONDS"
+        );
+    }
 }
