@@ -209,20 +209,7 @@ pub fn render(r: &Report) -> Result<String, HtmlError> {
             &neutral_bars(s.by_region.iter()),
             "region",
         )?,
-        rules: s
-            .by_rule
-            .iter()
-            .map(|(id, rs)| Row {
-                cells: vec![
-                    id.to_string(),
-                    rs.evaluated.to_string(),
-                    rs.findings.to_string(),
-                    rs.exempted.to_string(),
-                    rs.not_evaluated.to_string(),
-                    format!("{:.2}%", rs.pass_rate),
-                ],
-            })
-            .collect(),
+        rules: rule_rows(r),
         resources,
         resources_total,
         resources_more: resources_total.saturating_sub(LISTED),
@@ -243,27 +230,7 @@ pub fn render(r: &Report) -> Result<String, HtmlError> {
                         .map_or_else(|| "unknown".to_owned(), money),
                 ],
         })),
-        allocation: r
-            .cost
-            .allocation
-            .iter()
-            .map(|(tag, a)| {
-                let rows = a
-                    .by_value
-                    .iter()
-                    .chain(std::iter::once(&a.untagged))
-                    .map(|row| Row {
-                        cells: vec![
-                            row.value.clone(),
-                            row.resources.to_string(),
-                            money(row.estimated_monthly_cost_usd),
-                            format!("{:.2}%", row.share_percent),
-                        ],
-                    })
-                    .collect();
-                (tag.clone(), rows)
-            })
-            .collect(),
+        allocation: allocation_rows(r),
         misconfigurations: Listed::of(r.cost.misconfigurations.iter().map(|m| Row {
             cells: vec![
                 m.kind.as_str().to_owned(),
@@ -274,23 +241,7 @@ pub fn render(r: &Report) -> Result<String, HtmlError> {
                 m.action.clone(),
             ],
         })),
-        usage: r
-            .lifecycle
-            .usage
-            .iter()
-            .map(|(t, c)| Row {
-                cells: vec![
-                    t.clone(),
-                    c.measured.to_string(),
-                    c.idle.to_string(),
-                    c.oversized.to_string(),
-                    c.busy.to_string(),
-                    c.not_enough_data.to_string(),
-                    c.not_evaluated.to_string(),
-                    c.kept.to_string(),
-                ],
-            })
-            .collect(),
+        usage: usage_rows(r),
         cleanup: Listed::of(r.lifecycle.cleanup.iter().map(|c| {
             CleanupRow {
                 c,
@@ -306,46 +257,9 @@ pub fn render(r: &Report) -> Result<String, HtmlError> {
         not_enough_data: Listed::of(r.lifecycle.not_enough_data.iter()),
         usage_unread: Listed::of(r.lifecycle.not_evaluated.iter()),
         bands: AGE_BANDS,
-        ages: r
-            .lifecycle
-            .age
-            .iter()
-            .map(|(t, a)| AgeRow {
-                resource_type: t.clone(),
-                counts: a.counts(),
-                oldest: a
-                    .oldest
-                    .iter()
-                    .map(|o| format!("{} ({} days)", o.resource_arn, o.age_days))
-                    .collect(),
-            })
-            .collect(),
-        waste_trend: r
-            .trend
-            .history
-            .iter()
-            .map(|p| Row {
-                cells: vec![
-                    p.generated_at.format("%Y-%m-%d %H:%M").to_string(),
-                    format!("{:.2}%", p.compliance_score),
-                    p.findings.to_string(),
-                    p.idle_monthly_saving_usd
-                        .map_or_else(|| "not measured".to_owned(), money),
-                ],
-            })
-            .collect(),
-        mttr: r
-            .trend
-            .mttr_days
-            .iter()
-            .map(|(rule, m)| Row {
-                cells: vec![
-                    rule.to_string(),
-                    m.resolved.to_string(),
-                    format!("{:.2}", m.mean_days),
-                ],
-            })
-            .collect(),
+        ages: age_rows(r),
+        waste_trend: waste_trend_rows(r),
+        mttr: mttr_rows(r),
         cost_total: money(r.cost.estimated_monthly_total_usd),
         waste_total: money(r.cost.estimated_monthly_waste_usd),
         untagged: format!(
@@ -356,4 +270,115 @@ pub fn render(r: &Report) -> Result<String, HtmlError> {
         ),
     };
     Ok(page.render()?)
+}
+
+/// Per rule: judged, findings, exempted, not evaluated and pass rate.
+fn rule_rows(r: &Report) -> Vec<Row> {
+    r.summary
+        .by_rule
+        .iter()
+        .map(|(id, rs)| Row {
+            cells: vec![
+                id.to_string(),
+                rs.evaluated.to_string(),
+                rs.findings.to_string(),
+                rs.exempted.to_string(),
+                rs.not_evaluated.to_string(),
+                format!("{:.2}%", rs.pass_rate),
+            ],
+        })
+        .collect()
+}
+
+/// Per allocation tag, its values' rows and the untagged row.
+fn allocation_rows(r: &Report) -> Vec<(String, Vec<Row>)> {
+    r.cost
+        .allocation
+        .iter()
+        .map(|(tag, a)| {
+            let rows = a
+                .by_value
+                .iter()
+                .chain(std::iter::once(&a.untagged))
+                .map(|row| Row {
+                    cells: vec![
+                        row.value.clone(),
+                        row.resources.to_string(),
+                        money(row.estimated_monthly_cost_usd),
+                        format!("{:.2}%", row.share_percent),
+                    ],
+                })
+                .collect();
+            (tag.clone(), rows)
+        })
+        .collect()
+}
+
+/// Per measured type, its usage verdict counts.
+fn usage_rows(r: &Report) -> Vec<Row> {
+    r.lifecycle
+        .usage
+        .iter()
+        .map(|(t, c)| Row {
+            cells: vec![
+                t.clone(),
+                c.measured.to_string(),
+                c.idle.to_string(),
+                c.oversized.to_string(),
+                c.busy.to_string(),
+                c.not_enough_data.to_string(),
+                c.not_evaluated.to_string(),
+                c.kept.to_string(),
+            ],
+        })
+        .collect()
+}
+
+/// Per type, its resources per age band and its oldest.
+fn age_rows(r: &Report) -> Vec<AgeRow> {
+    r.lifecycle
+        .age
+        .iter()
+        .map(|(t, a)| AgeRow {
+            resource_type: t.clone(),
+            counts: a.counts(),
+            oldest: a
+                .oldest
+                .iter()
+                .map(|o| format!("{} ({} days)", o.resource_arn, o.age_days))
+                .collect(),
+        })
+        .collect()
+}
+
+/// Per past run: score, findings and the idle resources' monthly saving.
+fn waste_trend_rows(r: &Report) -> Vec<Row> {
+    r.trend
+        .history
+        .iter()
+        .map(|p| Row {
+            cells: vec![
+                p.generated_at.format("%Y-%m-%d %H:%M").to_string(),
+                format!("{:.2}%", p.compliance_score),
+                p.findings.to_string(),
+                p.idle_monthly_saving_usd
+                    .map_or_else(|| "not measured".to_owned(), money),
+            ],
+        })
+        .collect()
+}
+
+/// Per rule: findings resolved and the mean days to resolve them.
+fn mttr_rows(r: &Report) -> Vec<Row> {
+    r.trend
+        .mttr_days
+        .iter()
+        .map(|(rule, m)| Row {
+            cells: vec![
+                rule.to_string(),
+                m.resolved.to_string(),
+                format!("{:.2}", m.mean_days),
+            ],
+        })
+        .collect()
 }
