@@ -616,7 +616,7 @@ fn read_report(dir: &Path) -> infraqa_core::report::Report {
 #[ignore = "needs the emulator: run `make test`"]
 fn run_twice_writes_every_report_and_a_trend_then_audit_gathers_both_runs() {
     use infraqa_core::RuleId;
-    use infraqa_tests::seed::Expect;
+    use infraqa_testkit::seed::Expect;
     let Seeded {
         rt,
         emulator,
@@ -809,7 +809,7 @@ fn run_twice_writes_every_report_and_a_trend_then_audit_gathers_both_runs() {
 #[test]
 #[ignore = "needs the emulator: run `make test`"]
 fn report_keeps_history_in_s3_when_asked() {
-    use infraqa_tests::emulator::Emulator;
+    use infraqa_testkit::emulator::Emulator;
     let rt = tokio::runtime::Runtime::new().unwrap();
     let emulator = Emulator::from_env().unwrap();
     let account = rt.block_on(emulator.fresh_account()).unwrap();
@@ -863,11 +863,11 @@ fn report_keeps_history_in_s3_when_asked() {
     // An S3 store that answers the PUT with HTTP 500 stops the run with exit 3, naming the
     // call; the entries already there are untouched (each is one complete PUT).
     let proxy = rt
-        .block_on(infraqa_tests::fault_proxy::FaultProxy::start(
+        .block_on(infraqa_testkit::fault_proxy::FaultProxy::start(
             emulator.url(),
-            vec![infraqa_tests::fault_proxy::Fault::on(
+            vec![infraqa_testkit::fault_proxy::Fault::on(
                 "PutObject",
-                infraqa_tests::fault_proxy::FaultAction::Status {
+                infraqa_testkit::fault_proxy::FaultAction::Status {
                     status: 500,
                     body: "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>".into(),
                 },
@@ -920,7 +920,7 @@ fn report_keeps_history_in_s3_when_asked() {
 #[test]
 #[ignore = "needs the emulator: run `make test`"]
 fn cost_explorer_spend_by_tag_lands_in_the_report_when_the_policy_asks() {
-    use infraqa_tests::emulator::Emulator;
+    use infraqa_testkit::emulator::Emulator;
     let rt = tokio::runtime::Runtime::new().unwrap();
     let emulator = Emulator::from_env().unwrap();
     let account = rt.block_on(emulator.fresh_account()).unwrap();
@@ -1306,7 +1306,7 @@ fn example_custom_rules_run_end_to_end_scan_check_report_validate_backtest() {
     let event = dir.path().join("run-instances.json");
     std::fs::write(
         &event,
-        infraqa_tests::events::cloudtrail_event(
+        infraqa_testkit::events::cloudtrail_event(
             "RunInstances",
             &old[0].1,
             &account.account_id,
@@ -1376,9 +1376,9 @@ fn example_custom_rules_run_end_to_end_scan_check_report_validate_backtest() {
 #[ignore = "needs the emulator: run `make test`"]
 fn run_over_an_organization_reports_each_account_and_names_the_one_it_could_not_reach() {
     use infraqa_core::organization::{AccountStatus, OrganizationSummary};
-    use infraqa_tests::fault_proxy::{Fault, FaultAction, FaultProxy};
+    use infraqa_testkit::fault_proxy::{Fault, FaultAction, FaultProxy};
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let emulator = infraqa_tests::emulator::Emulator::from_env().unwrap();
+    let emulator = infraqa_testkit::emulator::Emulator::from_env().unwrap();
     let (management, members, proxy) = rt.block_on(async {
         let management = emulator.fresh_account().await.unwrap();
         let members = management.create_organization(2).await.unwrap();

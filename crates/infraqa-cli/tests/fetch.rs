@@ -5,7 +5,7 @@
 mod common;
 
 use common::infraqa_as;
-use infraqa_tests::seed::PRIMARY_REGION;
+use infraqa_testkit::seed::PRIMARY_REGION;
 
 const TEMPLATE: &str = r#"{
   "Resources": {"ReportsBucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "BUCKET"}}},
@@ -16,7 +16,7 @@ const TEMPLATE: &str = r#"{
 #[ignore = "needs the emulator: run `make test`"]
 fn fetch_downloads_the_newest_runs_reports_from_the_stacks_bucket() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let emulator = infraqa_tests::emulator::Emulator::from_env().unwrap();
+    let emulator = infraqa_testkit::emulator::Emulator::from_env().unwrap();
     let account = rt.block_on(emulator.fresh_account()).unwrap();
     let clients = rt.block_on(account.clients());
     let bucket = format!("infraqa-fetch-{}", account.account_id);

@@ -8,9 +8,9 @@ mod common;
 use common::{Seeded, infraqa, infraqa_as, infraqa_via, seeded};
 use infraqa_core::Inventory;
 use infraqa_core::tagging::TagPlan;
-use infraqa_tests::events::cloudtrail_event;
-use infraqa_tests::fault_proxy::{Fault, FaultAction, FaultProxy};
-use infraqa_tests::seed::{Expect, PRIMARY_REGION};
+use infraqa_testkit::events::cloudtrail_event;
+use infraqa_testkit::fault_proxy::{Fault, FaultAction, FaultProxy};
+use infraqa_testkit::seed::{Expect, PRIMARY_REGION};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -504,11 +504,11 @@ fn a_failing_tag_resources_is_reported_and_a_transient_one_retried() {
 #[ignore = "needs the emulator: run `make test`"]
 fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_findings() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let emulator = infraqa_tests::emulator::Emulator::from_env().unwrap();
+    let emulator = infraqa_testkit::emulator::Emulator::from_env().unwrap();
     let account = rt.block_on(emulator.fresh_account()).unwrap();
     let clients = rt.block_on(account.clients());
     let a = rt
-        .block_on(infraqa_tests::alerts::watched_topic(
+        .block_on(infraqa_testkit::alerts::watched_topic(
             &clients,
             PRIMARY_REGION,
             "infraqa-alerts",
@@ -784,7 +784,7 @@ fn audit_file(dir: &Path, event_id: &str) -> std::path::PathBuf {
 #[ignore = "needs the emulator: run `make test`"]
 fn a_redelivered_event_writes_nothing_more_however_old() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let emulator = infraqa_tests::emulator::Emulator::from_env().unwrap();
+    let emulator = infraqa_testkit::emulator::Emulator::from_env().unwrap();
     let account = rt.block_on(emulator.fresh_account()).unwrap();
     let clients = rt.block_on(account.clients());
     let ec2 = clients.ec2(PRIMARY_REGION);

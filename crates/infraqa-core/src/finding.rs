@@ -59,62 +59,9 @@ impl FromStr for Severity {
     }
 }
 
-/// A compliance rule: one of the catalogue's (see the rule catalogue in docs/rules.md), or a
-/// custom rule the policy declares under `[[custom_rules]]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RuleId {
-    /// Required tags are present, non-empty and have allowed values.
-    TagsRequired,
-    /// S3 buckets have default encryption.
-    S3Encryption,
-    /// S3 buckets block public access, unless allow-listed.
-    S3PublicAccess,
-    /// EC2 instances run approved AMIs.
-    Ec2ApprovedAmi,
-    /// Security groups do not open ports to the world beyond the allowed ones.
-    SgOpenIngress,
-    /// IAM roles do not grant admin, escalation or whole-service wildcards.
-    IamLeastPrivilege,
-    /// Regional resources live in approved regions.
-    RegionApproved,
-    /// Critical resources have logging enabled.
-    LoggingEnabled,
-    /// Every scanned region is covered by a logging CloudTrail trail.
-    CloudtrailEnabled,
-    /// A rule the policy declares: ordered after the catalogue's, by id.
-    Custom(CustomRuleId),
-}
+pub use crate::rules::RuleId;
 
 impl RuleId {
-    /// Every catalogue rule, in catalogue order.
-    pub const ALL: [RuleId; 9] = [
-        Self::TagsRequired,
-        Self::S3Encryption,
-        Self::S3PublicAccess,
-        Self::Ec2ApprovedAmi,
-        Self::SgOpenIngress,
-        Self::IamLeastPrivilege,
-        Self::RegionApproved,
-        Self::LoggingEnabled,
-        Self::CloudtrailEnabled,
-    ];
-
-    /// The published id, e.g. `sg-open-ingress`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::TagsRequired => "tags-required",
-            Self::S3Encryption => "s3-encryption",
-            Self::S3PublicAccess => "s3-public-access",
-            Self::Ec2ApprovedAmi => "ec2-approved-ami",
-            Self::SgOpenIngress => "sg-open-ingress",
-            Self::IamLeastPrivilege => "iam-least-privilege",
-            Self::RegionApproved => "region-approved",
-            Self::LoggingEnabled => "logging-enabled",
-            Self::CloudtrailEnabled => "cloudtrail-enabled",
-            Self::Custom(id) => id.as_str(),
-        }
-    }
-
     /// The catalogue rule with this id, if there is one.
     pub fn catalogue(s: &str) -> Option<RuleId> {
         Self::ALL.into_iter().find(|rule| rule.as_str() == s)

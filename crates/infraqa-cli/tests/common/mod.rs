@@ -16,7 +16,7 @@ pub fn demo_policy_file(dir: &Path, account_id: &str) -> String {
     let path = dir.join("policy.toml");
     std::fs::write(
         &path,
-        infraqa_tests::seed::demo_policy(account_id, chrono::Utc::now().date_naive()),
+        infraqa_testkit::seed::demo_policy(account_id, chrono::Utc::now().date_naive()),
     )
     .unwrap();
     path.display().to_string()
@@ -24,19 +24,19 @@ pub fn demo_policy_file(dir: &Path, account_id: &str) -> String {
 
 pub struct Seeded {
     pub rt: tokio::runtime::Runtime,
-    pub emulator: infraqa_tests::emulator::Emulator,
-    pub account: infraqa_tests::emulator::TestAccount,
-    pub estate: infraqa_tests::seed::Estate,
+    pub emulator: infraqa_testkit::emulator::Emulator,
+    pub account: infraqa_testkit::emulator::TestAccount,
+    pub estate: infraqa_testkit::seed::Estate,
     pub dir: tempfile::TempDir,
     pub policy: String,
 }
 
 pub fn seeded() -> Seeded {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let emulator = infraqa_tests::emulator::Emulator::from_env().unwrap();
+    let emulator = infraqa_testkit::emulator::Emulator::from_env().unwrap();
     let (account, estate) = rt.block_on(async {
         let account = emulator.fresh_account().await.unwrap();
-        let estate = infraqa_tests::seed::seed_demo_estate(&account.clients().await)
+        let estate = infraqa_testkit::seed::seed_demo_estate(&account.clients().await)
             .await
             .unwrap();
         (account, estate)
@@ -54,8 +54,8 @@ pub fn seeded() -> Seeded {
 }
 
 pub fn infraqa_as(
-    emulator: &infraqa_tests::emulator::Emulator,
-    account: &infraqa_tests::emulator::TestAccount,
+    emulator: &infraqa_testkit::emulator::Emulator,
+    account: &infraqa_testkit::emulator::TestAccount,
     args: &[&str],
 ) -> Output {
     infraqa_via(emulator.url(), account, args)
@@ -64,7 +64,7 @@ pub fn infraqa_as(
 /// `infraqa` acting in `account` against the endpoint `url` (the emulator or a proxy).
 pub fn infraqa_via(
     url: &str,
-    account: &infraqa_tests::emulator::TestAccount,
+    account: &infraqa_testkit::emulator::TestAccount,
     args: &[&str],
 ) -> Output {
     let creds = &account.credentials;

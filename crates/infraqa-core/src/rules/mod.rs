@@ -16,7 +16,7 @@ mod region;
 mod s3;
 mod tags;
 
-use crate::finding::{Evidence, Finding, RuleId, Severity};
+use crate::finding::{Evidence, Finding, Severity};
 use crate::inventory::{Inventory, ScanError};
 use crate::model::{Resource, ResourceDetails};
 use crate::policy::{Exemption, ExemptionTarget, Policy};
@@ -224,19 +224,59 @@ pub fn scope<'a>(inventory: &'a Inventory, policy: &Policy, now: DateTime<Utc>) 
     out
 }
 
-/// Every published rule, in catalogue order. Adding a rule: one module, one line here.
-pub fn catalogue() -> Vec<Box<dyn Rule>> {
-    vec![
-        Box::new(tags::TagsRequired),
-        Box::new(s3::S3Encryption),
-        Box::new(s3::S3PublicAccess),
-        Box::new(ec2_ami::Ec2ApprovedAmi),
-        Box::new(network::SgOpenIngress),
-        Box::new(iam::IamLeastPrivilege),
-        Box::new(region::RegionApproved),
-        Box::new(logging::LoggingEnabled),
-        Box::new(cloudtrail::CloudtrailEnabled),
-    ]
+/// The catalogue: each rule's id variant (with its doc), published id and implementation, in
+/// catalogue order. It declares [`RuleId`] (its variants, `ALL`, `as_str`) and [`catalogue`],
+/// so a rule is one module and one line here.
+macro_rules! catalogue {
+    ($($(#[doc = $doc:literal])* $variant:ident = $id:literal => $rule:expr,)+) => {
+        /// A compliance rule: one of the catalogue's (see the rule catalogue in
+        /// docs/rules.md), or a custom rule the policy declares under `[[custom_rules]]`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum RuleId {
+            $($(#[doc = $doc])* $variant,)+
+            /// A rule the policy declares: ordered after the catalogue's, by id.
+            Custom(crate::finding::CustomRuleId),
+        }
+
+        impl RuleId {
+            /// Every catalogue rule, in catalogue order.
+            pub const ALL: [RuleId; [$($id),+].len()] = [$(Self::$variant),+];
+
+            /// The published id, e.g. `sg-open-ingress`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $id,)+
+                    Self::Custom(id) => id.as_str(),
+                }
+            }
+        }
+
+        /// Every published rule, in catalogue order.
+        pub fn catalogue() -> Vec<Box<dyn Rule>> {
+            vec![$(Box::new($rule)),+]
+        }
+    };
+}
+
+catalogue! {
+    /// Required tags are present, non-empty and have allowed values.
+    TagsRequired = "tags-required" => tags::TagsRequired,
+    /// S3 buckets have default encryption.
+    S3Encryption = "s3-encryption" => s3::S3Encryption,
+    /// S3 buckets block public access, unless allow-listed.
+    S3PublicAccess = "s3-public-access" => s3::S3PublicAccess,
+    /// EC2 instances run approved AMIs.
+    Ec2ApprovedAmi = "ec2-approved-ami" => ec2_ami::Ec2ApprovedAmi,
+    /// Security groups do not open ports to the world beyond the allowed ones.
+    SgOpenIngress = "sg-open-ingress" => network::SgOpenIngress,
+    /// IAM roles do not grant admin, escalation or whole-service wildcards.
+    IamLeastPrivilege = "iam-least-privilege" => iam::IamLeastPrivilege,
+    /// Regional resources live in approved regions.
+    RegionApproved = "region-approved" => region::RegionApproved,
+    /// Critical resources have logging enabled.
+    LoggingEnabled = "logging-enabled" => logging::LoggingEnabled,
+    /// Every scanned region is covered by a logging CloudTrail trail.
+    CloudtrailEnabled = "cloudtrail-enabled" => cloudtrail::CloudtrailEnabled,
 }
 
 /// The rules the policy runs: the catalogue's and its own custom rules, less those it turns

@@ -6,7 +6,7 @@ use crate::{KitError, Step};
 use chrono::{DateTime, Utc};
 
 /// The directory of the fixtures.
-pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/cloudtrail");
+pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/cloudtrail");
 
 /// The event `name` about resource `id`, in `account` and `region`, at `time`, with `event_id`.
 pub fn cloudtrail_event(
@@ -31,7 +31,7 @@ pub fn cloudtrail_event(
 }
 
 /// The lambda fixtures' directory.
-pub const LAMBDA_FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/lambda");
+pub const LAMBDA_FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/lambda");
 
 fn lambda_fixture(name: &str) -> Result<String, KitError> {
     let path = format!("{LAMBDA_FIXTURES}/{name}");
