@@ -51,20 +51,6 @@ pub mod validator;
 pub use config::{Config, ConfigError};
 pub use suite::{HandlerError, Suite};
 
-/// Installs JSON logging on stderr (CloudWatch Logs keeps one JSON object per line);
-/// `RUST_LOG` sets the level (default info).
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_current_span(false)
-        .with_ansi(false)
-        .try_init();
-}
-
 /// A function's whole `main`: JSON logging, the configuration read and validated, the clients
 /// built once, and every event handed to `handler`. A bad configuration does not end the
 /// process (Lambda would then say only `Runtime.ExitError`): it is logged once as JSON, and
@@ -77,7 +63,10 @@ where
     F: Fn(suite::Suite, lambda_runtime::LambdaEvent<A>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<R, HandlerError>> + Send + 'static,
 {
-    init_logging();
+    // Lambda's own logging setup: JSON when the function's `LogFormat` is JSON (the template
+    // sets it), the level from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG` (default info). `serve` is
+    // the process's entry point, so no subscriber is installed before this one.
+    lambda_runtime::tracing::init_default_subscriber_with_writer(std::io::stderr);
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => return serve_config_error(e).await,

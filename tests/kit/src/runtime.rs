@@ -127,8 +127,9 @@ impl Runtime {
         std::fs::read_to_string(self.logs.path().join(format!("{name}.log"))).unwrap_or_default()
     }
 
-    /// Starts `binary` (a file in `dir`) as Lambda starts a custom runtime, with `extra`
-    /// variables and `memory_mb` as its configured memory.
+    /// Starts `binary` (a file in `dir`) as Lambda starts a custom runtime of the template's
+    /// configuration (JSON logs), with `extra` variables and `memory_mb` as its configured
+    /// memory.
     pub fn function(
         &mut self,
         dir: &Path,
@@ -157,6 +158,8 @@ impl Runtime {
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb.to_string())
+            // What Lambda sets for the template's `LoggingConfig: LogFormat: JSON`.
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
             .stdout(log)
             .stderr(err)
             .spawn()
