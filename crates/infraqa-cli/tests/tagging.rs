@@ -500,43 +500,68 @@ fn a_failing_tag_resources_is_reported_and_a_transient_one_retried() {
     );
 }
 
-#[test]
-#[ignore = "needs the emulator: run `make test`"]
-fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_findings() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let emulator = infraqa_testkit::emulator::Emulator::from_env().unwrap();
-    let account = rt.block_on(emulator.fresh_account()).unwrap();
-    let clients = rt.block_on(account.clients());
-    let a = rt
-        .block_on(infraqa_testkit::alerts::watched_topic(
-            &clients,
-            PRIMARY_REGION,
-            "infraqa-alerts",
-        ))
-        .unwrap();
-    // A role anyone may assume: critical.
-    rt.block_on(async {
-        clients
-            .iam()
-            .unwrap()
-            .create_role()
-            .role_name("wide-open")
-            .assume_role_policy_document(
-                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#,
-            )
-            .send()
-            .await
+/// An account with a topic the alerts go to and a policy naming it, for `infraqa validate`.
+struct Validating {
+    rt: tokio::runtime::Runtime,
+    emulator: infraqa_testkit::emulator::Emulator,
+    account: infraqa_testkit::emulator::TestAccount,
+    clients: infraqa_aws::AwsClients,
+    alerts: infraqa_testkit::alerts::Watched,
+    dir: tempfile::TempDir,
+    policy: std::path::PathBuf,
+}
+
+impl Validating {
+    fn new() -> Self {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let emulator = infraqa_testkit::emulator::Emulator::from_env().unwrap();
+        let account = rt.block_on(emulator.fresh_account()).unwrap();
+        let clients = rt.block_on(account.clients());
+        let alerts = rt
+            .block_on(infraqa_testkit::alerts::watched_topic(
+                &clients,
+                PRIMARY_REGION,
+                "infraqa-alerts",
+            ))
             .unwrap();
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("policy.toml");
-    std::fs::write(&policy, format!("[alerts]\ntopic = \"{}\"\n", a.topic)).unwrap();
-    let event = |name: &str, id: &str, event_id: &str| {
-        let path = dir.path().join(format!("{event_id}.json"));
+        let dir = tempfile::tempdir().unwrap();
+        let policy = dir.path().join("policy.toml");
+        std::fs::write(&policy, format!("[alerts]\ntopic = \"{}\"\n", alerts.topic)).unwrap();
+        Self {
+            rt,
+            emulator,
+            account,
+            clients,
+            alerts,
+            dir,
+            policy,
+        }
+    }
+
+    /// A role anyone may assume: critical.
+    fn wide_open_role(&self) {
+        self.rt.block_on(async {
+            self.clients
+                .iam()
+                .unwrap()
+                .create_role()
+                .role_name("wide-open")
+                .assume_role_policy_document(
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#,
+                )
+                .send()
+                .await
+                .unwrap();
+        });
+    }
+
+    /// The event file of `name` on `id`, happening now.
+    fn event(&self, name: &str, id: &str, event_id: &str) -> std::path::PathBuf {
+        let path = self.dir.path().join(format!("{event_id}.json"));
         let text = cloudtrail_event(
             name,
             id,
-            &account.account_id,
+            &self.account.account_id,
             PRIMARY_REGION,
             chrono::Utc::now(),
             event_id,
@@ -544,30 +569,37 @@ fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_find
         .unwrap();
         std::fs::write(&path, text).unwrap();
         path
-    };
-    let d = dir.path().to_str().unwrap();
-    let validate = |path: &Path, extra: &[&str]| {
+    }
+
+    /// `infraqa validate` of the event at `path`: exit code, stdout as JSON, stderr.
+    fn validate(&self, path: &Path, extra: &[&str]) -> (Option<i32>, Value, String) {
         let mut args = vec![
             "validate",
             "--policy",
-            policy.to_str().unwrap(),
+            self.policy.to_str().unwrap(),
             "--event",
             path.to_str().unwrap(),
             "--dir",
-            d,
+            self.dir.path().to_str().unwrap(),
         ];
         args.extend_from_slice(extra);
-        let o = infraqa_as(&emulator, &account, &args);
+        let o = infraqa_as(&self.emulator, &self.account, &args);
         let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
         (
             o.status.code(),
             v,
             String::from_utf8_lossy(&o.stderr).into_owned(),
         )
-    };
+    }
+}
 
-    let open = event("UpdateAssumeRolePolicy", "wide-open", "ev-open-1");
-    let (code, v, err) = validate(&open, &[]);
+#[test]
+#[ignore = "needs the emulator: run `make test`"]
+fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_findings() {
+    let f = Validating::new();
+    f.wide_open_role();
+    let open = f.event("UpdateAssumeRolePolicy", "wide-open", "ev-open-1");
+    let (code, v, err) = f.validate(&open, &[]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(v["verdict"], "flagged");
     assert_eq!(v["first_delivery"], true);
@@ -576,7 +608,7 @@ fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_find
         "iam-least-privilege"
     );
     assert!(v["alert"]["message_id"].is_string(), "{v:#}");
-    let messages = rt.block_on(a.received()).unwrap();
+    let messages = f.rt.block_on(f.alerts.received()).unwrap();
     assert_eq!(messages.len(), 1);
     let subject = messages[0]["Subject"].as_str().unwrap();
     assert!(
@@ -594,39 +626,42 @@ fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_find
     }
 
     // The same event again: the same verdict, one audit entry, no second alert.
-    let (code, again, err) = validate(&open, &["--fail-on", "critical"]);
+    let (code, again, err) = f.validate(&open, &["--fail-on", "critical"]);
     assert_eq!(code, Some(4), "{err}");
     assert_eq!(again["verdict"], "flagged");
     assert_eq!(again["first_delivery"], false);
     assert!(again.get("alert").is_none());
-    let log = std::fs::read_to_string(audit_file(dir.path(), "ev-open-1")).unwrap();
+    let log = std::fs::read_to_string(audit_file(f.dir.path(), "ev-open-1")).unwrap();
     assert_eq!(log.lines().count(), 1, "{log}");
-    assert!(rt.block_on(a.received()).unwrap().is_empty());
+    assert!(f.rt.block_on(f.alerts.received()).unwrap().is_empty());
 
     // Failed calls and events the validator does not check are ignored, with the reason.
-    let failed = dir.path().join("failed.json");
-    let mut f: Value = serde_json::from_str(&std::fs::read_to_string(&open).unwrap()).unwrap();
-    f["detail"]["errorCode"] = "AccessDenied".into();
-    f["detail"]["eventID"] = "ev-failed".into();
-    std::fs::write(&failed, f.to_string()).unwrap();
-    let (code, v, _) = validate(&failed, &[]);
+    let failed = f.dir.path().join("failed.json");
+    let mut edited: Value = serde_json::from_str(&std::fs::read_to_string(&open).unwrap()).unwrap();
+    edited["detail"]["errorCode"] = "AccessDenied".into();
+    edited["detail"]["eventID"] = "ev-failed".into();
+    std::fs::write(&failed, edited.to_string()).unwrap();
+    let (code, v, _) = f.validate(&failed, &[]);
     assert_eq!((code, v["verdict"].as_str()), (Some(0), Some("ignored")));
     assert!(v["reason"].as_str().unwrap().contains("AccessDenied"));
-    f["detail"]["eventName"] = "DeleteRole".into();
-    f["detail"].as_object_mut().unwrap().remove("errorCode");
-    f["detail"]["eventID"] = "ev-delete".into();
-    std::fs::write(&failed, f.to_string()).unwrap();
-    let (code, v, _) = validate(&failed, &[]);
+    edited["detail"]["eventName"] = "DeleteRole".into();
+    edited["detail"]
+        .as_object_mut()
+        .unwrap()
+        .remove("errorCode");
+    edited["detail"]["eventID"] = "ev-delete".into();
+    std::fs::write(&failed, edited.to_string()).unwrap();
+    let (code, v, _) = f.validate(&failed, &[]);
     assert_eq!((code, v["verdict"].as_str()), (Some(0), Some("ignored")));
 
     // Bad input: exit 2 naming what is wrong and where.
-    let bad = dir.path().join("bad.json");
+    let bad = f.dir.path().join("bad.json");
     std::fs::write(
         &bad,
         "{\n  \"detail-type\": \"AWS API Call via CloudTrail\",\n  \"detail\": [\n",
     )
     .unwrap();
-    let (code, _, err) = validate(&bad, &[]);
+    let (code, _, err) = f.validate(&bad, &[]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("bad.json") && err.contains("line"), "{err}");
     std::fs::write(
@@ -634,15 +669,21 @@ fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_find
         r#"{"detail-type": "EC2 Instance State-change Notification", "detail": {}}"#,
     )
     .unwrap();
-    let (code, _, err) = validate(&bad, &[]);
+    let (code, _, err) = f.validate(&bad, &[]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("detail-type"), "{err}");
+}
 
+#[test]
+#[ignore = "needs the emulator: run `make test`"]
+fn validate_with_the_history_in_s3_audits_there_under_object_lock_and_audit_reads_it() {
+    let f = Validating::new();
+    f.wide_open_role();
     // With the history in S3 the audit log is written there too, and `infraqa audit` reads it,
     // with the retention that protects it: here, as the deployed stack's bucket, Object Lock.
-    let bucket = format!("audit-{}", account.account_id);
-    let s3 = clients.s3(PRIMARY_REGION);
-    rt.block_on(
+    let bucket = format!("audit-{}", f.account.account_id);
+    let s3 = f.clients.s3(PRIMARY_REGION);
+    f.rt.block_on(
         s3.create_bucket()
             .bucket(&bucket)
             .object_lock_enabled_for_bucket(true)
@@ -653,7 +694,7 @@ fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_find
         .mode(aws_sdk_s3::types::ObjectLockRetentionMode::Governance)
         .days(400)
         .build();
-    rt.block_on(
+    f.rt.block_on(
         s3.put_object_lock_configuration()
             .bucket(&bucket)
             .object_lock_configuration(
@@ -670,13 +711,13 @@ fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_find
     )
     .unwrap();
     let history = format!("s3://{bucket}/infraqa/history");
-    let in_s3 = event("UpdateAssumeRolePolicy", "wide-open", "ev-s3");
-    let (code, v, err) = validate(&in_s3, &["--history", &history]);
+    let in_s3 = f.event("UpdateAssumeRolePolicy", "wide-open", "ev-s3");
+    let (code, v, err) = f.validate(&in_s3, &["--history", &history]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(v["first_delivery"], true);
-    let keys: Vec<String> = rt
-        .block_on(
-            clients
+    let keys: Vec<String> =
+        f.rt.block_on(
+            f.clients
                 .s3(PRIMARY_REGION)
                 .list_objects_v2()
                 .bucket(&bucket)
@@ -698,8 +739,8 @@ fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_find
     let today = chrono::Utc::now().date_naive().to_string();
     let export = elsewhere.path().join("audit.json");
     let o = infraqa_as(
-        &emulator,
-        &account,
+        &f.emulator,
+        &f.account,
         &[
             "audit",
             "--from",
@@ -734,10 +775,15 @@ fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_find
         "{:#?}",
         x.remediation_actions
     );
+}
 
+#[test]
+#[ignore = "needs the emulator: run `make test`"]
+fn validate_with_apply_tags_writes_owner_from_the_principal_and_audits_it() {
+    let f = Validating::new();
     // --apply-tags writes Owner from the principal and is audited.
-    let volume = rt.block_on(async {
-        clients
+    let volume = f.rt.block_on(async {
+        f.clients
             .ec2(PRIMARY_REGION)
             .create_volume()
             .availability_zone("us-east-1a")
@@ -748,15 +794,15 @@ fn validate_prints_the_verdict_audits_once_per_event_and_alerts_on_critical_find
             .volume_id
             .unwrap()
     });
-    let created = event("CreateVolume", &volume, "ev-volume");
-    let (code, v, err) = validate(&created, &["--apply-tags"]);
+    let created = f.event("CreateVolume", &volume, "ev-volume");
+    let (code, v, err) = f.validate(&created, &["--apply-tags"]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(
         v["verdict"], "approved",
         "no rule judges an untagged volume here: {v:#}"
     );
     assert_eq!(v["resources"][0]["tags_written"]["Owner"], "alice");
-    let log = std::fs::read_to_string(audit_file(dir.path(), "ev-volume")).unwrap();
+    let log = std::fs::read_to_string(audit_file(f.dir.path(), "ev-volume")).unwrap();
     assert!(
         log.lines()
             .any(|l| l.contains("\"tag-write\"") && l.contains("alice")),
