@@ -675,35 +675,7 @@ fn run_twice_writes_every_report_and_a_trend_then_audit_gathers_both_runs() {
         .iter()
         .find(|r| r.expect.contains(&Expect::Finding(RuleId::S3Encryption)))
         .unwrap();
-    rt.block_on(async {
-        use aws_sdk_s3::types::{
-            ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-            ServerSideEncryptionRule,
-        };
-        let rule = ServerSideEncryptionRule::builder()
-            .apply_server_side_encryption_by_default(
-                ServerSideEncryptionByDefault::builder()
-                    .sse_algorithm(ServerSideEncryption::Aes256)
-                    .build()
-                    .unwrap(),
-            )
-            .build();
-        account
-            .clients()
-            .await
-            .s3(&bucket.region)
-            .put_bucket_encryption()
-            .bucket(&bucket.id)
-            .server_side_encryption_configuration(
-                ServerSideEncryptionConfiguration::builder()
-                    .rules(rule)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
-    });
+    encrypt_bucket(&rt, &account, &bucket.region, &bucket.id);
     let second = infraqa_as(
         &emulator,
         &account,
@@ -740,9 +712,53 @@ fn run_twice_writes_every_report_and_a_trend_then_audit_gathers_both_runs() {
         "one history entry per run, and its inventory: {history:?}"
     );
 
+    audit_gathers_both_runs(dir.path(), out_s, &account.account_id);
+}
+
+/// Gives `bucket` default encryption (SSE-S3).
+fn encrypt_bucket(
+    rt: &tokio::runtime::Runtime,
+    account: &infraqa_testkit::emulator::TestAccount,
+    region: &str,
+    bucket: &str,
+) {
+    rt.block_on(async {
+        use aws_sdk_s3::types::{
+            ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+            ServerSideEncryptionRule,
+        };
+        let rule = ServerSideEncryptionRule::builder()
+            .apply_server_side_encryption_by_default(
+                ServerSideEncryptionByDefault::builder()
+                    .sse_algorithm(ServerSideEncryption::Aes256)
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        account
+            .clients()
+            .await
+            .s3(region)
+            .put_bucket_encryption()
+            .bucket(bucket)
+            .server_side_encryption_configuration(
+                ServerSideEncryptionConfiguration::builder()
+                    .rules(rule)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+/// The audit export of today over `out` gathers both runs of `account_id` and, beside it,
+/// every finding of the period with when it was first and last seen and resolved.
+fn audit_gathers_both_runs(dir: &Path, out_s: &str, account_id: &str) {
     // The audit export of today gathers both runs.
     let today = chrono::Utc::now().date_naive().to_string();
-    let audit_path = dir.path().join("audit.json");
+    let audit_path = dir.join("audit.json");
     let audit = infraqa(&[
         "audit",
         "--from",
@@ -763,19 +779,16 @@ fn run_twice_writes_every_report_and_a_trend_then_audit_gathers_both_runs() {
     let x: infraqa_core::pack::AuditExport =
         serde_json::from_str(&std::fs::read_to_string(&audit_path).unwrap()).unwrap();
     assert_eq!(x.runs.len(), 2);
-    assert_eq!(x.accounts, vec![account.account_id.clone()]);
+    assert_eq!(x.accounts, vec![account_id.to_owned()]);
     assert_eq!(
-        x.trend[&account.account_id].resolved.len(),
+        x.trend[account_id].resolved.len(),
         1,
         "the fix shows across the period"
     );
     // Beside it, every finding of the period with when it was first and last seen and, for the
     // fixed one, when it was resolved.
-    let csv = std::fs::read_to_string(
-        dir.path()
-            .join(format!("audit-findings-{today}-{today}.csv")),
-    )
-    .unwrap();
+    let csv =
+        std::fs::read_to_string(dir.join(format!("audit-findings-{today}-{today}.csv"))).unwrap();
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
@@ -791,7 +804,7 @@ fn run_twice_writes_every_report_and_a_trend_then_audit_gathers_both_runs() {
     assert!(rows.iter().all(|r| !cells(r)[6].is_empty()), "{csv}");
     let resolved: Vec<&&str> = rows.iter().filter(|r| !cells(r)[5].is_empty()).collect();
     assert_eq!(resolved.len(), 1, "{csv}");
-    let fixed = &x.trend[&account.account_id].resolved[0];
+    let fixed = &x.trend[account_id].resolved[0];
     assert!(resolved[0].contains(&fixed.1), "{csv}");
     // --from after --to is bad input.
     let bad = infraqa(&[
@@ -1376,34 +1389,9 @@ fn example_custom_rules_run_end_to_end_scan_check_report_validate_backtest() {
 #[ignore = "needs the emulator: run `make test`"]
 fn run_over_an_organization_reports_each_account_and_names_the_one_it_could_not_reach() {
     use infraqa_core::organization::{AccountStatus, OrganizationSummary};
-    use infraqa_testkit::fault_proxy::{Fault, FaultAction, FaultProxy};
     let rt = tokio::runtime::Runtime::new().unwrap();
     let emulator = infraqa_testkit::emulator::Emulator::from_env().unwrap();
-    let (management, members, proxy) = rt.block_on(async {
-        let management = emulator.fresh_account().await.unwrap();
-        let members = management.create_organization(2).await.unwrap();
-        // A bucket in the first member, so its report is its own.
-        let first = emulator.account(members[0].clone()).await.unwrap();
-        first
-            .clients()
-            .await
-            .s3("us-east-1")
-            .create_bucket()
-            .bucket(format!("member-{}", members[0]))
-            .send()
-            .await
-            .unwrap();
-        // The second member's role cannot be assumed.
-        let denied = Fault {
-            service: Some("sts".into()),
-            ..Fault::on("AssumeRole", FaultAction::AccessDenied)
-        }
-        .with_body(&members[1]);
-        let proxy = FaultProxy::start(emulator.url(), vec![denied])
-            .await
-            .unwrap();
-        (management, members, proxy)
-    });
+    let (management, members, proxy) = rt.block_on(organization_with_a_denied_member(&emulator));
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("policy.toml");
     std::fs::write(
@@ -1478,45 +1466,7 @@ fn run_over_an_organization_reports_each_account_and_names_the_one_it_could_not_
         "{page}"
     );
 
-    // Each reached account has its own reports; the unreached one has none.
-    for id in [&management.account_id, &members[0]] {
-        let report = read_report(&out.join(id));
-        assert_eq!(&report.account_id, id);
-        assert!(!report.partial, "{id}: {:?}", report.errors);
-    }
-    let member = read_report(&out.join(&members[0]));
-    assert!(
-        member
-            .findings
-            .iter()
-            .any(|f| f.resource_arn == format!("arn:aws:s3:::member-{}", members[0])),
-        "the member's bucket is judged in its own report"
-    );
-    assert!(!out.join(&members[1]).exists());
-    // Each account was scanned and checked as shards (its global services, each region), then
-    // joined into its own inventory and findings.
-    for shard in ["global", "us-east-1"] {
-        for file in ["inventory.json", "findings.json"] {
-            let at = out.join(&members[0]).join(shard).join(file);
-            assert!(at.is_file(), "{}", at.display());
-        }
-    }
-    let joined: infraqa_core::Inventory = serde_json::from_slice(
-        &std::fs::read(out.join(&members[0]).join("inventory.json")).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(joined.regions, ["us-east-1"]);
-    assert!(joined.stats.units.iter().any(|u| u.service == "iam"));
-    // One history store, one entry per account reached.
-    let entries = std::fs::read_dir(out.join("history"))
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.ends_with(".json") && !name.ends_with(".inventory.json")
-        })
-        .count();
-    assert_eq!(entries, 2);
+    each_reached_account_is_reported_from_its_shards(&out, &management.account_id, &members);
 
     // The reached accounts alone, with --fail-on: every account is still reported, then 4.
     let accounts = format!("{},{}", management.account_id, members[0]);
@@ -1568,4 +1518,87 @@ fn run_over_an_organization_reports_each_account_and_names_the_one_it_could_not_
     }
     let table = std::fs::read_to_string(out.join("organization.csv")).unwrap();
     assert_eq!(table.lines().count(), 3, "{table}");
+}
+
+/// A fresh organization of a management account and two members: a bucket in the first, and
+/// behind the returned fault proxy the second's member role cannot be assumed.
+async fn organization_with_a_denied_member(
+    emulator: &infraqa_testkit::emulator::Emulator,
+) -> (
+    infraqa_testkit::emulator::TestAccount,
+    Vec<String>,
+    infraqa_testkit::fault_proxy::FaultProxy,
+) {
+    use infraqa_testkit::fault_proxy::{Fault, FaultAction, FaultProxy};
+    let management = emulator.fresh_account().await.unwrap();
+    let members = management.create_organization(2).await.unwrap();
+    // A bucket in the first member, so its report is its own.
+    let first = emulator.account(members[0].clone()).await.unwrap();
+    first
+        .clients()
+        .await
+        .s3("us-east-1")
+        .create_bucket()
+        .bucket(format!("member-{}", members[0]))
+        .send()
+        .await
+        .unwrap();
+    // The second member's role cannot be assumed.
+    let denied = Fault {
+        service: Some("sts".into()),
+        ..Fault::on("AssumeRole", FaultAction::AccessDenied)
+    }
+    .with_body(&members[1]);
+    let proxy = FaultProxy::start(emulator.url(), vec![denied])
+        .await
+        .unwrap();
+    (management, members, proxy)
+}
+
+/// Each reached account of `run_over_an_organization...` has its own reports, joined from its
+/// shards, and its history entry; the unreached one (the second member) has none.
+fn each_reached_account_is_reported_from_its_shards(
+    out: &Path,
+    management: &str,
+    members: &[String],
+) {
+    // Each reached account has its own reports; the unreached one has none.
+    for id in [management, members[0].as_str()] {
+        let report = read_report(&out.join(id));
+        assert_eq!(report.account_id, id);
+        assert!(!report.partial, "{id}: {:?}", report.errors);
+    }
+    let member = read_report(&out.join(&members[0]));
+    assert!(
+        member
+            .findings
+            .iter()
+            .any(|f| f.resource_arn == format!("arn:aws:s3:::member-{}", members[0])),
+        "the member's bucket is judged in its own report"
+    );
+    assert!(!out.join(&members[1]).exists());
+    // Each account was scanned and checked as shards (its global services, each region), then
+    // joined into its own inventory and findings.
+    for shard in ["global", "us-east-1"] {
+        for file in ["inventory.json", "findings.json"] {
+            let at = out.join(&members[0]).join(shard).join(file);
+            assert!(at.is_file(), "{}", at.display());
+        }
+    }
+    let joined: infraqa_core::Inventory = serde_json::from_slice(
+        &std::fs::read(out.join(&members[0]).join("inventory.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(joined.regions, ["us-east-1"]);
+    assert!(joined.stats.units.iter().any(|u| u.service == "iam"));
+    // One history store, one entry per account reached.
+    let entries = std::fs::read_dir(out.join("history"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.ends_with(".json") && !name.ends_with(".inventory.json")
+        })
+        .count();
+    assert_eq!(entries, 2);
 }

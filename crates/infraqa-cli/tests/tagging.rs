@@ -157,6 +157,52 @@ fn tag_plans_then_applies_on_the_demo_estate_and_the_tags_read_back() {
     );
 
     let after = rescan(&s, &s.dir.path().join("after"));
+    tags_read_back(&s, &before, &after, &plan);
+
+    // Every write is audited, and the quarterly export shows the tagging run.
+    let lines = audit_lines(&out);
+    assert_eq!(lines.len(), plan.changes.len());
+    assert!(lines.iter().all(|l| l["action"] == "tag-write"
+        && l["outcome"] == "written"
+        && l["actor"].as_str().is_some_and(|a| a.starts_with("arn:"))
+        && l["tags_before"].is_object()));
+    let today = chrono::Utc::now().date_naive().to_string();
+    let export = s.dir.path().join("audit.json");
+    let o = infraqa(&[
+        "audit",
+        "--from",
+        &today,
+        "--to",
+        &today,
+        "--dir",
+        out.to_str().unwrap(),
+        "--out",
+        export.to_str().unwrap(),
+    ]);
+    let (code, err) = code_and_err(&o);
+    assert_eq!(code, Some(0), "{err}");
+    let x: infraqa_core::pack::AuditExport =
+        serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    assert_eq!(x.remediation_actions.len(), plan.changes.len());
+
+    // Planned again from a fresh run, nothing is left to write.
+    let out2 = run_once(&s);
+    let (_, again) = save_plan(&s, &out2);
+    assert!(
+        again
+            .changes
+            .iter()
+            .all(|c| c.add.keys().all(|k| k == "ComplianceStatus")),
+        "{:#?}",
+        again.changes
+    );
+}
+
+/// What `tag --apply` wrote reads back on a fresh scan (`after`): nothing overwritten but
+/// `ComplianceStatus`, every planned value, `ComplianceStatus` from the findings (an exempted
+/// finding leaves a resource compliant), values inherited from instances, roles tagged
+/// through IAM, and a bucket that had no tags at all.
+fn tags_read_back(s: &Seeded, before: &Inventory, after: &Inventory, plan: &TagPlan) {
     let now: BTreeMap<&str, &infraqa_core::Resource> = after
         .resources
         .iter()
@@ -241,44 +287,6 @@ fn tag_plans_then_applies_on_the_demo_estate_and_the_tags_read_back() {
         b.tag("ComplianceStatus").is_some() && b.tag("CreatedAt").is_some(),
         "{:?}",
         b.tags
-    );
-
-    // Every write is audited, and the quarterly export shows the tagging run.
-    let lines = audit_lines(&out);
-    assert_eq!(lines.len(), plan.changes.len());
-    assert!(lines.iter().all(|l| l["action"] == "tag-write"
-        && l["outcome"] == "written"
-        && l["actor"].as_str().is_some_and(|a| a.starts_with("arn:"))
-        && l["tags_before"].is_object()));
-    let today = chrono::Utc::now().date_naive().to_string();
-    let export = s.dir.path().join("audit.json");
-    let o = infraqa(&[
-        "audit",
-        "--from",
-        &today,
-        "--to",
-        &today,
-        "--dir",
-        out.to_str().unwrap(),
-        "--out",
-        export.to_str().unwrap(),
-    ]);
-    let (code, err) = code_and_err(&o);
-    assert_eq!(code, Some(0), "{err}");
-    let x: infraqa_core::pack::AuditExport =
-        serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
-    assert_eq!(x.remediation_actions.len(), plan.changes.len());
-
-    // Planned again from a fresh run, nothing is left to write.
-    let out2 = run_once(&s);
-    let (_, again) = save_plan(&s, &out2);
-    assert!(
-        again
-            .changes
-            .iter()
-            .all(|c| c.add.keys().all(|k| k == "ComplianceStatus")),
-        "{:#?}",
-        again.changes
     );
 }
 
