@@ -11,7 +11,7 @@ use infraqa_core::prices::PriceTable;
 use infraqa_core::report::{Report, ReportInput, build, digest, history_entry};
 use infraqa_core::{Inventory, Policy};
 
-/// A document as JSON bytes: pretty, with a final newline (the same bytes in every shell).
+/// A document as JSON bytes: compact, with a final newline (the same bytes in every shell).
 pub fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<Vec<u8>, PipelineError> {
     let mut bytes = Vec::new();
     infraqa_report::write_json(value, &mut bytes)

@@ -37,11 +37,12 @@ pub enum RenderError {
     Write(std::io::Error),
 }
 
-/// Writes `value` as every JSON document infraqa writes is written (pretty, final newline),
-/// into `out` as it is encoded: report.json here, the others through the pipeline, so every
-/// shell writes the same bytes.
+/// Writes `value` as every JSON document infraqa writes is written (compact, one final
+/// newline), into `out` as it is encoded: report.json here, the others through the pipeline,
+/// so every shell writes the same bytes. Machine documents are read by programs; people read
+/// the HTML, Markdown and CSV, and `jq .` pretty-prints any of them.
 pub fn write_json<T: serde::Serialize>(value: &T, out: &mut dyn Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value)?;
+    serde_json::to_writer(&mut *out, value)?;
     out.write_all(b"\n")
 }
 

@@ -159,7 +159,7 @@ impl Row {
 
     fn print(&self) {
         println!(
-            "| {} | {} ms | {} | {:.1} s | {:.1} s | {:.2} s | {:.2} s ({:.1}%) | {:.0} MB (budget {:.0}) | {} ({:.3}/resource) | {} ({:.2}x) | {} | {} |",
+            "| {} | {} ms | {} | {:.1} s | {:.1} s | {:.2} s | {:.2} s ({:.3} ms) | {:.0} MB (budget {:.0}) | {} ({:.3}/resource) | {} ({:.2}x) | {} | {} |",
             self.resources,
             self.latency_ms,
             match self.replayed {
@@ -170,7 +170,7 @@ impl Row {
             self.run_s,
             self.cpu_s,
             self.scan_cpu_s,
-            100.0 * self.scan_cpu_s / self.scan_s.max(f64::EPSILON),
+            1000.0 * self.scan_cpu_s / self.resources.max(1) as f64,
             self.peak_mb,
             self.budget_mb(),
             self.calls,
@@ -326,7 +326,7 @@ async fn bench() -> anyhow::Result<()> {
         REGIONS.len()
     );
     println!(
-        "| resources | latency | answered by | scan wall | run wall | run CPU | scan CPU (of scan wall) | peak memory of the run | API calls | minimum (ratio) | scan errors | longest unit |"
+        "| resources | latency | answered by | scan wall | run wall | run CPU | scan CPU (per resource) | peak memory of the run | API calls | minimum (ratio) | scan errors | longest unit |"
     );
     println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for row in &rows {
