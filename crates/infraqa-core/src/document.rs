@@ -35,7 +35,7 @@ impl DocumentKind {
         match self {
             Self::Inventory => &[INVENTORY_SCHEMA_VERSION],
             Self::Findings => &[FINDINGS_SCHEMA_VERSION],
-            Self::HistoryEntry => &[1, HISTORY_SCHEMA_VERSION],
+            Self::HistoryEntry => &[1, 2, HISTORY_SCHEMA_VERSION],
             Self::Report => &[REPORT_SCHEMA_VERSION],
             Self::TagPlan => &[PLAN_SCHEMA_VERSION],
         }

@@ -6,8 +6,33 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The version of the history entry layout.
-pub const HISTORY_SCHEMA_VERSION: u32 = 2;
+/// The version of the history entry layout: 3 carries what a trend needs of the runs before
+/// it (each open finding's first-seen time, the findings still open it could not judge, and
+/// the findings it resolved per rule); 1 and 2 are still read.
+pub const HISTORY_SCHEMA_VERSION: u32 = 3;
+
+/// The findings of one rule a run resolved, and their days open from when each was first
+/// seen, summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Resolved {
+    /// Findings resolved.
+    pub count: usize,
+    /// Their days open, summed.
+    pub days: f64,
+}
+
+/// What a run's entry carries forward from the runs before it (schema 3), as the trend
+/// computed it: see [`HistoryEntry::first_seen`], [`HistoryEntry::still_open`] and
+/// [`HistoryEntry::resolved`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Carried {
+    /// When each of the run's findings was first seen, in the entry's `findings` order.
+    pub first_seen: Vec<DateTime<Utc>>,
+    /// The findings still open that the run could not judge, with when each was first seen.
+    pub still_open: Vec<(FindingKey, DateTime<Utc>)>,
+    /// Per rule, the findings the run resolved.
+    pub resolved: BTreeMap<RuleId, Resolved>,
+}
 
 /// A finding's identity across runs: (rule, resource ARN). Account-level findings use the
 /// account ARN with the region appended after `#`, so each region stays distinct.
@@ -99,9 +124,35 @@ pub struct HistoryEntry {
     /// in entries written before usage was read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle_monthly_saving_usd: Option<f64>,
+    /// When each of `findings` was first seen, in the same order (schema 3; a finding first
+    /// seen by this run has this run's time). Empty in earlier entries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub first_seen: Vec<DateTime<Utc>>,
+    /// The findings still open that this run could not judge (its scan was partial, or a read
+    /// a rule needed failed), with when each was first seen, sorted (schema 3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub still_open: Vec<(FindingKey, DateTime<Utc>)>,
+    /// Per rule, the findings this run resolved (the previous run had them, this one judged
+    /// them and did not find them) and their days open from first seen (schema 3).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resolved: BTreeMap<RuleId, Resolved>,
 }
 
 impl HistoryEntry {
+    /// Whether the entry carries the open findings a trend needs (schema 3), so no earlier
+    /// entry must be read to know them.
+    pub fn carries_open(&self) -> bool {
+        self.schema_version >= 3 && self.first_seen.len() == self.findings.len()
+    }
+
+    /// What the trend carried forward, set into the entry (schema 3).
+    pub fn carry(&mut self, carried: Carried) {
+        self.schema_version = HISTORY_SCHEMA_VERSION;
+        self.first_seen = carried.first_seen;
+        self.still_open = carried.still_open;
+        self.resolved = carried.resolved;
+    }
+
     /// The run's time: when its inventory was taken (what the estate was then), or, in an
     /// entry written before that was kept, when it was reported. A run is placed in a period,
     /// ordered, counted as a day with a run, and dates what it first saw or resolved by it, so
@@ -168,7 +219,8 @@ pub(crate) mod fixtures {
         partial: bool,
     ) -> HistoryEntry {
         HistoryEntry {
-            schema_version: HISTORY_SCHEMA_VERSION,
+            // Entries that carry nothing forward, as schema 2 wrote them.
+            schema_version: 2,
             generated_at: at(day),
             account_id: "123456789012".into(),
             inventory_generated_at: Some(at(day)),
@@ -186,6 +238,9 @@ pub(crate) mod fixtures {
             inventory: InventorySnapshot::default(),
             unread: Vec::new(),
             idle_monthly_saving_usd: None,
+            first_seen: Vec::new(),
+            still_open: Vec::new(),
+            resolved: BTreeMap::new(),
         }
     }
 }

@@ -8,9 +8,7 @@
 
 use crate::actions::RemediationAction;
 use crate::finding::{RuleId, Severity};
-use crate::history::{
-    FindingKey, HISTORY_SCHEMA_VERSION, HistoryEntry, InventorySnapshot, UnreadRead,
-};
+use crate::history::{FindingKey, HistoryEntry, InventorySnapshot, UnreadRead};
 use crate::policy::{ExemptionTarget, Policy};
 use crate::trend::{Trend, trend};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -352,6 +350,9 @@ fn account_pack(
     })
 }
 
+/// The version of the audit export's layout.
+pub const AUDIT_EXPORT_SCHEMA_VERSION: u32 = 2;
+
 /// The quarterly audit export: every run in the period, the trend across it, and the
 /// remediation actions taken.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -608,7 +609,7 @@ pub fn audit_export(
         actions.into_iter().filter(|a| in_period(&a.at)).collect();
     remediation_actions.sort_by(|a, b| (a.at, &a.resource_arn).cmp(&(b.at, &b.resource_arn)));
     AuditExport {
-        schema_version: HISTORY_SCHEMA_VERSION,
+        schema_version: AUDIT_EXPORT_SCHEMA_VERSION,
         generated_at: now,
         from,
         to,
@@ -643,7 +644,7 @@ mod tests {
             *by_rule.entry(*rule).or_insert(0) += 1;
         }
         HistoryEntry {
-            schema_version: HISTORY_SCHEMA_VERSION,
+            schema_version: 2,
             generated_at: at(day),
             account_id: A.to_owned(),
             inventory_generated_at: Some(at(day)),
@@ -667,6 +668,9 @@ mod tests {
             },
             unread,
             idle_monthly_saving_usd: None,
+            first_seen: Vec::new(),
+            still_open: Vec::new(),
+            resolved: BTreeMap::new(),
         }
     }
 

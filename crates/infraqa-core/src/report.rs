@@ -5,7 +5,7 @@ use crate::check::{CheckResult, Mismatch};
 use crate::cost::{CostReport, cost_report};
 use crate::finding::{Finding, RuleId, Severity};
 use crate::history::{
-    FindingKey, HISTORY_SCHEMA_VERSION, HistoryEntry, InventorySnapshot, UnreadRead,
+    Carried, FindingKey, HISTORY_SCHEMA_VERSION, HistoryEntry, InventorySnapshot, UnreadRead,
 };
 use crate::inventory::{Inventory, ScanError, ScanStats, UnitTiming};
 use crate::lifecycle::{Lifecycle, assess};
@@ -120,6 +120,10 @@ pub struct Report {
     pub notes: Vec<String>,
     /// The inventory's errors, copied so a partial report can never look complete.
     pub errors: Vec<ScanError>,
+    /// What the trend carried forward for this run's history entry (not part of report.json;
+    /// `None` in a report read back).
+    #[serde(skip)]
+    pub carried: Option<Carried>,
 }
 
 /// What the scan behind a report cost, and where its time went.
@@ -311,7 +315,7 @@ pub fn history_entry(report: &Report) -> HistoryEntry {
         .collect();
     not_evaluated.sort();
     not_evaluated.dedup();
-    HistoryEntry {
+    let mut entry = HistoryEntry {
         schema_version: HISTORY_SCHEMA_VERSION,
         generated_at: report.generated_at,
         account_id: report.account_id.clone(),
@@ -349,7 +353,17 @@ pub fn history_entry(report: &Report) -> HistoryEntry {
         },
         unread: UnreadRead::group(&report.errors),
         idle_monthly_saving_usd: Some(report.lifecycle.estimated_monthly_saving_usd),
+        first_seen: Vec::new(),
+        still_open: Vec::new(),
+        resolved: BTreeMap::new(),
+    };
+    // A report just built carries what its trend knew of the open findings (schema 3); one
+    // read back does not, and its entry is written as schema 2 wrote it.
+    match &report.carried {
+        Some(c) if c.first_seen.len() == entry.findings.len() => entry.carry(c.clone()),
+        _ => entry.schema_version = 2,
     }
+    entry
 }
 
 /// Everything a report reads of an inventory, taken before the findings are read: the
@@ -499,6 +513,7 @@ pub fn build(input: ReportInput) -> Report {
         trend: Trend::default(),
         notes: check.notes,
         errors,
+        carried: None,
     };
     let mut current = history_entry(&report);
     current.not_evaluated.extend(
@@ -508,6 +523,8 @@ pub fn build(input: ReportInput) -> Report {
     );
     current.not_evaluated.sort();
     current.not_evaluated.dedup();
-    report.trend = past.trend(&current);
+    let (trend, carried) = past.trend_and_carry(&current);
+    report.trend = trend;
+    report.carried = Some(carried);
     report
 }

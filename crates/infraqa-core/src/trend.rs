@@ -2,7 +2,7 @@
 //! mean time to remediate), from the history's entries.
 
 use crate::finding::RuleId;
-use crate::history::{FindingKey, HistoryEntry};
+use crate::history::{Carried, FindingKey, HistoryEntry, Resolved};
 use crate::inventory::{Gaps, Inventory};
 use crate::round2;
 use chrono::{DateTime, Utc};
@@ -169,7 +169,12 @@ impl PastRuns {
         if !self.admits(entry) {
             return;
         }
-        self.remediation.step(entry, false);
+        if entry.carries_open() {
+            // It says what is open and since when: nothing before it need be folded.
+            self.remediation.carry_from(entry);
+        } else {
+            self.remediation.step(entry, false);
+        }
         if let Some((gaps, keys)) = &mut self.missable {
             for key in &entry.findings {
                 let arn = key.1.split('#').next().unwrap_or(&key.1);
@@ -203,6 +208,13 @@ impl PastRuns {
 
     /// Compares `current` (the run being reported) with the runs added.
     pub fn trend(self, current: &HistoryEntry) -> Trend {
+        self.trend_and_carry(current).0
+    }
+
+    /// [`PastRuns::trend`], and what `current`'s history entry carries forward (schema 3):
+    /// when each of its findings was first seen, the open findings it could not judge, and
+    /// what it resolved.
+    pub fn trend_and_carry(self, current: &HistoryEntry) -> (Trend, Carried) {
         let Self {
             mut points,
             mut remediation,
@@ -224,9 +236,11 @@ impl PastRuns {
         let window_delta = points
             .first()
             .map(|first| round2(current.compliance_score - first.compliance_score));
+        let before = remediation.sums.clone();
         remediation.step(current, true);
+        let carried = remediation.carried(current, &before);
         points.push(HistoryPoint::of(current));
-        Trend {
+        let trend = Trend {
             previous_score: previous.as_ref().map(|p| p.compliance_score),
             score_delta: delta,
             direction: delta.map_or(Direction::Stable, Direction::of),
@@ -238,7 +252,8 @@ impl PastRuns {
             window_delta,
             mttr_days: remediation.mean_days(),
             partial: current.partial || previous.is_some_and(|p| p.partial),
-        }
+        };
+        (trend, carried)
     }
 }
 
@@ -342,6 +357,73 @@ impl Remediation {
                     self.open.insert(key.clone(), open);
                 }
             }
+        }
+    }
+
+    /// Takes the open findings and their first-seen times from a run whose entry carries them
+    /// (schema 3), and adds what it resolved.
+    fn carry_from(&mut self, run: &HistoryEntry) {
+        self.open.clear();
+        for (key, first_seen) in run.findings.iter().zip(&run.first_seen) {
+            let open = Open {
+                first_seen: *first_seen,
+                in_last: true,
+            };
+            self.open.insert(key.clone(), open);
+        }
+        for (key, first_seen) in &run.still_open {
+            let open = Open {
+                first_seen: *first_seen,
+                in_last: false,
+            };
+            self.open.entry(key.clone()).or_insert(open);
+        }
+        for (rule, r) in &run.resolved {
+            let s = self.sums.entry(*rule).or_default();
+            s.0 += r.count;
+            s.1 += r.days;
+        }
+    }
+
+    /// What `current`, just folded in as the last run, carries forward: its findings'
+    /// first-seen times (its own time for a new one), the open findings it could not judge,
+    /// and what it resolved (the sums now less those `before` it).
+    fn carried(&self, current: &HistoryEntry, before: &BTreeMap<RuleId, (usize, f64)>) -> Carried {
+        let first_seen = current
+            .findings
+            .iter()
+            .map(|k| {
+                self.open
+                    .get(k)
+                    .map_or(current.run_time(), |o| o.first_seen)
+            })
+            .collect();
+        let here: foldhash::HashSet<&FindingKey> = current.findings.iter().collect();
+        let mut still_open: Vec<(FindingKey, DateTime<Utc>)> = self
+            .open
+            .iter()
+            .filter(|(k, _)| !here.contains(k))
+            .map(|(k, o)| (k.clone(), o.first_seen))
+            .collect();
+        still_open.sort();
+        let resolved = self
+            .sums
+            .iter()
+            .filter_map(|(rule, (n, days))| {
+                let (n0, days0) = before.get(rule).copied().unwrap_or_default();
+                (*n > n0).then(|| {
+                    let r = Resolved {
+                        count: n - n0,
+                        days: days - days0,
+                    };
+                    (*rule, r)
+                })
+            })
+            .collect();
+        Carried {
+            first_seen,
+            still_open,
+            resolved,
         }
     }
 
@@ -575,5 +657,83 @@ mod tests {
             Some(1),
             "resolved only by the complete run that judged it"
         );
+    }
+
+    /// `entry` as a schema 3 run writes it: carrying what the trend over `before` knew.
+    fn carrying(before: &[HistoryEntry], mut entry: HistoryEntry) -> HistoryEntry {
+        let mut runs = PastRuns::new(&entry.account_id, entry.inventory_generated_at, at(28));
+        runs.add_recent(before, before.len());
+        let (_, carried) = runs.trend_and_carry(&entry);
+        entry.carry(carried);
+        entry
+    }
+
+    #[test]
+    fn the_latest_schema_3_entry_alone_gives_the_trend_the_whole_history_gives() {
+        let e1 = entry(1, 70.0, &[(Tags, "a"), (Enc, "b")], false);
+        let e2 = entry(2, 80.0, &[(Tags, "a"), (Tags, "c")], false);
+        let v3 = carrying(std::slice::from_ref(&e1), e2.clone());
+        assert!(v3.carries_open());
+        assert_eq!(v3.first_seen, vec![at(1), at(2)], "a since day 1, c new");
+        assert_eq!(
+            v3.resolved[&Enc],
+            Resolved {
+                count: 1,
+                days: 1.0
+            }
+        );
+        let current = entry(5, 90.0, &[(Tags, "c"), (Enc, "d")], false);
+        let folded = trend(&[e1, e2], &current, 10);
+        // The entries before the schema 3 one are not read at all.
+        let carried = trend(std::slice::from_ref(&v3), &current, 10);
+        assert_eq!(carried.new, folded.new);
+        assert_eq!(carried.resolved, folded.resolved);
+        assert_eq!(carried.mttr_days, folded.mttr_days);
+    }
+
+    #[test]
+    fn mttr_counts_from_first_seen_even_before_the_window() {
+        let e1 = entry(1, 70.0, &[(Tags, "a")], false);
+        let e2 = carrying(
+            std::slice::from_ref(&e1),
+            entry(2, 70.0, &[(Tags, "a")], false),
+        );
+        let current = entry(5, 90.0, &[], false);
+        // A window of the previous run only: a was first seen on day 1, before it.
+        let t = trend(&[e1.clone(), e2], &current, 1);
+        assert_eq!(t.mttr_days[&Tags].mean_days, 4.0);
+        // Schema 2 entries know only the window: a counts from day 2.
+        let e2_old = entry(2, 70.0, &[(Tags, "a")], false);
+        let t = trend(&[e1, e2_old], &current, 1);
+        assert_eq!(t.mttr_days[&Tags].mean_days, 3.0);
+    }
+
+    #[test]
+    fn an_open_finding_a_run_could_not_judge_is_carried_with_its_first_seen() {
+        let e1 = entry(1, 70.0, &[(Tags, "a")], false);
+        // Day 2 is partial: a is not among its findings, and stays open.
+        let e2 = carrying(std::slice::from_ref(&e1), entry(2, 60.0, &[], true));
+        assert_eq!(e2.still_open, vec![((Tags, "a".to_owned()), at(1))]);
+        assert!(e2.resolved.is_empty(), "a partial run resolves nothing");
+        let t = trend(std::slice::from_ref(&e2), &entry(4, 90.0, &[], false), 10);
+        assert!(t.resolved.is_empty(), "the previous run did not have it");
+        assert_eq!(
+            t.mttr_days[&Tags],
+            Mttr {
+                resolved: 1,
+                mean_days: 3.0
+            },
+            "resolved by the complete run, from day 1"
+        );
+    }
+
+    #[test]
+    fn a_schema_3_entry_reads_back_whole() {
+        let e1 = entry(1, 70.0, &[(Tags, "a")], false);
+        let e2 = carrying(std::slice::from_ref(&e1), entry(2, 60.0, &[], true));
+        let bytes = serde_json::to_vec(&e2).unwrap();
+        let back = crate::document::history_entry(&bytes).unwrap();
+        assert_eq!(back, e2);
+        assert_eq!(back.schema_version, 3);
     }
 }

@@ -56,7 +56,7 @@ pub fn report(
 pub fn audit_export() -> infraqa_core::pack::AuditExport {
     use infraqa_core::RuleId::{S3Encryption as Enc, TagsRequired as Tags};
     use infraqa_core::actions::RemediationAction;
-    use infraqa_core::history::{HISTORY_SCHEMA_VERSION, InventorySnapshot, UnreadRead};
+    use infraqa_core::history::{InventorySnapshot, UnreadRead};
     use infraqa_core::pack::{EvidenceRetention, audit_export};
     use std::collections::BTreeMap;
     let account = "111111111111";
@@ -71,7 +71,7 @@ pub fn audit_export() -> infraqa_core::pack::AuditExport {
             *by_rule.entry(*rule).or_insert(0) += 1;
         }
         HistoryEntry {
-            schema_version: HISTORY_SCHEMA_VERSION,
+            schema_version: 2,
             generated_at: when(day),
             account_id: account.to_owned(),
             inventory_generated_at: Some(when(day)),
@@ -109,6 +109,9 @@ pub fn audit_export() -> infraqa_core::pack::AuditExport {
             },
             unread,
             idle_monthly_saving_usd: None,
+            first_seen: Vec::new(),
+            still_open: Vec::new(),
+            resolved: BTreeMap::new(),
         }
     };
     let denied = UnreadRead {
