@@ -805,6 +805,88 @@ fn the_state_machine_retries_exactly_the_errors_the_handlers_call_retryable() {
     assert!(!text.contains(error(false).error_type()));
 }
 
+/// Step Functions' limits on a Distributed Map run, as its documentation gives them: a child
+/// execution's input (one item, selected) at most 256 KiB, at most 10,000 child executions at
+/// once.
+const MAX_PAYLOAD: usize = 256 * 1024;
+const MAX_DISTRIBUTED_CONCURRENCY: u64 = 10_000;
+
+/// A number parameter's bound in template.yaml (`MinValue`, `MaxValue`) under `name:`.
+fn template_bound(template: &str, name: &str, bound: &str) -> u64 {
+    let block = template
+        .split(&format!("\n  {name}:\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no parameter {name}"));
+    block
+        .lines()
+        .take_while(|l| l.starts_with("    "))
+        .find_map(|l| l.trim().strip_prefix(&format!("{bound}: ")))
+        .unwrap_or_else(|| panic!("{name} has no {bound}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn the_shard_plan_of_1000_accounts_in_4_regions_fits_the_distributed_maps_limits() {
+    let workspace = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let definition = infraqa_tests::state_machine::Definition::load(workspace).unwrap();
+    let map = &definition.json()["States"]["Shards"];
+    // (Loaded with the partition substituted.) The items are read from the plan in S3, never carried in the execution's own input or
+    // output (whose 256 KiB would hold about 700 of them), and each child returns nothing.
+    assert_eq!(
+        map["ItemProcessor"]["ProcessorConfig"]["Mode"],
+        "DISTRIBUTED"
+    );
+    assert_eq!(
+        map["ItemReader"]["Resource"],
+        "arn:aws:states:::s3:getObject"
+    );
+    assert_eq!(map["ItemReader"]["ReaderConfig"]["InputType"], "JSON");
+    assert!(map["ResultPath"].is_null() && map.get("ResultPath").is_some());
+    let check = &map["ItemProcessor"]["States"]["Check"];
+    assert!(check["OutputPath"].is_null() && check.get("OutputPath").is_some());
+    // Concurrency and tolerated failures come from the stack's parameters, bounded there.
+    assert_eq!(map["MaxConcurrencyPath"], "$.max_concurrency");
+    assert_eq!(
+        map["ToleratedFailurePercentagePath"],
+        "$.tolerated_failure_percentage"
+    );
+    let template = std::fs::read_to_string(workspace.join("template.yaml")).unwrap();
+    assert!(template_bound(&template, "MaxConcurrency", "MinValue") >= 1);
+    assert!(template_bound(&template, "MaxConcurrency", "MaxValue") <= MAX_DISTRIBUTED_CONCURRENCY);
+    assert_eq!(
+        template_bound(&template, "ToleratedFailurePercentage", "MaxValue"),
+        100
+    );
+
+    // 1,000 accounts in 4 regions: a global shard and 4 regional ones each.
+    let accounts: Vec<String> = (0..1000)
+        .map(|i| format!("{:012}", 100_000_000_000u64 + i))
+        .collect();
+    let regions: Vec<String> = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"]
+        .map(str::to_owned)
+        .to_vec();
+    let plan = infraqa_pipeline::shards::plan("20261207T060000.000Z", &accounts, &regions, true);
+    assert_eq!(plan.len(), 5_000);
+    let mut file = Vec::new();
+    infraqa_report::write_json(&plan, &mut file).unwrap();
+    let largest = plan
+        .iter()
+        .map(|shard| {
+            serde_json::to_vec(&serde_json::json!({ "shard": shard }))
+                .unwrap()
+                .len()
+        })
+        .max()
+        .unwrap();
+    assert!(largest < MAX_PAYLOAD / 100, "{largest} bytes");
+    eprintln!(
+        "shards.json for 1,000 accounts x 4 regions: {} items, {} bytes; the largest child input {largest} bytes",
+        plan.len(),
+        file.len()
+    );
+}
+
 #[tokio::test]
 #[ignore = "needs the emulator: run `make test`"]
 async fn a_global_shard_names_each_region_enabled_in_its_account_that_the_plan_left_out() {
