@@ -186,6 +186,24 @@ impl PastRuns {
         self.points.push(HistoryPoint::of(entry));
     }
 
+    /// Adds the next run from its summary ([`crate::document::history_summary`]: its figures
+    /// and what it resolved, not its findings), for a run of schema 3 before the one whose
+    /// entry carries the open findings, which must be added after it with
+    /// [`PastRuns::push`]. Only when [`PastRuns::needs_every_finding`] is false.
+    pub fn push_summary(&mut self, entry: &HistoryEntry) {
+        if !self.admits(entry) {
+            return;
+        }
+        self.remediation.add_resolved(entry);
+        self.points.push(HistoryPoint::of(entry));
+    }
+
+    /// Whether every past run's findings are needed (a partial inventory's report tells which
+    /// past findings it may have missed), so no run can be added from its summary.
+    pub fn needs_every_finding(&self) -> bool {
+        self.missable.is_some()
+    }
+
     /// How many runs were added.
     pub fn len(&self) -> usize {
         self.points.len()
@@ -262,7 +280,13 @@ impl HistoryPoint {
         Self {
             generated_at: e.run_time(),
             compliance_score: e.compliance_score,
-            findings: e.findings.len(),
+            // A summary read without its lists counts its findings by severity (the same
+            // findings, counted when the entry was written).
+            findings: if e.findings.is_empty() {
+                e.by_severity.values().sum()
+            } else {
+                e.findings.len()
+            },
             partial: e.partial,
             idle_monthly_saving_usd: e.idle_monthly_saving_usd,
         }
@@ -378,6 +402,11 @@ impl Remediation {
             };
             self.open.entry(key.clone()).or_insert(open);
         }
+        self.add_resolved(run);
+    }
+
+    /// Adds what a run of schema 3 says it resolved.
+    fn add_resolved(&mut self, run: &HistoryEntry) {
         for (rule, r) in &run.resolved {
             let s = self.sums.entry(*rule).or_default();
             s.0 += r.count;

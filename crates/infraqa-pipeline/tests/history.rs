@@ -177,3 +177,62 @@ async fn a_report_reads_only_the_runs_its_trend_needs_and_gets_the_same_trend() 
     assert_eq!(from_period.runs.len(), 3);
     assert_eq!(from_period, export(whole));
 }
+
+#[tokio::test]
+async fn a_window_with_an_entry_of_schema_2_is_read_whole_and_gets_the_same_trend() {
+    let dir = tempfile::tempdir().unwrap();
+    let aws = Aws::new(Default::default());
+    let out = Store::new(Location::Local(dir.path().join("out")), &aws);
+    let history = out.child("history");
+    for day in 1..=6 {
+        let inv = infraqa_core::synthetic::inventory(10 + (day as usize * 5) % 11, at(day, 5));
+        report(&out, &history, &inv, at(day, 6)).await;
+    }
+    let inv = infraqa_core::synthetic::inventory(14, at(7, 5));
+    // Day 4's entry as an earlier release wrote it: no first-seen times, nothing resolved.
+    let path = dir
+        .path()
+        .join("out/history")
+        .join(infraqa_core::names::entry_name(at(4, 5), &inv.account_id));
+    let mut old: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(old["schema_version"], 3);
+    let fields = old.as_object_mut().unwrap();
+    for key in ["first_seen", "still_open", "resolved"] {
+        fields.remove(key);
+    }
+    fields.insert("schema_version".into(), 2.into());
+    std::fs::write(&path, old.to_string()).unwrap();
+
+    // The run being reported, as its entry says it (the trend compares it with the others).
+    let policy = Policy::from_toml("[tags]\nrequired = [\"Owner\"]\n", "p.toml").unwrap();
+    let none = || infraqa_core::trend::PastRuns::of(&inv, &[], at(7, 6), 0);
+    let current = infraqa_core::report::history_entry(&infraqa_core::report::build(
+        infraqa_core::report::ReportInput {
+            inventory: infraqa_core::report::digest(
+                &inv,
+                &policy,
+                &mut none(),
+                infraqa_core::prices::PriceTable::embedded(),
+                at(7, 6),
+            ),
+            check: check(&inv, &policy, at(7, 6)),
+            past: none(),
+            now: at(7, 6),
+        },
+    ));
+    let (all, _) = load_period_history(&history, NaiveDate::MIN, NaiveDate::MAX)
+        .await
+        .unwrap();
+    for last_n in [2, 5] {
+        // With day 4 in the window every entry is read whole; without it, the newest whole and
+        // the others as summaries. Either way the trend is the one of every entry read whole.
+        let (read, problems) = load_past_runs(&history, &inv, at(7, 6), last_n)
+            .await
+            .unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        let whole = infraqa_core::trend::PastRuns::of(&inv, &all, at(7, 6), last_n);
+        assert_eq!(read.len(), last_n);
+        assert_eq!(read.trend(&current), whole.trend(&current), "last {last_n}");
+    }
+}

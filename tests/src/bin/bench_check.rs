@@ -40,6 +40,14 @@ fn past_runs(from: &std::path::Path, to: &std::path::Path, runs: usize) -> anyho
         past.generated_at -= back;
         let taken = past.inventory_generated_at.unwrap_or(past.generated_at) - back;
         past.inventory_generated_at = Some(taken);
+        // As that run would have carried them: first seen no later than it.
+        for t in past
+            .first_seen
+            .iter_mut()
+            .chain(past.still_open.iter_mut().map(|(_, t)| t))
+        {
+            *t = (*t - back).min(taken);
+        }
         let name = infraqa_core::names::entry_name(taken, &past.account_id);
         let mut file = std::io::BufWriter::new(std::fs::File::create(to.join(name))?);
         infraqa_report::write_json(&past, &mut file)?;
