@@ -20,13 +20,9 @@ pub struct MemberRole {
     pub session_duration: Duration,
 }
 
-/// The partition of a region: `aws-cn` in China, `aws-us-gov` in GovCloud, else `aws`.
+/// The partition of a region (`aws` where none is known).
 fn partition(region: Option<&str>) -> &'static str {
-    match region {
-        Some(r) if r.starts_with("cn-") => "aws-cn",
-        Some(r) if r.starts_with("us-gov-") => "aws-us-gov",
-        _ => "aws",
-    }
+    region.map_or("aws", infraqa_core::model::partition)
 }
 
 /// The region of the partition's one Organizations endpoint: us-east-1 (cn-northwest-1 in
