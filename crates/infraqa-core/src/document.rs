@@ -179,63 +179,6 @@ pub fn history_entry(bytes: &[u8]) -> Result<HistoryEntry, DocumentError> {
     read(bytes, DocumentKind::HistoryEntry)
 }
 
-/// A history entry without its finding lists: everything a trend needs of a run whose open
-/// findings a later entry carries (its figures, what it resolved). The lists are read past
-/// without being kept; a finding count comes from `by_severity`.
-#[derive(Deserialize)]
-struct EntrySummary {
-    schema_version: u32,
-    generated_at: chrono::DateTime<chrono::Utc>,
-    account_id: String,
-    #[serde(default)]
-    inventory_generated_at: Option<chrono::DateTime<chrono::Utc>>,
-    partial: bool,
-    compliance_score: f64,
-    in_scope_resources: usize,
-    compliant_resources: usize,
-    #[serde(default)]
-    not_evaluated_resources: usize,
-    by_severity: std::collections::BTreeMap<crate::Severity, usize>,
-    by_rule: std::collections::BTreeMap<crate::RuleId, usize>,
-    inventory: crate::history::InventorySnapshot,
-    #[serde(default)]
-    unread: Vec<crate::history::UnreadRead>,
-    #[serde(default)]
-    idle_monthly_saving_usd: Option<f64>,
-    #[serde(default)]
-    resolved: std::collections::BTreeMap<crate::RuleId, crate::history::Resolved>,
-}
-versioned!(EntrySummary);
-
-/// Reads a history entry's figures and what it resolved, not its finding lists (left empty):
-/// for a run whose open findings a later entry carries (see [`HistoryEntry::carries_open`]).
-pub fn history_summary(bytes: &[u8]) -> Result<HistoryEntry, DocumentError> {
-    let s: EntrySummary = read(bytes, DocumentKind::HistoryEntry)?;
-    Ok(HistoryEntry {
-        schema_version: s.schema_version,
-        generated_at: s.generated_at,
-        account_id: s.account_id,
-        inventory_generated_at: s.inventory_generated_at,
-        partial: s.partial,
-        compliance_score: s.compliance_score,
-        in_scope_resources: s.in_scope_resources,
-        compliant_resources: s.compliant_resources,
-        not_evaluated_resources: s.not_evaluated_resources,
-        by_severity: s.by_severity,
-        by_rule: s.by_rule,
-        findings: Vec::new(),
-        severities: Vec::new(),
-        exempted: Vec::new(),
-        not_evaluated: Vec::new(),
-        inventory: s.inventory,
-        unread: s.unread,
-        idle_monthly_saving_usd: s.idle_monthly_saving_usd,
-        first_seen: Vec::new(),
-        still_open: Vec::new(),
-        resolved: s.resolved,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -186,24 +186,6 @@ impl PastRuns {
         self.points.push(HistoryPoint::of(entry));
     }
 
-    /// Adds the next run from its summary ([`crate::document::history_summary`]: its figures
-    /// and what it resolved, not its findings), for a run of schema 3 before the one whose
-    /// entry carries the open findings, which must be added after it with
-    /// [`PastRuns::push`]. Only when [`PastRuns::needs_every_finding`] is false.
-    pub fn push_summary(&mut self, entry: &HistoryEntry) {
-        if !self.admits(entry) {
-            return;
-        }
-        self.remediation.add_resolved(entry);
-        self.points.push(HistoryPoint::of(entry));
-    }
-
-    /// Whether every past run's findings are needed (a partial inventory's report tells which
-    /// past findings it may have missed), so no run can be added from its summary.
-    pub fn needs_every_finding(&self) -> bool {
-        self.missable.is_some()
-    }
-
     /// How many runs were added.
     pub fn len(&self) -> usize {
         self.points.len()
@@ -280,13 +262,7 @@ impl HistoryPoint {
         Self {
             generated_at: e.run_time(),
             compliance_score: e.compliance_score,
-            // A summary read without its lists counts its findings by severity (the same
-            // findings, counted when the entry was written).
-            findings: if e.findings.is_empty() {
-                e.by_severity.values().sum()
-            } else {
-                e.findings.len()
-            },
+            findings: e.findings.len(),
             partial: e.partial,
             idle_monthly_saving_usd: e.idle_monthly_saving_usd,
         }
@@ -402,11 +378,6 @@ impl Remediation {
             };
             self.open.entry(key.clone()).or_insert(open);
         }
-        self.add_resolved(run);
-    }
-
-    /// Adds what a run of schema 3 says it resolved.
-    fn add_resolved(&mut self, run: &HistoryEntry) {
         for (rule, r) in &run.resolved {
             let s = self.sums.entry(*rule).or_default();
             s.0 += r.count;
@@ -427,11 +398,11 @@ impl Remediation {
                     .map_or(current.run_time(), |o| o.first_seen)
             })
             .collect();
-        let here: foldhash::HashSet<&FindingKey> = current.findings.iter().collect();
+        // Folded in last, `current` left `in_last` set on exactly the open findings it has.
         let mut still_open: Vec<(FindingKey, DateTime<Utc>)> = self
             .open
             .iter()
-            .filter(|(k, _)| !here.contains(k))
+            .filter(|(_, o)| !o.in_last)
             .map(|(k, o)| (k.clone(), o.first_seen))
             .collect();
         still_open.sort();

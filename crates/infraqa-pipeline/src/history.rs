@@ -35,7 +35,7 @@ pub async fn load_past_runs(
         last_n,
     );
     // Each run by when its inventory was taken: a named one still to read, another read now.
-    let mut runs: Vec<(chrono::NaiveDateTime, Run)> = Vec::new();
+    let mut runs: Vec<(chrono::NaiveDateTime, Result<String, HistoryEntry>)> = Vec::new();
     let (named, odd): (Vec<String>, Vec<String>) = names
         .into_iter()
         .partition(|n| entry_name_parts(n).is_some());
@@ -43,7 +43,7 @@ pub async fn load_past_runs(
         match decode_entry(&name, &bytes) {
             Ok(e) if past.admits(&e) => {
                 let taken = e.inventory_generated_at.unwrap_or(e.generated_at);
-                runs.push((taken.naive_utc(), Run::Read(Box::new(e))));
+                runs.push((taken.naive_utc(), Err(e)));
             }
             Ok(_) => {}
             Err(problem) => problems.push(problem),
@@ -52,25 +52,21 @@ pub async fn load_past_runs(
     runs.extend(
         named
             .into_iter()
-            .filter_map(|n| Some((entry_name_parts(&n)?.0, Run::Named(n)))),
+            .filter_map(|n| Some((entry_name_parts(&n)?.0, Ok(n)))),
     );
     runs.sort_by_key(|(taken, _)| *taken);
     let skip = runs.len().saturating_sub(last_n);
-    let window: Vec<Run> = runs.into_iter().skip(skip).map(|(_, run)| run).collect();
-    if !past.needs_every_finding() && add_from_summaries(history, &window, &mut past).await? {
-        return Ok((past, problems));
-    }
     // Each entry is decoded on a second core while the one before is folded in: at a million
     // resources each takes a fraction of a second, and at most two are in memory.
     let mut decoded: Option<HistoryEntry> = None;
-    for run in window {
+    for (_, run) in runs.into_iter().skip(skip) {
         let before = decoded.take();
         let next = match run {
-            Run::Read(entry) => {
+            Err(entry) => {
                 fold_in(&mut past, before);
-                Ok(*entry)
+                Ok(entry)
             }
-            Run::Named(name) => match history.get(&name).await? {
+            Ok(name) => match history.get(&name).await? {
                 None => {
                     decoded = before;
                     problems.push(format!("history entry {name} skipped: it was deleted"));
@@ -92,65 +88,6 @@ pub async fn load_past_runs(
     }
     fold_in(&mut past, decoded);
     Ok((past, problems))
-}
-
-/// A past run to add.
-enum Run {
-    /// The name of its entry, still to read.
-    Named(String),
-    /// Its entry, read already (a name of another form is read to be placed).
-    Read(Box<HistoryEntry>),
-}
-
-/// Adds the runs of `window` (oldest first) the fast way when it can: the newest entry read
-/// whole, and every other as a summary without its finding lists
-/// ([`infraqa_core::document::history_summary`]), which is exact when the newest entry carries
-/// the open findings and every other is of schema 3 (it says what it resolved). Otherwise, or
-/// when an entry cannot be read, adds nothing and returns false: the caller reads them all
-/// whole, and names what it skips.
-async fn add_from_summaries(
-    history: &Store,
-    window: &[Run],
-    past: &mut PastRuns,
-) -> Result<bool, PipelineError> {
-    let Some((newest, older)) = window.split_last() else {
-        return Ok(true);
-    };
-    let newest = match newest {
-        Run::Read(entry) => (**entry).clone(),
-        Run::Named(name) => match history.get(name).await? {
-            Some(bytes) => match decode_entry(name, &bytes) {
-                Ok(entry) => entry,
-                Err(_) => return Ok(false),
-            },
-            None => return Ok(false),
-        },
-    };
-    if !newest.carries_open() || !past.admits(&newest) {
-        return Ok(false);
-    }
-    let mut summaries = Vec::with_capacity(older.len());
-    for run in older {
-        let summary = match run {
-            Run::Read(entry) => (**entry).clone(),
-            Run::Named(name) => match history.get(name).await? {
-                Some(bytes) => match infraqa_core::document::history_summary(&bytes) {
-                    Ok(summary) => summary,
-                    Err(_) => return Ok(false),
-                },
-                None => return Ok(false),
-            },
-        };
-        if summary.schema_version < 3 {
-            return Ok(false);
-        }
-        summaries.push(summary);
-    }
-    for summary in &summaries {
-        past.push_summary(summary);
-    }
-    past.push(&newest);
-    Ok(true)
 }
 
 /// Adds `entry`, if any, to `past`, and frees it.

@@ -179,7 +179,7 @@ async fn a_report_reads_only_the_runs_its_trend_needs_and_gets_the_same_trend() 
 }
 
 #[tokio::test]
-async fn a_window_with_an_entry_of_schema_2_is_read_whole_and_gets_the_same_trend() {
+async fn a_window_mixing_entries_of_schema_2_and_3_gets_the_trend_of_every_entry() {
     let dir = tempfile::tempdir().unwrap();
     let aws = Aws::new(Default::default());
     let out = Store::new(Location::Local(dir.path().join("out")), &aws);
@@ -225,8 +225,8 @@ async fn a_window_with_an_entry_of_schema_2_is_read_whole_and_gets_the_same_tren
         .await
         .unwrap();
     for last_n in [2, 5] {
-        // With day 4 in the window every entry is read whole; without it, the newest whole and
-        // the others as summaries. Either way the trend is the one of every entry read whole.
+        // With day 4 in the window (schema 2 among schema 3) and without it, the trend the
+        // report reads is the one of every entry.
         let (read, problems) = load_past_runs(&history, &inv, at(7, 6), last_n)
             .await
             .unwrap();
