@@ -198,21 +198,22 @@ impl Latency {
 /// changes between two sends of the same call (the signature, its date, the SDK's invocation
 /// id and user agent).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct RequestKey {
-    service: Option<String>,
-    region: Option<String>,
-    method: hyper::Method,
-    path_and_query: String,
-    target: Option<String>,
-    body: Bytes,
+pub(crate) struct RequestKey {
+    pub(crate) service: Option<String>,
+    pub(crate) operation: Option<String>,
+    pub(crate) region: Option<String>,
+    pub(crate) method: hyper::Method,
+    pub(crate) path_and_query: String,
+    pub(crate) target: Option<String>,
+    pub(crate) body: Bytes,
 }
 
 /// An answer as the emulator gave it.
 #[derive(Debug, Clone)]
-struct Answer {
-    status: hyper::StatusCode,
-    headers: hyper::HeaderMap,
-    body: Bytes,
+pub(crate) struct Answer {
+    pub(crate) status: hyper::StatusCode,
+    pub(crate) headers: hyper::HeaderMap,
+    pub(crate) body: Bytes,
 }
 
 /// The emulator's answers to the reads one proxy forwarded, shared with the proxy that
@@ -231,7 +232,7 @@ impl Recording {
         self.answers().is_empty()
     }
 
-    fn answers(&self) -> std::sync::MutexGuard<'_, HashMap<RequestKey, Answer>> {
+    pub(crate) fn answers(&self) -> std::sync::MutexGuard<'_, HashMap<RequestKey, Answer>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -246,6 +247,8 @@ pub enum Replay {
     Record(Recording),
     /// Answer reads found in the recording from it; forward the rest.
     Serve(Recording),
+    /// Answer every request from a recording served as a larger estate; forward nothing.
+    Scaled(crate::scaled::Scaled),
 }
 
 /// Whether a request only reads, so its answer can be replayed while nothing is written: a
@@ -453,10 +456,12 @@ async fn handle(
     }
 
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let key = (is_read(&parts.method, seen.operation.as_deref())
+    let key = ((is_read(&parts.method, seen.operation.as_deref())
         && !matches!(state.replay, Replay::Off))
+        || matches!(state.replay, Replay::Scaled(_)))
     .then(|| RequestKey {
         service: seen.service.clone(),
+        operation: seen.operation.clone(),
         region: seen.region.clone(),
         method: parts.method.clone(),
         path_and_query: path.to_owned(),
@@ -467,6 +472,9 @@ async fn handle(
             .map(str::to_owned),
         body: body.clone(),
     });
+    if let (Replay::Scaled(scaled), Some(key)) = (&state.replay, &key) {
+        return Ok(Reply::Answer(scaled.serve(key)));
+    }
     if let (Replay::Serve(recording), Some(key), None) = (&state.replay, &key, &after) {
         let found = recording.answers().get(key).cloned();
         if let Some(answer) = found {
@@ -608,7 +616,7 @@ fn access_denied(service: &str) -> Response<Full<Bytes>> {
 }
 
 /// The throttling error each protocol really uses.
-fn throttled(service: &str) -> Response<Full<Bytes>> {
+pub(crate) fn throttled(service: &str) -> Response<Full<Bytes>> {
     match protocol(service) {
         "ec2" => xml(503, "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>x</RequestID></Response>".to_owned()),
         "rest-xml" => xml(503, "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>x</RequestId></Error>".to_owned()),

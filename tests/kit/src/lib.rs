@@ -9,6 +9,7 @@ pub mod fault_proxy;
 pub mod metrics;
 pub mod objects;
 pub mod runtime;
+pub mod scaled;
 pub mod seed;
 pub mod state_machine;
 

@@ -16,6 +16,7 @@ use infraqa_core::{Inventory, ResourceType};
 use infraqa_tests::emulator::Emulator;
 use infraqa_tests::fault_proxy::{FaultProxy, Latency, Recording, Replay};
 use infraqa_tests::measure;
+use infraqa_tests::scaled::Scaled;
 use infraqa_tests::seed::{BenchEstate, seed_bench_estate};
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -148,8 +149,8 @@ struct Row {
     minimum: u64,
     errors: usize,
     longest: String,
-    /// Requests answered from the recording, of all the proxy saw.
-    replayed: (u64, u64),
+    /// What answered the scan's requests.
+    answered_by: String,
 }
 
 impl Row {
@@ -162,10 +163,7 @@ impl Row {
             "| {} | {} ms | {} | {:.1} s | {:.1} s | {:.2} s | {:.2} s ({:.3} ms) | {:.0} MB (budget {:.0}) | {} ({:.3}/resource) | {} ({:.2}x) | {} | {} |",
             self.resources,
             self.latency_ms,
-            match self.replayed {
-                (0, _) => "emulator".to_owned(),
-                (n, of) => format!("recording ({n} of {of})"),
-            },
+            self.answered_by,
             self.scan_s,
             self.run_s,
             self.cpu_s,
@@ -195,7 +193,7 @@ fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
 /// issue's own estate of 1,000 instances, 200 buckets and 200 roles, on which the tuned peer
 /// made 1,515 calls). Default: the issue's estate, then 1,000, 10,000 and 50,000 resources.
 fn estates() -> Vec<BenchEstate> {
-    let spec = std::env::var("BENCH_SCALES").unwrap_or_else(|_| "issue,1000,10000,50000".into());
+    let spec = std::env::var("BENCH_SCALES").unwrap_or_else(|_| "issue,1000".into());
     spec.split(',')
         .filter_map(|x| match x.trim() {
             "issue" => Some(ISSUE_ESTATE),
@@ -204,8 +202,107 @@ fn estates() -> Vec<BenchEstate> {
         .collect()
 }
 
+/// Where a run's answers came from.
+enum Source<'a> {
+    Emulator,
+    Recording,
+    Scaled(&'a Scaled),
+}
+
+/// One `infraqa run` through `proxy`, measured, with its inventory checked and reported alone
+/// to tell the scan's CPU from the run's.
+async fn measure_run(
+    work: &std::path::Path,
+    policy: &std::path::Path,
+    mut env: Vec<(String, String)>,
+    proxy: &FaultProxy,
+    source: Source<'_>,
+    name: String,
+) -> anyhow::Result<(Row, Inventory)> {
+    let out = work.join(format!("run-{name}"));
+    env.push(("AWS_ENDPOINT_URL".into(), proxy.url().to_owned()));
+    let arg = |p: &std::path::Path| p.display().to_string();
+    let args = ["--quiet", "run", "--policy"]
+        .map(str::to_owned)
+        .into_iter()
+        .chain([arg(policy), "--out".into(), arg(&out)])
+        .collect();
+    let measured = tokio::task::spawn_blocking(move || measure::run(&[args], &env)).await??;
+    let inventory: Inventory = serde_json::from_slice(&std::fs::read(out.join("inventory.json"))?)?;
+    // The same inventory checked and reported alone: the run's CPU less this is the scan's.
+    let again = work.join(format!("again-{name}"));
+    let command = |verb: &str, extra: &[String]| -> Vec<String> {
+        ["--quiet", verb, "--policy"]
+            .map(str::to_owned)
+            .into_iter()
+            .chain([
+                arg(policy),
+                "--inventory".into(),
+                arg(&out.join("inventory.json")),
+            ])
+            .chain(extra.iter().cloned())
+            .chain(["--out".into(), arg(&again)])
+            .collect()
+    };
+    let check = command("check", &[]);
+    let report = command(
+        "report",
+        &["--findings".into(), arg(&again.join("findings.json"))],
+    );
+    let offline =
+        tokio::task::spawn_blocking(move || measure::run(&[check, report], &[])).await??;
+    let row = Row {
+        resources: inventory.resources.len(),
+        latency_ms: 0,
+        answered_by: match source {
+            Source::Emulator => "emulator".to_owned(),
+            Source::Recording => {
+                format!("recording ({} of {})", proxy.replayed(), proxy.requests())
+            }
+            Source::Scaled(scaled) => format!(
+                "recording x{} ({} served, {} throttled, {} unanswered)",
+                scaled.copies(),
+                scaled.served(),
+                scaled.throttles(),
+                scaled.misses()
+            ),
+        },
+        scan_s: inventory.stats.duration_ms as f64 / 1000.0,
+        run_s: measured.wall.as_secs_f64(),
+        cpu_s: measured.usage.cpu.as_secs_f64(),
+        scan_cpu_s: measured
+            .usage
+            .cpu
+            .saturating_sub(offline.usage.cpu)
+            .as_secs_f64(),
+        peak_mb: measured.usage.peak_rss_kib as f64 / 1024.0,
+        calls: inventory.stats.total_calls(),
+        minimum: minimum_calls(&inventory).values().sum(),
+        errors: inventory.errors.len(),
+        longest: inventory
+            .stats
+            .longest_unit()
+            .map_or_else(String::new, ToString::to_string),
+    };
+    Ok((row, inventory))
+}
+
+fn print_calls(row: &Row, inventory: &Inventory) {
+    eprintln!("calls by service at {} resources:", row.resources);
+    for (svc, ops) in &inventory.stats.api_calls {
+        let detail = ops
+            .iter()
+            .map(|(op, c)| format!("{op} {c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        eprintln!("  {svc:<11} {:>6}  ({detail})", ops.values().sum::<u64>());
+    }
+    eprintln!("  minimum by service: {:?}", minimum_calls(inventory));
+}
+
 async fn bench() -> anyhow::Result<()> {
     let latency_ms = env_list("BENCH_LATENCY_MS", &[40])[0] as u64;
+    let copies = env_list("BENCH_COPIES", &[10, 100]);
     let emulator = Emulator::from_env()?;
     let work = tempfile::tempdir()?;
     let policy = work.path().join("policy.toml");
@@ -216,6 +313,8 @@ async fn bench() -> anyhow::Result<()> {
         ),
     )?;
     let mut rows = Vec::new();
+    // The largest seeded estate's recording and account, to serve scaled up.
+    let mut largest = None;
     for (scale, shape) in estates().into_iter().enumerate() {
         let account = emulator.fresh_account().await?;
         let suffix = account.account_id.chars().rev().take(6).collect::<String>();
@@ -228,6 +327,10 @@ async fn bench() -> anyhow::Result<()> {
             (0, Replay::Record(recording.clone())),
             (latency_ms, Replay::Serve(recording.clone())),
         ] {
+            let source = match replay {
+                Replay::Record(_) => Source::Emulator,
+                _ => Source::Recording,
+            };
             let proxy = FaultProxy::with_replay(
                 emulator.url(),
                 vec![],
@@ -235,68 +338,11 @@ async fn bench() -> anyhow::Result<()> {
                 replay,
             )
             .await?;
-            let out = work.path().join(format!("run-{scale}-{delay}"));
-            let mut env = account.environment(REGIONS[0]);
-            env.push(("AWS_ENDPOINT_URL".into(), proxy.url().to_owned()));
-            let args = ["--quiet", "run", "--policy"]
-                .map(str::to_owned)
-                .into_iter()
-                .chain([policy.display().to_string(), "--out".into()])
-                .chain([out.display().to_string()])
-                .collect();
-            let measured =
-                tokio::task::spawn_blocking(move || measure::run(&[args], &env)).await??;
-            let inventory: Inventory =
-                serde_json::from_slice(&std::fs::read(out.join("inventory.json"))?)?;
-            // The same inventory checked and reported alone: the run's CPU less this is the
-            // scan's.
-            let again = work.path().join(format!("again-{scale}-{delay}"));
-            let arg = |p: &std::path::Path| p.display().to_string();
-            let check: Vec<String> = vec![
-                "--quiet".into(),
-                "check".into(),
-                "--policy".into(),
-                arg(&policy),
-                "--inventory".into(),
-                arg(&out.join("inventory.json")),
-                "--out".into(),
-                arg(&again),
-            ];
-            let report: Vec<String> = vec![
-                "--quiet".into(),
-                "report".into(),
-                "--policy".into(),
-                arg(&policy),
-                "--inventory".into(),
-                arg(&out.join("inventory.json")),
-                "--findings".into(),
-                arg(&again.join("findings.json")),
-                "--out".into(),
-                arg(&again),
-            ];
-            let offline =
-                tokio::task::spawn_blocking(move || measure::run(&[check, report], &[])).await??;
-            let row = Row {
-                resources: inventory.resources.len(),
-                latency_ms: delay,
-                scan_s: inventory.stats.duration_ms as f64 / 1000.0,
-                run_s: measured.wall.as_secs_f64(),
-                cpu_s: measured.usage.cpu.as_secs_f64(),
-                scan_cpu_s: measured
-                    .usage
-                    .cpu
-                    .saturating_sub(offline.usage.cpu)
-                    .as_secs_f64(),
-                peak_mb: measured.usage.peak_rss_kib as f64 / 1024.0,
-                calls: inventory.stats.total_calls(),
-                minimum: minimum_calls(&inventory).values().sum(),
-                errors: inventory.errors.len(),
-                longest: inventory
-                    .stats
-                    .longest_unit()
-                    .map_or_else(String::new, ToString::to_string),
-                replayed: (proxy.replayed(), proxy.requests()),
-            };
+            let env = account.environment(REGIONS[0]);
+            let name = format!("{scale}-{delay}");
+            let (mut row, inventory) =
+                measure_run(work.path(), &policy, env, &proxy, source, name).await?;
+            row.latency_ms = delay;
             if delay == 0 && shape == ISSUE_ESTATE {
                 println!(
                     "the scale issue's estate: {} calls, {:.2}x the tuned peer's {PEER_CALLS} (target at most 0.6x)",
@@ -305,24 +351,49 @@ async fn bench() -> anyhow::Result<()> {
                 );
             }
             if delay == 0 {
-                eprintln!("calls by service at {} resources:", row.resources);
-                for (svc, ops) in &inventory.stats.api_calls {
-                    let detail = ops
-                        .iter()
-                        .map(|(op, c)| format!("{op} {c}"))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    eprintln!("  {svc:<11} {:>6}  ({detail})", ops.values().sum::<u64>());
-                }
-                eprintln!("  minimum by service: {:?}", minimum_calls(&inventory));
+                print_calls(&row, &inventory);
             }
+            row.print();
+            rows.push(row);
+        }
+        if largest
+            .as_ref()
+            .is_none_or(|(s, _, _): &(BenchEstate, _, _)| s.instances < shape.instances)
+        {
+            largest = Some((shape, recording, account));
+        }
+    }
+    // The largest recording served as estates `BENCH_COPIES` times larger, as AWS answers:
+    // a round trip per request and its published throttling.
+    if let Some((_, recording, account)) = largest {
+        for n in copies {
+            let scaled = Scaled::new(&recording, u32::try_from(n)?);
+            let proxy = FaultProxy::with_replay(
+                emulator.url(),
+                vec![],
+                Latency::fixed(Duration::from_millis(latency_ms)),
+                Replay::Scaled(scaled.clone()),
+            )
+            .await?;
+            let env = account.environment(REGIONS[0]);
+            let (mut row, inventory) = measure_run(
+                work.path(),
+                &policy,
+                env,
+                &proxy,
+                Source::Scaled(&scaled),
+                format!("x{n}"),
+            )
+            .await?;
+            row.latency_ms = latency_ms;
+            print_calls(&row, &inventory);
             row.print();
             rows.push(row);
         }
     }
     println!();
     println!(
-        "infraqa run over seeded emulator estates ({} regions), measured in its own process",
+        "infraqa run over seeded emulator estates ({} regions) and those recordings scaled up, measured in its own process",
         REGIONS.len()
     );
     println!(
