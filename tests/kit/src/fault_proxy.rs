@@ -247,7 +247,8 @@ pub enum Replay {
     Record(Recording),
     /// Answer reads found in the recording from it; forward the rest.
     Serve(Recording),
-    /// Answer every request from a recording served as a larger estate; forward nothing.
+    /// Answer reads from a recording served as a larger estate (and `AssumeRole` for its
+    /// accounts); forward writes.
     Scaled(crate::scaled::Scaled),
 }
 
@@ -473,7 +474,12 @@ async fn handle(
         body: body.clone(),
     });
     if let (Replay::Scaled(scaled), Some(key)) = (&state.replay, &key) {
-        return Ok(Reply::Answer(scaled.serve(key)));
+        let scope = scope(&parts.headers);
+        let signer = scope.as_deref().and_then(|s| s.split('/').next());
+        let read = is_read(&parts.method, seen.operation.as_deref());
+        if let Some(answer) = scaled.serve(key, signer, read) {
+            return Ok(Reply::Answer(answer));
+        }
     }
     if let (Replay::Serve(recording), Some(key), None) = (&state.replay, &key, &after) {
         let found = recording.answers().get(key).cloned();

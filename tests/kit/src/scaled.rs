@@ -19,6 +19,10 @@
 //!   of the original resource with the copy's names.
 //! - **Batched metric reads** (`GetMetricData`) are answered per query as the emulator answers
 //!   a resource without data points: complete and empty.
+//! - **Accounts.** [`Scaled::for_accounts`] also serves the recorded account as many accounts
+//!   reached through `AssumeRole`: the role's credentials name the account they were issued
+//!   for (credentials are not part of a recording's key), and each account is answered as its
+//!   own copies of the estate with its own id in every ARN, and its own throttling buckets.
 //! - **Throttling** at the rates AWS publishes per account and region ([`RATES`]), with each
 //!   protocol's own throttling error; what AWS does not publish is not throttled.
 //!
@@ -254,19 +258,33 @@ pub struct Scaled(Arc<Inner>);
 #[derive(Debug)]
 struct Inner {
     copies: u32,
+    /// The recorded account's id, and each served account's number (the recorded one is 0).
+    template: Option<String>,
+    accounts: HashMap<String, u32>,
     lists: HashMap<RequestKey, Listing>,
     reads: HashMap<RequestKey, (Answer, Template)>,
     /// An identifier with a copy's suffix: group 1 what precedes it, 2 the original, 3 `k`.
     suffixed: Option<Regex>,
-    buckets: Mutex<HashMap<(String, String), Bucket>>,
+    buckets: Mutex<HashMap<(String, String, String), Bucket>>,
     served: AtomicU64,
     misses: AtomicU64,
+    /// What it could not answer, by service and operation.
+    missed: Mutex<std::collections::BTreeMap<String, u64>>,
     throttles: AtomicU64,
 }
 
 impl Scaled {
     /// Serves `recording` as an estate with `copies` copies of each of its resources.
     pub fn new(recording: &crate::fault_proxy::Recording, copies: u32) -> Self {
+        Self::with(recording, copies, None, HashMap::new())
+    }
+
+    fn with(
+        recording: &crate::fault_proxy::Recording,
+        copies: u32,
+        template: Option<String>,
+        accounts: HashMap<String, u32>,
+    ) -> Self {
         let recorded: Vec<(RequestKey, Answer)> = recording
             .answers()
             .iter()
@@ -313,14 +331,32 @@ impl Scaled {
         }
         Self(Arc::new(Inner {
             copies: copies.max(1),
+            template,
+            accounts,
             lists,
             reads,
             suffixed,
             buckets: Mutex::new(HashMap::new()),
             served: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            missed: Mutex::default(),
             throttles: AtomicU64::new(0),
         }))
+    }
+
+    /// [`Scaled::new`] serving `accounts` too, each as `copies` copies of the estate recorded
+    /// in account `recorded`, reached through `AssumeRole`.
+    pub fn for_accounts(
+        recording: &crate::fault_proxy::Recording,
+        copies: u32,
+        recorded: &str,
+        accounts: &[String],
+    ) -> Self {
+        let numbers = std::iter::once(recorded.to_owned())
+            .chain(accounts.iter().filter(|a| *a != recorded).cloned())
+            .zip(0..)
+            .collect();
+        Self::with(recording, copies, Some(recorded.to_owned()), numbers)
     }
 
     /// Resources in the served estate per resource of the recording.
@@ -338,18 +374,44 @@ impl Scaled {
         self.0.misses.load(Ordering::Relaxed)
     }
 
+    /// The requests it could not answer, counted by service and operation.
+    pub fn missed(&self) -> std::collections::BTreeMap<String, u64> {
+        self.0
+            .missed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// Requests answered with a throttling error.
     pub fn throttles(&self) -> u64 {
         self.0.throttles.load(Ordering::Relaxed)
     }
 
-    /// Answers one request.
-    pub(crate) fn serve(&self, key: &RequestKey) -> Response<Full<Bytes>> {
+    /// Answers one request, signed with the access key `signer`; `None` for a write (not
+    /// `read`), which the proxy forwards.
+    pub(crate) fn serve(
+        &self,
+        key: &RequestKey,
+        signer: Option<&str>,
+        read: bool,
+    ) -> Option<Response<Full<Bytes>>> {
+        let assume = key.service.as_deref() == Some("sts")
+            && key.operation.as_deref() == Some("AssumeRole")
+            && self.0.template.is_some();
+        (read || assume).then(|| self.answer(key, signer))
+    }
+
+    fn answer(&self, key: &RequestKey, signer: Option<&str>) -> Response<Full<Bytes>> {
         let inner = &self.0;
         let service = key.service.as_deref().unwrap_or_default();
         let operation = key.operation.as_deref().unwrap_or_default();
         let region = key.region.as_deref().unwrap_or_default();
-        if !inner.admit(service, operation, region) {
+        let account = signer
+            .and_then(|k| k.strip_prefix(ISSUED))
+            .and_then(|id| inner.accounts.get_key_value(id));
+        let (account_id, number) = account.map_or(("", 0), |(id, n)| (id.as_str(), *n));
+        if !inner.admit(account_id, service, operation, region) {
             inner.throttles.fetch_add(1, Ordering::Relaxed);
             return throttled(service);
         }
@@ -357,19 +419,39 @@ impl Scaled {
         if (service, operation) == ("monitoring", "GetMetricData") {
             return metric_data(&key.body);
         }
-        let (original, copy) = inner.original(key);
+        if (service, operation) == ("sts", "AssumeRole") {
+            return assumed(&key.body);
+        }
+        let (mut original, copy) = inner.original(key);
+        // What the account asks of itself, as the recorded account asked it.
+        if let (Some(template), 1..) = (&inner.template, number) {
+            original.path_and_query = original.path_and_query.replace(account_id, template);
+            let body = String::from_utf8_lossy(&original.body).replace(account_id, template);
+            original.body = Bytes::from(body);
+        }
         let normal = normalize(&original);
+        // The account's id where the recorded account's stood.
+        let own = |body: String| match (&inner.template, number) {
+            (Some(template), 1..) => body.replace(template.as_str(), account_id),
+            _ => body,
+        };
         if let Some(listing) = inner.lists.get(&normal) {
-            return inner.page(listing, key);
+            return inner.page(listing, key, number, own);
         }
         match inner.reads.get(&normal) {
             Some((answer, template)) => {
                 let mut body = String::with_capacity(template.text.len() + 16);
                 template.render(copy, &mut body);
-                respond(answer, body)
+                respond(answer, own(body))
             }
             None => {
                 inner.misses.fetch_add(1, Ordering::Relaxed);
+                *inner
+                    .missed
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .entry(format!("{service} {operation}"))
+                    .or_default() += 1;
                 text(
                     500,
                     format!("the scaled replay has no recording of {service} {operation}"),
@@ -381,7 +463,7 @@ impl Scaled {
 
 impl Inner {
     /// Takes a token from the request's bucket, if its API is throttled.
-    fn admit(&self, service: &str, operation: &str, region: &str) -> bool {
+    fn admit(&self, account: &str, service: &str, operation: &str, region: &str) -> bool {
         let Some((_, _, size, refill, _)) = RATES
             .iter()
             .find(|(s, prefix, ..)| *s == service && operation.starts_with(prefix))
@@ -391,7 +473,7 @@ impl Inner {
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         let now = Instant::now();
         let bucket = buckets
-            .entry((service.to_owned(), region.to_owned()))
+            .entry((account.to_owned(), service.to_owned(), region.to_owned()))
             .or_insert(Bucket {
                 tokens: *size,
                 at: now,
@@ -434,8 +516,14 @@ impl Inner {
         )
     }
 
-    /// One page of a scaled listing.
-    fn page(&self, listing: &Listing, key: &RequestKey) -> Response<Full<Bytes>> {
+    /// One page of a scaled listing, of the `account`th account's copies.
+    fn page(
+        &self,
+        listing: &Listing,
+        key: &RequestKey,
+        account: u32,
+        own: impl Fn(String) -> String,
+    ) -> Response<Full<Bytes>> {
         let kind = listing.kind;
         let total = listing.items.len() * self.copies as usize;
         let offset = param(key, kind.token_param)
@@ -482,11 +570,40 @@ impl Inner {
                 body.push(',');
             }
             let copy = u32::try_from(n / per_copy).unwrap_or(u32::MAX);
+            let copy = account.saturating_mul(self.copies).saturating_add(copy);
             listing.items[n % per_copy].render(copy, &mut body);
         }
         body.push_str(&continued(&listing.tail));
-        respond(&listing.answer, body)
+        respond(&listing.answer, own(body))
     }
+}
+
+/// How the access keys [`assumed`] issues begin; the account id follows.
+const ISSUED: &str = "ASIAIQA";
+
+/// `AssumeRole`'s answer: credentials whose access key names the role's account.
+fn assumed(body: &[u8]) -> Response<Full<Bytes>> {
+    let asked = String::from_utf8_lossy(body);
+    let arn = asked
+        .split('&')
+        .find_map(|p| p.strip_prefix("RoleArn="))
+        .unwrap_or_default()
+        .replace("%3A", ":")
+        .replace("%2F", "/");
+    let account = arn.split(':').nth(4).unwrap_or_default();
+    let role = arn.rsplit('/').next().unwrap_or_default();
+    let expires = (chrono::Utc::now() + chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ");
+    let mut r = text(
+        200,
+        format!(
+            r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>{ISSUED}{account}</AccessKeyId><SecretAccessKey>scaled</SecretAccessKey><SessionToken>scaled</SessionToken><Expiration>{expires}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROASCALED:infraqa</AssumedRoleId><Arn>arn:aws:sts::{account}:assumed-role/{role}/infraqa</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>scaled</RequestId></ResponseMetadata></AssumeRoleResponse>"#
+        ),
+    );
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/xml"),
+    );
+    r
 }
 
 /// Whether a listing request names the resources it wants (a lookup of the AMIs instances
@@ -912,7 +1029,7 @@ mod tests {
                 None => VOLUMES.to_owned(),
             };
             let (status, text) =
-                body(scaled.serve(&key("ec2", "DescribeVolumes", "/", &asked))).await;
+                body(scaled.answer(&key("ec2", "DescribeVolumes", "/", &asked), None)).await;
             assert_eq!(status, 200, "{text}");
             token = text
                 .split_once("<nextToken>")
@@ -948,12 +1065,15 @@ mod tests {
     #[tokio::test]
     async fn instances_page_one_by_one_and_keep_the_amis_others_own() {
         let scaled = Scaled::new(&recording(), 2);
-        let (_, text) = body(scaled.serve(&key(
-            "ec2",
-            "DescribeInstances",
-            "/",
-            "Action=DescribeInstances&MaxResults=1000",
-        )))
+        let (_, text) = body(scaled.answer(
+            &key(
+                "ec2",
+                "DescribeInstances",
+                "/",
+                "Action=DescribeInstances&MaxResults=1000",
+            ),
+            None,
+        ))
         .await;
         assert_eq!(text.matches("<instanceId>").count(), 4, "{text}");
         assert_eq!(
@@ -963,12 +1083,12 @@ mod tests {
         );
         assert!(text.contains("<instanceId>i-0123456789abcdef1-c1</instanceId><imageId>ami-0ccccccccccccccc1</imageId>"), "{text}");
         // The lookup of that AMI is answered as recorded, whatever copy asks.
-        let (status, text) = body(scaled.serve(&key(
+        let (status, text) = body(scaled.answer(&key(
             "ec2",
             "DescribeImages",
             "/",
             "Action=DescribeImages&Filter.1.Name=image-id&Filter.1.Value.1=ami-0ccccccccccccccc1",
-        )))
+        ), None))
         .await;
         assert_eq!((status, text.matches("<imageId>").count()), (200, 1));
     }
@@ -977,14 +1097,14 @@ mod tests {
     async fn a_read_of_one_resource_answers_for_its_copy_and_a_stranger_is_a_miss() {
         let scaled = Scaled::new(&recording(), 3);
         let mut get = key("s3", "GetBucketEncryption", "/logs-one-c2?encryption", "");
-        let (status, text) = body(scaled.serve(&get)).await;
+        let (status, text) = body(scaled.answer(&get, None)).await;
         assert_eq!(
             (status, text.contains("<Bucket>logs-one-c2</Bucket>")),
             (200, true),
             "{text}"
         );
         get.path_and_query = "/elsewhere?encryption".to_owned();
-        let (status, _) = body(scaled.serve(&get)).await;
+        let (status, _) = body(scaled.answer(&get, None)).await;
         assert_eq!((status, scaled.misses()), (500, 1));
     }
 
@@ -997,7 +1117,7 @@ mod tests {
             "/",
             r#"{"ResourcesPerPage":100}"#,
         );
-        let (_, text) = body(scaled.serve(&first)).await;
+        let (_, text) = body(scaled.answer(&first, None)).await;
         let page: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
             page["ResourceTagMappingList"].as_array().unwrap().len(),
@@ -1011,7 +1131,7 @@ mod tests {
             "/",
             r#"{"PaginationToken":"iqa-6","ResourcesPerPage":100}"#,
         );
-        let (_, text) = body(scaled.serve(&last)).await;
+        let (_, text) = body(scaled.answer(&last, None)).await;
         let page: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
             page["ResourceTagMappingList"][1]["ResourceARN"],
@@ -1026,7 +1146,7 @@ mod tests {
         let read = key("ec2", "DescribeVolumes", "/", VOLUMES);
         let mut statuses = Vec::new();
         for _ in 0..101 {
-            statuses.push(body(scaled.serve(&read)).await.0);
+            statuses.push(body(scaled.answer(&read, None)).await.0);
         }
         assert!(statuses[..100].iter().all(|s| *s == 200));
         assert_eq!((statuses[100], scaled.throttles()), (503, 1));
@@ -1036,12 +1156,51 @@ mod tests {
             "/",
             "Action=GetMetricData&MetricDataQueries.member.1.Id=q0&MetricDataQueries.member.1.MetricStat.Period=60&MetricDataQueries.member.2.Id=q1",
         );
-        let (_, text) = body(scaled.serve(&metrics)).await;
+        let (_, text) = body(scaled.answer(&metrics, None)).await;
         assert_eq!(
             text.matches("<StatusCode>Complete</StatusCode>").count(),
             2,
             "{text}"
         );
         assert!(text.contains("<Id>q1</Id>"));
+    }
+
+    #[tokio::test]
+    async fn each_account_is_answered_as_its_own_copies_with_its_own_id() {
+        let recording = recording();
+        recording.answers().insert(
+            key("sts", "GetCallerIdentity", "/", "Action=GetCallerIdentity"),
+            answer("<GetCallerIdentityResult><Account>111111111111</Account></GetCallerIdentityResult>"),
+        );
+        let accounts = ["222222222222".to_owned(), "333333333333".to_owned()];
+        let scaled = Scaled::for_accounts(&recording, 2, "111111111111", &accounts);
+        let assume = key(
+            "sts",
+            "AssumeRole",
+            "/",
+            "Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A333333333333%3Arole%2Finfraqa-member&RoleSessionName=infraqa",
+        );
+        let (_, text) = body(scaled.answer(&assume, None)).await;
+        assert!(
+            text.contains("<AccessKeyId>ASIAIQA333333333333</AccessKeyId>"),
+            "{text}"
+        );
+        let signer = Some("ASIAIQA333333333333");
+        let who = key("sts", "GetCallerIdentity", "/", "Action=GetCallerIdentity");
+        let (_, text) = body(scaled.answer(&who, signer)).await;
+        assert!(text.contains("<Account>333333333333</Account>"), "{text}");
+        // The third account (number 2) holds copies 4 and 5.
+        let (_, text) =
+            body(scaled.answer(&key("ec2", "DescribeVolumes", "/", VOLUMES), signer)).await;
+        assert!(
+            text.contains("<volumeId>vol-0aaaaaaaaaaaaaaa1-c4</volumeId>"),
+            "{text}"
+        );
+        let (_, text) =
+            body(scaled.answer(&key("ec2", "DescribeVolumes", "/", VOLUMES), None)).await;
+        assert!(
+            text.contains("<volumeId>vol-0aaaaaaaaaaaaaaa1</volumeId>"),
+            "{text}"
+        );
     }
 }

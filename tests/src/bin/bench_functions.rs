@@ -6,12 +6,19 @@
 //! Durations on the emulator include the emulator's own CPU (it shares the machine), so they
 //! bound real ones from above for the CPU-bound steps and say little about network waits.
 //! Estate shape: BENCH_FN_INSTANCES (default 300), BENCH_FN_BUCKETS (50), BENCH_FN_ROLES (50).
+//!
+//! Then the scanner at the scale issue's size: its scan of that estate is recorded and served
+//! by the scaled replay endpoint as an estate of about BENCH_FN_SCALE (default 100,000)
+//! resources, 40 ms per request and AWS's published throttling (its writes go to the
+//! emulator), against the template's timeout (900 s) and memory size.
 //! A benchmark, not a test: it asserts nothing, it reports.
 
 use anyhow::Context;
 use infraqa_tests::emulator::Emulator;
 use infraqa_tests::events::{cloudtrail_event, s3_object_created, scheduled_event, sqs_message};
+use infraqa_tests::fault_proxy::{FaultProxy, Latency, Recording, Replay};
 use infraqa_tests::runtime::{Runtime, binaries};
+use infraqa_tests::scaled::Scaled;
 use infraqa_tests::seed::{BenchEstate, seed_bench_estate};
 use std::path::Path;
 use std::time::Instant;
@@ -76,7 +83,7 @@ async fn main() -> anyhow::Result<()> {
 
     // The chain, then one validator event about one of the buckets.
     let schedule = scheduled_event(&account.account_id, region)?;
-    let mut steps: Vec<(&str, String)> = vec![("infraqa-scanner", schedule)];
+    let mut steps: Vec<(&str, String)> = vec![("infraqa-scanner", schedule.clone())];
     let event = cloudtrail_event(
         "CreateBucket",
         &format!("bench-{suffix}-0000"),
@@ -151,6 +158,8 @@ async fn main() -> anyhow::Result<()> {
         i += 1;
     }
 
+    scanner_at_scale(&mut runtime, &dir, &template, &emulator, &schedule).await?;
+
     let mut objects = 0;
     let mut bytes = 0;
     for prefix in [format!("{run}/"), "history/".to_owned()] {
@@ -171,6 +180,60 @@ async fn main() -> anyhow::Result<()> {
         30.0 * chain_gb_s,
         30.0 * chain_gb_s * ARM64_GB_SECOND,
         validator_gb_s * ARM64_GB_SECOND
+    );
+    Ok(())
+}
+
+/// The scanner's scan recorded, then served scaled up to about `BENCH_FN_SCALE` resources.
+async fn scanner_at_scale(
+    runtime: &mut Runtime,
+    dir: &Path,
+    template: &str,
+    emulator: &Emulator,
+    schedule: &str,
+) -> anyhow::Result<()> {
+    let target = env_count("BENCH_FN_SCALE", 100_000);
+    let name = "infraqa-scanner";
+    let memory = configured_memory_mb(template, name)?;
+    let recording = Recording::new();
+    let recorder = FaultProxy::with_replay(
+        emulator.url(),
+        vec![],
+        Latency::default(),
+        Replay::Record(recording.clone()),
+    )
+    .await?;
+    runtime.function(dir, name, memory, &[("AWS_ENDPOINT_URL", recorder.url())])?;
+    let recorded = runtime.invoke(name, schedule)?;
+    runtime.stop(name);
+    let resources = recorded["resources"].as_u64().unwrap_or(1).max(1);
+    let copies = u32::try_from(target as u64 / resources)
+        .unwrap_or(u32::MAX)
+        .max(1);
+    let scaled = Scaled::new(&recording, copies);
+    let proxy = FaultProxy::with_replay(
+        emulator.url(),
+        vec![],
+        Latency::fixed(std::time::Duration::from_millis(40)),
+        Replay::Scaled(scaled.clone()),
+    )
+    .await?;
+    runtime.function(dir, name, memory, &[("AWS_ENDPOINT_URL", proxy.url())])?;
+    let started = Instant::now();
+    let answer = runtime.invoke(name, schedule)?;
+    let wall = started.elapsed();
+    let usage = runtime.usage(name)?;
+    runtime.stop(name);
+    println!(
+        "  the scanner at scale: {} resources (x{copies} of {resources}, 40 ms per request), {} errors: wall {:.1} s of its 900 s timeout, CPU {:.1} s, peak {:.0} MiB of its {memory} MiB; {} requests served, {} throttled, {} unanswered",
+        answer["resources"],
+        answer["errors"],
+        wall.as_secs_f64(),
+        usage.cpu.as_secs_f64(),
+        usage.peak_rss_kib as f64 / 1024.0,
+        scaled.served(),
+        scaled.throttles(),
+        scaled.misses(),
     );
     Ok(())
 }
