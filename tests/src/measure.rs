@@ -100,10 +100,21 @@ where
 }
 
 /// Runs `commands` (each an `infraqa` argument list without the program name) one after the
-/// other in one fresh process of this executable, with `env` added to its environment.
+/// other in one fresh process of this executable, with `env` added to its environment. With
+/// `BENCH_PROFILER` set (a command line, e.g. `heaptrack -o /tmp/scan`), the process runs
+/// under it, to see where its time or memory goes; its figures then include the profiler's.
 pub fn run(commands: &[Vec<String>], env: &[(String, String)]) -> Result<Measured, KitError> {
     let exe = std::env::current_exe().step("locating this executable")?;
-    let mut cmd = Command::new(exe);
+    let profiler = std::env::var("BENCH_PROFILER").unwrap_or_default();
+    let mut words = profiler.split_whitespace();
+    let mut cmd = match words.next() {
+        Some(program) => {
+            let mut cmd = Command::new(program);
+            cmd.args(words).arg(exe);
+            cmd
+        }
+        None => Command::new(exe),
+    };
     cmd.arg(FLAG);
     for (i, c) in commands.iter().enumerate() {
         if i > 0 {
