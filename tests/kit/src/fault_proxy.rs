@@ -371,6 +371,23 @@ impl FaultProxy {
         })
     }
 
+    /// A proxy that forwards everything to `upstream` and records its answers to reads.
+    pub async fn recording(upstream: &str, recording: &Recording) -> Result<Self, KitError> {
+        let replay = Replay::Record(recording.clone());
+        Self::with_replay(upstream, vec![], Latency::default(), replay).await
+    }
+
+    /// A proxy that answers reads from `scaled` after `latency`, and forwards writes to
+    /// `upstream`.
+    pub async fn scaled(
+        upstream: &str,
+        scaled: &crate::scaled::Scaled,
+        latency: Duration,
+    ) -> Result<Self, KitError> {
+        let replay = Replay::Scaled(scaled.clone());
+        Self::with_replay(upstream, vec![], Latency::fixed(latency), replay).await
+    }
+
     /// The proxy's endpoint URL.
     pub fn url(&self) -> &str {
         &self.url

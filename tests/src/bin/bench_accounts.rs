@@ -15,7 +15,7 @@
 
 use infraqa_core::organization::OrganizationSummary;
 use infraqa_tests::emulator::Emulator;
-use infraqa_tests::fault_proxy::{FaultProxy, Latency, Recording, Replay};
+use infraqa_tests::fault_proxy::{FaultProxy, Latency, Recording};
 use infraqa_tests::measure;
 use infraqa_tests::scaled::Scaled;
 use infraqa_tests::seed::{BenchEstate, seed_bench_estate};
@@ -109,13 +109,7 @@ async fn replayed(
     )
     .await?;
     let recording = Recording::new();
-    let proxy = FaultProxy::with_replay(
-        emulator.url(),
-        vec![],
-        Latency::default(),
-        Replay::Record(recording.clone()),
-    )
-    .await?;
+    let proxy = FaultProxy::recording(emulator.url(), &recording).await?;
     let env = recorded.environment(REPLAY_REGIONS[0]);
     run(&env, &proxy, &policy, &work.path().join("recorded"), &[], 1).await?;
     let mut rows = Vec::new();
@@ -124,13 +118,8 @@ async fn replayed(
             .map(|n| format!("{:012}", 700_000_000_000 + n))
             .collect();
         let scaled = Scaled::for_accounts(&recording, 1, &recorded.account_id, &ids);
-        let proxy = FaultProxy::with_replay(
-            emulator.url(),
-            vec![],
-            Latency::fixed(Duration::from_millis(latency_ms)),
-            Replay::Scaled(scaled.clone()),
-        )
-        .await?;
+        let latency = Duration::from_millis(latency_ms);
+        let proxy = FaultProxy::scaled(emulator.url(), &scaled, latency).await?;
         let out = work.path().join(format!("accounts-{size}"));
         let measured = run(&env, &proxy, &policy, &out, &ids, parallel).await?;
         let summary: OrganizationSummary =

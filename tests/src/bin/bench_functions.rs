@@ -16,7 +16,7 @@
 use anyhow::Context;
 use infraqa_tests::emulator::Emulator;
 use infraqa_tests::events::{cloudtrail_event, s3_object_created, scheduled_event, sqs_message};
-use infraqa_tests::fault_proxy::{FaultProxy, Latency, Recording, Replay};
+use infraqa_tests::fault_proxy::{FaultProxy, Recording};
 use infraqa_tests::runtime::{Runtime, binaries};
 use infraqa_tests::scaled::Scaled;
 use infraqa_tests::seed::{BenchEstate, seed_bench_estate};
@@ -196,13 +196,7 @@ async fn scanner_at_scale(
     let name = "infraqa-scanner";
     let memory = configured_memory_mb(template, name)?;
     let recording = Recording::new();
-    let recorder = FaultProxy::with_replay(
-        emulator.url(),
-        vec![],
-        Latency::default(),
-        Replay::Record(recording.clone()),
-    )
-    .await?;
+    let recorder = FaultProxy::recording(emulator.url(), &recording).await?;
     runtime.function(dir, name, memory, &[("AWS_ENDPOINT_URL", recorder.url())])?;
     let recorded = runtime.invoke(name, schedule)?;
     runtime.stop(name);
@@ -211,11 +205,10 @@ async fn scanner_at_scale(
         .unwrap_or(u32::MAX)
         .max(1);
     let scaled = Scaled::new(&recording, copies);
-    let proxy = FaultProxy::with_replay(
+    let proxy = FaultProxy::scaled(
         emulator.url(),
-        vec![],
-        Latency::fixed(std::time::Duration::from_millis(40)),
-        Replay::Scaled(scaled.clone()),
+        &scaled,
+        std::time::Duration::from_millis(40),
     )
     .await?;
     runtime.function(dir, name, memory, &[("AWS_ENDPOINT_URL", proxy.url())])?;

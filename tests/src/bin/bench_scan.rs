@@ -370,13 +370,8 @@ async fn bench() -> anyhow::Result<()> {
     if let Some((_, recording, account)) = largest {
         for n in copies {
             let scaled = Scaled::new(&recording, u32::try_from(n)?);
-            let proxy = FaultProxy::with_replay(
-                emulator.url(),
-                vec![],
-                Latency::fixed(Duration::from_millis(latency_ms)),
-                Replay::Scaled(scaled.clone()),
-            )
-            .await?;
+            let latency = Duration::from_millis(latency_ms);
+            let proxy = FaultProxy::scaled(emulator.url(), &scaled, latency).await?;
             let env = account.environment(REGIONS[0]);
             let (mut row, inventory) = measure_run(
                 work.path(),
