@@ -474,10 +474,14 @@ async fn handle(
     }
 
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let key = ((is_read(&parts.method, seen.operation.as_deref())
-        && !matches!(state.replay, Replay::Off))
-        || matches!(state.replay, Replay::Scaled(_)))
-    .then(|| RequestKey {
+    let read = is_read(&parts.method, seen.operation.as_deref());
+    // Every request of a scaled replay is keyed (it answers `AssumeRole` too); reads otherwise.
+    let keyed = match state.replay {
+        Replay::Off => false,
+        Replay::Scaled(_) => true,
+        Replay::Record(_) | Replay::Serve(_) => read,
+    };
+    let key = keyed.then(|| RequestKey {
         service: seen.service.clone(),
         operation: seen.operation.clone(),
         region: seen.region.clone(),
@@ -493,7 +497,6 @@ async fn handle(
     if let (Replay::Scaled(scaled), Some(key)) = (&state.replay, &key) {
         let scope = scope(&parts.headers);
         let signer = scope.as_deref().and_then(|s| s.split('/').next());
-        let read = is_read(&parts.method, seen.operation.as_deref());
         if let Some(answer) = scaled.serve(key, signer, read) {
             return Ok(Reply::Answer(answer));
         }
@@ -600,7 +603,7 @@ fn protocol(service: &str) -> &'static str {
     }
 }
 
-fn xml(status: u16, body: String) -> Response<Full<Bytes>> {
+pub(crate) fn xml(status: u16, body: String) -> Response<Full<Bytes>> {
     let mut r = text_response(status, body);
     r.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
@@ -649,7 +652,7 @@ pub(crate) fn throttled(service: &str) -> Response<Full<Bytes>> {
     }
 }
 
-fn text_response(status: u16, body: String) -> Response<Full<Bytes>> {
+pub(crate) fn text_response(status: u16, body: String) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() =
         hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);

@@ -30,7 +30,7 @@
 //! emulator. A read it cannot answer is a 500 with a body saying so, and counted
 //! ([`Scaled::misses`]), so a benchmark can print that its figures are incomplete.
 
-use crate::fault_proxy::{Answer, RequestKey, throttled};
+use crate::fault_proxy::{Answer, RequestKey, text_response, throttled, xml};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::Response;
@@ -206,16 +206,13 @@ struct Template {
 }
 
 impl Template {
-    fn of(text: &str, ids: Option<&Regex>) -> Self {
+    fn of(text: String, ids: Option<&Regex>) -> Self {
         let marks = ids.map_or_else(Vec::new, |re| {
-            re.captures_iter(text)
+            re.captures_iter(&text)
                 .filter_map(|c| c.get(2).map(|m| m.end()))
                 .collect()
         });
-        Self {
-            text: text.to_owned(),
-            marks,
-        }
+        Self { text, marks }
     }
 
     fn render(&self, copy: u32, out: &mut String) {
@@ -268,8 +265,6 @@ struct Inner {
     buckets: Mutex<HashMap<(String, String, String), Bucket>>,
     served: AtomicU64,
     misses: AtomicU64,
-    /// What it could not answer, by service and operation.
-    missed: Mutex<std::collections::BTreeMap<String, u64>>,
     throttles: AtomicU64,
 }
 
@@ -324,7 +319,7 @@ impl Scaled {
                 },
                 None => {
                     let text = String::from_utf8_lossy(&answer.body).into_owned();
-                    let template = Template::of(&text, plain.as_ref());
+                    let template = Template::of(text, plain.as_ref());
                     reads.insert(normal, (answer, template));
                 }
             }
@@ -339,7 +334,6 @@ impl Scaled {
             buckets: Mutex::new(HashMap::new()),
             served: AtomicU64::new(0),
             misses: AtomicU64::new(0),
-            missed: Mutex::default(),
             throttles: AtomicU64::new(0),
         }))
     }
@@ -372,15 +366,6 @@ impl Scaled {
     /// Requests it could not answer from the recording.
     pub fn misses(&self) -> u64 {
         self.0.misses.load(Ordering::Relaxed)
-    }
-
-    /// The requests it could not answer, counted by service and operation.
-    pub fn missed(&self) -> std::collections::BTreeMap<String, u64> {
-        self.0
-            .missed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
     }
 
     /// Requests answered with a throttling error.
@@ -446,13 +431,7 @@ impl Scaled {
             }
             None => {
                 inner.misses.fetch_add(1, Ordering::Relaxed);
-                *inner
-                    .missed
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .entry(format!("{service} {operation}"))
-                    .or_default() += 1;
-                text(
+                text_response(
                     500,
                     format!("the scaled replay has no recording of {service} {operation}"),
                 )
@@ -593,17 +572,12 @@ fn assumed(body: &[u8]) -> Response<Full<Bytes>> {
     let account = arn.split(':').nth(4).unwrap_or_default();
     let role = arn.rsplit('/').next().unwrap_or_default();
     let expires = (chrono::Utc::now() + chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ");
-    let mut r = text(
+    xml(
         200,
         format!(
             r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>{ISSUED}{account}</AccessKeyId><SecretAccessKey>scaled</SecretAccessKey><SessionToken>scaled</SessionToken><Expiration>{expires}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROASCALED:infraqa</AssumedRoleId><Arn>arn:aws:sts::{account}:assumed-role/{role}/infraqa</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>scaled</RequestId></ResponseMetadata></AssumeRoleResponse>"#
         ),
-    );
-    r.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("text/xml"),
-    );
-    r
+    )
 }
 
 /// Whether a listing request names the resources it wants (a lookup of the AMIs instances
@@ -711,7 +685,7 @@ fn listing(kind: ListKind, answer: &Answer, ids: Option<&Regex>) -> Option<Listi
     Some(Listing {
         kind,
         head,
-        items: items.iter().map(|i| Template::of(i, ids)).collect(),
+        items: items.into_iter().map(|i| Template::of(i, ids)).collect(),
         tags,
         tail,
         answer: answer.clone(),
@@ -867,12 +841,7 @@ fn metric_data(body: &[u8]) -> Response<Full<Bytes>> {
         }
     }
     out.push_str("</MetricDataResults><Messages/></GetMetricDataResult><ResponseMetadata><RequestId>scaled</RequestId></ResponseMetadata></GetMetricDataResponse>");
-    let mut r = text(200, out);
-    r.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("text/xml"),
-    );
-    r
+    xml(200, out)
 }
 
 /// A recorded answer's status and headers with a new body.
@@ -885,13 +854,6 @@ fn respond(answer: &Answer, body: String) -> Response<Full<Bytes>> {
             headers.append(name, value.clone());
         }
     }
-    resp
-}
-
-fn text(status: u16, body: String) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
-    *resp.status_mut() =
-        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     resp
 }
 
@@ -1201,6 +1163,48 @@ mod tests {
         assert!(
             text.contains("<volumeId>vol-0aaaaaaaaaaaaaaa1</volumeId>"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn identifiers_come_from_ids_role_ids_and_the_names_listings_give() {
+        let recorded = [
+            (
+                key(
+                    "iam",
+                    "GetAccountAuthorizationDetails",
+                    "/",
+                    "Action=GetAccountAuthorizationDetails",
+                ),
+                answer(
+                    "<RoleDetailList><member><RoleName>app-role</RoleName><RoleId>AROAABCDEFGHIJKLMNOPQ</RoleId></member></RoleDetailList>",
+                ),
+            ),
+            (
+                key("lambda", "ListFunctions", "/2015-03-31/functions/", ""),
+                answer(r#"{"Functions":[{"FunctionName":"resize-images"}]}"#),
+            ),
+            (
+                key("ec2", "DescribeVolumes", "/", VOLUMES),
+                answer(
+                    "<volumeSet><item><volumeId>vol-0aaaaaaaaaaaaaaa1</volumeId></item></volumeSet>",
+                ),
+            ),
+            // A `<Name>` outside a listing names nothing of the estate's.
+            (
+                key("monitoring", "DescribeAlarms", "/", "Action=DescribeAlarms"),
+                answer("<Dimensions><member><Name>InstanceId</Name></member></Dimensions>"),
+            ),
+        ];
+        let ids: Vec<String> = identifiers(&recorded).into_iter().collect();
+        assert_eq!(
+            ids,
+            [
+                "AROAABCDEFGHIJKLMNOPQ",
+                "app-role",
+                "resize-images",
+                "vol-0aaaaaaaaaaaaaaa1"
+            ]
         );
     }
 }

@@ -213,10 +213,16 @@ struct Seeder<'a> {
     trail_bucket: Option<String>,
 }
 
+/// What the seeded bucket names of account `account_id` carry, so two accounts' buckets never
+/// collide: the id's last six digits, reversed.
+pub fn name_suffix(account_id: &str) -> String {
+    account_id.chars().rev().take(6).collect()
+}
+
 /// Seeds the demo estate into the account `clients` act in, and returns its manifest.
 pub async fn seed_demo_estate(clients: &AwsClients) -> Result<Estate, KitError> {
     let account_id = clients.account_id().await.step("reading the account id")?;
-    let suffix = account_id.chars().rev().take(6).collect::<String>();
+    let suffix = name_suffix(&account_id);
     let mut s = Seeder {
         clients,
         estate: Estate {
@@ -1818,6 +1824,14 @@ pub fn bench_tags(i: usize) -> [(&'static str, String); 6] {
         ("CreatedAt", "2026-01-15".to_owned()),
         ("Name", format!("bench-{i}")),
     ]
+}
+
+/// The policy the benchmarks scan a bench estate with: `regions`, and three of the tags
+/// [`bench_tags`] sets required.
+pub fn bench_policy(regions: &[&str]) -> String {
+    format!(
+        "[scan]\nregions = {regions:?}\n[tags]\nrequired = [\"Environment\", \"Owner\", \"CostCenter\"]\n"
+    )
 }
 
 /// Calls the seeder makes at once for buckets and roles.

@@ -18,22 +18,13 @@ use infraqa_tests::emulator::Emulator;
 use infraqa_tests::fault_proxy::{FaultProxy, Latency, Recording};
 use infraqa_tests::measure;
 use infraqa_tests::scaled::Scaled;
-use infraqa_tests::seed::{BenchEstate, seed_bench_estate};
+use infraqa_tests::seed::{BenchEstate, bench_policy, name_suffix, seed_bench_estate};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 /// The regions of the organization served by the replay endpoint.
 const REPLAY_REGIONS: [&str; 4] = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"];
-
-fn write_policy(path: &std::path::Path, regions: &[&str]) -> std::io::Result<()> {
-    std::fs::write(
-        path,
-        format!(
-            "[scan]\nregions = {regions:?}\n[tags]\nrequired = [\"Environment\", \"Owner\", \"CostCenter\"]\n"
-        ),
-    )
-}
 
 /// `infraqa run`, with `--accounts` when any are given, through `proxy`, measured.
 async fn run(
@@ -93,14 +84,9 @@ async fn replayed(
 ) -> anyhow::Result<Vec<String>> {
     let work = tempfile::tempdir()?;
     let policy = work.path().join("policy.toml");
-    write_policy(&policy, &REPLAY_REGIONS)?;
+    std::fs::write(&policy, bench_policy(&REPLAY_REGIONS))?;
     let recorded = emulator.fresh_account().await?;
-    let suffix = recorded
-        .account_id
-        .chars()
-        .rev()
-        .take(6)
-        .collect::<String>();
+    let suffix = name_suffix(&recorded.account_id);
     seed_bench_estate(
         &recorded.clients().await,
         &REPLAY_REGIONS,
@@ -160,7 +146,7 @@ async fn bench() -> anyhow::Result<()> {
     let mut ids = Vec::new();
     for _ in 0..accounts {
         let account = emulator.fresh_account().await?;
-        let suffix = account.account_id.chars().rev().take(6).collect::<String>();
+        let suffix = name_suffix(&account.account_id);
         seed_bench_estate(
             &account.clients().await,
             &REGIONS,
@@ -173,7 +159,7 @@ async fn bench() -> anyhow::Result<()> {
     eprintln!("seeded in {:.1} s", seeding.elapsed().as_secs_f64());
     let work = tempfile::tempdir()?;
     let policy = work.path().join("policy.toml");
-    write_policy(&policy, &REGIONS)?;
+    std::fs::write(&policy, bench_policy(&REGIONS))?;
     let proxy = FaultProxy::with_latency(
         emulator.url(),
         vec![],

@@ -19,7 +19,7 @@ use infraqa_tests::events::{cloudtrail_event, s3_object_created, scheduled_event
 use infraqa_tests::fault_proxy::{FaultProxy, Recording};
 use infraqa_tests::runtime::{Runtime, binaries};
 use infraqa_tests::scaled::Scaled;
-use infraqa_tests::seed::{BenchEstate, seed_bench_estate};
+use infraqa_tests::seed::{BenchEstate, bench_policy, name_suffix, seed_bench_estate};
 use std::path::Path;
 use std::time::Instant;
 
@@ -58,16 +58,14 @@ async fn main() -> anyhow::Result<()> {
     let emulator = Emulator::from_env()?;
     let account = emulator.fresh_account().await?;
     let c = account.clients().await;
-    let suffix = account.account_id.chars().rev().take(6).collect::<String>();
+    let suffix = name_suffix(&account.account_id);
     eprintln!("seeding {shape:?} across {REGIONS:?}...");
     seed_bench_estate(&c, &REGIONS, shape, &suffix).await?;
 
     let region = REGIONS[0];
     let bucket = format!("infraqa-bench-{}", account.account_id);
     let s3 = c.s3(region);
-    let policy = format!(
-        "[scan]\nregions = {REGIONS:?}\n\n[tags]\nrequired = [\"Environment\", \"Owner\", \"CostCenter\"]\n"
-    );
+    let policy = bench_policy(&REGIONS);
     infraqa_tests::objects::suite_bucket(&s3, &bucket, &policy).await?;
     let mut runtime = Runtime::start(
         Path::new(WORKSPACE),

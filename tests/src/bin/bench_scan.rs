@@ -19,7 +19,7 @@ use infraqa_tests::emulator::Emulator;
 use infraqa_tests::fault_proxy::{FaultProxy, Latency, Recording, Replay};
 use infraqa_tests::measure;
 use infraqa_tests::scaled::Scaled;
-use infraqa_tests::seed::{BenchEstate, seed_bench_estate};
+use infraqa_tests::seed::{BenchEstate, bench_policy, name_suffix, seed_bench_estate};
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -308,18 +308,13 @@ async fn bench() -> anyhow::Result<()> {
     let emulator = Emulator::from_env()?;
     let work = tempfile::tempdir()?;
     let policy = work.path().join("policy.toml");
-    std::fs::write(
-        &policy,
-        format!(
-            "[scan]\nregions = {REGIONS:?}\n[tags]\nrequired = [\"Environment\", \"Owner\", \"CostCenter\"]\n"
-        ),
-    )?;
+    std::fs::write(&policy, bench_policy(&REGIONS))?;
     let mut rows = Vec::new();
     // The largest seeded estate's recording and account, to serve scaled up.
     let mut largest = None;
     for (scale, shape) in estates().into_iter().enumerate() {
         let account = emulator.fresh_account().await?;
-        let suffix = account.account_id.chars().rev().take(6).collect::<String>();
+        let suffix = name_suffix(&account.account_id);
         eprintln!("seeding {shape:?} across {REGIONS:?}...");
         let seeding = Instant::now();
         seed_bench_estate(&account.clients().await, &REGIONS, shape, &suffix).await?;
