@@ -13,6 +13,7 @@ mod grants;
 mod lambda;
 mod live;
 mod scan;
+mod securityhub;
 mod usage;
 mod validate;
 

@@ -192,6 +192,10 @@ impl AwsClients {
         sns, aws_sdk_sns, Service::Sns
     );
     regional_client!(
+        /// A Security Hub client for `region` (findings are imported where they belong).
+        securityhub, aws_sdk_securityhub, Service::SecurityHub
+    );
+    regional_client!(
         /// A Resource Groups Tagging API client for `region`.
         tagging, aws_sdk_resourcegroupstagging, Service::Tagging
     );

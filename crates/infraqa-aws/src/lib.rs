@@ -15,6 +15,7 @@ pub mod objects;
 pub mod options;
 pub mod rate_limit;
 pub mod scan;
+pub mod securityhub;
 pub mod stacks;
 pub mod stats;
 pub mod tagger;

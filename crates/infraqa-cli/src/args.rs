@@ -154,6 +154,53 @@ pub enum Command {
     /// --open, report.html is opened with the system's opener (xdg-open or open) when there is
     /// one. Exit 2 when the stack has no such output or the suite has reported no run yet.
     Fetch(FetchArgs),
+    /// Export a reported run's findings where security teams look: AWS Security Hub (ASFF,
+    /// imported with --security-hub) and OCSF Detection Findings (--format ocsf).
+    ///
+    /// Reads the run's history entry (each finding's first-seen time, the rules in force):
+    /// report the run first. What goes out: every finding open; every finding infraqa sent to
+    /// Security Hub before that this run judged and did not find again closed (ASFF
+    /// RecordState ARCHIVED, OCSF status Resolved or Suppressed); every finding this run could
+    /// not judge untouched. With --security-hub, BatchImportFindings in batches of 100 at most
+    /// 10 calls a second, each account's findings in each region's hub; what Security Hub then
+    /// holds is recorded in the history store's security-hub/. Exit 3 when Security Hub
+    /// refused a finding or a call failed (what was accepted is still recorded).
+    Export(ExportArgs),
+}
+
+/// `infraqa export`
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["format", "security_hub"])))]
+pub struct ExportArgs {
+    /// The findings written by `infraqa check` (of a reported run).
+    #[arg(long, value_name = "FILE")]
+    pub findings: PathBuf,
+    /// The inventory they were checked from.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: PathBuf,
+    /// Write the findings in this format: asff (a JSON array, what BatchImportFindings takes)
+    /// or ocsf (JSON lines, OCSF 1.5.0 Detection Findings).
+    #[arg(long, value_enum)]
+    pub format: Option<ExportFormat>,
+    /// Where to write them. Default: beside the findings, findings.asff.json or
+    /// findings.ocsf.jsonl.
+    #[arg(long, value_name = "FILE", requires = "format")]
+    pub out: Option<PathBuf>,
+    /// Import them into AWS Security Hub, with the lifecycle.
+    #[arg(long)]
+    pub security_hub: bool,
+    /// The history store the run was reported to. Default: history/ beside the findings.
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+    pub history: Option<Location>,
+}
+
+/// What `infraqa export --format` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// AWS Security Finding Format (2018-10-08), a JSON array.
+    Asff,
+    /// OCSF 1.5.0 Detection Findings (class 2004), one per line.
+    Ocsf,
 }
 
 /// `infraqa fetch`

@@ -111,25 +111,12 @@ impl Inventory {
     /// Whether the scan could not read `service` in `region` (or account-wide): anything that
     /// would judge from that missing data stays silent rather than report a false positive.
     pub fn could_not_read(&self, region: &str, service: &str) -> bool {
-        self.errors.iter().any(|e| {
-            (e.service == service || e.service == EVERY_SERVICE)
-                && (e.region == region || e.region == crate::model::GLOBAL_REGION)
-        })
+        could_not_read(&self.errors, region, service)
     }
 
     /// Where the scan's reads failed ([`Gaps::may_have_missed`]).
     pub fn gaps(&self) -> Gaps {
-        let mut by_service: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for e in &self.errors {
-            by_service
-                .entry(e.service.clone())
-                .or_default()
-                .insert(e.region.clone());
-        }
-        Gaps {
-            partial: self.is_partial(),
-            by_service,
-        }
+        Gaps::of(&self.errors)
     }
 }
 
@@ -142,6 +129,21 @@ pub struct Gaps {
 }
 
 impl Gaps {
+    /// The gaps `errors` (an inventory's) leave.
+    pub fn of(errors: &[ScanError]) -> Self {
+        let mut by_service: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for e in errors {
+            by_service
+                .entry(e.service.clone())
+                .or_default()
+                .insert(e.region.clone());
+        }
+        Gaps {
+            partial: !errors.is_empty(),
+            by_service,
+        }
+    }
+
     /// Whether the scan may have missed the resource `arn` names: some read of its service in
     /// its region (any region for ARNs without one, such as buckets) failed. A resource absent
     /// from such an inventory is unknown, not deleted or fixed.
@@ -158,6 +160,15 @@ impl Gaps {
         self.by_service.get(service).is_some_and(missed)
             || self.by_service.get(EVERY_SERVICE).is_some_and(missed)
     }
+}
+
+/// Whether `errors` (an inventory's) hold a failed read of `service` in `region` (or
+/// account-wide, or of every service there).
+pub fn could_not_read(errors: &[ScanError], region: &str, service: &str) -> bool {
+    errors.iter().any(|e| {
+        (e.service == service || e.service == EVERY_SERVICE)
+            && (e.region == region || e.region == crate::model::GLOBAL_REGION)
+    })
 }
 
 /// The service of an error that stands for every service of its region (or of the account,

@@ -13,6 +13,7 @@ pub mod backtest;
 pub mod check;
 pub mod cost;
 pub mod document;
+pub mod export;
 pub mod finding;
 pub mod history;
 pub mod iam;

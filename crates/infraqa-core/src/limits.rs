@@ -41,11 +41,13 @@ pub enum Service {
     Organizations,
     /// CloudFormation (the deployed suite's stack outputs, for `infraqa fetch`).
     CloudFormation,
+    /// AWS Security Hub (`infraqa export --security-hub`).
+    SecurityHub,
 }
 
 impl Service {
     /// Every service, in a stable order.
-    pub const ALL: [Service; 15] = [
+    pub const ALL: [Service; 16] = [
         Self::Ec2,
         Self::S3,
         Self::S3Control,
@@ -61,6 +63,7 @@ impl Service {
         Self::CloudWatch,
         Self::Organizations,
         Self::CloudFormation,
+        Self::SecurityHub,
     ];
 
     /// The short name used on the command line and in stats, e.g. `ec2`.
@@ -81,6 +84,7 @@ impl Service {
             Self::CloudWatch => "cloudwatch",
             Self::Organizations => "organizations",
             Self::CloudFormation => "cloudformation",
+            Self::SecurityHub => "securityhub",
         }
     }
 
@@ -112,6 +116,9 @@ impl Service {
             Self::Organizations => 2,
             // DescribeStacks is throttled in the single digits; `fetch` calls it once.
             Self::CloudFormation => 2,
+            // Security Hub's BatchImportFindings: a steady 10 requests per second, bursts of 30
+            // (Security Hub API reference, "Service quotas").
+            Self::SecurityHub => 10,
         };
         RateLimit::per_second(rps)
     }

@@ -39,6 +39,15 @@ pub const LATEST: &str = "latest.json";
 /// The newest organization run's summary files, at the top of the suite's bucket.
 pub const LATEST_ORGANIZATION: &str = "latest-organization.json";
 
+/// The history store's folder of what was last sent to Security Hub, one file per account
+/// ([`sent_name`]); a folder of its own, so the history's listing of entries never meets it.
+pub const SECURITY_HUB: &str = "security-hub";
+
+/// What was last sent to Security Hub for `account`, in [`SECURITY_HUB`].
+pub fn sent_name(account: &str) -> String {
+    format!("{account}.json")
+}
+
 /// The id of a run started at `at`, to the millisecond (`20261202T013000.000Z`): the
 /// deployed suite's run folders and the organization's history entries are named by it.
 pub fn run_id(at: DateTime<Utc>) -> String {

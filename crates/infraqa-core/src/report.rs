@@ -175,7 +175,7 @@ pub fn finding_key(f: &Finding) -> FindingKey {
 
 /// The identity a (rule, resource) verdict has across runs: account-level units carry their
 /// region.
-fn key(rule: RuleId, arn: &str, resource_type: &str, region: &str) -> FindingKey {
+pub(crate) fn key(rule: RuleId, arn: &str, resource_type: &str, region: &str) -> FindingKey {
     if resource_type == "account" {
         (rule, format!("{arn}#{region}"))
     } else {

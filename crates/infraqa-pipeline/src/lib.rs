@@ -9,6 +9,7 @@ pub mod audit;
 pub mod aws;
 pub mod backtest;
 pub mod error;
+pub mod export;
 pub mod history;
 pub mod latest;
 pub mod report;

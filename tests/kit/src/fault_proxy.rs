@@ -598,7 +598,7 @@ fn protocol(service: &str) -> &'static str {
         "s3" | "s3control" => "rest-xml",
         // CloudWatch signs as `monitoring`.
         "iam" | "sts" | "rds" | "sns" | "cloudwatch" | "monitoring" => "query",
-        "lambda" => "rest-json",
+        "lambda" | "securityhub" => "rest-json",
         _ => "json",
     }
 }
@@ -711,6 +711,11 @@ fn operation_of(
         return Some(action.to_owned());
     }
     match service_of(headers).as_deref() {
+        Some("securityhub") => match uri.path() {
+            "/findings/import" => Some("BatchImportFindings".to_owned()),
+            "/findings" => Some("GetFindings".to_owned()),
+            _ => None,
+        },
         Some("s3control") if uri.path().ends_with("/publicAccessBlock") => {
             Some(format!("{}PublicAccessBlock", rest_verb(method)))
         }

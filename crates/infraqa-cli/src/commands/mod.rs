@@ -5,6 +5,7 @@ pub mod audit;
 pub mod aws;
 pub mod backtest;
 pub mod check;
+pub mod export;
 pub mod fetch;
 pub mod output;
 pub mod policy;
@@ -111,6 +112,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
         }
         Command::Tag(args) => tag::run(&args, &aws).await,
         Command::Fetch(args) => fetch::run(&args, &aws).await,
+        Command::Export(args) => export::run(&args, &aws).await,
         Command::Validate(args) => validate::run(&args, &aws).await,
         Command::Scan(args) => {
             let policy = policy::load(&args.policy)?;

@@ -249,6 +249,15 @@ macro_rules! catalogue {
                     Self::Custom(id) => id.as_str(),
                 }
             }
+
+            /// A catalogue rule's one-line title (its line in the catalogue); a custom
+            /// rule's id.
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(Self::$variant => concat!($($doc),+).trim_ascii(),)+
+                    Self::Custom(id) => id.as_str(),
+                }
+            }
         }
 
         /// Every published rule, in catalogue order.

@@ -1,0 +1,83 @@
+//! `infraqa export`: a reported run's findings as ASFF or OCSF files, and imported into AWS
+//! Security Hub with their lifecycle.
+
+use crate::args::{ExportArgs, ExportFormat};
+use crate::exit::CliError;
+use infraqa_core::export::{Concluded, Scanned};
+use infraqa_pipeline::export::{self, Imported};
+use infraqa_pipeline::{Aws, Location, Store};
+use std::path::{Path, PathBuf};
+
+/// Runs `infraqa export`.
+pub async fn run(args: &ExportArgs, aws: &Aws) -> Result<(), CliError> {
+    let inventory = super::check::load_inventory(&args.inventory).await?;
+    let scanned = Scanned::of(&inventory);
+    let account = inventory.account_id.clone();
+    drop(inventory);
+    let check = super::report::load_findings(&args.findings).await?;
+    export::matches(&check, &account, &scanned)?;
+    let dir = args
+        .findings
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let history = Store::new(
+        args.history
+            .clone()
+            .unwrap_or_else(|| Location::Local(dir.join(infraqa_core::names::HISTORY))),
+        aws,
+    );
+    let now = chrono::Utc::now();
+    let (plan, sent) = export::plan(&history, Concluded::of_check(&check), &scanned, now).await?;
+    let clients = aws.get().await;
+    let home = clients.require_home_region()?.to_owned();
+    eprintln!(
+        "{} open, {} to close (judged again and not found), {} untouched (not judged by this run)",
+        plan.open.len(),
+        plan.closed.len(),
+        plan.untouched.len()
+    );
+    if let Some(format) = args.format {
+        let (name, bytes) = match format {
+            ExportFormat::Asff => (
+                "findings.asff.json",
+                infraqa_pipeline::report::to_json(
+                    "ASFF findings",
+                    &export::asff_findings(&plan, &home),
+                )?,
+            ),
+            ExportFormat::Ocsf => ("findings.ocsf.jsonl", export::ocsf_lines(&plan)?),
+        };
+        let path: PathBuf = args.out.clone().unwrap_or_else(|| dir.join(name));
+        infraqa_report::store::write_atomic(&path, &bytes)?;
+        println!("{}", path.display());
+    }
+    if args.security_hub {
+        let done = export::import(clients, &history, &plan, &sent, &home).await?;
+        eprintln!("{}", summary(&done));
+        println!("{}", done.recorded_at);
+        if !done.failed.is_empty() {
+            let first = &done.failed[0];
+            return Err(CliError::AwsOrStorage(anyhow::anyhow!(
+                "Security Hub did not take {} finding(s); the first, {}: {} ({}). What it took is recorded; the next export sends the rest again",
+                done.failed.len(),
+                first.id,
+                first.message,
+                first.code
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// One line a person reads after an import.
+pub fn summary(d: &Imported) -> String {
+    format!(
+        "Security Hub: {} active, {} archived, {} untouched, {} refused, in {} BatchImportFindings call(s)",
+        d.active,
+        d.archived,
+        d.untouched,
+        d.failed.len(),
+        d.calls
+    )
+}
