@@ -38,6 +38,16 @@ fn s3_event(bucket: &str, key: &str) -> S3Event {
 
 /// A suite on a fresh bucket with `policy`, alerting to a topic an SQS queue hears.
 async fn suite(c: &AwsClients, policy: &str, account: &str) -> (Suite, Watched) {
+    suite_with(c, policy, account, &[]).await
+}
+
+/// [`suite`] with more of the functions' environment.
+async fn suite_with(
+    c: &AwsClients,
+    policy: &str,
+    account: &str,
+    more: &[(&'static str, &str)],
+) -> (Suite, Watched) {
     let bucket = format!("infraqa-suite-{account}");
     let s3 = c.s3(PRIMARY_REGION);
     infraqa_tests::objects::suite_bucket(&s3, &bucket, policy)
@@ -46,11 +56,12 @@ async fn suite(c: &AwsClients, policy: &str, account: &str) -> (Suite, Watched) 
     let alerts = watched_topic(c, PRIMARY_REGION, "infraqa-alerts")
         .await
         .unwrap();
-    let env: BTreeMap<&str, String> = BTreeMap::from([
+    let mut env: BTreeMap<&str, String> = BTreeMap::from([
         ("INFRAQA_BUCKET", bucket.clone()),
         ("INFRAQA_ALERT_TOPIC", alerts.topic.clone()),
         ("INFRAQA_GRACE_SECONDS", "0".to_owned()),
     ]);
+    env.extend(more.iter().map(|(k, v)| (*k, (*v).to_owned())));
     let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
     (Suite::new(config, Aws::from_clients(c.clone())), alerts)
 }
@@ -594,7 +605,14 @@ async fn the_state_machine_shards_an_organization_and_reports_each_account_as_on
          [[tagging.defaults]]\ntypes = [\"s3:bucket\"]\ntags = {{ Project = \"unassigned\" }}\n",
         estate.policy_toml()
     );
-    let (suite, _alerts) = suite(&c, &policy, &management.account_id).await;
+    // The reporter imports each reached account's findings into that account's Security Hub.
+    let (suite, _alerts) = suite_with(
+        &c,
+        &policy,
+        &management.account_id,
+        &[("INFRAQA_SECURITY_HUB", "true")],
+    )
+    .await;
     let bucket = suite.config.bucket.clone();
 
     let definition = Definition::load(std::path::Path::new(concat!(
@@ -654,9 +672,20 @@ async fn the_state_machine_shards_an_organization_and_reports_each_account_as_on
     let history = keys(&c, &bucket, "history/").await;
     let entries = history
         .iter()
-        .filter(|k| !k.ends_with(".inventory.json.gz") && !k.contains("/organization/"))
+        .filter(|k| {
+            !k.ends_with(".inventory.json.gz")
+                && !k.contains("/organization/")
+                && !k.contains("/security-hub/")
+        })
         .count();
     assert_eq!(entries, 2, "one per account reported: {history:?}");
+    // What each reached account's Security Hub holds is kept for its next run.
+    for id in [&management.account_id, &members[0]] {
+        assert!(
+            history.contains(&format!("history/security-hub/{id}.json")),
+            "{history:?}"
+        );
+    }
 
     // The first member's report, joined from its shards, finds what one scan and one check of
     // the same regions find: no finding more, none fewer.
@@ -697,6 +726,33 @@ async fn the_state_machine_shards_an_organization_and_reports_each_account_as_on
     assert_eq!(orphan_keys(&report.orphans), orphan_keys(&checked.orphans));
     assert_eq!(report.exempted.len(), checked.exempted.len());
     assert_eq!(report.not_evaluated.len(), checked.not_evaluated.len());
+
+    // The member's findings went to the member's own Security Hub (global ones to the home
+    // region's), every one active; none to the management account's.
+    let expected: std::collections::BTreeSet<String> = report
+        .findings
+        .iter()
+        .map(|f| {
+            infraqa_core::export::record_id(f.rule_id, &members[0], &f.region, &f.resource_arn)
+        })
+        .collect();
+    let held = |account: &infraqa_tests::emulator::TestAccount| {
+        let mut all = std::collections::BTreeMap::new();
+        for region in [PRIMARY_REGION, infraqa_tests::seed::SECONDARY_REGION] {
+            all.extend(crate::securityhub::hub(account, region));
+        }
+        all
+    };
+    let member_hub = held(&first);
+    assert_eq!(
+        member_hub.keys().cloned().collect::<std::collections::BTreeSet<_>>(),
+        expected
+    );
+    assert!(member_hub.values().all(|h| h.state == "ACTIVE"));
+    assert!(
+        held(&management).keys().all(|id| !expected.contains(id)),
+        "each account imports its own findings"
+    );
 
     // Tag plans for the reported accounts; nothing for the one not reached.
     let tagged = &out["tag"]["accounts"];

@@ -81,17 +81,18 @@ async fn run_and_import(
 
 /// A finding as the hub holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Held {
-    state: String,
-    updated_at: String,
-    closed_because: String,
-    resource_type: String,
+pub(crate) struct Held {
+    pub(crate) state: String,
+    pub(crate) updated_at: String,
+    pub(crate) closed_because: String,
+    pub(crate) resource_type: String,
 }
 
-/// Every finding the hub holds, by id. GetFindings' answer is read through the SDK's whole
+/// Every finding `account`'s hub in `region` holds, by id. GetFindings' answer is read through the SDK's whole
 /// resource model, whose deserializer takes more stack in a debug build than a test thread's
 /// 2 MB: it is read on a thread of its own, with clients of its own runtime.
-fn hub(account: &TestAccount) -> BTreeMap<String, Held> {
+pub(crate) fn hub(account: &TestAccount, region: &str) -> BTreeMap<String, Held> {
+    let region = region.to_owned();
     let options = account.options();
     std::thread::Builder::new()
         .stack_size(64 << 20)
@@ -100,15 +101,15 @@ fn hub(account: &TestAccount) -> BTreeMap<String, Held> {
                 .enable_all()
                 .build()
                 .unwrap()
-                .block_on(async { read_hub(&AwsClients::load(options).await).await })
+                .block_on(async { read_hub(&AwsClients::load(options).await, &region).await })
         })
         .unwrap()
         .join()
         .unwrap()
 }
 
-async fn read_hub(clients: &AwsClients) -> BTreeMap<String, Held> {
-    let sh = clients.securityhub(PRIMARY_REGION);
+async fn read_hub(clients: &AwsClients, region: &str) -> BTreeMap<String, Held> {
+    let sh = clients.securityhub(region);
     let mut out = BTreeMap::new();
     let mut token = None;
     let mut seen = 0;
@@ -186,7 +187,7 @@ async fn a_second_run_archives_exactly_what_it_judged_gone_and_leaves_the_unread
     assert_eq!((first.active, first.archived, first.untouched), (250, 0, 0));
     assert!(first.failed.is_empty(), "{:?}", first.failed);
     assert_eq!(first.calls, 3, "250 findings go in three calls");
-    let before = hub(&account);
+    let before = hub(&account, PRIMARY_REGION);
     assert_eq!(before.len(), 250);
     assert!(before.values().all(|h| h.state == "ACTIVE"));
     let unread = before
@@ -233,7 +234,7 @@ async fn a_second_run_archives_exactly_what_it_judged_gone_and_leaves_the_unread
         (246, 3, 1)
     );
 
-    let after = hub(&account);
+    let after = hub(&account, PRIMARY_REGION);
     assert_eq!(after.len(), 250, "nothing lost, nothing duplicated");
     let archived: BTreeMap<&str, &str> = after
         .iter()
@@ -276,6 +277,101 @@ async fn a_second_run_archives_exactly_what_it_judged_gone_and_leaves_the_unread
     )
     .await;
     assert_eq!((third.active, third.archived, third.untouched), (247, 0, 0));
-    let last = hub(&account);
+    let last = hub(&account, PRIMARY_REGION);
     assert_eq!(last.values().filter(|h| h.state == "ARCHIVED").count(), 3);
+}
+
+/// The python of the shape checkers' venv (`make test` builds it from
+/// scripts/requirements/shapes.txt).
+fn shapes_python() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let python = std::env::var_os("INFRAQA_SHAPES_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join(".venv-shapes/bin/python"));
+    assert!(
+        python.exists(),
+        "{} is missing: run `scripts/venv .venv-shapes scripts/requirements/shapes.txt` (make test does)",
+        python.display()
+    );
+    python
+}
+
+#[tokio::test]
+#[ignore = "needs the emulator: run `make test`"]
+async fn every_asff_finding_and_ocsf_line_of_the_demo_estate_passes_its_consumers_checker() {
+    let (emulator, account) = fresh_account().await;
+    let clients = account.clients().await;
+    let estate = infraqa_tests::seed::seed_demo_estate(&clients).await.unwrap();
+    let policy = Policy::from_toml(&estate.policy_toml(), "demo-policy.toml").unwrap();
+    let scope = RegionScope::List(vec![
+        PRIMARY_REGION.into(),
+        infraqa_tests::seed::SECONDARY_REGION.into(),
+    ]);
+    let _ = emulator;
+    let inventory = scan(&clients, &scope, &Default::default(), &Quiet)
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    let check = infraqa_core::check::check(&inventory, &policy, now);
+    let scanned = Scanned::of(&inventory);
+    let dir = tempfile::tempdir().unwrap();
+    let aws = Aws::from_clients(clients.clone());
+    let out = Store::new(Location::Local(dir.path().to_path_buf()), &aws);
+    let history = out.child("history");
+    let target = ReportTarget {
+        out: &out,
+        history: &history,
+        trend_runs: 12,
+    };
+    let findings = check.clone();
+    produce(inventory, async { Ok(findings) }, &policy, target, &aws, now)
+        .await
+        .unwrap();
+    let (mut plan, _) = export::plan(&history, Concluded::of_check(&check), &scanned, now)
+        .await
+        .unwrap();
+    let types: std::collections::BTreeSet<&str> =
+        plan.open.iter().map(|r| r.resource_type.as_str()).collect();
+    assert!(
+        plan.open.len() >= 10 && types.contains("account") && types.contains("iam:role"),
+        "every kind of finding is checked: {types:?}"
+    );
+    // Each way of closing, as a later run would send it.
+    for (r, why) in plan.open.clone().into_iter().zip([
+        infraqa_core::export::Closed::Resolved,
+        infraqa_core::export::Closed::Deleted,
+        infraqa_core::export::Closed::Exempted {
+            reason: "accepted risk, ticket SEC-9".into(),
+        },
+    ]) {
+        let mut closed = r;
+        closed.closed = Some(why);
+        plan.closed.push(closed);
+    }
+    let asff = dir.path().join("findings.asff.json");
+    let ocsf = dir.path().join("findings.ocsf.jsonl");
+    std::fs::write(
+        &asff,
+        serde_json::to_vec(&export::asff_findings(&plan, PRIMARY_REGION)).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(&ocsf, export::ocsf_lines(&plan).unwrap()).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/export-shapes");
+    let done = std::process::Command::new(shapes_python())
+        .arg(script)
+        .arg(&asff)
+        .arg(&ocsf)
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&done.stdout),
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(done.status.success(), "{said}");
+    assert!(said.contains("ACTIVE, ARCHIVED"), "{said}");
+    assert!(said.contains("New, Resolved, Suppressed"), "{said}");
 }

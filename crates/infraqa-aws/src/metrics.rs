@@ -29,6 +29,21 @@ pub struct RunFigures {
     pub scan_duration_ms: u64,
     /// What cleaning up the idle and oversized resources would save per month (USD).
     pub idle_monthly_saving_usd: f64,
+    /// What the run's Security Hub import did, when the suite imports.
+    pub security_hub: Option<HubFigures>,
+}
+
+/// What a run's Security Hub import did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HubFigures {
+    /// Open findings Security Hub accepted.
+    pub active: usize,
+    /// Closed findings it accepted (archived).
+    pub archived: usize,
+    /// Findings sent before that the run could not judge, left as they were.
+    pub untouched: usize,
+    /// Findings it did not take (refused, or the import failed).
+    pub failed: usize,
 }
 
 impl RunFigures {
@@ -51,6 +66,7 @@ impl RunFigures {
             scan_errors: report.errors.len(),
             scan_duration_ms,
             idle_monthly_saving_usd: report.lifecycle.estimated_monthly_saving_usd,
+            security_hub: None,
         }
     }
 }
@@ -126,6 +142,16 @@ pub async fn publish(
             at,
         ),
     ];
+    if let Some(hub) = figures.security_hub {
+        for (name, n) in [
+            ("SecurityHubActive", hub.active),
+            ("SecurityHubArchived", hub.archived),
+            ("SecurityHubUntouched", hub.untouched),
+            ("SecurityHubFailed", hub.failed),
+        ] {
+            data.push(datum(name, n as f64, StandardUnit::Count, &account, at));
+        }
+    }
     for (severity, n) in &figures.findings {
         let s = severity.to_string();
         data.push(datum(

@@ -54,6 +54,9 @@ pub struct Config {
     /// `INFRAQA_REGIONS`: comma-separated regions the scheduled scan covers instead of the
     /// policy's `[scan] regions` (optional; a payload's `regions` still wins).
     pub regions: Option<Vec<String>>,
+    /// `INFRAQA_SECURITY_HUB`: `true` to import each reported run's findings into Security Hub
+    /// with their lifecycle (default `false`).
+    pub security_hub: bool,
 }
 
 impl Config {
@@ -92,6 +95,16 @@ impl Config {
                 });
             }
         };
+        let security_hub = match get("INFRAQA_SECURITY_HUB").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "INFRAQA_SECURITY_HUB",
+                    problem: format!("`{other}` is neither `true` nor `false`"),
+                });
+            }
+        };
         let number = |k: &'static str, default: u64, max: u64| -> Result<u64, ConfigError> {
             get(k).map_or(Ok(default), |v| match v.parse::<u64>() {
                 Ok(n) if n <= max => Ok(n),
@@ -114,6 +127,7 @@ impl Config {
             max_tag_changes: usize::try_from(number("INFRAQA_MAX_TAG_CHANGES", 500, 1_000_000)?)
                 .unwrap_or(usize::MAX),
             regions: regions(get("INFRAQA_REGIONS"))?,
+            security_hub,
             scan_budget: match get("INFRAQA_SCAN_BUDGET_SECONDS") {
                 None => None,
                 Some(_) => Some(Duration::from_secs(number(
@@ -183,6 +197,11 @@ mod tests {
         assert_eq!(c.tagger_mode, TaggerMode::Apply);
         assert_eq!(c.scan_budget, None);
         assert_eq!(c.regions, None);
+        assert!(!c.security_hub);
+        let c = from(&[("INFRAQA_BUCKET", "b"), ("INFRAQA_SECURITY_HUB", "true")]).unwrap();
+        assert!(c.security_hub);
+        let e = from(&[("INFRAQA_BUCKET", "b"), ("INFRAQA_SECURITY_HUB", "yes")]).unwrap_err();
+        assert_eq!(e.variable, "INFRAQA_SECURITY_HUB");
         let c = from(&[
             ("INFRAQA_BUCKET", "b"),
             ("INFRAQA_REGIONS", "eu-west-1, us-east-1"),

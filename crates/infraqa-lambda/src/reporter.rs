@@ -7,7 +7,9 @@ use crate::events::{AuditPeriod, AuditRequest, ReporterEvent, RunReported, Step}
 use crate::suite::{HandlerError, Suite, checked_run, planned_accounts, runs_of};
 use aws_lambda_events::event::s3::S3Event;
 use chrono::{DateTime, Utc};
-use infraqa_aws::metrics::{self, RunFigures};
+use infraqa_aws::metrics::{self, HubFigures, RunFigures};
+use infraqa_core::export::{Concluded, Scanned};
+use infraqa_pipeline::export;
 use infraqa_core::names::{ALERT, FINDINGS, REPORT, REPORT_PAGE};
 use infraqa_core::organization::{AccountLine, summarize};
 use infraqa_core::report::Report;
@@ -234,12 +236,16 @@ pub(crate) async fn report_account(
         trend_runs: infraqa_core::report::DEFAULT_TREND_RUNS,
     };
     let scan_ms = inventory.stats.duration_ms;
+    let scanned = suite.config.security_hub.then(|| Scanned::of(&inventory));
     let (report, _) =
         infraqa_pipeline::report::produce(inventory, findings, policy, target, &suite.aws, now)
             .await?;
     let criticals = new_criticals(&report);
     let clients = suite.aws.get().await;
-    let figures = RunFigures::of(&report, criticals.len(), scan_ms);
+    let mut figures = RunFigures::of(&report, criticals.len(), scan_ms);
+    if let Some(scanned) = scanned {
+        figures.security_hub = Some(import(suite, policy, &history, &report, &scanned, now).await);
+    }
     metrics::publish(clients, &figures, report.generated_at)
         .await
         .map_err(|e| HandlerError::from(PipelineError::aws("publishing the metrics", e)))?;
@@ -263,6 +269,77 @@ pub(crate) async fn report_account(
     }
     let n = criticals.len();
     Ok((report, n))
+}
+
+/// Imports the account's reported run into Security Hub (in the account itself: the suite's
+/// own, or a member through the policy's member role) with its lifecycle. Never fails the
+/// report: what Security Hub did not take is logged and counted as failed, and the next run
+/// sends it again (what was last sent is recorded only as accepted).
+async fn import(
+    suite: &Suite,
+    policy: &Policy,
+    history: &Store,
+    report: &Report,
+    scanned: &Scanned,
+    now: DateTime<Utc>,
+) -> HubFigures {
+    let account = report.account_id.as_str();
+    let planned = export::plan(history, Concluded::of_report(report), scanned, now).await;
+    let (plan, sent) = match planned {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(account, "Security Hub: the export could not be planned: {e}");
+            return HubFigures {
+                failed: report.findings.len(),
+                ..HubFigures::default()
+            };
+        }
+    };
+    let all = plan.open.len() + plan.closed.len();
+    let clients = match crate::suite::reach(suite, policy, account).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(account, "Security Hub: the account could not be reached: {}", e.message);
+            return HubFigures {
+                failed: all,
+                untouched: plan.untouched.len(),
+                ..HubFigures::default()
+            };
+        }
+    };
+    let home = match clients.require_home_region() {
+        Ok(r) => r.to_owned(),
+        Err(e) => {
+            tracing::warn!(account, "Security Hub: {e}");
+            return HubFigures {
+                failed: all,
+                untouched: plan.untouched.len(),
+                ..HubFigures::default()
+            };
+        }
+    };
+    match export::import(&clients, history, &plan, &sent, &home).await {
+        Ok(done) => {
+            for f in done.failed.iter().take(10) {
+                tracing::warn!(account, id = %f.id, code = %f.code, "Security Hub refused a finding: {}", f.message);
+            }
+            tracing::info!(account, active = done.active, archived = done.archived, untouched = done.untouched, failed = done.failed.len(), calls = done.calls, "Security Hub import");
+            HubFigures {
+                active: done.active,
+                archived: done.archived,
+                untouched: done.untouched,
+                failed: done.failed.len(),
+            }
+        }
+        Err(e) => {
+            tracing::warn!(account, "Security Hub: what was sent could not be recorded: {e}");
+            HubFigures {
+                failed: all,
+                untouched: plan.untouched.len(),
+                ..HubFigures::default()
+            }
+        }
+    }
 }
 
 /// The critical findings new since the previous run (all of them on the first run).
