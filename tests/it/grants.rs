@@ -229,7 +229,7 @@ fn the_member_role_grants_what_the_suites_roles_grant_in_their_own_account() {
     let member_tagging = granted_in(
         "member-role.yaml",
         "PolicyName: tag-read-and-write",
-        "Outputs:",
+        "        - PolicyName:",
     );
     let mut tag_run = granted("  SelectedReadPolicy:", "  TagWritePolicy:");
     tag_run.extend(granted("  TagWritePolicy:", "  ScannerRole:"));
@@ -237,6 +237,34 @@ fn the_member_role_grants_what_the_suites_roles_grant_in_their_own_account() {
     let expected: BTreeSet<String> = tag_run.difference(&member_reads).cloned().collect();
     assert_eq!(member_tagging, expected);
     assert!(member_tagging.contains("tag:TagResources"));
+}
+
+/// Security Hub gets exactly the import of each account's own findings: the reporter's role
+/// (and, in an organization, the assumption of the member role) and the member role, each on
+/// the account's own default product, and only with the stack's SecurityHub parameter.
+#[test]
+fn the_security_hub_import_is_granted_alone_on_each_accounts_own_product() {
+    let import = BTreeSet::from(["securityhub:BatchImportFindings".to_owned()]);
+    let member = granted_in(
+        "member-role.yaml",
+        "PolicyName: security-hub-import",
+        "Outputs:",
+    );
+    assert_eq!(member, import);
+    let end = "          - !Ref AWS::NoValue";
+    assert_eq!(granted("PolicyName: security-hub-import\n", end), import);
+    assert_eq!(
+        granted("PolicyName: security-hub-import-members", end),
+        BTreeSet::from(["sts:AssumeRole".to_owned()])
+    );
+    let template = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"),
+    )
+    .unwrap();
+    let product = "Resource: !Sub arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:product/${AWS::AccountId}/default";
+    assert_eq!(template.matches(product).count(), 1);
+    assert!(template.contains("          - ImportsToSecurityHub\n          - PolicyName: security-hub-import\n"));
+    assert!(template.contains("INFRAQA_SECURITY_HUB: !Ref SecurityHub"));
 }
 
 #[test]
