@@ -257,13 +257,14 @@ fn the_security_hub_import_is_granted_alone_on_each_accounts_own_product() {
         granted("PolicyName: security-hub-import-members", end),
         BTreeSet::from(["sts:AssumeRole".to_owned()])
     );
-    let template = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"),
-    )
-    .unwrap();
+    let template =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"))
+            .unwrap();
     let product = "Resource: !Sub arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:product/${AWS::AccountId}/default";
     assert_eq!(template.matches(product).count(), 1);
-    assert!(template.contains("          - ImportsToSecurityHub\n          - PolicyName: security-hub-import\n"));
+    assert!(template.contains(
+        "          - ImportsToSecurityHub\n          - PolicyName: security-hub-import\n"
+    ));
     assert!(template.contains("INFRAQA_SECURITY_HUB: !Ref SecurityHub"));
 }
 

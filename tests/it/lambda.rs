@@ -745,7 +745,10 @@ async fn the_state_machine_shards_an_organization_and_reports_each_account_as_on
     };
     let member_hub = held(&first);
     assert_eq!(
-        member_hub.keys().cloned().collect::<std::collections::BTreeSet<_>>(),
+        member_hub
+            .keys()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>(),
         expected
     );
     assert!(member_hub.values().all(|h| h.state == "ACTIVE"));

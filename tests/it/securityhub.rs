@@ -304,7 +304,9 @@ fn shapes_python() -> std::path::PathBuf {
 async fn every_asff_finding_and_ocsf_line_of_the_demo_estate_passes_its_consumers_checker() {
     let (emulator, account) = fresh_account().await;
     let clients = account.clients().await;
-    let estate = infraqa_tests::seed::seed_demo_estate(&clients).await.unwrap();
+    let estate = infraqa_tests::seed::seed_demo_estate(&clients)
+        .await
+        .unwrap();
     let policy = Policy::from_toml(&estate.policy_toml(), "demo-policy.toml").unwrap();
     let scope = RegionScope::List(vec![
         PRIMARY_REGION.into(),
@@ -327,9 +329,16 @@ async fn every_asff_finding_and_ocsf_line_of_the_demo_estate_passes_its_consumer
         trend_runs: 12,
     };
     let findings = check.clone();
-    produce(inventory, async { Ok(findings) }, &policy, target, &aws, now)
-        .await
-        .unwrap();
+    produce(
+        inventory,
+        async { Ok(findings) },
+        &policy,
+        target,
+        &aws,
+        now,
+    )
+    .await
+    .unwrap();
     let (mut plan, _) = export::plan(&history, Concluded::of_check(&check), &scanned, now)
         .await
         .unwrap();

@@ -56,11 +56,17 @@ pub async fn import(
     region: &str,
     findings: &[AsffFinding],
 ) -> Result<Imported, AwsError> {
-    let client = clients.securityhub(region);
+    import_with(&clients.securityhub(region), findings).await
+}
+
+async fn import_with(
+    client: &aws_sdk_securityhub::Client,
+    findings: &[AsffFinding],
+) -> Result<Imported, AwsError> {
     let mut done = Imported::default();
     let mut retry: Vec<&AsffFinding> = Vec::new();
     for batch in batches(findings) {
-        let failed = call(&client, batch.iter(), &mut done).await?;
+        let failed = call(client, batch.iter(), &mut done).await?;
         retry.extend(batch.iter().filter(|f| failed.iter().any(|x| x.id == f.id)));
         done.outcome.accepted.extend(
             batch
@@ -72,7 +78,7 @@ pub async fn import(
     if !retry.is_empty() {
         let owned: Vec<AsffFinding> = retry.into_iter().cloned().collect();
         for batch in batches(&owned) {
-            let failed = call(&client, batch.iter(), &mut done).await?;
+            let failed = call(client, batch.iter(), &mut done).await?;
             done.outcome.accepted.extend(
                 batch
                     .iter()
@@ -228,6 +234,48 @@ mod tests {
         assert_eq!(split.iter().map(|b| b.len()).sum::<usize>(), 130);
         assert!(split.len() >= 3, "{}", split.len());
         assert!(batches(&[]).is_empty());
+    }
+
+    fn failing(
+        ids: &[&str],
+    ) -> aws_sdk_securityhub::operation::batch_import_findings::BatchImportFindingsOutput {
+        let mut out = aws_sdk_securityhub::operation::batch_import_findings::BatchImportFindingsOutput::builder()
+            .failed_count(ids.len() as i32)
+            .success_count(0);
+        for id in ids {
+            out = out.failed_findings(
+                sh::ImportFindingsError::builder()
+                    .id(*id)
+                    .error_code("InvalidInput")
+                    .error_message("the finding was refused")
+                    .build(),
+            );
+        }
+        out.build()
+    }
+
+    #[tokio::test]
+    async fn a_refused_finding_is_sent_once_more_then_reported() {
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        // f1 is refused the first time only, f2 every time.
+        let first = mock!(aws_sdk_securityhub::Client::batch_import_findings)
+            .match_requests(|r| r.findings().len() == 3)
+            .then_output(|| failing(&["f1", "f2"]));
+        let retry = mock!(aws_sdk_securityhub::Client::batch_import_findings)
+            .match_requests(|r| r.findings().len() == 2)
+            .then_output(|| failing(&["f2"]));
+        let client = mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, [&first, &retry]);
+        let findings: Vec<AsffFinding> = (0..3).map(|i| finding(i, 5)).collect();
+        let done = import_with(&client, &findings).await.unwrap();
+        assert_eq!(
+            done.outcome.accepted,
+            ["f0", "f1"].map(str::to_owned).into_iter().collect()
+        );
+        assert_eq!(done.outcome.failed.len(), 1);
+        assert_eq!(done.outcome.failed[0].id, "f2");
+        assert_eq!(done.outcome.failed[0].code, "InvalidInput");
+        assert_eq!(done.calls, 2);
+        assert_eq!((first.num_calls(), retry.num_calls()), (1, 1));
     }
 
     #[test]

@@ -1602,3 +1602,94 @@ fn each_reached_account_is_reported_from_its_shards(
         .count();
     assert_eq!(entries, 2);
 }
+
+#[test]
+fn export_writes_asff_and_ocsf_of_a_reported_run_and_refuses_an_unreported_one() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(check_fixture(dir.path()).status.code(), Some(0));
+    let findings = dir.path().join("findings.json");
+    let inventory = fixture("inventory.json");
+    let export = |format: &str| {
+        infraqa(&[
+            "--region",
+            "us-east-1",
+            "export",
+            "--findings",
+            findings.to_str().unwrap(),
+            "--inventory",
+            &inventory,
+            "--format",
+            format,
+        ])
+    };
+    // Not reported yet: its first-seen times are unknown.
+    let out = export("asff");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("report the run first"), "{err}");
+    assert!(!dir.path().join("findings.asff.json").exists());
+    // Neither a format nor Security Hub: nothing to do is a usage error.
+    let out = infraqa(&[
+        "export",
+        "--findings",
+        findings.to_str().unwrap(),
+        "--inventory",
+        &inventory,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+
+    assert_eq!(report_fixture(&findings, dir.path()).status.code(), Some(0));
+    let check: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&findings).unwrap()).unwrap();
+    let n = check["findings"].as_array().unwrap().len();
+    assert!(n > 0);
+
+    let out = export("asff");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        Path::new(path.trim()),
+        dir.path().join("findings.asff.json")
+    );
+    let asff: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(path.trim()).unwrap()).unwrap();
+    assert_eq!(
+        asff.len(),
+        n,
+        "one finding each, nothing to close on a first export"
+    );
+    let ids: std::collections::BTreeSet<&str> =
+        asff.iter().map(|f| f["Id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), n, "ids are distinct");
+    for f in &asff {
+        assert_eq!(f["RecordState"], "ACTIVE");
+        assert_eq!(f["Compliance"]["Status"], "FAILED");
+        assert_eq!(f["SchemaVersion"], "2018-10-08");
+        assert!(
+            f["ProductArn"]
+                .as_str()
+                .unwrap()
+                .ends_with(":product/123456789012/default"),
+            "{f}"
+        );
+    }
+
+    let out = export("ocsf");
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::fs::read_to_string(dir.path().join("findings.ocsf.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), n);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["class_uid"] == 2004 && l["status"] == "New")
+    );
+}

@@ -9,11 +9,11 @@ use aws_lambda_events::event::s3::S3Event;
 use chrono::{DateTime, Utc};
 use infraqa_aws::metrics::{self, HubFigures, RunFigures};
 use infraqa_core::export::{Concluded, Scanned};
-use infraqa_pipeline::export;
 use infraqa_core::names::{ALERT, FINDINGS, REPORT, REPORT_PAGE};
 use infraqa_core::organization::{AccountLine, summarize};
 use infraqa_core::report::Report;
 use infraqa_core::{Finding, Inventory, Policy, Severity};
+use infraqa_pipeline::export;
 use infraqa_pipeline::report::{
     ReportTarget, put_json, read_findings, read_inventory, read_report,
 };
@@ -288,7 +288,10 @@ async fn import(
     let (plan, sent) = match planned {
         Ok(p) => p,
         Err(e) => {
-            tracing::warn!(account, "Security Hub: the export could not be planned: {e}");
+            tracing::warn!(
+                account,
+                "Security Hub: the export could not be planned: {e}"
+            );
             return HubFigures {
                 failed: report.findings.len(),
                 ..HubFigures::default()
@@ -299,7 +302,11 @@ async fn import(
     let clients = match crate::suite::reach(suite, policy, account).await {
         Ok(c) => c,
         Err(e) => {
-            tracing::warn!(account, "Security Hub: the account could not be reached: {}", e.message);
+            tracing::warn!(
+                account,
+                "Security Hub: the account could not be reached: {}",
+                e.message
+            );
             return HubFigures {
                 failed: all,
                 untouched: plan.untouched.len(),
@@ -323,7 +330,15 @@ async fn import(
             for f in done.failed.iter().take(10) {
                 tracing::warn!(account, id = %f.id, code = %f.code, "Security Hub refused a finding: {}", f.message);
             }
-            tracing::info!(account, active = done.active, archived = done.archived, untouched = done.untouched, failed = done.failed.len(), calls = done.calls, "Security Hub import");
+            tracing::info!(
+                account,
+                active = done.active,
+                archived = done.archived,
+                untouched = done.untouched,
+                failed = done.failed.len(),
+                calls = done.calls,
+                "Security Hub import"
+            );
             HubFigures {
                 active: done.active,
                 archived: done.archived,
@@ -332,7 +347,10 @@ async fn import(
             }
         }
         Err(e) => {
-            tracing::warn!(account, "Security Hub: what was sent could not be recorded: {e}");
+            tracing::warn!(
+                account,
+                "Security Hub: what was sent could not be recorded: {e}"
+            );
             HubFigures {
                 failed: all,
                 untouched: plan.untouched.len(),

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 /// The run's history entry: export reads each finding's first-seen time and the rules in force
 /// from it, so the run must have been reported first.
-pub async fn run_entry(
+async fn run_entry(
     history: &Store,
     account_id: &str,
     taken: chrono::DateTime<chrono::Utc>,
@@ -68,7 +68,7 @@ pub fn matches(check: &CheckResult, account: &str, scanned: &Scanned) -> Result<
 }
 
 /// What was last sent to Security Hub for `account` (nothing, before a first import).
-pub async fn read_sent(history: &Store, account: &str) -> Result<Sent, PipelineError> {
+async fn read_sent(history: &Store, account: &str) -> Result<Sent, PipelineError> {
     let store = history.child(names::SECURITY_HUB);
     let name = names::sent_name(account);
     let Some(bytes) = store.get(&name).await? else {

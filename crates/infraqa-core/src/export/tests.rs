@@ -390,3 +390,33 @@ fn asff_and_ocsf_say_open_and_each_way_of_closing() {
         assert_eq!((o.status, o.activity_id), (ocsf_status, 3));
     }
 }
+
+#[test]
+fn a_long_policy_in_a_message_is_cut_with_a_marker_and_the_finding_stays_small() {
+    let first = run(
+        POLICY,
+        vec![volume("vol-a", "us-east-1", &[])],
+        0,
+        &[],
+        Vec::new(),
+    );
+    let mut rec = first.run().records(first.inventory.generated_at)[0].clone();
+    rec.message = format!(
+        "policy document: {}",
+        "{\"Effect\":\"Allow\"}".repeat(20_000)
+    );
+    rec.remediation = "r".repeat(5_000);
+    rec.evidence = "e".repeat(300_000);
+    let a = asff::finding(&rec, "us-east-1");
+    assert_eq!(a.description.chars().count(), asff::DESCRIPTION_MAX);
+    assert!(a.description.ends_with("[truncated by infraqa]"));
+    assert_eq!(
+        a.remediation.recommendation.text.chars().count(),
+        asff::RECOMMENDATION_MAX
+    );
+    let size = serde_json::to_vec(&a).unwrap().len();
+    assert!(
+        size < 16 * 1024,
+        "{size} bytes, far under Security Hub's 240 KB"
+    );
+}
