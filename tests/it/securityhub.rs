@@ -40,20 +40,20 @@ fn policy(exempt: Option<&str>) -> Policy {
     Policy::from_toml(&toml, "securityhub-policy.toml").unwrap()
 }
 
-/// One reported run (scan, check, report into `dir`), then its export imported into Security
-/// Hub; every call through `endpoint`.
-async fn run_and_import(
-    account: &TestAccount,
-    endpoint: &str,
+/// One reported run (scan of `regions`, check, report into `dir`) and its export's plan, with
+/// what was last sent.
+async fn reported(
+    clients: &AwsClients,
+    regions: &[&str],
     policy: &Policy,
     dir: &std::path::Path,
-) -> export::Imported {
-    let mut options = account.options();
-    options.endpoint_url = Some(endpoint.to_owned());
-    options.initial_backoff = std::time::Duration::from_millis(5);
-    let clients = AwsClients::load(options).await;
-    let scope = RegionScope::List(vec![PRIMARY_REGION.into()]);
-    let inventory = scan(&clients, &scope, &Default::default(), &Quiet)
+) -> (
+    infraqa_core::export::Plan,
+    infraqa_core::export::Sent,
+    Store,
+) {
+    let scope = RegionScope::List(regions.iter().map(|r| (*r).to_owned()).collect());
+    let inventory = scan(clients, &scope, &Default::default(), &Quiet)
         .await
         .unwrap();
     let now = chrono::Utc::now();
@@ -74,6 +74,22 @@ async fn run_and_import(
     let (plan, sent) = export::plan(&history, Concluded::of_check(&check), &scanned, now)
         .await
         .unwrap();
+    (plan, sent, history)
+}
+
+/// One reported run of the primary region, then its export imported into Security Hub; every
+/// call through `endpoint`.
+async fn run_and_import(
+    account: &TestAccount,
+    endpoint: &str,
+    policy: &Policy,
+    dir: &std::path::Path,
+) -> export::Imported {
+    let mut options = account.options();
+    options.endpoint_url = Some(endpoint.to_owned());
+    options.initial_backoff = std::time::Duration::from_millis(5);
+    let clients = AwsClients::load(options).await;
+    let (plan, sent, history) = reported(&clients, &[PRIMARY_REGION], policy, dir).await;
     export::import(&clients, &history, &plan, &sent, PRIMARY_REGION)
         .await
         .unwrap()
@@ -302,46 +318,15 @@ fn shapes_python() -> std::path::PathBuf {
 #[tokio::test]
 #[ignore = "needs the emulator: run `make test`"]
 async fn every_asff_finding_and_ocsf_line_of_the_demo_estate_passes_its_consumers_checker() {
-    let (emulator, account) = fresh_account().await;
+    let (_emulator, account) = fresh_account().await;
     let clients = account.clients().await;
     let estate = infraqa_tests::seed::seed_demo_estate(&clients)
         .await
         .unwrap();
     let policy = Policy::from_toml(&estate.policy_toml(), "demo-policy.toml").unwrap();
-    let scope = RegionScope::List(vec![
-        PRIMARY_REGION.into(),
-        infraqa_tests::seed::SECONDARY_REGION.into(),
-    ]);
-    let _ = emulator;
-    let inventory = scan(&clients, &scope, &Default::default(), &Quiet)
-        .await
-        .unwrap();
-    let now = chrono::Utc::now();
-    let check = infraqa_core::check::check(&inventory, &policy, now);
-    let scanned = Scanned::of(&inventory);
     let dir = tempfile::tempdir().unwrap();
-    let aws = Aws::from_clients(clients.clone());
-    let out = Store::new(Location::Local(dir.path().to_path_buf()), &aws);
-    let history = out.child("history");
-    let target = ReportTarget {
-        out: &out,
-        history: &history,
-        trend_runs: 12,
-    };
-    let findings = check.clone();
-    produce(
-        inventory,
-        async { Ok(findings) },
-        &policy,
-        target,
-        &aws,
-        now,
-    )
-    .await
-    .unwrap();
-    let (mut plan, _) = export::plan(&history, Concluded::of_check(&check), &scanned, now)
-        .await
-        .unwrap();
+    let regions = [PRIMARY_REGION, infraqa_tests::seed::SECONDARY_REGION];
+    let (mut plan, _, _) = reported(&clients, &regions, &policy, dir.path()).await;
     let types: std::collections::BTreeSet<&str> =
         plan.open.iter().map(|r| r.resource_type.as_str()).collect();
     assert!(
