@@ -1693,3 +1693,72 @@ fn export_writes_asff_and_ocsf_of_a_reported_run_and_refuses_an_unreported_one()
             .all(|l| l["class_uid"] == 2004 && l["status"] == "New")
     );
 }
+
+#[test]
+#[ignore = "needs the emulator: run `make test`"]
+fn export_imports_a_run_into_the_accounts_security_hub_and_refuses_another_accounts_findings() {
+    let Seeded {
+        emulator,
+        account,
+        dir,
+        policy,
+        ..
+    } = seeded();
+    let out_dir = dir.path().join("out");
+    let out = infraqa_as(
+        &emulator,
+        &account,
+        &[
+            "run",
+            "--policy",
+            &policy,
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    assert!(matches!(out.status.code(), Some(0) | Some(4)), "{out:?}");
+    let findings = out_dir.join("findings.json");
+    let inventory = out_dir.join("inventory.json");
+    let export = |findings: &str, inventory: &str| {
+        infraqa_as(
+            &emulator,
+            &account,
+            &[
+                "export",
+                "--findings",
+                findings,
+                "--inventory",
+                inventory,
+                "--security-hub",
+            ],
+        )
+    };
+    let out = export(findings.to_str().unwrap(), inventory.to_str().unwrap());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("Security Hub: ") && err.contains(" archived, 0 untouched, 0 refused"),
+        "{err}"
+    );
+    let recorded = out_dir
+        .join("history/security-hub")
+        .join(format!("{}.json", account.account_id));
+    assert!(recorded.exists());
+
+    // Another account's reported run: refused before any call, naming both accounts.
+    let other = tempfile::tempdir().unwrap();
+    assert_eq!(check_fixture(other.path()).status.code(), Some(0));
+    let other_findings = other.path().join("findings.json");
+    assert_eq!(
+        report_fixture(&other_findings, other.path()).status.code(),
+        Some(0)
+    );
+    let out = export(other_findings.to_str().unwrap(), &fixture("inventory.json"));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the findings are of account 123456789012")
+            && err.contains(&account.account_id),
+        "{err}"
+    );
+}

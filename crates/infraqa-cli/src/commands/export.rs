@@ -53,6 +53,13 @@ pub async fn run(args: &ExportArgs, aws: &Aws) -> Result<(), CliError> {
         println!("{}", path.display());
     }
     if args.security_hub {
+        // Security Hub takes an account's findings from that account alone.
+        let acting = clients.account_id().await?;
+        if acting != account {
+            return Err(CliError::InvalidInput(anyhow::anyhow!(
+                "the findings are of account {account} but the credentials act in account {acting}: each account imports its own findings, so export with credentials of {account} (e.g. --profile, or its member role)"
+            )));
+        }
         let done = export::import(clients, &history, &plan, &sent, &home).await?;
         eprintln!("{}", summary(&done));
         println!("{}", done.recorded_at);
