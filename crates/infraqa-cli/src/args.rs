@@ -95,6 +95,10 @@ pub enum Command {
     /// Work with policy files.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// The compliance frameworks infraqa ships (enable one with `[frameworks] enabled` in the
+    /// policy; report.json then says each requirement's status).
+    #[command(subcommand)]
+    Frameworks(FrameworksCommand),
     /// Discover every resource in the policy's regions and write DIR/inventory.json.
     ///
     /// Regions and services are read concurrently under per-service rate limits. A region or
@@ -446,6 +450,23 @@ pub struct ScanArgs {
     /// Where to write inventory.json: a directory (created if missing) or s3://BUCKET/PREFIX.
     #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
     pub out: Location,
+}
+
+/// `infraqa frameworks ...`
+#[derive(Debug, Subcommand)]
+pub enum FrameworksCommand {
+    /// Each shipped framework: its id, name and how many of its requirements are automated,
+    /// manual, and decided by infraqa's rules.
+    List,
+    /// One framework's requirements: id, automated or manual, the rules that decide it (none:
+    /// not covered), and its title. Exit 2 when no shipped framework has the id.
+    Show {
+        /// The framework's id, e.g. cis-aws-7.0.
+        id: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `infraqa policy ...`

@@ -1762,3 +1762,38 @@ fn export_imports_a_run_into_the_accounts_security_hub_and_refuses_another_accou
         "{err}"
     );
 }
+
+#[test]
+fn frameworks_list_and_show_say_what_each_requirement_is_decided_by() {
+    let out = infraqa(&["frameworks", "list"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("cis-aws-7.0\t"), "{text}");
+    assert!(text.contains("70 requirements, 34 automated"), "{text}");
+    let out = infraqa(&["frameworks", "show", "cis-aws-7.0"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text.lines().count(),
+        71,
+        "a heading and a line per requirement"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("3.1.4") && l.contains("s3-public-access"))
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("2.4 ") && l.contains("not covered"))
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("5.1 ") && l.contains("manual"))
+    );
+    let out = infraqa(&["frameworks", "show", "cis-aws-7.0", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["requirements"].as_array().unwrap().len(), 70);
+    let out = infraqa(&["frameworks", "show", "soc2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no framework \"soc2\""));
+}

@@ -15,6 +15,7 @@ pub mod cost;
 pub mod document;
 pub mod export;
 pub mod finding;
+pub mod frameworks;
 pub mod history;
 pub mod iam;
 pub mod inventory;

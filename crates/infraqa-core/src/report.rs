@@ -4,6 +4,7 @@
 use crate::check::{CheckResult, Mismatch};
 use crate::cost::{CostReport, cost_report};
 use crate::finding::{Finding, RuleId, Severity};
+use crate::frameworks::{Framework, FrameworkStatus, Judged};
 use crate::history::{
     Carried, FindingKey, HISTORY_SCHEMA_VERSION, HistoryEntry, InventorySnapshot, UnreadRead,
 };
@@ -124,6 +125,9 @@ pub struct Report {
     /// `None` in a report read back).
     #[serde(skip)]
     pub carried: Option<Carried>,
+    /// Each framework the policy enables: its requirements' status (absent when none is).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frameworks: Vec<FrameworkStatus>,
 }
 
 /// What the scan behind a report cost, and where its time went.
@@ -392,6 +396,8 @@ pub struct InventoryDigest {
     /// The account's past findings on resources this scan did not see and may have missed (a
     /// read of their service and region failed): unknown now, not resolved.
     missed: BTreeSet<FindingKey>,
+    /// The frameworks the policy enables, each with the requirements its custom rules declare.
+    frameworks: Vec<(Framework, BTreeMap<RuleId, Vec<String>>)>,
 }
 
 impl InventoryDigest {
@@ -439,7 +445,27 @@ pub fn digest(
         cost,
         lifecycle,
         missed,
+        frameworks: enabled_frameworks(policy),
     }
+}
+
+/// The frameworks `policy` enables, each with the requirements its custom rules declare.
+fn enabled_frameworks(policy: &Policy) -> Vec<(Framework, BTreeMap<RuleId, Vec<String>>)> {
+    policy
+        .frameworks
+        .enabled
+        .iter()
+        // The policy's validation admitted only shipped frameworks.
+        .filter_map(|id| crate::frameworks::find(id).ok().flatten())
+        .map(|fw| {
+            let custom = policy
+                .custom_rules
+                .iter()
+                .filter_map(|r| r.frameworks.get(&fw.id).map(|ids| (r.id, ids.clone())))
+                .collect();
+            (fw, custom)
+        })
+        .collect()
 }
 
 /// The account's past findings on resources `inventory` does not hold and may have missed.
@@ -488,7 +514,9 @@ pub fn build(input: ReportInput) -> Report {
         cost,
         lifecycle,
         missed,
+        frameworks,
     } = inventory;
+    let in_force: BTreeSet<RuleId> = scope.evaluated.keys().copied().collect();
     let (summary, recommendations) = crate::side_by_side(
         || summary_of(&scope, shape, &check),
         || recommendations(&check.findings),
@@ -514,7 +542,19 @@ pub fn build(input: ReportInput) -> Report {
         notes: check.notes,
         errors,
         carried: None,
+        frameworks: Vec::new(),
     };
+    report.frameworks = frameworks
+        .iter()
+        .map(|(fw, custom)| {
+            let judged = Judged {
+                in_force: &in_force,
+                findings: &report.findings,
+                not_evaluated: &report.not_evaluated,
+            };
+            crate::frameworks::assess(fw, custom, judged)
+        })
+        .collect();
     let mut current = history_entry(&report);
     current.not_evaluated.extend(
         missed

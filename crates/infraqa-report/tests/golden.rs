@@ -126,3 +126,55 @@ fn a_two_run_history_produces_the_expected_trend() {
     assert_eq!(t.direction, Direction::of(delta));
     assert!(!t.partial);
 }
+
+/// With `[frameworks] enabled`, report.json says each requirement's status: the one today's
+/// rules decide from the findings, the manual ones manual, the rest not covered.
+#[test]
+fn an_enabled_framework_reports_every_requirement_with_its_status() {
+    use infraqa_core::frameworks::Status;
+    let inv = inventory();
+    let now = at(28, 6);
+    let text = format!(
+        "{}\n[frameworks]\nenabled = [\"cis-aws-7.0\"]\n",
+        std::fs::read_to_string(fixture("fixtures/policy.toml")).unwrap()
+    );
+    let policy = infraqa_core::Policy::from_toml(&text, "policy.toml").unwrap();
+    let checked = infraqa_core::check::check(&inv, &policy, now);
+    let mut past = infraqa_core::trend::PastRuns::of(&inv, &[], now, 12);
+    let assessed = infraqa_core::report::build(infraqa_core::report::ReportInput {
+        inventory: infraqa_core::report::digest(
+            &inv,
+            &policy,
+            &mut past,
+            infraqa_core::prices::PriceTable::embedded(),
+            now,
+        ),
+        check: checked.clone(),
+        past,
+        now,
+    });
+    assert_eq!(assessed.frameworks.len(), 1);
+    let cis = &assessed.frameworks[0];
+    assert_eq!(cis.id, "cis-aws-7.0");
+    assert_eq!(cis.requirements.len(), 70);
+    assert_eq!(cis.counts[&Status::Manual], 36);
+    let public = checked
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == RuleId::S3PublicAccess)
+        .count();
+    assert!(
+        public > 0,
+        "the fixture has a bucket without Block Public Access"
+    );
+    let s3 = cis.requirements.iter().find(|r| r.id == "3.1.4").unwrap();
+    assert_eq!((s3.status, s3.findings), (Status::Fail, public));
+    assert_eq!(cis.counts[&Status::NotCovered], 33);
+    let json: Value =
+        serde_json::from_slice(&infraqa_report::render(&assessed, "report.json").unwrap()).unwrap();
+    assert_eq!(json["frameworks"][0]["counts"]["fail"], 1);
+    assert_eq!(json["frameworks"][0]["requirements"][0]["status"], "manual");
+    // Without the key the report has no section: the golden file stays as it was.
+    let (_, plain) = report(&inv, &[], now);
+    assert!(plain.frameworks.is_empty());
+}

@@ -7,6 +7,7 @@ pub mod backtest;
 pub mod check;
 pub mod export;
 pub mod fetch;
+pub mod frameworks;
 pub mod output;
 pub mod policy;
 pub mod report;
@@ -14,7 +15,7 @@ pub mod scan;
 pub mod tag;
 pub mod validate;
 
-use crate::args::{Cli, Command, PolicyCommand};
+use crate::args::{Cli, Command, FrameworksCommand, PolicyCommand};
 use crate::exit::CliError;
 use aws::Aws;
 use infraqa_pipeline::audit::AuditLog;
@@ -28,6 +29,14 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Policy(PolicyCommand::Check { file }) => {
             let printed = policy::check(&file)?;
             print!("{printed}");
+            Ok(())
+        }
+        Command::Frameworks(FrameworksCommand::List) => {
+            print!("{}", frameworks::list()?);
+            Ok(())
+        }
+        Command::Frameworks(FrameworksCommand::Show { id, json }) => {
+            print!("{}", frameworks::show(&id, json)?);
             Ok(())
         }
         Command::Check(args) => {

@@ -86,6 +86,9 @@ pub struct Policy {
     pub alerts: AlertPolicy,
     /// Which accounts a run covers, and how each is reached.
     pub accounts: AccountsPolicy,
+    /// The compliance frameworks reports assess (none by default).
+    #[serde(skip_serializing_if = "FrameworkPolicy::is_empty")]
+    pub frameworks: FrameworkPolicy,
     /// Per-rule switches and severity overrides (only rules the file mentions).
     pub rules: BTreeMap<RuleId, RuleControl>,
     /// Findings to move aside, each with its reason.
@@ -267,6 +270,20 @@ impl TagDefault {
     pub fn covers(&self, r: &Resource) -> bool {
         (self.types.is_empty() || self.types.contains(&r.resource_type))
             && (self.regions.is_empty() || self.regions.iter().any(|x| x.as_str() == r.region))
+    }
+}
+
+/// `[frameworks]`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FrameworkPolicy {
+    /// The shipped frameworks reports assess, by id (e.g. `cis-aws-7.0`).
+    pub enabled: Vec<String>,
+}
+
+impl FrameworkPolicy {
+    /// Whether no framework is enabled.
+    pub fn is_empty(&self) -> bool {
+        self.enabled.is_empty()
     }
 }
 

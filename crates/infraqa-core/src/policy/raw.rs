@@ -36,6 +36,8 @@ pub(super) struct RawPolicy {
     #[serde(default)]
     pub(super) accounts: RawAccounts,
     #[serde(default)]
+    pub(super) frameworks: RawFrameworks,
+    #[serde(default)]
     pub(super) rules: BTreeMap<String, Spanned<RawRuleControl>>,
     #[serde(default)]
     pub(super) exemptions: Vec<Spanned<RawExemption>>,
@@ -85,6 +87,13 @@ pub(super) struct RawTagDefault {
     #[serde(default)]
     pub(super) regions: SpannedStrings,
     pub(super) tags: BTreeMap<Spanned<String>, String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFrameworks {
+    #[serde(default)]
+    pub(super) enabled: SpannedStrings,
 }
 
 #[derive(Deserialize, Default)]
@@ -209,4 +218,6 @@ pub(super) struct RawCustomRule {
     pub(super) message: Spanned<String>,
     pub(super) remediation: Spanned<String>,
     pub(super) enabled: Option<bool>,
+    #[serde(default)]
+    pub(super) frameworks: BTreeMap<Spanned<String>, SpannedStrings>,
 }

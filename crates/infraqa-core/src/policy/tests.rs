@@ -491,3 +491,64 @@ fn bad_account_settings_are_named_with_their_key_and_line() {
     assert!(parse("[accounts]\nids = \"everyone\"\n").is_err());
     assert!(parse("[accounts]\nids = []\n").is_err());
 }
+
+#[test]
+fn frameworks_are_shipped_ones_and_custom_rules_name_their_requirements() {
+    let p = parse(
+        r#"
+[frameworks]
+enabled = ["cis-aws-7.0"]
+
+[[custom_rules]]
+id = "s3-versioning"
+condition = "true"
+message = "m"
+remediation = "r"
+frameworks = { "cis-aws-7.0" = ["3.1.2"] }
+"#,
+    )
+    .unwrap();
+    assert_eq!(p.frameworks.enabled, ["cis-aws-7.0"]);
+    assert_eq!(p.custom_rules[0].frameworks["cis-aws-7.0"], ["3.1.2"]);
+    assert!(
+        p.to_toml().contains("enabled = [\"cis-aws-7.0\"]"),
+        "the effective policy shows it"
+    );
+    // Absent, the key is not in the effective policy (nor in its digest).
+    assert!(!parse("").unwrap().to_toml().contains("frameworks"));
+
+    let problems = match parse(
+        r#"
+[frameworks]
+enabled = ["cis-aws-9.9"]
+
+[[custom_rules]]
+id = "s3-versioning"
+condition = "true"
+message = "m"
+remediation = "r"
+frameworks = { "cis-aws-7.0" = ["99.1"], "soc2" = ["CC6.1"] }
+"#,
+    ) {
+        Err(PolicyError::Invalid { problems, .. }) => problems,
+        other => panic!("{other:?}"),
+    };
+    let said: Vec<(String, usize, String)> = problems
+        .iter()
+        .map(|p| (p.key.clone(), p.line, p.message.clone()))
+        .collect();
+    assert_eq!(said.len(), 3, "{said:?}");
+    assert!(said.iter().any(|(k, l, m)| k == "frameworks.enabled"
+        && *l == 3
+        && m.contains("unknown framework \"cis-aws-9.9\": expected one of cis-aws-7.0")));
+    assert!(
+        said.iter()
+            .any(|(k, l, m)| k.starts_with("custom_rules[0].frameworks")
+                && *l == 10
+                && m.contains("cis-aws-7.0 has no requirement \"99.1\""))
+    );
+    assert!(
+        said.iter()
+            .any(|(_, _, m)| m.contains("unknown framework \"soc2\""))
+    );
+}

@@ -63,7 +63,50 @@ struct Validator<'a> {
     custom_ids: BTreeSet<RuleId>,
 }
 
+/// The shipped frameworks' ids, for messages.
+fn known_frameworks() -> String {
+    crate::frameworks::builtin()
+        .map(|all| all.into_iter().map(|f| f.id).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default()
+}
+
 impl Validator<'_> {
+    /// A custom rule's `frameworks`: each a shipped framework, each requirement one of its.
+    fn custom_frameworks(
+        &mut self,
+        key: &str,
+        raw: BTreeMap<Spanned<String>, SpannedStrings>,
+    ) -> BTreeMap<String, Vec<String>> {
+        let mut out = BTreeMap::new();
+        for (id, requirements) in raw {
+            let span = id.span();
+            let id = id.into_inner();
+            let Ok(Some(framework)) = crate::frameworks::find(&id) else {
+                self.problem(
+                    key,
+                    span,
+                    format!(
+                        "unknown framework \"{id}\": expected one of {}",
+                        known_frameworks()
+                    ),
+                );
+                continue;
+            };
+            let mut ids = Vec::new();
+            for r in requirements {
+                let span = r.span();
+                let r = r.into_inner();
+                if framework.requirements.iter().any(|q| q.id == r) {
+                    ids.push(r);
+                } else {
+                    self.problem(key, span, format!("{id} has no requirement \"{r}\""));
+                }
+            }
+            out.insert(id, ids);
+        }
+        out
+    }
+
     fn problem(&mut self, key: impl Into<String>, span: Range<usize>, message: impl Into<String>) {
         let (line, _) = line_and_column(self.text, span.start);
         self.problems.push(PolicyProblem {
@@ -164,6 +207,31 @@ impl Validator<'_> {
                 }),
             },
             accounts: self.accounts(raw.accounts),
+            frameworks: FrameworkPolicy {
+                enabled: raw
+                    .frameworks
+                    .enabled
+                    .into_iter()
+                    .filter_map(|id| {
+                        let span = id.span();
+                        let id = id.into_inner();
+                        match crate::frameworks::find(&id) {
+                            Ok(Some(_)) => Some(id),
+                            _ => {
+                                self.problem(
+                                    "frameworks.enabled",
+                                    span,
+                                    format!(
+                                        "unknown framework \"{id}\": expected one of {}",
+                                        known_frameworks()
+                                    ),
+                                );
+                                None
+                            }
+                        }
+                    })
+                    .collect(),
+            },
             rules: raw
                 .rules
                 .into_iter()
@@ -246,6 +314,7 @@ impl Validator<'_> {
         let message = text("message", raw.message);
         let remediation = text("remediation", raw.remediation);
         let applies_to = self.resource_types(&named("applies_to"), raw.applies_to);
+        let frameworks = self.custom_frameworks(&named("frameworks"), raw.frameworks);
         Some(CustomRule {
             id: id?,
             description: raw.description,
@@ -255,6 +324,7 @@ impl Validator<'_> {
             message: message?,
             remediation: remediation?,
             enabled: raw.enabled.unwrap_or(true),
+            frameworks,
         })
     }
 

@@ -24,6 +24,7 @@ use cel::common::value::{CowVal, Val};
 use cel::objects::Map;
 use cel::{Context, Env, ExecutionError, Program, Value};
 use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -266,6 +267,10 @@ pub struct CustomRule {
     pub remediation: String,
     /// Whether it runs. Default true.
     pub enabled: bool,
+    /// The framework requirements it decides, by framework id (`frameworks = { "cis-aws-7.0"
+    /// = ["5.3"] }`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub frameworks: BTreeMap<String, Vec<String>>,
 }
 
 impl Rule for CustomRule {
