@@ -139,20 +139,7 @@ fn an_enabled_framework_reports_every_requirement_with_its_status() {
         std::fs::read_to_string(fixture("fixtures/policy.toml")).unwrap()
     );
     let policy = infraqa_core::Policy::from_toml(&text, "policy.toml").unwrap();
-    let checked = infraqa_core::check::check(&inv, &policy, now);
-    let mut past = infraqa_core::trend::PastRuns::of(&inv, &[], now, 12);
-    let assessed = infraqa_core::report::build(infraqa_core::report::ReportInput {
-        inventory: infraqa_core::report::digest(
-            &inv,
-            &policy,
-            &mut past,
-            infraqa_core::prices::PriceTable::embedded(),
-            now,
-        ),
-        check: checked.clone(),
-        past,
-        now,
-    });
+    let (checked, assessed) = report_under(&policy, &inv, &[], now);
     assert_eq!(assessed.frameworks.len(), 1);
     let cis = &assessed.frameworks[0];
     assert_eq!(cis.id, "cis-aws-7.0");

@@ -136,25 +136,11 @@ fn not_evaluated_resources_show_in_every_format_beside_the_score() {
 
 #[test]
 fn a_large_estate_lists_the_worst_resources_and_points_to_the_csv_for_the_rest() {
-    use infraqa_core::report::{ReportInput, build, digest};
     use infraqa_report::html::LISTED;
     let now = at(28, 6);
     let inv = infraqa_core::synthetic::inventory(4000, now);
     let policy = infraqa_core::Policy::from_toml(infraqa_core::synthetic::POLICY, "p").unwrap();
-    let checked = infraqa_core::check::check(&inv, &policy, now);
-    let mut past = infraqa_core::trend::PastRuns::for_inventory(&inv, now);
-    let report = build(ReportInput {
-        inventory: digest(
-            &inv,
-            &policy,
-            &mut past,
-            infraqa_core::prices::PriceTable::embedded(),
-            now,
-        ),
-        check: checked.clone(),
-        past,
-        now,
-    });
+    let (_, report) = report_under(&policy, &inv, &[], now);
     // A resource is a row per (ARN, region): account-level findings repeat per region.
     let flagged: std::collections::BTreeSet<(&str, &str)> = report
         .findings

@@ -38,11 +38,20 @@ pub fn report(
     history: &[HistoryEntry],
     now: DateTime<Utc>,
 ) -> (CheckResult, Report) {
-    let policy = policy();
-    let checked = check(inv, &policy, now);
+    report_under(&policy(), inv, history, now)
+}
+
+/// [`report`] under `policy`.
+pub fn report_under(
+    policy: &Policy,
+    inv: &Inventory,
+    history: &[HistoryEntry],
+    now: DateTime<Utc>,
+) -> (CheckResult, Report) {
+    let checked = check(inv, policy, now);
     let mut past = PastRuns::of(inv, history, now, 12);
     let report = build(ReportInput {
-        inventory: digest(inv, &policy, &mut past, PriceTable::embedded(), now),
+        inventory: digest(inv, policy, &mut past, PriceTable::embedded(), now),
         check: checked.clone(),
         past,
         now,
