@@ -58,10 +58,13 @@ async fn reported(
         .unwrap();
     let now = chrono::Utc::now();
     let check = infraqa_core::check::check(&inventory, policy, now);
-    let scanned = Scanned::of(&inventory);
     let aws = Aws::from_clients(clients.clone());
     let out = Store::new(Location::Local(dir.to_path_buf()), &aws);
     let history = out.child("history");
+    let sent = export::read_sent(&history, &inventory.account_id)
+        .await
+        .unwrap();
+    let scanned = Scanned::of(&inventory, &sent);
     let target = ReportTarget {
         out: &out,
         history: &history,
@@ -71,7 +74,7 @@ async fn reported(
     produce(inventory, async { Ok(findings) }, policy, target, &aws, now)
         .await
         .unwrap();
-    let (plan, sent) = export::plan(&history, Concluded::of_check(&check), &scanned, now)
+    let plan = export::plan(&history, Concluded::of_check(&check), &scanned, &sent, now)
         .await
         .unwrap();
     (plan, sent, history)

@@ -64,58 +64,52 @@ async fn import_with(
     findings: &[AsffFinding],
 ) -> Result<Imported, AwsError> {
     let mut done = Imported::default();
-    let mut retry: Vec<&AsffFinding> = Vec::new();
+    let refused = send(client, findings, &mut done).await?;
+    let again: Vec<AsffFinding> = findings
+        .iter()
+        .filter(|f| refused.iter().any(|x| x.id == f.id))
+        .cloned()
+        .collect();
+    done.outcome.failed = send(client, &again, &mut done).await?;
+    Ok(done)
+}
+
+/// Sends `findings` in batches, adding the ids each call accepted to `done`; returns what the
+/// calls refused.
+async fn send(
+    client: &aws_sdk_securityhub::Client,
+    findings: &[AsffFinding],
+    done: &mut Imported,
+) -> Result<Vec<Failed>, AwsError> {
+    let mut refused = Vec::new();
     for batch in batches(findings) {
-        let failed = call(client, batch.iter(), &mut done).await?;
-        retry.extend(batch.iter().filter(|f| failed.iter().any(|x| x.id == f.id)));
+        done.calls += 1;
+        let out = client
+            .batch_import_findings()
+            .set_findings(Some(batch.iter().map(to_sdk).collect()))
+            .send()
+            .await
+            .map_err(|e| AwsError::call(SVC, OP, e))?;
+        let failed: Vec<Failed> = out
+            .failed_findings()
+            .iter()
+            .map(|f| Failed {
+                id: f.id().unwrap_or_default().to_owned(),
+                code: f.error_code().unwrap_or_default().to_owned(),
+                message: f.error_message().unwrap_or_default().to_owned(),
+            })
+            .collect();
         done.outcome.accepted.extend(
             batch
                 .iter()
                 .filter(|f| !failed.iter().any(|x| x.id == f.id))
                 .map(|f| f.id.clone()),
         );
+        refused.extend(failed);
     }
-    if !retry.is_empty() {
-        let owned: Vec<AsffFinding> = retry.into_iter().cloned().collect();
-        for batch in batches(&owned) {
-            let failed = call(client, batch.iter(), &mut done).await?;
-            done.outcome.accepted.extend(
-                batch
-                    .iter()
-                    .filter(|f| !failed.iter().any(|x| x.id == f.id))
-                    .map(|f| f.id.clone()),
-            );
-            done.outcome.failed.extend(failed);
-        }
-    }
-    Ok(done)
+    Ok(refused)
 }
 
-async fn call<'a>(
-    client: &aws_sdk_securityhub::Client,
-    batch: impl Iterator<Item = &'a AsffFinding>,
-    done: &mut Imported,
-) -> Result<Vec<Failed>, AwsError> {
-    let findings: Vec<sh::AwsSecurityFinding> = batch.map(to_sdk).collect();
-    done.calls += 1;
-    let out = client
-        .batch_import_findings()
-        .set_findings(Some(findings))
-        .send()
-        .await
-        .map_err(|e| AwsError::call(SVC, OP, e))?;
-    Ok(out
-        .failed_findings()
-        .iter()
-        .map(|f| Failed {
-            id: f.id().unwrap_or_default().to_owned(),
-            code: f.error_code().unwrap_or_default().to_owned(),
-            message: f.error_message().unwrap_or_default().to_owned(),
-        })
-        .collect())
-}
-
-/// The SDK's finding for an ASFF finding.
 fn to_sdk(f: &AsffFinding) -> sh::AwsSecurityFinding {
     let resources = f
         .resources

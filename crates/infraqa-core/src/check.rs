@@ -78,13 +78,8 @@ pub enum Mismatch {
 
 impl CheckResult {
     /// Whether these findings were made from the inventory `account_id` took at
-    /// `generated_at`, under `policy`.
-    pub fn belongs_to(
-        &self,
-        account_id: &str,
-        generated_at: DateTime<Utc>,
-        policy: &Policy,
-    ) -> Result<(), Mismatch> {
+    /// `generated_at` (whatever the policy).
+    pub fn made_from(&self, account_id: &str, generated_at: DateTime<Utc>) -> Result<(), Mismatch> {
         if self.account_id != account_id {
             return Err(Mismatch::Account {
                 findings: self.account_id.clone(),
@@ -97,6 +92,18 @@ impl CheckResult {
                 inventory: generated_at,
             });
         }
+        Ok(())
+    }
+
+    /// Whether these findings were made from the inventory `account_id` took at
+    /// `generated_at`, under `policy`.
+    pub fn belongs_to(
+        &self,
+        account_id: &str,
+        generated_at: DateTime<Utc>,
+        policy: &Policy,
+    ) -> Result<(), Mismatch> {
+        self.made_from(account_id, generated_at)?;
         let digest = policy.digest();
         if self.policy_digest != digest {
             return Err(Mismatch::Policy {

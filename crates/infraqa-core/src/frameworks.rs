@@ -149,21 +149,28 @@ pub fn parse(file: &str, text: &str) -> Result<Framework, FrameworkError> {
     })
 }
 
-/// The frameworks infraqa ships, parsed.
-pub fn builtin() -> Result<Vec<Framework>, FrameworkError> {
-    BUILTIN
-        .iter()
-        .map(|(file, text)| parse(file, text))
-        .collect()
+/// The frameworks infraqa ships, parsed once.
+pub fn builtin() -> Result<&'static [Framework], FrameworkError> {
+    static PARSED: std::sync::OnceLock<Result<Vec<Framework>, FrameworkError>> =
+        std::sync::OnceLock::new();
+    PARSED
+        .get_or_init(|| {
+            BUILTIN
+                .iter()
+                .map(|(file, text)| parse(file, text))
+                .collect()
+        })
+        .as_deref()
+        .map_err(Clone::clone)
 }
 
 /// The shipped framework `id`, if there is one.
-pub fn find(id: &str) -> Result<Option<Framework>, FrameworkError> {
-    Ok(builtin()?.into_iter().find(|f| f.id == id))
+pub fn find(id: &str) -> Result<Option<&'static Framework>, FrameworkError> {
+    Ok(builtin()?.iter().find(|f| f.id == id))
 }
 
 /// A requirement's status in a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// A covering rule found something.

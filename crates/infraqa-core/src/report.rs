@@ -397,7 +397,7 @@ pub struct InventoryDigest {
     /// read of their service and region failed): unknown now, not resolved.
     missed: BTreeSet<FindingKey>,
     /// The frameworks the policy enables, each with the requirements its custom rules declare.
-    frameworks: Vec<(Framework, BTreeMap<RuleId, Vec<String>>)>,
+    frameworks: Vec<(&'static Framework, BTreeMap<RuleId, Vec<String>>)>,
 }
 
 impl InventoryDigest {
@@ -450,7 +450,7 @@ pub fn digest(
 }
 
 /// The frameworks `policy` enables, each with the requirements its custom rules declare.
-fn enabled_frameworks(policy: &Policy) -> Vec<(Framework, BTreeMap<RuleId, Vec<String>>)> {
+fn enabled_frameworks(policy: &Policy) -> Vec<(&'static Framework, BTreeMap<RuleId, Vec<String>>)> {
     policy
         .frameworks
         .enabled

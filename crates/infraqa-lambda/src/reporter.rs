@@ -8,7 +8,7 @@ use crate::suite::{HandlerError, Suite, checked_run, planned_accounts, runs_of};
 use aws_lambda_events::event::s3::S3Event;
 use chrono::{DateTime, Utc};
 use infraqa_aws::metrics::{self, HubFigures, RunFigures};
-use infraqa_core::export::{Concluded, Scanned};
+use infraqa_core::export::{Concluded, Scanned, Sent};
 use infraqa_core::names::{ALERT, FINDINGS, REPORT, REPORT_PAGE};
 use infraqa_core::organization::{AccountLine, summarize};
 use infraqa_core::report::Report;
@@ -236,15 +236,22 @@ pub(crate) async fn report_account(
         trend_runs: infraqa_core::report::DEFAULT_TREND_RUNS,
     };
     let scan_ms = inventory.stats.duration_ms;
-    let scanned = suite.config.security_hub.then(|| Scanned::of(&inventory));
+    // What was last sent is read while the inventory is here: only the resources it names are
+    // looked up in it.
+    let hub = if suite.config.security_hub {
+        let sent = export::read_sent(&history, &inventory.account_id).await;
+        Some(sent.map(|sent| (Scanned::of(&inventory, &sent), sent)))
+    } else {
+        None
+    };
     let (report, _) =
         infraqa_pipeline::report::produce(inventory, findings, policy, target, &suite.aws, now)
             .await?;
     let criticals = new_criticals(&report);
     let clients = suite.aws.get().await;
     let mut figures = RunFigures::of(&report, criticals.len(), scan_ms);
-    if let Some(scanned) = scanned {
-        figures.security_hub = Some(import(suite, policy, &history, &report, &scanned, now).await);
+    if let Some(hub) = hub {
+        figures.security_hub = Some(import(suite, policy, &history, &report, hub, now).await);
     }
     metrics::publish(clients, &figures, report.generated_at)
         .await
@@ -280,11 +287,18 @@ async fn import(
     policy: &Policy,
     history: &Store,
     report: &Report,
-    scanned: &Scanned,
+    hub: Result<(Scanned, Sent), PipelineError>,
     now: DateTime<Utc>,
 ) -> HubFigures {
     let account = report.account_id.as_str();
-    let planned = export::plan(history, Concluded::of_report(report), scanned, now).await;
+    let planned = match hub {
+        Ok((scanned, sent)) => {
+            export::plan(history, Concluded::of_report(report), &scanned, &sent, now)
+                .await
+                .map(|plan| (plan, sent))
+        }
+        Err(e) => Err(e),
+    };
     let (plan, sent) = match planned {
         Ok(p) => p,
         Err(e) => {
@@ -298,34 +312,17 @@ async fn import(
             };
         }
     };
-    let all = plan.open.len() + plan.closed.len();
-    let clients = match crate::suite::reach(suite, policy, account).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!(
-                account,
-                "Security Hub: the account could not be reached: {}",
-                e.message
-            );
-            return HubFigures {
-                failed: all,
-                untouched: plan.untouched.len(),
-                ..HubFigures::default()
-            };
-        }
-    };
-    let home = match clients.require_home_region() {
-        Ok(r) => r.to_owned(),
-        Err(e) => {
-            tracing::warn!(account, "Security Hub: {e}");
-            return HubFigures {
-                failed: all,
-                untouched: plan.untouched.len(),
-                ..HubFigures::default()
-            };
-        }
-    };
-    match export::import(&clients, history, &plan, &sent, &home).await {
+    let done = async {
+        let clients = crate::suite::reach(suite, policy, account)
+            .await
+            .map_err(|e| format!("the account could not be reached: {}", e.message))?;
+        let home = clients.require_home_region().map_err(|e| e.to_string())?;
+        export::import(&clients, history, &plan, &sent, home)
+            .await
+            .map_err(|e| format!("what was sent could not be recorded: {e}"))
+    }
+    .await;
+    match done {
         Ok(done) => {
             for f in done.failed.iter().take(10) {
                 tracing::warn!(account, id = %f.id, code = %f.code, "Security Hub refused a finding: {}", f.message);
@@ -346,13 +343,10 @@ async fn import(
                 failed: done.failed.len(),
             }
         }
-        Err(e) => {
-            tracing::warn!(
-                account,
-                "Security Hub: what was sent could not be recorded: {e}"
-            );
+        Err(why) => {
+            tracing::warn!(account, "Security Hub: {why}");
             HubFigures {
-                failed: all,
+                failed: plan.open.len() + plan.closed.len(),
                 untouched: plan.untouched.len(),
                 ..HubFigures::default()
             }

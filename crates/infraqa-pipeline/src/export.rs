@@ -3,72 +3,61 @@
 //! the history store's `security-hub/`).
 
 use crate::error::PipelineError;
-use crate::report::{put_json, read_document};
+use crate::report::put_json;
 use crate::store::Store;
 use infraqa_aws::AwsClients;
-use infraqa_core::check::CheckResult;
 use infraqa_core::export::asff::{self, AsffFinding};
 use infraqa_core::export::{self as core, Concluded, Failed, Outcome, Plan, Run, Scanned, Sent};
 use infraqa_core::history::HistoryEntry;
 use infraqa_core::names;
-use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// The run's history entry: export reads each finding's first-seen time and the rules in force
-/// from it, so the run must have been reported first.
+/// The run's history entry: export reads each finding's first-seen time, the rules in force
+/// and what the run could not judge from it, so the run must have been reported first.
 async fn run_entry(
     history: &Store,
     account_id: &str,
     taken: chrono::DateTime<chrono::Utc>,
 ) -> Result<HistoryEntry, PipelineError> {
     let name = names::entry_name(taken, account_id);
-    if !history.exists(&name).await? {
-        return Err(PipelineError::input(format!(
+    let bytes = history.get(&name).await?.ok_or_else(|| {
+        PipelineError::input(format!(
             "{} does not exist: report the run first (infraqa report or run); export reads each finding's first-seen time and the rules in force from its history entry",
             history.describe(&name)
-        )));
-    }
-    read_document(
-        history,
-        &name,
-        "history entry",
-        infraqa_core::document::history_entry,
-    )
-    .await
+        ))
+    })?;
+    infraqa_core::document::history_entry(&bytes).map_err(|e| {
+        PipelineError::input_because(
+            format!(
+                "{} is not a usable infraqa history entry",
+                history.describe(&name)
+            ),
+            e,
+        )
+    })
 }
 
-/// Plans the export of a reported run at `now`: reads its history entry and what was last sent
-/// to Security Hub for its account from `history`, and decides what is open, what closes and
-/// what stays untouched ([`infraqa_core::export::plan`]).
+/// Plans the export of a reported run at `now`, given what was last `sent` to Security Hub for
+/// its account ([`read_sent`]): reads the run's history entry from `history`, and decides what
+/// is open, what closes and what stays untouched ([`infraqa_core::export::plan`]).
 pub async fn plan(
     history: &Store,
     concluded: Concluded<'_>,
     scanned: &Scanned,
+    sent: &Sent,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<(Plan, Sent), PipelineError> {
+) -> Result<Plan, PipelineError> {
     let entry = run_entry(history, concluded.account_id, scanned.taken).await?;
-    let sent = read_sent(history, concluded.account_id).await?;
     let run = Run {
         concluded,
         entry: &entry,
         scanned,
     };
-    Ok((core::plan(run, &sent, now), sent))
-}
-
-/// Checks that `check` was made from the inventory `scanned` describes, of `account`.
-pub fn matches(check: &CheckResult, account: &str, scanned: &Scanned) -> Result<(), PipelineError> {
-    if check.account_id != account || check.inventory_generated_at != scanned.taken {
-        return Err(PipelineError::input(format!(
-            "the findings are of account {} taken at {}, the inventory of account {account} taken at {}: export the findings with the inventory they were checked from",
-            check.account_id, check.inventory_generated_at, scanned.taken
-        )));
-    }
-    Ok(())
+    Ok(core::plan(run, sent, now))
 }
 
 /// What was last sent to Security Hub for `account` (nothing, before a first import).
-async fn read_sent(history: &Store, account: &str) -> Result<Sent, PipelineError> {
+pub async fn read_sent(history: &Store, account: &str) -> Result<Sent, PipelineError> {
     let store = history.child(names::SECURITY_HUB);
     let name = names::sent_name(account);
     let Some(bytes) = store.get(&name).await? else {
@@ -116,7 +105,7 @@ pub fn ocsf_lines(plan: &Plan) -> Result<Vec<u8>, PipelineError> {
 }
 
 /// What an import did, in numbers a person and a dashboard read.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Imported {
     /// Open findings Security Hub accepted.
     pub active: usize,

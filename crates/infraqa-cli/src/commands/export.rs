@@ -10,12 +10,6 @@ use std::path::{Path, PathBuf};
 
 /// Runs `infraqa export`.
 pub async fn run(args: &ExportArgs, aws: &Aws) -> Result<(), CliError> {
-    let inventory = super::check::load_inventory(&args.inventory).await?;
-    let scanned = Scanned::of(&inventory);
-    let account = inventory.account_id.clone();
-    drop(inventory);
-    let check = super::report::load_findings(&args.findings).await?;
-    export::matches(&check, &account, &scanned)?;
     let dir = args
         .findings
         .parent()
@@ -27,23 +21,31 @@ pub async fn run(args: &ExportArgs, aws: &Aws) -> Result<(), CliError> {
             .unwrap_or_else(|| Location::Local(dir.join(infraqa_core::names::HISTORY))),
         aws,
     );
+    let inventory = super::check::load_inventory(&args.inventory).await?;
+    let account = inventory.account_id.clone();
+    let sent = export::read_sent(&history, &account).await?;
+    let scanned = Scanned::of(&inventory, &sent);
+    drop(inventory);
+    let check = super::report::load_findings(&args.findings).await?;
+    check.made_from(&account, scanned.taken)?;
     let now = chrono::Utc::now();
-    let (plan, sent) = export::plan(&history, Concluded::of_check(&check), &scanned, now).await?;
-    let clients = aws.get().await;
-    let home = clients.require_home_region()?.to_owned();
+    let plan = export::plan(&history, Concluded::of_check(&check), &scanned, &sent, now).await?;
     eprintln!(
         "{} open, {} to close (judged again and not found), {} untouched (not judged by this run)",
         plan.open.len(),
         plan.closed.len(),
         plan.untouched.len()
     );
+    let clients = aws.get().await;
+    // Where global findings go (ASFF only): the home region's hub.
+    let home = || clients.require_home_region().map(str::to_owned);
     if let Some(format) = args.format {
         let (name, bytes) = match format {
             ExportFormat::Asff => (
                 "findings.asff.json",
                 infraqa_pipeline::report::to_json(
                     "ASFF findings",
-                    &export::asff_findings(&plan, &home),
+                    &export::asff_findings(&plan, &home()?),
                 )?,
             ),
             ExportFormat::Ocsf => ("findings.ocsf.jsonl", export::ocsf_lines(&plan)?),
@@ -60,7 +62,7 @@ pub async fn run(args: &ExportArgs, aws: &Aws) -> Result<(), CliError> {
                 "the findings are of account {account} but the credentials act in account {acting}: each account imports its own findings, so export with credentials of {account} (e.g. --profile, or its member role)"
             )));
         }
-        let done = export::import(clients, &history, &plan, &sent, &home).await?;
+        let done = export::import(clients, &history, &plan, &sent, &home()?).await?;
         eprintln!("{}", summary(&done));
         println!("{}", done.recorded_at);
         if !done.failed.is_empty() {

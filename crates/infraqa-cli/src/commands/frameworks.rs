@@ -5,7 +5,7 @@ use crate::exit::CliError;
 use infraqa_core::frameworks::{self, Assessment, Framework};
 use std::fmt::Write;
 
-fn builtin() -> Result<Vec<Framework>, CliError> {
+fn builtin() -> Result<&'static [Framework], CliError> {
     frameworks::builtin().map_err(|e| CliError::InvalidInput(e.into()))
 }
 

@@ -16,7 +16,7 @@ use crate::inventory::{Gaps, Inventory, ScanError, could_not_read};
 use crate::model::{GLOBAL_REGION, ResourceType};
 use crate::report::Report;
 use crate::report::{finding_key, key};
-use crate::rules::{ExemptedFinding, NotEvaluated};
+use crate::rules::ExemptedFinding;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -151,8 +151,7 @@ impl Sent {
 }
 
 /// Why a record sent earlier is left as it is: the run could not judge it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unjudged {
     /// The policy no longer runs the rule (or this run did not).
     RuleNotRun,
@@ -175,33 +174,44 @@ pub struct Plan {
 }
 
 /// What export needs of a run's inventory, kept small so the inventory itself can be freed:
-/// when it was taken, the regions scanned, the resources present and the reads that failed.
+/// when it was taken, the regions scanned, which resources sent before are still there, and
+/// the reads that failed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scanned {
     /// When the inventory was taken.
     pub taken: DateTime<Utc>,
     /// The regions scanned.
     pub regions: BTreeSet<String>,
-    /// Every resource's ARN.
+    /// The ARNs of the resources `sent` names that the inventory holds.
     pub present: BTreeSet<String>,
     /// The reads that failed.
     pub errors: Vec<ScanError>,
 }
 
 impl Scanned {
-    /// What export needs of `inventory`.
-    pub fn of(inventory: &Inventory) -> Self {
+    /// What export needs of `inventory`, given what was `sent` before (only the resources it
+    /// names are looked up: a million ARNs are never copied).
+    pub fn of(inventory: &Inventory, sent: &Sent) -> Self {
+        let named: BTreeSet<&str> = sent
+            .records
+            .iter()
+            .map(|r| r.resource_arn.as_str())
+            .collect();
         Self {
             taken: inventory.generated_at,
             regions: inventory.regions.iter().cloned().collect(),
-            present: inventory.resources.iter().map(|r| r.arn.clone()).collect(),
+            present: inventory
+                .resources
+                .iter()
+                .filter(|r| named.contains(r.arn.as_str()))
+                .map(|r| r.arn.clone())
+                .collect(),
             errors: inventory.errors.clone(),
         }
     }
 }
 
-/// What a run concluded: its findings, those the policy moved aside and what no rule could
-/// decide.
+/// What a run concluded: its findings and those the policy moved aside.
 #[derive(Debug, Clone, Copy)]
 pub struct Concluded<'a> {
     /// The account.
@@ -210,8 +220,6 @@ pub struct Concluded<'a> {
     pub findings: &'a [Finding],
     /// The findings the policy moved aside.
     pub exempted: &'a [ExemptedFinding],
-    /// What no rule could decide.
-    pub not_evaluated: &'a [NotEvaluated],
 }
 
 impl<'a> Concluded<'a> {
@@ -221,7 +229,6 @@ impl<'a> Concluded<'a> {
             account_id: &check.account_id,
             findings: &check.findings,
             exempted: &check.exempted,
-            not_evaluated: &check.not_evaluated,
         }
     }
 
@@ -231,13 +238,12 @@ impl<'a> Concluded<'a> {
             account_id: &report.account_id,
             findings: &report.findings,
             exempted: &report.exempted,
-            not_evaluated: &report.not_evaluated,
         }
     }
 }
 
 /// A run as export reads it: what it concluded, its history entry (first-seen times, the rules
-/// in force) and what its scan read.
+/// in force, the (rule, resource) pairs it could not judge) and what its scan read.
 #[derive(Debug, Clone, Copy)]
 pub struct Run<'a> {
     /// What it concluded.
@@ -250,7 +256,7 @@ pub struct Run<'a> {
 
 impl<'a> Run<'a> {
     /// This run's findings as open records, made at `now`.
-    pub fn records(&self, now: DateTime<Utc>) -> Vec<Record> {
+    fn records(&self, now: DateTime<Utc>) -> Vec<Record> {
         let first_seen: BTreeMap<&FindingKey, DateTime<Utc>> = self
             .entry
             .findings
@@ -278,11 +284,12 @@ impl<'a> Run<'a> {
         if r.region != GLOBAL_REGION && !self.scanned.regions.contains(&r.region) {
             return Some(Unjudged::RegionNotScanned);
         }
-        let discovered_by_tags = !ResourceType::KNOWN
-            .iter()
-            .any(|t| t.as_str() == r.resource_type)
-            && r.resource_type != "account";
-        if cx.not_evaluated.contains(&r.key())
+        let discovered_by_tags = r.resource_type != "account"
+            && matches!(
+                ResourceType::parse(&r.resource_type),
+                ResourceType::Other(_)
+            );
+        if self.entry.not_evaluated.binary_search(&r.key()).is_ok()
             || cx.gaps.may_have_missed(&r.resource_arn)
             || (discovered_by_tags && could_not_read(&self.scanned.errors, &r.region, "tagging"))
         {
@@ -293,7 +300,6 @@ impl<'a> Run<'a> {
 }
 
 struct Context<'a> {
-    not_evaluated: BTreeSet<FindingKey>,
     gaps: Gaps,
     exempted: BTreeMap<FindingKey, &'a str>,
 }
@@ -338,13 +344,6 @@ pub fn plan(run: Run<'_>, sent: &Sent, now: DateTime<Utc>) -> Plan {
     let open = run.records(now);
     let current: BTreeSet<String> = open.iter().map(|r| r.id.clone()).collect();
     let cx = Context {
-        not_evaluated: run
-            .concluded
-            .not_evaluated
-            .iter()
-            .map(|n| key(n.rule_id, &n.resource_arn, &n.resource_type, &n.region))
-            .chain(run.entry.not_evaluated.iter().cloned())
-            .collect(),
         gaps: Gaps::of(&run.scanned.errors),
         exempted: run
             .concluded
@@ -382,7 +381,7 @@ pub fn plan(run: Run<'_>, sent: &Sent, now: DateTime<Utc>) -> Plan {
 }
 
 /// How an import of a plan went, record by record.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
     /// The ids Security Hub accepted.
     pub accepted: BTreeSet<String>,
@@ -391,7 +390,7 @@ pub struct Outcome {
 }
 
 /// A record Security Hub refused.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failed {
     /// The record's id.
     pub id: String,

@@ -52,7 +52,6 @@ fn bucket(id: &str) -> Resource {
 struct Done {
     check: CheckResult,
     inventory: Inventory,
-    scanned: Scanned,
     entry: HistoryEntry,
 }
 
@@ -80,24 +79,26 @@ fn run(
     });
     Done {
         check,
-        scanned: Scanned::of(&inventory),
         inventory,
         entry: history_entry(&report),
     }
 }
 
 impl Done {
-    fn run(&self) -> Run<'_> {
-        Run {
+    /// What this run sends, given what was sent `before`.
+    fn plan(&self, before: &Sent) -> Plan {
+        let scanned = Scanned::of(&self.inventory, before);
+        let run = Run {
             concluded: Concluded::of_check(&self.check),
             entry: &self.entry,
-            scanned: &self.scanned,
-        }
+            scanned: &scanned,
+        };
+        plan(run, before, self.inventory.generated_at)
     }
 
     /// Everything sent, all accepted.
     fn sent(&self, before: &Sent) -> (Plan, Sent) {
-        let plan = plan(self.run(), before, self.inventory.generated_at);
+        let plan = self.plan(before);
         let outcome = Outcome {
             accepted: plan
                 .open
@@ -247,7 +248,7 @@ fn a_rule_the_run_did_not_run_and_a_region_it_did_not_scan_are_left_alone() {
         std::slice::from_ref(&first.entry),
         Vec::new(),
     );
-    third.scanned.regions = ["us-east-1".to_owned()].into();
+    third.inventory.regions = vec!["us-east-1".to_owned()];
     let (plan, _) = third.sent(&sent1);
     assert_eq!(plan.untouched.len(), 1);
     assert_eq!(plan.untouched[0].1, Unjudged::RegionNotScanned);
@@ -294,7 +295,7 @@ fn a_refused_record_keeps_what_security_hub_still_holds() {
         std::slice::from_ref(&first.entry),
         Vec::new(),
     );
-    let plan = plan(second.run(), &sent1, second.inventory.generated_at);
+    let plan = second.plan(&sent1);
     let b = plan.closed[0].id.clone();
     let c = plan
         .open
@@ -349,7 +350,7 @@ fn asff_and_ocsf_say_open_and_each_way_of_closing() {
         &[],
         Vec::new(),
     );
-    let rec = &first.run().records(first.inventory.generated_at)[0];
+    let rec = &first.plan(&Sent::empty(ACCOUNT)).open[0];
     let open = asff::finding(rec, "us-east-1");
     assert_eq!(
         (open.record_state.as_str(), open.compliance.status.as_str()),
@@ -400,7 +401,7 @@ fn a_long_policy_in_a_message_is_cut_with_a_marker_and_the_finding_stays_small()
         &[],
         Vec::new(),
     );
-    let mut rec = first.run().records(first.inventory.generated_at)[0].clone();
+    let mut rec = first.plan(&Sent::empty(ACCOUNT)).open[0].clone();
     rec.message = format!(
         "policy document: {}",
         "{\"Effect\":\"Allow\"}".repeat(20_000)

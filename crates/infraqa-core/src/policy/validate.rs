@@ -66,7 +66,12 @@ struct Validator<'a> {
 /// The shipped frameworks' ids, for messages.
 fn known_frameworks() -> String {
     crate::frameworks::builtin()
-        .map(|all| all.into_iter().map(|f| f.id).collect::<Vec<_>>().join(", "))
+        .map(|all| {
+            all.iter()
+                .map(|f| f.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
         .unwrap_or_default()
 }
 
