@@ -315,6 +315,34 @@ pub enum Evidence {
         /// Trails that cover it but are stopped.
         stopped_trails: usize,
     },
+    /// A setting that is not what the control requires.
+    Setting(Box<EvidenceSetting>),
+}
+
+/// A setting as found and as required (the facts of [`Evidence::Setting`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceSetting {
+    /// The setting as AWS names it, e.g. `StorageEncrypted`.
+    pub setting: String,
+    /// Its value as found.
+    pub found: String,
+    /// What the control requires.
+    pub expected: String,
+}
+
+impl Evidence {
+    /// The fact that `setting` is `found` where the control requires `expected`.
+    pub fn setting(
+        setting: impl Into<String>,
+        found: impl Into<String>,
+        expected: impl Into<String>,
+    ) -> Self {
+        Self::Setting(Box::new(EvidenceSetting {
+            setting: setting.into(),
+            found: found.into(),
+            expected: expected.into(),
+        }))
+    }
 }
 
 /// A tag value that is not allowed, or not a date (the facts of [`Evidence::InvalidTagValue`]).

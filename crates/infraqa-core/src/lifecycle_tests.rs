@@ -46,6 +46,7 @@ fn instance(instance_type: &str) -> Resource {
             security_group_ids: vec![],
             network_interface_ids: vec![],
             created_at_source: None,
+            metadata: None,
         })),
     );
     r.created_at = Some(now() - chrono::Duration::days(400));
@@ -65,6 +66,7 @@ fn database(class: &str) -> Resource {
             publicly_accessible: false,
             cloudwatch_logs_exports: vec![],
             status: "available".into(),
+            auto_minor_version_upgrade: None,
         }),
     )
 }

@@ -354,6 +354,26 @@ pub struct Ec2Instance {
     /// before this was recorded (they used `LaunchTime`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at_source: Option<InstanceAgeSource>,
+    /// How its instance metadata service answers (`MetadataOptions`); absent in inventories
+    /// written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<InstanceMetadata>,
+}
+
+/// An instance's metadata service settings, as `DescribeInstances` returns them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceMetadata {
+    /// `HttpEndpoint`: `enabled` or `disabled` (no metadata service at all).
+    pub http_endpoint: String,
+    /// `HttpTokens`: `required` (IMDSv2 only) or `optional` (IMDSv1 answers too).
+    pub http_tokens: String,
+}
+
+impl InstanceMetadata {
+    /// Whether only IMDSv2 answers: tokens required, or the service turned off.
+    pub fn v2_only(&self) -> bool {
+        self.http_tokens == "required" || self.http_endpoint == "disabled"
+    }
 }
 
 /// Which time an instance's age is counted from.
@@ -659,6 +679,10 @@ pub struct RdsDb {
     pub cloudwatch_logs_exports: Vec<String>,
     /// Status, e.g. `available`.
     pub status: String,
+    /// Whether minor engine upgrades are applied in the maintenance window
+    /// (`AutoMinorVersionUpgrade`); absent in inventories written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_minor_version_upgrade: Option<bool>,
 }
 
 /// A Lambda function.
@@ -698,6 +722,21 @@ pub struct Trail {
     pub multi_region: bool,
     /// `GetTrailStatus.IsLogging`.
     pub is_logging: Observed<bool>,
+    /// How its log files are protected (`DescribeTrails`); absent in inventories written
+    /// before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<TrailIntegrity>,
+}
+
+/// What protects a trail's log files, as `DescribeTrails` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrailIntegrity {
+    /// `LogFileValidationEnabled`: CloudTrail writes signed digest files.
+    pub log_file_validation: bool,
+    /// `KmsKeyId`: the KMS key the log files are encrypted with (SSE-KMS); absent when they
+    /// are encrypted with S3's own keys only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
 }
 
 #[cfg(test)]

@@ -216,6 +216,7 @@ mod tests {
                 security_group_ids: vec![],
                 network_interface_ids: vec![],
                 created_at_source: None,
+                metadata: None,
             })),
         )
     }

@@ -5,7 +5,7 @@
 use super::{Ctx, Only};
 use crate::error::AwsError;
 use crate::scan::sink::Sink;
-use infraqa_core::model::{ResourceDetails, Trail};
+use infraqa_core::model::{ResourceDetails, Trail, TrailIntegrity};
 use infraqa_core::observed::Observed;
 use infraqa_core::{Resource, ResourceType};
 
@@ -86,6 +86,12 @@ pub async fn collect(ctx: &Ctx<'_>, scanned: &[String], only: Only<'_>) -> Sink 
                 home_region: home,
                 multi_region: trail.is_multi_region_trail().unwrap_or(false),
                 is_logging,
+                integrity: trail
+                    .log_file_validation_enabled()
+                    .map(|log_file_validation| TrailIntegrity {
+                        log_file_validation,
+                        kms_key_id: trail.kms_key_id().map(str::to_owned),
+                    }),
             }),
         });
     }

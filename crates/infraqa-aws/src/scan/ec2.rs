@@ -6,8 +6,8 @@ use crate::error::AwsError;
 use crate::scan::sink::Sink;
 use aws_sdk_ec2::types as t;
 use infraqa_core::model::{
-    Ec2Image, Ec2Instance, Ec2Snapshot, Ec2Volume, ElasticIp, InstanceAgeSource, InstanceState,
-    IpPermission, NatGateway, ResourceDetails, SecurityGroup, Vpc,
+    Ec2Image, Ec2Instance, Ec2Snapshot, Ec2Volume, ElasticIp, InstanceAgeSource, InstanceMetadata,
+    InstanceState, IpPermission, NatGateway, ResourceDetails, SecurityGroup, Vpc,
 };
 use infraqa_core::observed::Observed;
 use infraqa_core::{Resource, ResourceType};
@@ -496,6 +496,16 @@ fn instance(
             .filter_map(|n| n.network_interface_id().map(str::to_owned))
             .collect(),
         created_at_source,
+        // Without `HttpTokens` nothing is known; an absent `HttpEndpoint` is AWS's default.
+        metadata: i.metadata_options().and_then(|m| {
+            Some(InstanceMetadata {
+                http_tokens: m.http_tokens()?.as_str().to_owned(),
+                http_endpoint: m
+                    .http_endpoint()
+                    .map_or("enabled", |e| e.as_str())
+                    .to_owned(),
+            })
+        }),
     };
     let arn = ctx.arn(SVC, &format!("instance/{id}"));
     Some(resource(

@@ -67,6 +67,7 @@ pub async fn collect_from(ctx: &Ctx<'_>, client: &aws_sdk_rds::Client, only: Onl
                 publicly_accessible: db.publicly_accessible().unwrap_or(false),
                 cloudwatch_logs_exports: db.enabled_cloudwatch_logs_exports().to_vec(),
                 status: db.db_instance_status().unwrap_or_default().to_owned(),
+                auto_minor_version_upgrade: db.auto_minor_version_upgrade(),
             }),
         });
     }
@@ -95,6 +96,7 @@ mod tests {
                             .db_instance_class("db.t3.micro")
                             .storage_encrypted(true)
                             .publicly_accessible(false)
+                            .auto_minor_version_upgrade(false)
                             .enabled_cloudwatch_logs_exports("postgresql")
                             .db_instance_status("available")
                             .tag_list(Tag::builder().key("Environment").value("prod").build())
@@ -118,6 +120,7 @@ mod tests {
             ResourceDetails::RdsDb(d) => {
                 assert_eq!(d.cloudwatch_logs_exports, ["postgresql"]);
                 assert!(d.storage_encrypted && !d.publicly_accessible);
+                assert_eq!(d.auto_minor_version_upgrade, Some(false));
             }
             other => panic!("{other:?}"),
         }

@@ -132,10 +132,26 @@ impl Policy {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# {e}\n{self:#?}"))
     }
 
-    /// Whether `rule` runs (rules are on unless `[rules.<id>] enabled = false`).
+    /// Whether `rule` runs: as `[rules.<id>] enabled` says when the policy names it; else the
+    /// catalogue's default rules and custom rules do, and an opt-in rule does when an enabled
+    /// framework maps one of its requirements to it.
     pub fn rule_enabled(&self, rule: RuleId) -> bool {
-        self.rules.get(&rule).is_none_or(|c| c.enabled)
-            && self.custom_rule(rule).is_none_or(|c| c.enabled)
+        let on = match self.rules.get(&rule) {
+            Some(control) => control.enabled,
+            None => rule.on_by_default() || self.framework_needs(rule),
+        };
+        on && self.custom_rule(rule).is_none_or(|c| c.enabled)
+    }
+
+    /// Whether an enabled framework decides one of its requirements with `rule`.
+    fn framework_needs(&self, rule: RuleId) -> bool {
+        self.frameworks.enabled.iter().any(|id| {
+            // Validation admitted only shipped frameworks, which parse (a test proves it).
+            crate::frameworks::find(id)
+                .ok()
+                .flatten()
+                .is_some_and(|f| f.requirements.iter().any(|r| r.rules.contains(&rule)))
+        })
     }
 
     /// The custom rule with this id, if the policy declares it.

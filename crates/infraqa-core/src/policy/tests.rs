@@ -88,9 +88,37 @@ fn an_empty_file_gives_the_documented_defaults() {
     assert_eq!(p.logging.critical_values, ["prod"]);
     assert_eq!(p.orphans.stopped_instance_days, 30);
     for rule in RuleId::ALL {
-        assert!(p.rule_enabled(rule));
+        assert_eq!(p.rule_enabled(rule), rule.on_by_default(), "{rule}");
         assert_eq!(p.severity_override(rule), None);
     }
+    assert!(RuleId::ALL.iter().any(|r| !r.on_by_default()));
+}
+
+#[test]
+fn opt_in_rules_run_when_named_or_when_an_enabled_framework_maps_them() {
+    let cis = |id: &str| {
+        let f = crate::frameworks::find("cis-aws-7.0").unwrap().unwrap();
+        f.requirements
+            .iter()
+            .any(|r| r.rules.iter().any(|rule| rule.as_str() == id))
+    };
+    let named = parse("[rules.rds-encryption]\nseverity = \"high\"").unwrap();
+    assert!(
+        named.rule_enabled(RuleId::RdsEncryption),
+        "naming it turns it on"
+    );
+    assert!(!named.rule_enabled(RuleId::Ec2Imdsv2));
+    let framework =
+        parse("[frameworks]\nenabled = [\"cis-aws-7.0\"]\n[rules.ec2-imdsv2]\nenabled = false")
+            .unwrap();
+    for rule in RuleId::ALL.into_iter().filter(|r| !r.on_by_default()) {
+        let want = cis(rule.as_str()) && rule != RuleId::Ec2Imdsv2;
+        assert_eq!(framework.rule_enabled(rule), want, "{rule}");
+    }
+    assert!(
+        framework.rule_enabled(RuleId::TagsRequired),
+        "default rules stay on"
+    );
 }
 
 #[test]

@@ -1,8 +1,15 @@
-//! `cloudtrail-enabled`: every scanned region is covered by a logging trail.
+//! The CloudTrail rules:
+//! - `cloudtrail-enabled`: every scanned region is covered by a logging trail.
+//! - `cloudtrail-log-validation` (CIS 4.2): every trail has `LogFileValidationEnabled`.
+//! - `cloudtrail-kms` (CIS 4.5): every trail has a `KmsKeyId` (SSE-KMS). Whether the key
+//!   still exists and its policy lets CloudTrail use it is not read.
+//!
+//! The trail rules judge each trail the account's scan read, once, in its home region
+//! (stopped trails too: a trail that is started again logs as it is configured).
 
 use super::{EvalContext, Rule, Verdict, Violation, account_arn};
 use crate::finding::{Evidence, RuleId, Severity};
-use crate::model::{Resource, ResourceDetails};
+use crate::model::{Resource, ResourceDetails, TrailIntegrity};
 use crate::observed::Observed;
 
 /// See the module documentation.
@@ -99,6 +106,82 @@ impl Rule for CloudtrailEnabled {
     }
 }
 
+/// How the trail behind `r` protects its log files: `None` when `r` is not a trail, the
+/// verdict "not evaluated" when the inventory does not hold it.
+fn integrity(r: &Resource) -> Option<Result<&TrailIntegrity, Verdict>> {
+    let ResourceDetails::CloudtrailTrail(t) = &r.details else {
+        return None;
+    };
+    Some(t.integrity.as_ref().ok_or_else(|| {
+        super::not_recorded(r, "cloudtrail", "DescribeTrails", "log file protection")
+    }))
+}
+
+/// See the module documentation.
+pub struct LogValidation;
+
+impl Rule for LogValidation {
+    fn id(&self) -> RuleId {
+        RuleId::CloudtrailLogValidation
+    }
+
+    fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
+        integrity(r).is_some()
+    }
+
+    fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Verdict {
+        match integrity(r) {
+            Some(Err(unknown)) => unknown,
+            Some(Ok(i)) if !i.log_file_validation => Verdict::Fail(Violation::new(
+                Severity::Medium,
+                vec![
+                    "log file validation is off: a changed or deleted log file would go unnoticed"
+                        .to_owned(),
+                ],
+                format!(
+                    "aws cloudtrail update-trail --name {} --enable-log-file-validation",
+                    r.id
+                ),
+                vec![Evidence::setting(
+                    "LogFileValidationEnabled",
+                    "false",
+                    "true",
+                )],
+            )),
+            _ => Verdict::Pass,
+        }
+    }
+}
+
+/// See the module documentation.
+pub struct KmsEncryption;
+
+impl Rule for KmsEncryption {
+    fn id(&self) -> RuleId {
+        RuleId::CloudtrailKms
+    }
+
+    fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
+        integrity(r).is_some()
+    }
+
+    fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Verdict {
+        match integrity(r) {
+            Some(Err(unknown)) => unknown,
+            Some(Ok(i)) if i.kms_key_id.is_none() => Verdict::Fail(Violation::new(
+                Severity::Medium,
+                vec!["log files are not encrypted with a KMS key (SSE-S3 only)".to_owned()],
+                format!(
+                    "aws cloudtrail update-trail --name {} --kms-key-id KEY (a key whose policy lets cloudtrail.amazonaws.com encrypt)",
+                    r.id
+                ),
+                vec![Evidence::setting("KmsKeyId", "(none)", "a KMS key")],
+            )),
+            _ => Verdict::Pass,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +198,7 @@ mod tests {
                 home_region: home.into(),
                 multi_region: multi,
                 is_logging: Observed::Read(logging),
+                integrity: None,
             }),
         )
     }
@@ -199,6 +283,46 @@ mod tests {
             verdicts(&inventory(vec![unread, trail("eu-west-1", false, true)])),
             [("us-east-1".to_owned(), ne)],
             "a logging trail decides where it covers"
+        );
+    }
+
+    fn protected(validation: bool, key: Option<&str>) -> crate::inventory::Inventory {
+        let mut t = trail("us-east-1", true, false);
+        if let ResourceDetails::CloudtrailTrail(d) = &mut t.details {
+            d.integrity = Some(TrailIntegrity {
+                log_file_validation: validation,
+                kms_key_id: key.map(str::to_owned),
+            });
+        }
+        inventory(vec![t])
+    }
+
+    #[test]
+    fn log_validation_and_kms_judge_each_trail_stopped_or_not() {
+        let p = policy("");
+        let key = Some("arn:aws:kms:us-east-1:123456789012:key/k");
+        assert_eq!(check(&LogValidation, &p, &protected(true, None)), None);
+        let v = check(&LogValidation, &p, &protected(false, key)).unwrap();
+        assert!(v.remediation.contains("--enable-log-file-validation"));
+        assert_eq!(check(&KmsEncryption, &p, &protected(false, key)), None);
+        let v = check(&KmsEncryption, &p, &protected(true, None)).unwrap();
+        assert_eq!(
+            v.evidence,
+            [Evidence::setting("KmsKeyId", "(none)", "a KMS key")]
+        );
+    }
+
+    #[test]
+    fn a_trail_without_recorded_protection_is_not_evaluated() {
+        let p = policy("");
+        let inv = inventory(vec![trail("us-east-1", true, true)]);
+        assert_eq!(
+            unread_operations(&LogValidation, &p, &inv),
+            ["DescribeTrails"]
+        );
+        assert_eq!(
+            unread_operations(&KmsEncryption, &p, &inv),
+            ["DescribeTrails"]
         );
     }
 }

@@ -670,6 +670,7 @@ mod tests {
                 security_group_ids: vec![],
                 network_interface_ids: vec![],
                 created_at_source: None,
+                metadata: None,
             })),
         )
     }
@@ -1114,7 +1115,10 @@ reason = "x"
                 "line 23: `custom_rules[2].severity`: unknown severity `urgent`: expected one of critical, high, medium, low",
                 "line 24: `custom_rules[2].applies_to`: \"instance\" is not a resource type written service:type, such as \"ec2:instance\"",
                 "line 27: `custom_rules[3].id`: `prev-gen` is declared twice",
-                "line 33: `exemptions[0].rule`: unknown rule `not-declared`: expected one of tags-required, s3-encryption, s3-public-access, ec2-approved-ami, sg-open-ingress, iam-least-privilege, region-approved, logging-enabled, cloudtrail-enabled, or the id of a custom rule (kebab-case) declared in this file (prev-gen)",
+                &format!(
+                    "line 33: `exemptions[0].rule`: unknown rule `not-declared`: expected one of {}, or the id of a custom rule (kebab-case) declared in this file (prev-gen)",
+                    RuleId::ALL.map(RuleId::as_str).join(", ")
+                ),
             ]
         );
     }

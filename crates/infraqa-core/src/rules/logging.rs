@@ -135,6 +135,7 @@ mod tests {
                 publicly_accessible: false,
                 cloudwatch_logs_exports: exports.iter().map(|s| (*s).to_owned()).collect(),
                 status: "available".into(),
+                auto_minor_version_upgrade: None,
             })
         };
         let cases = [

@@ -9,12 +9,16 @@
 mod cloudtrail;
 mod custom;
 mod ec2_ami;
+mod ec2_imds;
 mod iam;
 mod logging;
 mod network;
+mod rds;
 mod region;
 mod s3;
+mod sg_ports;
 mod tags;
+mod vpc;
 
 use crate::finding::{Evidence, Finding, Severity};
 use crate::inventory::{Inventory, ScanError};
@@ -81,6 +85,22 @@ impl Verdict {
     pub fn unread(missing: &ScanError) -> Self {
         Self::NotEvaluated(vec![missing.clone()])
     }
+}
+
+/// Not evaluated: the inventory does not hold `field` of `r`, which `service`'s `operation`
+/// returns (AWS did not return it, or an infraqa that did not record it yet wrote the
+/// inventory, as a backtest over kept inventories finds).
+fn not_recorded(r: &Resource, service: &str, operation: &str, field: &str) -> Verdict {
+    Verdict::NotEvaluated(vec![ScanError {
+        region: r.region.to_string(),
+        service: service.to_owned(),
+        operation: operation.to_owned(),
+        code: "NotRecorded".to_owned(),
+        message: format!(
+            "the inventory holds no {field} for {}: {operation} did not return it, or the inventory predates infraqa recording it (scan again)",
+            r.id
+        ),
+    }])
 }
 
 /// A resource (or account-region) a rule could not decide, and the reads that failed.
@@ -228,7 +248,9 @@ pub fn scope<'a>(inventory: &'a Inventory, policy: &Policy, now: DateTime<Utc>) 
 /// catalogue order. It declares [`RuleId`] (its variants, `ALL`, `as_str`) and [`catalogue`],
 /// so a rule is one module and one line here.
 macro_rules! catalogue {
-    ($($(#[doc = $doc:literal])* $variant:ident = $id:literal => $rule:expr,)+) => {
+    (@on) => { true };
+    (@on opt_in) => { false };
+    ($($(#[doc = $doc:literal])* $variant:ident = $id:literal $([$opt:ident])? => $rule:expr,)+) => {
         /// A compliance rule: one of the catalogue's (see the rule catalogue in
         /// docs/rules.md), or a custom rule the policy declares under `[[custom_rules]]`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -247,6 +269,16 @@ macro_rules! catalogue {
                 match self {
                     $(Self::$variant => $id,)+
                     Self::Custom(id) => id.as_str(),
+                }
+            }
+
+            /// Whether the rule runs when the policy does not mention it: the rules marked
+            /// `[opt_in]` (the controls of a framework) run only when the policy turns them
+            /// on or enables a framework they decide; custom rules always do.
+            pub fn on_by_default(self) -> bool {
+                match self {
+                    $(Self::$variant => catalogue!(@on $($opt)?),)+
+                    Self::Custom(_) => true,
                 }
             }
 
@@ -286,6 +318,28 @@ catalogue! {
     LoggingEnabled = "logging-enabled" => logging::LoggingEnabled,
     /// Every scanned region is covered by a logging CloudTrail trail.
     CloudtrailEnabled = "cloudtrail-enabled" => cloudtrail::CloudtrailEnabled,
+    /// CloudTrail trails write signed digest files (log file validation).
+    CloudtrailLogValidation = "cloudtrail-log-validation" [opt_in] => cloudtrail::LogValidation,
+    /// CloudTrail trails encrypt their log files with a KMS key.
+    CloudtrailKms = "cloudtrail-kms" [opt_in] => cloudtrail::KmsEncryption,
+    /// RDS database instances encrypt their storage at rest.
+    RdsEncryption = "rds-encryption" [opt_in] => rds::RdsEncryption,
+    /// RDS database instances apply minor engine upgrades automatically.
+    RdsAutoMinorUpgrade = "rds-auto-minor-upgrade" [opt_in] => rds::RdsAutoMinorUpgrade,
+    /// RDS database instances are not publicly accessible.
+    RdsPublicAccess = "rds-public-access" [opt_in] => rds::RdsPublicAccess,
+    /// Every VPC has a flow log.
+    VpcFlowLogs = "vpc-flow-logs" [opt_in] => vpc::VpcFlowLogs,
+    /// Security groups do not open SSH or RDP to 0.0.0.0/0.
+    SgAdminPortsIpv4 = "sg-admin-ports-ipv4" [opt_in] => sg_ports::SgPorts::ADMIN_IPV4,
+    /// Security groups do not open SSH or RDP to ::/0.
+    SgAdminPortsIpv6 = "sg-admin-ports-ipv6" [opt_in] => sg_ports::SgPorts::ADMIN_IPV6,
+    /// Security groups do not open CIFS (445) to the world.
+    SgCifsIngress = "sg-cifs-ingress" [opt_in] => sg_ports::SgPorts::CIFS,
+    /// Every VPC's default security group allows no traffic.
+    SgDefaultClosed = "sg-default-closed" [opt_in] => vpc::SgDefaultClosed,
+    /// EC2 instances answer instance metadata requests over IMDSv2 only.
+    Ec2Imdsv2 = "ec2-imdsv2" [opt_in] => ec2_imds::Ec2Imdsv2,
 }
 
 /// The rules the policy runs: the catalogue's and its own custom rules, less those it turns

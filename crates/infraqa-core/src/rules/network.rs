@@ -6,7 +6,7 @@
 
 use super::{EvalContext, Rule, Verdict, Violation};
 use crate::finding::{Evidence, EvidenceIngress, RuleId, Severity};
-use crate::model::{IpPermission, Resource, ResourceDetails};
+use crate::model::{IpPermission, Resource, ResourceDetails, SecurityGroup};
 use crate::policy::NetworkPolicy;
 
 /// See the module documentation.
@@ -58,7 +58,11 @@ impl Coverage {
     }
 }
 
-const WORLD: [&str; 2] = ["0.0.0.0/0", "::/0"];
+/// The IPv4 world.
+pub(super) const WORLD_V4: &str = "0.0.0.0/0";
+/// The IPv6 world.
+pub(super) const WORLD_V6: &str = "::/0";
+const WORLD: [&str; 2] = [WORLD_V4, WORLD_V6];
 
 /// The world sources (`0.0.0.0/0`, `::/0`) of a permission.
 fn world_sources(p: &IpPermission) -> Vec<&str> {
@@ -70,8 +74,8 @@ fn world_sources(p: &IpPermission) -> Vec<&str> {
         .collect()
 }
 
-/// The structured form of an open permission.
-fn evidence(p: &IpPermission, attached_interfaces: usize) -> Evidence {
+/// The structured form of a permission open to `sources`.
+pub(super) fn evidence(p: &IpPermission, sources: &[&str], attached_interfaces: usize) -> Evidence {
     let (protocol, from_port, to_port) = match Coverage::of(p) {
         Coverage::All => ("all".to_owned(), None, None),
         Coverage::Ports { protocol, from, to } => (protocol.to_owned(), Some(from), Some(to)),
@@ -82,9 +86,37 @@ fn evidence(p: &IpPermission, attached_interfaces: usize) -> Evidence {
         protocol,
         from_port,
         to_port,
-        sources: world_sources(p).into_iter().map(str::to_owned).collect(),
+        sources: sources.iter().map(|s| (*s).to_owned()).collect(),
         attached_interfaces,
     }))
+}
+
+/// Whether a group is in use, as its findings say it: the severity when it is (or may be)
+/// attached and when it is not, the sentence that says which, and how many interfaces use it.
+pub(super) fn attachment(
+    g: &SecurityGroup,
+    in_use: Severity,
+    unused: Severity,
+) -> (Severity, String, usize) {
+    let interfaces = g.network_interface_ids.read();
+    let attached_interfaces = interfaces.map_or(0, Vec::len);
+    // When the network interfaces could not be read, the group may be in use, and said so.
+    match g.network_interface_ids.unread() {
+        Some(e) => (
+            in_use,
+            format!(
+                "whether it is attached is unknown ({} failed: {})",
+                e.operation, e.code
+            ),
+            attached_interfaces,
+        ),
+        None if attached_interfaces > 0 => (
+            in_use,
+            format!("attached to {attached_interfaces} network interface(s)"),
+            attached_interfaces,
+        ),
+        None => (unused, "not attached to anything".to_owned(), 0),
+    }
 }
 
 /// Why `p` is open to the world beyond what `policy` allows, or `None`.
@@ -130,37 +162,25 @@ impl Rule for SgOpenIngress {
         let ResourceDetails::Ec2SecurityGroup(g) = &r.details else {
             return Verdict::Pass;
         };
-        // The rules alone decide the finding; attachment only sets its severity. When the
-        // network interfaces could not be read, the group may be in use: high, and said so.
-        let interfaces = g.network_interface_ids.read();
-        let attached_interfaces = interfaces.map_or(0, Vec::len);
+        // The rules alone decide the finding; attachment only sets its severity.
+        let (severity, attached, interfaces) = attachment(g, Severity::High, Severity::Low);
         let (open, evidence): (Vec<String>, Vec<Evidence>) = g
             .ingress
             .iter()
             .filter_map(|p| {
                 open_to_world(p, &cx.policy.network)
-                    .map(|why| (why, evidence(p, attached_interfaces)))
+                    .map(|why| (why, evidence(p, &world_sources(p), interfaces)))
             })
             .unzip();
         if open.is_empty() {
             return Verdict::Pass;
         }
-        let attached = interfaces.is_none_or(|i| !i.is_empty());
-        let mut reasons = vec![format!("ingress open to the world: {}", open.join("; "))];
-        reasons.push(match g.network_interface_ids.unread() {
-            Some(e) => format!(
-                "whether it is attached is unknown ({} failed: {})",
-                e.operation, e.code
-            ),
-            None if attached => format!("attached to {attached_interfaces} network interface(s)"),
-            None => "not attached to anything".to_owned(),
-        });
+        let reasons = vec![
+            format!("ingress open to the world: {}", open.join("; ")),
+            attached,
+        ];
         Verdict::Fail(Violation::new(
-            if attached {
-                Severity::High
-            } else {
-                Severity::Low
-            },
+            severity,
             reasons,
             format!(
                 "Restrict the sources: aws ec2 revoke-security-group-ingress --group-id {} --ip-permissions ... then allow only known CIDRs, a prefix list or a security group",

@@ -49,6 +49,7 @@ fn instance(id: &str, ami: &str, tags: &[(&str, &str)]) -> Resource {
             security_group_ids: vec![],
             network_interface_ids: vec![],
             created_at_source: None,
+            metadata: None,
         })),
     );
     r.created_at = Some(Utc.with_ymd_and_hms(2026, 10, 1, 8, 30, 0).unwrap());
