@@ -235,6 +235,9 @@ pub struct Judged<'a> {
     pub findings: &'a [Finding],
     /// What no rule could decide.
     pub not_evaluated: &'a [NotEvaluated],
+    /// Per rule, the failed list calls that may have hidden resources from it
+    /// ([`crate::rules::unlisted`]).
+    pub unlisted: &'a BTreeMap<RuleId, Vec<String>>,
 }
 
 /// `framework`'s status in a run: `custom` maps the policy's custom rules to the requirement
@@ -278,14 +281,32 @@ pub fn assess(
                 .iter()
                 .map(|r| unread.get(r).copied().unwrap_or(0))
                 .sum();
+            let unlisted: Vec<&str> = rules
+                .iter()
+                .filter_map(|r| run.unlisted.get(r))
+                .flatten()
+                .map(String::as_str)
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
             let status = match req.assessment {
                 Assessment::Manual => Status::Manual,
                 Assessment::Automated if rules.is_empty() => Status::NotCovered,
                 Assessment::Automated if found > 0 => Status::Fail,
-                Assessment::Automated if undecided > 0 => Status::NotEvaluated,
+                Assessment::Automated if undecided > 0 || !unlisted.is_empty() => {
+                    Status::NotEvaluated
+                }
                 Assessment::Automated => Status::Pass,
             };
             let mut note = req.note.clone();
+            if !unlisted.is_empty() && req.assessment == Assessment::Automated {
+                let missed = format!("resources may be missing: {} failed", unlisted.join(", "));
+                note = if note.is_empty() {
+                    missed
+                } else {
+                    format!("{note} ({missed})")
+                };
+            }
             if !off.is_empty() {
                 let names: Vec<&str> = off.iter().map(|r| r.as_str()).collect();
                 let turned_off = format!("turned off by the policy: {}", names.join(", "));

@@ -175,6 +175,10 @@ pub fn could_not_read(errors: &[ScanError], region: &str, service: &str) -> bool
 /// in `global`): a shard of a sharded scan that was never read.
 pub const EVERY_SERVICE: &str = "*";
 
+/// The operation of an error that stands for a whole scan unit (a service in a region) that
+/// was not read, such as one the scan's deadline cut off.
+pub const WHOLE_UNIT: &str = "(scan unit)";
+
 /// One thing a scan could not read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanError {

@@ -398,6 +398,8 @@ pub struct InventoryDigest {
     missed: BTreeSet<FindingKey>,
     /// The frameworks the policy enables, each with the requirements its custom rules declare.
     frameworks: Vec<(&'static Framework, BTreeMap<RuleId, Vec<String>>)>,
+    /// Per rule in force, the failed list calls that may have hidden resources from it.
+    unlisted: BTreeMap<RuleId, Vec<String>>,
 }
 
 impl InventoryDigest {
@@ -446,6 +448,7 @@ pub fn digest(
         lifecycle,
         missed,
         frameworks: enabled_frameworks(policy),
+        unlisted: crate::rules::unlisted(inventory, policy),
     }
 }
 
@@ -515,6 +518,7 @@ pub fn build(input: ReportInput) -> Report {
         lifecycle,
         missed,
         frameworks,
+        unlisted,
     } = inventory;
     let in_force: BTreeSet<RuleId> = scope.evaluated.keys().copied().collect();
     let (summary, recommendations) = crate::side_by_side(
@@ -551,6 +555,7 @@ pub fn build(input: ReportInput) -> Report {
                 in_force: &in_force,
                 findings: &report.findings,
                 not_evaluated: &report.not_evaluated,
+                unlisted: &unlisted,
             };
             crate::frameworks::assess(fw, custom, judged)
         })

@@ -155,7 +155,7 @@ impl Deadline {
         sink.problem(
             region,
             service,
-            "(scan unit)",
+            infraqa_core::inventory::WHOLE_UNIT,
             "DeadlineExceeded",
             format!("{service} in {region}: {what}; nothing of it is in this inventory"),
         );

@@ -114,12 +114,15 @@ fn each_status_from_what_the_rules_concluded() {
             requirement("uncovered", Automated, &[]),
             requirement("off", Automated, &[RuleId::SgOpenIngress]),
             requirement("by-custom", Automated, &[]),
+            requirement("unlisted", Automated, &[RuleId::RdsEncryption]),
+            requirement("unlisted-fails", Automated, &[RuleId::S3PublicAccess]),
         ],
     };
     let in_force: BTreeSet<RuleId> = [
         RuleId::S3PublicAccess,
         RuleId::S3Encryption,
         RuleId::TagsRequired,
+        RuleId::RdsEncryption,
         custom,
     ]
     .into();
@@ -137,6 +140,16 @@ fn each_status_from_what_the_rules_concluded() {
             in_force: &in_force,
             findings: &findings,
             not_evaluated: &not_evaluated,
+            unlisted: &BTreeMap::from([
+                (
+                    RuleId::RdsEncryption,
+                    vec!["rds DescribeDBInstances in us-east-1 (AccessDenied)".to_owned()],
+                ),
+                (
+                    RuleId::S3PublicAccess,
+                    vec!["s3 ListBuckets in global (AccessDenied)".to_owned()],
+                ),
+            ]),
         },
     );
     let status = |id: &str| got.requirements.iter().find(|r| r.id == id).unwrap();
@@ -158,6 +171,16 @@ fn each_status_from_what_the_rules_concluded() {
     );
     assert_eq!(status("by-custom").status, Status::Fail);
     assert_eq!(status("by-custom").rules, vec![custom]);
+    assert_eq!(
+        status("unlisted").status,
+        Status::NotEvaluated,
+        "no finding is no pass when the list failed"
+    );
+    assert_eq!(
+        status("unlisted").note,
+        "resources may be missing: rds DescribeDBInstances in us-east-1 (AccessDenied) failed"
+    );
+    assert_eq!(status("unlisted-fails").status, Status::Fail);
     assert_eq!(got.counts[&Status::NotCovered], 2);
-    assert_eq!(got.counts.values().sum::<usize>(), 7);
+    assert_eq!(got.counts.values().sum::<usize>(), 9);
 }

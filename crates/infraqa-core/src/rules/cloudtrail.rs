@@ -125,6 +125,10 @@ impl Rule for LogValidation {
         RuleId::CloudtrailLogValidation
     }
 
+    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
+        &[("cloudtrail", "DescribeTrails")]
+    }
+
     fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
         integrity(r).is_some()
     }
@@ -159,6 +163,10 @@ pub struct KmsEncryption;
 impl Rule for KmsEncryption {
     fn id(&self) -> RuleId {
         RuleId::CloudtrailKms
+    }
+
+    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
+        &[("cloudtrail", "DescribeTrails")]
     }
 
     fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {

@@ -15,6 +15,10 @@ impl Rule for Ec2Imdsv2 {
         RuleId::Ec2Imdsv2
     }
 
+    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
+        &[("ec2", "DescribeInstances")]
+    }
+
     fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
         matches!(r.details, ResourceDetails::Ec2Instance(_))
     }

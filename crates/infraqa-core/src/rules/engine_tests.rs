@@ -308,3 +308,42 @@ fn an_unread_field_is_not_evaluated_by_the_rules_that_need_it_and_only_those() {
     );
     assert!(out.exempted.is_empty());
 }
+
+#[test]
+fn a_failed_list_is_unlisted_for_the_rules_that_judge_its_resources() {
+    let mut inv = inventory(vec![]);
+    let unit = |service: &str, operation: &str, code: &str| ScanError {
+        code: code.into(),
+        ..scan_error("eu-west-1", service, operation)
+    };
+    inv.errors = vec![
+        unit("ec2", "DescribeSecurityGroups", "AccessDenied"),
+        // A per-resource read, not a list: rules report its resource as not evaluated.
+        unit("ec2", "DescribeFlowLogs", "AccessDenied"),
+        unit("rds", crate::inventory::WHOLE_UNIT, "DeadlineExceeded"),
+    ];
+    let p = policy("[rules.sg-admin-ports-ipv4]\n[rules.rds-encryption]\n[rules.vpc-flow-logs]");
+    let got = unlisted(&inv, &p);
+    assert_eq!(
+        got.keys().copied().collect::<Vec<_>>(),
+        [RuleId::RdsEncryption, RuleId::SgAdminPortsIpv4],
+        "the flow logs are read per VPC, not listed"
+    );
+    assert_eq!(
+        got[&RuleId::RdsEncryption],
+        ["rds (scan unit) in eu-west-1 (DeadlineExceeded)"]
+    );
+    inv.errors = vec![unit(
+        crate::inventory::EVERY_SERVICE,
+        "DescribeRegions",
+        "NotPlanned",
+    )];
+    assert!(
+        unlisted(&inv, &p).contains_key(&RuleId::VpcFlowLogs),
+        "a region never read hides everything"
+    );
+    assert!(
+        !unlisted(&inv, &p).contains_key(&RuleId::TagsRequired),
+        "a rule naming no list is never unlisted"
+    );
+}

@@ -152,6 +152,13 @@ pub trait Rule: Sync {
     fn account_scope(&self, _cx: &EvalContext<'_>) -> Vec<(String, String)> {
         Vec::new()
     }
+
+    /// The list calls, as (service, operation), that find the resources the rule judges. When
+    /// one failed somewhere the rule may not have seen every resource, so a framework
+    /// requirement it decides is not evaluated rather than passed ([`unlisted`]).
+    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
 }
 
 /// A borrowed rule is a rule (the policy's custom rules are run from where the policy holds them).
@@ -171,6 +178,36 @@ impl<R: Rule + ?Sized> Rule for &R {
     fn account_scope(&self, cx: &EvalContext<'_>) -> Vec<(String, String)> {
         (**self).account_scope(cx)
     }
+    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
+        (**self).listed_by()
+    }
+}
+
+/// Per rule in force, the failed reads that may have hidden resources from it: the
+/// inventory's errors on its [`Rule::listed_by`] calls, or on a whole unit of their service (a
+/// scan unit cut off by the deadline, a shard or region not read), each as
+/// `service operation in region (code)`.
+pub fn unlisted(inventory: &Inventory, policy: &Policy) -> BTreeMap<RuleId, Vec<String>> {
+    use crate::inventory::{EVERY_SERVICE, WHOLE_UNIT};
+    in_force(policy)
+        .iter()
+        .filter_map(|rule| {
+            let lists = rule.listed_by();
+            let failed: Vec<String> = inventory
+                .errors
+                .iter()
+                .filter(|e| {
+                    lists.iter().any(|(service, operation)| {
+                        e.service == EVERY_SERVICE
+                            || (e.service == *service
+                                && (e.operation == *operation || e.operation == WHOLE_UNIT))
+                    })
+                })
+                .map(|e| format!("{} {} in {} ({})", e.service, e.operation, e.region, e.code))
+                .collect();
+            (!failed.is_empty()).then(|| (rule.id(), failed))
+        })
+        .collect()
 }
 
 /// The ARN that stands for the account in account-level findings.

@@ -26,6 +26,10 @@ impl Rule for RdsEncryption {
         RuleId::RdsEncryption
     }
 
+    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
+        &[("rds", "DescribeDBInstances")]
+    }
+
     fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
         db(r).is_some()
     }
@@ -52,6 +56,10 @@ pub struct RdsAutoMinorUpgrade;
 impl Rule for RdsAutoMinorUpgrade {
     fn id(&self) -> RuleId {
         RuleId::RdsAutoMinorUpgrade
+    }
+
+    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
+        &[("rds", "DescribeDBInstances")]
     }
 
     fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
@@ -85,6 +93,10 @@ pub struct RdsPublicAccess;
 impl Rule for RdsPublicAccess {
     fn id(&self) -> RuleId {
         RuleId::RdsPublicAccess
+    }
+
+    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
+        &[("rds", "DescribeDBInstances")]
     }
 
     fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {

@@ -55,6 +55,10 @@ impl Rule for S3PublicAccess {
         RuleId::S3PublicAccess
     }
 
+    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
+        &[("s3", "ListBuckets"), ("s3", "GetBucketLocation")]
+    }
+
     fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
         matches!(r.details, ResourceDetails::S3Bucket(_))
     }

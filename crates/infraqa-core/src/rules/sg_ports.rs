@@ -65,6 +65,10 @@ impl Rule for SgPorts {
         self.id
     }
 
+    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
+        &[("ec2", "DescribeSecurityGroups")]
+    }
+
     fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
         matches!(r.details, ResourceDetails::Ec2SecurityGroup(_))
     }

@@ -19,6 +19,10 @@ impl Rule for VpcFlowLogs {
         RuleId::VpcFlowLogs
     }
 
+    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
+        &[("ec2", "DescribeVpcs")]
+    }
+
     fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
         matches!(r.details, ResourceDetails::Ec2Vpc(_))
     }
@@ -58,6 +62,10 @@ pub struct SgDefaultClosed;
 impl Rule for SgDefaultClosed {
     fn id(&self) -> RuleId {
         RuleId::SgDefaultClosed
+    }
+
+    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
+        &[("ec2", "DescribeSecurityGroups")]
     }
 
     fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
