@@ -7,6 +7,7 @@
 
 mod aws_clients;
 mod check;
+mod cis;
 mod e2e;
 mod faults;
 mod grants;

@@ -3,6 +3,7 @@
 //! the integration tests reuse.
 
 pub mod alerts;
+pub mod cis;
 pub mod emulator;
 pub mod events;
 pub mod fault_proxy;

@@ -1,0 +1,191 @@
+//! CIS AWS Foundations against a seeded emulator: every control rule finds exactly the planted
+//! violations, the compliant twins pass, the report's framework section says so, and a denied
+//! read leaves its requirements not evaluated.
+
+use crate::fresh_account;
+use infraqa_aws::AwsClients;
+use infraqa_aws::scan::{Quiet, scan};
+use infraqa_core::frameworks::{FrameworkStatus, Status};
+use infraqa_core::policy::RegionScope;
+use infraqa_core::{Inventory, Policy, RuleId};
+use infraqa_pipeline::report::{ReportTarget, produce};
+use infraqa_pipeline::{Aws, Location, Store};
+use infraqa_tests::cis::{CisEstate, seed_cis_estate};
+use infraqa_tests::emulator::TestAccount;
+use infraqa_tests::fault_proxy::{Fault, FaultAction, FaultProxy};
+use infraqa_tests::seed::PRIMARY_REGION;
+use std::collections::{BTreeMap, BTreeSet};
+
+const POLICY: &str = r#"
+[scan]
+regions = ["us-east-1"]
+
+[frameworks]
+enabled = ["cis-aws-7.0"]
+"#;
+
+/// Scans the primary region through `endpoint`, checks and reports into `dir`: the
+/// inventory and the report's CIS section.
+async fn cis_run(
+    account: &TestAccount,
+    endpoint: &str,
+    dir: &std::path::Path,
+) -> (Inventory, Vec<infraqa_core::Finding>, FrameworkStatus) {
+    let mut options = account.options();
+    options.endpoint_url = Some(endpoint.to_owned());
+    options.initial_backoff = std::time::Duration::from_millis(5);
+    let clients = AwsClients::load(options).await;
+    let policy = Policy::from_toml(POLICY, "cis.toml").unwrap();
+    let scope = RegionScope::List(vec![PRIMARY_REGION.to_owned()]);
+    let inventory = scan(&clients, &scope, &Default::default(), &Quiet)
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    let check = infraqa_core::check::check(&inventory, &policy, now);
+    let findings = check.findings.clone();
+    let aws = Aws::from_clients(clients.clone());
+    let out = Store::new(Location::Local(dir.to_path_buf()), &aws);
+    let history = out.child("history");
+    let target = ReportTarget {
+        out: &out,
+        history: &history,
+        trend_runs: 12,
+    };
+    produce(
+        inventory.clone(),
+        async { Ok(check) },
+        &policy,
+        target,
+        &aws,
+        now,
+    )
+    .await
+    .unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    let cis: Vec<FrameworkStatus> = serde_json::from_value(report["frameworks"].clone()).unwrap();
+    assert_eq!(cis.len(), 1);
+    (inventory, findings, cis.into_iter().next().unwrap())
+}
+
+fn requirement(cis: &FrameworkStatus, id: &str) -> (Status, usize) {
+    let r = cis.requirements.iter().find(|r| r.id == id).unwrap();
+    (r.status, r.findings)
+}
+
+/// The (rule, ARN) pairs of `pairs`, by resource id in `inventory`.
+fn by_arn(inventory: &Inventory, pairs: &[(RuleId, String)]) -> BTreeSet<(RuleId, String)> {
+    pairs
+        .iter()
+        .map(|(rule, id)| {
+            let arn = inventory
+                .resources
+                .iter()
+                .find(|r| r.id == *id)
+                .unwrap_or_else(|| panic!("{id} not inventoried"))
+                .arn
+                .clone();
+            (*rule, arn)
+        })
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs the emulator: run `make test`"]
+async fn cis_controls_report_exactly_the_planted_failures() {
+    let (emulator, account) = fresh_account().await;
+    let estate: CisEstate = seed_cis_estate(&account.clients().await).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (inventory, findings, cis) = cis_run(&account, emulator.url(), dir.path()).await;
+    assert!(inventory.errors.is_empty(), "{:#?}", inventory.errors);
+
+    let controls: BTreeSet<RuleId> = estate
+        .failing
+        .iter()
+        .chain(&estate.passing)
+        .map(|(rule, _)| *rule)
+        .filter(|r| !r.on_by_default())
+        .collect();
+    assert_eq!(
+        controls.len(),
+        11,
+        "every control rule is planted: {controls:?}"
+    );
+    let got: BTreeSet<(RuleId, String)> = findings
+        .iter()
+        .filter(|f| controls.contains(&f.rule_id))
+        .map(|f| (f.rule_id, f.resource_arn.clone()))
+        .collect();
+    let want = by_arn(&inventory, &estate.failing);
+    assert_eq!(got, want, "exactly the planted failures");
+    let twins = by_arn(&inventory, &estate.passing);
+    let all_findings: BTreeSet<(RuleId, String)> = findings
+        .iter()
+        .map(|f| (f.rule_id, f.resource_arn.clone()))
+        .collect();
+    assert!(
+        twins.is_disjoint(&all_findings),
+        "a twin failed: {:?}",
+        twins.intersection(&all_findings).collect::<Vec<_>>()
+    );
+
+    // The framework section: each control's requirement fails with its planted count.
+    let planted: BTreeMap<RuleId, usize> =
+        estate
+            .failing
+            .iter()
+            .fold(BTreeMap::new(), |mut m, (r, _)| {
+                *m.entry(*r).or_default() += 1;
+                m
+            });
+    for (id, rule) in [
+        ("3.2.1", RuleId::RdsEncryption),
+        ("3.2.2", RuleId::RdsAutoMinorUpgrade),
+        ("3.2.3", RuleId::RdsPublicAccess),
+        ("4.2", RuleId::CloudtrailLogValidation),
+        ("4.5", RuleId::CloudtrailKms),
+        ("4.7", RuleId::VpcFlowLogs),
+        ("6.1.2", RuleId::SgCifsIngress),
+        ("6.3", RuleId::SgAdminPortsIpv4),
+        ("6.4", RuleId::SgAdminPortsIpv6),
+        ("6.5", RuleId::SgDefaultClosed),
+        ("6.7", RuleId::Ec2Imdsv2),
+    ] {
+        assert_eq!(
+            requirement(&cis, id),
+            (Status::Fail, planted[&rule]),
+            "requirement {id}"
+        );
+    }
+    assert_eq!(requirement(&cis, "3.1.4"), (Status::Pass, 0));
+    assert_eq!(requirement(&cis, "2.1.1").0, Status::Manual);
+    assert_eq!(cis.counts[&Status::Manual], 36);
+    assert_eq!(cis.counts[&Status::Fail], 11);
+
+    // A denied list and a denied per-VPC read: their requirements are not evaluated, the
+    // others unchanged.
+    let proxy = FaultProxy::start(
+        emulator.url(),
+        vec![
+            Fault::on("DescribeDBInstances", FaultAction::AccessDenied),
+            Fault::on("DescribeFlowLogs", FaultAction::AccessDenied),
+        ],
+    )
+    .await
+    .unwrap();
+    let denied_dir = tempfile::tempdir().unwrap();
+    let (inventory, _, cis) = cis_run(&account, proxy.url(), denied_dir.path()).await;
+    assert!(proxy.injected() >= 2);
+    assert!(inventory.is_partial());
+    for id in ["3.2.1", "3.2.2", "3.2.3", "4.7"] {
+        assert_eq!(requirement(&cis, id), (Status::NotEvaluated, 0), "{id}");
+    }
+    let rds = cis.requirements.iter().find(|r| r.id == "3.2.1").unwrap();
+    assert!(
+        rds.note
+            .contains("rds DescribeDBInstances in us-east-1 (AccessDenied) failed"),
+        "{}",
+        rds.note
+    );
+    assert_eq!(requirement(&cis, "6.3"), (Status::Fail, 1));
+}

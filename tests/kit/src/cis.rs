@@ -1,0 +1,336 @@
+//! The CIS estate: in the primary region, one planted violation of each CIS AWS Foundations
+//! control infraqa decides from the emulator, and a compliant twin of each.
+
+use crate::seed::{APPROVED_BY_ID_AMI, PRIMARY_REGION, block_all_public_access, create_bucket};
+use crate::{KitError, Step};
+use aws_sdk_ec2::types as ec2t;
+use infraqa_aws::AwsClients;
+use infraqa_core::RuleId;
+
+/// What the CIS estate holds: per control rule, the ids of the resources that must fail it
+/// and of those that must pass it.
+#[derive(Debug, Clone, Default)]
+pub struct CisEstate {
+    /// The account.
+    pub account_id: String,
+    /// (rule, resource id) pairs that must be findings.
+    pub failing: Vec<(RuleId, String)>,
+    /// (rule, resource id) pairs that must pass.
+    pub passing: Vec<(RuleId, String)>,
+}
+
+impl CisEstate {
+    fn fails(&mut self, id: &str, rules: &[RuleId]) {
+        self.failing
+            .extend(rules.iter().map(|r| (*r, id.to_owned())));
+    }
+
+    fn passes(&mut self, id: &str, rules: &[RuleId]) {
+        self.passing
+            .extend(rules.iter().map(|r| (*r, id.to_owned())));
+    }
+}
+
+const RDS_RULES: [RuleId; 3] = [
+    RuleId::RdsEncryption,
+    RuleId::RdsAutoMinorUpgrade,
+    RuleId::RdsPublicAccess,
+];
+const TRAIL_RULES: [RuleId; 2] = [RuleId::CloudtrailLogValidation, RuleId::CloudtrailKms];
+
+/// A TCP permission from `v4` and `v6` ranges.
+fn tcp(port: i32, v4: &[&str], v6: &[&str]) -> ec2t::IpPermission {
+    ec2t::IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(port)
+        .to_port(port)
+        .set_ip_ranges(Some(
+            v4.iter()
+                .map(|c| ec2t::IpRange::builder().cidr_ip(*c).build())
+                .collect(),
+        ))
+        .set_ipv6_ranges(Some(
+            v6.iter()
+                .map(|c| ec2t::Ipv6Range::builder().cidr_ipv6(*c).build())
+                .collect(),
+        ))
+        .build()
+}
+
+/// Seeds the CIS estate into the account `clients` act in.
+pub async fn seed_cis_estate(clients: &AwsClients) -> Result<CisEstate, KitError> {
+    let account_id = clients
+        .sts()
+        .map_err(|e| KitError::missing(e.to_string()))?
+        .get_caller_identity()
+        .send()
+        .await
+        .step("reading the account")?
+        .account
+        .unwrap_or_default();
+    let mut estate = CisEstate {
+        account_id: account_id.clone(),
+        ..CisEstate::default()
+    };
+    let logs = format!("cis-logs-{account_id}");
+    let s3 = clients.s3(PRIMARY_REGION);
+    create_bucket(&s3, &logs, PRIMARY_REGION).await?;
+    s3.put_public_access_block()
+        .bucket(&logs)
+        .public_access_block_configuration(block_all_public_access())
+        .send()
+        .await
+        .step(format!("blocking public access to {logs}"))?;
+    estate.passes(&logs, &[RuleId::S3PublicAccess]);
+    databases(clients, &mut estate).await?;
+    trails(clients, &logs, &mut estate).await?;
+    network(clients, &logs, &mut estate).await?;
+    Ok(estate)
+}
+
+async fn databases(clients: &AwsClients, estate: &mut CisEstate) -> Result<(), KitError> {
+    let rds = clients.rds(PRIMARY_REGION);
+    for (id, sealed) in [("cis-db-exposed", false), ("cis-db-sealed", true)] {
+        rds.create_db_instance()
+            .db_instance_identifier(id)
+            .db_instance_class("db.t3.micro")
+            .engine("postgres")
+            .master_username("infraqa")
+            .master_user_password("demo-password-1")
+            .allocated_storage(20)
+            .storage_encrypted(sealed)
+            .publicly_accessible(!sealed)
+            .auto_minor_version_upgrade(sealed)
+            .send()
+            .await
+            .step(format!("creating RDS instance {id}"))?;
+        if sealed {
+            estate.passes(id, &RDS_RULES);
+        } else {
+            estate.fails(id, &RDS_RULES);
+        }
+    }
+    Ok(())
+}
+
+async fn trails(
+    clients: &AwsClients,
+    bucket: &str,
+    estate: &mut CisEstate,
+) -> Result<(), KitError> {
+    let ct = clients.cloudtrail(PRIMARY_REGION);
+    let key = format!(
+        "arn:aws:kms:{PRIMARY_REGION}:{}:key/0b6bd6f4-3a7e-4c5e-9d0c-5f1a2b3c4d5e",
+        estate.account_id
+    );
+    for (name, sealed) in [("cis-trail-plain", false), ("cis-trail-sealed", true)] {
+        ct.create_trail()
+            .name(name)
+            .s3_bucket_name(bucket)
+            .is_multi_region_trail(true)
+            .enable_log_file_validation(sealed)
+            .set_kms_key_id(sealed.then(|| key.clone()))
+            .send()
+            .await
+            .step(format!("creating trail {name}"))?;
+        if sealed {
+            estate.passes(name, &TRAIL_RULES);
+        } else {
+            estate.fails(name, &TRAIL_RULES);
+        }
+    }
+    Ok(())
+}
+
+/// The region's default VPC and every VPC's default group fail unless fixed, as AWS makes
+/// them: the default VPC has no flow log, and a default group allows its members in and
+/// everything out.
+async fn network(
+    clients: &AwsClients,
+    bucket: &str,
+    estate: &mut CisEstate,
+) -> Result<(), KitError> {
+    let ec2 = clients.ec2(PRIMARY_REGION);
+    let vpc = |cidr: &'static str| {
+        let ec2 = ec2.clone();
+        async move {
+            let out = ec2
+                .create_vpc()
+                .cidr_block(cidr)
+                .send()
+                .await
+                .step(format!("creating VPC {cidr}"))?;
+            Ok::<_, KitError>(out.vpc.and_then(|v| v.vpc_id).unwrap_or_default())
+        }
+    };
+    let dark = vpc("10.20.0.0/16").await?;
+    let watched = vpc("10.21.0.0/16").await?;
+    ec2.create_flow_logs()
+        .resource_type(ec2t::FlowLogsResourceType::Vpc)
+        .resource_ids(&watched)
+        .traffic_type(ec2t::TrafficType::Reject)
+        .log_destination_type(ec2t::LogDestinationType::S3)
+        .log_destination(format!("arn:aws:s3:::{bucket}"))
+        .send()
+        .await
+        .step("creating the flow log of the watched VPC")?;
+    estate.fails(&dark, &[RuleId::VpcFlowLogs]);
+    estate.passes(&watched, &[RuleId::VpcFlowLogs]);
+
+    let groups = ec2
+        .describe_security_groups()
+        .filters(
+            ec2t::Filter::builder()
+                .name("group-name")
+                .values("default")
+                .build(),
+        )
+        .send()
+        .await
+        .step("listing the default security groups")?;
+    for g in groups.security_groups() {
+        let (Some(id), Some(vpc_id)) = (g.group_id(), g.vpc_id()) else {
+            continue;
+        };
+        if vpc_id != watched {
+            estate.fails(id, &[RuleId::SgDefaultClosed]);
+            continue;
+        }
+        if !g.ip_permissions().is_empty() {
+            ec2.revoke_security_group_ingress()
+                .group_id(id)
+                .set_ip_permissions(Some(g.ip_permissions().to_vec()))
+                .send()
+                .await
+                .step("closing the watched VPC's default group to inbound traffic")?;
+        }
+        if !g.ip_permissions_egress().is_empty() {
+            ec2.revoke_security_group_egress()
+                .group_id(id)
+                .set_ip_permissions(Some(g.ip_permissions_egress().to_vec()))
+                .send()
+                .await
+                .step("closing the watched VPC's default group to outbound traffic")?;
+        }
+        estate.passes(id, &[RuleId::SgDefaultClosed]);
+    }
+    let defaults = ec2
+        .describe_vpcs()
+        .filters(
+            ec2t::Filter::builder()
+                .name("is-default")
+                .values("true")
+                .build(),
+        )
+        .send()
+        .await
+        .step("listing the default VPC")?;
+    for v in defaults.vpcs() {
+        if let Some(id) = v.vpc_id() {
+            estate.fails(id, &[RuleId::VpcFlowLogs]);
+        }
+    }
+
+    let ports = [
+        RuleId::SgAdminPortsIpv4,
+        RuleId::SgAdminPortsIpv6,
+        RuleId::SgCifsIngress,
+    ];
+    let world4 = ["0.0.0.0/0"];
+    let world6 = ["::/0"];
+    let groups: [(&str, Vec<ec2t::IpPermission>, Option<RuleId>); 4] = [
+        (
+            "cis-ssh-world",
+            vec![tcp(22, &world4, &[])],
+            Some(RuleId::SgAdminPortsIpv4),
+        ),
+        (
+            "cis-rdp-world6",
+            vec![tcp(3389, &[], &world6)],
+            Some(RuleId::SgAdminPortsIpv6),
+        ),
+        (
+            "cis-cifs-world",
+            vec![tcp(445, &world4, &world6)],
+            Some(RuleId::SgCifsIngress),
+        ),
+        (
+            "cis-admin-known",
+            vec![
+                tcp(22, &["10.0.0.0/8"], &[]),
+                tcp(3389, &[], &["2001:db8::/32"]),
+                tcp(445, &["10.0.0.0/8"], &[]),
+                tcp(443, &world4, &world6),
+            ],
+            None,
+        ),
+    ];
+    for (name, ingress, fails) in groups {
+        let id = ec2
+            .create_security_group()
+            .group_name(name)
+            .description(format!("infraqa CIS estate: {name}"))
+            .vpc_id(&watched)
+            .send()
+            .await
+            .step(format!("creating security group {name}"))?
+            .group_id
+            .unwrap_or_default();
+        ec2.authorize_security_group_ingress()
+            .group_id(&id)
+            .set_ip_permissions(Some(ingress))
+            .send()
+            .await
+            .step(format!("authorising ingress on {name}"))?;
+        for rule in ports {
+            if Some(rule) == fails {
+                estate.fails(&id, &[rule]);
+            } else {
+                estate.passes(&id, &[rule]);
+            }
+        }
+    }
+
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&watched)
+        .cidr_block("10.21.1.0/24")
+        .availability_zone(format!("{PRIMARY_REGION}a"))
+        .send()
+        .await
+        .step("creating the watched VPC's subnet")?
+        .subnet
+        .and_then(|s| s.subnet_id)
+        .unwrap_or_default();
+    for (tokens, passes) in [
+        (ec2t::HttpTokensState::Optional, false),
+        (ec2t::HttpTokensState::Required, true),
+    ] {
+        let id = ec2
+            .run_instances()
+            .image_id(APPROVED_BY_ID_AMI)
+            .instance_type(ec2t::InstanceType::T3Micro)
+            .min_count(1)
+            .max_count(1)
+            .subnet_id(&subnet)
+            .metadata_options(
+                ec2t::InstanceMetadataOptionsRequest::builder()
+                    .http_tokens(tokens.clone())
+                    .http_endpoint(ec2t::InstanceMetadataEndpointState::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .step(format!("running an instance with HttpTokens {tokens}"))?
+            .instances
+            .and_then(|i| i.into_iter().next())
+            .and_then(|i| i.instance_id)
+            .unwrap_or_default();
+        if passes {
+            estate.passes(&id, &[RuleId::Ec2Imdsv2]);
+        } else {
+            estate.fails(&id, &[RuleId::Ec2Imdsv2]);
+        }
+    }
+    Ok(())
+}
