@@ -6,19 +6,17 @@ use crate::fresh_account;
 use infraqa_aws::AwsClients;
 use infraqa_aws::scan::{Quiet, scan};
 use infraqa_core::frameworks::{FrameworkStatus, Status};
-use infraqa_core::policy::RegionScope;
 use infraqa_core::{Inventory, Policy, RuleId};
 use infraqa_pipeline::report::{ReportTarget, produce};
 use infraqa_pipeline::{Aws, Location, Store};
 use infraqa_tests::cis::{CisEstate, seed_cis_estate};
 use infraqa_tests::emulator::TestAccount;
 use infraqa_tests::fault_proxy::{Fault, FaultAction, FaultProxy};
-use infraqa_tests::seed::PRIMARY_REGION;
 use std::collections::{BTreeMap, BTreeSet};
 
 const POLICY: &str = r#"
 [scan]
-regions = ["us-east-1"]
+regions = ["us-east-1", "eu-west-1"]
 
 [frameworks]
 enabled = ["cis-aws-7.0"]
@@ -36,10 +34,8 @@ async fn cis_run(
     options.initial_backoff = std::time::Duration::from_millis(5);
     let clients = AwsClients::load(options).await;
     let policy = Policy::from_toml(POLICY, "cis.toml").unwrap();
-    let scope = RegionScope::List(vec![PRIMARY_REGION.to_owned()]);
-    let inventory = scan(&clients, &scope, &Default::default(), &Quiet)
-        .await
-        .unwrap();
+    let scope = policy.scan.regions.clone();
+    let inventory = scan(&clients, &scope, &policy, &Quiet).await.unwrap();
     let now = chrono::Utc::now();
     let check = infraqa_core::check::check(&inventory, &policy, now);
     let findings = check.findings.clone();
@@ -109,7 +105,7 @@ async fn cis_controls_report_exactly_the_planted_failures() {
     assert_eq!(
         controls.len(),
         11,
-        "every control rule is planted: {controls:?}"
+        "every resource control is planted: {controls:?}"
     );
     let got: BTreeSet<(RuleId, String)> = findings
         .iter()
@@ -129,15 +125,36 @@ async fn cis_controls_report_exactly_the_planted_failures() {
         twins.intersection(&all_findings).collect::<Vec<_>>()
     );
 
+    // The account-level controls: the account, per region or as a whole.
+    let account_level = |f: &infraqa_core::Finding| f.resource_type == "account";
+    let got: BTreeSet<(RuleId, String)> = findings
+        .iter()
+        .filter(|f| account_level(f) && !f.rule_id.on_by_default())
+        .map(|f| (f.rule_id, f.region.to_string()))
+        .collect();
+    let want: BTreeSet<(RuleId, String)> = estate.account_failing.iter().cloned().collect();
+    assert_eq!(got, want, "exactly the planted account-level failures");
+    assert!(
+        estate.account_passing.iter().all(|p| !got.contains(p)),
+        "an account-level twin failed"
+    );
+    let account_rules: BTreeSet<RuleId> = estate
+        .account_failing
+        .iter()
+        .chain(&estate.account_passing)
+        .map(|(r, _)| *r)
+        .collect();
+    assert_eq!(account_rules.len(), 6, "every account control is planted");
+
     // The framework section: each control's requirement fails with its planted count.
-    let planted: BTreeMap<RuleId, usize> =
-        estate
-            .failing
-            .iter()
-            .fold(BTreeMap::new(), |mut m, (r, _)| {
-                *m.entry(*r).or_default() += 1;
-                m
-            });
+    let planted: BTreeMap<RuleId, usize> = estate
+        .failing
+        .iter()
+        .chain(&estate.account_failing)
+        .fold(BTreeMap::new(), |mut m, (r, _)| {
+            *m.entry(*r).or_default() += 1;
+            m
+        });
     for (id, rule) in [
         ("3.2.1", RuleId::RdsEncryption),
         ("3.2.2", RuleId::RdsAutoMinorUpgrade),
@@ -150,6 +167,11 @@ async fn cis_controls_report_exactly_the_planted_failures() {
         ("6.4", RuleId::SgAdminPortsIpv6),
         ("6.5", RuleId::SgDefaultClosed),
         ("6.7", RuleId::Ec2Imdsv2),
+        ("6.1.1", RuleId::EbsDefaultEncryption),
+        ("5.16", RuleId::SecurityhubEnabled),
+        ("2.5", RuleId::RootMfa),
+        ("2.8", RuleId::IamPasswordLength),
+        ("2.9", RuleId::IamPasswordReuse),
     ] {
         assert_eq!(
             requirement(&cis, id),
@@ -158,9 +180,23 @@ async fn cis_controls_report_exactly_the_planted_failures() {
         );
     }
     assert_eq!(requirement(&cis, "3.1.4"), (Status::Pass, 0));
+    assert_eq!(requirement(&cis, "2.4"), (Status::Pass, 0));
     assert_eq!(requirement(&cis, "2.1.1").0, Status::Manual);
     assert_eq!(cis.counts[&Status::Manual], 36);
-    assert_eq!(cis.counts[&Status::Fail], 11);
+    assert_eq!(cis.counts[&Status::Fail], 16);
+
+    // The password policy fixed: its two requirements pass on the next run.
+    account
+        .clients()
+        .await
+        .iam()
+        .unwrap()
+        .update_account_password_policy()
+        .minimum_password_length(14)
+        .password_reuse_prevention(24)
+        .send()
+        .await
+        .unwrap();
 
     // A denied list and a denied per-VPC read: their requirements are not evaluated, the
     // others unchanged.
@@ -188,4 +224,6 @@ async fn cis_controls_report_exactly_the_planted_failures() {
         rds.note
     );
     assert_eq!(requirement(&cis, "6.3"), (Status::Fail, 1));
+    assert_eq!(requirement(&cis, "2.8"), (Status::Pass, 0));
+    assert_eq!(requirement(&cis, "2.9"), (Status::Pass, 0));
 }

@@ -251,14 +251,9 @@ async fn slow_and_truncated_answers_are_retried_or_recorded_never_judged() {
     options.attempt_timeout = std::time::Duration::from_secs(1);
     let scope = infraqa_core::policy::RegionScope::List(s.clean_inventory.regions.clone());
     let clients = infraqa_aws::AwsClients::load(options).await;
-    let inv = infraqa_aws::scan::scan(
-        &clients,
-        &scope,
-        &s.policy.lifecycle,
-        &infraqa_aws::scan::Quiet,
-    )
-    .await
-    .unwrap();
+    let inv = infraqa_aws::scan::scan(&clients, &scope, &s.policy, &infraqa_aws::scan::Quiet)
+        .await
+        .unwrap();
     let result = check(&inv, &s.policy, chrono::Utc::now());
 
     let sgs = |i: &Inventory, region: &str| {

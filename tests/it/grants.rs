@@ -102,9 +102,17 @@ async fn scanned_demo_estate(clients: &infraqa_aws::AwsClients) -> infraqa_core:
     seed_demo_estate(clients).await.unwrap();
     tag_aws_defaults(clients, PRIMARY_REGION).await.unwrap();
     let scope = RegionScope::List(vec![PRIMARY_REGION.into(), SECONDARY_REGION.into()]);
-    scan(clients, &scope, &Default::default(), &Quiet)
-        .await
-        .unwrap()
+    scan(clients, &scope, &every_rule(), &Quiet).await.unwrap()
+}
+
+/// A policy that runs every rule of the catalogue, the opt-in ones included: the scan then
+/// makes every read a rule can need.
+fn every_rule() -> infraqa_core::Policy {
+    let on: String = infraqa_core::RuleId::ALL
+        .iter()
+        .map(|r| format!("[rules.{r}]\nenabled = true\n"))
+        .collect();
+    infraqa_core::Policy::from_toml(&on, "every-rule.toml").unwrap()
 }
 
 #[tokio::test]

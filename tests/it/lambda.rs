@@ -704,7 +704,7 @@ async fn the_state_machine_shards_an_organization_and_reports_each_account_as_on
     let whole = infraqa_aws::scan::scan(
         &first_clients,
         &parsed.scan.regions,
-        &parsed.lifecycle,
+        &parsed,
         &infraqa_aws::scan::Quiet,
     )
     .await

@@ -54,9 +54,7 @@ async fn planted_usage_gives_idle_busy_and_not_enough_data_with_savings() {
     let estate = seed_demo_estate(&clients).await.unwrap();
     let scope = RegionScope::List(vec![PRIMARY_REGION.into(), SECONDARY_REGION.into()]);
     let policy = Policy::from_toml(&estate.policy_toml(), "demo-policy.toml").unwrap();
-    let inv = scan(&clients, &scope, &policy.lifecycle, &Quiet)
-        .await
-        .unwrap();
+    let inv = scan(&clients, &scope, &policy, &Quiet).await.unwrap();
     assert!(inv.errors.is_empty(), "{:#?}", inv.errors);
     let l = assess(&inv, &policy.lifecycle, PriceTable::embedded());
     let got = verdicts(&inv, &l);
@@ -152,7 +150,7 @@ async fn usage_is_read_500_queries_a_call_and_not_at_all_when_switched_off() {
         usage_types: vec![ResourceType::Ec2Instance],
         ..LifecyclePolicy::default()
     };
-    let inv = scan(&clients, &scope, &only_instances, &Quiet)
+    let inv = scan(&clients, &scope, &with(only_instances.clone()), &Quiet)
         .await
         .unwrap();
     assert!(inv.errors.is_empty(), "{:#?}", inv.errors);
@@ -171,7 +169,9 @@ async fn usage_is_read_500_queries_a_call_and_not_at_all_when_switched_off() {
         usage_types: vec![],
         ..LifecyclePolicy::default()
     };
-    let inv = scan(&clients, &scope, &off, &Quiet).await.unwrap();
+    let inv = scan(&clients, &scope, &with(off.clone()), &Quiet)
+        .await
+        .unwrap();
     assert_eq!(metric_calls(&inv), 0);
     assert!(inv.resources.iter().all(|r| r.usage.is_none()));
     assert!(assess(&inv, &off, PriceTable::embedded()).usage.is_empty());
@@ -194,7 +194,9 @@ async fn denied_metrics_leave_usage_not_evaluated_never_idle() {
     let denied = AwsClients::load(options).await;
     let scope = RegionScope::List(vec![PRIMARY_REGION.into()]);
     let policy = LifecyclePolicy::default();
-    let inv = scan(&denied, &scope, &policy, &Quiet).await.unwrap();
+    let inv = scan(&denied, &scope, &with(policy.clone()), &Quiet)
+        .await
+        .unwrap();
     let failed: Vec<_> = inv
         .errors
         .iter()
@@ -214,4 +216,12 @@ async fn denied_metrics_leave_usage_not_evaluated_never_idle() {
         "{:#?}",
         l.not_evaluated
     );
+}
+
+/// The default policy reading usage as `lifecycle` says.
+fn with(lifecycle: LifecyclePolicy) -> infraqa_core::Policy {
+    infraqa_core::Policy {
+        lifecycle,
+        ..infraqa_core::Policy::default()
+    }
 }

@@ -4,6 +4,7 @@
 //! so a partial scan can never look complete.
 
 use crate::model::Resource;
+use crate::settings::AccountSettings;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,6 +29,9 @@ pub struct Inventory {
     /// What could not be read.
     #[serde(default)]
     pub errors: Vec<ScanError>,
+    /// What was read about the account itself (only what a rule in force needed).
+    #[serde(default, skip_serializing_if = "AccountSettings::is_empty")]
+    pub settings: AccountSettings,
     /// Facts worth knowing that are not errors (e.g. a stop time that could not be parsed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -59,6 +63,7 @@ impl Inventory {
             out.resources.extend(part.resources);
             out.errors.extend(part.errors);
             out.notes.extend(part.notes);
+            out.settings.absorb(part.settings);
             for (service, calls) in part.stats.api_calls {
                 let into = out.stats.api_calls.entry(service).or_default();
                 for (operation, n) in calls {
@@ -101,6 +106,17 @@ impl Inventory {
     pub fn free(mut self) {
         let second = self.resources.split_off(self.resources.len() / 2);
         crate::side_by_side(|| drop(second), || drop(self));
+    }
+
+    /// Whether the scan read the account's global services (IAM): a shard of one region did
+    /// not, and rules about the account as a whole leave such a shard to the global one.
+    pub fn covers_global(&self) -> bool {
+        self.settings.global.is_some()
+            || self
+                .stats
+                .units
+                .iter()
+                .any(|u| u.region == crate::model::GLOBAL_REGION)
     }
 
     /// Whether some region, service or call could not be read.
@@ -275,6 +291,7 @@ mod tests {
             resources: vec![],
             errors: vec![],
             notes: vec![],
+            settings: Default::default(),
             stats: ScanStats::default(),
         };
         assert!(!inv.is_partial());

@@ -32,6 +32,7 @@ pub mod prices;
 pub mod recommend;
 pub mod report;
 pub mod rules;
+pub mod settings;
 pub mod synthetic;
 pub mod tagging;
 pub mod tagset;

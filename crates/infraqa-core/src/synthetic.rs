@@ -161,6 +161,7 @@ pub fn inventory(n: usize, at: DateTime<Utc>) -> Inventory {
         resources,
         errors,
         notes: vec![],
+        settings: Default::default(),
         stats: ScanStats::default(),
     }
 }

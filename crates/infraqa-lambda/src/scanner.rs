@@ -58,7 +58,7 @@ pub async fn scan(
     };
     let deadline = scan_deadline(deadline, suite.config.scan_budget);
     let clients = &suite.aws.for_policy(&policy).await;
-    let inventory = scan_until(clients, &scope, &policy.lifecycle, &Quiet, deadline)
+    let inventory = scan_until(clients, &scope, &policy, &Quiet, deadline)
         .await
         .map_err(|e| HandlerError::from(PipelineError::aws("scanning the account", e)))?;
     let id = run_id(&inventory);

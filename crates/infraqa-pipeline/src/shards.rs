@@ -181,12 +181,7 @@ pub async fn scan_into(
             let region = shard.region.as_str();
             let planned = shard.planned_regions.as_deref().unwrap_or_default();
             let scanned = infraqa_aws::scan::scan_shard(
-                &clients,
-                region,
-                planned,
-                &policy.lifecycle,
-                observer,
-                deadline,
+                &clients, region, planned, policy, observer, deadline,
             )
             .await
             .map_err(|e| e.record(region));

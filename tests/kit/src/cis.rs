@@ -1,7 +1,9 @@
 //! The CIS estate: in the primary region, one planted violation of each CIS AWS Foundations
 //! control infraqa decides from the emulator, and a compliant twin of each.
 
-use crate::seed::{APPROVED_BY_ID_AMI, PRIMARY_REGION, block_all_public_access, create_bucket};
+use crate::seed::{
+    APPROVED_BY_ID_AMI, PRIMARY_REGION, SECONDARY_REGION, block_all_public_access, create_bucket,
+};
 use crate::{KitError, Step};
 use aws_sdk_ec2::types as ec2t;
 use infraqa_aws::AwsClients;
@@ -17,6 +19,11 @@ pub struct CisEstate {
     pub failing: Vec<(RuleId, String)>,
     /// (rule, resource id) pairs that must pass.
     pub passing: Vec<(RuleId, String)>,
+    /// (rule, region) pairs of account-level findings there must be (region `global` for the
+    /// account as a whole).
+    pub account_failing: Vec<(RuleId, String)>,
+    /// (rule, region) pairs of account-level units that must pass.
+    pub account_passing: Vec<(RuleId, String)>,
 }
 
 impl CisEstate {
@@ -85,7 +92,86 @@ pub async fn seed_cis_estate(clients: &AwsClients) -> Result<CisEstate, KitError
     databases(clients, &mut estate).await?;
     trails(clients, &logs, &mut estate).await?;
     network(clients, &logs, &mut estate).await?;
+    aws_defaults(clients, SECONDARY_REGION, &mut estate).await?;
+    regional_settings(clients, &mut estate).await?;
+    // A fresh account has no password policy; the emulator's summary shows no root key and no
+    // root MFA device, whatever is done (the other sides are the collector's mocked tests).
+    estate.account_failing.extend([
+        (RuleId::IamPasswordLength, "global".to_owned()),
+        (RuleId::IamPasswordReuse, "global".to_owned()),
+        (RuleId::RootMfa, "global".to_owned()),
+    ]);
+    estate
+        .account_passing
+        .push((RuleId::RootAccessKeys, "global".to_owned()));
     Ok(estate)
+}
+
+/// EBS encryption by default and Security Hub: off in the primary region, on in the
+/// secondary.
+async fn regional_settings(clients: &AwsClients, estate: &mut CisEstate) -> Result<(), KitError> {
+    clients
+        .ec2(SECONDARY_REGION)
+        .enable_ebs_encryption_by_default()
+        .send()
+        .await
+        .step("enabling EBS encryption by default")?;
+    clients
+        .securityhub(SECONDARY_REGION)
+        .enable_security_hub()
+        .send()
+        .await
+        .step("enabling Security Hub")?;
+    for rule in [RuleId::EbsDefaultEncryption, RuleId::SecurityhubEnabled] {
+        estate
+            .account_failing
+            .push((rule, PRIMARY_REGION.to_owned()));
+        estate
+            .account_passing
+            .push((rule, SECONDARY_REGION.to_owned()));
+    }
+    Ok(())
+}
+
+/// What AWS creates in `region` fails as it is: the default VPC has no flow log, and its
+/// default group allows its members in and everything out.
+async fn aws_defaults(
+    clients: &AwsClients,
+    region: &str,
+    estate: &mut CisEstate,
+) -> Result<(), KitError> {
+    let ec2 = clients.ec2(region);
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(
+            ec2t::Filter::builder()
+                .name("is-default")
+                .values("true")
+                .build(),
+        )
+        .send()
+        .await
+        .step(format!("listing the default VPC of {region}"))?;
+    for v in vpcs.vpcs() {
+        if let Some(id) = v.vpc_id() {
+            estate.fails(id, &[RuleId::VpcFlowLogs]);
+        }
+    }
+    let groups = ec2
+        .describe_security_groups()
+        .filters(
+            ec2t::Filter::builder()
+                .name("group-name")
+                .values("default")
+                .build(),
+        )
+        .send()
+        .await
+        .step(format!("listing the default security groups of {region}"))?;
+    for id in groups.security_groups().iter().filter_map(|g| g.group_id()) {
+        estate.fails(id, &[RuleId::SgDefaultClosed]);
+    }
+    Ok(())
 }
 
 async fn databases(clients: &AwsClients, estate: &mut CisEstate) -> Result<(), KitError> {

@@ -18,6 +18,7 @@ pub mod logs;
 pub mod rds;
 pub mod s3;
 pub mod select;
+pub mod settings;
 pub mod sink;
 pub mod tagging;
 pub mod usage;
@@ -29,10 +30,12 @@ use chrono::{DateTime, Utc};
 use futures_util::future::{BoxFuture, Shared};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
+use infraqa_core::Policy;
 use infraqa_core::inventory::{INVENTORY_SCHEMA_VERSION, ScanStats, UnitTiming};
 use infraqa_core::model::{GLOBAL_REGION, Generic, PublicAccessBlock, ResourceDetails};
 use infraqa_core::observed::Observed;
 use infraqa_core::policy::{LifecyclePolicy, RegionScope};
+use infraqa_core::settings::Setting;
 use infraqa_core::{Inventory, Resource, ResourceType, ScanError};
 use sink::Sink;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -168,10 +171,10 @@ impl Deadline {
 pub async fn scan(
     clients: &AwsClients,
     scope: &RegionScope,
-    lifecycle: &LifecyclePolicy,
+    policy: &Policy,
     observer: &dyn ScanObserver,
 ) -> Result<Inventory, AwsError> {
-    scan_until(clients, scope, lifecycle, observer, None).await
+    scan_until(clients, scope, policy, observer, None).await
 }
 
 /// [`scan`] that is done by `deadline`: it starts no unit within the deadline's margin and cuts
@@ -180,7 +183,7 @@ pub async fn scan(
 pub async fn scan_until(
     clients: &AwsClients,
     scope: &RegionScope,
-    lifecycle: &LifecyclePolicy,
+    policy: &Policy,
     observer: &dyn ScanObserver,
     deadline: Option<Deadline>,
 ) -> Result<Inventory, AwsError> {
@@ -189,7 +192,7 @@ pub async fn scan_until(
         RegionScope::All => enabled_regions(clients, clients.require_home_region()?).await?,
     };
     let global = Some(regions.clone());
-    scan_units(clients, regions, global, lifecycle, observer, deadline).await
+    scan_units(clients, regions, global, policy, observer, deadline).await
 }
 
 /// One shard of the account's scan, by `deadline`: the global services (`shard` is
@@ -202,16 +205,16 @@ pub async fn scan_shard(
     clients: &AwsClients,
     shard: &str,
     planned: &[String],
-    lifecycle: &LifecyclePolicy,
+    policy: &Policy,
     observer: &dyn ScanObserver,
     deadline: Option<Deadline>,
 ) -> Result<Inventory, AwsError> {
     if shard == GLOBAL_REGION {
         let global = Some(planned.to_vec());
-        scan_units(clients, Vec::new(), global, lifecycle, observer, deadline).await
+        scan_units(clients, Vec::new(), global, policy, observer, deadline).await
     } else {
         let regions = vec![shard.to_owned()];
-        scan_units(clients, regions, None, lifecycle, observer, deadline).await
+        scan_units(clients, regions, None, policy, observer, deadline).await
     }
 }
 
@@ -231,11 +234,12 @@ async fn scan_units(
     clients: &AwsClients,
     regions: Vec<String>,
     global: Option<Vec<String>>,
-    lifecycle: &LifecyclePolicy,
+    policy: &Policy,
     observer: &dyn ScanObserver,
     deadline: Option<Deadline>,
 ) -> Result<Inventory, AwsError> {
     let started = Instant::now();
+    let needed = infraqa_core::settings::needed(policy);
     let calls_before = clients.call_counts();
     let home = clients.require_home_region()?.to_owned();
     let account_id = clients.account_id().await?;
@@ -244,8 +248,9 @@ async fn scan_units(
         account_id: &account_id,
         region: &home,
     };
-    let units = plan_units(home_ctx, &regions, global.as_deref());
-    let read = run_units(home_ctx, units, lifecycle, observer, deadline).await;
+    let units = plan_units(home_ctx, &regions, global.as_deref(), &needed);
+    let read = run_units(home_ctx, units, &policy.lifecycle, observer, deadline).await;
+    let settings = read.all.settings.clone();
     let (resources, errors, timings) = assemble(home_ctx, &regions, read).await;
     Ok(Inventory {
         schema_version: INVENTORY_SCHEMA_VERSION,
@@ -254,6 +259,7 @@ async fn scan_units(
         regions,
         resources,
         errors,
+        settings,
         notes: Vec::new(),
         stats: ScanStats {
             api_calls: subtract(clients.call_counts(), &calls_before),
@@ -264,11 +270,13 @@ async fn scan_units(
 }
 
 /// The units of a scan: with `global` (the regions scanned beside them), the account's global
-/// units; then every service of each of `regions`.
+/// units; then every service of each of `regions`; and the account settings `needed`, in a
+/// `settings` unit of their own per region (and one for the account's) when any is.
 fn plan_units<'a>(
     home: Ctx<'a>,
     regions: &'a [String],
     global: Option<&'a [String]>,
+    needed: &'a BTreeSet<Setting>,
 ) -> Vec<Unit<'a>> {
     let mut units: Vec<Unit<'a>> = Vec::new();
     // The account's public access block: read once, by whichever unit asks first; its own unit
@@ -286,7 +294,16 @@ fn plan_units<'a>(
             .boxed()
             .shared()
     });
+    let (regional, account): (BTreeSet<Setting>, BTreeSet<Setting>) =
+        needed.iter().partition(|s| s.regional());
     if let (Some(scanned), Some(listed)) = (global, listing.clone()) {
+        if !account.is_empty() {
+            units.push((
+                "settings",
+                GLOBAL_REGION.to_owned(),
+                Box::pin(async move { (settings::global(&home, &account).await, None) }),
+            ));
+        }
         units.push((
             "iam",
             GLOBAL_REGION.to_owned(),
@@ -323,6 +340,14 @@ fn plan_units<'a>(
     for region in regions {
         let ctx = Ctx { region, ..home };
         region_units(ctx, regions, &account_block, listing.clone(), &mut units);
+        if !regional.is_empty() {
+            let regional = regional.clone();
+            units.push((
+                "settings",
+                region.clone(),
+                Box::pin(async move { (settings::regional(&ctx, &regional).await, None) }),
+            ));
+        }
     }
     units
 }

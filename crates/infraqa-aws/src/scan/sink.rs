@@ -5,6 +5,7 @@ use aws_smithy_async::future::pagination_stream::PaginationStream;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use infraqa_core::observed::Observed;
+use infraqa_core::settings::AccountSettings;
 use infraqa_core::{Resource, ScanError};
 use std::error::Error as StdError;
 
@@ -15,6 +16,8 @@ pub struct Sink {
     pub resources: Vec<Resource>,
     /// What could not be read.
     pub errors: Vec<ScanError>,
+    /// The account settings read ([`super::settings`]).
+    pub settings: AccountSettings,
 }
 
 impl Sink {
@@ -117,5 +120,6 @@ impl Sink {
     pub fn absorb(&mut self, other: Sink) {
         self.resources.extend(other.resources);
         self.errors.extend(other.errors);
+        self.settings.absorb(other.settings);
     }
 }

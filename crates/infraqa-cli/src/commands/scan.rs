@@ -50,8 +50,7 @@ pub async fn scan(
     progress: bool,
 ) -> Result<Inventory, CliError> {
     let bar = Progress::new(progress);
-    let result =
-        infraqa_aws::scan::scan(clients, &policy.scan.regions, &policy.lifecycle, &bar).await;
+    let result = infraqa_aws::scan::scan(clients, &policy.scan.regions, policy, &bar).await;
     bar.0.finish_and_clear();
     result.map_err(|e| CliError::from(e).context("scan stopped"))
 }

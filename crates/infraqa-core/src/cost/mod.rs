@@ -296,6 +296,7 @@ mod tests {
             resources,
             errors: vec![],
             notes: vec![],
+            settings: Default::default(),
             stats: ScanStats::default(),
         }
     }

@@ -6,6 +6,7 @@
 //! [`Violation`] listing every reason. The engine applies the policy's switches, severity
 //! overrides, allow-lists and exemptions; rules never see them.
 
+mod account;
 mod cloudtrail;
 mod custom;
 mod ec2_ami;
@@ -91,14 +92,24 @@ impl Verdict {
 /// returns (AWS did not return it, or an infraqa that did not record it yet wrote the
 /// inventory, as a backtest over kept inventories finds).
 fn not_recorded(r: &Resource, service: &str, operation: &str, field: &str) -> Verdict {
+    not_recorded_in(
+        &r.region,
+        &format!("{field} for {}", r.id),
+        service,
+        operation,
+    )
+}
+
+/// Not evaluated: the inventory does not hold `what` (in `region`), which `service`'s
+/// `operation` reads.
+fn not_recorded_in(region: &str, what: &str, service: &str, operation: &str) -> Verdict {
     Verdict::NotEvaluated(vec![ScanError {
-        region: r.region.to_string(),
+        region: region.to_owned(),
         service: service.to_owned(),
         operation: operation.to_owned(),
         code: "NotRecorded".to_owned(),
         message: format!(
-            "the inventory holds no {field} for {}: {operation} did not return it, or the inventory predates infraqa recording it (scan again)",
-            r.id
+            "the inventory holds no {what}: {operation} did not return it, or the scan that wrote it did not run a rule that needs it (scan again with this policy)"
         ),
     }])
 }
@@ -159,6 +170,12 @@ pub trait Rule: Sync {
     fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
         &[]
     }
+
+    /// The account settings the rule decides from: the scan reads them only when a rule in
+    /// force needs them ([`crate::settings::needed`]).
+    fn needs(&self) -> &'static [crate::settings::Setting] {
+        &[]
+    }
 }
 
 /// A borrowed rule is a rule (the policy's custom rules are run from where the policy holds them).
@@ -180,6 +197,9 @@ impl<R: Rule + ?Sized> Rule for &R {
     }
     fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
         (**self).listed_by()
+    }
+    fn needs(&self) -> &'static [crate::settings::Setting] {
+        (**self).needs()
     }
 }
 
@@ -377,6 +397,18 @@ catalogue! {
     SgDefaultClosed = "sg-default-closed" [opt_in] => vpc::SgDefaultClosed,
     /// EC2 instances answer instance metadata requests over IMDSv2 only.
     Ec2Imdsv2 = "ec2-imdsv2" [opt_in] => ec2_imds::Ec2Imdsv2,
+    /// New EBS volumes are encrypted by default in every scanned region.
+    EbsDefaultEncryption = "ebs-default-encryption" [opt_in] => account::Regional::EBS_DEFAULT_ENCRYPTION,
+    /// Security Hub is enabled in every scanned region.
+    SecurityhubEnabled = "securityhub-enabled" [opt_in] => account::Regional::SECURITY_HUB,
+    /// The root user has no access keys.
+    RootAccessKeys = "root-access-keys" [opt_in] => account::Global::ROOT_ACCESS_KEYS,
+    /// The root user has an MFA device.
+    RootMfa = "root-mfa" [opt_in] => account::Global::ROOT_MFA,
+    /// The password policy requires at least 14 characters.
+    IamPasswordLength = "iam-password-length" [opt_in] => account::Global::PASSWORD_LENGTH,
+    /// The password policy forbids reusing the last 24 passwords.
+    IamPasswordReuse = "iam-password-reuse" [opt_in] => account::Global::PASSWORD_REUSE,
 }
 
 /// The rules the policy runs: the catalogue's and its own custom rules, less those it turns

@@ -50,6 +50,7 @@ pub fn inventory(resources: Vec<Resource>) -> Inventory {
         resources,
         errors: Vec::new(),
         notes: Vec::new(),
+        settings: Default::default(),
         stats: ScanStats::default(),
     }
 }

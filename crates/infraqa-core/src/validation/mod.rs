@@ -206,6 +206,7 @@ impl Validation {
             resources: read,
             errors: unread,
             notes: Vec::new(),
+            settings: Default::default(),
             stats: ScanStats::default(),
         };
         let result = check(&inventory, policy, now);
