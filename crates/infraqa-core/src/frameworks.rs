@@ -300,7 +300,7 @@ pub fn assess(
             };
             let mut note = req.note.clone();
             if !unlisted.is_empty() && req.assessment == Assessment::Automated {
-                let missed = format!("resources may be missing: {} failed", unlisted.join(", "));
+                let missed = format!("not read: {}", unlisted.join("; "));
                 note = if note.is_empty() {
                     missed
                 } else {

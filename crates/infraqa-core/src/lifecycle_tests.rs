@@ -47,6 +47,7 @@ fn instance(instance_type: &str) -> Resource {
             network_interface_ids: vec![],
             created_at_source: None,
             metadata: None,
+            role: None,
         })),
     );
     r.created_at = Some(now() - chrono::Duration::days(400));

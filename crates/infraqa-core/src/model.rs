@@ -358,6 +358,18 @@ pub struct Ec2Instance {
     /// written before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<InstanceMetadata>,
+    /// Its IAM role (`IamInstanceProfile`); absent in inventories written before it was
+    /// recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<InstanceRole>,
+}
+
+/// Whether an instance has an IAM role, as `DescribeInstances` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceRole {
+    /// The ARN of its instance profile; absent when it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_profile_arn: Option<String>,
 }
 
 /// An instance's metadata service settings, as `DescribeInstances` returns them.

@@ -72,6 +72,7 @@ pub fn resource(i: usize) -> Resource {
             network_interface_ids: vec![format!("eni-{i}")],
             created_at_source: None,
             metadata: None,
+            role: None,
         }))),
         1 => (ResourceType::S3Bucket, ResourceDetails::S3Bucket(S3Bucket {
             // Some reads fail, as in real accounts: those buckets are not evaluated by the rule.

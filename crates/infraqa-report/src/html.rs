@@ -3,6 +3,7 @@
 
 use crate::charts::{self, Bar, ChartError, NEUTRAL, severity_color};
 use askama::Template;
+use infraqa_core::frameworks::{RequirementStatus, Status};
 use infraqa_core::history::{AGE_BANDS, FindingKey};
 use infraqa_core::lifecycle::{Cleanup, UsageGap};
 use infraqa_core::report::Report;
@@ -109,6 +110,107 @@ struct Page<'a> {
     cost_total: String,
     waste_total: String,
     untagged: String,
+    frameworks: Vec<FrameworkView<'a>>,
+}
+
+/// One framework as the page shows it: its counts, a score per section, and its
+/// requirements, failing first.
+struct FrameworkView<'a> {
+    name: &'a str,
+    id: &'a str,
+    counts: String,
+    sections: Vec<Row>,
+    requirements: Vec<RequirementRow<'a>>,
+}
+
+/// One requirement as the page shows it.
+struct RequirementRow<'a> {
+    q: &'a RequirementStatus,
+    label: &'static str,
+    class: &'static str,
+}
+
+/// The statuses in the order the page lists them, each with its label and CSS class.
+const STATUSES: [(Status, &str, &str); 5] = [
+    (Status::Fail, "fail", "fail"),
+    (Status::NotEvaluated, "not evaluated", "not-evaluated"),
+    (Status::Pass, "pass", "pass"),
+    (Status::Manual, "manual", "manual"),
+    (Status::NotCovered, "not covered", "not-covered"),
+];
+
+/// The place of `s` in [`STATUSES`].
+fn slot(s: Status) -> usize {
+    STATUSES.iter().position(|(x, _, _)| *x == s).unwrap_or(0)
+}
+
+/// Each framework of the report: per section, how many requirements pass of those decided
+/// (passed or failed; not evaluated ones are counted apart, never as passes), and every
+/// requirement in status order (fail, not evaluated, pass, manual, not covered), each in the
+/// framework's order.
+fn framework_views(r: &Report) -> Vec<FrameworkView<'_>> {
+    r.frameworks
+        .iter()
+        .map(|f| {
+            let mut sections: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
+            let order: Vec<&str> = f.requirements.iter().fold(Vec::new(), |mut v, q| {
+                if !v.contains(&q.section.as_str()) {
+                    v.push(&q.section);
+                }
+                v
+            });
+            for q in &f.requirements {
+                sections.entry(&q.section).or_default()[slot(q.status)] += 1;
+            }
+            let rows = order
+                .iter()
+                .map(|name| {
+                    let [fail, unknown, pass, manual, uncovered] = sections[name];
+                    let decided = pass + fail;
+                    Row {
+                        cells: vec![
+                            (*name).to_owned(),
+                            fail.to_string(),
+                            unknown.to_string(),
+                            pass.to_string(),
+                            manual.to_string(),
+                            uncovered.to_string(),
+                            if decided == 0 {
+                                "none decided".to_owned()
+                            } else {
+                                format!(
+                                    "{:.0}% ({pass} of {decided})",
+                                    pass as f64 * 100.0 / decided as f64
+                                )
+                            },
+                        ],
+                    }
+                })
+                .collect();
+            let mut requirements: Vec<RequirementRow<'_>> = f
+                .requirements
+                .iter()
+                .map(|q| {
+                    let (_, label, class) = STATUSES[slot(q.status)];
+                    RequirementRow { q, label, class }
+                })
+                .collect();
+            // A stable sort: each status's requirements stay in the framework's order.
+            requirements.sort_by_key(|row| slot(row.q.status));
+            let counts = STATUSES
+                .iter()
+                .map(|(s, label, _)| format!("{} {label}", f.counts.get(s).copied().unwrap_or(0)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            FrameworkView {
+                name: &f.name,
+                id: &f.id,
+                counts,
+                sections: rows,
+                requirements,
+            }
+        })
+        .collect()
 }
 
 fn money(x: f64) -> String {
@@ -268,6 +370,7 @@ pub fn render(r: &Report) -> Result<String, HtmlError> {
             money(r.cost.untagged.estimated_monthly_cost_usd),
             r.cost.untagged.share_percent
         ),
+        frameworks: framework_views(r),
     };
     Ok(page.render()?)
 }

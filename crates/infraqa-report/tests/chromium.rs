@@ -112,3 +112,62 @@ fn headless_chromium_renders_the_audit_pack_with_its_chart() {
     );
     assert!(dom.contains("id=\"remediation\""));
 }
+
+#[test]
+#[ignore = "needs chromium; make test runs it"]
+fn headless_chromium_renders_the_framework_section_failing_requirements_first() {
+    use infraqa_core::frameworks::Status;
+    let text = format!(
+        "{}\n[frameworks]\nenabled = [\"cis-aws-7.0\"]\n",
+        std::fs::read_to_string(fixture("fixtures/policy.toml")).unwrap()
+    );
+    let policy = infraqa_core::Policy::from_toml(&text, "policy.toml").unwrap();
+    let (_, report) = report_under(&policy, &inventory(), &[], at(28, 6));
+    let cis = &report.frameworks[0];
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    std::fs::write(
+        &page,
+        infraqa_report::render(&report, "report.html").unwrap(),
+    )
+    .unwrap();
+    let dom = dump_dom(
+        &format!("file://{}", page.display()),
+        &dir.path().join("profile"),
+    );
+    let at = dom
+        .find("id=\"framework-cis-aws-7.0\"")
+        .expect("a section per framework");
+    let section = &dom[at..];
+    // Every requirement is a row, the failing ones first, in the benchmark's order.
+    let statuses: Vec<&str> = section
+        .match_indices("data-status=\"")
+        .map(|(i, m)| {
+            let rest = &section[i + m.len()..];
+            &rest[..rest.find('"').unwrap()]
+        })
+        .collect();
+    assert_eq!(statuses.len(), 70);
+    let fails = cis.counts[&Status::Fail];
+    assert!(fails > 0);
+    assert!(
+        statuses[..fails].iter().all(|s| *s == "fail"),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses[fails], "not-evaluated");
+    assert_eq!(*statuses.last().unwrap(), "not-covered");
+    // A score per section, and each failing requirement links to its rule's row.
+    let sections = section.find("class=\"framework-sections\"").unwrap();
+    let table = &section[sections..sections + section[sections..].find("</table>").unwrap()];
+    assert_eq!(
+        table.matches("<tr>").count(),
+        1 + 5,
+        "a heading and the five sections"
+    );
+    assert!(section.contains("2 Identity and Access Management"));
+    assert!(section.contains("href=\"#rule-s3-public-access\""));
+    assert!(
+        dom.contains("id=\"rule-s3-public-access\""),
+        "the link's target"
+    );
+}

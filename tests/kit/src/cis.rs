@@ -388,6 +388,7 @@ async fn network(
         .subnet
         .and_then(|s| s.subnet_id)
         .unwrap_or_default();
+    let profile = instance_profile(clients).await?;
     for (tokens, passes) in [
         (ec2t::HttpTokensState::Optional, false),
         (ec2t::HttpTokensState::Required, true),
@@ -405,6 +406,11 @@ async fn network(
                     .http_endpoint(ec2t::InstanceMetadataEndpointState::Enabled)
                     .build(),
             )
+            .set_iam_instance_profile(passes.then(|| {
+                ec2t::IamInstanceProfileSpecification::builder()
+                    .name(&profile)
+                    .build()
+            }))
             .send()
             .await
             .step(format!("running an instance with HttpTokens {tokens}"))?
@@ -412,11 +418,40 @@ async fn network(
             .and_then(|i| i.into_iter().next())
             .and_then(|i| i.instance_id)
             .unwrap_or_default();
+        let rules = [RuleId::Ec2Imdsv2, RuleId::Ec2InstanceRole];
         if passes {
-            estate.passes(&id, &[RuleId::Ec2Imdsv2]);
+            estate.passes(&id, &rules);
         } else {
-            estate.fails(&id, &[RuleId::Ec2Imdsv2]);
+            estate.fails(&id, &rules);
         }
     }
     Ok(())
+}
+
+/// An instance profile holding a role EC2 may assume: its name.
+async fn instance_profile(clients: &AwsClients) -> Result<String, KitError> {
+    let iam = clients
+        .iam()
+        .map_err(|e| KitError::missing(e.to_string()))?;
+    let name = "cis-instance-role";
+    iam.create_role()
+        .role_name(name)
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .step("creating the instance role")?;
+    iam.create_instance_profile()
+        .instance_profile_name(name)
+        .send()
+        .await
+        .step("creating the instance profile")?;
+    iam.add_role_to_instance_profile()
+        .instance_profile_name(name)
+        .role_name(name)
+        .send()
+        .await
+        .step("adding the role to the instance profile")?;
+    Ok(name.to_owned())
 }

@@ -7,7 +7,7 @@ use crate::scan::sink::Sink;
 use aws_sdk_ec2::types as t;
 use infraqa_core::model::{
     Ec2Image, Ec2Instance, Ec2Snapshot, Ec2Volume, ElasticIp, InstanceAgeSource, InstanceMetadata,
-    InstanceState, IpPermission, NatGateway, ResourceDetails, SecurityGroup, Vpc,
+    InstanceRole, InstanceState, IpPermission, NatGateway, ResourceDetails, SecurityGroup, Vpc,
 };
 use infraqa_core::observed::Observed;
 use infraqa_core::{Resource, ResourceType};
@@ -505,6 +505,12 @@ fn instance(
                     .map_or("enabled", |e| e.as_str())
                     .to_owned(),
             })
+        }),
+        role: Some(InstanceRole {
+            instance_profile_arn: i
+                .iam_instance_profile()
+                .and_then(|p| p.arn())
+                .map(str::to_owned),
         }),
     };
     let arn = ctx.arn(SVC, &format!("instance/{id}"));

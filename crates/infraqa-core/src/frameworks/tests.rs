@@ -178,7 +178,7 @@ fn each_status_from_what_the_rules_concluded() {
     );
     assert_eq!(
         status("unlisted").note,
-        "resources may be missing: rds DescribeDBInstances in us-east-1 (AccessDenied) failed"
+        "not read: rds DescribeDBInstances in us-east-1 (AccessDenied)"
     );
     assert_eq!(status("unlisted-fails").status, Status::Fail);
     assert_eq!(got.counts[&Status::NotCovered], 2);

@@ -671,6 +671,7 @@ mod tests {
                 network_interface_ids: vec![],
                 created_at_source: None,
                 metadata: None,
+                role: None,
             })),
         )
     }

@@ -346,4 +346,10 @@ fn a_failed_list_is_unlisted_for_the_rules_that_judge_its_resources() {
         !unlisted(&inv, &p).contains_key(&RuleId::TagsRequired),
         "a rule naming no list is never unlisted"
     );
+    let global = policy("[rules.root-mfa]");
+    assert_eq!(
+        unlisted(&inventory(vec![]), &global)[&RuleId::RootMfa],
+        ["iam GetAccountSummary (the inventory does not cover the account's global services)"],
+        "an account rule that judged nothing did not see the account"
+    );
 }

@@ -9,8 +9,8 @@
 mod account;
 mod cloudtrail;
 mod custom;
+mod ec2_access;
 mod ec2_ami;
-mod ec2_imds;
 mod iam;
 mod logging;
 mod network;
@@ -206,7 +206,8 @@ impl<R: Rule + ?Sized> Rule for &R {
 /// Per rule in force, the failed reads that may have hidden resources from it: the
 /// inventory's errors on its [`Rule::listed_by`] calls, or on a whole unit of their service (a
 /// scan unit cut off by the deadline, a shard or region not read), each as
-/// `service operation in region (code)`.
+/// `service operation in region (code)`; and for a rule about the account as a whole, an
+/// inventory that did not read its global services (it judged nothing, which is no pass).
 pub fn unlisted(inventory: &Inventory, policy: &Policy) -> BTreeMap<RuleId, Vec<String>> {
     use crate::inventory::{EVERY_SERVICE, WHOLE_UNIT};
     in_force(policy)
@@ -224,6 +225,15 @@ pub fn unlisted(inventory: &Inventory, policy: &Policy) -> BTreeMap<RuleId, Vec<
                     })
                 })
                 .map(|e| format!("{} {} in {} ({})", e.service, e.operation, e.region, e.code))
+                .chain(
+                    rule.needs()
+                        .iter()
+                        .filter(|s| !s.regional() && !inventory.covers_global())
+                        .map(|s| {
+                            let (service, operation) = s.call();
+                            format!("{service} {operation} (the inventory does not cover the account's global services)")
+                        }),
+                )
                 .collect();
             (!failed.is_empty()).then(|| (rule.id(), failed))
         })
@@ -396,7 +406,9 @@ catalogue! {
     /// Every VPC's default security group allows no traffic.
     SgDefaultClosed = "sg-default-closed" [opt_in] => vpc::SgDefaultClosed,
     /// EC2 instances answer instance metadata requests over IMDSv2 only.
-    Ec2Imdsv2 = "ec2-imdsv2" [opt_in] => ec2_imds::Ec2Imdsv2,
+    Ec2Imdsv2 = "ec2-imdsv2" [opt_in] => ec2_access::Ec2Imdsv2,
+    /// EC2 instances have an IAM role (an instance profile).
+    Ec2InstanceRole = "ec2-instance-role" [opt_in] => ec2_access::Ec2InstanceRole,
     /// New EBS volumes are encrypted by default in every scanned region.
     EbsDefaultEncryption = "ebs-default-encryption" [opt_in] => account::Regional::EBS_DEFAULT_ENCRYPTION,
     /// Security Hub is enabled in every scanned region.

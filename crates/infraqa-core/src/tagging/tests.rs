@@ -50,6 +50,7 @@ fn instance(id: &str, ami: &str, tags: &[(&str, &str)]) -> Resource {
             network_interface_ids: vec![],
             created_at_source: None,
             metadata: None,
+            role: None,
         })),
     );
     r.created_at = Some(Utc.with_ymd_and_hms(2026, 10, 1, 8, 30, 0).unwrap());

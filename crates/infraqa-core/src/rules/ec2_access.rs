@@ -1,7 +1,13 @@
-//! `ec2-imdsv2` (CIS AWS Foundations 6.7): every instance (running or stopped) answers
-//! instance metadata requests over IMDSv2 only: `MetadataOptions.HttpTokens` is `required`,
-//! or `HttpEndpoint` is `disabled` (no metadata service at all). An instance whose options the
-//! inventory does not hold is not evaluated.
+//! How instances reach AWS credentials, as CIS AWS Foundations asks:
+//! - `ec2-imdsv2` (6.7): every instance (running or stopped) answers instance metadata
+//!   requests over IMDSv2 only: `MetadataOptions.HttpTokens` is `required`, or `HttpEndpoint`
+//!   is `disabled` (no metadata service at all).
+//! - `ec2-instance-role` (2.16): every instance has an IAM instance profile
+//!   (`IamInstanceProfile`), so what runs on it can use the role's temporary credentials rather
+//!   than access keys. Whether access keys are stored on the instance (in its user data, files
+//!   or environment) cannot be read through any API and is not judged.
+//!
+//! An instance whose fields the inventory does not hold is not evaluated.
 
 use super::{EvalContext, Rule, Verdict, Violation, not_recorded};
 use crate::finding::{Evidence, RuleId, Severity};
@@ -50,14 +56,61 @@ impl Rule for Ec2Imdsv2 {
     }
 }
 
+/// See the module documentation.
+pub struct Ec2InstanceRole;
+
+impl Rule for Ec2InstanceRole {
+    fn id(&self) -> RuleId {
+        RuleId::Ec2InstanceRole
+    }
+
+    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
+        &[("ec2", "DescribeInstances")]
+    }
+
+    fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
+        matches!(r.details, ResourceDetails::Ec2Instance(_))
+    }
+
+    fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Verdict {
+        let ResourceDetails::Ec2Instance(i) = &r.details else {
+            return Verdict::Pass;
+        };
+        match &i.role {
+            None => not_recorded(r, "ec2", "DescribeInstances", "IamInstanceProfile"),
+            Some(role) if role.instance_profile_arn.is_some() => Verdict::Pass,
+            Some(_) => Verdict::Fail(Violation::new(
+                Severity::Medium,
+                vec![
+                    "no IAM role: software on it that calls AWS needs stored access keys"
+                        .to_owned(),
+                ],
+                format!(
+                    "aws ec2 associate-iam-instance-profile --instance-id {} --iam-instance-profile Name=PROFILE (a role with what the software needs), then delete any access keys stored on it",
+                    r.id
+                ),
+                vec![Evidence::setting(
+                    "IamInstanceProfile",
+                    "(none)",
+                    "an instance profile",
+                )],
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Ec2Instance, InstanceMetadata, InstanceState, ResourceType};
+    use crate::model::{Ec2Instance, InstanceMetadata, InstanceRole, InstanceState, ResourceType};
     use crate::observed::Observed;
     use crate::rules::testkit::*;
 
     fn instance(metadata: Option<(&str, &str)>) -> crate::Inventory {
+        with_role(metadata, None)
+    }
+
+    fn with_role(metadata: Option<(&str, &str)>, role: Option<InstanceRole>) -> crate::Inventory {
         inventory(vec![resource(
             ResourceType::Ec2Instance,
             "i-1",
@@ -77,6 +130,7 @@ mod tests {
                     http_endpoint: endpoint.into(),
                     http_tokens: tokens.into(),
                 }),
+                role,
             })),
         )])
     }
@@ -99,6 +153,31 @@ mod tests {
         );
         assert_eq!(
             unread_operations(&Ec2Imdsv2, &p, &instance(None)),
+            ["DescribeInstances"]
+        );
+    }
+
+    #[test]
+    fn an_instance_needs_a_profile_and_unrecorded_ones_are_unknown() {
+        let p = policy("");
+        let role = |arn: Option<&str>| {
+            Some(InstanceRole {
+                instance_profile_arn: arn.map(str::to_owned),
+            })
+        };
+        let with = with_role(
+            None,
+            role(Some("arn:aws:iam::123456789012:instance-profile/web")),
+        );
+        assert_eq!(check(&Ec2InstanceRole, &p, &with), None);
+        let v = check(&Ec2InstanceRole, &p, &with_role(None, role(None))).unwrap();
+        assert!(v.remediation.contains("associate-iam-instance-profile"));
+        assert_eq!(
+            unread_operations(
+                &Ec2InstanceRole,
+                &p,
+                &instance(Some(("enabled", "required")))
+            ),
             ["DescribeInstances"]
         );
     }
