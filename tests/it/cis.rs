@@ -104,7 +104,7 @@ async fn cis_controls_report_exactly_the_planted_failures() {
         .collect();
     assert_eq!(
         controls.len(),
-        11,
+        12,
         "every resource control is planted: {controls:?}"
     );
     let got: BTreeSet<(RuleId, String)> = findings
@@ -220,7 +220,7 @@ async fn cis_controls_report_exactly_the_planted_failures() {
     let rds = cis.requirements.iter().find(|r| r.id == "3.2.1").unwrap();
     assert!(
         rds.note
-            .contains("not read: rds DescribeDBInstances in us-east-1 (AccessDenied)"),
+            .contains("(not read: rds DescribeDBInstances in eu-west-1 (AccessDenied); rds DescribeDBInstances in us-east-1 (AccessDenied))"),
         "{}",
         rds.note
     );
