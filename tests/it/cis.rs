@@ -144,7 +144,7 @@ async fn cis_controls_report_exactly_the_planted_failures() {
         .chain(&estate.account_passing)
         .map(|(r, _)| *r)
         .collect();
-    assert_eq!(account_rules.len(), 6, "every account control is planted");
+    assert_eq!(account_rules.len(), 8, "every account control is planted");
 
     // The framework section: each control's requirement fails with its planted count.
     let planted: BTreeMap<RuleId, usize> = estate
@@ -173,6 +173,7 @@ async fn cis_controls_report_exactly_the_planted_failures() {
         ("2.5", RuleId::RootMfa),
         ("2.8", RuleId::IamPasswordLength),
         ("2.9", RuleId::IamPasswordReuse),
+        ("4.8", RuleId::S3DataEventsWrite),
     ] {
         assert_eq!(
             requirement(&cis, id),
@@ -184,7 +185,8 @@ async fn cis_controls_report_exactly_the_planted_failures() {
     assert_eq!(requirement(&cis, "2.4"), (Status::Pass, 0));
     assert_eq!(requirement(&cis, "2.1.1").0, Status::Manual);
     assert_eq!(cis.counts[&Status::Manual], 36);
-    assert_eq!(cis.counts[&Status::Fail], 17);
+    assert_eq!(cis.counts[&Status::Fail], 18);
+    assert_eq!(requirement(&cis, "4.9"), (Status::Pass, 0));
 
     // The password policy fixed: its two requirements pass on the next run.
     account

@@ -738,6 +738,34 @@ pub struct Trail {
     /// before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub integrity: Option<TrailIntegrity>,
+    /// What it logs of S3 objects (`GetEventSelectors`): read only when a rule in force needs
+    /// it, absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_events: Option<Observed<S3DataEvents>>,
+}
+
+/// What a trail logs of S3 object-level activity (its data events), as its event selectors
+/// (basic or advanced) say: the S3 ARN prefixes whose object writes and reads it logs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct S3DataEvents {
+    /// Prefixes whose object writes are logged: `arn:aws:s3` (every bucket), a bucket
+    /// (`arn:aws:s3:::NAME/`) or part of one (`arn:aws:s3:::NAME/logs/`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub write: Vec<String>,
+    /// Prefixes whose object reads are logged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read: Vec<String>,
+}
+
+impl S3DataEvents {
+    /// Whether `prefixes` cover every object of `bucket` (in `partition`).
+    pub fn covers(prefixes: &[String], partition: &str, bucket: &str) -> bool {
+        let all = format!("arn:{partition}:s3");
+        let whole = format!("arn:{partition}:s3:::{bucket}/");
+        prefixes
+            .iter()
+            .any(|p| *p == all || p.strip_prefix(&all) == Some(":::") || *p == whole)
+    }
 }
 
 /// What protects a trail's log files, as `DescribeTrails` returns it.

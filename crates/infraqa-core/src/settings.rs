@@ -1,5 +1,6 @@
 //! What a scan read about the account itself rather than about one resource: a region's EBS
-//! default encryption and Security Hub, the account's password policy and IAM summary.
+//! default encryption and Security Hub, the account's password policy and IAM summary (and
+//! which of these reads, with the trails' event selectors, the rules in force need).
 //!
 //! Each is read only when a rule in force needs it ([`Setting`], [`Rule::needs`]
 //! (crate::rules::Rule::needs)), so a policy without those rules costs no call and asks no
@@ -22,12 +23,29 @@ pub enum Setting {
     PasswordPolicy,
     /// `iam:GetAccountSummary`, once.
     AccountSummary,
+    /// `cloudtrail:GetEventSelectors`, per trail (read with the trail).
+    TrailEventSelectors,
+}
+
+/// Where a [`Setting`] is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Once per scanned region.
+    Region,
+    /// Once per account, with its global services.
+    Account,
+    /// With each trail.
+    Trail,
 }
 
 impl Setting {
-    /// Whether it is read once per region (else once per account).
-    pub fn regional(self) -> bool {
-        matches!(self, Self::EbsEncryptionByDefault | Self::SecurityHub)
+    /// Where it is read.
+    pub fn reach(self) -> Reach {
+        match self {
+            Self::EbsEncryptionByDefault | Self::SecurityHub => Reach::Region,
+            Self::PasswordPolicy | Self::AccountSummary => Reach::Account,
+            Self::TrailEventSelectors => Reach::Trail,
+        }
     }
 
     /// The (service, operation) that reads it.
@@ -37,6 +55,7 @@ impl Setting {
             Self::SecurityHub => ("securityhub", "DescribeHub"),
             Self::PasswordPolicy => ("iam", "GetAccountPasswordPolicy"),
             Self::AccountSummary => ("iam", "GetAccountSummary"),
+            Self::TrailEventSelectors => ("cloudtrail", "GetEventSelectors"),
         }
     }
 }

@@ -5,6 +5,7 @@ use crate::seed::{
     APPROVED_BY_ID_AMI, PRIMARY_REGION, SECONDARY_REGION, block_all_public_access, create_bucket,
 };
 use crate::{KitError, Step};
+use aws_sdk_cloudtrail::types as ctt;
 use aws_sdk_ec2::types as ec2t;
 use infraqa_aws::AwsClients;
 use infraqa_core::RuleId;
@@ -225,7 +226,58 @@ async fn trails(
             estate.fails(name, &TRAIL_RULES);
         }
     }
+    // The sealed trail logs every bucket's object reads, but the writes of the logs bucket
+    // only: the primary region's other bucket has no write events.
+    ct.put_event_selectors()
+        .trail_name("cis-trail-sealed")
+        .event_selectors(cloudtrail_selector(
+            ctt::ReadWriteType::WriteOnly,
+            format!("arn:aws:s3:::{bucket}/"),
+        ))
+        .event_selectors(cloudtrail_selector(
+            ctt::ReadWriteType::ReadOnly,
+            "arn:aws:s3".to_owned(),
+        ))
+        .send()
+        .await
+        .step("selecting the sealed trail's data events")?;
+    ct.start_logging()
+        .name("cis-trail-sealed")
+        .send()
+        .await
+        .step("starting the sealed trail")?;
+    let dark = format!("cis-dark-{}", estate.account_id);
+    let s3 = clients.s3(PRIMARY_REGION);
+    create_bucket(&s3, &dark, PRIMARY_REGION).await?;
+    s3.put_public_access_block()
+        .bucket(&dark)
+        .public_access_block_configuration(block_all_public_access())
+        .send()
+        .await
+        .step(format!("blocking public access to {dark}"))?;
+    estate.passes(&dark, &[RuleId::S3PublicAccess]);
+    estate
+        .account_failing
+        .push((RuleId::S3DataEventsWrite, PRIMARY_REGION.to_owned()));
+    estate.account_passing.extend([
+        (RuleId::S3DataEventsRead, PRIMARY_REGION.to_owned()),
+        (RuleId::S3DataEventsWrite, SECONDARY_REGION.to_owned()),
+    ]);
     Ok(())
+}
+
+/// A basic event selector of S3 object events of `kind` for `prefix`.
+fn cloudtrail_selector(kind: ctt::ReadWriteType, prefix: String) -> ctt::EventSelector {
+    ctt::EventSelector::builder()
+        .read_write_type(kind)
+        .include_management_events(true)
+        .data_resources(
+            ctt::DataResource::builder()
+                .r#type("AWS::S3::Object")
+                .values(prefix)
+                .build(),
+        )
+        .build()
 }
 
 /// The region's default VPC and every VPC's default group fail unless fixed, as AWS makes

@@ -2,17 +2,19 @@
 //! with their logging status and tags read in their home region (`ListTags`: an account has a
 //! handful of trails, and not every tagging API implementation lists them).
 
-use super::{Ctx, Only};
+use super::{Ctx, Only, partition};
 use crate::error::AwsError;
 use crate::scan::sink::Sink;
-use infraqa_core::model::{ResourceDetails, Trail, TrailIntegrity};
+use aws_sdk_cloudtrail::operation::get_event_selectors::GetEventSelectorsOutput;
+use aws_sdk_cloudtrail::types::{AdvancedEventSelector, ReadWriteType};
+use infraqa_core::model::{ResourceDetails, S3DataEvents, Trail, TrailIntegrity};
 use infraqa_core::observed::Observed;
 use infraqa_core::{Resource, ResourceType};
 
 /// Collects the trails whose home region is `ctx.region`, and multi-region trails seen here
 /// whose home region is not scanned (so coverage can still be judged); with `only`, the named
-/// trails alone.
-pub async fn collect(ctx: &Ctx<'_>, scanned: &[String], only: Only<'_>) -> Sink {
+/// trails alone; with `events`, what each logs of S3 objects (`GetEventSelectors`).
+pub async fn collect(ctx: &Ctx<'_>, scanned: &[String], only: Only<'_>, events: bool) -> Sink {
     let mut sink = Sink::default();
     let ct = ctx.clients.cloudtrail(ctx.region);
     let trails = match ct
@@ -56,6 +58,22 @@ pub async fn collect(ctx: &Ctx<'_>, scanned: &[String], only: Only<'_>) -> Sink 
                 Observed::failed(sink.error(&home, &err.naming(&format!("trail {name}"))))
             }
         };
+        let data_events = if events {
+            let answer = status_client
+                .get_event_selectors()
+                .trail_name(arn)
+                .send()
+                .await;
+            Some(match answer {
+                Ok(out) => Observed::Read(s3_data_events(&out, partition(&home))),
+                Err(e) => {
+                    let err = AwsError::call("cloudtrail", "GetEventSelectors", e);
+                    Observed::failed(sink.error(&home, &err.naming(&format!("trail {name}"))))
+                }
+            })
+        } else {
+            None
+        };
         let (tags, tags_unread) = match status_client.list_tags().resource_id_list(arn).send().await
         {
             Ok(out) => (
@@ -92,8 +110,142 @@ pub async fn collect(ctx: &Ctx<'_>, scanned: &[String], only: Only<'_>) -> Sink 
                         log_file_validation,
                         kms_key_id: trail.kms_key_id().map(str::to_owned),
                     }),
+                data_events,
             }),
         });
     }
     sink
+}
+
+/// The S3 object type of data events.
+const S3_OBJECT: &str = "AWS::S3::Object";
+
+/// What a trail logs of S3 objects, from its basic and advanced event selectors; `partition`
+/// names "every bucket" (`arn:PARTITION:s3`).
+fn s3_data_events(out: &GetEventSelectorsOutput, partition: &str) -> S3DataEvents {
+    let mut events = S3DataEvents::default();
+    for s in out.event_selectors() {
+        // AWS's default is All.
+        let (read, write) = match s.read_write_type() {
+            Some(ReadWriteType::ReadOnly) => (true, false),
+            Some(ReadWriteType::WriteOnly) => (false, true),
+            _ => (true, true),
+        };
+        for d in s
+            .data_resources()
+            .iter()
+            .filter(|d| d.r#type() == Some(S3_OBJECT))
+        {
+            for v in d.values() {
+                if read {
+                    events.read.push(v.clone());
+                }
+                if write {
+                    events.write.push(v.clone());
+                }
+            }
+        }
+    }
+    for a in out.advanced_event_selectors() {
+        advanced(a, partition, &mut events);
+    }
+    events
+}
+
+/// An advanced selector counts when it selects S3 object data events (`eventCategory` and
+/// `resources.type` equal to `Data` and `AWS::S3::Object`) narrowed by nothing but `readOnly`
+/// and `resources.ARN` prefixes: any other condition logs part of the objects' events.
+fn advanced(a: &AdvancedEventSelector, partition: &str, events: &mut S3DataEvents) {
+    let (mut data, mut objects) = (false, false);
+    let (mut read, mut write) = (true, true);
+    let mut prefixes: Option<Vec<String>> = None;
+    for f in a.field_selectors() {
+        let only_equals = f.starts_with().is_empty()
+            && f.ends_with().is_empty()
+            && f.not_equals().is_empty()
+            && f.not_starts_with().is_empty()
+            && f.not_ends_with().is_empty();
+        match (f.field(), f.equals()) {
+            ("eventCategory", [v]) if only_equals && v == "Data" => data = true,
+            ("resources.type", [v]) if only_equals && v == S3_OBJECT => objects = true,
+            ("readOnly", [v]) if only_equals && v == "true" => write = false,
+            ("readOnly", [v]) if only_equals && v == "false" => read = false,
+            ("resources.ARN", [])
+                if f.ends_with().is_empty()
+                    && f.not_equals().is_empty()
+                    && f.not_starts_with().is_empty()
+                    && f.not_ends_with().is_empty() =>
+            {
+                prefixes = Some(f.starts_with().to_vec());
+            }
+            _ => return,
+        }
+    }
+    if !(data && objects) {
+        return;
+    }
+    let prefixes = prefixes.unwrap_or_else(|| vec![format!("arn:{partition}:s3")]);
+    if read {
+        events.read.extend(prefixes.iter().cloned());
+    }
+    if write {
+        events.write.extend(prefixes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudtrail::types::{AdvancedFieldSelector, DataResource, EventSelector};
+
+    fn field(name: &str, equals: &[&str]) -> AdvancedFieldSelector {
+        AdvancedFieldSelector::builder()
+            .field(name)
+            .set_equals(Some(equals.iter().map(|s| (*s).to_owned()).collect()))
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn basic_and_advanced_selectors_say_what_is_logged() {
+        let out = GetEventSelectorsOutput::builder()
+            .event_selectors(
+                EventSelector::builder()
+                    .read_write_type(ReadWriteType::WriteOnly)
+                    .data_resources(
+                        DataResource::builder()
+                            .r#type(S3_OBJECT)
+                            .values("arn:aws:s3:::orders/")
+                            .build(),
+                    )
+                    .data_resources(
+                        DataResource::builder()
+                            .r#type("AWS::Lambda::Function")
+                            .values("arn:aws:lambda")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .advanced_event_selectors(
+                AdvancedEventSelector::builder()
+                    .field_selectors(field("eventCategory", &["Data"]))
+                    .field_selectors(field("resources.type", &[S3_OBJECT]))
+                    .field_selectors(field("readOnly", &["true"]))
+                    .build()
+                    .unwrap(),
+            )
+            // Narrowed by event name: part of the events, not counted.
+            .advanced_event_selectors(
+                AdvancedEventSelector::builder()
+                    .field_selectors(field("eventCategory", &["Data"]))
+                    .field_selectors(field("resources.type", &[S3_OBJECT]))
+                    .field_selectors(field("eventName", &["PutObject"]))
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        let got = s3_data_events(&out, "aws");
+        assert_eq!(got.write, ["arn:aws:s3:::orders/"]);
+        assert_eq!(got.read, ["arn:aws:s3"]);
+    }
 }

@@ -35,7 +35,7 @@ use infraqa_core::inventory::{INVENTORY_SCHEMA_VERSION, ScanStats, UnitTiming};
 use infraqa_core::model::{GLOBAL_REGION, Generic, PublicAccessBlock, ResourceDetails};
 use infraqa_core::observed::Observed;
 use infraqa_core::policy::{LifecyclePolicy, RegionScope};
-use infraqa_core::settings::Setting;
+use infraqa_core::settings::{Reach, Setting};
 use infraqa_core::{Inventory, Resource, ResourceType, ScanError};
 use sink::Sink;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -294,8 +294,15 @@ fn plan_units<'a>(
             .boxed()
             .shared()
     });
-    let (regional, account): (BTreeSet<Setting>, BTreeSet<Setting>) =
-        needed.iter().partition(|s| s.regional());
+    let of = |reach: Reach| -> BTreeSet<Setting> {
+        needed
+            .iter()
+            .copied()
+            .filter(|s| s.reach() == reach)
+            .collect()
+    };
+    let (regional, account) = (of(Reach::Region), of(Reach::Account));
+    let events = needed.contains(&Setting::TrailEventSelectors);
     if let (Some(scanned), Some(listed)) = (global, listing.clone()) {
         if !account.is_empty() {
             units.push((
@@ -339,7 +346,14 @@ fn plan_units<'a>(
     }
     for region in regions {
         let ctx = Ctx { region, ..home };
-        region_units(ctx, regions, &account_block, listing.clone(), &mut units);
+        region_units(
+            ctx,
+            regions,
+            &account_block,
+            listing.clone(),
+            events,
+            &mut units,
+        );
         if !regional.is_empty() {
             let regional = regional.clone();
             units.push((
@@ -352,12 +366,14 @@ fn plan_units<'a>(
     units
 }
 
-/// The units of one region, one per service.
+/// The units of one region, one per service (the trails with their event selectors when
+/// `events`).
 fn region_units<'a>(
     ctx: Ctx<'a>,
     regions: &'a [String],
     account_block: &AccountBlock<'a>,
     listing: Option<Shared<BoxFuture<'a, s3::Listing>>>,
+    events: bool,
     units: &mut Vec<Unit<'a>>,
 ) {
     let r = ctx.region.to_owned();
@@ -399,7 +415,12 @@ fn region_units<'a>(
     units.push((
         "cloudtrail",
         r.clone(),
-        Box::pin(async move { (cloudtrail::collect(&ctx, regions, Only::All).await, None) }),
+        Box::pin(async move {
+            (
+                cloudtrail::collect(&ctx, regions, Only::All, events).await,
+                None,
+            )
+        }),
     ));
     units.push((
         "tagging",

@@ -169,7 +169,7 @@ async fn read_region(
         sink.absorb(super::lambda::collect(&ctx, only).await);
         if only.wants(&ResourceType::CloudtrailTrail) {
             let scanned = [region.to_owned()];
-            sink.absorb(super::cloudtrail::collect(&ctx, &scanned, only).await);
+            sink.absorb(super::cloudtrail::collect(&ctx, &scanned, only, false).await);
         }
     }
     // Log groups asked for, and those of the functions read (for `logging-enabled`).

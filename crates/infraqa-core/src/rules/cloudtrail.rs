@@ -207,6 +207,7 @@ mod tests {
                 multi_region: multi,
                 is_logging: Observed::Read(logging),
                 integrity: None,
+                data_events: None,
             }),
         )
     }

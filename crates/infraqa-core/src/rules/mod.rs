@@ -17,6 +17,7 @@ mod network;
 mod rds;
 mod region;
 mod s3;
+mod s3_events;
 mod sg_ports;
 mod tags;
 mod vpc;
@@ -103,7 +104,12 @@ fn not_recorded(r: &Resource, service: &str, operation: &str, field: &str) -> Ve
 /// Not evaluated: the inventory does not hold `what` (in `region`), which `service`'s
 /// `operation` reads.
 fn not_recorded_in(region: &str, what: &str, service: &str, operation: &str) -> Verdict {
-    Verdict::NotEvaluated(vec![ScanError {
+    Verdict::NotEvaluated(vec![not_recorded_error(region, what, service, operation)])
+}
+
+/// The failed read that stands for `what` (in `region`) not being in the inventory.
+fn not_recorded_error(region: &str, what: &str, service: &str, operation: &str) -> ScanError {
+    ScanError {
         region: region.to_owned(),
         service: service.to_owned(),
         operation: operation.to_owned(),
@@ -111,7 +117,7 @@ fn not_recorded_in(region: &str, what: &str, service: &str, operation: &str) -> 
         message: format!(
             "the inventory holds no {what}: {operation} did not return it, or the scan that wrote it did not run a rule that needs it (scan again with this policy)"
         ),
-    }])
+    }
 }
 
 /// A resource (or account-region) a rule could not decide, and the reads that failed.
@@ -228,7 +234,10 @@ pub fn unlisted(inventory: &Inventory, policy: &Policy) -> BTreeMap<RuleId, Vec<
                 .chain(
                     rule.needs()
                         .iter()
-                        .filter(|s| !s.regional() && !inventory.covers_global())
+                        .filter(|s| {
+                            s.reach() == crate::settings::Reach::Account
+                                && !inventory.covers_global()
+                        })
                         .map(|s| {
                             let (service, operation) = s.call();
                             format!("{service} {operation} (the inventory does not cover the account's global services)")
@@ -389,6 +398,10 @@ catalogue! {
     CloudtrailLogValidation = "cloudtrail-log-validation" [opt_in] => cloudtrail::LogValidation,
     /// CloudTrail trails encrypt their log files with a KMS key.
     CloudtrailKms = "cloudtrail-kms" [opt_in] => cloudtrail::KmsEncryption,
+    /// A logging trail records object-level writes of every S3 bucket.
+    S3DataEventsWrite = "s3-data-events-write" [opt_in] => s3_events::S3Events::WRITE,
+    /// A logging trail records object-level reads of every S3 bucket.
+    S3DataEventsRead = "s3-data-events-read" [opt_in] => s3_events::S3Events::READ,
     /// RDS database instances encrypt their storage at rest.
     RdsEncryption = "rds-encryption" [opt_in] => rds::RdsEncryption,
     /// RDS database instances apply minor engine upgrades automatically.
