@@ -104,7 +104,7 @@ async fn cis_controls_report_exactly_the_planted_failures() {
         .collect();
     assert_eq!(
         controls.len(),
-        12,
+        13,
         "every resource control is planted: {controls:?}"
     );
     let got: BTreeSet<(RuleId, String)> = findings
@@ -174,6 +174,7 @@ async fn cis_controls_report_exactly_the_planted_failures() {
         ("2.8", RuleId::IamPasswordLength),
         ("2.9", RuleId::IamPasswordReuse),
         ("4.8", RuleId::S3DataEventsWrite),
+        ("3.1.1", RuleId::S3SecureTransport),
     ] {
         assert_eq!(
             requirement(&cis, id),
@@ -185,7 +186,7 @@ async fn cis_controls_report_exactly_the_planted_failures() {
     assert_eq!(requirement(&cis, "2.4"), (Status::Pass, 0));
     assert_eq!(requirement(&cis, "2.1.1").0, Status::Manual);
     assert_eq!(cis.counts[&Status::Manual], 36);
-    assert_eq!(cis.counts[&Status::Fail], 18);
+    assert_eq!(cis.counts[&Status::Fail], 19);
     assert_eq!(requirement(&cis, "4.9"), (Status::Pass, 0));
 
     // The password policy fixed: its two requirements pass on the next run.

@@ -617,6 +617,10 @@ pub struct S3Bucket {
     pub acl_public_grants: Option<Observed<Vec<PublicGrantee>>>,
     /// Whether server access logging is configured (`GetBucketLogging`).
     pub access_logging: Observed<bool>,
+    /// Its bucket policy (`GetBucketPolicy`; `null` when it has none): read only when a rule
+    /// in force needs it, absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Observed<Option<Box<PolicyDocument>>>>,
 }
 
 /// An IAM role with its identity and trust policies.

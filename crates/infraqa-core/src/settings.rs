@@ -25,6 +25,8 @@ pub enum Setting {
     AccountSummary,
     /// `cloudtrail:GetEventSelectors`, per trail (read with the trail).
     TrailEventSelectors,
+    /// `s3:GetBucketPolicy`, per bucket (read with the bucket).
+    BucketPolicy,
 }
 
 /// Where a [`Setting`] is read.
@@ -36,6 +38,8 @@ pub enum Reach {
     Account,
     /// With each trail.
     Trail,
+    /// With each bucket.
+    Bucket,
 }
 
 impl Setting {
@@ -45,6 +49,7 @@ impl Setting {
             Self::EbsEncryptionByDefault | Self::SecurityHub => Reach::Region,
             Self::PasswordPolicy | Self::AccountSummary => Reach::Account,
             Self::TrailEventSelectors => Reach::Trail,
+            Self::BucketPolicy => Reach::Bucket,
         }
     }
 
@@ -56,6 +61,7 @@ impl Setting {
             Self::PasswordPolicy => ("iam", "GetAccountPasswordPolicy"),
             Self::AccountSummary => ("iam", "GetAccountSummary"),
             Self::TrailEventSelectors => ("cloudtrail", "GetEventSelectors"),
+            Self::BucketPolicy => ("s3", "GetBucketPolicy"),
         }
     }
 }

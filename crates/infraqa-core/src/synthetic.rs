@@ -82,6 +82,7 @@ pub fn resource(i: usize) -> Resource {
             policy_is_public: Some(Observed::Read(false)),
             acl_public_grants: Some(Observed::Read(vec![])),
             access_logging: Observed::Read(i.is_multiple_of(2)),
+            policy: None,
         })),
         2 => (ResourceType::Ec2SecurityGroup, ResourceDetails::Ec2SecurityGroup(SecurityGroup {
             group_name: format!("sg-{i}"),

@@ -90,6 +90,16 @@ pub async fn seed_cis_estate(clients: &AwsClients) -> Result<CisEstate, KitError
         .await
         .step(format!("blocking public access to {logs}"))?;
     estate.passes(&logs, &[RuleId::S3PublicAccess]);
+    // The logs bucket refuses plain HTTP; the dark bucket (see `trails`) does not.
+    s3.put_bucket_policy()
+        .bucket(&logs)
+        .policy(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"DenyInsecureTransport","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::{logs}","arn:aws:s3:::{logs}/*"],"Condition":{{"Bool":{{"aws:SecureTransport":"false"}}}}}}]}}"#
+        ))
+        .send()
+        .await
+        .step(format!("denying plain HTTP to {logs}"))?;
+    estate.passes(&logs, &[RuleId::S3SecureTransport]);
     databases(clients, &mut estate).await?;
     trails(clients, &logs, &mut estate).await?;
     network(clients, &logs, &mut estate).await?;
@@ -256,6 +266,7 @@ async fn trails(
         .await
         .step(format!("blocking public access to {dark}"))?;
     estate.passes(&dark, &[RuleId::S3PublicAccess]);
+    estate.fails(&dark, &[RuleId::S3SecureTransport]);
     estate
         .account_failing
         .push((RuleId::S3DataEventsWrite, PRIMARY_REGION.to_owned()));

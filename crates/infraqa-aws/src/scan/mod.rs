@@ -303,6 +303,7 @@ fn plan_units<'a>(
     };
     let (regional, account) = (of(Reach::Region), of(Reach::Account));
     let events = needed.contains(&Setting::TrailEventSelectors);
+    let policies = needed.contains(&Setting::BucketPolicy);
     if let (Some(scanned), Some(listed)) = (global, listing.clone()) {
         if !account.is_empty() {
             units.push((
@@ -323,7 +324,7 @@ fn plan_units<'a>(
             Box::pin(async move {
                 let block = block.map(|(b, _)| b);
                 (
-                    s3::collect_elsewhere(&home, block, listed, scanned).await,
+                    s3::collect_elsewhere(&home, block, listed, scanned, policies).await,
                     None,
                 )
             }),
@@ -346,12 +347,13 @@ fn plan_units<'a>(
     }
     for region in regions {
         let ctx = Ctx { region, ..home };
+        let reads = ReadsWith { events, policies };
         region_units(
             ctx,
             regions,
             &account_block,
             listing.clone(),
-            events,
+            reads,
             &mut units,
         );
         if !regional.is_empty() {
@@ -366,16 +368,25 @@ fn plan_units<'a>(
     units
 }
 
-/// The units of one region, one per service (the trails with their event selectors when
-/// `events`).
+/// What the collectors read besides what every scan does, because a rule in force needs it.
+#[derive(Debug, Clone, Copy)]
+struct ReadsWith {
+    /// The trails' event selectors.
+    events: bool,
+    /// The buckets' policies.
+    policies: bool,
+}
+
+/// The units of one region, one per service (with what `reads` asks besides).
 fn region_units<'a>(
     ctx: Ctx<'a>,
     regions: &'a [String],
     account_block: &AccountBlock<'a>,
     listing: Option<Shared<BoxFuture<'a, s3::Listing>>>,
-    events: bool,
+    reads: ReadsWith,
     units: &mut Vec<Unit<'a>>,
 ) {
+    let ReadsWith { events, policies } = reads;
     let r = ctx.region.to_owned();
     units.push((
         "ec2",
@@ -394,7 +405,10 @@ fn region_units<'a>(
                     None => None,
                 }
             };
-            (s3::collect(&ctx, block, listed, Only::All).await, None)
+            (
+                s3::collect(&ctx, block, listed, Only::All, policies).await,
+                None,
+            )
         }),
     ));
     units.push((

@@ -20,6 +20,7 @@ use crate::error::AwsError;
 use crate::scan::sink::Sink;
 use aws_sdk_s3::types as t;
 use futures_util::StreamExt;
+use infraqa_core::iam::PolicyDocument;
 use infraqa_core::model::{
     BucketEncryption, GLOBAL_REGION, PublicAccessBlock, PublicGrantee, ResourceDetails, S3Bucket,
     Tags,
@@ -212,6 +213,7 @@ pub async fn collect(
     account_block: impl Future<Output = PublicAccessBlock>,
     listing: impl Future<Output = Option<Listing>>,
     only: Only<'_>,
+    policy: bool,
 ) -> Sink {
     collect_from(
         ctx,
@@ -219,6 +221,7 @@ pub async fn collect(
         listing,
         only,
         &ctx.clients.s3(ctx.region),
+        policy,
     )
     .await
 }
@@ -230,6 +233,7 @@ pub async fn collect_from(
     listing: impl Future<Output = Option<Listing>>,
     only: Only<'_>,
     s3: &aws_sdk_s3::Client,
+    policy: bool,
 ) -> Sink {
     let mut sink = Sink::default();
     let (listing, account_block) = tokio::join!(listing, account_block);
@@ -254,7 +258,13 @@ pub async fn collect_from(
             .is_some_and(|n| only.has(&ResourceType::S3Bucket, n))
     });
     let results: Vec<(Option<Resource>, Sink)> = futures_util::stream::iter(wanted)
-        .map(|b| bucket(ctx, ctx.region, b, account_block, s3, false))
+        .map(|b| {
+            let reads = Reads {
+                tags: false,
+                policy,
+            };
+            bucket(ctx, ctx.region, b, account_block, s3, reads)
+        })
         .buffer_unordered(BUCKET_CONCURRENCY)
         .collect()
         .await;
@@ -293,6 +303,7 @@ pub async fn collect_elsewhere(
     account_block: impl Future<Output = PublicAccessBlock>,
     listing: impl Future<Output = Listing>,
     scanned: &[String],
+    policy: bool,
 ) -> Sink {
     let mut sink = Sink::default();
     let (listing, account_block) = tokio::join!(listing, account_block);
@@ -337,7 +348,8 @@ pub async fn collect_elsewhere(
             let s3 = clients.get(&region).cloned();
             async move {
                 let s3 = s3.unwrap_or_else(|| ctx.clients.s3(&region));
-                bucket(ctx, &region, b, account_block, &s3, true).await
+                let reads = Reads { tags: true, policy };
+                bucket(ctx, &region, b, account_block, &s3, reads).await
             }
         })
         .buffer_unordered(BUCKET_CONCURRENCY)
@@ -381,13 +393,22 @@ async fn locate(ctx: &Ctx<'_>, b: t::Bucket) -> (Option<String>, t::Bucket, Sink
 
 /// Reads bucket `b` of `region` through `s3` (that region's client); its tags too with
 /// `read_tags` (a bucket outside the scanned regions, whose tagging API is not read).
+/// What a bucket's read asks besides what every scan does.
+#[derive(Debug, Clone, Copy)]
+struct Reads {
+    /// Its tags (a bucket outside the scanned regions, whose tagging API is not read).
+    tags: bool,
+    /// Its bucket policy (`GetBucketPolicy`), when a rule in force needs it.
+    policy: bool,
+}
+
 async fn bucket(
     ctx: &Ctx<'_>,
     region: &str,
     b: t::Bucket,
     account_block: PublicAccessBlock,
     s3: &aws_sdk_s3::Client,
-    read_tags: bool,
+    reads: Reads,
 ) -> (Option<Resource>, Sink) {
     let mut sink = Sink::default();
     let Some(name) = b.name().map(str::to_owned) else {
@@ -396,18 +417,46 @@ async fn bucket(
     let region = region.to_owned();
 
     let tagging = async {
-        if read_tags {
+        if reads.tags {
             Some(s3.get_bucket_tagging().bucket(&name).send().await)
         } else {
             None
         }
     };
-    let (enc, pab, logging, tagging) = tokio::join!(
+    let bucket_policy = async {
+        if reads.policy {
+            Some(s3.get_bucket_policy().bucket(&name).send().await)
+        } else {
+            None
+        }
+    };
+    let (enc, pab, logging, tagging, bucket_policy) = tokio::join!(
         s3.get_bucket_encryption().bucket(&name).send(),
         s3.get_public_access_block().bucket(&name).send(),
         s3.get_bucket_logging().bucket(&name).send(),
         tagging,
+        bucket_policy,
     );
+    let policy = bucket_policy.map(|answer| match answer {
+        Ok(out) => match PolicyDocument::parse(out.policy().unwrap_or_default()) {
+            Ok(doc) => Observed::Read(Some(Box::new(doc))),
+            Err(e) => Observed::failed(sink.problem(
+                &region,
+                SVC,
+                "GetBucketPolicy",
+                "MalformedPolicy",
+                format!("bucket {name}: its policy does not parse: {e}"),
+            )),
+        },
+        // No bucket policy at all is an answer.
+        Err(e) => absent_or_unread(
+            &mut sink,
+            &region,
+            with_bucket(AwsError::call(SVC, "GetBucketPolicy", e), &name),
+            "NoSuchBucketPolicy",
+            None,
+        ),
+    });
     let (tags, tags_unread) = match tagging {
         None => (Tags::new(), None),
         Some(Ok(out)) => (
@@ -527,6 +576,7 @@ async fn bucket(
             policy_is_public,
             acl_public_grants,
             access_logging,
+            policy,
         }),
     };
     (Some(resource), sink)
@@ -696,6 +746,7 @@ mod tests {
             std::future::ready(None),
             Only::All,
             &client,
+            false,
         )
         .await;
         assert!(sink.errors.is_empty(), "{:?}", sink.errors);
@@ -770,6 +821,7 @@ mod tests {
             std::future::ready(Some(Ok(listing.clone()))),
             Only::All,
             &client,
+            false,
         )
         .await;
         let ids: Vec<&str> = sink.resources.iter().map(|r| r.id.as_str()).collect();
@@ -792,6 +844,7 @@ mod tests {
             std::future::ready(Some(Ok(unplaced))),
             Only::All,
             &client,
+            false,
         )
         .await;
         let mut ids: Vec<&str> = sink.resources.iter().map(|r| r.id.as_str()).collect();
@@ -850,6 +903,7 @@ mod tests {
             std::future::ready(None),
             Only::All,
             &client,
+            false,
         )
         .await;
         let ResourceDetails::S3Bucket(b) = &sink.resources[0].details else {

@@ -145,7 +145,7 @@ async fn read_buckets(
         let ctx = Ctx { region, ..home };
         let only = Only::Ids(&buckets);
         let listing = std::future::ready(None);
-        all.absorb(super::s3::collect(&ctx, std::future::ready(block), listing, only).await);
+        all.absorb(super::s3::collect(&ctx, std::future::ready(block), listing, only, false).await);
     }
 }
 

@@ -689,6 +689,7 @@ mod tests {
                 policy_is_public: Some(Observed::Read(false)),
                 acl_public_grants: Some(Observed::Read(vec![])),
                 access_logging: Observed::Read(true),
+                policy: None,
             }),
         )
     }

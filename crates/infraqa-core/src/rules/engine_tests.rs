@@ -22,6 +22,7 @@ fn open_bucket(name: &str) -> Resource {
             policy_is_public: Some(Observed::Read(false)),
             acl_public_grants: Some(Observed::Read(vec![])),
             access_logging: Observed::Read(false),
+            policy: None,
         }),
     )
 }

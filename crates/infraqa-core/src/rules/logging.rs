@@ -252,6 +252,7 @@ mod tests {
             policy_is_public: None,
             acl_public_grants: None,
             access_logging: Observed::failed(denied("s3", "GetBucketLogging")),
+            policy: None,
         });
         let mut untagged_unread = resource(
             ResourceType::Ec2Vpc,

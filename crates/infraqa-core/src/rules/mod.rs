@@ -398,6 +398,8 @@ catalogue! {
     CloudtrailLogValidation = "cloudtrail-log-validation" [opt_in] => cloudtrail::LogValidation,
     /// CloudTrail trails encrypt their log files with a KMS key.
     CloudtrailKms = "cloudtrail-kms" [opt_in] => cloudtrail::KmsEncryption,
+    /// S3 bucket policies deny requests over plain HTTP.
+    S3SecureTransport = "s3-secure-transport" [opt_in] => s3::S3SecureTransport,
     /// A logging trail records object-level writes of every S3 bucket.
     S3DataEventsWrite = "s3-data-events-write" [opt_in] => s3_events::S3Events::WRITE,
     /// A logging trail records object-level reads of every S3 bucket.

@@ -1,9 +1,18 @@
-//! `s3-encryption` and `s3-public-access`.
+//! `s3-encryption`, `s3-public-access`, and `s3-secure-transport` (CIS AWS Foundations 3.1.1):
+//! the bucket policy denies every request made over plain HTTP. It does when one statement is
+//! a `Deny` to everyone (`"*"` or `{"AWS": "*"}`) of every S3 action (`s3:*` or `*`, in
+//! `Action`) on the bucket's objects (a `Resource` matching `arn:aws:s3:::NAME/...`), whose
+//! only condition is `Bool` or `BoolIfExists` `aws:SecureTransport` `false`. A statement
+//! narrowed by anything else (another condition, some actions, some principals) denies part of
+//! the plain-HTTP requests and does not count; a bucket without a policy fails; one whose
+//! policy could not be read or parsed is not evaluated.
 
 use super::{EvalContext, Rule, Verdict, Violation};
 use crate::finding::{Evidence, RuleId, Severity};
+use crate::iam::{ConditionValue, Effect, PolicyDocument, Statement};
 use crate::model::{BucketEncryption, PublicAccessBlock, Resource, ResourceDetails};
 use crate::observed::Observed;
+use crate::settings::Setting;
 
 /// Buckets without default encryption (or without SSE-KMS when the policy requires it).
 pub struct S3Encryption;
@@ -152,6 +161,100 @@ impl Rule for S3PublicAccess {
     }
 }
 
+/// See the module documentation.
+pub struct S3SecureTransport;
+
+/// Whether `st` denies everyone every S3 action on the objects of `bucket` (in `partition`)
+/// when the request is not over TLS, and nothing narrows it.
+fn denies_plain_http(st: &Statement, partition: &str, bucket: &str) -> bool {
+    let everyone = st.principal.as_ref().is_some_and(|p| p.is_everyone());
+    let every_action = st
+        .actions()
+        .iter()
+        .any(|a| a == "*" || a.eq_ignore_ascii_case("s3:*"));
+    let object = format!("arn:{partition}:s3:::{bucket}/any-key");
+    let on_objects = st
+        .resources()
+        .iter()
+        .any(|r| super::iam::iam_match(r, &object));
+    let only_insecure = st.condition.as_ref().is_some_and(|c| {
+        c.len() == 1
+            && c.iter().all(|(op, keys)| {
+                (op == "Bool" || op == "BoolIfExists")
+                    && keys.len() == 1
+                    && keys.iter().all(|(key, values)| {
+                        key.eq_ignore_ascii_case("aws:SecureTransport")
+                            && !values.as_slice().is_empty()
+                            && values.as_slice().iter().all(|v| match v {
+                                ConditionValue::Bool(b) => !b,
+                                ConditionValue::String(s) => s.eq_ignore_ascii_case("false"),
+                                ConditionValue::Number(_) => false,
+                            })
+                    })
+            })
+    });
+    st.effect == Effect::Deny
+        && st.not_principal.is_none()
+        && st.not_action.is_none()
+        && st.not_resource.is_none()
+        && everyone
+        && every_action
+        && on_objects
+        && only_insecure
+}
+
+impl Rule for S3SecureTransport {
+    fn id(&self) -> RuleId {
+        RuleId::S3SecureTransport
+    }
+
+    fn needs(&self) -> &'static [Setting] {
+        &[Setting::BucketPolicy]
+    }
+
+    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
+        &[("s3", "ListBuckets"), ("s3", "GetBucketLocation")]
+    }
+
+    fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
+        matches!(r.details, ResourceDetails::S3Bucket(_))
+    }
+
+    fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Verdict {
+        let ResourceDetails::S3Bucket(b) = &r.details else {
+            return Verdict::Pass;
+        };
+        let partition = crate::model::partition(&r.region);
+        let found = match &b.policy {
+            None => return super::not_recorded(r, "s3", "GetBucketPolicy", "bucket policy"),
+            Some(Observed::Unread(e)) => return Verdict::unread(e),
+            Some(Observed::Read(None)) => "no bucket policy",
+            Some(Observed::Read(Some(doc))) => {
+                if PolicyDocument::statements(doc)
+                    .iter()
+                    .any(|st| denies_plain_http(st, partition, &r.id))
+                {
+                    return Verdict::Pass;
+                }
+                "no statement of its bucket policy denies them"
+            }
+        };
+        Verdict::Fail(Violation::new(
+            Severity::Medium,
+            vec![format!("requests over plain HTTP are allowed: {found}")],
+            format!(
+                "Add to the bucket policy of {name}: {{\"Sid\":\"DenyInsecureTransport\",\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:*\",\"Resource\":[\"arn:{partition}:s3:::{name}\",\"arn:{partition}:s3:::{name}/*\"],\"Condition\":{{\"Bool\":{{\"aws:SecureTransport\":\"false\"}}}}}} (aws s3api put-bucket-policy replaces the whole policy: merge it)",
+                name = r.id
+            ),
+            vec![Evidence::setting(
+                "Policy",
+                found,
+                "a Deny of s3:* to everyone when aws:SecureTransport is false",
+            )],
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,6 +293,7 @@ mod tests {
                 policy_is_public: policy_public.map(Observed::Read),
                 acl_public_grants: acl.map(Observed::Read),
                 access_logging: Observed::Read(false),
+                policy: None,
             }),
         )
     }
@@ -402,6 +506,133 @@ mod tests {
             v.reasons[1].contains("policy status could not be read"),
             "{:?}",
             v.reasons
+        );
+    }
+
+    #[test]
+    fn secure_transport_needs_a_full_deny_of_plain_http() {
+        let p = policy("");
+        let with = |policy: Option<Observed<Option<Box<PolicyDocument>>>>| {
+            let mut b = bucket(
+                BucketEncryption::SseS3,
+                NONE,
+                NONE,
+                Some(false),
+                Some(vec![]),
+            );
+            if let ResourceDetails::S3Bucket(d) = &mut b.details {
+                d.policy = policy;
+            }
+            inventory(vec![b])
+        };
+        let doc = |statement: &str| {
+            Some(Observed::Read(Some(Box::new(
+                PolicyDocument::parse(&format!(
+                    r#"{{"Version":"2012-10-17","Statement":[{statement}]}}"#
+                ))
+                .unwrap(),
+            ))))
+        };
+        let name = with(None).resources[0].id.to_string();
+        let deny = |principal: &str, action: &str, resource: &str, condition: &str| {
+            format!(
+                r#"{{"Effect":"Deny","Principal":{principal},"Action":{action},"Resource":{resource},"Condition":{condition}}}"#
+            )
+        };
+        let objects = format!(r#"["arn:aws:s3:::{name}","arn:aws:s3:::{name}/*"]"#);
+        let insecure = r#"{"Bool":{"aws:SecureTransport":"false"}}"#;
+        let cases: Vec<(&str, String, bool)> = vec![
+            (
+                "the usual statement",
+                deny(r#""*""#, r#""s3:*""#, &objects, insecure),
+                true,
+            ),
+            (
+                "AWS * and a boolean",
+                deny(
+                    r#"{"AWS":"*"}"#,
+                    r#"["s3:*"]"#,
+                    r#""*""#,
+                    r#"{"BoolIfExists":{"aws:securetransport":false}}"#,
+                ),
+                true,
+            ),
+            (
+                "some actions only",
+                deny(r#""*""#, r#""s3:GetObject""#, &objects, insecure),
+                false,
+            ),
+            (
+                "the bucket but not its objects",
+                deny(
+                    r#""*""#,
+                    r#""s3:*""#,
+                    &format!(r#""arn:aws:s3:::{name}""#),
+                    insecure,
+                ),
+                false,
+            ),
+            (
+                "another bucket",
+                deny(r#""*""#, r#""s3:*""#, r#""arn:aws:s3:::other/*""#, insecure),
+                false,
+            ),
+            (
+                "one principal",
+                deny(
+                    r#"{"AWS":"arn:aws:iam::123456789012:root"}"#,
+                    r#""s3:*""#,
+                    &objects,
+                    insecure,
+                ),
+                false,
+            ),
+            (
+                "narrowed by another condition",
+                deny(
+                    r#""*""#,
+                    r#""s3:*""#,
+                    &objects,
+                    r#"{"Bool":{"aws:SecureTransport":"false"},"StringNotEquals":{"aws:SourceVpce":"vpce-1"}}"#,
+                ),
+                false,
+            ),
+            (
+                "denies TLS instead",
+                deny(
+                    r#""*""#,
+                    r#""s3:*""#,
+                    &objects,
+                    r#"{"Bool":{"aws:SecureTransport":"true"}}"#,
+                ),
+                false,
+            ),
+            (
+                "an Allow",
+                deny(r#""*""#, r#""s3:*""#, &objects, insecure).replace("Deny", "Allow"),
+                false,
+            ),
+        ];
+        for (case, statement, passes) in cases {
+            let got = check(&S3SecureTransport, &p, &with(doc(&statement)));
+            assert_eq!(got.is_none(), passes, "{case}: {got:?}");
+        }
+        let none = check(&S3SecureTransport, &p, &with(Some(Observed::Read(None)))).unwrap();
+        assert_eq!(
+            none.reasons,
+            ["requests over plain HTTP are allowed: no bucket policy"]
+        );
+        assert_eq!(
+            unread_operations(&S3SecureTransport, &p, &with(None)),
+            ["GetBucketPolicy"]
+        );
+        assert_eq!(
+            unread_operations(
+                &S3SecureTransport,
+                &p,
+                &with(Some(Observed::failed(denied("s3", "GetBucketPolicy"))))
+            ),
+            ["GetBucketPolicy"]
         );
     }
 }

@@ -251,6 +251,7 @@ mod tests {
                 policy_is_public: None,
                 acl_public_grants: None,
                 access_logging: Observed::Read(false),
+                policy: None,
             }),
         )
     }
