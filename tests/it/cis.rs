@@ -146,11 +146,22 @@ async fn cis_controls_report_exactly_the_planted_failures() {
         .collect();
     assert_eq!(account_rules.len(), 8, "every account control is planted");
 
+    // The controls on users, each user judged from the credential report.
+    let got: BTreeSet<(RuleId, String)> = findings
+        .iter()
+        .filter(|f| f.resource_type == "iam:user")
+        .map(|f| (f.rule_id, f.resource_arn.clone()))
+        .collect();
+    let want: BTreeSet<(RuleId, String)> = estate.user_failing.iter().cloned().collect();
+    assert_eq!(got, want, "exactly the planted user failures");
+    assert!(estate.user_passing.iter().all(|p| !got.contains(p)));
+
     // The framework section: each control's requirement fails with its planted count.
     let planted: BTreeMap<RuleId, usize> = estate
         .failing
         .iter()
         .chain(&estate.account_failing)
+        .chain(&estate.user_failing)
         .fold(BTreeMap::new(), |mut m, (r, _)| {
             *m.entry(*r).or_default() += 1;
             m
@@ -175,6 +186,7 @@ async fn cis_controls_report_exactly_the_planted_failures() {
         ("2.9", RuleId::IamPasswordReuse),
         ("4.8", RuleId::S3DataEventsWrite),
         ("3.1.1", RuleId::S3SecureTransport),
+        ("2.10", RuleId::IamUserMfa),
     ] {
         assert_eq!(
             requirement(&cis, id),
@@ -186,7 +198,9 @@ async fn cis_controls_report_exactly_the_planted_failures() {
     assert_eq!(requirement(&cis, "2.4"), (Status::Pass, 0));
     assert_eq!(requirement(&cis, "2.1.1").0, Status::Manual);
     assert_eq!(cis.counts[&Status::Manual], 36);
-    assert_eq!(cis.counts[&Status::Fail], 19);
+    assert_eq!(cis.counts[&Status::Fail], 20);
+    assert_eq!(requirement(&cis, "2.11"), (Status::Pass, 0));
+    assert_eq!(requirement(&cis, "2.12"), (Status::Pass, 0));
     assert_eq!(requirement(&cis, "4.9"), (Status::Pass, 0));
 
     // The password policy fixed: its two requirements pass on the next run.

@@ -8,6 +8,7 @@
 //! it): the rule that needs it reports "not evaluated", never a pass or a finding.
 
 use crate::observed::Observed;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,6 +28,8 @@ pub enum Setting {
     TrailEventSelectors,
     /// `s3:GetBucketPolicy`, per bucket (read with the bucket).
     BucketPolicy,
+    /// `iam:GenerateCredentialReport` and `iam:GetCredentialReport`, once.
+    CredentialReport,
 }
 
 /// Where a [`Setting`] is read.
@@ -47,7 +50,7 @@ impl Setting {
     pub fn reach(self) -> Reach {
         match self {
             Self::EbsEncryptionByDefault | Self::SecurityHub => Reach::Region,
-            Self::PasswordPolicy | Self::AccountSummary => Reach::Account,
+            Self::PasswordPolicy | Self::AccountSummary | Self::CredentialReport => Reach::Account,
             Self::TrailEventSelectors => Reach::Trail,
             Self::BucketPolicy => Reach::Bucket,
         }
@@ -62,6 +65,7 @@ impl Setting {
             Self::AccountSummary => ("iam", "GetAccountSummary"),
             Self::TrailEventSelectors => ("cloudtrail", "GetEventSelectors"),
             Self::BucketPolicy => ("s3", "GetBucketPolicy"),
+            Self::CredentialReport => ("iam", "GetCredentialReport"),
         }
     }
 }
@@ -98,6 +102,7 @@ impl AccountSettings {
             let g = self.global.get_or_insert_with(GlobalSettings::default);
             g.password_policy = g.password_policy.take().or(theirs.password_policy);
             g.account_summary = g.account_summary.take().or(theirs.account_summary);
+            g.credential_report = g.credential_report.take().or(theirs.credential_report);
         }
     }
 }
@@ -122,6 +127,145 @@ pub struct GlobalSettings {
     /// The root user's credentials, as `GetAccountSummary` counts them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_summary: Option<Observed<AccountSummary>>,
+    /// Each IAM user's credentials, as the credential report lists them (the root user left
+    /// out: `account_summary` says what the rules need of it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_report: Option<Observed<Vec<UserCredentials>>>,
+}
+
+/// The `resource_type` of findings about an IAM user (known from the credential report).
+pub const IAM_USER: &str = "iam:user";
+
+/// One IAM user's credentials, as the credential report lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserCredentials {
+    /// The user's name.
+    pub user: String,
+    /// The user's ARN.
+    pub arn: String,
+    /// When the user was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<DateTime<Utc>>,
+    /// Whether the user has a console password.
+    pub password_enabled: bool,
+    /// When the password was last used (absent: never, or before AWS recorded it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_last_used: Option<DateTime<Utc>>,
+    /// When the password was last changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_last_changed: Option<DateTime<Utc>>,
+    /// Whether the user has an MFA device.
+    pub mfa_active: bool,
+    /// Its two access key slots.
+    #[serde(default)]
+    pub access_keys: Vec<AccessKeyUse>,
+}
+
+/// One access key slot of a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessKeyUse {
+    /// Which slot (1 or 2).
+    pub slot: u8,
+    /// Whether the key is active.
+    pub active: bool,
+    /// When it was created or last rotated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_rotated: Option<DateTime<Utc>>,
+    /// When it was last used (absent: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<DateTime<Utc>>,
+}
+
+/// A credential report that is not the CSV AWS documents.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the credential report does not parse: {0}")]
+pub struct CredentialReportError(String);
+
+/// Parses the credential report (`GetCredentialReport`'s CSV): every user but the root
+/// account. A time column holds an RFC 3339 time, or `N/A`, `no_information` or `not_supported`
+/// (none); a missing column is an error naming it.
+pub fn parse_credential_report(
+    csv_text: &str,
+) -> Result<Vec<UserCredentials>, CredentialReportError> {
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| CredentialReportError(e.to_string()))?
+        .clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| CredentialReportError(format!("no column {name}")))
+    };
+    let [
+        user,
+        arn,
+        created,
+        password,
+        password_used,
+        password_changed,
+        mfa,
+    ] = [
+        "user",
+        "arn",
+        "user_creation_time",
+        "password_enabled",
+        "password_last_used",
+        "password_last_changed",
+        "mfa_active",
+    ]
+    .map(column);
+    let (user, arn, created, password, password_used, password_changed, mfa) = (
+        user?,
+        arn?,
+        created?,
+        password?,
+        password_used?,
+        password_changed?,
+        mfa?,
+    );
+    let mut keys = Vec::new();
+    for slot in [1u8, 2] {
+        keys.push((
+            slot,
+            column(&format!("access_key_{slot}_active"))?,
+            column(&format!("access_key_{slot}_last_rotated"))?,
+            column(&format!("access_key_{slot}_last_used_date"))?,
+        ));
+    }
+    let time = |v: &str| {
+        DateTime::parse_from_rfc3339(v)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let mut out = Vec::new();
+    for row in reader.records() {
+        let row = row.map_err(|e| CredentialReportError(e.to_string()))?;
+        let field = |i: usize| row.get(i).unwrap_or_default();
+        if field(user) == "<root_account>" {
+            continue;
+        }
+        out.push(UserCredentials {
+            user: field(user).to_owned(),
+            arn: field(arn).to_owned(),
+            created: time(field(created)),
+            password_enabled: field(password) == "true",
+            password_last_used: time(field(password_used)),
+            password_last_changed: time(field(password_changed)),
+            mfa_active: field(mfa) == "true",
+            access_keys: keys
+                .iter()
+                .map(|(slot, active, rotated, used)| AccessKeyUse {
+                    slot: *slot,
+                    active: field(*active) == "true",
+                    last_rotated: time(field(*rotated)),
+                    last_used: time(field(*used)),
+                })
+                .collect(),
+        });
+    }
+    Ok(out)
 }
 
 /// The account's IAM password policy, as far as the rules read it.
@@ -199,5 +343,28 @@ mod tests {
         let got = needed(&cis);
         assert!(got.contains(&Setting::EbsEncryptionByDefault));
         assert!(!got.contains(&Setting::SecurityHub), "its rule is off");
+    }
+
+    #[test]
+    fn the_credential_report_reads_every_user_but_root() {
+        let csv = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n\
+<root_account>,arn:aws:iam::123456789012:root,2020-01-01T00:00:00+00:00,not_supported,2026-11-01T00:00:00+00:00,not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n\
+alice,arn:aws:iam::123456789012:user/alice,2025-01-01T00:00:00+00:00,true,no_information,2025-01-01T00:00:00+00:00,N/A,false,true,2025-02-01T00:00:00+00:00,2026-11-20T10:00:00+00:00,us-east-1,s3,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n";
+        let users = parse_credential_report(csv).unwrap();
+        assert_eq!(users.len(), 1, "the root account is left out");
+        let a = &users[0];
+        assert_eq!(a.arn, "arn:aws:iam::123456789012:user/alice");
+        assert!(a.password_enabled && !a.mfa_active);
+        assert_eq!(a.password_last_used, None, "no_information is none");
+        assert!(a.access_keys[0].active && !a.access_keys[1].active);
+        assert_eq!(
+            a.access_keys[0].last_used,
+            Some("2026-11-20T10:00:00Z".parse().unwrap())
+        );
+        let err = parse_credential_report("user,arn\nbob,arn:x\n").unwrap_err();
+        assert!(
+            err.to_string().contains("no column user_creation_time"),
+            "{err}"
+        );
     }
 }

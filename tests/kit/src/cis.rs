@@ -25,6 +25,10 @@ pub struct CisEstate {
     pub account_failing: Vec<(RuleId, String)>,
     /// (rule, region) pairs of account-level units that must pass.
     pub account_passing: Vec<(RuleId, String)>,
+    /// (rule, user ARN) pairs that must be findings about a user.
+    pub user_failing: Vec<(RuleId, String)>,
+    /// (rule, user ARN) pairs that must pass.
+    pub user_passing: Vec<(RuleId, String)>,
 }
 
 impl CisEstate {
@@ -452,6 +456,7 @@ async fn network(
         .and_then(|s| s.subnet_id)
         .unwrap_or_default();
     let profile = instance_profile(clients).await?;
+    users(clients, estate).await?;
     for (tokens, passes) in [
         (ec2t::HttpTokensState::Optional, false),
         (ec2t::HttpTokensState::Required, true),
@@ -488,6 +493,48 @@ async fn network(
             estate.fails(&id, &rules);
         }
     }
+    Ok(())
+}
+
+/// A console user without MFA (fails 2.10) and a user with a fresh access key only (passes
+/// 2.10 to 2.12; the emulator cannot age a credential, so the other sides of 2.11 and 2.12 are
+/// unit tests).
+async fn users(clients: &AwsClients, estate: &mut CisEstate) -> Result<(), KitError> {
+    let iam = clients
+        .iam()
+        .map_err(|e| KitError::missing(e.to_string()))?;
+    for name in ["cis-console", "cis-keys"] {
+        iam.create_user()
+            .user_name(name)
+            .send()
+            .await
+            .step(format!("creating user {name}"))?;
+    }
+    iam.create_login_profile()
+        .user_name("cis-console")
+        .password("Demo-password-1234!")
+        .send()
+        .await
+        .step("giving cis-console a console password")?;
+    iam.create_access_key()
+        .user_name("cis-keys")
+        .send()
+        .await
+        .step("giving cis-keys an access key")?;
+    let arn = |name: &str| format!("arn:aws:iam::{}:user/{name}", estate.account_id);
+    let fresh = [RuleId::IamUnusedCredentials, RuleId::IamAccessKeyRotation];
+    estate
+        .user_failing
+        .push((RuleId::IamUserMfa, arn("cis-console")));
+    estate
+        .user_passing
+        .extend(fresh.iter().map(|r| (*r, arn("cis-console"))));
+    estate.user_passing.extend(
+        [RuleId::IamUserMfa]
+            .iter()
+            .chain(&fresh)
+            .map(|r| (*r, arn("cis-keys"))),
+    );
     Ok(())
 }
 

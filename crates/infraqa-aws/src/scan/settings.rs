@@ -9,7 +9,8 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use infraqa_core::model::GLOBAL_REGION;
 use infraqa_core::observed::Observed;
 use infraqa_core::settings::{
-    AccountSummary, GlobalSettings, PasswordPolicy, RegionSettings, Setting,
+    AccountSummary, GlobalSettings, PasswordPolicy, RegionSettings, Setting, UserCredentials,
+    parse_credential_report,
 };
 use std::collections::BTreeSet;
 
@@ -69,6 +70,8 @@ pub async fn global(ctx: &Ctx<'_>, needed: &BTreeSet<Setting>) -> Sink {
                     .then(|| Observed::failed(failed.clone())),
                 account_summary: asked(Setting::AccountSummary)
                     .then(|| Observed::failed(failed.clone())),
+                credential_report: asked(Setting::CredentialReport)
+                    .then(|| Observed::failed(failed.clone())),
             });
             sink
         }
@@ -110,8 +113,67 @@ pub async fn global_from(iam: &aws_sdk_iam::Client, needed: &BTreeSet<Setting>) 
             )),
         });
     }
+    if needed.contains(&Setting::CredentialReport) {
+        read.credential_report = Some(credential_report(iam, &mut sink).await);
+    }
     sink.settings.global = Some(read);
     sink
+}
+
+/// Times `GenerateCredentialReport` is asked before the report is given up on (AWS builds it
+/// in seconds, and keeps it four hours).
+const REPORT_ATTEMPTS: u32 = 10;
+
+/// The credential report: generated (or the one AWS keeps), then read and parsed.
+async fn credential_report(
+    iam: &aws_sdk_iam::Client,
+    sink: &mut Sink,
+) -> Observed<Vec<UserCredentials>> {
+    use aws_sdk_iam::types::ReportStateType;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match iam.generate_credential_report().send().await {
+            Ok(out) if out.state() == Some(&ReportStateType::Complete) => break,
+            Ok(_) if attempt < REPORT_ATTEMPTS => {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Ok(_) => {
+                return Observed::failed(sink.problem(
+                    GLOBAL_REGION,
+                    "iam",
+                    "GenerateCredentialReport",
+                    "ReportInProgress",
+                    format!("the credential report was not ready after {REPORT_ATTEMPTS} attempts"),
+                ));
+            }
+            Err(e) => {
+                return Observed::failed(sink.error(
+                    GLOBAL_REGION,
+                    &AwsError::call("iam", "GenerateCredentialReport", e),
+                ));
+            }
+        }
+    }
+    match iam.get_credential_report().send().await {
+        Ok(out) => {
+            let bytes = out.content().map(|b| b.as_ref()).unwrap_or_default();
+            match parse_credential_report(&String::from_utf8_lossy(bytes)) {
+                Ok(users) => Observed::Read(users),
+                Err(e) => Observed::failed(sink.problem(
+                    GLOBAL_REGION,
+                    "iam",
+                    "GetCredentialReport",
+                    "MalformedReport",
+                    e.to_string(),
+                )),
+            }
+        }
+        Err(e) => Observed::failed(sink.error(
+            GLOBAL_REGION,
+            &AwsError::call("iam", "GetCredentialReport", e),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -215,5 +277,43 @@ mod tests {
         let r = &sink.settings.regions["eu-west-1"];
         assert!(r.security_hub.as_ref().unwrap().unread().is_some());
         assert_eq!(r.ebs_encryption_by_default, None, "not asked");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_credential_report_is_waited_for_then_read() {
+        use aws_sdk_iam::operation::generate_credential_report::GenerateCredentialReportOutput;
+        use aws_sdk_iam::operation::get_credential_report::GetCredentialReportOutput;
+        use aws_sdk_iam::types::ReportStateType;
+        let started = mock!(aws_sdk_iam::Client::generate_credential_report).then_output(|| {
+            GenerateCredentialReportOutput::builder()
+                .state(ReportStateType::Started)
+                .build()
+        });
+        let complete = mock!(aws_sdk_iam::Client::generate_credential_report).then_output(|| {
+            GenerateCredentialReportOutput::builder()
+                .state(ReportStateType::Complete)
+                .build()
+        });
+        let report = mock!(aws_sdk_iam::Client::get_credential_report).then_output(|| {
+            GetCredentialReportOutput::builder()
+                .content(aws_smithy_types::Blob::new(
+                    "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date\n\
+                     bob,arn:aws:iam::123456789012:user/bob,2026-01-01T00:00:00+00:00,true,N/A,2026-01-01T00:00:00+00:00,false,false,N/A,N/A,false,N/A,N/A\n",
+                ))
+                .build()
+        });
+        let iam = mock_client!(
+            aws_sdk_iam,
+            RuleMode::Sequential,
+            [&started, &complete, &report]
+        );
+        let sink = global_from(&iam, &[Setting::CredentialReport].into()).await;
+        assert!(sink.errors.is_empty(), "{:?}", sink.errors);
+        let users = sink.settings.global.unwrap().credential_report.unwrap();
+        let Observed::Read(users) = users else {
+            panic!("read")
+        };
+        assert_eq!(users.len(), 1);
+        assert!(users[0].password_enabled && !users[0].mfa_active);
     }
 }

@@ -186,6 +186,8 @@ pub struct Scanned {
     pub present: BTreeSet<String>,
     /// The reads that failed.
     pub errors: Vec<ScanError>,
+    /// Whether the credential report was read (then a user it does not list is gone).
+    pub users_read: bool,
 }
 
 impl Scanned {
@@ -200,13 +202,30 @@ impl Scanned {
         Self {
             taken: inventory.generated_at,
             regions: inventory.regions.iter().cloned().collect(),
+            // The resources, and the users the credential report lists.
             present: inventory
                 .resources
                 .iter()
-                .filter(|r| named.contains(r.arn.as_str()))
-                .map(|r| r.arn.clone())
+                .map(|r| r.arn.as_str())
+                .chain(
+                    inventory
+                        .settings
+                        .global
+                        .iter()
+                        .filter_map(|g| g.credential_report.as_ref()?.read())
+                        .flatten()
+                        .map(|u| u.arn.as_str()),
+                )
+                .filter(|arn| named.contains(arn))
+                .map(str::to_owned)
                 .collect(),
             errors: inventory.errors.clone(),
+            users_read: inventory
+                .settings
+                .global
+                .as_ref()
+                .and_then(|g| g.credential_report.as_ref())
+                .is_some_and(|r| r.read().is_some()),
         }
     }
 }
@@ -284,7 +303,12 @@ impl<'a> Run<'a> {
         if r.region != GLOBAL_REGION && !self.scanned.regions.contains(&r.region) {
             return Some(Unjudged::RegionNotScanned);
         }
+        // A user is known only from the credential report.
+        if r.resource_type == crate::settings::IAM_USER && !self.scanned.users_read {
+            return Some(Unjudged::Unread);
+        }
         let discovered_by_tags = r.resource_type != "account"
+            && r.resource_type != crate::settings::IAM_USER
             && matches!(
                 ResourceType::parse(&r.resource_type),
                 ResourceType::Other(_)

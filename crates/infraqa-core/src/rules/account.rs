@@ -387,6 +387,7 @@ mod tests {
         inv.settings.global = Some(GlobalSettings {
             password_policy: password,
             account_summary: summary,
+            credential_report: None,
         });
         inv
     }

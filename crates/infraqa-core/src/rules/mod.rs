@@ -12,6 +12,7 @@ mod custom;
 mod ec2_access;
 mod ec2_ami;
 mod iam;
+mod iam_users;
 mod logging;
 mod network;
 mod rds;
@@ -182,6 +183,12 @@ pub trait Rule: Sync {
     fn needs(&self) -> &'static [crate::settings::Setting] {
         &[]
     }
+
+    /// The `resource_type` of the units [`check_account`](Rule::check_account) judges: the
+    /// account, or what the account's settings list (`iam:user` for the credential report).
+    fn unit_type(&self) -> &'static str {
+        "account"
+    }
 }
 
 /// A borrowed rule is a rule (the policy's custom rules are run from where the policy holds them).
@@ -206,6 +213,9 @@ impl<R: Rule + ?Sized> Rule for &R {
     }
     fn needs(&self) -> &'static [crate::settings::Setting] {
         (**self).needs()
+    }
+    fn unit_type(&self) -> &'static str {
+        (**self).unit_type()
     }
 }
 
@@ -436,6 +446,12 @@ catalogue! {
     IamPasswordLength = "iam-password-length" [opt_in] => account::Global::PASSWORD_LENGTH,
     /// The password policy forbids reusing the last 24 passwords.
     IamPasswordReuse = "iam-password-reuse" [opt_in] => account::Global::PASSWORD_REUSE,
+    /// IAM users with a console password have an MFA device.
+    IamUserMfa = "iam-user-mfa" [opt_in] => iam_users::Users::MFA,
+    /// IAM users' passwords and access keys unused for 45 days are disabled.
+    IamUnusedCredentials = "iam-unused-credentials" [opt_in] => iam_users::Users::UNUSED,
+    /// IAM users' active access keys are at most 90 days old.
+    IamAccessKeyRotation = "iam-access-key-rotation" [opt_in] => iam_users::Users::ROTATION,
 }
 
 /// The rules the policy runs: the catalogue's and its own custom rules, less those it turns
@@ -617,9 +633,9 @@ fn evaluate_rule(cx: &EvalContext<'_>, rule: &dyn Rule) -> Evaluation {
     for (region, arn, v) in rule.check_account(cx) {
         match v {
             Verdict::Pass => {}
-            Verdict::Fail(v) => raw.push((None, arn, "account".into(), region.into(), v)),
+            Verdict::Fail(v) => raw.push((None, arn, rule.unit_type().into(), region.into(), v)),
             Verdict::NotEvaluated(missing) => {
-                not_evaluated(arn, "account".to_owned(), region, missing);
+                not_evaluated(arn, rule.unit_type().to_owned(), region, missing);
             }
         }
     }
