@@ -185,6 +185,19 @@ pub enum Status {
     NotCovered,
 }
 
+impl Status {
+    /// How the pages say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fail => "fail",
+            Self::NotEvaluated => "not evaluated",
+            Self::Pass => "pass",
+            Self::Manual => "manual",
+            Self::NotCovered => "not covered",
+        }
+    }
+}
+
 /// One requirement's status in a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequirementStatus {

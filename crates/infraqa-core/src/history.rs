@@ -136,6 +136,10 @@ pub struct HistoryEntry {
     /// them and did not find them) and their days open from first seen (schema 3).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub resolved: BTreeMap<RuleId, Resolved>,
+    /// Per framework the policy enabled, each requirement's status (absent in entries written
+    /// before frameworks were kept, and when none was enabled).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub frameworks: BTreeMap<String, BTreeMap<String, crate::frameworks::Status>>,
 }
 
 impl HistoryEntry {
@@ -241,6 +245,7 @@ pub(crate) mod fixtures {
             first_seen: Vec::new(),
             still_open: Vec::new(),
             resolved: BTreeMap::new(),
+            frameworks: BTreeMap::new(),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 use crate::actions::RemediationAction;
 use crate::finding::{RuleId, Severity};
+use crate::frameworks::Status;
 use crate::history::{FindingKey, HistoryEntry, InventorySnapshot, UnreadRead};
 use crate::policy::{ExemptionTarget, Policy};
 use crate::trend::{Trend, trend};
@@ -137,6 +138,97 @@ pub struct AccountPack {
     pub partial_runs: Vec<PartialRun>,
     /// The inventory at the period's last run: by type and region.
     pub inventory_at_end: InventorySnapshot,
+    /// Each framework the period's runs assessed: its requirements' statuses at the period's
+    /// end, which changed in the period, and since when each holds.
+    pub frameworks: Vec<FrameworkPack>,
+}
+
+/// A framework over a period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FrameworkPack {
+    /// The framework's id.
+    pub id: String,
+    /// Its name and version (the id when the framework is no longer shipped).
+    pub name: String,
+    /// Requirements per status at the period's last run that assessed it.
+    pub counts_at_end: BTreeMap<Status, usize>,
+    /// Every requirement, in the framework's order.
+    pub requirements: Vec<RequirementPack>,
+}
+
+/// One requirement over a period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequirementPack {
+    /// Its id.
+    pub id: String,
+    /// Its title (empty when the framework is no longer shipped).
+    pub title: String,
+    /// Its status at the period's last run that assessed the framework.
+    pub status: Status,
+    /// Its status at the period's first such run.
+    pub first_status: Status,
+    /// Whether its status changed at some run of the period.
+    pub changed: bool,
+    /// The first run of the period from which it has held its status without a break (the
+    /// period's first run: it may hold since earlier).
+    pub since: DateTime<Utc>,
+}
+
+/// The frameworks `runs` (one account's, oldest first) assessed, each over the runs that did.
+fn framework_packs(runs: &[&HistoryEntry]) -> Vec<FrameworkPack> {
+    let ids: BTreeSet<&String> = runs.iter().flat_map(|r| r.frameworks.keys()).collect();
+    ids.into_iter()
+        .filter_map(|id| {
+            let assessed: Vec<(DateTime<Utc>, &BTreeMap<String, Status>)> = runs
+                .iter()
+                .filter_map(|r| Some((r.run_time(), r.frameworks.get(id)?)))
+                .collect();
+            let (_, last) = assessed.last()?;
+            let (first_at, first) = assessed.first()?;
+            let shipped = crate::frameworks::find(id).ok().flatten();
+            let order: Vec<(String, String)> = match shipped {
+                Some(f) => f
+                    .requirements
+                    .iter()
+                    .filter(|q| last.contains_key(&q.id))
+                    .map(|q| (q.id.clone(), q.title.clone()))
+                    .collect(),
+                None => last.keys().map(|k| (k.clone(), String::new())).collect(),
+            };
+            let mut counts_at_end: BTreeMap<Status, usize> = BTreeMap::new();
+            let requirements = order
+                .into_iter()
+                .filter_map(|(rid, title)| {
+                    let status = *last.get(&rid)?;
+                    *counts_at_end.entry(status).or_default() += 1;
+                    let history: Vec<(DateTime<Utc>, Option<Status>)> = assessed
+                        .iter()
+                        .map(|(at, statuses)| (*at, statuses.get(&rid).copied()))
+                        .collect();
+                    let since = history
+                        .iter()
+                        .rev()
+                        .take_while(|(_, s)| *s == Some(status))
+                        .last()
+                        .map_or(*first_at, |(at, _)| *at);
+                    Some(RequirementPack {
+                        changed: history.iter().any(|(_, s)| *s != Some(status)),
+                        first_status: first.get(&rid).copied().unwrap_or(status),
+                        id: rid,
+                        title,
+                        status,
+                        since,
+                    })
+                })
+                .collect();
+            Some(FrameworkPack {
+                id: id.clone(),
+                name: shipped.map_or_else(|| id.clone(), |f| format!("{} v{}", f.name, f.version)),
+                counts_at_end,
+                requirements,
+            })
+        })
+        .collect()
 }
 
 /// Findings opened and closed in one week.
@@ -347,6 +439,7 @@ fn account_pack(
             })
             .collect(),
         inventory_at_end: last.inventory.clone(),
+        frameworks: framework_packs(runs),
     })
 }
 
@@ -671,6 +764,7 @@ mod tests {
             first_seen: Vec::new(),
             still_open: Vec::new(),
             resolved: BTreeMap::new(),
+            frameworks: BTreeMap::new(),
         }
     }
 
@@ -929,5 +1023,56 @@ expires = 2026-10-01
             assert_eq!(x.remediation_actions.len(), 1);
             assert_eq!(x.remediation_actions[0].resource_arn, "a");
         }
+    }
+
+    #[test]
+    fn a_framework_says_each_requirements_status_at_the_end_what_changed_and_since_when() {
+        let with = |day, statuses: &[(&str, Status)]| {
+            let mut e = entry(day, &[], vec![]);
+            e.frameworks.insert(
+                "cis-aws-7.0".into(),
+                statuses
+                    .iter()
+                    .map(|(id, s)| ((*id).to_owned(), *s))
+                    .collect(),
+            );
+            e
+        };
+        let runs = vec![
+            with(2, &[("3.1.4", Status::Fail), ("2.4", Status::Pass)]),
+            entry(3, &[], vec![]),
+            with(4, &[("3.1.4", Status::NotEvaluated), ("2.4", Status::Pass)]),
+            with(6, &[("3.1.4", Status::Pass), ("2.4", Status::Pass)]),
+            with(8, &[("3.1.4", Status::Pass), ("2.4", Status::Pass)]),
+        ];
+        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let p = pack(
+            &audit_export(runs, Vec::new(), day(1), day(10), at(11)),
+            None,
+        );
+        let f = &p.accounts[0].frameworks[0];
+        assert_eq!(
+            f.name,
+            "CIS Amazon Web Services Foundations Benchmark v7.0.0"
+        );
+        assert_eq!(f.counts_at_end[&Status::Pass], 2);
+        let ids: Vec<&str> = f.requirements.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["2.4", "3.1.4"], "in the benchmark's order");
+        let (stable, fixed) = (&f.requirements[0], &f.requirements[1]);
+        assert!(!stable.changed);
+        assert_eq!(
+            stable.since,
+            at(2),
+            "held since the period's first assessing run"
+        );
+        assert!(fixed.changed);
+        assert_eq!(
+            (fixed.first_status, fixed.status, fixed.since),
+            (Status::Fail, Status::Pass, at(6))
+        );
+        assert_eq!(
+            fixed.title,
+            "Ensure that S3 is configured with 'Block Public Access' enabled"
+        );
     }
 }

@@ -360,6 +360,19 @@ pub fn history_entry(report: &Report) -> HistoryEntry {
         first_seen: Vec::new(),
         still_open: Vec::new(),
         resolved: BTreeMap::new(),
+        frameworks: report
+            .frameworks
+            .iter()
+            .map(|f| {
+                (
+                    f.id.clone(),
+                    f.requirements
+                        .iter()
+                        .map(|r| (r.id.clone(), r.status))
+                        .collect(),
+                )
+            })
+            .collect(),
     };
     // A report just built carries what its trend knew of the open findings (schema 3); one
     // read back does not, and its entry is written as schema 2 wrote it.

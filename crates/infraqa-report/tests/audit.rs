@@ -78,3 +78,48 @@ fn audit_md_matches_the_golden_file() {
         "regenerate with UPDATE_GOLDEN=1 after an intended change"
     );
 }
+
+#[test]
+fn each_framework_shows_its_status_at_the_end_and_what_changed_since_when() {
+    use infraqa_core::frameworks::Status;
+    let mut x = audit_export();
+    let statuses = |public: Status| {
+        std::collections::BTreeMap::from([(
+            "cis-aws-7.0".to_owned(),
+            std::collections::BTreeMap::from([
+                ("3.1.4".to_owned(), public),
+                ("2.4".to_owned(), Status::Pass),
+                ("2.1.1".to_owned(), Status::Manual),
+            ]),
+        )])
+    };
+    let n = x.runs.len();
+    for (i, run) in x.runs.iter_mut().enumerate() {
+        run.frameworks = statuses(if i + 2 < n {
+            Status::Fail
+        } else {
+            Status::Pass
+        });
+    }
+    let fixed_at = x.runs[n - 2]
+        .run_time()
+        .format("%Y-%m-%d %H:%M UTC")
+        .to_string();
+    let p = pack(&x, None);
+    let html = infraqa_report::audit::html(&x, &p).unwrap();
+    let md = infraqa_report::audit::markdown(&x, &p).unwrap();
+    assert!(md.contains("CIS Amazon Web Services Foundations Benchmark v7.0.0 at the period's end: 2 pass, 1 manual."), "{md}");
+    assert!(
+        md.contains(&format!("| 3.1.4 Ensure that S3 is configured with 'Block Public Access' enabled | fail | pass | {fixed_at} |")),
+        "{md}"
+    );
+    assert!(
+        !md.contains("| 2.4 "),
+        "an unchanged requirement is not listed as changed"
+    );
+    assert!(html.contains("id=\"framework-111111111111-cis-aws-7.0\""));
+    assert!(
+        html.contains(&format!("<td>fail</td><td>pass</td><td>{fixed_at}</td>")),
+        "{html}"
+    );
+}

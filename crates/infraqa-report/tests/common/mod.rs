@@ -121,6 +121,7 @@ pub fn audit_export() -> infraqa_core::pack::AuditExport {
             first_seen: Vec::new(),
             still_open: Vec::new(),
             resolved: BTreeMap::new(),
+            frameworks: BTreeMap::new(),
         }
     };
     let denied = UnreadRead {
