@@ -134,6 +134,33 @@ fn minimum_calls(inv: &Inventory) -> BTreeMap<&'static str, u64> {
         .filter(|r| r.resource_type == ResourceType::IamRole)
         .count();
     min.insert("iam", pages(roles, 1000) + 2); // + GetPolicy/GetPolicyVersion for ReadOnlyAccess
+    // What the rules in force needed besides (the CIS controls): one call per setting read.
+    let settings = &inv.settings;
+    let regional: u64 = settings
+        .regions
+        .values()
+        .map(|r| {
+            u64::from(r.ebs_encryption_by_default.is_some()) + u64::from(r.security_hub.is_some())
+        })
+        .sum();
+    let account: u64 = settings.global.as_ref().map_or(0, |g| {
+        u64::from(g.password_policy.is_some())
+            + u64::from(g.account_summary.is_some())
+            // Generate (once, when AWS has one ready) and read.
+            + 2 * u64::from(g.credential_report.is_some())
+    });
+    let per_resource: u64 = inv
+        .resources
+        .iter()
+        .map(|r| match &r.details {
+            ResourceDetails::CloudtrailTrail(t) => u64::from(t.data_events.is_some()),
+            ResourceDetails::S3Bucket(b) => u64::from(b.policy.is_some()),
+            _ => 0,
+        })
+        .sum();
+    if regional + account + per_resource > 0 {
+        min.insert("settings", regional + account + per_resource);
+    }
     min
 }
 
