@@ -85,15 +85,7 @@ pub async fn seed_cis_estate(clients: &AwsClients) -> Result<CisEstate, KitError
         ..CisEstate::default()
     };
     let logs = format!("cis-logs-{account_id}");
-    let s3 = clients.s3(PRIMARY_REGION);
-    create_bucket(&s3, &logs, PRIMARY_REGION).await?;
-    s3.put_public_access_block()
-        .bucket(&logs)
-        .public_access_block_configuration(block_all_public_access())
-        .send()
-        .await
-        .step(format!("blocking public access to {logs}"))?;
-    estate.passes(&logs, &[RuleId::S3PublicAccess]);
+    let s3 = private_bucket(clients, &logs, &mut estate).await?;
     // The logs bucket refuses plain HTTP; the dark bucket (see `trails`) does not.
     s3.put_bucket_policy()
         .bucket(&logs)
@@ -107,7 +99,7 @@ pub async fn seed_cis_estate(clients: &AwsClients) -> Result<CisEstate, KitError
     databases(clients, &mut estate).await?;
     trails(clients, &logs, &mut estate).await?;
     network(clients, &logs, &mut estate).await?;
-    aws_defaults(clients, SECONDARY_REGION, &mut estate).await?;
+    aws_defaults(clients, SECONDARY_REGION, &mut estate, None).await?;
     regional_settings(clients, &mut estate).await?;
     // A fresh account has no password policy; the emulator's summary shows no root key and no
     // root MFA device, whatever is done (the other sides are the collector's mocked tests).
@@ -148,43 +140,73 @@ async fn regional_settings(clients: &AwsClients, estate: &mut CisEstate) -> Resu
     Ok(())
 }
 
-/// What AWS creates in `region` fails as it is: the default VPC has no flow log, and its
-/// default group allows its members in and everything out.
+/// A bucket of the primary region blocking public access (passes 3.1.4), and its client.
+async fn private_bucket(
+    clients: &AwsClients,
+    name: &str,
+    estate: &mut CisEstate,
+) -> Result<aws_sdk_s3::Client, KitError> {
+    let s3 = clients.s3(PRIMARY_REGION);
+    create_bucket(&s3, name, PRIMARY_REGION).await?;
+    s3.put_public_access_block()
+        .bucket(name)
+        .public_access_block_configuration(block_all_public_access())
+        .send()
+        .await
+        .step(format!("blocking public access to {name}"))?;
+    estate.passes(name, &[RuleId::S3PublicAccess]);
+    Ok(s3)
+}
+
+/// What AWS creates in `region` fails as it is: the default VPC has no flow log, and each
+/// VPC's default group allows its members in and everything out. The default group of
+/// `closed` (a VPC of the estate's own) has its rules removed, and passes.
 async fn aws_defaults(
     clients: &AwsClients,
     region: &str,
     estate: &mut CisEstate,
+    closed: Option<&str>,
 ) -> Result<(), KitError> {
     let ec2 = clients.ec2(region);
+    let named = |name: &str, value: &str| ec2t::Filter::builder().name(name).values(value).build();
     let vpcs = ec2
         .describe_vpcs()
-        .filters(
-            ec2t::Filter::builder()
-                .name("is-default")
-                .values("true")
-                .build(),
-        )
+        .filters(named("is-default", "true"))
         .send()
         .await
         .step(format!("listing the default VPC of {region}"))?;
-    for v in vpcs.vpcs() {
-        if let Some(id) = v.vpc_id() {
-            estate.fails(id, &[RuleId::VpcFlowLogs]);
-        }
+    for id in vpcs.vpcs().iter().filter_map(|v| v.vpc_id()) {
+        estate.fails(id, &[RuleId::VpcFlowLogs]);
     }
     let groups = ec2
         .describe_security_groups()
-        .filters(
-            ec2t::Filter::builder()
-                .name("group-name")
-                .values("default")
-                .build(),
-        )
+        .filters(named("group-name", "default"))
         .send()
         .await
         .step(format!("listing the default security groups of {region}"))?;
-    for id in groups.security_groups().iter().filter_map(|g| g.group_id()) {
-        estate.fails(id, &[RuleId::SgDefaultClosed]);
+    for g in groups.security_groups() {
+        let Some(id) = g.group_id() else { continue };
+        if g.vpc_id().is_none() || g.vpc_id() != closed {
+            estate.fails(id, &[RuleId::SgDefaultClosed]);
+            continue;
+        }
+        if !g.ip_permissions().is_empty() {
+            ec2.revoke_security_group_ingress()
+                .group_id(id)
+                .set_ip_permissions(Some(g.ip_permissions().to_vec()))
+                .send()
+                .await
+                .step("closing a default group to inbound traffic")?;
+        }
+        if !g.ip_permissions_egress().is_empty() {
+            ec2.revoke_security_group_egress()
+                .group_id(id)
+                .set_ip_permissions(Some(g.ip_permissions_egress().to_vec()))
+                .send()
+                .await
+                .step("closing a default group to outbound traffic")?;
+        }
+        estate.passes(id, &[RuleId::SgDefaultClosed]);
     }
     Ok(())
 }
@@ -261,15 +283,7 @@ async fn trails(
         .await
         .step("starting the sealed trail")?;
     let dark = format!("cis-dark-{}", estate.account_id);
-    let s3 = clients.s3(PRIMARY_REGION);
-    create_bucket(&s3, &dark, PRIMARY_REGION).await?;
-    s3.put_public_access_block()
-        .bucket(&dark)
-        .public_access_block_configuration(block_all_public_access())
-        .send()
-        .await
-        .step(format!("blocking public access to {dark}"))?;
-    estate.passes(&dark, &[RuleId::S3PublicAccess]);
+    private_bucket(clients, &dark, estate).await?;
     estate.fails(&dark, &[RuleId::S3SecureTransport]);
     estate
         .account_failing
@@ -330,59 +344,7 @@ async fn network(
     estate.fails(&dark, &[RuleId::VpcFlowLogs]);
     estate.passes(&watched, &[RuleId::VpcFlowLogs]);
 
-    let groups = ec2
-        .describe_security_groups()
-        .filters(
-            ec2t::Filter::builder()
-                .name("group-name")
-                .values("default")
-                .build(),
-        )
-        .send()
-        .await
-        .step("listing the default security groups")?;
-    for g in groups.security_groups() {
-        let (Some(id), Some(vpc_id)) = (g.group_id(), g.vpc_id()) else {
-            continue;
-        };
-        if vpc_id != watched {
-            estate.fails(id, &[RuleId::SgDefaultClosed]);
-            continue;
-        }
-        if !g.ip_permissions().is_empty() {
-            ec2.revoke_security_group_ingress()
-                .group_id(id)
-                .set_ip_permissions(Some(g.ip_permissions().to_vec()))
-                .send()
-                .await
-                .step("closing the watched VPC's default group to inbound traffic")?;
-        }
-        if !g.ip_permissions_egress().is_empty() {
-            ec2.revoke_security_group_egress()
-                .group_id(id)
-                .set_ip_permissions(Some(g.ip_permissions_egress().to_vec()))
-                .send()
-                .await
-                .step("closing the watched VPC's default group to outbound traffic")?;
-        }
-        estate.passes(id, &[RuleId::SgDefaultClosed]);
-    }
-    let defaults = ec2
-        .describe_vpcs()
-        .filters(
-            ec2t::Filter::builder()
-                .name("is-default")
-                .values("true")
-                .build(),
-        )
-        .send()
-        .await
-        .step("listing the default VPC")?;
-    for v in defaults.vpcs() {
-        if let Some(id) = v.vpc_id() {
-            estate.fails(id, &[RuleId::VpcFlowLogs]);
-        }
-    }
+    aws_defaults(clients, PRIMARY_REGION, estate, Some(&watched)).await?;
 
     let ports = [
         RuleId::SgAdminPortsIpv4,

@@ -7,9 +7,9 @@
 //! The trail rules judge each trail the account's scan read, once, in its home region
 //! (stopped trails too: a trail that is started again logs as it is configured).
 
-use super::{EvalContext, Rule, Verdict, Violation, account_arn};
+use super::{Control, EvalContext, Rule, Verdict, Violation, account_arn, per_region};
 use crate::finding::{Evidence, RuleId, Severity};
-use crate::model::{Resource, ResourceDetails, TrailIntegrity};
+use crate::model::{Resource, ResourceDetails, Trail, TrailIntegrity};
 use crate::observed::Observed;
 
 /// See the module documentation.
@@ -25,11 +25,7 @@ impl Rule for CloudtrailEnabled {
     }
 
     fn account_scope(&self, cx: &EvalContext<'_>) -> Vec<(String, String)> {
-        let inv = cx.inventory;
-        inv.regions
-            .iter()
-            .map(|region| (region.clone(), account_arn(region, &inv.account_id)))
-            .collect()
+        per_region(cx.inventory)
     }
 
     fn check(&self, _cx: &EvalContext<'_>, _r: &Resource) -> Verdict {
@@ -106,89 +102,71 @@ impl Rule for CloudtrailEnabled {
     }
 }
 
-/// How the trail behind `r` protects its log files: `None` when `r` is not a trail, the
-/// verdict "not evaluated" when the inventory does not hold it.
-fn integrity(r: &Resource) -> Option<Result<&TrailIntegrity, Verdict>> {
-    let ResourceDetails::CloudtrailTrail(t) = &r.details else {
-        return None;
-    };
-    Some(t.integrity.as_ref().ok_or_else(|| {
+/// The trail in `d`, if it is one.
+fn trail(d: &ResourceDetails) -> Option<&Trail> {
+    match d {
+        ResourceDetails::CloudtrailTrail(t) => Some(t),
+        _ => None,
+    }
+}
+
+/// How `t` (the trail `r`) protects its log files, or the verdict "not evaluated" when the
+/// inventory does not hold it.
+fn integrity<'a>(r: &Resource, t: &'a Trail) -> Result<&'a TrailIntegrity, Verdict> {
+    t.integrity.as_ref().ok_or_else(|| {
         super::not_recorded(r, "cloudtrail", "DescribeTrails", "log file protection")
-    }))
+    })
 }
 
-/// See the module documentation.
-pub struct LogValidation;
+/// The list call that finds trails.
+const LISTED: &[(&str, &str)] = &[("cloudtrail", "DescribeTrails")];
 
-impl Rule for LogValidation {
-    fn id(&self) -> RuleId {
-        RuleId::CloudtrailLogValidation
-    }
+/// CIS 4.2.
+pub const LOG_VALIDATION: Control<Trail> = Control {
+    id: RuleId::CloudtrailLogValidation,
+    listed_by: LISTED,
+    details: trail,
+    judge: |r, t| match integrity(r, t) {
+        Err(unknown) => unknown,
+        Ok(i) if i.log_file_validation => Verdict::Pass,
+        Ok(_) => Verdict::Fail(Violation::new(
+            Severity::Medium,
+            vec![
+                "log file validation is off: a changed or deleted log file would go unnoticed"
+                    .to_owned(),
+            ],
+            format!(
+                "aws cloudtrail update-trail --name {} --enable-log-file-validation",
+                r.id
+            ),
+            vec![Evidence::setting(
+                "LogFileValidationEnabled",
+                "false",
+                "true",
+            )],
+        )),
+    },
+};
 
-    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
-        &[("cloudtrail", "DescribeTrails")]
-    }
-
-    fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
-        integrity(r).is_some()
-    }
-
-    fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Verdict {
-        match integrity(r) {
-            Some(Err(unknown)) => unknown,
-            Some(Ok(i)) if !i.log_file_validation => Verdict::Fail(Violation::new(
-                Severity::Medium,
-                vec![
-                    "log file validation is off: a changed or deleted log file would go unnoticed"
-                        .to_owned(),
-                ],
-                format!(
-                    "aws cloudtrail update-trail --name {} --enable-log-file-validation",
-                    r.id
-                ),
-                vec![Evidence::setting(
-                    "LogFileValidationEnabled",
-                    "false",
-                    "true",
-                )],
-            )),
-            _ => Verdict::Pass,
-        }
-    }
-}
-
-/// See the module documentation.
-pub struct KmsEncryption;
-
-impl Rule for KmsEncryption {
-    fn id(&self) -> RuleId {
-        RuleId::CloudtrailKms
-    }
-
-    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
-        &[("cloudtrail", "DescribeTrails")]
-    }
-
-    fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
-        integrity(r).is_some()
-    }
-
-    fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Verdict {
-        match integrity(r) {
-            Some(Err(unknown)) => unknown,
-            Some(Ok(i)) if i.kms_key_id.is_none() => Verdict::Fail(Violation::new(
-                Severity::Medium,
-                vec!["log files are not encrypted with a KMS key (SSE-S3 only)".to_owned()],
-                format!(
-                    "aws cloudtrail update-trail --name {} --kms-key-id KEY (a key whose policy lets cloudtrail.amazonaws.com encrypt)",
-                    r.id
-                ),
-                vec![Evidence::setting("KmsKeyId", "(none)", "a KMS key")],
-            )),
-            _ => Verdict::Pass,
-        }
-    }
-}
+/// CIS 4.5.
+pub const KMS_ENCRYPTION: Control<Trail> = Control {
+    id: RuleId::CloudtrailKms,
+    listed_by: LISTED,
+    details: trail,
+    judge: |r, t| match integrity(r, t) {
+        Err(unknown) => unknown,
+        Ok(i) if i.kms_key_id.is_some() => Verdict::Pass,
+        Ok(_) => Verdict::Fail(Violation::new(
+            Severity::Medium,
+            vec!["log files are not encrypted with a KMS key (SSE-S3 only)".to_owned()],
+            format!(
+                "aws cloudtrail update-trail --name {} --kms-key-id KEY (a key whose policy lets cloudtrail.amazonaws.com encrypt)",
+                r.id
+            ),
+            vec![Evidence::setting("KmsKeyId", "(none)", "a KMS key")],
+        )),
+    },
+};
 
 #[cfg(test)]
 mod tests {
@@ -310,11 +288,11 @@ mod tests {
     fn log_validation_and_kms_judge_each_trail_stopped_or_not() {
         let p = policy("");
         let key = Some("arn:aws:kms:us-east-1:123456789012:key/k");
-        assert_eq!(check(&LogValidation, &p, &protected(true, None)), None);
-        let v = check(&LogValidation, &p, &protected(false, key)).unwrap();
+        assert_eq!(check(&LOG_VALIDATION, &p, &protected(true, None)), None);
+        let v = check(&LOG_VALIDATION, &p, &protected(false, key)).unwrap();
         assert!(v.remediation.contains("--enable-log-file-validation"));
-        assert_eq!(check(&KmsEncryption, &p, &protected(false, key)), None);
-        let v = check(&KmsEncryption, &p, &protected(true, None)).unwrap();
+        assert_eq!(check(&KMS_ENCRYPTION, &p, &protected(false, key)), None);
+        let v = check(&KMS_ENCRYPTION, &p, &protected(true, None)).unwrap();
         assert_eq!(
             v.evidence,
             [Evidence::setting("KmsKeyId", "(none)", "a KMS key")]
@@ -326,11 +304,11 @@ mod tests {
         let p = policy("");
         let inv = inventory(vec![trail("us-east-1", true, true)]);
         assert_eq!(
-            unread_operations(&LogValidation, &p, &inv),
+            unread_operations(&LOG_VALIDATION, &p, &inv),
             ["DescribeTrails"]
         );
         assert_eq!(
-            unread_operations(&KmsEncryption, &p, &inv),
+            unread_operations(&KMS_ENCRYPTION, &p, &inv),
             ["DescribeTrails"]
         );
     }

@@ -9,95 +9,71 @@
 //!
 //! An instance whose fields the inventory does not hold is not evaluated.
 
-use super::{EvalContext, Rule, Verdict, Violation, not_recorded};
+use super::{Control, Verdict, Violation, not_recorded};
 use crate::finding::{Evidence, RuleId, Severity};
-use crate::model::{Resource, ResourceDetails};
+use crate::model::{Ec2Instance, ResourceDetails};
 
-/// See the module documentation.
-pub struct Ec2Imdsv2;
-
-impl Rule for Ec2Imdsv2 {
-    fn id(&self) -> RuleId {
-        RuleId::Ec2Imdsv2
-    }
-
-    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
-        &[("ec2", "DescribeInstances")]
-    }
-
-    fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
-        matches!(r.details, ResourceDetails::Ec2Instance(_))
-    }
-
-    fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Verdict {
-        let ResourceDetails::Ec2Instance(i) = &r.details else {
-            return Verdict::Pass;
-        };
-        match &i.metadata {
-            None => not_recorded(r, "ec2", "DescribeInstances", "MetadataOptions"),
-            Some(m) if m.v2_only() => Verdict::Pass,
-            Some(m) => Verdict::Fail(Violation::new(
-                Severity::Medium,
-                vec![format!(
-                    "the metadata service answers IMDSv1 (HttpTokens {}): a server-side request forgery can read the instance role's credentials",
-                    m.http_tokens
-                )],
-                format!(
-                    "aws ec2 modify-instance-metadata-options --instance-id {} --http-tokens required --http-endpoint enabled (after checking its software uses IMDSv2: the MetadataNoToken metric counts IMDSv1 calls)",
-                    r.id
-                ),
-                vec![Evidence::setting(
-                    "HttpTokens",
-                    m.http_tokens.clone(),
-                    "required",
-                )],
-            )),
-        }
+/// The instance in `d`, if it is one.
+fn instance(d: &ResourceDetails) -> Option<&Ec2Instance> {
+    match d {
+        ResourceDetails::Ec2Instance(i) => Some(i),
+        _ => None,
     }
 }
 
-/// See the module documentation.
-pub struct Ec2InstanceRole;
+/// The list call that finds instances.
+const LISTED: &[(&str, &str)] = &[("ec2", "DescribeInstances")];
 
-impl Rule for Ec2InstanceRole {
-    fn id(&self) -> RuleId {
-        RuleId::Ec2InstanceRole
-    }
+/// CIS 6.7.
+pub const IMDSV2: Control<Ec2Instance> = Control {
+    id: RuleId::Ec2Imdsv2,
+    listed_by: LISTED,
+    details: instance,
+    judge: |r, i| match &i.metadata {
+        None => not_recorded(r, "ec2", "DescribeInstances", "MetadataOptions"),
+        Some(m) if m.v2_only() => Verdict::Pass,
+        Some(m) => Verdict::Fail(Violation::new(
+            Severity::Medium,
+            vec![format!(
+                "the metadata service answers IMDSv1 (HttpTokens {}): a server-side request forgery can read the instance role's credentials",
+                m.http_tokens
+            )],
+            format!(
+                "aws ec2 modify-instance-metadata-options --instance-id {} --http-tokens required --http-endpoint enabled (after checking its software uses IMDSv2: the MetadataNoToken metric counts IMDSv1 calls)",
+                r.id
+            ),
+            vec![Evidence::setting(
+                "HttpTokens",
+                m.http_tokens.clone(),
+                "required",
+            )],
+        )),
+    },
+};
 
-    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
-        &[("ec2", "DescribeInstances")]
-    }
-
-    fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
-        matches!(r.details, ResourceDetails::Ec2Instance(_))
-    }
-
-    fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Verdict {
-        let ResourceDetails::Ec2Instance(i) = &r.details else {
-            return Verdict::Pass;
-        };
-        match &i.role {
-            None => not_recorded(r, "ec2", "DescribeInstances", "IamInstanceProfile"),
-            Some(role) if role.instance_profile_arn.is_some() => Verdict::Pass,
-            Some(_) => Verdict::Fail(Violation::new(
-                Severity::Medium,
-                vec![
-                    "no IAM role: software on it that calls AWS needs stored access keys"
-                        .to_owned(),
-                ],
-                format!(
-                    "aws ec2 associate-iam-instance-profile --instance-id {} --iam-instance-profile Name=PROFILE (a role with what the software needs), then delete any access keys stored on it",
-                    r.id
-                ),
-                vec![Evidence::setting(
-                    "IamInstanceProfile",
-                    "(none)",
-                    "an instance profile",
-                )],
-            )),
-        }
-    }
-}
+/// CIS 2.16.
+pub const INSTANCE_ROLE: Control<Ec2Instance> = Control {
+    id: RuleId::Ec2InstanceRole,
+    listed_by: LISTED,
+    details: instance,
+    judge: |r, i| match &i.role {
+        None => not_recorded(r, "ec2", "DescribeInstances", "IamInstanceProfile"),
+        Some(role) if role.instance_profile_arn.is_some() => Verdict::Pass,
+        Some(_) => Verdict::Fail(Violation::new(
+            Severity::Medium,
+            vec!["no IAM role: software on it that calls AWS needs stored access keys".to_owned()],
+            format!(
+                "aws ec2 associate-iam-instance-profile --instance-id {} --iam-instance-profile Name=PROFILE (a role with what the software needs), then delete any access keys stored on it",
+                r.id
+            ),
+            vec![Evidence::setting(
+                "IamInstanceProfile",
+                "(none)",
+                "an instance profile",
+            )],
+        )),
+    },
+};
 
 #[cfg(test)]
 mod tests {
@@ -139,20 +115,20 @@ mod tests {
     fn only_required_tokens_or_no_service_pass() {
         let p = policy("");
         assert_eq!(
-            check(&Ec2Imdsv2, &p, &instance(Some(("enabled", "required")))),
+            check(&IMDSV2, &p, &instance(Some(("enabled", "required")))),
             None
         );
         assert_eq!(
-            check(&Ec2Imdsv2, &p, &instance(Some(("disabled", "optional")))),
+            check(&IMDSV2, &p, &instance(Some(("disabled", "optional")))),
             None
         );
-        let v = check(&Ec2Imdsv2, &p, &instance(Some(("enabled", "optional")))).unwrap();
+        let v = check(&IMDSV2, &p, &instance(Some(("enabled", "optional")))).unwrap();
         assert_eq!(
             v.evidence,
             [Evidence::setting("HttpTokens", "optional", "required")]
         );
         assert_eq!(
-            unread_operations(&Ec2Imdsv2, &p, &instance(None)),
+            unread_operations(&IMDSV2, &p, &instance(None)),
             ["DescribeInstances"]
         );
     }
@@ -169,15 +145,11 @@ mod tests {
             None,
             role(Some("arn:aws:iam::123456789012:instance-profile/web")),
         );
-        assert_eq!(check(&Ec2InstanceRole, &p, &with), None);
-        let v = check(&Ec2InstanceRole, &p, &with_role(None, role(None))).unwrap();
+        assert_eq!(check(&INSTANCE_ROLE, &p, &with), None);
+        let v = check(&INSTANCE_ROLE, &p, &with_role(None, role(None))).unwrap();
         assert!(v.remediation.contains("associate-iam-instance-profile"));
         assert_eq!(
-            unread_operations(
-                &Ec2InstanceRole,
-                &p,
-                &instance(Some(("enabled", "required")))
-            ),
+            unread_operations(&INSTANCE_ROLE, &p, &instance(Some(("enabled", "required")))),
             ["DescribeInstances"]
         );
     }

@@ -259,6 +259,46 @@ pub fn unlisted(inventory: &Inventory, policy: &Policy) -> BTreeMap<RuleId, Vec<
         .collect()
 }
 
+/// A rule that judges each resource of one kind by one function: its id, the list call that
+/// finds those resources, which details it reads, and the judgement. The CIS controls on one
+/// setting of a resource are each one of these.
+pub struct Control<T: 'static> {
+    /// The rule.
+    pub id: RuleId,
+    /// The list call that finds the resources it judges ([`Rule::listed_by`]).
+    pub listed_by: &'static [(&'static str, &'static str)],
+    /// The details it judges, for the resources it applies to.
+    pub details: fn(&ResourceDetails) -> Option<&T>,
+    /// The verdict on one resource.
+    pub judge: fn(&Resource, &T) -> Verdict,
+}
+
+impl<T: 'static> Rule for Control<T> {
+    fn id(&self) -> RuleId {
+        self.id
+    }
+
+    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
+        self.listed_by
+    }
+
+    fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
+        (self.details)(&r.details).is_some()
+    }
+
+    fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Verdict {
+        (self.details)(&r.details).map_or(Verdict::Pass, |d| (self.judge)(r, d))
+    }
+}
+
+/// One unit per scanned region: the account there (the rules about a region's settings).
+fn per_region(inv: &Inventory) -> Vec<(String, String)> {
+    inv.regions
+        .iter()
+        .map(|region| (region.clone(), account_arn(region, &inv.account_id)))
+        .collect()
+}
+
 /// The ARN that stands for the account in account-level findings.
 pub fn account_arn(region: &str, account_id: &str) -> String {
     format!(
@@ -405,9 +445,9 @@ catalogue! {
     /// Every scanned region is covered by a logging CloudTrail trail.
     CloudtrailEnabled = "cloudtrail-enabled" => cloudtrail::CloudtrailEnabled,
     /// CloudTrail trails write signed digest files (log file validation).
-    CloudtrailLogValidation = "cloudtrail-log-validation" [opt_in] => cloudtrail::LogValidation,
+    CloudtrailLogValidation = "cloudtrail-log-validation" [opt_in] => cloudtrail::LOG_VALIDATION,
     /// CloudTrail trails encrypt their log files with a KMS key.
-    CloudtrailKms = "cloudtrail-kms" [opt_in] => cloudtrail::KmsEncryption,
+    CloudtrailKms = "cloudtrail-kms" [opt_in] => cloudtrail::KMS_ENCRYPTION,
     /// S3 bucket policies deny requests over plain HTTP.
     S3SecureTransport = "s3-secure-transport" [opt_in] => s3::S3SecureTransport,
     /// A logging trail records object-level writes of every S3 bucket.
@@ -415,13 +455,13 @@ catalogue! {
     /// A logging trail records object-level reads of every S3 bucket.
     S3DataEventsRead = "s3-data-events-read" [opt_in] => s3_events::S3Events::READ,
     /// RDS database instances encrypt their storage at rest.
-    RdsEncryption = "rds-encryption" [opt_in] => rds::RdsEncryption,
+    RdsEncryption = "rds-encryption" [opt_in] => rds::ENCRYPTION,
     /// RDS database instances apply minor engine upgrades automatically.
-    RdsAutoMinorUpgrade = "rds-auto-minor-upgrade" [opt_in] => rds::RdsAutoMinorUpgrade,
+    RdsAutoMinorUpgrade = "rds-auto-minor-upgrade" [opt_in] => rds::AUTO_MINOR_UPGRADE,
     /// RDS database instances are not publicly accessible.
-    RdsPublicAccess = "rds-public-access" [opt_in] => rds::RdsPublicAccess,
+    RdsPublicAccess = "rds-public-access" [opt_in] => rds::PUBLIC_ACCESS,
     /// Every VPC has a flow log.
-    VpcFlowLogs = "vpc-flow-logs" [opt_in] => vpc::VpcFlowLogs,
+    VpcFlowLogs = "vpc-flow-logs" [opt_in] => vpc::FLOW_LOGS,
     /// Security groups do not open SSH or RDP to 0.0.0.0/0.
     SgAdminPortsIpv4 = "sg-admin-ports-ipv4" [opt_in] => sg_ports::SgPorts::ADMIN_IPV4,
     /// Security groups do not open SSH or RDP to ::/0.
@@ -429,11 +469,11 @@ catalogue! {
     /// Security groups do not open CIFS (445) to the world.
     SgCifsIngress = "sg-cifs-ingress" [opt_in] => sg_ports::SgPorts::CIFS,
     /// Every VPC's default security group allows no traffic.
-    SgDefaultClosed = "sg-default-closed" [opt_in] => vpc::SgDefaultClosed,
+    SgDefaultClosed = "sg-default-closed" [opt_in] => vpc::DEFAULT_GROUP_CLOSED,
     /// EC2 instances answer instance metadata requests over IMDSv2 only.
-    Ec2Imdsv2 = "ec2-imdsv2" [opt_in] => ec2_access::Ec2Imdsv2,
+    Ec2Imdsv2 = "ec2-imdsv2" [opt_in] => ec2_access::IMDSV2,
     /// EC2 instances have an IAM role (an instance profile).
-    Ec2InstanceRole = "ec2-instance-role" [opt_in] => ec2_access::Ec2InstanceRole,
+    Ec2InstanceRole = "ec2-instance-role" [opt_in] => ec2_access::INSTANCE_ROLE,
     /// New EBS volumes are encrypted by default in every scanned region.
     EbsDefaultEncryption = "ebs-default-encryption" [opt_in] => account::Regional::EBS_DEFAULT_ENCRYPTION,
     /// Security Hub is enabled in every scanned region.

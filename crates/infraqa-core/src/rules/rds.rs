@@ -6,118 +6,86 @@
 //!   route to an internet gateway is not read: a publicly accessible instance fails whatever
 //!   its routes, as the flag alone gives it a public address.
 
-use super::{EvalContext, Rule, Verdict, Violation, not_recorded};
+use super::{Control, Verdict, Violation, not_recorded};
 use crate::finding::{Evidence, RuleId, Severity};
 use crate::model::{RdsDb, Resource, ResourceDetails};
 
-/// The database instance behind `r`, if it is one.
-fn db(r: &Resource) -> Option<&RdsDb> {
-    match &r.details {
-        ResourceDetails::RdsDb(d) => Some(d),
+/// The database instance in `d`, if it is one.
+fn db(d: &ResourceDetails) -> Option<&RdsDb> {
+    match d {
+        ResourceDetails::RdsDb(db) => Some(db),
         _ => None,
     }
 }
 
-/// See the module documentation.
-pub struct RdsEncryption;
+/// The list call that finds database instances.
+const LISTED: &[(&str, &str)] = &[("rds", "DescribeDBInstances")];
 
-impl Rule for RdsEncryption {
-    fn id(&self) -> RuleId {
-        RuleId::RdsEncryption
-    }
-
-    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
-        &[("rds", "DescribeDBInstances")]
-    }
-
-    fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
-        db(r).is_some()
-    }
-
-    fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Verdict {
-        match db(r) {
-            Some(d) if !d.storage_encrypted => Verdict::Fail(Violation::new(
-                Severity::Medium,
-                vec!["storage is not encrypted at rest".to_owned()],
-                format!(
-                    "Encryption cannot be turned on in place: snapshot the instance (aws rds create-db-snapshot --db-instance-identifier {id}), copy the snapshot with --kms-key-id, restore a new instance from the copy and move clients to it",
-                    id = r.id
-                ),
-                vec![Evidence::setting("StorageEncrypted", "false", "true")],
-            )),
-            _ => Verdict::Pass,
+/// CIS 3.2.1.
+pub const ENCRYPTION: Control<RdsDb> = Control {
+    id: RuleId::RdsEncryption,
+    listed_by: LISTED,
+    details: db,
+    judge: |r, d| {
+        if d.storage_encrypted {
+            return Verdict::Pass;
         }
-    }
-}
+        Verdict::Fail(Violation::new(
+            Severity::Medium,
+            vec!["storage is not encrypted at rest".to_owned()],
+            format!(
+                "Encryption cannot be turned on in place: snapshot the instance (aws rds create-db-snapshot --db-instance-identifier {id}), copy the snapshot with --kms-key-id, restore a new instance from the copy and move clients to it",
+                id = r.id
+            ),
+            vec![Evidence::setting("StorageEncrypted", "false", "true")],
+        ))
+    },
+};
 
-/// See the module documentation.
-pub struct RdsAutoMinorUpgrade;
+/// CIS 3.2.2.
+pub const AUTO_MINOR_UPGRADE: Control<RdsDb> = Control {
+    id: RuleId::RdsAutoMinorUpgrade,
+    listed_by: LISTED,
+    details: db,
+    judge: |r, d| match d.auto_minor_version_upgrade {
+        None => not_recorded(r, "rds", "DescribeDBInstances", "AutoMinorVersionUpgrade"),
+        Some(true) => Verdict::Pass,
+        Some(false) => Verdict::Fail(Violation::new(
+            Severity::Low,
+            vec!["minor engine upgrades are not applied automatically".to_owned()],
+            format!(
+                "aws rds modify-db-instance --db-instance-identifier {} --auto-minor-version-upgrade --apply-immediately",
+                r.id
+            ),
+            vec![Evidence::setting(
+                "AutoMinorVersionUpgrade",
+                "false",
+                "true",
+            )],
+        )),
+    },
+};
 
-impl Rule for RdsAutoMinorUpgrade {
-    fn id(&self) -> RuleId {
-        RuleId::RdsAutoMinorUpgrade
-    }
-
-    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
-        &[("rds", "DescribeDBInstances")]
-    }
-
-    fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
-        db(r).is_some()
-    }
-
-    fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Verdict {
-        match db(r).map(|d| d.auto_minor_version_upgrade) {
-            Some(None) => not_recorded(r, "rds", "DescribeDBInstances", "AutoMinorVersionUpgrade"),
-            Some(Some(false)) => Verdict::Fail(Violation::new(
-                Severity::Low,
-                vec!["minor engine upgrades are not applied automatically".to_owned()],
-                format!(
-                    "aws rds modify-db-instance --db-instance-identifier {} --auto-minor-version-upgrade --apply-immediately",
-                    r.id
-                ),
-                vec![Evidence::setting(
-                    "AutoMinorVersionUpgrade",
-                    "false",
-                    "true",
-                )],
-            )),
-            _ => Verdict::Pass,
+/// CIS 3.2.3.
+pub const PUBLIC_ACCESS: Control<RdsDb> = Control {
+    id: RuleId::RdsPublicAccess,
+    listed_by: LISTED,
+    details: db,
+    judge: |r: &Resource, d| {
+        if !d.publicly_accessible {
+            return Verdict::Pass;
         }
-    }
-}
-
-/// See the module documentation.
-pub struct RdsPublicAccess;
-
-impl Rule for RdsPublicAccess {
-    fn id(&self) -> RuleId {
-        RuleId::RdsPublicAccess
-    }
-
-    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
-        &[("rds", "DescribeDBInstances")]
-    }
-
-    fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
-        db(r).is_some()
-    }
-
-    fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Verdict {
-        match db(r) {
-            Some(d) if d.publicly_accessible => Verdict::Fail(Violation::new(
-                Severity::High,
-                vec!["publicly accessible: its endpoint resolves to a public address".to_owned()],
-                format!(
-                    "aws rds modify-db-instance --db-instance-identifier {} --no-publicly-accessible --apply-immediately, and reach it from inside the VPC",
-                    r.id
-                ),
-                vec![Evidence::setting("PubliclyAccessible", "true", "false")],
-            )),
-            _ => Verdict::Pass,
-        }
-    }
-}
+        Verdict::Fail(Violation::new(
+            Severity::High,
+            vec!["publicly accessible: its endpoint resolves to a public address".to_owned()],
+            format!(
+                "aws rds modify-db-instance --db-instance-identifier {} --no-publicly-accessible --apply-immediately, and reach it from inside the VPC",
+                r.id
+            ),
+            vec![Evidence::setting("PubliclyAccessible", "true", "false")],
+        ))
+    },
+};
 
 #[cfg(test)]
 mod tests {
@@ -146,8 +114,8 @@ mod tests {
     #[test]
     fn encryption_fails_only_unencrypted_storage() {
         let p = policy("");
-        assert_eq!(check(&RdsEncryption, &p, &rds(true, true, None)), None);
-        let v = check(&RdsEncryption, &p, &rds(false, false, Some(true))).unwrap();
+        assert_eq!(check(&ENCRYPTION, &p, &rds(true, true, None)), None);
+        let v = check(&ENCRYPTION, &p, &rds(false, false, Some(true))).unwrap();
         assert_eq!(v.severity, Severity::Medium);
         assert_eq!(
             v.evidence,
@@ -158,7 +126,7 @@ mod tests {
     #[test]
     fn minor_upgrades_fail_when_off_and_are_unknown_when_not_recorded() {
         let p = policy("");
-        let rule = RdsAutoMinorUpgrade;
+        let rule = AUTO_MINOR_UPGRADE;
         assert_eq!(check(&rule, &p, &rds(false, false, Some(true))), None);
         assert_eq!(
             check(&rule, &p, &rds(true, false, Some(false)))
@@ -177,8 +145,8 @@ mod tests {
     #[test]
     fn public_access_fails_on_the_flag_alone() {
         let p = policy("");
-        assert_eq!(check(&RdsPublicAccess, &p, &rds(false, false, None)), None);
-        let v = check(&RdsPublicAccess, &p, &rds(true, true, Some(true))).unwrap();
+        assert_eq!(check(&PUBLIC_ACCESS, &p, &rds(false, false, None)), None);
+        let v = check(&PUBLIC_ACCESS, &p, &rds(true, true, Some(true))).unwrap();
         assert_eq!(v.severity, Severity::High);
         assert!(v.remediation.contains("--no-publicly-accessible"));
     }

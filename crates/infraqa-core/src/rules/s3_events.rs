@@ -191,11 +191,7 @@ impl Rule for S3Events {
     }
 
     fn account_scope(&self, cx: &EvalContext<'_>) -> Vec<(String, String)> {
-        let inv = cx.inventory;
-        inv.regions
-            .iter()
-            .map(|region| (region.clone(), account_arn(region, &inv.account_id)))
-            .collect()
+        super::per_region(cx.inventory)
     }
 
     fn check_account(&self, cx: &EvalContext<'_>) -> Vec<(String, String, Verdict)> {

@@ -6,76 +6,62 @@
 //!   (or that could not be read), low when nothing does.
 
 use super::network::attachment;
-use super::{EvalContext, Rule, Verdict, Violation};
+use super::{Control, Verdict, Violation};
 use crate::finding::{Evidence, LoggingControl, RuleId, Severity};
-use crate::model::{Resource, ResourceDetails};
+use crate::model::{ResourceDetails, SecurityGroup, Vpc};
 use crate::observed::Observed;
 
-/// See the module documentation.
-pub struct VpcFlowLogs;
-
-impl Rule for VpcFlowLogs {
-    fn id(&self) -> RuleId {
-        RuleId::VpcFlowLogs
-    }
-
-    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
-        &[("ec2", "DescribeVpcs")]
-    }
-
-    fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
-        matches!(r.details, ResourceDetails::Ec2Vpc(_))
-    }
-
-    fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Verdict {
-        let ResourceDetails::Ec2Vpc(v) = &r.details else {
-            return Verdict::Pass;
-        };
-        match &v.flow_log_ids {
-            Observed::Unread(e) => Verdict::unread(e),
-            Observed::Read(ids) if ids.is_empty() => Verdict::Fail(Violation::new(
-                Severity::Medium,
-                vec![format!(
-                    "no flow log{}",
-                    if v.is_default {
-                        " (the region's default VPC)"
-                    } else {
-                        ""
-                    }
-                )],
-                format!(
-                    "aws ec2 create-flow-logs --resource-type VPC --resource-ids {} --traffic-type REJECT --log-destination-type cloud-watch-logs --log-group-name GROUP --deliver-logs-permission-arn ROLE",
-                    r.id
-                ),
-                vec![Evidence::Logging {
-                    control: LoggingControl::VpcFlowLog,
-                }],
-            )),
-            Observed::Read(_) => Verdict::Pass,
-        }
+/// The VPC in `d`, if it is one.
+fn vpc(d: &ResourceDetails) -> Option<&Vpc> {
+    match d {
+        ResourceDetails::Ec2Vpc(v) => Some(v),
+        _ => None,
     }
 }
 
-/// See the module documentation.
-pub struct SgDefaultClosed;
-
-impl Rule for SgDefaultClosed {
-    fn id(&self) -> RuleId {
-        RuleId::SgDefaultClosed
+/// The default security group in `d`, if it is one.
+fn default_group(d: &ResourceDetails) -> Option<&SecurityGroup> {
+    match d {
+        ResourceDetails::Ec2SecurityGroup(g) if g.is_default() => Some(g),
+        _ => None,
     }
+}
 
-    fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
-        &[("ec2", "DescribeSecurityGroups")]
-    }
+/// CIS 4.7.
+pub const FLOW_LOGS: Control<Vpc> = Control {
+    id: RuleId::VpcFlowLogs,
+    listed_by: &[("ec2", "DescribeVpcs")],
+    details: vpc,
+    judge: |r, v| match &v.flow_log_ids {
+        Observed::Unread(e) => Verdict::unread(e),
+        Observed::Read(ids) if !ids.is_empty() => Verdict::Pass,
+        Observed::Read(_) => Verdict::Fail(Violation::new(
+            Severity::Medium,
+            vec![format!(
+                "no flow log{}",
+                if v.is_default {
+                    " (the region's default VPC)"
+                } else {
+                    ""
+                }
+            )],
+            format!(
+                "aws ec2 create-flow-logs --resource-type VPC --resource-ids {} --traffic-type REJECT --log-destination-type cloud-watch-logs --log-group-name GROUP --deliver-logs-permission-arn ROLE",
+                r.id
+            ),
+            vec![Evidence::Logging {
+                control: LoggingControl::VpcFlowLog,
+            }],
+        )),
+    },
+};
 
-    fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
-        matches!(&r.details, ResourceDetails::Ec2SecurityGroup(g) if g.is_default())
-    }
-
-    fn check(&self, _cx: &EvalContext<'_>, r: &Resource) -> Verdict {
-        let ResourceDetails::Ec2SecurityGroup(g) = &r.details else {
-            return Verdict::Pass;
-        };
+/// CIS 6.5.
+pub const DEFAULT_GROUP_CLOSED: Control<SecurityGroup> = Control {
+    id: RuleId::SgDefaultClosed,
+    listed_by: &[("ec2", "DescribeSecurityGroups")],
+    details: default_group,
+    judge: |r, g| {
         let (inbound, outbound) = (g.ingress.len(), g.egress.len());
         if inbound == 0 && outbound == 0 {
             return Verdict::Pass;
@@ -98,8 +84,8 @@ impl Rule for SgDefaultClosed {
                 Evidence::setting("IpPermissionsEgress", outbound.to_string(), "0"),
             ],
         ))
-    }
-}
+    },
+};
 
 #[cfg(test)]
 mod tests {
@@ -126,17 +112,17 @@ mod tests {
         let p = policy("");
         assert_eq!(
             check(
-                &VpcFlowLogs,
+                &FLOW_LOGS,
                 &p,
                 &vpc(Observed::Read(vec!["fl-1".into()]), false)
             ),
             None
         );
-        let v = check(&VpcFlowLogs, &p, &vpc(Observed::Read(vec![]), true)).unwrap();
+        let v = check(&FLOW_LOGS, &p, &vpc(Observed::Read(vec![]), true)).unwrap();
         assert_eq!(v.reasons, ["no flow log (the region's default VPC)"]);
         assert_eq!(
             unread_operations(
-                &VpcFlowLogs,
+                &FLOW_LOGS,
                 &p,
                 &vpc(Observed::failed(denied("ec2", "DescribeFlowLogs")), false)
             ),
@@ -175,21 +161,30 @@ mod tests {
     fn default_groups_must_allow_nothing_either_way() {
         let p = policy("");
         assert_eq!(
-            check(&SgDefaultClosed, &p, &group("default", 0, 0, &["eni-1"])),
+            check(
+                &DEFAULT_GROUP_CLOSED,
+                &p,
+                &group("default", 0, 0, &["eni-1"])
+            ),
             None
         );
         assert_eq!(
-            check(&SgDefaultClosed, &p, &group("web", 3, 1, &[])),
+            check(&DEFAULT_GROUP_CLOSED, &p, &group("web", 3, 1, &[])),
             None,
             "other groups are not the control's"
         );
-        let egress_only = check(&SgDefaultClosed, &p, &group("default", 0, 1, &[])).unwrap();
+        let egress_only = check(&DEFAULT_GROUP_CLOSED, &p, &group("default", 0, 1, &[])).unwrap();
         assert_eq!(egress_only.severity, Severity::Low);
         assert_eq!(
             egress_only.reasons[0],
             "the default security group allows traffic: 0 inbound and 1 outbound permission(s)"
         );
-        let used = check(&SgDefaultClosed, &p, &group("default", 1, 1, &["eni-1"])).unwrap();
+        let used = check(
+            &DEFAULT_GROUP_CLOSED,
+            &p,
+            &group("default", 1, 1, &["eni-1"]),
+        )
+        .unwrap();
         assert_eq!(used.severity, Severity::Medium);
     }
 }
