@@ -3,6 +3,7 @@
 
 use crate::seed::{
     APPROVED_BY_ID_AMI, PRIMARY_REGION, SECONDARY_REGION, block_all_public_access, create_bucket,
+    tcp,
 };
 use crate::{KitError, Step};
 use aws_sdk_cloudtrail::types as ctt;
@@ -49,25 +50,6 @@ const RDS_RULES: [RuleId; 3] = [
     RuleId::RdsPublicAccess,
 ];
 const TRAIL_RULES: [RuleId; 2] = [RuleId::CloudtrailLogValidation, RuleId::CloudtrailKms];
-
-/// A TCP permission from `v4` and `v6` ranges.
-fn tcp(port: i32, v4: &[&str], v6: &[&str]) -> ec2t::IpPermission {
-    ec2t::IpPermission::builder()
-        .ip_protocol("tcp")
-        .from_port(port)
-        .to_port(port)
-        .set_ip_ranges(Some(
-            v4.iter()
-                .map(|c| ec2t::IpRange::builder().cidr_ip(*c).build())
-                .collect(),
-        ))
-        .set_ipv6_ranges(Some(
-            v6.iter()
-                .map(|c| ec2t::Ipv6Range::builder().cidr_ipv6(*c).build())
-                .collect(),
-        ))
-        .build()
-}
 
 /// Seeds the CIS estate into the account `clients` act in.
 pub async fn seed_cis_estate(clients: &AwsClients) -> Result<CisEstate, KitError> {
@@ -356,26 +338,26 @@ async fn network(
     let groups: [(&str, Vec<ec2t::IpPermission>, Option<RuleId>); 4] = [
         (
             "cis-ssh-world",
-            vec![tcp(22, &world4, &[])],
+            vec![tcp(22, 22, &world4, &[])],
             Some(RuleId::SgAdminPortsIpv4),
         ),
         (
             "cis-rdp-world6",
-            vec![tcp(3389, &[], &world6)],
+            vec![tcp(3389, 3389, &[], &world6)],
             Some(RuleId::SgAdminPortsIpv6),
         ),
         (
             "cis-cifs-world",
-            vec![tcp(445, &world4, &world6)],
+            vec![tcp(445, 445, &world4, &world6)],
             Some(RuleId::SgCifsIngress),
         ),
         (
             "cis-admin-known",
             vec![
-                tcp(22, &["10.0.0.0/8"], &[]),
-                tcp(3389, &[], &["2001:db8::/32"]),
-                tcp(445, &["10.0.0.0/8"], &[]),
-                tcp(443, &world4, &world6),
+                tcp(22, 22, &["10.0.0.0/8"], &[]),
+                tcp(3389, 3389, &[], &["2001:db8::/32"]),
+                tcp(445, 445, &["10.0.0.0/8"], &[]),
+                tcp(443, 443, &world4, &world6),
             ],
             None,
         ),

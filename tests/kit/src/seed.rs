@@ -1646,7 +1646,8 @@ fn tag_spec(kind: ec2t::ResourceType, tags: &BTreeMap<String, String>) -> ec2t::
         .build()
 }
 
-fn tcp(from: i32, to: i32, v4: &[&str], v6: &[&str]) -> ec2t::IpPermission {
+/// A TCP permission of ports `from..=to` from `v4` and `v6` ranges.
+pub(crate) fn tcp(from: i32, to: i32, v4: &[&str], v6: &[&str]) -> ec2t::IpPermission {
     ec2t::IpPermission::builder()
         .ip_protocol("tcp")
         .from_port(from)
