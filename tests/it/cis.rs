@@ -144,7 +144,7 @@ async fn cis_controls_report_exactly_the_planted_failures() {
         .chain(&estate.account_passing)
         .map(|(r, _)| *r)
         .collect();
-    assert_eq!(account_rules.len(), 8, "every account control is planted");
+    assert_eq!(account_rules.len(), 9, "every account control is planted");
 
     // The controls on users, each user judged from the credential report.
     let got: BTreeSet<(RuleId, String)> = findings
@@ -187,6 +187,7 @@ async fn cis_controls_report_exactly_the_planted_failures() {
         ("4.8", RuleId::S3DataEventsWrite),
         ("3.1.1", RuleId::S3SecureTransport),
         ("2.10", RuleId::IamUserMfa),
+        ("2.15", RuleId::IamSupportRole),
     ] {
         assert_eq!(
             requirement(&cis, id),
@@ -198,7 +199,7 @@ async fn cis_controls_report_exactly_the_planted_failures() {
     assert_eq!(requirement(&cis, "2.4"), (Status::Pass, 0));
     assert_eq!(requirement(&cis, "2.1.1").0, Status::Manual);
     assert_eq!(cis.counts[&Status::Manual], 36);
-    assert_eq!(cis.counts[&Status::Fail], 20);
+    assert_eq!(cis.counts[&Status::Fail], 21);
     assert_eq!(requirement(&cis, "2.11"), (Status::Pass, 0));
     assert_eq!(requirement(&cis, "2.12"), (Status::Pass, 0));
     assert_eq!(requirement(&cis, "4.9"), (Status::Pass, 0));
@@ -212,6 +213,18 @@ async fn cis_controls_report_exactly_the_planted_failures() {
         .update_account_password_policy()
         .minimum_password_length(14)
         .password_reuse_prevention(24)
+        .send()
+        .await
+        .unwrap();
+    // A support role: 2.15 passes too.
+    account
+        .clients()
+        .await
+        .iam()
+        .unwrap()
+        .attach_role_policy()
+        .role_name("cis-instance-role")
+        .policy_arn(infraqa_core::settings::SUPPORT_ACCESS_POLICY)
         .send()
         .await
         .unwrap();
@@ -244,4 +257,5 @@ async fn cis_controls_report_exactly_the_planted_failures() {
     assert_eq!(requirement(&cis, "6.3"), (Status::Fail, 1));
     assert_eq!(requirement(&cis, "2.8"), (Status::Pass, 0));
     assert_eq!(requirement(&cis, "2.9"), (Status::Pass, 0));
+    assert_eq!(requirement(&cis, "2.15"), (Status::Pass, 0));
 }

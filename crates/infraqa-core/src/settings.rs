@@ -30,6 +30,8 @@ pub enum Setting {
     BucketPolicy,
     /// `iam:GenerateCredentialReport` and `iam:GetCredentialReport`, once.
     CredentialReport,
+    /// `iam:ListEntitiesForPolicy` of `AWSSupportAccess`, once.
+    SupportAccess,
 }
 
 /// Where a [`Setting`] is read.
@@ -50,7 +52,10 @@ impl Setting {
     pub fn reach(self) -> Reach {
         match self {
             Self::EbsEncryptionByDefault | Self::SecurityHub => Reach::Region,
-            Self::PasswordPolicy | Self::AccountSummary | Self::CredentialReport => Reach::Account,
+            Self::PasswordPolicy
+            | Self::AccountSummary
+            | Self::CredentialReport
+            | Self::SupportAccess => Reach::Account,
             Self::TrailEventSelectors => Reach::Trail,
             Self::BucketPolicy => Reach::Bucket,
         }
@@ -66,6 +71,7 @@ impl Setting {
             Self::TrailEventSelectors => ("cloudtrail", "GetEventSelectors"),
             Self::BucketPolicy => ("s3", "GetBucketPolicy"),
             Self::CredentialReport => ("iam", "GetCredentialReport"),
+            Self::SupportAccess => ("iam", "ListEntitiesForPolicy"),
         }
     }
 }
@@ -103,6 +109,7 @@ impl AccountSettings {
             g.password_policy = g.password_policy.take().or(theirs.password_policy);
             g.account_summary = g.account_summary.take().or(theirs.account_summary);
             g.credential_report = g.credential_report.take().or(theirs.credential_report);
+            g.support_roles = g.support_roles.take().or(theirs.support_roles);
         }
     }
 }
@@ -131,7 +138,13 @@ pub struct GlobalSettings {
     /// out: `account_summary` says what the rules need of it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential_report: Option<Observed<Vec<UserCredentials>>>,
+    /// The roles `AWSSupportAccess` is attached to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_roles: Option<Observed<Vec<String>>>,
 }
+
+/// The AWS-managed policy that lets its holder manage AWS Support cases.
+pub const SUPPORT_ACCESS_POLICY: &str = "arn:aws:iam::aws:policy/AWSSupportAccess";
 
 /// The `resource_type` of findings about an IAM user (known from the credential report).
 pub const IAM_USER: &str = "iam:user";

@@ -9,8 +9,8 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use infraqa_core::model::GLOBAL_REGION;
 use infraqa_core::observed::Observed;
 use infraqa_core::settings::{
-    AccountSummary, GlobalSettings, PasswordPolicy, RegionSettings, Setting, UserCredentials,
-    parse_credential_report,
+    AccountSummary, GlobalSettings, PasswordPolicy, RegionSettings, SUPPORT_ACCESS_POLICY, Setting,
+    UserCredentials, parse_credential_report,
 };
 use std::collections::BTreeSet;
 
@@ -72,6 +72,8 @@ pub async fn global(ctx: &Ctx<'_>, needed: &BTreeSet<Setting>) -> Sink {
                     .then(|| Observed::failed(failed.clone())),
                 credential_report: asked(Setting::CredentialReport)
                     .then(|| Observed::failed(failed.clone())),
+                support_roles: asked(Setting::SupportAccess)
+                    .then(|| Observed::failed(failed.clone())),
             });
             sink
         }
@@ -115,6 +117,24 @@ pub async fn global_from(iam: &aws_sdk_iam::Client, needed: &BTreeSet<Setting>) 
     }
     if needed.contains(&Setting::CredentialReport) {
         read.credential_report = Some(credential_report(iam, &mut sink).await);
+    }
+    if needed.contains(&Setting::SupportAccess) {
+        let stream = iam
+            .list_entities_for_policy()
+            .policy_arn(SUPPORT_ACCESS_POLICY)
+            .into_paginator()
+            .send();
+        let mut part = Sink::default();
+        let pages = part
+            .pages(GLOBAL_REGION, "iam", "ListEntitiesForPolicy", stream)
+            .await;
+        let roles: Vec<String> = pages
+            .iter()
+            .flat_map(|p| p.policy_roles())
+            .filter_map(|r| r.role_name().map(str::to_owned))
+            .collect();
+        read.support_roles = Some(part.observed(roles));
+        sink.absorb(part);
     }
     sink.settings.global = Some(read);
     sink

@@ -10,7 +10,9 @@
 //!   - `iam-password-length` (2.8): a password policy with `MinimumPasswordLength` of 14 or
 //!     more (no policy fails);
 //!   - `iam-password-reuse` (2.9): a password policy with `PasswordReusePrevention` of 24
-//!     (no policy, or no reuse prevention, fails).
+//!     (no policy, or no reuse prevention, fails);
+//!   - `iam-support-role` (2.15): `AWSSupportAccess` is attached to a role
+//!     (`ListEntitiesForPolicy`; attached to users or groups only does not count).
 //!
 //! A setting that could not be read makes its unit not evaluated, with the failed call; one the
 //! inventory does not hold (its scan ran no rule that needed it) too, as `NotRecorded`.
@@ -227,6 +229,19 @@ fn reuse(g: &GlobalSettings) -> Option<Verdict> {
     })
 }
 
+fn support_role(g: &GlobalSettings) -> Option<Verdict> {
+    Some(match g.support_roles.as_ref()? {
+        Observed::Unread(e) => Verdict::unread(e),
+        Observed::Read(roles) if !roles.is_empty() => Verdict::Pass,
+        Observed::Read(_) => Verdict::Fail(Violation::new(
+            Severity::Low,
+            vec!["no role holds AWSSupportAccess: nobody can open a support case during an incident without the root user".to_owned()],
+            "aws iam create-role --role-name support --assume-role-policy-document TRUST (the people who handle incidents) && aws iam attach-role-policy --role-name support --policy-arn arn:aws:iam::aws:policy/AWSSupportAccess",
+            vec![Evidence::setting("AWSSupportAccess", "attached to no role", "attached to a role")],
+        )),
+    })
+}
+
 impl Global {
     /// CIS 2.4.
     pub const ROOT_ACCESS_KEYS: Self = Self {
@@ -252,6 +267,12 @@ impl Global {
         setting: Setting::PasswordPolicy,
         judge: reuse,
     };
+    /// CIS 2.15.
+    pub const SUPPORT_ROLE: Self = Self {
+        id: RuleId::IamSupportRole,
+        setting: Setting::SupportAccess,
+        judge: support_role,
+    };
 
     /// The one unit: the account, in `global`, when the inventory read IAM.
     fn unit(inv: &crate::Inventory) -> Option<(String, String)> {
@@ -274,6 +295,7 @@ impl Rule for Global {
     fn needs(&self) -> &'static [Setting] {
         match self.setting {
             Setting::AccountSummary => &[Setting::AccountSummary],
+            Setting::SupportAccess => &[Setting::SupportAccess],
             _ => &[Setting::PasswordPolicy],
         }
     }
@@ -384,6 +406,7 @@ mod tests {
             password_policy: password,
             account_summary: summary,
             credential_report: None,
+            support_roles: None,
         });
         inv
     }
@@ -481,5 +504,37 @@ mod tests {
             [("global".to_owned(), "not evaluated: NotRecorded".to_owned())],
             "a scan of IAM that did not read the summary decides nothing"
         );
+    }
+
+    #[test]
+    fn a_support_role_is_a_role_holding_support_access() {
+        let with = |roles: Option<Observed<Vec<String>>>| {
+            let mut inv = global(None, None);
+            if let Some(g) = inv.settings.global.as_mut() {
+                g.support_roles = roles;
+            }
+            inv
+        };
+        let kinds = |inv| -> Vec<String> {
+            verdicts(&Global::SUPPORT_ROLE, &inv)
+                .into_iter()
+                .map(|(_, k)| k)
+                .collect()
+        };
+        assert!(kinds(with(Some(Observed::Read(vec!["support".into()])))).is_empty());
+        assert_eq!(
+            kinds(with(Some(Observed::Read(vec![])))),
+            [
+                "fail: no role holds AWSSupportAccess: nobody can open a support case during an incident without the root user"
+            ]
+        );
+        assert_eq!(
+            kinds(with(Some(Observed::failed(denied(
+                "iam",
+                "ListEntitiesForPolicy"
+            ))))),
+            ["not evaluated: AccessDenied"]
+        );
+        assert_eq!(kinds(with(None)), ["not evaluated: NotRecorded"]);
     }
 }

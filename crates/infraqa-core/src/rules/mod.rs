@@ -486,6 +486,8 @@ catalogue! {
     IamPasswordLength = "iam-password-length" [opt_in] => account::Global::PASSWORD_LENGTH,
     /// The password policy forbids reusing the last 24 passwords.
     IamPasswordReuse = "iam-password-reuse" [opt_in] => account::Global::PASSWORD_REUSE,
+    /// A role holds AWSSupportAccess, to handle incidents with AWS Support.
+    IamSupportRole = "iam-support-role" [opt_in] => account::Global::SUPPORT_ROLE,
     /// IAM users with a console password have an MFA device.
     IamUserMfa = "iam-user-mfa" [opt_in] => iam_users::Users::MFA,
     /// IAM users' passwords and access keys unused for 45 days are disabled.
