@@ -156,6 +156,13 @@ async fn cis_controls_report_exactly_the_planted_failures() {
     assert_eq!(got, want, "exactly the planted user failures");
     assert!(estate.user_passing.iter().all(|p| !got.contains(p)));
 
+    let certificates: Vec<&str> = findings
+        .iter()
+        .filter(|f| f.rule_id == RuleId::IamExpiredCertificates)
+        .map(|f| f.resource_arn.as_str())
+        .collect();
+    assert_eq!(certificates, estate.certificate_failing);
+
     // The framework section: each control's requirement fails with its planted count.
     let planted: BTreeMap<RuleId, usize> = estate
         .failing
@@ -199,7 +206,8 @@ async fn cis_controls_report_exactly_the_planted_failures() {
     assert_eq!(requirement(&cis, "2.4"), (Status::Pass, 0));
     assert_eq!(requirement(&cis, "2.1.1").0, Status::Manual);
     assert_eq!(cis.counts[&Status::Manual], 36);
-    assert_eq!(cis.counts[&Status::Fail], 21);
+    assert_eq!(cis.counts[&Status::Fail], 22);
+    assert_eq!(requirement(&cis, "2.17"), (Status::Fail, 1));
     assert_eq!(requirement(&cis, "2.11"), (Status::Pass, 0));
     assert_eq!(requirement(&cis, "2.12"), (Status::Pass, 0));
     assert_eq!(requirement(&cis, "4.9"), (Status::Pass, 0));

@@ -32,6 +32,8 @@ pub enum Setting {
     CredentialReport,
     /// `iam:ListEntitiesForPolicy` of `AWSSupportAccess`, once.
     SupportAccess,
+    /// `iam:ListServerCertificates`, once.
+    ServerCertificates,
 }
 
 /// Where a [`Setting`] is read.
@@ -55,7 +57,8 @@ impl Setting {
             Self::PasswordPolicy
             | Self::AccountSummary
             | Self::CredentialReport
-            | Self::SupportAccess => Reach::Account,
+            | Self::SupportAccess
+            | Self::ServerCertificates => Reach::Account,
             Self::TrailEventSelectors => Reach::Trail,
             Self::BucketPolicy => Reach::Bucket,
         }
@@ -72,6 +75,7 @@ impl Setting {
             Self::BucketPolicy => ("s3", "GetBucketPolicy"),
             Self::CredentialReport => ("iam", "GetCredentialReport"),
             Self::SupportAccess => ("iam", "ListEntitiesForPolicy"),
+            Self::ServerCertificates => ("iam", "ListServerCertificates"),
         }
     }
 }
@@ -85,7 +89,7 @@ pub struct AccountSettings {
     /// Account-wide: present when the scan read the account's global services and a rule
     /// needed one of these.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub global: Option<GlobalSettings>,
+    pub global: Option<Box<GlobalSettings>>,
 }
 
 impl AccountSettings {
@@ -105,11 +109,12 @@ impl AccountSettings {
             into.security_hub = into.security_hub.take().or(s.security_hub);
         }
         if let Some(theirs) = other.global {
-            let g = self.global.get_or_insert_with(GlobalSettings::default);
+            let g = self.global.get_or_insert_with(Box::default);
             g.password_policy = g.password_policy.take().or(theirs.password_policy);
             g.account_summary = g.account_summary.take().or(theirs.account_summary);
             g.credential_report = g.credential_report.take().or(theirs.credential_report);
             g.support_roles = g.support_roles.take().or(theirs.support_roles);
+            g.server_certificates = g.server_certificates.take().or(theirs.server_certificates);
         }
     }
 }
@@ -141,6 +146,21 @@ pub struct GlobalSettings {
     /// The roles `AWSSupportAccess` is attached to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support_roles: Option<Observed<Vec<String>>>,
+    /// The server certificates stored in IAM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_certificates: Option<Observed<Vec<ServerCertificate>>>,
+}
+
+/// A server certificate stored in IAM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerCertificate {
+    /// Its name.
+    pub name: String,
+    /// Its ARN.
+    pub arn: String,
+    /// When it expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<DateTime<Utc>>,
 }
 
 /// The AWS-managed policy that lets its holder manage AWS Support cases.
@@ -322,13 +342,13 @@ mod tests {
             .entry("eu-west-1".into())
             .or_default()
             .security_hub = Some(Observed::Read(true));
-        b.global = Some(GlobalSettings {
+        b.global = Some(Box::new(GlobalSettings {
             account_summary: Some(Observed::Read(AccountSummary {
                 root_access_keys: 1,
                 root_mfa: false,
             })),
             ..GlobalSettings::default()
-        });
+        }));
         a.regions
             .entry("us-east-1".into())
             .or_default()

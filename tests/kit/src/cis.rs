@@ -30,6 +30,8 @@ pub struct CisEstate {
     pub user_failing: Vec<(RuleId, String)>,
     /// (rule, user ARN) pairs that must pass.
     pub user_passing: Vec<(RuleId, String)>,
+    /// The server certificates that must fail 2.17.
+    pub certificate_failing: Vec<String>,
 }
 
 impl CisEstate {
@@ -469,6 +471,19 @@ async fn users(clients: &AwsClients, estate: &mut CisEstate) -> Result<(), KitEr
         .send()
         .await
         .step("giving cis-keys an access key")?;
+    // The emulator gives every certificate an expiration in 2012: the failing side only (the
+    // other is a unit test).
+    iam.upload_server_certificate()
+        .server_certificate_name("cis-old-certificate")
+        .certificate_body("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----")
+        .private_key("-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----")
+        .send()
+        .await
+        .step("uploading a server certificate")?;
+    estate.certificate_failing.push(format!(
+        "arn:aws:iam::{}:server-certificate/cis-old-certificate",
+        estate.account_id
+    ));
     let arn = |name: &str| format!("arn:aws:iam::{}:user/{name}", estate.account_id);
     let fresh = [RuleId::IamUnusedCredentials, RuleId::IamAccessKeyRotation];
     estate

@@ -149,6 +149,7 @@ fn minimum_calls(inv: &Inventory) -> BTreeMap<&'static str, u64> {
             // Generate (once, when AWS has one ready) and read.
             + 2 * u64::from(g.credential_report.is_some())
             + u64::from(g.support_roles.is_some())
+            + u64::from(g.server_certificates.is_some())
     });
     let per_resource: u64 = inv
         .resources

@@ -9,8 +9,8 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use infraqa_core::model::GLOBAL_REGION;
 use infraqa_core::observed::Observed;
 use infraqa_core::settings::{
-    AccountSummary, GlobalSettings, PasswordPolicy, RegionSettings, SUPPORT_ACCESS_POLICY, Setting,
-    UserCredentials, parse_credential_report,
+    AccountSummary, GlobalSettings, PasswordPolicy, RegionSettings, SUPPORT_ACCESS_POLICY,
+    ServerCertificate, Setting, UserCredentials, parse_credential_report,
 };
 use std::collections::BTreeSet;
 
@@ -65,7 +65,7 @@ pub async fn global(ctx: &Ctx<'_>, needed: &BTreeSet<Setting>) -> Sink {
             let mut sink = Sink::default();
             let failed = sink.error(GLOBAL_REGION, &e);
             let asked = |s| needed.contains(&s);
-            sink.settings.global = Some(GlobalSettings {
+            sink.settings.global = Some(Box::new(GlobalSettings {
                 password_policy: asked(Setting::PasswordPolicy)
                     .then(|| Observed::failed(failed.clone())),
                 account_summary: asked(Setting::AccountSummary)
@@ -74,7 +74,9 @@ pub async fn global(ctx: &Ctx<'_>, needed: &BTreeSet<Setting>) -> Sink {
                     .then(|| Observed::failed(failed.clone())),
                 support_roles: asked(Setting::SupportAccess)
                     .then(|| Observed::failed(failed.clone())),
-            });
+                server_certificates: asked(Setting::ServerCertificates)
+                    .then(|| Observed::failed(failed.clone())),
+            }));
             sink
         }
     }
@@ -136,7 +138,25 @@ pub async fn global_from(iam: &aws_sdk_iam::Client, needed: &BTreeSet<Setting>) 
         read.support_roles = Some(part.observed(roles));
         sink.absorb(part);
     }
-    sink.settings.global = Some(read);
+    if needed.contains(&Setting::ServerCertificates) {
+        let stream = iam.list_server_certificates().into_paginator().send();
+        let mut part = Sink::default();
+        let pages = part
+            .pages(GLOBAL_REGION, "iam", "ListServerCertificates", stream)
+            .await;
+        let certificates: Vec<ServerCertificate> = pages
+            .iter()
+            .flat_map(|p| p.server_certificate_metadata_list())
+            .map(|m| ServerCertificate {
+                name: m.server_certificate_name().to_owned(),
+                arn: m.arn().to_owned(),
+                expiration: m.expiration().and_then(super::to_utc),
+            })
+            .collect();
+        read.server_certificates = Some(part.observed(certificates));
+        sink.absorb(part);
+    }
+    sink.settings.global = Some(Box::new(read));
     sink
 }
 

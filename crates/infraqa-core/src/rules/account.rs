@@ -317,7 +317,7 @@ impl Rule for Global {
             return Vec::new();
         };
         let (service, operation) = self.setting.call();
-        let global = cx.inventory.settings.global.as_ref();
+        let global = cx.inventory.settings.global.as_deref();
         let verdict = match global.and_then(self.judge) {
             None => not_recorded_in(&region, "account settings", service, operation),
             Some(Verdict::Pass) => return Vec::new(),
@@ -402,12 +402,13 @@ mod tests {
         password: Option<Observed<Option<PasswordPolicy>>>,
     ) -> crate::Inventory {
         let mut inv = inventory(vec![]);
-        inv.settings.global = Some(GlobalSettings {
+        inv.settings.global = Some(Box::new(GlobalSettings {
             password_policy: password,
             account_summary: summary,
             credential_report: None,
             support_roles: None,
-        });
+            server_certificates: None,
+        }));
         inv
     }
 

@@ -7,14 +7,18 @@
 //!   the password's last change, else the user's creation; the key's last rotation);
 //! - `iam-access-key-rotation` (2.12): no active access key is more than 90 days old.
 //!
-//! A report that could not be read, or that the inventory does not hold, leaves the account's
-//! users not evaluated (one unit: the account, as the users are not known).
+//! - `iam-expired-certificates` (2.17): no server certificate stored in IAM has expired
+//!   (`ListServerCertificates`; the finding's resource is the certificate,
+//!   `iam:server-certificate`).
+//!
+//! A list that could not be read, or that the inventory does not hold, leaves the account's
+//! users (or certificates) not evaluated: one unit, the account, as who they are is not known.
 
 use super::{EvalContext, Rule, Verdict, Violation, account_arn, not_recorded_in};
 use crate::finding::{Evidence, RuleId, Severity};
 use crate::model::{GLOBAL_REGION, Resource};
 use crate::observed::Observed;
-use crate::settings::{IAM_USER, Setting, UserCredentials};
+use crate::settings::{GlobalSettings, IAM_USER, ServerCertificate, Setting, UserCredentials};
 use chrono::{DateTime, Utc};
 
 /// Days a credential may go unused (2.11).
@@ -25,11 +29,22 @@ const ROTATION_DAYS: i64 = 90;
 /// An account-level verdict: (region, ARN, verdict).
 type Unit = (String, String, Verdict);
 
-/// A rule judging each user of the credential report.
-pub struct Users {
+/// A rule judging each item of a list the account's global settings hold (the users of the
+/// credential report, the server certificates).
+pub struct Listed<T: 'static> {
     id: RuleId,
-    judge: fn(&UserCredentials, DateTime<Utc>) -> Option<Violation>,
+    setting: Setting,
+    unit_type: &'static str,
+    /// The list, when the inventory holds it.
+    list: fn(&GlobalSettings) -> Option<&Observed<Vec<T>>>,
+    /// An item's ARN.
+    arn: fn(&T) -> &str,
+    /// The verdict on one item.
+    judge: fn(&T, DateTime<Utc>) -> Option<Violation>,
 }
+
+/// A rule on each user of the credential report.
+pub type Users = Listed<UserCredentials>;
 
 /// Whole days from `t` to `now`.
 fn days(t: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
@@ -130,26 +145,75 @@ fn rotation(u: &UserCredentials, now: DateTime<Utc>) -> Option<Violation> {
     })
 }
 
+fn expired(c: &ServerCertificate, now: DateTime<Utc>) -> Option<Violation> {
+    let at = c.expiration.filter(|at| *at < now)?;
+    Some(Violation::new(
+        Severity::Medium,
+        vec![format!("expired on {}", at.format("%Y-%m-%d"))],
+        format!(
+            "aws iam delete-server-certificate --server-certificate-name {} (after checking no load balancer still uses it)",
+            c.name
+        ),
+        vec![Evidence::setting(
+            "Expiration",
+            at.format("%Y-%m-%d").to_string(),
+            "in the future",
+        )],
+    ))
+}
+
+fn users(g: &GlobalSettings) -> Option<&Observed<Vec<UserCredentials>>> {
+    g.credential_report.as_ref()
+}
+
+fn user_arn(u: &UserCredentials) -> &str {
+    &u.arn
+}
+
 impl Users {
     /// CIS 2.10.
     pub const MFA: Self = Self {
         id: RuleId::IamUserMfa,
+        setting: Setting::CredentialReport,
+        unit_type: IAM_USER,
+        list: users,
+        arn: user_arn,
         judge: mfa,
     };
     /// CIS 2.11.
     pub const UNUSED: Self = Self {
         id: RuleId::IamUnusedCredentials,
+        setting: Setting::CredentialReport,
+        unit_type: IAM_USER,
+        list: users,
+        arn: user_arn,
         judge: unused,
     };
     /// CIS 2.12.
     pub const ROTATION: Self = Self {
         id: RuleId::IamAccessKeyRotation,
+        setting: Setting::CredentialReport,
+        unit_type: IAM_USER,
+        list: users,
+        arn: user_arn,
         judge: rotation,
     };
+}
 
-    /// The users of the inventory's credential report, or why they are not known; `None` when
-    /// the inventory did not read the account's global services (a shard of one region).
-    fn users<'a>(cx: &EvalContext<'a>) -> Option<Result<&'a [UserCredentials], Unit>> {
+/// CIS 2.17.
+pub const EXPIRED_CERTIFICATES: Listed<ServerCertificate> = Listed {
+    id: RuleId::IamExpiredCertificates,
+    setting: Setting::ServerCertificates,
+    unit_type: "iam:server-certificate",
+    list: |g| g.server_certificates.as_ref(),
+    arn: |c| &c.arn,
+    judge: expired,
+};
+
+impl<T: 'static> Listed<T> {
+    /// The items of the list, or why they are not known; `None` when the inventory did not
+    /// read the account's global services (a shard of one region).
+    fn items<'a>(&self, cx: &EvalContext<'a>) -> Option<Result<&'a [T], Unit>> {
         let inv = cx.inventory;
         if !inv.covers_global() {
             return None;
@@ -158,41 +222,37 @@ impl Users {
             let partition_of = inv.regions.first().map_or(GLOBAL_REGION, String::as_str);
             account_arn(partition_of, &inv.account_id)
         };
-        let report = inv
-            .settings
-            .global
-            .as_ref()
-            .and_then(|g| g.credential_report.as_ref());
-        Some(match report {
-            Some(Observed::Read(users)) => Ok(users),
-            Some(Observed::Unread(e)) => {
-                Err((GLOBAL_REGION.to_owned(), account(), Verdict::unread(e)))
-            }
-            None => Err((
-                GLOBAL_REGION.to_owned(),
-                account(),
-                not_recorded_in(
-                    GLOBAL_REGION,
-                    "credential report",
-                    "iam",
-                    "GetCredentialReport",
-                ),
-            )),
-        })
+        let (service, operation) = self.setting.call();
+        Some(
+            match inv.settings.global.as_ref().and_then(|g| (self.list)(g)) {
+                Some(Observed::Read(items)) => Ok(items),
+                Some(Observed::Unread(e)) => {
+                    Err((GLOBAL_REGION.to_owned(), account(), Verdict::unread(e)))
+                }
+                None => Err((
+                    GLOBAL_REGION.to_owned(),
+                    account(),
+                    not_recorded_in(GLOBAL_REGION, self.unit_type, service, operation),
+                )),
+            },
+        )
     }
 }
 
-impl Rule for Users {
+impl<T: 'static> Rule for Listed<T> {
     fn id(&self) -> RuleId {
         self.id
     }
 
     fn needs(&self) -> &'static [Setting] {
-        &[Setting::CredentialReport]
+        match self.setting {
+            Setting::ServerCertificates => &[Setting::ServerCertificates],
+            _ => &[Setting::CredentialReport],
+        }
     }
 
     fn unit_type(&self) -> &'static str {
-        IAM_USER
+        self.unit_type
     }
 
     fn applies(&self, _cx: &EvalContext<'_>, _r: &Resource) -> bool {
@@ -204,24 +264,29 @@ impl Rule for Users {
     }
 
     fn account_scope(&self, cx: &EvalContext<'_>) -> Vec<(String, String)> {
-        match Self::users(cx) {
+        match self.items(cx) {
             None => Vec::new(),
-            Some(Ok(users)) => users
+            Some(Ok(items)) => items
                 .iter()
-                .map(|u| (GLOBAL_REGION.to_owned(), u.arn.clone()))
+                .map(|i| (GLOBAL_REGION.to_owned(), (self.arn)(i).to_owned()))
                 .collect(),
             Some(Err((region, arn, _))) => vec![(region, arn)],
         }
     }
 
     fn check_account(&self, cx: &EvalContext<'_>) -> Vec<Unit> {
-        match Self::users(cx) {
+        match self.items(cx) {
             None => Vec::new(),
-            Some(Ok(users)) => users
+            Some(Ok(items)) => items
                 .iter()
-                .filter_map(|u| {
-                    (self.judge)(u, cx.now)
-                        .map(|v| (GLOBAL_REGION.to_owned(), u.arn.clone(), Verdict::Fail(v)))
+                .filter_map(|i| {
+                    (self.judge)(i, cx.now).map(|v| {
+                        (
+                            GLOBAL_REGION.to_owned(),
+                            (self.arn)(i).to_owned(),
+                            Verdict::Fail(v),
+                        )
+                    })
                 })
                 .collect(),
             Some(Err(unknown)) => vec![unknown],
@@ -233,7 +298,7 @@ impl Rule for Users {
 mod tests {
     use super::*;
     use crate::rules::testkit::*;
-    use crate::settings::{AccessKeyUse, GlobalSettings};
+    use crate::settings::AccessKeyUse;
 
     fn user(name: &str) -> UserCredentials {
         UserCredentials {
@@ -262,10 +327,10 @@ mod tests {
         report: Option<Observed<Vec<UserCredentials>>>,
     ) -> Vec<(String, String)> {
         let mut inv = inventory(vec![]);
-        inv.settings.global = Some(GlobalSettings {
+        inv.settings.global = Some(Box::new(GlobalSettings {
             credential_report: report,
             ..GlobalSettings::default()
-        });
+        }));
         let p = policy("");
         let cx = EvalContext {
             policy: &p,
@@ -381,5 +446,30 @@ mod tests {
             judged(&Users::MFA, None),
             [("root".to_owned(), "not evaluated: NotRecorded".to_owned())]
         );
+    }
+
+    #[test]
+    fn an_expired_server_certificate_fails_and_a_valid_one_passes() {
+        let cert = |name: &str, days: i64| ServerCertificate {
+            name: name.into(),
+            arn: format!("arn:aws:iam::{ACCOUNT}:server-certificate/{name}"),
+            expiration: Some(now() + chrono::Duration::days(days)),
+        };
+        let mut inv = inventory(vec![]);
+        inv.settings.global = Some(Box::new(GlobalSettings {
+            server_certificates: Some(Observed::Read(vec![cert("old", -1), cert("valid", 30)])),
+            ..GlobalSettings::default()
+        }));
+        let p = policy("");
+        let cx = EvalContext {
+            policy: &p,
+            inventory: &inv,
+            now: now(),
+        };
+        assert_eq!(EXPIRED_CERTIFICATES.account_scope(&cx).len(), 2);
+        let got = EXPIRED_CERTIFICATES.check_account(&cx);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].1.ends_with("server-certificate/old"));
+        assert_eq!(EXPIRED_CERTIFICATES.unit_type(), "iam:server-certificate");
     }
 }
