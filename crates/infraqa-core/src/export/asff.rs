@@ -134,6 +134,7 @@ pub fn resource_type(ours: &str) -> &'static str {
         "ec2:elastic-ip" => "AwsEc2Eip",
         "s3:bucket" => "AwsS3Bucket",
         "iam:role" => "AwsIamRole",
+        "iam:user" => "AwsIamUser",
         "rds:db" => "AwsRdsDbInstance",
         "lambda:function" => "AwsLambdaFunction",
         "cloudtrail:trail" => "AwsCloudTrailTrail",
