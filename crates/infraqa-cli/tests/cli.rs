@@ -1788,7 +1788,7 @@ fn frameworks_list_and_show_say_what_each_requirement_is_decided_by() {
     );
     assert!(
         text.lines()
-            .any(|l| l.starts_with("2.13 ") && l.contains("not covered"))
+            .any(|l| l.starts_with("2.14 ") && l.contains("not covered"))
     );
     assert!(
         text.lines()

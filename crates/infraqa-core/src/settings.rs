@@ -34,6 +34,8 @@ pub enum Setting {
     SupportAccess,
     /// `iam:ListServerCertificates`, once.
     ServerCertificates,
+    /// `iam:GetAccountAuthorizationDetails` of the users, once.
+    UserPolicies,
 }
 
 /// Where a [`Setting`] is read.
@@ -58,7 +60,8 @@ impl Setting {
             | Self::AccountSummary
             | Self::CredentialReport
             | Self::SupportAccess
-            | Self::ServerCertificates => Reach::Account,
+            | Self::ServerCertificates
+            | Self::UserPolicies => Reach::Account,
             Self::TrailEventSelectors => Reach::Trail,
             Self::BucketPolicy => Reach::Bucket,
         }
@@ -76,6 +79,7 @@ impl Setting {
             Self::CredentialReport => ("iam", "GetCredentialReport"),
             Self::SupportAccess => ("iam", "ListEntitiesForPolicy"),
             Self::ServerCertificates => ("iam", "ListServerCertificates"),
+            Self::UserPolicies => ("iam", "GetAccountAuthorizationDetails"),
         }
     }
 }
@@ -115,6 +119,7 @@ impl AccountSettings {
             g.credential_report = g.credential_report.take().or(theirs.credential_report);
             g.support_roles = g.support_roles.take().or(theirs.support_roles);
             g.server_certificates = g.server_certificates.take().or(theirs.server_certificates);
+            g.user_policies = g.user_policies.take().or(theirs.user_policies);
         }
     }
 }
@@ -149,6 +154,24 @@ pub struct GlobalSettings {
     /// The server certificates stored in IAM.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_certificates: Option<Observed<Vec<ServerCertificate>>>,
+    /// Each IAM user's own policies (not its groups').
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_policies: Option<Observed<Vec<UserPolicies>>>,
+}
+
+/// The policies attached to, or embedded in, one IAM user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserPolicies {
+    /// The user's ARN.
+    pub arn: String,
+    /// The user's name.
+    pub user: String,
+    /// The ARNs of the managed policies attached to the user.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attached: Vec<String>,
+    /// The names of its inline policies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inline: Vec<String>,
 }
 
 /// A server certificate stored in IAM.

@@ -471,6 +471,13 @@ async fn users(clients: &AwsClients, estate: &mut CisEstate) -> Result<(), KitEr
         .send()
         .await
         .step("giving cis-keys an access key")?;
+    // cis-console holds a policy of its own (fails 2.13); cis-keys holds none.
+    iam.attach_user_policy()
+        .user_name("cis-console")
+        .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+        .send()
+        .await
+        .step("attaching a policy to cis-console")?;
     // The emulator gives every certificate an expiration in 2012: the failing side only (the
     // other is a unit test).
     iam.upload_server_certificate()
@@ -486,14 +493,15 @@ async fn users(clients: &AwsClients, estate: &mut CisEstate) -> Result<(), KitEr
     ));
     let arn = |name: &str| format!("arn:aws:iam::{}:user/{name}", estate.account_id);
     let fresh = [RuleId::IamUnusedCredentials, RuleId::IamAccessKeyRotation];
-    estate
-        .user_failing
-        .push((RuleId::IamUserMfa, arn("cis-console")));
+    estate.user_failing.extend([
+        (RuleId::IamUserMfa, arn("cis-console")),
+        (RuleId::IamUserPolicies, arn("cis-console")),
+    ]);
     estate
         .user_passing
         .extend(fresh.iter().map(|r| (*r, arn("cis-console"))));
     estate.user_passing.extend(
-        [RuleId::IamUserMfa]
+        [RuleId::IamUserMfa, RuleId::IamUserPolicies]
             .iter()
             .chain(&fresh)
             .map(|r| (*r, arn("cis-keys"))),

@@ -150,6 +150,7 @@ fn minimum_calls(inv: &Inventory) -> BTreeMap<&'static str, u64> {
             + 2 * u64::from(g.credential_report.is_some())
             + u64::from(g.support_roles.is_some())
             + u64::from(g.server_certificates.is_some())
+            + u64::from(g.user_policies.is_some())
     });
     let per_resource: u64 = inv
         .resources

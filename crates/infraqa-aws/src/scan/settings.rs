@@ -10,7 +10,7 @@ use infraqa_core::model::GLOBAL_REGION;
 use infraqa_core::observed::Observed;
 use infraqa_core::settings::{
     AccountSummary, GlobalSettings, PasswordPolicy, RegionSettings, SUPPORT_ACCESS_POLICY,
-    ServerCertificate, Setting, UserCredentials, parse_credential_report,
+    ServerCertificate, Setting, UserCredentials, UserPolicies, parse_credential_report,
 };
 use std::collections::BTreeSet;
 
@@ -75,6 +75,8 @@ pub async fn global(ctx: &Ctx<'_>, needed: &BTreeSet<Setting>) -> Sink {
                 support_roles: asked(Setting::SupportAccess)
                     .then(|| Observed::failed(failed.clone())),
                 server_certificates: asked(Setting::ServerCertificates)
+                    .then(|| Observed::failed(failed.clone())),
+                user_policies: asked(Setting::UserPolicies)
                     .then(|| Observed::failed(failed.clone())),
             }));
             sink
@@ -154,6 +156,45 @@ pub async fn global_from(iam: &aws_sdk_iam::Client, needed: &BTreeSet<Setting>) 
             })
             .collect();
         read.server_certificates = Some(part.observed(certificates));
+        sink.absorb(part);
+    }
+    if needed.contains(&Setting::UserPolicies) {
+        let stream = iam
+            .get_account_authorization_details()
+            .filter(aws_sdk_iam::types::EntityType::User)
+            .max_items(1000)
+            .into_paginator()
+            .send();
+        let mut part = Sink::default();
+        let pages = part
+            .pages(
+                GLOBAL_REGION,
+                "iam",
+                "GetAccountAuthorizationDetails",
+                stream,
+            )
+            .await;
+        let users: Vec<UserPolicies> = pages
+            .iter()
+            .flat_map(|p| p.user_detail_list())
+            .filter_map(|u| {
+                Some(UserPolicies {
+                    arn: u.arn()?.to_owned(),
+                    user: u.user_name()?.to_owned(),
+                    attached: u
+                        .attached_managed_policies()
+                        .iter()
+                        .filter_map(|p| p.policy_arn().map(str::to_owned))
+                        .collect(),
+                    inline: u
+                        .user_policy_list()
+                        .iter()
+                        .filter_map(|p| p.policy_name().map(str::to_owned))
+                        .collect(),
+                })
+            })
+            .collect();
+        read.user_policies = Some(part.observed(users));
         sink.absorb(part);
     }
     sink.settings.global = Some(Box::new(read));

@@ -408,6 +408,7 @@ mod tests {
             credential_report: None,
             support_roles: None,
             server_certificates: None,
+            user_policies: None,
         }));
         inv
     }

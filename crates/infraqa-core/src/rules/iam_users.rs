@@ -7,6 +7,9 @@
 //!   the password's last change, else the user's creation; the key's last rotation);
 //! - `iam-access-key-rotation` (2.12): no active access key is more than 90 days old.
 //!
+//! - `iam-user-policies` (2.13): no managed policy is attached to a user and no inline policy
+//!   is embedded in one (`GetAccountAuthorizationDetails` of the users): permissions come
+//!   through groups (or roles);
 //! - `iam-expired-certificates` (2.17): no server certificate stored in IAM has expired
 //!   (`ListServerCertificates`; the finding's resource is the certificate,
 //!   `iam:server-certificate`).
@@ -18,7 +21,9 @@ use super::{EvalContext, Rule, Verdict, Violation, account_arn, not_recorded_in}
 use crate::finding::{Evidence, RuleId, Severity};
 use crate::model::{GLOBAL_REGION, Resource};
 use crate::observed::Observed;
-use crate::settings::{GlobalSettings, IAM_USER, ServerCertificate, Setting, UserCredentials};
+use crate::settings::{
+    GlobalSettings, IAM_USER, ServerCertificate, Setting, UserCredentials, UserPolicies,
+};
 use chrono::{DateTime, Utc};
 
 /// Days a credential may go unused (2.11).
@@ -200,6 +205,45 @@ impl Users {
     };
 }
 
+fn own_policies(u: &UserPolicies, _now: DateTime<Utc>) -> Option<Violation> {
+    if u.attached.is_empty() && u.inline.is_empty() {
+        return None;
+    }
+    let mut reasons = Vec::new();
+    if !u.attached.is_empty() {
+        reasons.push(format!(
+            "managed policies attached to the user: {}",
+            u.attached.join(", ")
+        ));
+    }
+    if !u.inline.is_empty() {
+        reasons.push(format!("inline policies: {}", u.inline.join(", ")));
+    }
+    Some(Violation::new(
+        Severity::Low,
+        reasons,
+        format!(
+            "Grant through a group: add {user} to a group holding these permissions, then aws iam detach-user-policy --user-name {user} --policy-arn ARN and aws iam delete-user-policy --user-name {user} --policy-name NAME",
+            user = u.user
+        ),
+        vec![Evidence::setting(
+            "user policies",
+            format!("{} attached, {} inline", u.attached.len(), u.inline.len()),
+            "none: permissions through groups or roles",
+        )],
+    ))
+}
+
+/// CIS 2.13.
+pub const GROUPS_ONLY: Listed<UserPolicies> = Listed {
+    id: RuleId::IamUserPolicies,
+    setting: Setting::UserPolicies,
+    unit_type: IAM_USER,
+    list: |g| g.user_policies.as_ref(),
+    arn: |u| &u.arn,
+    judge: own_policies,
+};
+
 /// CIS 2.17.
 pub const EXPIRED_CERTIFICATES: Listed<ServerCertificate> = Listed {
     id: RuleId::IamExpiredCertificates,
@@ -247,6 +291,7 @@ impl<T: 'static> Rule for Listed<T> {
     fn needs(&self) -> &'static [Setting] {
         match self.setting {
             Setting::ServerCertificates => &[Setting::ServerCertificates],
+            Setting::UserPolicies => &[Setting::UserPolicies],
             _ => &[Setting::CredentialReport],
         }
     }
@@ -471,5 +516,37 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert!(got[0].1.ends_with("server-certificate/old"));
         assert_eq!(EXPIRED_CERTIFICATES.unit_type(), "iam:server-certificate");
+    }
+
+    #[test]
+    fn users_get_permissions_only_through_groups() {
+        let user = |name: &str, attached: &[&str], inline: &[&str]| UserPolicies {
+            arn: format!("arn:aws:iam::{ACCOUNT}:user/{name}"),
+            user: name.into(),
+            attached: attached.iter().map(|s| (*s).to_owned()).collect(),
+            inline: inline.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let mut inv = inventory(vec![]);
+        inv.settings.global = Some(Box::new(GlobalSettings {
+            user_policies: Some(Observed::Read(vec![
+                user("grouped", &[], &[]),
+                user("attached", &["arn:aws:iam::aws:policy/ReadOnlyAccess"], &[]),
+                user("inline", &[], &["scratch"]),
+            ])),
+            ..GlobalSettings::default()
+        }));
+        let p = policy("");
+        let cx = EvalContext {
+            policy: &p,
+            inventory: &inv,
+            now: now(),
+        };
+        let failing: Vec<String> = GROUPS_ONLY
+            .check_account(&cx)
+            .into_iter()
+            .map(|(_, arn, _)| arn.rsplit('/').next().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(failing, ["attached", "inline"]);
+        assert_eq!(GROUPS_ONLY.account_scope(&cx).len(), 3);
     }
 }

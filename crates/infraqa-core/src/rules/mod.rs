@@ -494,6 +494,8 @@ catalogue! {
     IamUnusedCredentials = "iam-unused-credentials" [opt_in] => iam_users::Users::UNUSED,
     /// IAM users' active access keys are at most 90 days old.
     IamAccessKeyRotation = "iam-access-key-rotation" [opt_in] => iam_users::Users::ROTATION,
+    /// IAM users get permissions only through groups.
+    IamUserPolicies = "iam-user-policies" [opt_in] => iam_users::GROUPS_ONLY,
     /// No expired server certificate is stored in IAM.
     IamExpiredCertificates = "iam-expired-certificates" [opt_in] => iam_users::EXPIRED_CERTIFICATES,
 }
