@@ -52,6 +52,22 @@ pub enum Reach {
 }
 
 impl Setting {
+    /// This setting alone, as a rule's [`needs`](crate::rules::Rule::needs) lists it.
+    pub fn alone(self) -> &'static [Setting] {
+        match self {
+            Self::EbsEncryptionByDefault => &[Self::EbsEncryptionByDefault],
+            Self::SecurityHub => &[Self::SecurityHub],
+            Self::PasswordPolicy => &[Self::PasswordPolicy],
+            Self::AccountSummary => &[Self::AccountSummary],
+            Self::TrailEventSelectors => &[Self::TrailEventSelectors],
+            Self::BucketPolicy => &[Self::BucketPolicy],
+            Self::CredentialReport => &[Self::CredentialReport],
+            Self::SupportAccess => &[Self::SupportAccess],
+            Self::ServerCertificates => &[Self::ServerCertificates],
+            Self::UserPolicies => &[Self::UserPolicies],
+        }
+    }
+
     /// Where it is read.
     pub fn reach(self) -> Reach {
         match self {

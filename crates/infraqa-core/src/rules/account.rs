@@ -74,10 +74,7 @@ impl Rule for Regional {
     }
 
     fn needs(&self) -> &'static [Setting] {
-        match self.setting {
-            Setting::EbsEncryptionByDefault => &[Setting::EbsEncryptionByDefault],
-            _ => &[Setting::SecurityHub],
-        }
+        self.setting.alone()
     }
 
     fn applies(&self, _cx: &EvalContext<'_>, _r: &Resource) -> bool {
@@ -293,11 +290,7 @@ impl Rule for Global {
     }
 
     fn needs(&self) -> &'static [Setting] {
-        match self.setting {
-            Setting::AccountSummary => &[Setting::AccountSummary],
-            Setting::SupportAccess => &[Setting::SupportAccess],
-            _ => &[Setting::PasswordPolicy],
-        }
+        self.setting.alone()
     }
 
     fn applies(&self, _cx: &EvalContext<'_>, _r: &Resource) -> bool {

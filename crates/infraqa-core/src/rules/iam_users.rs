@@ -289,11 +289,7 @@ impl<T: 'static> Rule for Listed<T> {
     }
 
     fn needs(&self) -> &'static [Setting] {
-        match self.setting {
-            Setting::ServerCertificates => &[Setting::ServerCertificates],
-            Setting::UserPolicies => &[Setting::UserPolicies],
-            _ => &[Setting::CredentialReport],
-        }
+        self.setting.alone()
     }
 
     fn unit_type(&self) -> &'static str {
