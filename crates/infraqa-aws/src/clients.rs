@@ -196,6 +196,22 @@ impl AwsClients {
         securityhub, aws_sdk_securityhub, Service::SecurityHub
     );
     regional_client!(
+        /// A KMS client for `region`.
+        kms, aws_sdk_kms, Service::Kms
+    );
+    regional_client!(
+        /// An EFS client for `region`.
+        efs, aws_sdk_efs, Service::Efs
+    );
+    regional_client!(
+        /// An AWS Config client for `region`.
+        config, aws_sdk_config, Service::Config
+    );
+    regional_client!(
+        /// An IAM Access Analyzer client for `region`.
+        accessanalyzer, aws_sdk_accessanalyzer, Service::AccessAnalyzer
+    );
+    regional_client!(
         /// A Resource Groups Tagging API client for `region`.
         tagging, aws_sdk_resourcegroupstagging, Service::Tagging
     );

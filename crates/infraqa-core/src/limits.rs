@@ -41,13 +41,21 @@ pub enum Service {
     Organizations,
     /// CloudFormation (the deployed suite's stack outputs, for `infraqa fetch`).
     CloudFormation,
-    /// AWS Security Hub (`infraqa export --security-hub`).
+    /// AWS Security Hub (`infraqa export --security-hub`, and whether it is enabled).
     SecurityHub,
+    /// AWS KMS (key rotation, for CIS 4.6).
+    Kms,
+    /// Amazon EFS (file system encryption, for CIS 3.3.1).
+    Efs,
+    /// AWS Config (configuration recorders, for CIS 4.3).
+    Config,
+    /// IAM Access Analyzer (analyzers, for CIS 2.18).
+    AccessAnalyzer,
 }
 
 impl Service {
     /// Every service, in a stable order.
-    pub const ALL: [Service; 16] = [
+    pub const ALL: [Service; 20] = [
         Self::Ec2,
         Self::S3,
         Self::S3Control,
@@ -64,6 +72,10 @@ impl Service {
         Self::Organizations,
         Self::CloudFormation,
         Self::SecurityHub,
+        Self::Kms,
+        Self::Efs,
+        Self::Config,
+        Self::AccessAnalyzer,
     ];
 
     /// The short name used on the command line and in stats, e.g. `ec2`.
@@ -85,6 +97,10 @@ impl Service {
             Self::Organizations => "organizations",
             Self::CloudFormation => "cloudformation",
             Self::SecurityHub => "securityhub",
+            Self::Kms => "kms",
+            Self::Efs => "efs",
+            Self::Config => "config",
+            Self::AccessAnalyzer => "access-analyzer",
         }
     }
 
@@ -119,6 +135,12 @@ impl Service {
             // Security Hub's BatchImportFindings: a steady 10 requests per second, bursts of 30
             // (Security Hub API reference, "Service quotas").
             Self::SecurityHub => 10,
+            // KMS shares one quota across its read calls, hundreds per second per account
+            // (KMS "Request quotas"): ListKeys, DescribeKey and GetKeyRotationStatus under 2%.
+            Self::Kms => 10,
+            // EFS, Config and Access Analyzer publish no rate for these reads, each made once
+            // per region: a conservative five.
+            Self::Efs | Self::Config | Self::AccessAnalyzer => 5,
         };
         RateLimit::per_second(rps)
     }

@@ -36,6 +36,19 @@ pub enum Setting {
     ServerCertificates,
     /// `iam:GetAccountAuthorizationDetails` of the users, once.
     UserPolicies,
+    /// `iam:ListPolicies` of the attached ones and `iam:GetPolicyVersion` of each, once.
+    AttachedPolicies,
+    /// `access-analyzer:ListAnalyzers`, per region.
+    AccessAnalyzers,
+    /// `elasticfilesystem:DescribeFileSystems`, per region.
+    FileSystems,
+    /// `config:DescribeConfigurationRecorders` and `DescribeConfigurationRecorderStatus`, per
+    /// region.
+    ConfigRecorders,
+    /// `kms:ListKeys`, then `DescribeKey` and `GetKeyRotationStatus` of each, per region.
+    KmsKeys,
+    /// `ec2:DescribeNetworkAcls`, per region.
+    NetworkAcls,
 }
 
 /// Where a [`Setting`] is read.
@@ -65,19 +78,32 @@ impl Setting {
             Self::SupportAccess => &[Self::SupportAccess],
             Self::ServerCertificates => &[Self::ServerCertificates],
             Self::UserPolicies => &[Self::UserPolicies],
+            Self::AttachedPolicies => &[Self::AttachedPolicies],
+            Self::AccessAnalyzers => &[Self::AccessAnalyzers],
+            Self::FileSystems => &[Self::FileSystems],
+            Self::ConfigRecorders => &[Self::ConfigRecorders],
+            Self::KmsKeys => &[Self::KmsKeys],
+            Self::NetworkAcls => &[Self::NetworkAcls],
         }
     }
 
     /// Where it is read.
     pub fn reach(self) -> Reach {
         match self {
-            Self::EbsEncryptionByDefault | Self::SecurityHub => Reach::Region,
+            Self::EbsEncryptionByDefault
+            | Self::SecurityHub
+            | Self::AccessAnalyzers
+            | Self::FileSystems
+            | Self::ConfigRecorders
+            | Self::KmsKeys
+            | Self::NetworkAcls => Reach::Region,
             Self::PasswordPolicy
             | Self::AccountSummary
             | Self::CredentialReport
             | Self::SupportAccess
             | Self::ServerCertificates
-            | Self::UserPolicies => Reach::Account,
+            | Self::UserPolicies
+            | Self::AttachedPolicies => Reach::Account,
             Self::TrailEventSelectors => Reach::Trail,
             Self::BucketPolicy => Reach::Bucket,
         }
@@ -96,12 +122,18 @@ impl Setting {
             Self::SupportAccess => ("iam", "ListEntitiesForPolicy"),
             Self::ServerCertificates => ("iam", "ListServerCertificates"),
             Self::UserPolicies => ("iam", "GetAccountAuthorizationDetails"),
+            Self::AttachedPolicies => ("iam", "ListPolicies"),
+            Self::AccessAnalyzers => ("access-analyzer", "ListAnalyzers"),
+            Self::FileSystems => ("elasticfilesystem", "DescribeFileSystems"),
+            Self::ConfigRecorders => ("config", "DescribeConfigurationRecorders"),
+            Self::KmsKeys => ("kms", "ListKeys"),
+            Self::NetworkAcls => ("ec2", "DescribeNetworkAcls"),
         }
     }
 }
 
 /// The settings a scan read.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AccountSettings {
     /// Per scanned region.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -127,6 +159,11 @@ impl AccountSettings {
                 .take()
                 .or(s.ebs_encryption_by_default);
             into.security_hub = into.security_hub.take().or(s.security_hub);
+            into.access_analyzers = into.access_analyzers.take().or(s.access_analyzers);
+            into.file_systems = into.file_systems.take().or(s.file_systems);
+            into.config_recorders = into.config_recorders.take().or(s.config_recorders);
+            into.kms_keys = into.kms_keys.take().or(s.kms_keys);
+            into.network_acls = into.network_acls.take().or(s.network_acls);
         }
         if let Some(theirs) = other.global {
             let g = self.global.get_or_insert_with(Box::default);
@@ -136,6 +173,7 @@ impl AccountSettings {
             g.support_roles = g.support_roles.take().or(theirs.support_roles);
             g.server_certificates = g.server_certificates.take().or(theirs.server_certificates);
             g.user_policies = g.user_policies.take().or(theirs.user_policies);
+            g.attached_policies = g.attached_policies.take().or(theirs.attached_policies);
         }
     }
 }
@@ -149,10 +187,140 @@ pub struct RegionSettings {
     /// Whether Security Hub is enabled (`DescribeHub` answers with a hub).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security_hub: Option<Observed<bool>>,
+    /// The IAM Access Analyzer analyzers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_analyzers: Option<Observed<Vec<Analyzer>>>,
+    /// The EFS file systems.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_systems: Option<Observed<Vec<FileSystem>>>,
+    /// The AWS Config configuration recorders, with their status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_recorders: Option<Observed<Vec<ConfigRecorder>>>,
+    /// The KMS keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_keys: Option<Observed<Vec<KmsKey>>>,
+    /// The network ACLs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_acls: Option<Observed<Vec<NetworkAcl>>>,
+}
+
+/// An IAM Access Analyzer analyzer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Analyzer {
+    /// Its name.
+    pub name: String,
+    /// `ACCOUNT` or `ORGANIZATION` (external access), or another kind (unused or internal
+    /// access).
+    pub kind: String,
+    /// `ACTIVE`, `CREATING`, `DISABLED` or `FAILED`.
+    pub status: String,
+}
+
+/// An EFS file system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSystem {
+    /// Its ARN.
+    pub arn: String,
+    /// Its id, `fs-...`.
+    pub id: String,
+    /// Whether its data is encrypted at rest (set at creation, never changed).
+    pub encrypted: bool,
+}
+
+/// An AWS Config configuration recorder and its status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigRecorder {
+    /// Its name.
+    pub name: String,
+    /// Whether it records every supported resource type (`allSupported`).
+    pub all_supported: bool,
+    /// Whether it records global resource types (IAM) too.
+    pub include_global: bool,
+    /// Whether it is recording; absent when its status was not returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<bool>,
+    /// Its last delivery status: `Pending`, `Success` or `Failure`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_status: Option<String>,
+}
+
+/// A KMS key as `ListKeys` names it, described.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KmsKey {
+    /// Its ARN.
+    pub arn: String,
+    /// What `DescribeKey` said of it.
+    pub description: Observed<KeyDescription>,
+    /// Whether automatic rotation is on (`GetKeyRotationStatus`), read only for the keys
+    /// that [`KeyDescription::rotatable`] says can rotate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<Observed<bool>>,
+}
+
+/// What `DescribeKey` says of a key, as far as rotation depends on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyDescription {
+    /// `CUSTOMER` or `AWS`.
+    pub manager: String,
+    /// `SYMMETRIC_DEFAULT`, or an asymmetric or HMAC spec.
+    pub spec: String,
+    /// `Enabled`, `Disabled`, `PendingDeletion`, ...
+    pub state: String,
+    /// Where its key material came from: `AWS_KMS`, `EXTERNAL`, `AWS_CLOUDHSM`, ...
+    pub origin: String,
+}
+
+impl KeyDescription {
+    /// Whether the key is one whose rotation the customer turns on (CIS 4.6): an enabled,
+    /// customer-managed, symmetric key with key material KMS made. AWS-managed keys rotate
+    /// every year on their own; imported or custom-store material cannot rotate automatically.
+    pub fn rotatable(&self) -> bool {
+        self.manager == "CUSTOMER"
+            && self.spec == "SYMMETRIC_DEFAULT"
+            && self.state == "Enabled"
+            && self.origin == "AWS_KMS"
+    }
+}
+
+/// A network ACL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkAcl {
+    /// Its ARN.
+    pub arn: String,
+    /// Its id, `acl-...`.
+    pub id: String,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// How many subnets it is associated with.
+    pub subnets: usize,
+    /// Its entries, in the order AWS returned them.
+    pub entries: Vec<AclEntry>,
+}
+
+/// One entry (rule) of a network ACL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AclEntry {
+    /// The rule number: entries are evaluated in increasing order, the first match decides.
+    pub rule_number: i32,
+    /// Whether it applies to outbound traffic.
+    pub egress: bool,
+    /// `allow` (true) or `deny`.
+    pub allow: bool,
+    /// The IP protocol number, `-1` for all.
+    pub protocol: String,
+    /// The IPv4 range it matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidr: Option<String>,
+    /// The IPv6 range it matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_cidr: Option<String>,
+    /// The port range, for TCP and UDP (absent: every port).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<(i32, i32)>,
 }
 
 /// What a scan read about the account as a whole.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GlobalSettings {
     /// The password policy; `null` when the account has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -173,6 +341,22 @@ pub struct GlobalSettings {
     /// Each IAM user's own policies (not its groups').
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_policies: Option<Observed<Vec<UserPolicies>>>,
+    /// The managed policies attached to a user, group or role, with their default versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attached_policies: Option<Observed<Vec<AttachedPolicy>>>,
+}
+
+/// A managed policy attached to at least one user, group or role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttachedPolicy {
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// How many users, groups and roles it is attached to.
+    pub attachments: i32,
+    /// Its default version's document.
+    pub document: Observed<crate::iam::PolicyDocument>,
 }
 
 /// The policies attached to, or embedded in, one IAM user.

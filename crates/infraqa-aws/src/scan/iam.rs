@@ -320,6 +320,17 @@ async fn managed_document(
     let Some(version) = policy.as_ref().and_then(|p| p.default_version_id()) else {
         return Err(missing(sink, "GetPolicy"));
     };
+    policy_version(iam, arn, version, sink).await
+}
+
+/// The document of version `version` of policy `arn` (`GetPolicyVersion`), or the recorded
+/// reason it is missing.
+pub(super) async fn policy_version(
+    iam: &aws_sdk_iam::Client,
+    arn: &str,
+    version: &str,
+    sink: &mut Sink,
+) -> Result<String, ScanError> {
     match iam
         .get_policy_version()
         .policy_arn(arn)
@@ -329,7 +340,13 @@ async fn managed_document(
     {
         Ok(out) => match out.policy_version.and_then(|v| v.document) {
             Some(doc) => Ok(doc),
-            None => Err(missing(sink, "GetPolicyVersion")),
+            None => Err(sink.problem(
+                GLOBAL_REGION,
+                SVC,
+                "GetPolicyVersion",
+                "MissingPolicyDocument",
+                format!("GetPolicyVersion returned no document for {arn}"),
+            )),
         },
         Err(e) => {
             let err = AwsError::call(SVC, "GetPolicyVersion", e);

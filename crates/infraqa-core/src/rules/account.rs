@@ -23,11 +23,18 @@ use crate::model::{GLOBAL_REGION, Resource};
 use crate::observed::Observed;
 use crate::settings::{GlobalSettings, RegionSettings, Setting};
 
-/// A rule that a boolean setting of each scanned region is on.
+/// A rule on a setting of each scanned region.
 pub struct Regional {
     id: RuleId,
     setting: Setting,
-    read: fn(&RegionSettings) -> Option<&Observed<bool>>,
+    /// The setting's name as AWS writes it.
+    name: &'static str,
+    /// The region's verdict; `None` when the inventory does not hold the setting.
+    judge: fn(&RegionSettings, &str) -> Option<Verdict>,
+}
+
+/// A boolean setting that should be on.
+struct Switch {
     severity: Severity,
     /// Why it fails, before " in REGION".
     off: &'static str,
@@ -37,12 +44,124 @@ pub struct Regional {
     name: &'static str,
 }
 
-fn ebs_default(s: &RegionSettings) -> Option<&Observed<bool>> {
-    s.ebs_encryption_by_default.as_ref()
+impl Switch {
+    fn judge(&self, read: Option<&Observed<bool>>, region: &str) -> Option<Verdict> {
+        Some(match read? {
+            Observed::Unread(e) => Verdict::unread(e),
+            Observed::Read(true) => Verdict::Pass,
+            Observed::Read(false) => Verdict::Fail(Violation::new(
+                self.severity,
+                vec![format!("{} in {region}", self.off)],
+                format!("{} --region {region}", self.fix),
+                vec![Evidence::setting(self.name, "false", "true")],
+            )),
+        })
+    }
 }
 
-fn security_hub(s: &RegionSettings) -> Option<&Observed<bool>> {
-    s.security_hub.as_ref()
+const EBS: Switch = Switch {
+    severity: Severity::Medium,
+    off: "new EBS volumes are not encrypted by default",
+    fix: "aws ec2 enable-ebs-encryption-by-default",
+    name: "EbsEncryptionByDefault",
+};
+
+const HUB: Switch = Switch {
+    severity: Severity::Medium,
+    off: "Security Hub is not enabled",
+    fix: "aws securityhub enable-security-hub --enable-default-standards",
+    name: "SecurityHub",
+};
+
+/// A list of the region: its verdict from the items, `None` when not recorded.
+fn from_list<T>(
+    list: Option<&Observed<Vec<T>>>,
+    judge: impl FnOnce(&[T]) -> Option<Violation>,
+) -> Option<Verdict> {
+    Some(match list? {
+        Observed::Unread(e) => Verdict::unread(e),
+        Observed::Read(items) => judge(items).into(),
+    })
+}
+
+/// External access analyzers (2.18): `ACCOUNT` or `ORGANIZATION`, `ACTIVE`.
+fn analyzer(s: &RegionSettings, region: &str) -> Option<Verdict> {
+    from_list(s.access_analyzers.as_ref(), |all| {
+        let active = all
+            .iter()
+            .any(|a| matches!(a.kind.as_str(), "ACCOUNT" | "ORGANIZATION") && a.status == "ACTIVE");
+        (!active).then(|| {
+            let seen = if all.is_empty() {
+                "no analyzer".to_owned()
+            } else {
+                all.iter()
+                    .map(|a| format!("{} ({}, {})", a.name, a.kind, a.status))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            Violation::new(
+                Severity::Medium,
+                vec![format!(
+                    "no active external access analyzer in {region} (found: {seen}); an organization analyzer is visible only from the management or delegated administrator account"
+                )],
+                format!(
+                    "aws accessanalyzer create-analyzer --analyzer-name account-external --type ACCOUNT --region {region} (or exempt this finding where an organization analyzer covers the account)"
+                ),
+                vec![Evidence::setting("analyzer", seen, "an ACTIVE ACCOUNT or ORGANIZATION analyzer")],
+            )
+        })
+    })
+}
+
+/// A recorder that records (4.3): every supported type, recording, its last delivery not
+/// failed (`Pending` is a recorder just started).
+fn recorder(s: &RegionSettings, region: &str) -> Option<Verdict> {
+    from_list(s.config_recorders.as_ref(), |all| {
+        let works = |r: &&crate::settings::ConfigRecorder| {
+            r.all_supported
+                && r.recording == Some(true)
+                && !r
+                    .last_status
+                    .as_deref()
+                    .is_some_and(|st| st.eq_ignore_ascii_case("failure"))
+        };
+        if all.iter().any(|r| works(&r)) {
+            return None;
+        }
+        let (reason, found) = match all.first() {
+            None => ("no configuration recorder".to_owned(), "none".to_owned()),
+            Some(r) if !r.all_supported => (
+                format!(
+                    "recorder {} does not record every supported resource type",
+                    r.name
+                ),
+                "allSupported false".to_owned(),
+            ),
+            Some(r) if r.recording != Some(true) => (
+                format!("recorder {} is not recording", r.name),
+                "recording false".to_owned(),
+            ),
+            Some(r) => (
+                format!("recorder {}'s last delivery failed", r.name),
+                format!(
+                    "lastStatus {}",
+                    r.last_status.as_deref().unwrap_or("Failure")
+                ),
+            ),
+        };
+        Some(Violation::new(
+            Severity::Medium,
+            vec![format!("AWS Config does not record in {region}: {reason}")],
+            format!(
+                "aws configservice put-configuration-recorder --configuration-recorder name=default,roleARN=ROLE --recording-group allSupported=true,includeGlobalResourceTypes=true --region {region}, then put-delivery-channel and start-configuration-recorder"
+            ),
+            vec![Evidence::setting(
+                "configuration recorder",
+                found,
+                "recording, allSupported true",
+            )],
+        ))
+    })
 }
 
 impl Regional {
@@ -50,21 +169,29 @@ impl Regional {
     pub const EBS_DEFAULT_ENCRYPTION: Self = Self {
         id: RuleId::EbsDefaultEncryption,
         setting: Setting::EbsEncryptionByDefault,
-        read: ebs_default,
-        severity: Severity::Medium,
-        off: "new EBS volumes are not encrypted by default",
-        fix: "aws ec2 enable-ebs-encryption-by-default",
-        name: "EbsEncryptionByDefault",
+        name: EBS.name,
+        judge: |s, region| EBS.judge(s.ebs_encryption_by_default.as_ref(), region),
     };
     /// CIS 5.16.
     pub const SECURITY_HUB: Self = Self {
         id: RuleId::SecurityhubEnabled,
         setting: Setting::SecurityHub,
-        read: security_hub,
-        severity: Severity::Medium,
-        off: "Security Hub is not enabled",
-        fix: "aws securityhub enable-security-hub --enable-default-standards",
-        name: "SecurityHub",
+        name: HUB.name,
+        judge: |s, region| HUB.judge(s.security_hub.as_ref(), region),
+    };
+    /// CIS 2.18.
+    pub const ACCESS_ANALYZER: Self = Self {
+        id: RuleId::AccessAnalyzerEnabled,
+        setting: Setting::AccessAnalyzers,
+        name: "Analyzers",
+        judge: analyzer,
+    };
+    /// CIS 4.3.
+    pub const CONFIG_RECORDER: Self = Self {
+        id: RuleId::ConfigRecorderEnabled,
+        setting: Setting::ConfigRecorders,
+        name: "ConfigurationRecorders",
+        judge: recorder,
     };
 }
 
@@ -95,22 +222,19 @@ impl Rule for Regional {
         inv.regions
             .iter()
             .filter_map(|region| {
-                let verdict = match inv.settings.regions.get(region).and_then(self.read) {
-                    None => not_recorded_in(region, self.name, service, operation),
-                    Some(Observed::Unread(e)) => Verdict::unread(e),
-                    Some(Observed::Read(true)) => return None,
-                    Some(Observed::Read(false)) => Verdict::Fail(Violation::new(
-                        self.severity,
-                        vec![format!("{} in {region}", self.off)],
-                        format!("{} --region {region}", self.fix),
-                        vec![Evidence::setting(self.name, "false", "true")],
-                    )),
-                };
-                Some((
-                    region.clone(),
-                    account_arn(region, &inv.account_id),
-                    verdict,
-                ))
+                let verdict = inv
+                    .settings
+                    .regions
+                    .get(region)
+                    .and_then(|s| (self.judge)(s, region))
+                    .unwrap_or_else(|| not_recorded_in(region, self.name, service, operation));
+                (!matches!(verdict, Verdict::Pass)).then(|| {
+                    (
+                        region.clone(),
+                        account_arn(region, &inv.account_id),
+                        verdict,
+                    )
+                })
             })
             .collect()
     }
@@ -355,6 +479,7 @@ mod tests {
             RegionSettings {
                 ebs_encryption_by_default: Some(Observed::Read(false)),
                 security_hub: Some(Observed::Read(true)),
+                ..RegionSettings::default()
             },
         );
         inv.settings.regions.insert(
@@ -365,6 +490,7 @@ mod tests {
                     "GetEbsEncryptionByDefault",
                 ))),
                 security_hub: None,
+                ..RegionSettings::default()
             },
         );
         assert_eq!(
@@ -398,10 +524,7 @@ mod tests {
         inv.settings.global = Some(Box::new(GlobalSettings {
             password_policy: password,
             account_summary: summary,
-            credential_report: None,
-            support_roles: None,
-            server_certificates: None,
-            user_policies: None,
+            ..GlobalSettings::default()
         }));
         inv
     }

@@ -14,12 +14,12 @@
 //!   (`ListServerCertificates`; the finding's resource is the certificate,
 //!   `iam:server-certificate`).
 //!
-//! A list that could not be read, or that the inventory does not hold, leaves the account's
-//! users (or certificates) not evaluated: one unit, the account, as who they are is not known.
+//! Each is a [`Listed`] rule: a list that could not be read, or that the inventory does not
+//! hold, leaves the account's users (or certificates) not evaluated.
 
-use super::{EvalContext, Rule, Verdict, Violation, account_arn, not_recorded_in};
+use super::listed::{Listed, Source};
+use super::{Verdict, Violation};
 use crate::finding::{Evidence, RuleId, Severity};
-use crate::model::{GLOBAL_REGION, Resource};
 use crate::observed::Observed;
 use crate::settings::{
     GlobalSettings, IAM_USER, ServerCertificate, Setting, UserCredentials, UserPolicies,
@@ -30,23 +30,6 @@ use chrono::{DateTime, Utc};
 const UNUSED_DAYS: i64 = 45;
 /// Days an access key may live (2.12).
 const ROTATION_DAYS: i64 = 90;
-
-/// An account-level verdict: (region, ARN, verdict).
-type Unit = (String, String, Verdict);
-
-/// A rule judging each item of a list the account's global settings hold (the users of the
-/// credential report, the server certificates).
-pub struct Listed<T: 'static> {
-    id: RuleId,
-    setting: Setting,
-    unit_type: &'static str,
-    /// The list, when the inventory holds it.
-    list: fn(&GlobalSettings) -> Option<&Observed<Vec<T>>>,
-    /// An item's ARN.
-    arn: fn(&T) -> &str,
-    /// The verdict on one item.
-    judge: fn(&T, DateTime<Utc>) -> Option<Violation>,
-}
 
 /// A rule on each user of the credential report.
 pub type Users = Listed<UserCredentials>;
@@ -171,6 +154,11 @@ fn users(g: &GlobalSettings) -> Option<&Observed<Vec<UserCredentials>>> {
     g.credential_report.as_ref()
 }
 
+/// Every item is judged: a violation fails it, else it passes.
+fn verdict(found: Option<Violation>) -> Option<Verdict> {
+    Some(found.into())
+}
+
 fn user_arn(u: &UserCredentials) -> &str {
     &u.arn
 }
@@ -181,27 +169,27 @@ impl Users {
         id: RuleId::IamUserMfa,
         setting: Setting::CredentialReport,
         unit_type: IAM_USER,
-        list: users,
+        list: Source::Account(users),
         arn: user_arn,
-        judge: mfa,
+        judge: |u, now| verdict(mfa(u, now)),
     };
     /// CIS 2.11.
     pub const UNUSED: Self = Self {
         id: RuleId::IamUnusedCredentials,
         setting: Setting::CredentialReport,
         unit_type: IAM_USER,
-        list: users,
+        list: Source::Account(users),
         arn: user_arn,
-        judge: unused,
+        judge: |u, now| verdict(unused(u, now)),
     };
     /// CIS 2.12.
     pub const ROTATION: Self = Self {
         id: RuleId::IamAccessKeyRotation,
         setting: Setting::CredentialReport,
         unit_type: IAM_USER,
-        list: users,
+        list: Source::Account(users),
         arn: user_arn,
-        judge: rotation,
+        judge: |u, now| verdict(rotation(u, now)),
     };
 }
 
@@ -239,9 +227,9 @@ pub const GROUPS_ONLY: Listed<UserPolicies> = Listed {
     id: RuleId::IamUserPolicies,
     setting: Setting::UserPolicies,
     unit_type: IAM_USER,
-    list: |g| g.user_policies.as_ref(),
+    list: Source::Account(|g| g.user_policies.as_ref()),
     arn: |u| &u.arn,
-    judge: own_policies,
+    judge: |u, now| verdict(own_policies(u, now)),
 };
 
 /// CIS 2.17.
@@ -249,96 +237,16 @@ pub const EXPIRED_CERTIFICATES: Listed<ServerCertificate> = Listed {
     id: RuleId::IamExpiredCertificates,
     setting: Setting::ServerCertificates,
     unit_type: "iam:server-certificate",
-    list: |g| g.server_certificates.as_ref(),
+    list: Source::Account(|g| g.server_certificates.as_ref()),
     arn: |c| &c.arn,
-    judge: expired,
+    judge: |c, now| verdict(expired(c, now)),
 };
-
-impl<T: 'static> Listed<T> {
-    /// The items of the list, or why they are not known; `None` when the inventory did not
-    /// read the account's global services (a shard of one region).
-    fn items<'a>(&self, cx: &EvalContext<'a>) -> Option<Result<&'a [T], Unit>> {
-        let inv = cx.inventory;
-        if !inv.covers_global() {
-            return None;
-        }
-        let account = || {
-            let partition_of = inv.regions.first().map_or(GLOBAL_REGION, String::as_str);
-            account_arn(partition_of, &inv.account_id)
-        };
-        let (service, operation) = self.setting.call();
-        Some(
-            match inv.settings.global.as_ref().and_then(|g| (self.list)(g)) {
-                Some(Observed::Read(items)) => Ok(items),
-                Some(Observed::Unread(e)) => {
-                    Err((GLOBAL_REGION.to_owned(), account(), Verdict::unread(e)))
-                }
-                None => Err((
-                    GLOBAL_REGION.to_owned(),
-                    account(),
-                    not_recorded_in(GLOBAL_REGION, self.unit_type, service, operation),
-                )),
-            },
-        )
-    }
-}
-
-impl<T: 'static> Rule for Listed<T> {
-    fn id(&self) -> RuleId {
-        self.id
-    }
-
-    fn needs(&self) -> &'static [Setting] {
-        self.setting.alone()
-    }
-
-    fn unit_type(&self) -> &'static str {
-        self.unit_type
-    }
-
-    fn applies(&self, _cx: &EvalContext<'_>, _r: &Resource) -> bool {
-        false
-    }
-
-    fn check(&self, _cx: &EvalContext<'_>, _r: &Resource) -> Verdict {
-        Verdict::Pass
-    }
-
-    fn account_scope(&self, cx: &EvalContext<'_>) -> Vec<(String, String)> {
-        match self.items(cx) {
-            None => Vec::new(),
-            Some(Ok(items)) => items
-                .iter()
-                .map(|i| (GLOBAL_REGION.to_owned(), (self.arn)(i).to_owned()))
-                .collect(),
-            Some(Err((region, arn, _))) => vec![(region, arn)],
-        }
-    }
-
-    fn check_account(&self, cx: &EvalContext<'_>) -> Vec<Unit> {
-        match self.items(cx) {
-            None => Vec::new(),
-            Some(Ok(items)) => items
-                .iter()
-                .filter_map(|i| {
-                    (self.judge)(i, cx.now).map(|v| {
-                        (
-                            GLOBAL_REGION.to_owned(),
-                            (self.arn)(i).to_owned(),
-                            Verdict::Fail(v),
-                        )
-                    })
-                })
-                .collect(),
-            Some(Err(unknown)) => vec![unknown],
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rules::testkit::*;
+    use crate::rules::{EvalContext, Rule};
     use crate::settings::AccessKeyUse;
 
     fn user(name: &str) -> UserCredentials {

@@ -7,13 +7,17 @@
 //! overrides, allow-lists and exemptions; rules never see them.
 
 mod account;
+mod at_rest;
 mod cloudtrail;
 mod custom;
 mod ec2_access;
 mod ec2_ami;
 mod iam;
+mod iam_admin;
 mod iam_users;
+mod listed;
 mod logging;
+mod nacl;
 mod network;
 mod rds;
 mod region;
@@ -498,6 +502,18 @@ catalogue! {
     IamUserPolicies = "iam-user-policies" [opt_in] => iam_users::GROUPS_ONLY,
     /// No expired server certificate is stored in IAM.
     IamExpiredCertificates = "iam-expired-certificates" [opt_in] => iam_users::EXPIRED_CERTIFICATES,
+    /// No attached managed policy allows Action "*" on Resource "*".
+    IamFullAdminPolicies = "iam-full-admin-policies" [opt_in] => iam_admin::FULL_ADMIN,
+    /// An external access analyzer is active in every scanned region.
+    AccessAnalyzerEnabled = "access-analyzer-enabled" [opt_in] => account::Regional::ACCESS_ANALYZER,
+    /// EFS file systems are encrypted at rest.
+    EfsEncryption = "efs-encryption" [opt_in] => at_rest::EFS_ENCRYPTION,
+    /// AWS Config records every supported resource type in every scanned region.
+    ConfigRecorderEnabled = "config-recorder-enabled" [opt_in] => account::Regional::CONFIG_RECORDER,
+    /// Customer-managed symmetric KMS keys rotate automatically.
+    KmsKeyRotation = "kms-key-rotation" [opt_in] => at_rest::KEY_ROTATION,
+    /// Network ACLs in use do not let the world reach SSH or RDP.
+    NaclAdminPorts = "nacl-admin-ports" [opt_in] => nacl::ADMIN_PORTS_OPEN,
 }
 
 /// The rules the policy runs: the catalogue's and its own custom rules, less those it turns
