@@ -1788,7 +1788,11 @@ fn frameworks_list_and_show_say_what_each_requirement_is_decided_by() {
     );
     assert!(
         text.lines()
-            .any(|l| l.starts_with("2.14 ") && l.contains("not covered"))
+            .any(|l| l.starts_with("2.14 ") && l.contains("iam-full-admin-policies"))
+    );
+    assert!(
+        !text.contains("not covered"),
+        "every automated requirement is decided: {text}"
     );
     assert!(
         text.lines()

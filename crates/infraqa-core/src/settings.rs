@@ -124,7 +124,7 @@ impl Setting {
             Self::UserPolicies => ("iam", "GetAccountAuthorizationDetails"),
             Self::AttachedPolicies => ("iam", "ListPolicies"),
             Self::AccessAnalyzers => ("access-analyzer", "ListAnalyzers"),
-            Self::FileSystems => ("elasticfilesystem", "DescribeFileSystems"),
+            Self::FileSystems => ("efs", "DescribeFileSystems"),
             Self::ConfigRecorders => ("config", "DescribeConfigurationRecorders"),
             Self::KmsKeys => ("kms", "ListKeys"),
             Self::NetworkAcls => ("ec2", "DescribeNetworkAcls"),

@@ -161,10 +161,9 @@ fn an_enabled_framework_reports_every_requirement_with_its_status() {
     );
     let s3 = cis.requirements.iter().find(|r| r.id == "3.1.4").unwrap();
     assert_eq!((s3.status, s3.findings), (Status::Fail, public));
-    assert_eq!(
-        cis.counts[&Status::NotCovered],
-        6,
-        "28 of 34 automated are decided"
+    assert!(
+        !cis.counts.contains_key(&Status::NotCovered),
+        "all 34 automated requirements are decided"
     );
     for q in &cis.requirements {
         match q.status {

@@ -32,6 +32,11 @@ pub struct CisEstate {
     pub user_passing: Vec<(RuleId, String)>,
     /// The server certificates that must fail 2.17.
     pub certificate_failing: Vec<String>,
+    /// (rule, ARN) pairs of what the account's lists hold (attached policies, file systems,
+    /// KMS keys, network ACLs) that must be findings.
+    pub listed_failing: Vec<(RuleId, String)>,
+    /// (rule, ARN) pairs of listed items that must pass.
+    pub listed_passing: Vec<(RuleId, String)>,
 }
 
 impl CisEstate {
@@ -85,6 +90,12 @@ pub async fn seed_cis_estate(clients: &AwsClients) -> Result<CisEstate, KitError
     network(clients, &logs, &mut estate).await?;
     aws_defaults(clients, SECONDARY_REGION, &mut estate, None).await?;
     regional_settings(clients, &mut estate).await?;
+    recorders(clients, &logs, &mut estate).await?;
+    keys_and_file_systems(clients, &mut estate).await?;
+    admin_policies(clients, &mut estate).await?;
+    for region in [PRIMARY_REGION, SECONDARY_REGION] {
+        default_acls(clients, region, &mut estate).await?;
+    }
     // A fresh account has no password policy; the emulator's summary shows no root key and no
     // root MFA device, whatever is done (the other sides are the collector's mocked tests).
     estate.account_failing.extend([
@@ -405,6 +416,7 @@ async fn network(
         .subnet
         .and_then(|s| s.subnet_id)
         .unwrap_or_default();
+    acls(clients, &watched, estate).await?;
     let profile = instance_profile(clients).await?;
     users(clients, estate).await?;
     for (tokens, passes) in [
@@ -535,4 +547,294 @@ async fn instance_profile(clients: &AwsClients) -> Result<String, KitError> {
         .await
         .step("adding the role to the instance profile")?;
     Ok(name.to_owned())
+}
+
+/// AWS Config: a recorder of every supported type recording in the secondary region (passes
+/// 4.3), none in the primary (fails).
+async fn recorders(
+    clients: &AwsClients,
+    bucket: &str,
+    estate: &mut CisEstate,
+) -> Result<(), KitError> {
+    use aws_sdk_config::types::{ConfigurationRecorder, DeliveryChannel, RecordingGroup};
+    let config = clients.config(SECONDARY_REGION);
+    config
+        .put_configuration_recorder()
+        .configuration_recorder(
+            ConfigurationRecorder::builder()
+                .name("default")
+                .role_arn(format!(
+                    "arn:aws:iam::{}:role/aws-config",
+                    estate.account_id
+                ))
+                .recording_group(
+                    RecordingGroup::builder()
+                        .all_supported(true)
+                        .include_global_resource_types(true)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .step("creating the Config recorder")?;
+    config
+        .put_delivery_channel()
+        .delivery_channel(
+            DeliveryChannel::builder()
+                .name("default")
+                .s3_bucket_name(bucket)
+                .build(),
+        )
+        .send()
+        .await
+        .step("creating the Config delivery channel")?;
+    config
+        .start_configuration_recorder()
+        .configuration_recorder_name("default")
+        .send()
+        .await
+        .step("starting the Config recorder")?;
+    estate
+        .account_failing
+        .push((RuleId::ConfigRecorderEnabled, PRIMARY_REGION.to_owned()));
+    estate
+        .account_passing
+        .push((RuleId::ConfigRecorderEnabled, SECONDARY_REGION.to_owned()));
+    Ok(())
+}
+
+/// In the primary region: a KMS key that rotates and one that does not (4.6), an encrypted
+/// EFS file system and one that is not (3.3.1).
+async fn keys_and_file_systems(
+    clients: &AwsClients,
+    estate: &mut CisEstate,
+) -> Result<(), KitError> {
+    let kms = clients.kms(PRIMARY_REGION);
+    for rotates in [true, false] {
+        let key = kms
+            .create_key()
+            .description(format!("infraqa CIS estate, rotation {rotates}"))
+            .send()
+            .await
+            .step("creating a KMS key")?
+            .key_metadata
+            .ok_or_else(|| KitError::missing("CreateKey returned no key".to_owned()))?;
+        if rotates {
+            kms.enable_key_rotation()
+                .key_id(&key.key_id)
+                .send()
+                .await
+                .step("enabling key rotation")?;
+        }
+        let arn = key.arn.unwrap_or_default();
+        let into = if rotates {
+            &mut estate.listed_passing
+        } else {
+            &mut estate.listed_failing
+        };
+        into.push((RuleId::KmsKeyRotation, arn));
+    }
+    let efs = clients.efs(PRIMARY_REGION);
+    for encrypted in [true, false] {
+        let fs = efs
+            .create_file_system()
+            .creation_token(format!("cis-encrypted-{encrypted}"))
+            .encrypted(encrypted)
+            .send()
+            .await
+            .step("creating an EFS file system")?;
+        let arn = fs.file_system_arn.unwrap_or_default();
+        let into = if encrypted {
+            &mut estate.listed_passing
+        } else {
+            &mut estate.listed_failing
+        };
+        into.push((RuleId::EfsEncryption, arn));
+    }
+    Ok(())
+}
+
+/// A group holding a customer-managed policy allowing `*` on `*` (fails 2.14) and one
+/// allowing a single read (passes).
+async fn admin_policies(clients: &AwsClients, estate: &mut CisEstate) -> Result<(), KitError> {
+    let iam = clients
+        .iam()
+        .map_err(|e| KitError::missing(e.to_string()))?;
+    let group = "cis-operators";
+    iam.create_group()
+        .group_name(group)
+        .send()
+        .await
+        .step("creating the operators group")?;
+    for (name, document, admin) in [
+        (
+            "cis-full-admin",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            true,
+        ),
+        (
+            "cis-read-logs",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:GetLogEvents","Resource":"*"}]}"#,
+            false,
+        ),
+    ] {
+        let arn = iam
+            .create_policy()
+            .policy_name(name)
+            .policy_document(document)
+            .send()
+            .await
+            .step(format!("creating policy {name}"))?
+            .policy
+            .and_then(|p| p.arn)
+            .unwrap_or_default();
+        iam.attach_group_policy()
+            .group_name(group)
+            .policy_arn(&arn)
+            .send()
+            .await
+            .step(format!("attaching {name}"))?;
+        let into = if admin {
+            &mut estate.listed_failing
+        } else {
+            &mut estate.listed_passing
+        };
+        into.push((RuleId::IamFullAdminPolicies, arn));
+    }
+    Ok(())
+}
+
+/// The ARN of network ACL `id` in `region`.
+fn acl_arn(region: &str, account: &str, id: &str) -> String {
+    format!("arn:aws:ec2:{region}:{account}:network-acl/{id}")
+}
+
+/// What AWS creates fails 6.2 as it is: a VPC's default network ACL allows every protocol from
+/// everywhere, so each one a subnet uses fails (the estate's own ACLs are planted by `acls`).
+async fn default_acls(
+    clients: &AwsClients,
+    region: &str,
+    estate: &mut CisEstate,
+) -> Result<(), KitError> {
+    let acls = clients
+        .ec2(region)
+        .describe_network_acls()
+        .filters(
+            ec2t::Filter::builder()
+                .name("default")
+                .values("true")
+                .build(),
+        )
+        .send()
+        .await
+        .step(format!("listing the default network ACLs of {region}"))?;
+    for acl in acls.network_acls() {
+        if acl.associations().is_empty() {
+            continue;
+        }
+        let id = acl.network_acl_id().unwrap_or_default();
+        estate.listed_failing.push((
+            RuleId::NaclAdminPorts,
+            acl_arn(region, &estate.account_id, id),
+        ));
+    }
+    Ok(())
+}
+
+/// Two subnets of `vpc`, each moved to a network ACL of its own: one lets the world reach SSH
+/// (fails 6.2), the other allows everything below a deny of all TCP and UDP from the world
+/// (passes: the lower deny decides).
+async fn acls(clients: &AwsClients, vpc: &str, estate: &mut CisEstate) -> Result<(), KitError> {
+    let ec2 = clients.ec2(PRIMARY_REGION);
+    let entry = |acl: &str, n: i32, allow: bool, protocol: &str, ports: Option<(i32, i32)>| {
+        let mut call = ec2
+            .create_network_acl_entry()
+            .network_acl_id(acl)
+            .rule_number(n)
+            .egress(false)
+            .protocol(protocol)
+            .cidr_block("0.0.0.0/0")
+            .rule_action(if allow {
+                ec2t::RuleAction::Allow
+            } else {
+                ec2t::RuleAction::Deny
+            });
+        if let Some((from, to)) = ports {
+            call = call.port_range(ec2t::PortRange::builder().from(from).to(to).build());
+        }
+        call.send()
+    };
+    for (cidr, open) in [("10.21.8.0/24", true), ("10.21.9.0/24", false)] {
+        let subnet = ec2
+            .create_subnet()
+            .vpc_id(vpc)
+            .cidr_block(cidr)
+            .availability_zone(format!("{PRIMARY_REGION}a"))
+            .send()
+            .await
+            .step(format!("creating subnet {cidr}"))?
+            .subnet
+            .and_then(|s| s.subnet_id)
+            .unwrap_or_default();
+        let acl = ec2
+            .create_network_acl()
+            .vpc_id(vpc)
+            .send()
+            .await
+            .step("creating a network ACL")?
+            .network_acl
+            .and_then(|a| a.network_acl_id)
+            .unwrap_or_default();
+        if open {
+            entry(&acl, 100, true, "6", Some((22, 22)))
+                .await
+                .step("allowing SSH from the world")?;
+        } else {
+            entry(&acl, 90, false, "6", Some((0, 65535)))
+                .await
+                .step("denying TCP from the world")?;
+            entry(&acl, 91, false, "17", Some((0, 65535)))
+                .await
+                .step("denying UDP from the world")?;
+            entry(&acl, 100, true, "-1", None)
+                .await
+                .step("allowing the rest")?;
+        }
+        let current = ec2
+            .describe_network_acls()
+            .filters(
+                ec2t::Filter::builder()
+                    .name("association.subnet-id")
+                    .values(&subnet)
+                    .build(),
+            )
+            .send()
+            .await
+            .step("finding the subnet's ACL association")?;
+        let association = current
+            .network_acls()
+            .iter()
+            .flat_map(|a| a.associations())
+            .find(|a| a.subnet_id() == Some(subnet.as_str()))
+            .and_then(|a| a.network_acl_association_id())
+            .unwrap_or_default()
+            .to_owned();
+        ec2.replace_network_acl_association()
+            .association_id(association)
+            .network_acl_id(&acl)
+            .send()
+            .await
+            .step("moving the subnet to its ACL")?;
+        let into = if open {
+            &mut estate.listed_failing
+        } else {
+            &mut estate.listed_passing
+        };
+        into.push((
+            RuleId::NaclAdminPorts,
+            acl_arn(PRIMARY_REGION, &estate.account_id, &acl),
+        ));
+    }
+    Ok(())
 }

@@ -140,7 +140,24 @@ fn minimum_calls(inv: &Inventory) -> BTreeMap<&'static str, u64> {
         .regions
         .values()
         .map(|r| {
-            u64::from(r.ebs_encryption_by_default.is_some()) + u64::from(r.security_hub.is_some())
+            use infraqa_core::observed::Observed;
+            u64::from(r.ebs_encryption_by_default.is_some())
+                + u64::from(r.security_hub.is_some())
+                + u64::from(r.access_analyzers.is_some())
+                + u64::from(r.file_systems.is_some())
+                + u64::from(r.network_acls.is_some())
+                // The recorders, and their status when there is one.
+                + r.config_recorders.as_ref().map_or(0, |c| {
+                    1 + u64::from(matches!(c, Observed::Read(v) if !v.is_empty()))
+                })
+                // The list, each key described, each rotatable key's status.
+                + r.kms_keys.as_ref().map_or(0, |k| match k {
+                    Observed::Read(keys) => {
+                        let rotatable = keys.iter().filter(|k| k.rotation.is_some()).count();
+                        (1 + keys.len() + rotatable) as u64
+                    }
+                    Observed::Unread(_) => 1,
+                })
         })
         .sum();
     let account: u64 = settings.global.as_ref().map_or(0, |g| {
@@ -151,6 +168,11 @@ fn minimum_calls(inv: &Inventory) -> BTreeMap<&'static str, u64> {
             + u64::from(g.support_roles.is_some())
             + u64::from(g.server_certificates.is_some())
             + u64::from(g.user_policies.is_some())
+            // The attached policies, and each one's default version.
+            + g.attached_policies.as_ref().map_or(0, |p| match p {
+                infraqa_core::observed::Observed::Read(all) => 1 + all.len() as u64,
+                infraqa_core::observed::Observed::Unread(_) => 1,
+            })
     });
     let per_resource: u64 = inv
         .resources

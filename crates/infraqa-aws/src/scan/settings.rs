@@ -177,7 +177,7 @@ async fn file_systems(
 ) -> (Observed<Vec<FileSystem>>, Sink) {
     let (sink, items) = Sink::list(
         region,
-        "elasticfilesystem",
+        "efs",
         "DescribeFileSystems",
         true,
         || efs.describe_file_systems().into_paginator().send(),

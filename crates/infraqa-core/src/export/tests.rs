@@ -421,3 +421,18 @@ fn a_long_policy_in_a_message_is_cut_with_a_marker_and_the_finding_stays_small()
         "{size} bytes, far under Security Hub's 240 KB"
     );
 }
+
+#[test]
+fn asff_names_the_listed_controls_resources_by_its_own_types() {
+    for (ours, theirs) in [
+        ("iam:user", "AwsIamUser"),
+        ("iam:policy", "AwsIamPolicy"),
+        ("kms:key", "AwsKmsKey"),
+        ("ec2:network-acl", "AwsEc2NetworkAcl"),
+        // The ASFF has a type for EFS access points, none for file systems.
+        ("efs:file-system", "Other"),
+        ("account", "AwsAccount"),
+    ] {
+        assert_eq!(super::asff::resource_type(ours), theirs, "{ours}");
+    }
+}

@@ -19,7 +19,10 @@ fn the_cis_benchmark_ships_whole() {
         .filter(|r| r.assessment == Assessment::Automated && r.rules.is_empty())
         .map(|r| r.id.as_str())
         .collect();
-    assert!(undecided.is_empty(), "every automated requirement has a rule: {undecided:?}");
+    assert!(
+        undecided.is_empty(),
+        "every automated requirement has a rule: {undecided:?}"
+    );
     let s3 = cis.requirements.iter().find(|r| r.id == "3.1.4").unwrap();
     assert_eq!(s3.rules, vec![RuleId::S3PublicAccess]);
     assert!(find("cis-aws-7.0").unwrap().is_some());

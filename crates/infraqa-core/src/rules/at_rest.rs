@@ -237,10 +237,7 @@ mod tests {
             judged(
                 &EFS_ENCRYPTION,
                 RegionSettings {
-                    file_systems: Some(Observed::failed(denied(
-                        "elasticfilesystem",
-                        "DescribeFileSystems"
-                    ))),
+                    file_systems: Some(Observed::failed(denied("efs", "DescribeFileSystems"))),
                     ..RegionSettings::default()
                 }
             ),
