@@ -10,6 +10,7 @@ pub mod alerts;
 pub mod clients;
 pub mod cost;
 pub mod error;
+pub mod fix;
 pub mod metrics;
 pub mod objects;
 pub mod options;

@@ -132,6 +132,18 @@ pub enum Command {
     /// first and skipped if its tags changed; every write is audited in DIR/audit-log/. Exit 3
     /// when a write failed.
     Tag(TagArgs),
+    /// Repair what is safe to repair: plan from a check's findings, apply a reviewed plan,
+    /// undo an applied action.
+    ///
+    /// Plan is the default: DIR/fix-plan.json (each action's exact API calls, the state read
+    /// now that it depends on, how it is undone; each failing resource left alone with why)
+    /// and a summary. --apply --plan FILE re-reads each resource and skips it when it changed
+    /// since the plan, is exempted or allow-listed now, or carries the [remediation]
+    /// opt_out_tag = never; stops after --max-changes changes; reads each change back; audits
+    /// every write in DIR/audit-log/. --undo ACTION_ID restores what an applied action changed,
+    /// refusing when the resource changed since. Exit 3 when a change failed or did not take,
+    /// or an undo was refused.
+    Fix(FixArgs),
     /// Validate the resources one CloudTrail event names (an EventBridge "AWS API Call via
     /// CloudTrail" event) and print the verdict as JSON.
     ///
@@ -281,6 +293,48 @@ pub struct TagArgs {
     /// The history store; when in S3, the audit log is also written to its audit-log/.
     #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
     pub history: Option<Location>,
+}
+
+/// `infraqa fix`
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    /// The policy file.
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// The findings.json to plan from (`infraqa check`).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["apply", "undo"])]
+    pub findings: Option<PathBuf>,
+    /// The inventory the findings were made from. Default: inventory.json beside them.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// Plan only this rule's findings (repeatable).
+    #[arg(long = "rule", value_name = "ID")]
+    pub rules: Vec<String>,
+    /// Let the public access block onto buckets that serve a website or grant CloudFront.
+    #[arg(long)]
+    pub include_website: bool,
+    /// Where fix-plan.json and the audit log (DIR/audit-log/) go.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// Apply a reviewed plan (--plan FILE).
+    #[arg(long, conflicts_with = "undo")]
+    pub apply: bool,
+    /// With --apply: the plan to apply (fix-plan.json).
+    #[arg(long, value_name = "FILE", requires = "apply")]
+    pub plan: Option<PathBuf>,
+    /// With --apply: make at most N changes, then stop (the rest are reported not applied).
+    #[arg(long, value_name = "N", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub max_changes: u32,
+    /// Undo the applied action ACTION_ID (as --apply printed it), from DIR's audit log.
+    #[arg(long, value_name = "ACTION_ID")]
+    pub undo: Option<String>,
+    /// The history store; when in S3, the audit log is also written to its audit-log/.
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+    pub history: Option<Location>,
+    /// Print the plan (or the results) as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `infraqa validate`

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// One line of the audit log: a tag write (`tag-write`) or a validation verdict
-/// (`validate`), with who did it and what came of it.
+/// One line of the audit log: a tag write (`tag-write`), a validation verdict (`validate`), a
+/// repair (`fix`) or its undoing (`fix-undo`), with who did it and what came of it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemediationAction {
     /// When it was done.
@@ -15,7 +15,7 @@ pub struct RemediationAction {
     pub account_id: String,
     /// The resource changed or judged.
     pub resource_arn: String,
-    /// What was done: `tag-write` or `validate`.
+    /// What was done: `tag-write`, `validate`, `fix` or `fix-undo`.
     pub action: String,
     /// Its particulars (for `validate`: the verdict and the rule ids that failed).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -29,7 +29,8 @@ pub struct RemediationAction {
     /// The tags written (or that were to be written, when the write did not happen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags_written: Option<BTreeMap<String, String>>,
-    /// `written`, `skipped`, `gone` or `failed` for a tag write; the verdict for `validate`.
+    /// `written`, `skipped`, `gone` or `failed` for a tag write; the verdict for `validate`;
+    /// `applied`, `skipped`, `gone`, `failed` or `not-applied` for a fix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
     /// Why it failed or was skipped.
@@ -38,6 +39,16 @@ pub struct RemediationAction {
     /// The CloudTrail event that led to it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
+    /// For `fix` and `fix-undo`: the plan's action (what `--undo` restores from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Box<crate::fix::FixAction>>,
+    /// For `fix` and `fix-undo`: the resource as re-read just before the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<crate::fix::State>,
+    /// For `fix` and `fix-undo`: the resource as read back after it (also after a failed
+    /// write, so the log says whether anything changed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<crate::fix::State>,
 }
 
 /// A line of the audit log that is not an action.

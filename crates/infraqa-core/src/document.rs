@@ -5,6 +5,7 @@
 //! bad one run only when it did not parse.
 
 use crate::check::{CheckResult, FINDINGS_SCHEMA_VERSION};
+use crate::fix::{FIX_PLAN_SCHEMA_VERSION, FixPlan};
 use crate::history::{HISTORY_SCHEMA_VERSION, HistoryEntry};
 use crate::inventory::{INVENTORY_SCHEMA_VERSION, Inventory};
 use crate::report::{REPORT_SCHEMA_VERSION, Report};
@@ -26,6 +27,8 @@ pub enum DocumentKind {
     Report,
     /// A tag plan, written by `infraqa tag --json`.
     TagPlan,
+    /// `fix-plan.json`, written by `infraqa fix`.
+    FixPlan,
 }
 
 impl DocumentKind {
@@ -38,6 +41,7 @@ impl DocumentKind {
             Self::HistoryEntry => &[1, 2, HISTORY_SCHEMA_VERSION],
             Self::Report => &[REPORT_SCHEMA_VERSION],
             Self::TagPlan => &[PLAN_SCHEMA_VERSION],
+            Self::FixPlan => &[FIX_PLAN_SCHEMA_VERSION],
         }
     }
 }
@@ -50,6 +54,7 @@ impl fmt::Display for DocumentKind {
             Self::HistoryEntry => "history entry",
             Self::Report => "report",
             Self::TagPlan => "tag plan",
+            Self::FixPlan => "fix plan",
         })
     }
 }
@@ -118,7 +123,14 @@ macro_rules! versioned {
         }
     )*};
 }
-versioned!(Inventory, CheckResult, Report, TagPlan, HistoryEntry);
+versioned!(
+    Inventory,
+    CheckResult,
+    Report,
+    TagPlan,
+    HistoryEntry,
+    FixPlan
+);
 
 /// One parse for a good document (an inventory of a million resources is hundreds of
 /// megabytes); the passes that say what is wrong run only for a document that did not parse.
@@ -172,6 +184,11 @@ pub fn report(bytes: &[u8]) -> Result<Report, DocumentError> {
 /// Reads a tag plan.
 pub fn tag_plan(bytes: &[u8]) -> Result<TagPlan, DocumentError> {
     read(bytes, DocumentKind::TagPlan)
+}
+
+/// Reads a fix plan (`fix-plan.json`).
+pub fn fix_plan(bytes: &[u8]) -> Result<FixPlan, DocumentError> {
+    read(bytes, DocumentKind::FixPlan)
 }
 
 /// Reads a history entry.

@@ -15,6 +15,7 @@ pub mod cost;
 pub mod document;
 pub mod export;
 pub mod finding;
+pub mod fix;
 pub mod frameworks;
 pub mod history;
 pub mod iam;

@@ -177,10 +177,20 @@ pub fn audit_file_is_event(name: &str, event_id: &str) -> bool {
 
 /// The audit log file of one tagging run: sortable by time, unique by content.
 pub fn audit_file_for_run(at: DateTime<Utc>, text: &str) -> String {
+    timed_audit_file("tag", at, text)
+}
+
+/// The audit log file of one `infraqa fix` apply or undo: sortable by time, unique by content.
+pub fn audit_file_for_fix(at: DateTime<Utc>, text: &str) -> String {
+    timed_audit_file("fix", at, text)
+}
+
+/// `<kind>-<time>-<8 hex of the content's digest>.jsonl`.
+fn timed_audit_file(kind: &str, at: DateTime<Utc>, text: &str) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(text.as_bytes());
     let short: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-    format!("tag-{}-{short}.jsonl", at.format(TIME_FORMAT))
+    format!("{kind}-{}-{short}.jsonl", at.format(TIME_FORMAT))
 }
 
 /// Whether the audit log file `name` may hold actions taken in `from..=to`: a file named by
@@ -191,6 +201,7 @@ pub fn audit_file_may_hold(name: &str, from: chrono::NaiveDate, to: chrono::Naiv
     let time = name
         .strip_prefix("event-")
         .or_else(|| name.strip_prefix("tag-"))
+        .or_else(|| name.strip_prefix("fix-"))
         .and_then(|rest| rest.get(..20))
         .and_then(|t| chrono::NaiveDateTime::parse_from_str(t, TIME_FORMAT).ok());
     match time {

@@ -10,6 +10,7 @@ pub mod aws;
 pub mod backtest;
 pub mod error;
 pub mod export;
+pub mod fix;
 pub mod history;
 pub mod latest;
 pub mod report;

@@ -100,6 +100,18 @@ fn actions(x: &AuditExport) -> Vec<ActionView> {
                         .iter()
                         .flat_map(|t| t.iter().map(|(k, v)| format!("tag {k}={v}"))),
                 )
+                // A repair names the calls it made (or was to make).
+                .chain(r.fix.iter().flat_map(|a| {
+                    let calls = if r.action == "fix-undo" {
+                        &a.undo_calls
+                    } else {
+                        &a.calls
+                    };
+                    calls
+                        .iter()
+                        .map(|c| format!("call {c}"))
+                        .collect::<Vec<_>>()
+                }))
                 .collect::<Vec<_>>()
                 .join("; "),
         })

@@ -726,10 +726,12 @@ fn operation_of(
                 .split('&')
                 .map(|kv| kv.split('=').next().unwrap_or_default())
                 .collect();
+            // The sub-resource names the operation; the method says which (`PUT
+            // ?publicAccessBlock` is `PutPublicAccessBlock`).
             let named = S3_SUBRESOURCES
                 .iter()
                 .find(|(key, _)| keys.contains(key))
-                .map(|(_, op)| (*op).to_owned());
+                .map(|(_, op)| op.replacen("Get", rest_verb(method), 1));
             // Path-style: `/` lists buckets, `/bucket` is the bucket, `/bucket/key` an object.
             let segments = uri.path().trim_start_matches('/').splitn(2, '/').count();
             named.or_else(|| match (uri.path(), segments, method) {
@@ -837,6 +839,12 @@ mod tests {
                 "{uri}"
             );
         }
+        let put: hyper::Uri = "/b?publicAccessBlock".parse().unwrap();
+        assert_eq!(
+            operation_of(&hyper::Method::PUT, &put, &s3, b"").as_deref(),
+            Some("PutPublicAccessBlock"),
+            "the method names a sub-resource's write"
+        );
         headers.insert(
             "x-amz-target",
             "Logs_20140328.DescribeLogGroups".parse().unwrap(),

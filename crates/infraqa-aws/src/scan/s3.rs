@@ -78,7 +78,7 @@ pub async fn account_public_access_block(ctx: &Ctx<'_>, sink: &mut Sink) -> Publ
 }
 
 /// The four flags as S3 and S3 Control return them; an absent flag is false.
-fn flags(
+pub(crate) fn flags(
     block_acls: Option<bool>,
     ignore_acls: Option<bool>,
     block_policy: Option<bool>,
@@ -92,7 +92,9 @@ fn flags(
     }
 }
 
-fn encryption(config: Option<&t::ServerSideEncryptionConfiguration>) -> BucketEncryption {
+pub(crate) fn encryption(
+    config: Option<&t::ServerSideEncryptionConfiguration>,
+) -> BucketEncryption {
     let Some(config) = config else {
         return BucketEncryption::None;
     };

@@ -7,6 +7,7 @@ pub mod backtest;
 pub mod check;
 pub mod export;
 pub mod fetch;
+pub mod fix;
 pub mod frameworks;
 pub mod output;
 pub mod policy;
@@ -120,6 +121,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Tag(args) => tag::run(&args, &aws).await,
+        Command::Fix(args) => fix::run(&args, &aws).await,
         Command::Fetch(args) => fetch::run(&args, &aws).await,
         Command::Export(args) => export::run(&args, &aws).await,
         Command::Validate(args) => validate::run(&args, &aws).await,

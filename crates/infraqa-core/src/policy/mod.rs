@@ -89,6 +89,9 @@ pub struct Policy {
     /// The compliance frameworks reports assess (none by default).
     #[serde(skip_serializing_if = "FrameworkPolicy::is_empty")]
     pub frameworks: FrameworkPolicy,
+    /// How `infraqa fix` repairs (the defaults when absent).
+    #[serde(skip_serializing_if = "RemediationPolicy::is_default")]
+    pub remediation: RemediationPolicy,
     /// Per-rule switches and severity overrides (only rules the file mentions).
     pub rules: BTreeMap<RuleId, RuleControl>,
     /// Findings to move aside, each with its reason.
@@ -300,6 +303,37 @@ impl FrameworkPolicy {
     /// Whether no framework is enabled.
     pub fn is_empty(&self) -> bool {
         self.enabled.is_empty()
+    }
+}
+
+/// `[remediation]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RemediationPolicy {
+    /// The tag key that keeps a resource from every fixer when its value is `never`.
+    /// Default: `infraqa:remediate`.
+    pub opt_out_tag: String,
+    /// The KMS key (ARN) `s3-encryption`'s fix encrypts with when `[s3] require_kms`; without
+    /// it, such buckets are left to a person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key: Option<String>,
+}
+
+/// The default opt-out tag key.
+pub const DEFAULT_OPT_OUT_TAG: &str = "infraqa:remediate";
+
+impl Default for RemediationPolicy {
+    fn default() -> Self {
+        Self {
+            opt_out_tag: DEFAULT_OPT_OUT_TAG.to_owned(),
+            kms_key: None,
+        }
+    }
+}
+
+impl RemediationPolicy {
+    /// Whether nothing is set (a policy without `[remediation]` keeps its digest).
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
     }
 }
 

@@ -38,6 +38,8 @@ pub(super) struct RawPolicy {
     #[serde(default)]
     pub(super) frameworks: RawFrameworks,
     #[serde(default)]
+    pub(super) remediation: RawRemediation,
+    #[serde(default)]
     pub(super) rules: BTreeMap<String, Spanned<RawRuleControl>>,
     #[serde(default)]
     pub(super) exemptions: Vec<Spanned<RawExemption>>,
@@ -87,6 +89,13 @@ pub(super) struct RawTagDefault {
     #[serde(default)]
     pub(super) regions: SpannedStrings,
     pub(super) tags: BTreeMap<Spanned<String>, String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRemediation {
+    pub(super) opt_out_tag: Option<Spanned<String>>,
+    pub(super) kms_key: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -212,6 +212,7 @@ impl Validator<'_> {
                 }),
             },
             accounts: self.accounts(raw.accounts),
+            remediation: self.remediation(raw.remediation),
             frameworks: FrameworkPolicy {
                 enabled: raw
                     .frameworks
@@ -945,6 +946,40 @@ impl Validator<'_> {
                 severity,
             },
         ))
+    }
+
+    /// `[remediation]`: a tag key AWS accepts, a KMS key ARN.
+    fn remediation(&mut self, raw: RawRemediation) -> RemediationPolicy {
+        let mut out = RemediationPolicy::default();
+        if let Some(key) = raw.opt_out_tag {
+            let span = key.span();
+            let key = key.into_inner();
+            if key.trim().is_empty() || key.chars().count() > 128 || key.starts_with("aws:") {
+                self.problem(
+                    "remediation.opt_out_tag",
+                    span,
+                    format!(
+                        "\"{key}\" is not a tag key (1 to 128 characters, not starting with aws:)"
+                    ),
+                );
+            } else {
+                out.opt_out_tag = key;
+            }
+        }
+        if let Some(arn) = raw.kms_key {
+            let span = arn.span();
+            let arn = arn.into_inner();
+            if arn.starts_with("arn:") && arn.split(':').nth(2) == Some("kms") {
+                out.kms_key = Some(arn);
+            } else {
+                self.problem(
+                    "remediation.kms_key",
+                    span,
+                    format!("\"{arn}\" is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID or alias/NAME)"),
+                );
+            }
+        }
+        out
     }
 
     fn exemption(&mut self, index: usize, raw: Spanned<RawExemption>) -> Option<Exemption> {

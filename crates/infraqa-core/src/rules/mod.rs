@@ -18,7 +18,7 @@ mod iam_users;
 mod listed;
 mod logging;
 mod nacl;
-mod network;
+pub(crate) mod network;
 mod rds;
 mod region;
 mod s3;
@@ -576,12 +576,22 @@ fn is_service_linked(r: &Resource) -> bool {
 }
 
 fn exemption_matches(e: &Exemption, rule: RuleId, r: Option<&Resource>, arn: &str) -> bool {
+    exemption_covers(e, rule, arn, |key| r.and_then(|r| r.tag(key)))
+}
+
+/// Whether `e` exempts `arn` (whose tag values `tag` gives) from `rule`.
+fn exemption_covers<'t>(
+    e: &Exemption,
+    rule: RuleId,
+    arn: &str,
+    tag: impl Fn(&str) -> Option<&'t str>,
+) -> bool {
     if e.rule != rule {
         return false;
     }
     match &e.target {
         ExemptionTarget::Resource(glob) => glob.is_match(arn),
-        ExemptionTarget::Tag(t) => r.is_some_and(|r| r.tag(&t.key) == Some(t.value.as_str())),
+        ExemptionTarget::Tag(t) => tag(&t.key) == Some(t.value.as_str()),
     }
 }
 
@@ -592,11 +602,23 @@ pub fn active_exemption<'p>(
     r: &Resource,
     now: DateTime<Utc>,
 ) -> Option<&'p Exemption> {
+    exemption_for(policy, rule, &r.arn, |key| r.tag(key), now)
+}
+
+/// The exemption of `rule` that covers the resource `arn`, whose tag values `tag` gives (as
+/// read now, not as an inventory holds them), on `now`'s day, if one does.
+pub fn exemption_for<'p, 't>(
+    policy: &'p Policy,
+    rule: RuleId,
+    arn: &str,
+    tag: impl Fn(&str) -> Option<&'t str>,
+    now: DateTime<Utc>,
+) -> Option<&'p Exemption> {
     let today = now.date_naive();
     policy
         .exemptions
         .iter()
-        .find(|e| exemption_matches(e, rule, Some(r), &r.arn) && e.is_active_on(today))
+        .find(|e| exemption_covers(e, rule, arn, &tag) && e.is_active_on(today))
 }
 
 /// Evaluates every enabled rule over the inventory, one rule after the other (see

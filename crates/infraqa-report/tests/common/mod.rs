@@ -158,6 +158,7 @@ pub fn audit_export() -> infraqa_core::pack::AuditExport {
         outcome: Some("written".to_owned()),
         error: None,
         event_id: None,
+        ..RemediationAction::default()
     };
     let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
     let mut x = audit_export(runs, vec![tag_write], day(2), day(15), when(16));

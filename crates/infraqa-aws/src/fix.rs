@@ -1,0 +1,380 @@
+//! The adapter of [`infraqa_core::fix`]: reads what a fix depends on ([`read`]) and makes a
+//! change ([`write`]). What to change, and whether, is decided in core.
+
+use crate::clients::AwsClients;
+use crate::error::AwsError;
+use aws_sdk_ec2::types as ec2t;
+use aws_sdk_s3::types as s3t;
+use infraqa_core::ResourceType;
+use infraqa_core::fix::{BucketState, Change, GroupState, IngressRule, State, cloudfront_grants};
+use infraqa_core::iam::PolicyDocument;
+use infraqa_core::model::{BucketEncryption, PublicAccessBlock};
+use infraqa_core::observed::Observed;
+use std::collections::BTreeMap;
+
+/// The state a fix of `resource_type` `id` (in `region`) depends on, read now: `Read(None)`
+/// when the resource no longer exists.
+pub async fn read(
+    clients: &AwsClients,
+    resource_type: &ResourceType,
+    id: &str,
+    region: &str,
+) -> Observed<Option<State>> {
+    let read = match resource_type {
+        ResourceType::S3Bucket => bucket(&clients.s3(region), id, region).await,
+        ResourceType::Ec2SecurityGroup => group(&clients.ec2(region), id, region).await,
+        other => Err(problem(
+            region,
+            "infraqa",
+            "Fix",
+            "NoFixer",
+            format!("no fixer reads a {other}"),
+        )),
+    };
+    match read {
+        Ok(state) => Observed::Read(state),
+        Err(e) => Observed::failed(e),
+    }
+}
+
+/// A failed read that is not an AWS error.
+fn problem(
+    region: &str,
+    service: &str,
+    operation: &str,
+    code: &str,
+    message: String,
+) -> infraqa_core::ScanError {
+    infraqa_core::ScanError {
+        region: region.to_owned(),
+        service: service.to_owned(),
+        operation: operation.to_owned(),
+        code: code.to_owned(),
+        message,
+    }
+}
+
+/// What a read answered: the value, `absent` when AWS says the configuration does not exist
+/// (`absent_code`), gone when the bucket does not.
+enum Answer<T> {
+    Value(T),
+    Gone,
+}
+
+fn answer<T, E, R>(
+    result: Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
+    operation: &'static str,
+    id: &str,
+    region: &str,
+    absent_code: &str,
+) -> Result<Answer<Option<T>>, infraqa_core::ScanError>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(out) => Ok(Answer::Value(Some(out))),
+        Err(e) => {
+            let err = AwsError::call("s3", operation, e).naming(&format!("bucket {id}"));
+            match err.code() {
+                "NoSuchBucket" => Ok(Answer::Gone),
+                code if code == absent_code => Ok(Answer::Value(None)),
+                _ => Err(err.record(region)),
+            }
+        }
+    }
+}
+
+async fn bucket(
+    s3: &aws_sdk_s3::Client,
+    name: &str,
+    region: &str,
+) -> Result<Option<State>, infraqa_core::ScanError> {
+    let (enc, block, website, policy, tags) = tokio::join!(
+        s3.get_bucket_encryption().bucket(name).send(),
+        s3.get_public_access_block().bucket(name).send(),
+        s3.get_bucket_website().bucket(name).send(),
+        s3.get_bucket_policy().bucket(name).send(),
+        s3.get_bucket_tagging().bucket(name).send(),
+    );
+    macro_rules! or_gone {
+        ($result:expr, $op:expr, $absent:expr) => {
+            match answer($result, $op, name, region, $absent)? {
+                Answer::Value(v) => v,
+                Answer::Gone => return Ok(None),
+            }
+        };
+    }
+    let enc = or_gone!(
+        enc,
+        "GetBucketEncryption",
+        "ServerSideEncryptionConfigurationNotFoundError"
+    );
+    let block = or_gone!(
+        block,
+        "GetPublicAccessBlock",
+        "NoSuchPublicAccessBlockConfiguration"
+    );
+    let website = or_gone!(website, "GetBucketWebsite", "NoSuchWebsiteConfiguration");
+    let policy = or_gone!(policy, "GetBucketPolicy", "NoSuchBucketPolicy");
+    let tags = or_gone!(tags, "GetBucketTagging", "NoSuchTagSet");
+    let cloudfront = match policy.as_ref().and_then(|p| p.policy()) {
+        None => Vec::new(),
+        Some(text) => match PolicyDocument::parse(text) {
+            Ok(doc) => cloudfront_grants(&doc),
+            Err(e) => {
+                return Err(problem(
+                    region,
+                    "s3",
+                    "GetBucketPolicy",
+                    "MalformedPolicy",
+                    format!("bucket {name}: its policy does not parse: {e}"),
+                ));
+            }
+        },
+    };
+    Ok(Some(State::Bucket(BucketState {
+        encryption: crate::scan::s3::encryption(
+            enc.as_ref()
+                .and_then(|o| o.server_side_encryption_configuration()),
+        ),
+        block: block
+            .as_ref()
+            .and_then(|o| o.public_access_block_configuration())
+            .map(|c| {
+                crate::scan::s3::flags(
+                    c.block_public_acls(),
+                    c.ignore_public_acls(),
+                    c.block_public_policy(),
+                    c.restrict_public_buckets(),
+                )
+            }),
+        website: website.is_some(),
+        cloudfront,
+        tags: tags
+            .map(|t| {
+                t.tag_set()
+                    .iter()
+                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })))
+}
+
+async fn group(
+    ec2: &aws_sdk_ec2::Client,
+    id: &str,
+    region: &str,
+) -> Result<Option<State>, infraqa_core::ScanError> {
+    let out = match ec2.describe_security_groups().group_ids(id).send().await {
+        Ok(out) => out,
+        Err(e) => {
+            let err = AwsError::call("ec2", "DescribeSecurityGroups", e)
+                .naming(&format!("security group {id}"));
+            if err.code() == "InvalidGroup.NotFound" {
+                return Ok(None);
+            }
+            return Err(err.record(region));
+        }
+    };
+    let Some(g) = out
+        .security_groups()
+        .iter()
+        .find(|g| g.group_id() == Some(id))
+    else {
+        return Ok(None);
+    };
+    let mut ingress = Vec::new();
+    for p in g.ip_permissions() {
+        let rule = |source: &str, description: Option<&str>| IngressRule {
+            protocol: p.ip_protocol().unwrap_or("-1").to_owned(),
+            from_port: p.from_port(),
+            to_port: p.to_port(),
+            source: source.to_owned(),
+            description: description.map(str::to_owned),
+        };
+        ingress.extend(
+            p.ip_ranges()
+                .iter()
+                .filter_map(|r| Some(rule(r.cidr_ip()?, r.description()))),
+        );
+        ingress.extend(
+            p.ipv6_ranges()
+                .iter()
+                .filter_map(|r| Some(rule(r.cidr_ipv6()?, r.description()))),
+        );
+        ingress.extend(
+            p.prefix_list_ids()
+                .iter()
+                .filter_map(|r| Some(rule(r.prefix_list_id()?, r.description()))),
+        );
+        ingress.extend(
+            p.user_id_group_pairs()
+                .iter()
+                .filter_map(|r| Some(rule(r.group_id()?, r.description()))),
+        );
+    }
+    ingress.sort();
+    let tags: BTreeMap<String, String> = g
+        .tags()
+        .iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect();
+    Ok(Some(State::Group(GroupState { ingress, tags })))
+}
+
+/// One IPv4 or IPv6 source as the permission EC2 takes (a revoke or an authorisation).
+fn permission(r: &IngressRule) -> ec2t::IpPermission {
+    let p = ec2t::IpPermission::builder()
+        .ip_protocol(&r.protocol)
+        .set_from_port(r.from_port)
+        .set_to_port(r.to_port);
+    if r.source.contains(':') {
+        p.ipv6_ranges(
+            ec2t::Ipv6Range::builder()
+                .cidr_ipv6(&r.source)
+                .set_description(r.description.clone())
+                .build(),
+        )
+        .build()
+    } else {
+        p.ip_ranges(
+            ec2t::IpRange::builder()
+                .cidr_ip(&r.source)
+                .set_description(r.description.clone())
+                .build(),
+        )
+        .build()
+    }
+}
+
+/// Makes `change` on `resource_type` `id` in `region`.
+pub async fn write(
+    clients: &AwsClients,
+    change: &Change,
+    id: &str,
+    region: &str,
+) -> Result<(), AwsError> {
+    let named = |e: AwsError, what: &str| e.naming(&format!("{what} {id}"));
+    match change {
+        Change::Encryption {
+            to: BucketEncryption::None,
+        } => clients
+            .s3(region)
+            .delete_bucket_encryption()
+            .bucket(id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| named(AwsError::call("s3", "DeleteBucketEncryption", e), "bucket")),
+        Change::Encryption { to } => {
+            let (algorithm, key) = match to {
+                BucketEncryption::SseKms { key_id } => {
+                    (s3t::ServerSideEncryption::AwsKms, key_id.clone())
+                }
+                BucketEncryption::SseKmsDsse { key_id } => {
+                    (s3t::ServerSideEncryption::AwsKmsDsse, key_id.clone())
+                }
+                _ => (s3t::ServerSideEncryption::Aes256, None),
+            };
+            let default = s3t::ServerSideEncryptionByDefault::builder()
+                .sse_algorithm(algorithm)
+                .set_kms_master_key_id(key)
+                .build()
+                .map_err(|e| build_error(&e))?;
+            let config = s3t::ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    s3t::ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(default)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| build_error(&e))?;
+            clients
+                .s3(region)
+                .put_bucket_encryption()
+                .bucket(id)
+                .server_side_encryption_configuration(config)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| named(AwsError::call("s3", "PutBucketEncryption", e), "bucket"))
+        }
+        Change::PublicAccessBlock { to: None } => clients
+            .s3(region)
+            .delete_public_access_block()
+            .bucket(id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| named(AwsError::call("s3", "DeletePublicAccessBlock", e), "bucket")),
+        Change::PublicAccessBlock { to: Some(b) } => clients
+            .s3(region)
+            .put_public_access_block()
+            .bucket(id)
+            .public_access_block_configuration(block(*b))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| named(AwsError::call("s3", "PutPublicAccessBlock", e), "bucket")),
+        Change::RevokeIngress { rules } => clients
+            .ec2(region)
+            .revoke_security_group_ingress()
+            .group_id(id)
+            .set_ip_permissions(Some(rules.iter().map(permission).collect()))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| {
+                named(
+                    AwsError::call("ec2", "RevokeSecurityGroupIngress", e),
+                    "security group",
+                )
+            }),
+        Change::AuthorizeIngress { rules } => clients
+            .ec2(region)
+            .authorize_security_group_ingress()
+            .group_id(id)
+            .set_ip_permissions(Some(rules.iter().map(permission).collect()))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| {
+                named(
+                    AwsError::call("ec2", "AuthorizeSecurityGroupIngress", e),
+                    "security group",
+                )
+            }),
+    }
+}
+
+/// A request the SDK would not build (a required field missing): never sent.
+fn build_error(e: &aws_sdk_s3::error::BuildError) -> AwsError {
+    AwsError::Call {
+        service: "s3",
+        operation: "PutBucketEncryption",
+        code: "InvalidRequest".into(),
+        message: e.to_string(),
+        retryable: false,
+        cause: Box::new(std::io::Error::other(e.to_string())),
+    }
+}
+
+fn block(b: PublicAccessBlock) -> s3t::PublicAccessBlockConfiguration {
+    s3t::PublicAccessBlockConfiguration::builder()
+        .block_public_acls(b.block_public_acls)
+        .ignore_public_acls(b.ignore_public_acls)
+        .block_public_policy(b.block_public_policy)
+        .restrict_public_buckets(b.restrict_public_buckets)
+        .build()
+}

@@ -1,0 +1,371 @@
+//! Guarded remediation as steps: plan from a check's findings (each resource read now), apply
+//! a reviewed plan (each resource re-read before its change, the change read back), undo an
+//! applied action. The `infraqa fix` command calls these; every write is audited in the log
+//! the tagger uses.
+
+use crate::audit::AuditLog;
+use crate::aws::Aws;
+use crate::error::PipelineError;
+use infraqa_aws::AwsClients;
+use infraqa_core::actions::{RemediationAction, audit_lines};
+use infraqa_core::check::CheckResult;
+use infraqa_core::fix::{
+    self, FIX_PLAN_SCHEMA_VERSION, FixAction, FixPlan, NoAction, PlanOptions, State, Why,
+};
+use infraqa_core::names::audit_file_for_fix;
+use infraqa_core::observed::Observed;
+use infraqa_core::{Inventory, Policy};
+
+/// What became of one action of a plan (or of an undo).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Applied {
+    /// The action's id.
+    pub action_id: String,
+    /// The resource.
+    pub resource_arn: String,
+    /// `applied`, `skipped`, `gone`, `failed` or `not-applied` (the cap was reached).
+    pub outcome: &'static str,
+    /// Why it was skipped, failed or not applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The clients acting in `account` under `policy`, and who they are; bad input when the
+/// credentials act in another account.
+async fn acting_in(
+    aws: &Aws,
+    policy: &Policy,
+    account: &str,
+    what: &str,
+) -> Result<(AwsClients, String), PipelineError> {
+    let clients = aws.for_policy(policy).await;
+    let (caller, actor) = clients
+        .caller()
+        .await
+        .map_err(|e| PipelineError::aws("reading the caller's identity", e))?;
+    if caller != account {
+        return Err(PipelineError::input(format!(
+            "the {what} is for account {account} but the credentials act in account {caller}: nothing was changed"
+        )));
+    }
+    Ok((clients, actor))
+}
+
+/// The plan for `check`'s findings (of `inventory`, under `policy`), each fixable resource read
+/// now.
+pub async fn plan(
+    aws: &Aws,
+    check: &CheckResult,
+    inventory: &Inventory,
+    policy: &Policy,
+    options: &PlanOptions,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<FixPlan, PipelineError> {
+    if check.account_id != inventory.account_id
+        || check.inventory_generated_at != inventory.generated_at
+    {
+        return Err(PipelineError::input(format!(
+            "the findings are of the inventory of account {} taken at {}, but the inventory given is of account {} taken at {}: pass the inventory the findings were made from",
+            check.account_id,
+            check.inventory_generated_at,
+            inventory.account_id,
+            inventory.generated_at
+        )));
+    }
+    let digest = policy.digest();
+    if check.policy_digest != digest {
+        return Err(PipelineError::input(format!(
+            "the findings were made under another policy (digest {}, this policy's is {digest}): check again with this policy",
+            check.policy_digest
+        )));
+    }
+    let (clients, _) = acting_in(aws, policy, &check.account_id, "findings file").await?;
+    let (targets, mut untouched) = fix::targets(check, options, |arn| {
+        inventory
+            .resources
+            .iter()
+            .find(|r| r.arn == arn)
+            .map(|r| (r.resource_type.clone(), r.id.to_string()))
+    });
+    let mut actions = Vec::new();
+    for t in &targets {
+        let state = infraqa_aws::fix::read(
+            &clients,
+            &t.resource_type,
+            &t.resource_id,
+            &t.finding.region,
+        )
+        .await;
+        let state = match state {
+            Observed::Read(Some(s)) => Observed::Read(s),
+            Observed::Read(None) => {
+                untouched.push(NoAction {
+                    rule_id: t.finding.rule_id,
+                    resource_arn: t.finding.resource_arn.clone(),
+                    region: t.finding.region.to_string(),
+                    why: Why::AlreadyDone,
+                    reason: "the resource no longer exists".to_owned(),
+                });
+                continue;
+            }
+            Observed::Unread(e) => Observed::Unread(e),
+        };
+        match fix::decide(t, &state, policy, options, now) {
+            Ok(a) => actions.push(a),
+            Err(n) => untouched.push(n),
+        }
+    }
+    Ok(FixPlan {
+        schema_version: FIX_PLAN_SCHEMA_VERSION,
+        generated_at: now,
+        account_id: check.account_id.clone(),
+        inventory_generated_at: check.inventory_generated_at,
+        policy_digest: digest,
+        include_website: options.include_website,
+        actions,
+        untouched,
+    })
+}
+
+/// The audit line of one action's outcome.
+fn audited(
+    account: &str,
+    actor: &str,
+    action: &FixAction,
+    kind: &str,
+    outcome: &Applied,
+    before: Option<State>,
+    after: Option<State>,
+) -> RemediationAction {
+    RemediationAction {
+        at: chrono::Utc::now(),
+        account_id: account.to_owned(),
+        resource_arn: action.resource_arn.clone(),
+        action: kind.to_owned(),
+        details: [
+            ("action_id".to_owned(), action.id.clone()),
+            ("rule".to_owned(), action.rule_id.to_string()),
+        ]
+        .into(),
+        actor: Some(actor.to_owned()),
+        outcome: Some(outcome.outcome.to_owned()),
+        error: outcome.reason.clone(),
+        fix: Some(Box::new(action.clone())),
+        before,
+        after,
+        ..RemediationAction::default()
+    }
+}
+
+/// Re-reads, guards, changes and reads back one action; the outcome and the states before and
+/// after.
+async fn one(
+    clients: &AwsClients,
+    action: &FixAction,
+    change: &fix::Change,
+    guard: impl FnOnce(&State) -> Option<String>,
+) -> (Applied, Option<State>, Option<State>) {
+    let outcome = |outcome, reason: Option<String>| Applied {
+        action_id: action.id.clone(),
+        resource_arn: action.resource_arn.clone(),
+        outcome,
+        reason,
+    };
+    let kind = infraqa_core::ResourceType::parse(&action.resource_type);
+    let read = || infraqa_aws::fix::read(clients, &kind, &action.resource_id, &action.region);
+    let before = match read().await {
+        Observed::Read(Some(s)) => s,
+        Observed::Read(None) => {
+            return (
+                outcome("gone", Some("no longer exists".to_owned())),
+                None,
+                None,
+            );
+        }
+        Observed::Unread(e) => {
+            return (
+                outcome(
+                    "failed",
+                    Some(format!(
+                        "could not be re-read before the change: {}",
+                        e.message
+                    )),
+                ),
+                None,
+                None,
+            );
+        }
+    };
+    if let Some(why) = guard(&before) {
+        return (outcome("skipped", Some(why)), Some(before), None);
+    }
+    if let Err(e) =
+        infraqa_aws::fix::write(clients, change, &action.resource_id, &action.region).await
+    {
+        // Read what the failed write left, so the audit says whether anything changed.
+        let after = match read().await {
+            Observed::Read(s) => s,
+            Observed::Unread(_) => None,
+        };
+        return (outcome("failed", Some(e.to_string())), Some(before), after);
+    }
+    match read().await {
+        Observed::Read(Some(after)) if fix::took(change, &after) => {
+            (outcome("applied", None), Some(before), Some(after))
+        }
+        Observed::Read(after) => (
+            outcome(
+                "failed",
+                Some("the write was accepted but reading the resource back does not show it: it did not take".to_owned()),
+            ),
+            Some(before),
+            after,
+        ),
+        Observed::Unread(e) => (
+            outcome(
+                "failed",
+                Some(format!("the change could not be read back, so it is not known to have taken: {}", e.message)),
+            ),
+            Some(before),
+            None,
+        ),
+    }
+}
+
+/// Applies a reviewed `plan` under `policy`: each action re-read, guarded
+/// ([`fix::guard`]), changed, read back and audited in `log`; at most `max_changes` changes
+/// (the rest `not-applied`). Refused, changing nothing, when the plan was made under another
+/// policy or for another account.
+pub async fn apply(
+    aws: &Aws,
+    plan: &FixPlan,
+    policy: &Policy,
+    max_changes: usize,
+    log: &AuditLog,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Vec<Applied>, String), PipelineError> {
+    if plan.schema_version != FIX_PLAN_SCHEMA_VERSION {
+        return Err(PipelineError::input(format!(
+            "the plan's layout is version {}, this infraqa reads {FIX_PLAN_SCHEMA_VERSION}: plan again",
+            plan.schema_version
+        )));
+    }
+    let digest = policy.digest();
+    if plan.policy_digest != digest {
+        return Err(PipelineError::input(format!(
+            "the plan was made under another policy (digest {}, this policy's is {digest}): plan again",
+            plan.policy_digest
+        )));
+    }
+    let (clients, actor) = acting_in(aws, policy, &plan.account_id, "plan").await?;
+    let mut results = Vec::new();
+    let mut lines = Vec::new();
+    let mut changed = 0;
+    for action in &plan.actions {
+        if changed >= max_changes {
+            let r = Applied {
+                action_id: action.id.clone(),
+                resource_arn: action.resource_arn.clone(),
+                outcome: "not-applied",
+                reason: Some(format!(
+                    "--max-changes {max_changes} was reached: apply the plan again to go on"
+                )),
+            };
+            lines.push(audited(
+                &plan.account_id,
+                &actor,
+                action,
+                "fix",
+                &r,
+                None,
+                None,
+            ));
+            results.push(r);
+            continue;
+        }
+        let (r, before, after) = one(&clients, action, &action.change, |now_state| {
+            fix::guard(action, now_state, policy, now)
+        })
+        .await;
+        if matches!(r.outcome, "applied" | "failed") && after.as_ref() != before.as_ref() {
+            changed += 1;
+        }
+        lines.push(audited(
+            &plan.account_id,
+            &actor,
+            action,
+            "fix",
+            &r,
+            before,
+            after,
+        ));
+        results.push(r);
+    }
+    write_log(log, &lines).await?;
+    Ok((results, actor))
+}
+
+async fn write_log(log: &AuditLog, lines: &[RemediationAction]) -> Result<(), PipelineError> {
+    if let Some(first) = lines.first() {
+        log.write(&audit_file_for_fix(first.at, &audit_lines(lines)), lines)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Undoes the applied action `action_id` (found in `log`): refused unless the resource is
+/// exactly as the action left it; the restore is read back and audited.
+pub async fn undo(
+    aws: &Aws,
+    action_id: &str,
+    policy: &Policy,
+    log: &AuditLog,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Applied, String), PipelineError> {
+    let far = now.date_naive() - chrono::Days::new(3660);
+    let entries = log.load(far, now.date_naive()).await?;
+    let Some(done) = entries
+        .iter()
+        .filter(|e| {
+            e.action == "fix"
+                && e.outcome.as_deref() == Some("applied")
+                && e.details.get("action_id").map(String::as_str) == Some(action_id)
+        })
+        .max_by_key(|e| e.at)
+    else {
+        return Err(PipelineError::input(format!(
+            "no applied fix {action_id} in the audit log: `infraqa fix --apply` prints the ids it applied"
+        )));
+    };
+    if entries.iter().any(|e| {
+        e.action == "fix-undo"
+            && e.outcome.as_deref() == Some("applied")
+            && e.details.get("action_id").map(String::as_str) == Some(action_id)
+            && e.at > done.at
+    }) {
+        return Err(PipelineError::input(format!(
+            "{action_id} was undone already"
+        )));
+    }
+    let (Some(action), Some(after)) = (done.fix.as_deref(), done.after.as_ref()) else {
+        return Err(PipelineError::input(format!(
+            "the audit entry of {action_id} holds no action or state to undo from"
+        )));
+    };
+    let (clients, actor) = acting_in(aws, policy, &done.account_id, "fix").await?;
+    let (r, before, now_after) = one(&clients, action, &action.undo, |now_state| {
+        fix::guard_undo(action, after, now_state)
+    })
+    .await;
+    let line = audited(
+        &done.account_id,
+        &actor,
+        action,
+        "fix-undo",
+        &r,
+        before,
+        now_after,
+    );
+    write_log(log, std::slice::from_ref(&line)).await?;
+    Ok((r, actor))
+}
