@@ -580,3 +580,33 @@ frameworks = { "cis-aws-7.0" = ["99.1"], "soc2" = ["CC6.1"] }
             .any(|(_, _, m)| m.contains("unknown framework \"soc2\""))
     );
 }
+
+#[test]
+fn remediation_keys_are_checked_and_leave_other_policies_digests_alone() {
+    let p = parse("[remediation]\nopt_out_tag = \"keep-out\"\nkms_key = \"arn:aws:kms:eu-west-1:123456789012:key/k\"").unwrap();
+    assert_eq!(p.remediation.opt_out_tag, "keep-out");
+    assert_eq!(
+        p.remediation.kms_key.as_deref(),
+        Some("arn:aws:kms:eu-west-1:123456789012:key/k")
+    );
+    let e = parse("[remediation]\nopt_out_tag = \"aws:x\"\nkms_key = \"alias/mine\"")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("remediation.opt_out_tag") && e.contains("remediation.kms_key"),
+        "{e}"
+    );
+    assert!(
+        parse("[remediation]\nowner = \"me\"").is_err(),
+        "unknown keys are refused"
+    );
+    // Without [remediation] the effective policy, and so its digest, is what it was.
+    let plain = parse("").unwrap();
+    assert_eq!(plain.remediation.opt_out_tag, "infraqa:remediate");
+    assert!(
+        !serde_json::to_string(&plain)
+            .unwrap()
+            .contains("remediation")
+    );
+    assert_ne!(p.digest(), plain.digest());
+}
