@@ -6,23 +6,35 @@ use crate::error::AwsError;
 use aws_sdk_ec2::types as ec2t;
 use aws_sdk_s3::types as s3t;
 use infraqa_core::ResourceType;
-use infraqa_core::fix::{BucketState, Change, GroupState, IngressRule, State, cloudfront_grants};
+use infraqa_core::finding::OrphanKind;
+use infraqa_core::fix::{
+    AddressState, BucketState, Change, GroupState, IngressRule, SnapshotState, State, Subject,
+    cloudfront_grants,
+};
 use infraqa_core::iam::PolicyDocument;
 use infraqa_core::model::{BucketEncryption, PublicAccessBlock};
 use infraqa_core::observed::Observed;
 use std::collections::BTreeMap;
 
-/// The state a fix of `resource_type` `id` (in `region`) depends on, read now: `Read(None)`
-/// when the resource no longer exists.
+/// The state a fix of `subject` on `resource_type` `id` (in `region`) depends on, read now:
+/// `Read(None)` when the resource no longer exists.
 pub async fn read(
     clients: &AwsClients,
+    subject: Subject,
     resource_type: &ResourceType,
     id: &str,
     region: &str,
 ) -> Observed<Option<State>> {
+    let ec2 = || clients.ec2(region);
     let read = match resource_type {
         ResourceType::S3Bucket => bucket(&clients.s3(region), id, region).await,
-        ResourceType::Ec2SecurityGroup => group(&clients.ec2(region), id, region).await,
+        ResourceType::Ec2SecurityGroup => {
+            // Who uses the group matters only to delete it.
+            let usage = subject == Subject::Orphan(OrphanKind::SgUnused);
+            group(&ec2(), id, region, usage).await
+        }
+        ResourceType::Ec2ElasticIp => address(&ec2(), id, region).await,
+        ResourceType::Ec2Snapshot => snapshot(&ec2(), id, region).await,
         other => Err(problem(
             region,
             "infraqa",
@@ -166,10 +178,208 @@ async fn bucket(
     })))
 }
 
+/// An EC2 call's error, named, recorded for `region`; `None` when it only says the resource
+/// does not exist (`gone_code`).
+fn ec2_error<E, R>(
+    e: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    operation: &'static str,
+    what: &str,
+    region: &str,
+    gone_code: &str,
+) -> Option<infraqa_core::ScanError>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let err = AwsError::call("ec2", operation, e).naming(what);
+    (err.code() != gone_code).then(|| err.record(region))
+}
+
+fn ec2_tags(tags: &[ec2t::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect()
+}
+
+async fn address(
+    ec2: &aws_sdk_ec2::Client,
+    id: &str,
+    region: &str,
+) -> Result<Option<State>, infraqa_core::ScanError> {
+    let out = match ec2.describe_addresses().allocation_ids(id).send().await {
+        Ok(out) => out,
+        Err(e) => {
+            return match ec2_error(
+                e,
+                "DescribeAddresses",
+                &format!("address {id}"),
+                region,
+                "InvalidAllocationID.NotFound",
+            ) {
+                None => Ok(None),
+                Some(e) => Err(e),
+            };
+        }
+    };
+    Ok(out
+        .addresses()
+        .iter()
+        .find(|a| a.allocation_id() == Some(id))
+        .map(|a| {
+            State::Address(AddressState {
+                allocation_id: id.to_owned(),
+                public_ip: a.public_ip().map(str::to_owned),
+                association_id: a.association_id().map(str::to_owned),
+                tags: ec2_tags(a.tags()),
+            })
+        }))
+}
+
+async fn snapshot(
+    ec2: &aws_sdk_ec2::Client,
+    id: &str,
+    region: &str,
+) -> Result<Option<State>, infraqa_core::ScanError> {
+    let what = format!("snapshot {id}");
+    let out = match ec2.describe_snapshots().snapshot_ids(id).send().await {
+        Ok(out) => out,
+        Err(e) => {
+            return match ec2_error(
+                e,
+                "DescribeSnapshots",
+                &what,
+                region,
+                "InvalidSnapshot.NotFound",
+            ) {
+                None => Ok(None),
+                Some(e) => Err(e),
+            };
+        }
+    };
+    let Some(snap) = out.snapshots().iter().find(|s| s.snapshot_id() == Some(id)) else {
+        return Ok(None);
+    };
+    let volume_id = snap
+        .volume_id()
+        .filter(|v| !v.is_empty() && *v != "vol-ffffffff");
+    let volume_exists = match volume_id {
+        None => false,
+        Some(v) => match ec2.describe_volumes().volume_ids(v).send().await {
+            Ok(out) => !out.volumes().is_empty(),
+            Err(e) => match ec2_error(
+                e,
+                "DescribeVolumes",
+                &what,
+                region,
+                "InvalidVolume.NotFound",
+            ) {
+                None => false,
+                Some(e) => return Err(e),
+            },
+        },
+    };
+    let images = match ec2
+        .describe_images()
+        .owners("self")
+        .filters(
+            ec2t::Filter::builder()
+                .name("block-device-mapping.snapshot-id")
+                .values(id)
+                .build(),
+        )
+        .send()
+        .await
+    {
+        Ok(out) => out
+            .images()
+            .iter()
+            .filter_map(|i| i.image_id().map(str::to_owned))
+            .collect(),
+        Err(e) => {
+            return Err(AwsError::call("ec2", "DescribeImages", e)
+                .naming(&what)
+                .record(region));
+        }
+    };
+    Ok(Some(State::Snapshot(SnapshotState {
+        volume_id: volume_id.map(str::to_owned),
+        volume_exists,
+        images,
+        tags: ec2_tags(snap.tags()),
+    })))
+}
+
+/// The network interfaces that use group `id`, and the groups of `vpc` whose permissions name
+/// it.
+async fn usage(
+    ec2: &aws_sdk_ec2::Client,
+    id: &str,
+    vpc: Option<&str>,
+    region: &str,
+) -> Result<(Vec<String>, Vec<String>), infraqa_core::ScanError> {
+    let what = format!("security group {id}");
+    let filter = |name: &str, value: &str| ec2t::Filter::builder().name(name).values(value).build();
+    let mut interfaces = Vec::new();
+    let mut pages = ec2
+        .describe_network_interfaces()
+        .filters(filter("group-id", id))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            AwsError::call("ec2", "DescribeNetworkInterfaces", e)
+                .naming(&what)
+                .record(region)
+        })?;
+        interfaces.extend(
+            page.network_interfaces()
+                .iter()
+                .filter_map(|n| n.network_interface_id().map(str::to_owned)),
+        );
+    }
+    let mut referenced_by = Vec::new();
+    let mut groups = ec2.describe_security_groups();
+    if let Some(vpc) = vpc {
+        groups = groups.filters(filter("vpc-id", vpc));
+    }
+    let mut pages = groups.into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            AwsError::call("ec2", "DescribeSecurityGroups", e)
+                .naming(&what)
+                .record(region)
+        })?;
+        for g in page.security_groups() {
+            let names = g
+                .ip_permissions()
+                .iter()
+                .chain(g.ip_permissions_egress())
+                .flat_map(|p| p.user_id_group_pairs())
+                .any(|pair| pair.group_id() == Some(id));
+            if names && g.group_id() != Some(id) {
+                referenced_by.extend(g.group_id().map(str::to_owned));
+            }
+        }
+    }
+    interfaces.sort();
+    referenced_by.sort();
+    Ok((interfaces, referenced_by))
+}
+
 async fn group(
     ec2: &aws_sdk_ec2::Client,
     id: &str,
     region: &str,
+    with_usage: bool,
 ) -> Result<Option<State>, infraqa_core::ScanError> {
     let out = match ec2.describe_security_groups().group_ids(id).send().await {
         Ok(out) => out,
@@ -220,17 +430,19 @@ async fn group(
         );
     }
     ingress.sort();
-    let tags: BTreeMap<String, String> = g
-        .tags()
-        .iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            ))
-        })
-        .collect();
-    Ok(Some(State::Group(GroupState { ingress, tags })))
+    let (interfaces, referenced_by) = if with_usage {
+        let (i, r) = usage(ec2, id, g.vpc_id(), region).await?;
+        (Some(i), Some(r))
+    } else {
+        (None, None)
+    };
+    Ok(Some(State::Group(GroupState {
+        name: g.group_name().unwrap_or_default().to_owned(),
+        ingress,
+        interfaces,
+        referenced_by,
+        tags: ec2_tags(g.tags()),
+    })))
 }
 
 /// One IPv4 or IPv6 source as the permission EC2 takes (a revoke or an authorisation).
@@ -341,6 +553,35 @@ pub async fn write(
                     "security group",
                 )
             }),
+        Change::DeleteGroup => clients
+            .ec2(region)
+            .delete_security_group()
+            .group_id(id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| {
+                named(
+                    AwsError::call("ec2", "DeleteSecurityGroup", e),
+                    "security group",
+                )
+            }),
+        Change::ReleaseAddress => clients
+            .ec2(region)
+            .release_address()
+            .allocation_id(id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| named(AwsError::call("ec2", "ReleaseAddress", e), "address")),
+        Change::DeleteSnapshot => clients
+            .ec2(region)
+            .delete_snapshot()
+            .snapshot_id(id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| named(AwsError::call("ec2", "DeleteSnapshot", e), "snapshot")),
         Change::AuthorizeIngress { rules } => clients
             .ec2(region)
             .authorize_security_group_ingress()

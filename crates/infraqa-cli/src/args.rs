@@ -307,12 +307,16 @@ pub struct FixArgs {
     /// The inventory the findings were made from. Default: inventory.json beside them.
     #[arg(long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
-    /// Plan only this rule's findings (repeatable).
+    /// Plan only this rule's findings, or this kind of orphan (`sg-unused`...); repeatable.
     #[arg(long = "rule", value_name = "ID")]
     pub rules: Vec<String>,
     /// Let the public access block onto buckets that serve a website or grant CloudFront.
     #[arg(long)]
     pub include_website: bool,
+    /// Let in what cannot be undone: releasing unassociated elastic IPs, deleting orphaned
+    /// snapshots.
+    #[arg(long)]
+    pub allow_irreversible: bool,
     /// Where fix-plan.json and the audit log (DIR/audit-log/) go.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub out: PathBuf,

@@ -11,7 +11,8 @@ use aws_sdk_ec2::types as ec2t;
 use aws_sdk_s3::types as s3t;
 use common::{infraqa, infraqa_as, infraqa_via};
 use infraqa_core::RuleId;
-use infraqa_core::fix::{Change, FixPlan, Why};
+use infraqa_core::finding::OrphanKind;
+use infraqa_core::fix::{Change, FixPlan, Subject, Why};
 use infraqa_testkit::fault_proxy::{Fault, FaultAction, FaultProxy};
 use infraqa_testkit::seed::create_bucket;
 use serde_json::Value;
@@ -261,29 +262,39 @@ fn fix_plans_applies_guards_and_undoes_against_the_emulator() {
             findings.to_str().unwrap(),
             "--out",
             o,
+            // The rules' fixers (the groups here are unused too: orphans have a test of
+            // their own).
+            "--rule",
+            "s3-encryption",
+            "--rule",
+            "s3-public-access",
+            "--rule",
+            "sg-open-ingress",
+            "--rule",
+            "cloudtrail-enabled",
         ],
     ));
     let plan_path = out.join("fix-plan.json");
     let plan: FixPlan =
         serde_json::from_str(&std::fs::read_to_string(&plan_path).unwrap()).unwrap();
-    let acting: Vec<(RuleId, &str)> = plan
+    let acting: Vec<(Subject, &str)> = plan
         .actions
         .iter()
-        .map(|a| (a.rule_id, a.resource_id.as_str()))
+        .map(|a| (a.subject, a.resource_id.as_str()))
         .collect();
     for want in [
-        (RuleId::S3Encryption, open.as_str()),
-        (RuleId::S3PublicAccess, open.as_str()),
-        (RuleId::S3PublicAccess, late.as_str()),
-        (RuleId::SgOpenIngress, ssh.as_str()),
-        (RuleId::SgOpenIngress, drift.as_str()),
+        (Subject::Rule(RuleId::S3Encryption), open.as_str()),
+        (Subject::Rule(RuleId::S3PublicAccess), open.as_str()),
+        (Subject::Rule(RuleId::S3PublicAccess), late.as_str()),
+        (Subject::Rule(RuleId::SgOpenIngress), ssh.as_str()),
+        (Subject::Rule(RuleId::SgOpenIngress), drift.as_str()),
     ] {
         assert!(acting.contains(&want), "{want:?} planned: {acting:?}");
     }
     let refused = |rule: RuleId, id: &str| {
         plan.untouched
             .iter()
-            .find(|n| n.rule_id == rule && n.resource_arn.ends_with(id))
+            .find(|n| n.subject == Subject::Rule(rule) && n.resource_arn.ends_with(id))
             .map(|n| (n.why, n.reason.clone()))
     };
     let (why, reason) = refused(RuleId::S3PublicAccess, site.as_str()).unwrap();
@@ -301,7 +312,8 @@ fn fix_plans_applies_guards_and_undoes_against_the_emulator() {
     assert!(
         plan.untouched
             .iter()
-            .any(|n| n.why == Why::NeedsAPerson && n.rule_id == RuleId::CloudtrailEnabled),
+            .any(|n| n.why == Why::NeedsAPerson
+                && n.subject == Subject::Rule(RuleId::CloudtrailEnabled)),
         "a rule without a fixer needs a person"
     );
     let ssh_action = plan.actions.iter().find(|a| a.resource_id == ssh).unwrap();
@@ -326,7 +338,7 @@ fn fix_plans_applies_guards_and_undoes_against_the_emulator() {
     let enc = plan
         .actions
         .iter()
-        .find(|a| a.rule_id == RuleId::S3Encryption && a.resource_id == open)
+        .find(|a| a.subject == Subject::Rule(RuleId::S3Encryption) && a.resource_id == open)
         .unwrap();
     assert!(
         enc.calls[0].contains(&format!("KMSMasterKeyID={key}")),
@@ -655,4 +667,286 @@ fn fix_refuses_bad_input_with_exit_2() {
         "Not A Rule",
     ]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+#[ignore = "needs the emulator: run `make test`"]
+fn fix_cleans_up_orphans_only_when_nothing_uses_them() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emulator = infraqa_testkit::emulator::Emulator::from_env().unwrap();
+    let account = rt.block_on(emulator.fresh_account()).unwrap();
+    let clients = rt.block_on(account.clients());
+    let ec2 = clients.ec2(REGION);
+    let (free, target, referrer, late, subnet, allocation, snapshot) = rt.block_on(async {
+        let vpc = ec2
+            .create_vpc()
+            .cidr_block("10.41.0.0/16")
+            .send()
+            .await
+            .unwrap()
+            .vpc
+            .unwrap()
+            .vpc_id
+            .unwrap();
+        let free = group(
+            &ec2,
+            &vpc,
+            "orphan-free",
+            vec![tcp(80, Some(("10.0.0.0/8", "lb")), None)],
+        )
+        .await;
+        let target = group(
+            &ec2,
+            &vpc,
+            "orphan-target",
+            vec![tcp(5432, Some(("10.0.0.0/8", "db")), None)],
+        )
+        .await;
+        // Another group names the target: deleting it would break that permission.
+        let referrer = group(
+            &ec2,
+            &vpc,
+            "orphan-referrer",
+            vec![
+                ec2t::IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(5432)
+                    .to_port(5432)
+                    .user_id_group_pairs(ec2t::UserIdGroupPair::builder().group_id(&target).build())
+                    .build(),
+            ],
+        )
+        .await;
+        let late = group(
+            &ec2,
+            &vpc,
+            "orphan-late",
+            vec![tcp(8080, Some(("10.0.0.0/8", "app")), None)],
+        )
+        .await;
+        let subnet = ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block("10.41.1.0/24")
+            .availability_zone(format!("{REGION}a"))
+            .send()
+            .await
+            .unwrap()
+            .subnet
+            .unwrap()
+            .subnet_id
+            .unwrap();
+        let allocation = ec2
+            .allocate_address()
+            .domain(ec2t::DomainType::Vpc)
+            .send()
+            .await
+            .unwrap()
+            .allocation_id
+            .unwrap();
+        let volume = ec2
+            .create_volume()
+            .availability_zone(format!("{REGION}a"))
+            .size(1)
+            .send()
+            .await
+            .unwrap()
+            .volume_id
+            .unwrap();
+        let snapshot = ec2
+            .create_snapshot()
+            .volume_id(&volume)
+            .send()
+            .await
+            .unwrap()
+            .snapshot_id
+            .unwrap();
+        ec2.delete_volume().volume_id(&volume).send().await.unwrap();
+        (free, target, referrer, late, subnet, allocation, snapshot)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path();
+    let policy = out.join("policy.toml");
+    std::fs::write(&policy, format!("[scan]\nregions = [\"{REGION}\"]\n")).unwrap();
+    let (p, o) = (policy.to_str().unwrap(), out.to_str().unwrap());
+    ok(&infraqa_as(
+        &emulator,
+        &account,
+        &["scan", "--policy", p, "--out", o],
+    ));
+    let inventory = out.join("inventory.json");
+    ok(&infraqa_as(
+        &emulator,
+        &account,
+        &[
+            "check",
+            "--policy",
+            p,
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--out",
+            o,
+        ],
+    ));
+    let findings = out.join("findings.json");
+    let plan_of = |extra: &[&str]| {
+        let mut args = vec![
+            "fix",
+            "--policy",
+            p,
+            "--findings",
+            findings.to_str().unwrap(),
+            "--out",
+            o,
+        ];
+        args.extend_from_slice(extra);
+        ok(&infraqa_as(&emulator, &account, &args));
+        let plan: FixPlan =
+            serde_json::from_str(&std::fs::read_to_string(out.join("fix-plan.json")).unwrap())
+                .unwrap();
+        plan
+    };
+    let planned = |plan: &FixPlan, id: &str| {
+        plan.actions
+            .iter()
+            .find(|a| a.resource_id == id)
+            .map(|a| a.change.clone())
+    };
+    let left = |plan: &FixPlan, id: &str| {
+        plan.untouched
+            .iter()
+            .find(|n| n.resource_arn.ends_with(id))
+            .map(|n| (n.why, n.reason.clone()))
+    };
+    // Without --allow-irreversible: groups only; the address and the snapshot are refused.
+    let cautious = plan_of(&[]);
+    assert_eq!(planned(&cautious, &free), Some(Change::DeleteGroup));
+    assert!(
+        left(&cautious, &allocation)
+            .is_some_and(|(w, r)| w == Why::Refused && r.contains("--allow-irreversible"))
+    );
+    assert!(
+        left(&cautious, &snapshot)
+            .is_some_and(|(w, r)| w == Why::Refused && r.contains("--allow-irreversible"))
+    );
+    let (why, reason) = left(&cautious, &target).unwrap();
+    assert_eq!(why, Why::Refused);
+    assert!(reason.contains(&referrer), "{reason}");
+    assert!(
+        cautious
+            .untouched
+            .iter()
+            .all(|n| n.why != Why::NeedsAPerson
+                || n.subject != Subject::Orphan(OrphanKind::SgUnused)),
+        "sg-unused has a fixer"
+    );
+    let plan = plan_of(&["--allow-irreversible"]);
+    assert!(plan.allow_irreversible);
+    assert_eq!(planned(&plan, &allocation), Some(Change::ReleaseAddress));
+    assert_eq!(planned(&plan, &snapshot), Some(Change::DeleteSnapshot));
+    let release = plan
+        .actions
+        .iter()
+        .find(|a| a.resource_id == allocation)
+        .unwrap();
+    assert!(
+        release.undo.is_none() && release.reversible.starts_with("no"),
+        "{}",
+        release.reversible
+    );
+    assert!(planned(&plan, &late).is_some());
+
+    // After the review an interface starts using the late group.
+    rt.block_on(async {
+        ec2.create_network_interface()
+            .subnet_id(&subnet)
+            .groups(&late)
+            .send()
+            .await
+            .unwrap();
+    });
+    let plan_path = out.join("fix-plan.json");
+    let applied = ok(&infraqa_as(
+        &emulator,
+        &account,
+        &[
+            "fix",
+            "--policy",
+            p,
+            "--apply",
+            "--plan",
+            plan_path.to_str().unwrap(),
+            "--out",
+            o,
+            "--json",
+        ],
+    ));
+    let rows: Vec<Value> = serde_json::from_str(&applied).unwrap();
+    let outcome = |id: &str| {
+        rows.iter()
+            .find(|r| r["resource_arn"].as_str().unwrap().ends_with(id))
+            .map(|r| {
+                (
+                    r["outcome"].as_str().unwrap().to_owned(),
+                    r["reason"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .unwrap()
+    };
+    assert_eq!(outcome(&free).0, "applied");
+    assert_eq!(outcome(&allocation).0, "applied");
+    assert_eq!(outcome(&snapshot).0, "applied");
+    let (o_late, why_late) = outcome(&late);
+    assert_eq!(o_late, "skipped");
+    assert!(why_late.contains("changed since the plan"), "{why_late}");
+    rt.block_on(async {
+        assert!(
+            ec2.describe_security_groups()
+                .group_ids(&free)
+                .send()
+                .await
+                .is_err(),
+            "deleted"
+        );
+        assert!(
+            ec2.describe_security_groups()
+                .group_ids(&late)
+                .send()
+                .await
+                .is_ok(),
+            "in use: kept"
+        );
+        assert!(
+            ec2.describe_security_groups()
+                .group_ids(&target)
+                .send()
+                .await
+                .is_ok(),
+            "referenced: kept"
+        );
+        assert!(
+            ec2.describe_addresses()
+                .allocation_ids(&allocation)
+                .send()
+                .await
+                .map_or(true, |o| o.addresses().is_empty()),
+            "released"
+        );
+        assert!(
+            ec2.describe_snapshots()
+                .snapshot_ids(&snapshot)
+                .send()
+                .await
+                .map_or(true, |o| o.snapshots().is_empty()),
+            "deleted"
+        );
+    });
+    // What cannot be undone is refused as such.
+    let o = infraqa_as(
+        &emulator,
+        &account,
+        &["fix", "--policy", p, "--undo", &release.id, "--out", o],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot be undone"));
 }

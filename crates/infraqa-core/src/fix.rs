@@ -22,11 +22,18 @@
 //!   other permission; a world range that also holds an allowed port is left to a person
 //!   (revoking it would close the allowed port too); undone by authorising the same sources
 //!   again with their descriptions.
+//! - orphans (`CheckResult::orphans`): an unused security group is deleted only when no
+//!   network interface uses it and no other group of its VPC references it, both read now
+//!   (not reversible: a new group has a new id; the plan keeps its rules); an unassociated
+//!   elastic IP is released and an orphaned snapshot deleted only in a plan made with
+//!   `allow_irreversible` (an address released may go to another account; a snapshot's data
+//!   is gone); an unattached volume, a stopped instance and an orphaned log group are left to a
+//!   person.
 //! - Every other rule's findings: never changed; the plan lists them as needing a person, with
 //!   the finding's recommendation.
 
 use crate::check::CheckResult;
-use crate::finding::{Finding, RuleId};
+use crate::finding::{OrphanKind, RuleId};
 use crate::iam::{PolicyDocument, Principal};
 use crate::model::{BucketEncryption, IpPermission, PublicAccessBlock, ResourceType};
 use crate::observed::Observed;
@@ -53,6 +60,53 @@ pub const FIXABLE: [RuleId; 3] = [
     RuleId::SgOpenIngress,
 ];
 
+/// The orphans infraqa cleans up.
+pub const FIXABLE_ORPHANS: [OrphanKind; 3] = [
+    OrphanKind::SgUnused,
+    OrphanKind::EipUnassociated,
+    OrphanKind::SnapshotOrphaned,
+];
+
+/// What an action (or a resource left alone) is about: a rule's finding, or an orphan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Subject {
+    /// A finding of this rule.
+    #[serde(rename = "rule_id")]
+    Rule(RuleId),
+    /// An orphan of this kind.
+    #[serde(rename = "orphan")]
+    Orphan(OrphanKind),
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Rule(r) => write!(f, "{r}"),
+            Self::Orphan(k) => write!(f, "{k}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Subject {
+    type Err = crate::finding::UnknownRule;
+
+    /// An orphan kind (`sg-unused`), else a rule id.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let orphans = [
+            OrphanKind::EbsUnattached,
+            OrphanKind::EipUnassociated,
+            OrphanKind::SnapshotOrphaned,
+            OrphanKind::InstanceStopped,
+            OrphanKind::SgUnused,
+            OrphanKind::LoggroupOrphaned,
+        ];
+        match orphans.into_iter().find(|k| k.as_str() == s) {
+            Some(k) => Ok(Self::Orphan(k)),
+            None => s.parse().map(Self::Rule),
+        }
+    }
+}
+
 /// What a resource's fix depends on, as read just before planning, and again before applying.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -61,6 +115,10 @@ pub enum State {
     Bucket(BucketState),
     /// A security group.
     Group(GroupState),
+    /// An elastic IP.
+    Address(AddressState),
+    /// An EBS snapshot.
+    Snapshot(SnapshotState),
 }
 
 impl State {
@@ -69,39 +127,84 @@ impl State {
         match self {
             Self::Bucket(b) => &b.tags,
             Self::Group(g) => &g.tags,
+            Self::Address(a) => &a.tags,
+            Self::Snapshot(s) => &s.tags,
         }
     }
 
-    /// What a fix of `rule`'s finding depends on: the part of the state its change reads
-    /// or writes (tags aside: the opt-out tag and exemptions are asked of them directly). Two
-    /// fixes of one bucket do not void each other.
-    fn depended_on(&self, rule: RuleId) -> serde_json::Value {
-        match (rule, self) {
-            (RuleId::S3Encryption, Self::Bucket(b)) => {
-                serde_json::json!({ "encryption": b.encryption })
-            }
-            (RuleId::S3PublicAccess, Self::Bucket(b)) => serde_json::json!({
-                "block": b.block,
-                "website": b.website,
-                "cloudfront": b.cloudfront,
-            }),
-            (RuleId::SgOpenIngress, Self::Group(g)) => serde_json::json!({ "ingress": g.ingress }),
+    /// What a fix of `subject` depends on: the part of the state its change reads or writes
+    /// (tags aside: the opt-out tag and exemptions are asked of them directly). Two fixes of
+    /// one bucket do not void each other.
+    fn depended_on(&self, subject: Subject) -> DependsOn<'_> {
+        use Subject::{Orphan, Rule};
+        match (subject, self) {
+            (Rule(RuleId::S3Encryption), Self::Bucket(b)) => DependsOn::Encryption {
+                encryption: &b.encryption,
+            },
+            (Rule(RuleId::S3PublicAccess), Self::Bucket(b)) => DependsOn::Block {
+                block: &b.block,
+                website: b.website,
+                cloudfront: &b.cloudfront,
+            },
+            (Rule(RuleId::SgOpenIngress), Self::Group(g)) => DependsOn::Ingress {
+                ingress: &g.ingress,
+            },
+            (Orphan(OrphanKind::SgUnused), Self::Group(g)) => DependsOn::Usage {
+                interfaces: &g.interfaces,
+                referenced_by: &g.referenced_by,
+            },
+            (Orphan(OrphanKind::EipUnassociated), Self::Address(a)) => DependsOn::Association {
+                association: &a.association_id,
+            },
+            (Orphan(OrphanKind::SnapshotOrphaned), Self::Snapshot(s)) => DependsOn::Use {
+                images: &s.images,
+                volume_exists: s.volume_exists,
+            },
             // Any other pairing has no fixer; the whole state stands for it.
-            _ => serde_json::to_value(self).unwrap_or_default(),
+            _ => DependsOn::Whole(self),
         }
     }
 
-    /// The SHA-256, in hex, of what a fix of `rule`'s finding depends on
+    /// The SHA-256, in hex, of what a fix of `subject` depends on
     /// ([`State::depended_on`]): equal digests, the same configuration.
-    pub fn digest(&self, rule: RuleId) -> String {
+    pub fn digest(&self, subject: Subject) -> String {
         use sha2::Digest;
         // Plain data (strings, booleans, ordered maps): serialising cannot fail.
-        let json = serde_json::to_vec(&self.depended_on(rule)).unwrap_or_default();
+        let json = serde_json::to_vec(&self.depended_on(subject)).unwrap_or_default();
         sha2::Sha256::digest(&json)
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
     }
+}
+
+/// The part of a [`State`] one fix depends on, as its digest is taken.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum DependsOn<'a> {
+    Encryption {
+        encryption: &'a BucketEncryption,
+    },
+    Block {
+        block: &'a Option<PublicAccessBlock>,
+        website: bool,
+        cloudfront: &'a [String],
+    },
+    Ingress {
+        ingress: &'a [IngressRule],
+    },
+    Usage {
+        interfaces: &'a Option<Vec<String>>,
+        referenced_by: &'a Option<Vec<String>>,
+    },
+    Association {
+        association: &'a Option<String>,
+    },
+    Use {
+        images: &'a [String],
+        volume_exists: bool,
+    },
+    Whole(&'a State),
 }
 
 /// What the S3 fixers depend on.
@@ -122,11 +225,53 @@ pub struct BucketState {
     pub tags: BTreeMap<String, String>,
 }
 
-/// What the security group fixer depends on.
+/// What the security group fixers depend on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupState {
-    /// Every source of every inbound permission (`DescribeSecurityGroupRules`).
+    /// Its name (`default` for a VPC's default group, which is never deleted).
+    #[serde(default)]
+    pub name: String,
+    /// Every source of every inbound permission (`DescribeSecurityGroups`).
     pub ingress: Vec<IngressRule>,
+    /// The network interfaces that use it (`DescribeNetworkInterfaces`); read only to delete
+    /// it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interfaces: Option<Vec<String>>,
+    /// The groups of its VPC whose inbound or outbound permissions name it
+    /// (`DescribeSecurityGroups` of the VPC); read only to delete it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referenced_by: Option<Vec<String>>,
+    /// Its tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// What releasing an elastic IP depends on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressState {
+    /// Its allocation id (`eipalloc-...`).
+    pub allocation_id: String,
+    /// Its public address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_ip: Option<String>,
+    /// Its association, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub association_id: Option<String>,
+    /// Its tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// What deleting a snapshot depends on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotState {
+    /// The volume it was taken of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_id: Option<String>,
+    /// Whether that volume still exists (`DescribeVolumes`).
+    pub volume_exists: bool,
+    /// The account's own AMIs that use it (`DescribeImages`).
+    pub images: Vec<String>,
     /// Its tags.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
@@ -238,6 +383,12 @@ pub enum Change {
         /// The sources authorised, with their descriptions.
         rules: Vec<IngressRule>,
     },
+    /// Delete the security group (`DeleteSecurityGroup`).
+    DeleteGroup,
+    /// Release the elastic IP (`ReleaseAddress`).
+    ReleaseAddress,
+    /// Delete the snapshot (`DeleteSnapshot`).
+    DeleteSnapshot,
 }
 
 impl Change {
@@ -294,7 +445,24 @@ impl Change {
                     )
                 })
                 .collect(),
+            Self::DeleteGroup => vec![format!(
+                "ec2:DeleteSecurityGroup GroupId={id} Region={region}"
+            )],
+            Self::ReleaseAddress => vec![format!(
+                "ec2:ReleaseAddress AllocationId={id} Region={region}"
+            )],
+            Self::DeleteSnapshot => vec![format!(
+                "ec2:DeleteSnapshot SnapshotId={id} Region={region}"
+            )],
         }
+    }
+
+    /// Whether it deletes the resource.
+    fn deletes(&self) -> bool {
+        matches!(
+            self,
+            Self::DeleteGroup | Self::ReleaseAddress | Self::DeleteSnapshot
+        )
     }
 
     /// The change that restores `before` after this one.
@@ -313,8 +481,11 @@ impl Change {
         }
     }
 
-    /// Whether `now` shows the change made.
-    pub fn took(&self, now: &State) -> bool {
+    /// Whether `now` (the resource as read back, `None` when it is gone) shows the change made.
+    pub fn took(&self, now: Option<&State>) -> bool {
+        let Some(now) = now else {
+            return self.deletes();
+        };
         match (self, now) {
             (Self::Encryption { to }, State::Bucket(b)) => &b.encryption == to,
             (Self::PublicAccessBlock { to }, State::Bucket(b)) => &b.block == to,
@@ -340,8 +511,9 @@ fn same_source(a: &IngressRule, b: &IngressRule) -> bool {
 pub struct FixAction {
     /// Its id, `fix-` and twelve hex digits: what `--undo` names.
     pub id: String,
-    /// The rule whose finding it repairs.
-    pub rule_id: RuleId,
+    /// The rule whose finding it repairs (`rule_id`), or the orphan it cleans up (`orphan`).
+    #[serde(flatten)]
+    pub subject: Subject,
     /// The resource.
     pub resource_arn: String,
     /// Its type (`s3:bucket`, `ec2:security-group`).
@@ -359,10 +531,14 @@ pub struct FixAction {
     /// The digest of what it depends on ([`State::digest`]): applying re-reads the state and
     /// acts only on the same digest.
     pub state_digest: String,
-    /// The change that undoes it, restoring `depends_on` (every fixer here is reversible).
-    pub undo: Change,
-    /// The calls that undo it.
+    /// The change that undoes it, restoring `depends_on`; `None` when it cannot be undone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo: Option<Change>,
+    /// The calls that undo it (none when it cannot be undone).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub undo_calls: Vec<String>,
+    /// Whether it can be undone, and how, or why not.
+    pub reversible: String,
 }
 
 /// Why a failing resource gets no action.
@@ -382,8 +558,9 @@ pub enum Why {
 /// A failing resource the plan does not act on, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoAction {
-    /// The rule.
-    pub rule_id: RuleId,
+    /// The rule (`rule_id`) or the orphan kind (`orphan`).
+    #[serde(flatten)]
+    pub subject: Subject,
     /// The resource.
     pub resource_arn: String,
     /// Its region.
@@ -410,6 +587,9 @@ pub struct FixPlan {
     /// Whether website buckets were let in (`--include-website`).
     #[serde(default)]
     pub include_website: bool,
+    /// Whether irreversible deletions were let in (`--allow-irreversible`).
+    #[serde(default)]
+    pub allow_irreversible: bool,
     /// The repairs, in the findings' order.
     pub actions: Vec<FixAction>,
     /// The failing resources it does not act on, and why.
@@ -419,52 +599,93 @@ pub struct FixPlan {
 /// What a plan is made for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PlanOptions {
-    /// Only these rules' findings (empty: every rule's).
-    pub rules: Vec<RuleId>,
+    /// Only these rules' findings and orphan kinds (empty: all).
+    pub only: Vec<Subject>,
     /// Let the public access block onto website and CloudFront buckets.
     pub include_website: bool,
+    /// Let irreversible deletions in (releasing elastic IPs, deleting snapshots).
+    pub allow_irreversible: bool,
 }
 
-/// A finding the plan must read the resource of, before deciding.
+/// A failing resource the plan must read, before deciding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    /// The finding.
-    pub finding: Finding,
-    /// Its resource's type.
+    /// The rule or orphan kind.
+    pub subject: Subject,
+    /// The resource.
+    pub resource_arn: String,
+    /// Its region.
+    pub region: String,
+    /// Its type.
     pub resource_type: ResourceType,
-    /// Its resource's id.
+    /// Its id.
     pub resource_id: String,
 }
 
-/// The findings of `check` the plan covers: the fixable ones (their resources to read now,
+impl Target {
+    fn untouched(&self, why: Why, reason: String) -> NoAction {
+        NoAction {
+            subject: self.subject,
+            resource_arn: self.resource_arn.clone(),
+            region: self.region.clone(),
+            why,
+            reason,
+        }
+    }
+}
+
+/// What `check` asks to fix: the fixable findings and orphans (their resources to read now,
 /// named by `id_of`: the resource id for an ARN, from the inventory), and the others as
-/// needing a person.
+/// needing a person, with the finding's recommendation or the orphan's reason.
 pub fn targets(
     check: &CheckResult,
     options: &PlanOptions,
     id_of: impl Fn(&str) -> Option<(ResourceType, String)>,
 ) -> (Vec<Target>, Vec<NoAction>) {
-    let mut read = Vec::new();
-    let mut person = Vec::new();
-    for f in check
+    let failing = check
         .findings
         .iter()
-        .filter(|f| options.rules.is_empty() || options.rules.contains(&f.rule_id))
+        .map(|f| {
+            let fixable = FIXABLE.contains(&f.rule_id);
+            (
+                Subject::Rule(f.rule_id),
+                &f.resource_arn,
+                f.region.as_str(),
+                fixable,
+                &f.remediation,
+            )
+        })
+        .chain(check.orphans.iter().map(|o| {
+            let fixable = FIXABLE_ORPHANS.contains(&o.kind);
+            (
+                Subject::Orphan(o.kind),
+                &o.resource_arn,
+                o.region.as_str(),
+                fixable,
+                &o.reason,
+            )
+        }));
+    let mut read = Vec::new();
+    let mut person = Vec::new();
+    for (subject, arn, region, fixable, why_not) in
+        failing.filter(|(s, ..)| options.only.is_empty() || options.only.contains(s))
     {
         let untouched = |why, reason: String| NoAction {
-            rule_id: f.rule_id,
-            resource_arn: f.resource_arn.clone(),
-            region: f.region.to_string(),
+            subject,
+            resource_arn: arn.clone(),
+            region: region.to_owned(),
             why,
             reason,
         };
-        if !FIXABLE.contains(&f.rule_id) {
-            person.push(untouched(Why::NeedsAPerson, f.remediation.clone()));
+        if !fixable {
+            person.push(untouched(Why::NeedsAPerson, why_not.clone()));
             continue;
         }
-        match id_of(&f.resource_arn) {
+        match id_of(arn) {
             Some((resource_type, resource_id)) => read.push(Target {
-                finding: f.clone(),
+                subject,
+                resource_arn: arn.clone(),
+                region: region.to_owned(),
                 resource_type,
                 resource_id,
             }),
@@ -481,7 +702,7 @@ pub fn targets(
 /// opt-out tag, an exemption in force, the S3 allow-list.
 fn hands_off(
     policy: &Policy,
-    rule: RuleId,
+    subject: Subject,
     arn: &str,
     id: &str,
     tags: &BTreeMap<String, String>,
@@ -491,6 +712,9 @@ fn hands_off(
     if tags.get(key).is_some_and(|v| v == NEVER) {
         return Some(format!("it carries the opt-out tag {key} = {NEVER}"));
     }
+    let Subject::Rule(rule) = subject else {
+        return None;
+    };
     if let Some(e) =
         crate::rules::exemption_for(policy, rule, arn, |k| tags.get(k).map(String::as_str), now)
     {
@@ -509,9 +733,16 @@ fn change_for(
     policy: &Policy,
     options: &PlanOptions,
 ) -> Result<Change, (Why, String)> {
+    use Subject::{Orphan, Rule};
     let refused = |s: String| Err((Why::Refused, s));
-    match (target.finding.rule_id, state) {
-        (RuleId::S3Encryption, State::Bucket(b)) => {
+    let irreversible = |what: &str| {
+        Err((
+            Why::Refused,
+            format!("{what} cannot be undone: plan with --allow-irreversible to let it in"),
+        ))
+    };
+    match (target.subject, state) {
+        (Rule(RuleId::S3Encryption), State::Bucket(b)) => {
             let kms = matches!(
                 b.encryption,
                 BucketEncryption::SseKms { .. } | BucketEncryption::SseKmsDsse { .. }
@@ -538,7 +769,7 @@ fn change_for(
                 ),
             }
         }
-        (RuleId::S3PublicAccess, State::Bucket(b)) => {
+        (Rule(RuleId::S3PublicAccess), State::Bucket(b)) => {
             let all = PublicAccessBlock {
                 block_public_acls: true,
                 ignore_public_acls: true,
@@ -563,7 +794,7 @@ fn change_for(
             }
             Ok(Change::PublicAccessBlock { to: Some(all) })
         }
-        (RuleId::SgOpenIngress, State::Group(g)) => {
+        (Rule(RuleId::SgOpenIngress), State::Group(g)) => {
             let mut revoke = Vec::new();
             for r in g
                 .ingress
@@ -595,13 +826,52 @@ fn change_for(
             }
             Ok(Change::RevokeIngress { rules: revoke })
         }
-        (rule, state) => refused(format!(
-            "{rule} has no fixer for a {}",
-            match state {
-                State::Bucket(_) => "bucket",
-                State::Group(_) => "security group",
+        (Orphan(OrphanKind::SgUnused), State::Group(g)) => {
+            if g.name == "default" {
+                return refused("a VPC's default group is never deleted".to_owned());
             }
-        )),
+            match (&g.interfaces, &g.referenced_by) {
+                (Some(i), _) if !i.is_empty() => Err((
+                    Why::AlreadyDone,
+                    format!("in use now: network interface(s) {}", i.join(", ")),
+                )),
+                (_, Some(r)) if !r.is_empty() => refused(format!(
+                    "other groups reference it: {} (deleting it would break their permissions)",
+                    r.join(", ")
+                )),
+                (Some(_), Some(_)) => Ok(Change::DeleteGroup),
+                _ => refused("its use was not read".to_owned()),
+            }
+        }
+        (Orphan(OrphanKind::EipUnassociated), State::Address(a)) => match &a.association_id {
+            Some(assoc) => Err((Why::AlreadyDone, format!("associated now ({assoc})"))),
+            None if !options.allow_irreversible => irreversible("releasing an address"),
+            None => Ok(Change::ReleaseAddress),
+        },
+        (Orphan(OrphanKind::SnapshotOrphaned), State::Snapshot(sn)) => {
+            if sn.volume_exists || !sn.images.is_empty() {
+                return Err((
+                    Why::AlreadyDone,
+                    format!(
+                        "in use now: {}",
+                        sn.images
+                            .iter()
+                            .map(|i| format!("AMI {i}"))
+                            .chain(
+                                sn.volume_exists
+                                    .then(|| "its source volume exists".to_owned())
+                            )
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            if !options.allow_irreversible {
+                return irreversible("deleting a snapshot");
+            }
+            Ok(Change::DeleteSnapshot)
+        }
+        (subject, _) => refused(format!("{subject} has no fixer for this resource")),
     }
 }
 
@@ -628,18 +898,10 @@ pub fn decide(
     options: &PlanOptions,
     now: DateTime<Utc>,
 ) -> Result<FixAction, NoAction> {
-    let f = &target.finding;
-    let untouched = |why, reason| NoAction {
-        rule_id: f.rule_id,
-        resource_arn: f.resource_arn.clone(),
-        region: f.region.to_string(),
-        why,
-        reason,
-    };
     let state = match state {
         Observed::Read(s) => s,
         Observed::Unread(e) => {
-            return Err(untouched(
+            return Err(target.untouched(
                 Why::NotRead,
                 format!("{} {} failed: {}", e.service, e.operation, e.message),
             ));
@@ -647,27 +909,33 @@ pub fn decide(
     };
     if let Some(why) = hands_off(
         policy,
-        f.rule_id,
-        &f.resource_arn,
+        target.subject,
+        &target.resource_arn,
         &target.resource_id,
         state.tags(),
         now,
     ) {
-        return Err(untouched(Why::Refused, why));
+        return Err(target.untouched(Why::Refused, why));
     }
     let change = change_for(target, state, policy, options)
-        .map_err(|(why, reason)| untouched(why, reason))?;
-    let region = f.region.to_string();
-    let digest = state.digest(f.rule_id);
-    let Some(undo) = change.inverse(state) else {
-        return Err(untouched(
-            Why::Refused,
-            "the change cannot be undone from what was read".to_owned(),
-        ));
+        .map_err(|(why, reason)| target.untouched(why, reason))?;
+    let region = &target.region;
+    let digest = state.digest(target.subject);
+    let undo = change.inverse(state);
+    let reversible = match (&undo, &change) {
+        (Some(_), _) => "yes: the undo restores depends_on".to_owned(),
+        (None, Change::DeleteGroup) => {
+            "no: a group made again has a new id; depends_on keeps its rules".to_owned()
+        }
+        (None, Change::ReleaseAddress) => {
+            "no: a released address may go to another account".to_owned()
+        }
+        (None, Change::DeleteSnapshot) => "no: the snapshot's data is gone".to_owned(),
+        (None, _) => "no".to_owned(),
     };
     let id = {
         use sha2::Digest;
-        let seed = format!("{}|{}|{digest}", f.rule_id, f.resource_arn);
+        let seed = format!("{}|{}|{digest}", target.subject, target.resource_arn);
         let hex: String = sha2::Sha256::digest(seed.as_bytes())
             .iter()
             .take(6)
@@ -677,17 +945,21 @@ pub fn decide(
     };
     Ok(FixAction {
         id,
-        rule_id: f.rule_id,
-        resource_arn: f.resource_arn.clone(),
+        subject: target.subject,
+        resource_arn: target.resource_arn.clone(),
         resource_type: target.resource_type.to_string(),
         resource_id: target.resource_id.clone(),
-        calls: change.calls(&target.resource_id, &region),
-        undo_calls: undo.calls(&target.resource_id, &region),
-        region,
+        calls: change.calls(&target.resource_id, region),
+        undo_calls: undo
+            .as_ref()
+            .map(|u| u.calls(&target.resource_id, region))
+            .unwrap_or_default(),
+        region: region.clone(),
         change,
         depends_on: state.clone(),
         state_digest: digest,
         undo,
+        reversible,
     })
 }
 
@@ -701,7 +973,7 @@ pub fn guard(
 ) -> Option<String> {
     if let Some(why) = hands_off(
         policy,
-        action.rule_id,
+        action.subject,
         &action.resource_arn,
         &action.resource_id,
         now_state.tags(),
@@ -709,10 +981,10 @@ pub fn guard(
     ) {
         return Some(why);
     }
-    if now_state.digest(action.rule_id) == action.state_digest {
+    if now_state.digest(action.subject) == action.state_digest {
         return None;
     }
-    Some(if action.change.took(now_state) {
+    Some(if action.change.took(Some(now_state)) {
         "already done: the resource is as the action would leave it".to_owned()
     } else {
         "the resource changed since the plan: plan again".to_owned()
@@ -722,12 +994,13 @@ pub fn guard(
 /// Why an applied action must not be undone with the resource as re-read now (`None`: undo
 /// it): only what the action left, exactly as it left it, is restored.
 pub fn guard_undo(action: &FixAction, after: &State, now_state: &State) -> Option<String> {
-    (now_state.digest(action.rule_id) != after.digest(action.rule_id)).then(|| {
+    (now_state.digest(action.subject) != after.digest(action.subject)).then(|| {
         "the resource changed since the fix: undoing it would overwrite a later change".to_owned()
     })
 }
 
-/// Whether `after`, read back after the write, shows the change made.
-pub fn took(change: &Change, after: &State) -> bool {
+/// Whether `after`, read back after the write (`None`: the resource is gone), shows the
+/// change made.
+pub fn took(change: &Change, after: Option<&State>) -> bool {
     change.took(after)
 }

@@ -91,18 +91,19 @@ pub async fn plan(
     for t in &targets {
         let state = infraqa_aws::fix::read(
             &clients,
+            t.subject,
             &t.resource_type,
             &t.resource_id,
-            &t.finding.region,
+            &t.region,
         )
         .await;
         let state = match state {
             Observed::Read(Some(s)) => Observed::Read(s),
             Observed::Read(None) => {
                 untouched.push(NoAction {
-                    rule_id: t.finding.rule_id,
-                    resource_arn: t.finding.resource_arn.clone(),
-                    region: t.finding.region.to_string(),
+                    subject: t.subject,
+                    resource_arn: t.resource_arn.clone(),
+                    region: t.region.clone(),
                     why: Why::AlreadyDone,
                     reason: "the resource no longer exists".to_owned(),
                 });
@@ -122,6 +123,7 @@ pub async fn plan(
         inventory_generated_at: check.inventory_generated_at,
         policy_digest: digest,
         include_website: options.include_website,
+        allow_irreversible: options.allow_irreversible,
         actions,
         untouched,
     })
@@ -144,7 +146,7 @@ fn audited(
         action: kind.to_owned(),
         details: [
             ("action_id".to_owned(), action.id.clone()),
-            ("rule".to_owned(), action.rule_id.to_string()),
+            ("subject".to_owned(), action.subject.to_string()),
         ]
         .into(),
         actor: Some(actor.to_owned()),
@@ -172,7 +174,15 @@ async fn one(
         reason,
     };
     let kind = infraqa_core::ResourceType::parse(&action.resource_type);
-    let read = || infraqa_aws::fix::read(clients, &kind, &action.resource_id, &action.region);
+    let read = || {
+        infraqa_aws::fix::read(
+            clients,
+            action.subject,
+            &kind,
+            &action.resource_id,
+            &action.region,
+        )
+    };
     let before = match read().await {
         Observed::Read(Some(s)) => s,
         Observed::Read(None) => {
@@ -210,8 +220,8 @@ async fn one(
         return (outcome("failed", Some(e.to_string())), Some(before), after);
     }
     match read().await {
-        Observed::Read(Some(after)) if fix::took(change, &after) => {
-            (outcome("applied", None), Some(before), Some(after))
+        Observed::Read(after) if fix::took(change, after.as_ref()) => {
+            (outcome("applied", None), Some(before), after)
         }
         Observed::Read(after) => (
             outcome(
@@ -347,13 +357,24 @@ pub async fn undo(
             "{action_id} was undone already"
         )));
     }
-    let (Some(action), Some(after)) = (done.fix.as_deref(), done.after.as_ref()) else {
+    let Some(action) = done.fix.as_deref() else {
         return Err(PipelineError::input(format!(
-            "the audit entry of {action_id} holds no action or state to undo from"
+            "the audit entry of {action_id} holds no action to undo"
+        )));
+    };
+    let Some(undo) = &action.undo else {
+        return Err(PipelineError::input(format!(
+            "{action_id} cannot be undone: {}",
+            action.reversible
+        )));
+    };
+    let Some(after) = done.after.as_ref() else {
+        return Err(PipelineError::input(format!(
+            "the audit entry of {action_id} holds no state to undo from"
         )));
     };
     let (clients, actor) = acting_in(aws, policy, &done.account_id, "fix").await?;
-    let (r, before, now_after) = one(&clients, action, &action.undo, |now_state| {
+    let (r, before, now_after) = one(&clients, action, undo, |now_state| {
         fix::guard_undo(action, after, now_state)
     })
     .await;

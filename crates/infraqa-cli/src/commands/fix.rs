@@ -8,8 +8,7 @@ use super::output::read_document;
 use crate::args::FixArgs;
 use crate::exit::CliError;
 use anyhow::anyhow;
-use infraqa_core::RuleId;
-use infraqa_core::fix::{FixPlan, PlanOptions, Why};
+use infraqa_core::fix::{FixPlan, PlanOptions, Subject, Why};
 use infraqa_pipeline::audit::AuditLog;
 use infraqa_pipeline::fix::Applied;
 use infraqa_pipeline::{Location, Store};
@@ -36,12 +35,15 @@ pub fn summary(plan: &FixPlan) -> String {
     for a in &plan.actions {
         out.push_str(&format!(
             "{}  {}  {} {} ({})\n",
-            a.id, a.rule_id, a.resource_type, a.resource_id, a.region
+            a.id, a.subject, a.resource_type, a.resource_id, a.region
         ));
         for call in &a.calls {
             out.push_str(&format!("    {call}\n"));
         }
-        out.push_str(&format!("    undo: {}\n", a.undo_calls.join("; ")));
+        match a.undo_calls.is_empty() {
+            true => out.push_str(&format!("    reversible: {}\n", a.reversible)),
+            false => out.push_str(&format!("    undo: {}\n", a.undo_calls.join("; "))),
+        }
     }
     let count = |w: Why| plan.untouched.iter().filter(|n| n.why == w).count();
     out.push_str(&format!(
@@ -59,7 +61,7 @@ pub fn summary(plan: &FixPlan) -> String {
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default(),
-            n.rule_id,
+            n.subject,
             n.resource_arn,
             n.reason
         ));
@@ -145,15 +147,16 @@ pub async fn run(args: &FixArgs, aws: &Aws) -> Result<(), CliError> {
             .unwrap_or_else(|| beside(findings_path, "inventory.json")),
     )
     .await?;
-    let rules = args
+    let only = args
         .rules
         .iter()
-        .map(|r| r.parse::<RuleId>())
+        .map(|r| r.parse::<Subject>())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| CliError::InvalidInput(anyhow!("--rule: {e}")))?;
+        .map_err(|e| CliError::InvalidInput(anyhow!("--rule: {e} (or an orphan kind)")))?;
     let options = PlanOptions {
-        rules,
+        only,
         include_website: args.include_website,
+        allow_irreversible: args.allow_irreversible,
     };
     let plan = infraqa_pipeline::fix::plan(aws, &check, &inventory, &policy, &options, now).await?;
     let text = json(&plan)?;

@@ -1,5 +1,5 @@
 use super::*;
-use crate::finding::Severity;
+use crate::finding::{Finding, Severity};
 use crate::rules::testkit::{ACCOUNT, denied, now, policy};
 
 fn finding(rule: RuleId, arn: &str) -> Finding {
@@ -17,22 +17,35 @@ fn finding(rule: RuleId, arn: &str) -> Finding {
 
 fn bucket_target(rule: RuleId, name: &str) -> Target {
     Target {
-        finding: finding(rule, &format!("arn:aws:s3:::{name}")),
+        subject: Subject::Rule(rule),
+        resource_arn: format!("arn:aws:s3:::{name}"),
+        region: "us-east-1".into(),
         resource_type: ResourceType::S3Bucket,
         resource_id: name.to_owned(),
     }
 }
 
-fn group_target(id: &str) -> Target {
-    let mut f = finding(
-        RuleId::SgOpenIngress,
-        &format!("arn:aws:ec2:us-east-1:{ACCOUNT}:security-group/{id}"),
-    );
-    f.resource_type = "ec2:security-group".into();
+fn ec2_target(subject: Subject, kind: &str, id: &str) -> Target {
     Target {
-        finding: f,
-        resource_type: ResourceType::Ec2SecurityGroup,
+        subject,
+        resource_arn: format!("arn:aws:ec2:us-east-1:{ACCOUNT}:{kind}/{id}"),
+        region: "us-east-1".into(),
+        resource_type: ResourceType::parse(&format!("ec2:{kind}")),
         resource_id: id.to_owned(),
+    }
+}
+
+fn group_target(id: &str) -> Target {
+    ec2_target(Subject::Rule(RuleId::SgOpenIngress), "security-group", id)
+}
+
+fn group(ingress: Vec<IngressRule>) -> GroupState {
+    GroupState {
+        name: "g".into(),
+        ingress,
+        interfaces: None,
+        referenced_by: None,
+        tags: BTreeMap::new(),
     }
 }
 
@@ -69,8 +82,8 @@ fn decided(
     include_website: bool,
 ) -> Result<Change, (Why, String)> {
     let options = PlanOptions {
-        rules: Vec::new(),
         include_website,
+        ..PlanOptions::default()
     };
     decide(
         t,
@@ -164,7 +177,7 @@ fn the_public_access_block_spares_websites_cloudfront_allow_lists_opt_outs_and_e
     assert_eq!(action.change, Change::PublicAccessBlock { to: Some(all) });
     assert_eq!(
         action.undo,
-        Change::PublicAccessBlock { to: Some(partial) },
+        Some(Change::PublicAccessBlock { to: Some(partial) }),
         "undo restores the partial block"
     );
     assert_eq!(
@@ -239,17 +252,14 @@ fn the_public_access_block_spares_websites_cloudfront_allow_lists_opt_outs_and_e
 #[test]
 fn only_world_sources_on_disallowed_ports_are_revoked() {
     let t = group_target("sg-1");
-    let state = State::Group(GroupState {
-        ingress: vec![
-            rule("tcp", Some((22, 22)), "0.0.0.0/0", Some("ops")),
-            rule("tcp", Some((22, 22)), "::/0", None),
-            rule("tcp", Some((22, 22)), "10.0.0.0/8", None),
-            rule("tcp", Some((443, 443)), "0.0.0.0/0", None),
-            rule("tcp", Some((22, 22)), "sg-2", None),
-            rule("icmp", Some((-1, -1)), "0.0.0.0/0", None),
-        ],
-        tags: BTreeMap::new(),
-    });
+    let state = State::Group(group(vec![
+        rule("tcp", Some((22, 22)), "0.0.0.0/0", Some("ops")),
+        rule("tcp", Some((22, 22)), "::/0", None),
+        rule("tcp", Some((22, 22)), "10.0.0.0/8", None),
+        rule("tcp", Some((443, 443)), "0.0.0.0/0", None),
+        rule("tcp", Some((22, 22)), "sg-2", None),
+        rule("icmp", Some((-1, -1)), "0.0.0.0/0", None),
+    ]));
     let text = "[network]\nallowed_public_ports = [443]";
     let Ok(Change::RevokeIngress { rules }) = decided(&t, state.clone(), text, false) else {
         panic!("a revoke")
@@ -271,9 +281,9 @@ fn only_world_sources_on_disallowed_ports_are_revoked() {
     .unwrap();
     assert_eq!(
         action.undo,
-        Change::AuthorizeIngress {
+        Some(Change::AuthorizeIngress {
             rules: rules.clone()
-        },
+        }),
         "re-added with the description"
     );
     assert!(
@@ -283,19 +293,23 @@ fn only_world_sources_on_disallowed_ports_are_revoked() {
     );
 
     // A world range that holds an allowed port is a person's to split.
-    let mixed = State::Group(GroupState {
-        ingress: vec![rule("tcp", Some((0, 65535)), "0.0.0.0/0", None)],
-        tags: BTreeMap::new(),
-    });
+    let mixed = State::Group(group(vec![rule(
+        "tcp",
+        Some((0, 65535)),
+        "0.0.0.0/0",
+        None,
+    )]));
     let refused = decided(&t, mixed, text, false);
     assert!(
         matches!(&refused, Err((Why::Refused, r)) if r.contains("allowed_public_ports")),
         "{refused:?}"
     );
-    let clean = State::Group(GroupState {
-        ingress: vec![rule("tcp", Some((443, 443)), "0.0.0.0/0", None)],
-        tags: BTreeMap::new(),
-    });
+    let clean = State::Group(group(vec![rule(
+        "tcp",
+        Some((443, 443)),
+        "0.0.0.0/0",
+        None,
+    )]));
     assert!(matches!(
         decided(&t, clean, text, false),
         Err((Why::AlreadyDone, _))
@@ -338,8 +352,9 @@ fn apply_time_guards_catch_drift_opt_outs_and_what_is_already_done() {
             .unwrap()
             .starts_with("already done")
     );
-    assert!(took(&action.change, &State::Bucket(done.clone())));
-    assert!(!took(&action.change, &State::Bucket(planned.clone())));
+    assert!(took(&action.change, Some(&State::Bucket(done.clone()))));
+    assert!(!took(&action.change, Some(&State::Bucket(planned.clone()))));
+    assert!(!took(&action.change, None), "a bucket gone is no block set");
     let mut opted_out = planned.clone();
     opted_out
         .tags
@@ -432,8 +447,8 @@ fn what_cannot_be_read_or_fixed_is_said_not_guessed() {
     );
     assert_eq!(whys[1].0, Why::NotRead);
     let only_iam = PlanOptions {
-        rules: vec![RuleId::IamLeastPrivilege],
-        include_website: false,
+        only: vec![Subject::Rule(RuleId::IamLeastPrivilege)],
+        ..PlanOptions::default()
     };
     let (read, untouched) = targets(&check, &only_iam, id_of);
     assert!(
@@ -460,4 +475,205 @@ fn cloudfront_is_the_service_or_an_origin_access_identity() {
             "cloudfront.amazonaws.com"
         ]
     );
+}
+
+#[test]
+fn orphans_are_deleted_only_when_nothing_uses_them_and_irreversibly_only_when_allowed() {
+    let unused = ec2_target(
+        Subject::Orphan(OrphanKind::SgUnused),
+        "security-group",
+        "sg-9",
+    );
+    let state = |interfaces: &[&str], referenced: &[&str]| {
+        let mut g = group(vec![rule("tcp", Some((80, 80)), "10.0.0.0/8", None)]);
+        g.interfaces = Some(interfaces.iter().map(|s| (*s).to_owned()).collect());
+        g.referenced_by = Some(referenced.iter().map(|s| (*s).to_owned()).collect());
+        State::Group(g)
+    };
+    let action = decide(
+        &unused,
+        &Observed::Read(state(&[], &[])),
+        &policy(""),
+        &PlanOptions::default(),
+        now(),
+    )
+    .unwrap();
+    assert_eq!(action.change, Change::DeleteGroup);
+    assert_eq!(action.undo, None);
+    assert!(action.reversible.starts_with("no"), "{}", action.reversible);
+    assert_eq!(
+        action.calls,
+        ["ec2:DeleteSecurityGroup GroupId=sg-9 Region=us-east-1"]
+    );
+    // Referenced by another group: the mistake AWS's own response made (ASR#57).
+    assert!(
+        matches!(decided(&unused, state(&[], &["sg-1"]), "", false), Err((Why::Refused, r)) if r.contains("sg-1"))
+    );
+    assert!(
+        matches!(decided(&unused, state(&["eni-1"], &[]), "", false), Err((Why::AlreadyDone, r)) if r.contains("eni-1"))
+    );
+    let mut default = state(&[], &[]);
+    if let State::Group(g) = &mut default {
+        g.name = "default".into();
+    }
+    assert!(matches!(
+        decided(&unused, default, "", false),
+        Err((Why::Refused, _))
+    ));
+    // An interface attached after the plan voids the delete.
+    assert!(
+        guard(&action, &state(&["eni-2"], &[]), &policy(""), now())
+            .unwrap()
+            .contains("changed since the plan")
+    );
+    assert!(took(&action.change, None), "deleted is gone");
+
+    let eip = ec2_target(
+        Subject::Orphan(OrphanKind::EipUnassociated),
+        "elastic-ip",
+        "eipalloc-1",
+    );
+    let address = |assoc: Option<&str>| {
+        State::Address(AddressState {
+            allocation_id: "eipalloc-1".into(),
+            public_ip: Some("203.0.113.9".into()),
+            association_id: assoc.map(str::to_owned),
+            tags: BTreeMap::new(),
+        })
+    };
+    let refused = decided(&eip, address(None), "", false);
+    assert!(
+        matches!(&refused, Err((Why::Refused, r)) if r.contains("--allow-irreversible")),
+        "{refused:?}"
+    );
+    let allowed = PlanOptions {
+        allow_irreversible: true,
+        ..PlanOptions::default()
+    };
+    let release = decide(
+        &eip,
+        &Observed::Read(address(None)),
+        &policy(""),
+        &allowed,
+        now(),
+    )
+    .unwrap();
+    assert_eq!(release.change, Change::ReleaseAddress);
+    assert!(matches!(
+        decide(
+            &eip,
+            &Observed::Read(address(Some("eipassoc-1"))),
+            &policy(""),
+            &allowed,
+            now()
+        )
+        .map_err(|n| n.why),
+        Err(Why::AlreadyDone)
+    ));
+
+    let snap = ec2_target(
+        Subject::Orphan(OrphanKind::SnapshotOrphaned),
+        "snapshot",
+        "snap-1",
+    );
+    let snapshot = |exists: bool, images: &[&str]| {
+        State::Snapshot(SnapshotState {
+            volume_id: Some("vol-1".into()),
+            volume_exists: exists,
+            images: images.iter().map(|s| (*s).to_owned()).collect(),
+            tags: BTreeMap::new(),
+        })
+    };
+    assert!(
+        decide(
+            &snap,
+            &Observed::Read(snapshot(false, &[])),
+            &policy(""),
+            &allowed,
+            now()
+        )
+        .is_ok_and(|a| a.change == Change::DeleteSnapshot)
+    );
+    assert!(matches!(
+        decide(
+            &snap,
+            &Observed::Read(snapshot(false, &["ami-1"])),
+            &policy(""),
+            &allowed,
+            now()
+        )
+        .map_err(|n| n.why),
+        Err(Why::AlreadyDone)
+    ));
+    assert!(matches!(
+        decided(&snap, snapshot(false, &[]), "", false),
+        Err((Why::Refused, _))
+    ));
+    // The opt-out tag holds for orphans too; exemptions are a rule's, not an orphan's.
+    let mut tagged = snapshot(false, &[]);
+    if let State::Snapshot(s) = &mut tagged {
+        s.tags.insert("infraqa:remediate".into(), "never".into());
+    }
+    assert!(matches!(
+        decide(&snap, &Observed::Read(tagged), &policy(""), &allowed, now()).map_err(|n| n.why),
+        Err(Why::Refused)
+    ));
+}
+
+#[test]
+fn orphans_without_a_fixer_need_a_person_and_subjects_parse() {
+    let mut check = CheckResult {
+        schema_version: crate::check::FINDINGS_SCHEMA_VERSION,
+        generated_at: now(),
+        account_id: ACCOUNT.into(),
+        inventory_generated_at: now(),
+        policy_digest: String::new(),
+        partial: false,
+        findings: Vec::new(),
+        exempted: Vec::new(),
+        not_evaluated: Vec::new(),
+        orphans: Vec::new(),
+        notes: Vec::new(),
+        errors: Vec::new(),
+    };
+    for (kind, arn) in [
+        (
+            OrphanKind::EbsUnattached,
+            "arn:aws:ec2:us-east-1:123456789012:volume/vol-1",
+        ),
+        (
+            OrphanKind::SgUnused,
+            "arn:aws:ec2:us-east-1:123456789012:security-group/sg-9",
+        ),
+    ] {
+        check.orphans.push(crate::orphans::Orphan {
+            kind,
+            resource_arn: arn.into(),
+            region: "us-east-1".into(),
+            reason: format!("{kind} reason"),
+            estimated_monthly_cost_usd: None,
+        });
+    }
+    let id_of = |arn: &str| {
+        Some((
+            ResourceType::Ec2SecurityGroup,
+            arn.rsplit('/').next().unwrap_or_default().to_owned(),
+        ))
+    };
+    let (read, untouched) = targets(&check, &PlanOptions::default(), id_of);
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].subject, Subject::Orphan(OrphanKind::SgUnused));
+    assert_eq!(untouched[0].why, Why::NeedsAPerson);
+    assert_eq!(untouched[0].reason, "ebs-unattached reason");
+    assert_eq!(
+        "sg-unused".parse::<Subject>(),
+        Ok(Subject::Orphan(OrphanKind::SgUnused))
+    );
+    assert_eq!(
+        "s3-encryption".parse::<Subject>(),
+        Ok(Subject::Rule(RuleId::S3Encryption))
+    );
+    assert!("Not A Rule".parse::<Subject>().is_err());
+    let json = serde_json::to_value(&untouched[0]).unwrap();
+    assert_eq!(json["orphan"], "ebs-unattached", "{json}");
 }
