@@ -330,6 +330,17 @@ pub struct FixArgs {
     #[arg(long, value_name = "N", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub max_changes: u32,
+    /// Notify first: with --findings, tag each planned resource infraqa:remediate-after=DATE
+    /// (DAYS from now) and send one summary to the alert topic; `--apply --due` acts later.
+    #[arg(long, value_name = "DAYS", requires = "findings",
+          value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub mark: Option<u32>,
+    /// With --mark: the SNS topic of the summary (default: [alerts] topic).
+    #[arg(long, value_name = "ARN", requires = "mark")]
+    pub alert_topic: Option<String>,
+    /// With --apply: act only on resources marked with a day that has come.
+    #[arg(long, requires = "apply")]
+    pub due: bool,
     /// Undo the applied action ACTION_ID (as --apply printed it), from DIR's audit log.
     #[arg(long, value_name = "ACTION_ID")]
     pub undo: Option<String>,

@@ -950,3 +950,182 @@ fn fix_cleans_up_orphans_only_when_nothing_uses_them() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot be undone"));
 }
+
+#[test]
+#[ignore = "needs the emulator: run `make test`"]
+fn fix_marks_first_and_acts_only_on_what_is_due() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emulator = infraqa_testkit::emulator::Emulator::from_env().unwrap();
+    let account = rt.block_on(emulator.fresh_account()).unwrap();
+    let clients = rt.block_on(account.clients());
+    let s3 = clients.s3(REGION);
+    let (early, later) = (
+        format!("mark-early-{}", account.account_id),
+        format!("mark-later-{}", account.account_id),
+    );
+    let topic = rt.block_on(async {
+        for b in [&early, &later] {
+            create_bucket(&s3, b, REGION).await.unwrap();
+        }
+        clients
+            .sns(REGION)
+            .create_topic()
+            .name("fix-marks")
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path();
+    let policy = out.join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!("[scan]\nregions = [\"{REGION}\"]\n[alerts]\ntopic = \"{topic}\"\n"),
+    )
+    .unwrap();
+    let (p, o) = (policy.to_str().unwrap(), out.to_str().unwrap());
+    ok(&infraqa_as(
+        &emulator,
+        &account,
+        &["scan", "--policy", p, "--out", o],
+    ));
+    let inventory = out.join("inventory.json");
+    ok(&infraqa_as(
+        &emulator,
+        &account,
+        &[
+            "check",
+            "--policy",
+            p,
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--out",
+            o,
+        ],
+    ));
+    let findings = out.join("findings.json");
+    let marking = infraqa_as(
+        &emulator,
+        &account,
+        &[
+            "fix",
+            "--policy",
+            p,
+            "--findings",
+            findings.to_str().unwrap(),
+            "--out",
+            o,
+            "--rule",
+            "s3-public-access",
+            "--mark",
+            "3",
+        ],
+    );
+    ok(&marking);
+    let said = String::from_utf8_lossy(&marking.stderr).into_owned();
+    assert!(
+        said.contains("2 resource(s) marked") && said.contains(&topic),
+        "{said}"
+    );
+    let day = (chrono::Utc::now() + chrono::Duration::days(3))
+        .date_naive()
+        .to_string();
+    let mark_of = |bucket: &str| {
+        rt.block_on(s3.get_bucket_tagging().bucket(bucket).send())
+            .unwrap()
+            .tag_set()
+            .iter()
+            .find(|t| t.key() == "infraqa:remediate-after")
+            .map(|t| t.value().to_owned())
+    };
+    assert_eq!(mark_of(&early).as_deref(), Some(day.as_str()));
+    let plan = out.join("fix-plan.json");
+    let due = || {
+        let o = infraqa_as(
+            &emulator,
+            &account,
+            &[
+                "fix",
+                "--policy",
+                p,
+                "--apply",
+                "--plan",
+                plan.to_str().unwrap(),
+                "--due",
+                "--out",
+                o,
+                "--json",
+            ],
+        );
+        let rows: Vec<Value> = serde_json::from_str(&ok(&o)).unwrap();
+        rows.iter()
+            .map(|r| {
+                (
+                    r["resource_arn"]
+                        .as_str()
+                        .unwrap()
+                        .rsplit(':')
+                        .next()
+                        .unwrap()
+                        .to_owned(),
+                    r["outcome"].as_str().unwrap().to_owned(),
+                    r["reason"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let first = due();
+    assert!(
+        first
+            .iter()
+            .all(|(_, o, why)| o == "skipped" && why.contains(&format!("not due until {day}"))),
+        "{first:?}"
+    );
+    // Time passes for one of them.
+    rt.block_on(
+        s3.put_bucket_tagging()
+            .bucket(&early)
+            .tagging(
+                s3t::Tagging::builder()
+                    .tag_set(
+                        s3t::Tag::builder()
+                            .key("infraqa:remediate-after")
+                            .value(
+                                (chrono::Utc::now() - chrono::Duration::days(1))
+                                    .date_naive()
+                                    .to_string(),
+                            )
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send(),
+    )
+    .unwrap();
+    let second = due();
+    let outcome = |b: &str| {
+        second
+            .iter()
+            .find(|(r, ..)| r == b)
+            .map(|(_, o, _)| o.clone())
+    };
+    assert_eq!(outcome(&early).as_deref(), Some("applied"), "{second:?}");
+    assert_eq!(outcome(&later).as_deref(), Some("skipped"), "{second:?}");
+    assert!(
+        rt.block_on(s3.get_public_access_block().bucket(&early).send())
+            .is_ok()
+    );
+    assert!(
+        rt.block_on(s3.get_public_access_block().bucket(&later).send())
+            .is_err()
+    );
+    let marks = audit(out)
+        .into_iter()
+        .filter(|l| l["action"] == "fix-mark")
+        .count();
+    assert_eq!(marks, 2);
+}

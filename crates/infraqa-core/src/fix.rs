@@ -53,6 +53,61 @@ pub const FIX_PLAN_SCHEMA_VERSION: u32 = 1;
 /// fixer.
 pub const NEVER: &str = "never";
 
+/// The tag `infraqa fix --mark` writes: the first day (`YYYY-MM-DD`, UTC) `--apply --due` may
+/// act on the resource.
+pub const REMEDIATE_AFTER: &str = "infraqa:remediate-after";
+
+/// The day a marking `days` from `now` names.
+pub fn due_date(now: DateTime<Utc>, days: u32) -> chrono::NaiveDate {
+    (now + chrono::Duration::days(i64::from(days))).date_naive()
+}
+
+/// Why `--due` keeps a resource with `tags` back on `today` (`None`: it is due): not marked,
+/// a mark that is not a date, or a date still ahead.
+pub fn not_due(tags: &BTreeMap<String, String>, today: chrono::NaiveDate) -> Option<String> {
+    let Some(value) = tags.get(REMEDIATE_AFTER) else {
+        return Some(format!(
+            "not marked: --due acts only on resources tagged {REMEDIATE_AFTER} (infraqa fix --mark)"
+        ));
+    };
+    match chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        Err(_) => Some(format!(
+            "its {REMEDIATE_AFTER} tag {value:?} is not a date (YYYY-MM-DD)"
+        )),
+        Ok(day) if day > today => Some(format!("not due until {day}")),
+        Ok(_) => None,
+    }
+}
+
+/// The one message a marking sends: its subject and body.
+pub fn mark_summary(
+    plan: &FixPlan,
+    day: chrono::NaiveDate,
+    marked: &[&FixAction],
+    opt_out_tag: &str,
+) -> (String, String) {
+    let subject = format!(
+        "infraqa: {} resource(s) of account {} to be fixed from {day}",
+        marked.len(),
+        plan.account_id
+    );
+    let mut body = format!(
+        "infraqa fix marked {} resource(s) of account {} with {REMEDIATE_AFTER}={day}. From that day `infraqa fix --apply --due` makes these changes, to each resource that still fails the same way (tag one {}=never to keep it out):\n\n",
+        marked.len(),
+        plan.account_id,
+        opt_out_tag
+    );
+    for a in marked {
+        body.push_str(&format!(
+            "- {} ({}): {}\n",
+            a.resource_arn,
+            a.subject,
+            a.calls.join("; ")
+        ));
+    }
+    (subject, body)
+}
+
 /// The rules infraqa repairs.
 pub const FIXABLE: [RuleId; 3] = [
     RuleId::S3Encryption,
@@ -970,6 +1025,7 @@ pub fn guard(
     now_state: &State,
     policy: &Policy,
     now: DateTime<Utc>,
+    due: bool,
 ) -> Option<String> {
     if let Some(why) = hands_off(
         policy,
@@ -979,6 +1035,9 @@ pub fn guard(
         now_state.tags(),
         now,
     ) {
+        return Some(why);
+    }
+    if due && let Some(why) = not_due(now_state.tags(), now.date_naive()) {
         return Some(why);
     }
     if now_state.digest(action.subject) == action.state_digest {

@@ -14,6 +14,7 @@ use infraqa_core::fix::{
 };
 use infraqa_core::names::audit_file_for_fix;
 use infraqa_core::observed::Observed;
+use infraqa_core::tagging::TagChange;
 use infraqa_core::{Inventory, Policy};
 
 /// What became of one action of a plan (or of an undo).
@@ -127,6 +128,83 @@ pub async fn plan(
         actions,
         untouched,
     })
+}
+
+/// How far an apply may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApplyLimits {
+    /// At most this many changes.
+    pub max_changes: usize,
+    /// Only resources marked due (`--due`: tagged [`fix::REMEDIATE_AFTER`] with a day that has
+    /// come).
+    pub due: bool,
+}
+
+/// Notify first: tags each action's resource with [`fix::REMEDIATE_AFTER`] `days` from `now`
+/// (the tag writer's bulk writes; tags are not what an action depends on, so the plan stays
+/// good), audits each mark (`fix-mark`), and sends one summary to `topic` when given (its
+/// message id). A later `apply` with `due` acts only on the resources whose day has come.
+pub async fn mark(
+    aws: &Aws,
+    plan: &FixPlan,
+    policy: &Policy,
+    days: u32,
+    topic: Option<&str>,
+    log: &AuditLog,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Vec<Applied>, Option<String>, String), PipelineError> {
+    let (clients, actor) = acting_in(aws, policy, &plan.account_id, "plan").await?;
+    let day = fix::due_date(now, days);
+    let changes: Vec<TagChange> = plan
+        .actions
+        .iter()
+        .map(|a| TagChange {
+            resource_arn: a.resource_arn.clone(),
+            resource_type: infraqa_core::ResourceType::parse(&a.resource_type),
+            id: a.resource_id.clone(),
+            region: a.region.clone(),
+            tags_before: a.depends_on.tags().iter().collect(),
+            add: [(fix::REMEDIATE_AFTER.to_owned(), day.to_string())].into(),
+            sources: [(
+                fix::REMEDIATE_AFTER.to_owned(),
+                "infraqa fix --mark".to_owned(),
+            )]
+            .into(),
+            withheld: Default::default(),
+        })
+        .collect();
+    let written = infraqa_aws::tagger::write(&clients, &changes).await;
+    let mut results = Vec::new();
+    let mut lines = Vec::new();
+    let mut marked = Vec::new();
+    for (action, w) in plan.actions.iter().zip(&written) {
+        let ok = w.outcome == infraqa_core::tagging::Outcome::Written;
+        if ok {
+            marked.push(action);
+        }
+        let r = Applied {
+            action_id: action.id.clone(),
+            resource_arn: action.resource_arn.clone(),
+            outcome: if ok { "marked" } else { "failed" },
+            reason: w.error.clone(),
+        };
+        let mut line = audited(&plan.account_id, &actor, action, "fix-mark", &r, None, None);
+        line.tags_written = Some(w.change.add.clone());
+        lines.push(line);
+        results.push(r);
+    }
+    write_log(log, &lines).await?;
+    let message = match topic {
+        Some(topic) if !marked.is_empty() => {
+            let (subject, body) =
+                fix::mark_summary(plan, day, &marked, &policy.remediation.opt_out_tag);
+            infraqa_aws::alerts::publish(&clients, topic, &subject, body)
+                .await
+                .map_err(|e| PipelineError::aws("sending the marking's summary", e))?
+        }
+        _ => None,
+    };
+    Ok((results, message, actor))
 }
 
 /// The audit line of one action's outcome.
@@ -250,10 +328,11 @@ pub async fn apply(
     aws: &Aws,
     plan: &FixPlan,
     policy: &Policy,
-    max_changes: usize,
+    limits: ApplyLimits,
     log: &AuditLog,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Vec<Applied>, String), PipelineError> {
+    let ApplyLimits { max_changes, due } = limits;
     if plan.schema_version != FIX_PLAN_SCHEMA_VERSION {
         return Err(PipelineError::input(format!(
             "the plan's layout is version {}, this infraqa reads {FIX_PLAN_SCHEMA_VERSION}: plan again",
@@ -294,7 +373,7 @@ pub async fn apply(
             continue;
         }
         let (r, before, after) = one(&clients, action, &action.change, |now_state| {
-            fix::guard(action, now_state, policy, now)
+            fix::guard(action, now_state, policy, now, due)
         })
         .await;
         if matches!(r.outcome, "applied" | "failed") && after.as_ref() != before.as_ref() {

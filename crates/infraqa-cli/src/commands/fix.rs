@@ -109,8 +109,12 @@ pub async fn run(args: &FixArgs, aws: &Aws) -> Result<(), CliError> {
             .ok_or_else(|| CliError::InvalidInput(anyhow!("--apply needs --plan FILE")))?;
         let plan = read_document(path, "fix plan", infraqa_core::document::fix_plan).await?;
         let max = usize::try_from(args.max_changes).unwrap_or(usize::MAX);
+        let limits = infraqa_pipeline::fix::ApplyLimits {
+            max_changes: max,
+            due: args.due,
+        };
         let (results, actor) =
-            infraqa_pipeline::fix::apply(aws, &plan, &policy, max, &log, now).await?;
+            infraqa_pipeline::fix::apply(aws, &plan, &policy, limits, &log, now).await?;
         print_results(&results, args.json)?;
         let count = |o: &str| results.iter().filter(|r| r.outcome == o).count();
         let failed = count("failed");
@@ -166,11 +170,40 @@ pub async fn run(args: &FixArgs, aws: &Aws) -> Result<(), CliError> {
         "application/json",
     )
     .await?;
-    if args.json {
-        println!("{text}");
-    } else {
-        print!("{}", summary(&plan));
-    }
     eprintln!("{}", args.out.join(PLAN_FILE).display());
+    let Some(days) = args.mark else {
+        if args.json {
+            println!("{text}");
+        } else {
+            print!("{}", summary(&plan));
+        }
+        return Ok(());
+    };
+    let topic = args
+        .alert_topic
+        .as_deref()
+        .or(policy.alerts.topic.as_deref());
+    let (results, message, actor) =
+        infraqa_pipeline::fix::mark(aws, &plan, &policy, days, topic, &log, now).await?;
+    print_results(&results, args.json)?;
+    let marked = results.iter().filter(|r| r.outcome == "marked").count();
+    let sent = match (topic, message) {
+        (Some(t), Some(id)) => format!("; the summary went to {t} (message {id})"),
+        (Some(t), None) => format!("; nothing to tell {t}"),
+        (None, _) => {
+            "; no alert topic ([alerts] topic or --alert-topic): no summary sent".to_owned()
+        }
+    };
+    eprintln!(
+        "{marked} resource(s) marked {}={}{sent} (audited as {actor})",
+        infraqa_core::fix::REMEDIATE_AFTER,
+        infraqa_core::fix::due_date(now, days)
+    );
+    let failed = results.len() - marked;
+    if failed > 0 {
+        return Err(CliError::AwsOrStorage(anyhow!(
+            "{failed} resource(s) could not be marked: see the lines marked failed"
+        )));
+    }
     Ok(())
 }

@@ -330,13 +330,13 @@ fn apply_time_guards_catch_drift_opt_outs_and_what_is_already_done() {
     )
     .unwrap();
     assert_eq!(
-        guard(&action, &State::Bucket(planned.clone()), &p, now()),
+        guard(&action, &State::Bucket(planned.clone()), &p, now(), false),
         None
     );
     let mut drifted = planned.clone();
     drifted.website = true;
     assert!(
-        guard(&action, &State::Bucket(drifted), &p, now())
+        guard(&action, &State::Bucket(drifted), &p, now(), false)
             .unwrap()
             .contains("changed since the plan")
     );
@@ -348,7 +348,7 @@ fn apply_time_guards_catch_drift_opt_outs_and_what_is_already_done() {
         restrict_public_buckets: true,
     });
     assert!(
-        guard(&action, &State::Bucket(done.clone()), &p, now())
+        guard(&action, &State::Bucket(done.clone()), &p, now(), false)
             .unwrap()
             .starts_with("already done")
     );
@@ -360,7 +360,7 @@ fn apply_time_guards_catch_drift_opt_outs_and_what_is_already_done() {
         .tags
         .insert("infraqa:remediate".into(), "never".into());
     assert!(
-        guard(&action, &State::Bucket(opted_out), &p, now())
+        guard(&action, &State::Bucket(opted_out), &p, now(), false)
             .unwrap()
             .contains("opt-out tag")
     );
@@ -384,7 +384,10 @@ fn apply_time_guards_catch_drift_opt_outs_and_what_is_already_done() {
     // Another fix of the same bucket (its encryption) voids neither this one nor its undo.
     let mut encrypted = planned.clone();
     encrypted.encryption = BucketEncryption::SseKms { key_id: None };
-    assert_eq!(guard(&action, &State::Bucket(encrypted), &p, now()), None);
+    assert_eq!(
+        guard(&action, &State::Bucket(encrypted), &p, now(), false),
+        None
+    );
     let mut done_encrypted = done.clone();
     done_encrypted.encryption = BucketEncryption::SseKms { key_id: None };
     assert_eq!(
@@ -522,7 +525,7 @@ fn orphans_are_deleted_only_when_nothing_uses_them_and_irreversibly_only_when_al
     ));
     // An interface attached after the plan voids the delete.
     assert!(
-        guard(&action, &state(&["eni-2"], &[]), &policy(""), now())
+        guard(&action, &state(&["eni-2"], &[]), &policy(""), now(), false)
             .unwrap()
             .contains("changed since the plan")
     );
@@ -676,4 +679,80 @@ fn orphans_without_a_fixer_need_a_person_and_subjects_parse() {
     assert!("Not A Rule".parse::<Subject>().is_err());
     let json = serde_json::to_value(&untouched[0]).unwrap();
     assert_eq!(json["orphan"], "ebs-unattached", "{json}");
+}
+
+#[test]
+fn due_means_marked_with_a_day_that_has_come() {
+    let today = now().date_naive();
+    let tags = |v: Option<&str>| {
+        v.map(|v| BTreeMap::from([(REMEDIATE_AFTER.to_owned(), v.to_owned())]))
+            .unwrap_or_default()
+    };
+    assert!(
+        not_due(&tags(None), today)
+            .unwrap()
+            .starts_with("not marked")
+    );
+    assert!(
+        not_due(&tags(Some("soon")), today)
+            .unwrap()
+            .contains("not a date")
+    );
+    let tomorrow = due_date(now(), 1);
+    assert_eq!(
+        not_due(&tags(Some(&tomorrow.to_string())), today),
+        Some(format!("not due until {tomorrow}"))
+    );
+    assert_eq!(not_due(&tags(Some(&today.to_string())), today), None);
+    assert_eq!(not_due(&tags(Some("2020-01-01")), today), None);
+
+    // --due adds the mark to the other guards; without it the mark is not asked.
+    let t = bucket_target(RuleId::S3PublicAccess, "b");
+    let p = policy("");
+    let planned = bucket(BucketEncryption::SseS3);
+    let action = decide(
+        &t,
+        &Observed::Read(State::Bucket(planned.clone())),
+        &p,
+        &PlanOptions::default(),
+        now(),
+    )
+    .unwrap();
+    let unmarked = State::Bucket(planned.clone());
+    assert!(
+        guard(&action, &unmarked, &p, now(), true)
+            .unwrap()
+            .starts_with("not marked")
+    );
+    assert_eq!(guard(&action, &unmarked, &p, now(), false), None);
+    let mut marked = planned;
+    marked.tags = tags(Some(&today.to_string()));
+    assert_eq!(
+        guard(&action, &State::Bucket(marked), &p, now(), true),
+        None,
+        "tags are not what it depends on"
+    );
+
+    let plan = FixPlan {
+        schema_version: FIX_PLAN_SCHEMA_VERSION,
+        generated_at: now(),
+        account_id: ACCOUNT.into(),
+        inventory_generated_at: now(),
+        policy_digest: String::new(),
+        include_website: false,
+        allow_irreversible: false,
+        actions: vec![action.clone()],
+        untouched: Vec::new(),
+    };
+    let (subject, body) = mark_summary(&plan, tomorrow, &[&action], "keep");
+    assert!(
+        subject.contains("1 resource(s)") && subject.contains(&tomorrow.to_string()),
+        "{subject}"
+    );
+    assert!(
+        body.contains("arn:aws:s3:::b")
+            && body.contains("s3:PutPublicAccessBlock")
+            && body.contains("keep=never"),
+        "{body}"
+    );
 }
