@@ -477,18 +477,24 @@ pub async fn write(
     id: &str,
     region: &str,
 ) -> Result<(), AwsError> {
-    let named = |e: AwsError, what: &str| e.naming(&format!("{what} {id}"));
+    // Sends a request; its error names the call and the resource.
+    macro_rules! send {
+        ($request:expr, $service:literal, $operation:literal, $what:literal) => {
+            $request.send().await.map(drop).map_err(|e| {
+                AwsError::call($service, $operation, e).naming(&format!("{} {id}", $what))
+            })
+        };
+    }
+    let (s3, ec2) = (|| clients.s3(region), || clients.ec2(region));
     match change {
         Change::Encryption {
             to: BucketEncryption::None,
-        } => clients
-            .s3(region)
-            .delete_bucket_encryption()
-            .bucket(id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| named(AwsError::call("s3", "DeleteBucketEncryption", e), "bucket")),
+        } => send!(
+            s3().delete_bucket_encryption().bucket(id),
+            "s3",
+            "DeleteBucketEncryption",
+            "bucket"
+        ),
         Change::Encryption { to } => {
             let (algorithm, key) = match to {
                 BucketEncryption::SseKms { key_id } => {
@@ -512,90 +518,65 @@ pub async fn write(
                 )
                 .build()
                 .map_err(|e| build_error(&e))?;
-            clients
-                .s3(region)
-                .put_bucket_encryption()
-                .bucket(id)
-                .server_side_encryption_configuration(config)
-                .send()
-                .await
-                .map(drop)
-                .map_err(|e| named(AwsError::call("s3", "PutBucketEncryption", e), "bucket"))
+            send!(
+                s3().put_bucket_encryption()
+                    .bucket(id)
+                    .server_side_encryption_configuration(config),
+                "s3",
+                "PutBucketEncryption",
+                "bucket"
+            )
         }
-        Change::PublicAccessBlock { to: None } => clients
-            .s3(region)
-            .delete_public_access_block()
-            .bucket(id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| named(AwsError::call("s3", "DeletePublicAccessBlock", e), "bucket")),
-        Change::PublicAccessBlock { to: Some(b) } => clients
-            .s3(region)
-            .put_public_access_block()
-            .bucket(id)
-            .public_access_block_configuration(block(*b))
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| named(AwsError::call("s3", "PutPublicAccessBlock", e), "bucket")),
-        Change::RevokeIngress { rules } => clients
-            .ec2(region)
-            .revoke_security_group_ingress()
-            .group_id(id)
-            .set_ip_permissions(Some(rules.iter().map(permission).collect()))
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| {
-                named(
-                    AwsError::call("ec2", "RevokeSecurityGroupIngress", e),
-                    "security group",
-                )
-            }),
-        Change::DeleteGroup => clients
-            .ec2(region)
-            .delete_security_group()
-            .group_id(id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| {
-                named(
-                    AwsError::call("ec2", "DeleteSecurityGroup", e),
-                    "security group",
-                )
-            }),
-        Change::ReleaseAddress => clients
-            .ec2(region)
-            .release_address()
-            .allocation_id(id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| named(AwsError::call("ec2", "ReleaseAddress", e), "address")),
-        Change::DeleteSnapshot => clients
-            .ec2(region)
-            .delete_snapshot()
-            .snapshot_id(id)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| named(AwsError::call("ec2", "DeleteSnapshot", e), "snapshot")),
-        Change::AuthorizeIngress { rules } => clients
-            .ec2(region)
-            .authorize_security_group_ingress()
-            .group_id(id)
-            .set_ip_permissions(Some(rules.iter().map(permission).collect()))
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| {
-                named(
-                    AwsError::call("ec2", "AuthorizeSecurityGroupIngress", e),
-                    "security group",
-                )
-            }),
+        Change::PublicAccessBlock { to: None } => send!(
+            s3().delete_public_access_block().bucket(id),
+            "s3",
+            "DeletePublicAccessBlock",
+            "bucket"
+        ),
+        Change::PublicAccessBlock { to: Some(b) } => send!(
+            s3().put_public_access_block()
+                .bucket(id)
+                .public_access_block_configuration(block(*b)),
+            "s3",
+            "PutPublicAccessBlock",
+            "bucket"
+        ),
+        Change::RevokeIngress { rules } => send!(
+            ec2()
+                .revoke_security_group_ingress()
+                .group_id(id)
+                .set_ip_permissions(Some(rules.iter().map(permission).collect())),
+            "ec2",
+            "RevokeSecurityGroupIngress",
+            "security group"
+        ),
+        Change::AuthorizeIngress { rules } => send!(
+            ec2()
+                .authorize_security_group_ingress()
+                .group_id(id)
+                .set_ip_permissions(Some(rules.iter().map(permission).collect())),
+            "ec2",
+            "AuthorizeSecurityGroupIngress",
+            "security group"
+        ),
+        Change::DeleteGroup => send!(
+            ec2().delete_security_group().group_id(id),
+            "ec2",
+            "DeleteSecurityGroup",
+            "security group"
+        ),
+        Change::ReleaseAddress => send!(
+            ec2().release_address().allocation_id(id),
+            "ec2",
+            "ReleaseAddress",
+            "address"
+        ),
+        Change::DeleteSnapshot => send!(
+            ec2().delete_snapshot().snapshot_id(id),
+            "ec2",
+            "DeleteSnapshot",
+            "snapshot"
+        ),
     }
 }
 

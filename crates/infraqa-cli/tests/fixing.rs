@@ -43,6 +43,46 @@ fn audit(dir: &Path) -> Vec<Value> {
     out
 }
 
+/// `infraqa scan` then `infraqa check` into `out`: the findings file.
+fn scan_and_check(
+    emulator: &infraqa_testkit::emulator::Emulator,
+    account: &infraqa_testkit::emulator::TestAccount,
+    policy: &str,
+    out: &str,
+) -> std::path::PathBuf {
+    ok(&infraqa_as(
+        emulator,
+        account,
+        &["scan", "--policy", policy, "--out", out],
+    ));
+    let inventory = Path::new(out).join("inventory.json");
+    ok(&infraqa_as(
+        emulator,
+        account,
+        &[
+            "check",
+            "--policy",
+            policy,
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--out",
+            out,
+        ],
+    ));
+    Path::new(out).join("findings.json")
+}
+
+/// Sets the bucket's tag set to `key` = `value`.
+async fn tag_bucket(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, value: &str) {
+    let tag = s3t::Tag::builder().key(key).value(value).build().unwrap();
+    s3.put_bucket_tagging()
+        .bucket(bucket)
+        .tagging(s3t::Tagging::builder().tag_set(tag).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+}
+
 /// A group of `vpc` named `name` with `ingress`; its id.
 async fn group(
     ec2: &aws_sdk_ec2::Client,
@@ -157,23 +197,7 @@ fn fix_plans_applies_guards_and_undoes_against_the_emulator() {
             .send()
             .await
             .unwrap();
-        s3.put_bucket_tagging()
-            .bucket(&optout)
-            .tagging(
-                s3t::Tagging::builder()
-                    .tag_set(
-                        s3t::Tag::builder()
-                            .key("infraqa:remediate")
-                            .value("never")
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        tag_bucket(&s3, &optout, "infraqa:remediate", "never").await;
         let vpc = ec2
             .create_vpc()
             .cidr_block("10.40.0.0/16")
@@ -229,26 +253,7 @@ fn fix_plans_applies_guards_and_undoes_against_the_emulator() {
     )
     .unwrap();
     let (p, o) = (policy.to_str().unwrap(), out.to_str().unwrap());
-    ok(&infraqa_as(
-        &emulator,
-        &account,
-        &["scan", "--policy", p, "--out", o],
-    ));
-    let inventory = out.join("inventory.json");
-    ok(&infraqa_as(
-        &emulator,
-        &account,
-        &[
-            "check",
-            "--policy",
-            p,
-            "--inventory",
-            inventory.to_str().unwrap(),
-            "--out",
-            o,
-        ],
-    ));
-    let findings = out.join("findings.json");
+    let findings = scan_and_check(&emulator, &account, p, o);
 
     // The plan: what is fixed, with the exact calls and the state read now; what is not, and why.
     let summary = ok(&infraqa_as(
@@ -349,23 +354,7 @@ fn fix_plans_applies_guards_and_undoes_against_the_emulator() {
 
     // After the review: fix-late is opted out, and the drift group changes.
     rt.block_on(async {
-        s3.put_bucket_tagging()
-            .bucket(&late)
-            .tagging(
-                s3t::Tagging::builder()
-                    .tag_set(
-                        s3t::Tag::builder()
-                            .key("infraqa:remediate")
-                            .value("never")
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        tag_bucket(&s3, &late, "infraqa:remediate", "never").await;
         ec2.authorize_security_group_ingress()
             .group_id(&drift)
             .set_ip_permissions(Some(vec![tcp(8080, Some(("10.0.0.0/8", "app")), None)]))
@@ -548,26 +537,7 @@ fn fix_plans_applies_guards_and_undoes_against_the_emulator() {
     let denied_dir = tempfile::tempdir().unwrap();
     let d = denied_dir.path().to_str().unwrap();
     rt.block_on(create_bucket(&s3, &denied, REGION)).unwrap();
-    ok(&infraqa_as(
-        &emulator,
-        &account,
-        &["scan", "--policy", p, "--out", d],
-    ));
-    let denied_inventory = denied_dir.path().join("inventory.json");
-    ok(&infraqa_as(
-        &emulator,
-        &account,
-        &[
-            "check",
-            "--policy",
-            p,
-            "--inventory",
-            denied_inventory.to_str().unwrap(),
-            "--out",
-            d,
-        ],
-    ));
-    let denied_findings = denied_dir.path().join("findings.json");
+    let denied_findings = scan_and_check(&emulator, &account, p, d);
     ok(&infraqa_via(
         proxy.url(),
         &account,
@@ -769,26 +739,7 @@ fn fix_cleans_up_orphans_only_when_nothing_uses_them() {
     let policy = out.join("policy.toml");
     std::fs::write(&policy, format!("[scan]\nregions = [\"{REGION}\"]\n")).unwrap();
     let (p, o) = (policy.to_str().unwrap(), out.to_str().unwrap());
-    ok(&infraqa_as(
-        &emulator,
-        &account,
-        &["scan", "--policy", p, "--out", o],
-    ));
-    let inventory = out.join("inventory.json");
-    ok(&infraqa_as(
-        &emulator,
-        &account,
-        &[
-            "check",
-            "--policy",
-            p,
-            "--inventory",
-            inventory.to_str().unwrap(),
-            "--out",
-            o,
-        ],
-    ));
-    let findings = out.join("findings.json");
+    let findings = scan_and_check(&emulator, &account, p, o);
     let plan_of = |extra: &[&str]| {
         let mut args = vec![
             "fix",
@@ -986,26 +937,7 @@ fn fix_marks_first_and_acts_only_on_what_is_due() {
     )
     .unwrap();
     let (p, o) = (policy.to_str().unwrap(), out.to_str().unwrap());
-    ok(&infraqa_as(
-        &emulator,
-        &account,
-        &["scan", "--policy", p, "--out", o],
-    ));
-    let inventory = out.join("inventory.json");
-    ok(&infraqa_as(
-        &emulator,
-        &account,
-        &[
-            "check",
-            "--policy",
-            p,
-            "--inventory",
-            inventory.to_str().unwrap(),
-            "--out",
-            o,
-        ],
-    ));
-    let findings = out.join("findings.json");
+    let findings = scan_and_check(&emulator, &account, p, o);
     let marking = infraqa_as(
         &emulator,
         &account,
@@ -1084,28 +1016,14 @@ fn fix_marks_first_and_acts_only_on_what_is_due() {
         "{first:?}"
     );
     // Time passes for one of them.
-    rt.block_on(
-        s3.put_bucket_tagging()
-            .bucket(&early)
-            .tagging(
-                s3t::Tagging::builder()
-                    .tag_set(
-                        s3t::Tag::builder()
-                            .key("infraqa:remediate-after")
-                            .value(
-                                (chrono::Utc::now() - chrono::Duration::days(1))
-                                    .date_naive()
-                                    .to_string(),
-                            )
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-                    .unwrap(),
-            )
-            .send(),
-    )
-    .unwrap();
+    rt.block_on(tag_bucket(
+        &s3,
+        &early,
+        "infraqa:remediate-after",
+        &(chrono::Utc::now() - chrono::Duration::days(1))
+            .date_naive()
+            .to_string(),
+    ));
     let second = due();
     let outcome = |b: &str| {
         second

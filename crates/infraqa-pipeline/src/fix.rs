@@ -6,6 +6,7 @@
 use crate::audit::AuditLog;
 use crate::aws::Aws;
 use crate::error::PipelineError;
+use crate::provenance::{made_from, made_under};
 use infraqa_aws::AwsClients;
 use infraqa_core::actions::{RemediationAction, audit_lines};
 use infraqa_core::check::CheckResult;
@@ -62,24 +63,18 @@ pub async fn plan(
     options: &PlanOptions,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<FixPlan, PipelineError> {
-    if check.account_id != inventory.account_id
-        || check.inventory_generated_at != inventory.generated_at
-    {
-        return Err(PipelineError::input(format!(
-            "the findings are of the inventory of account {} taken at {}, but the inventory given is of account {} taken at {}: pass the inventory the findings were made from",
-            check.account_id,
-            check.inventory_generated_at,
-            inventory.account_id,
-            inventory.generated_at
-        )));
-    }
-    let digest = policy.digest();
-    if check.policy_digest != digest {
-        return Err(PipelineError::input(format!(
-            "the findings were made under another policy (digest {}, this policy's is {digest}): check again with this policy",
-            check.policy_digest
-        )));
-    }
+    made_from(
+        "findings file",
+        &check.account_id,
+        check.inventory_generated_at,
+        inventory,
+    )?;
+    let digest = made_under(
+        "findings file",
+        &check.policy_digest,
+        policy,
+        "check again with this policy",
+    )?;
     let (clients, _) = acting_in(aws, policy, &check.account_id, "findings file").await?;
     let (targets, mut untouched) = fix::targets(check, options, |arn| {
         inventory
@@ -339,13 +334,7 @@ pub async fn apply(
             plan.schema_version
         )));
     }
-    let digest = policy.digest();
-    if plan.policy_digest != digest {
-        return Err(PipelineError::input(format!(
-            "the plan was made under another policy (digest {}, this policy's is {digest}): plan again",
-            plan.policy_digest
-        )));
-    }
+    made_under("plan", &plan.policy_digest, policy, "plan again")?;
     let (clients, actor) = acting_in(aws, policy, &plan.account_id, "plan").await?;
     let mut results = Vec::new();
     let mut lines = Vec::new();

@@ -13,6 +13,7 @@ pub mod export;
 pub mod fix;
 pub mod history;
 pub mod latest;
+mod provenance;
 pub mod report;
 pub mod shards;
 pub mod store;

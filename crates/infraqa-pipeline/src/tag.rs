@@ -4,6 +4,7 @@
 use crate::audit::AuditLog;
 use crate::aws::Aws;
 use crate::error::PipelineError;
+use crate::provenance::{made_from, made_under};
 use infraqa_aws::tagger::{self, Written};
 use infraqa_core::actions::{RemediationAction, audit_lines};
 use infraqa_core::names::audit_file_for_run;
@@ -11,23 +12,6 @@ use infraqa_core::report::Report;
 use infraqa_core::rules::scope;
 use infraqa_core::tagging::{self, Outcome, TagPlan};
 use infraqa_core::{Inventory, Policy};
-
-/// Bad input unless `inventory` is the one (of `account`, taken at `taken`) that the `what`
-/// (a report or a plan) was made from.
-fn made_from(
-    what: &str,
-    account: &str,
-    taken: chrono::DateTime<chrono::Utc>,
-    inventory: &Inventory,
-) -> Result<(), PipelineError> {
-    if account == inventory.account_id && taken == inventory.generated_at {
-        return Ok(());
-    }
-    Err(PipelineError::input(format!(
-        "the {what} is of the inventory of account {account} taken at {taken}, but the inventory given is of account {} taken at {}: pass the inventory the {what} was made from",
-        inventory.account_id, inventory.generated_at
-    )))
-}
 
 /// The plan for a report and the inventory it was made from, as of `now`.
 pub fn plan(
@@ -81,13 +65,7 @@ pub async fn apply(
         plan.inventory_generated_at,
         inventory,
     )?;
-    let digest = policy.digest();
-    if plan.policy_digest != digest {
-        return Err(PipelineError::input(format!(
-            "the plan was made under another policy (digest {}, this policy's is {digest}): plan again",
-            plan.policy_digest
-        )));
-    }
+    made_under("plan", &plan.policy_digest, policy, "plan again")?;
     if let Some(max) = max_changes
         && plan.changes.len() > max
     {

@@ -15,6 +15,24 @@ fn finding(rule: RuleId, arn: &str) -> Finding {
     }
 }
 
+/// A check's result holding `findings`.
+fn checked(findings: Vec<Finding>) -> CheckResult {
+    CheckResult {
+        schema_version: crate::check::FINDINGS_SCHEMA_VERSION,
+        generated_at: now(),
+        account_id: ACCOUNT.into(),
+        inventory_generated_at: now(),
+        policy_digest: String::new(),
+        partial: false,
+        findings,
+        exempted: Vec::new(),
+        not_evaluated: Vec::new(),
+        orphans: Vec::new(),
+        notes: Vec::new(),
+        errors: Vec::new(),
+    }
+}
+
 fn bucket_target(rule: RuleId, name: &str) -> Target {
     Target {
         subject: Subject::Rule(rule),
@@ -414,27 +432,14 @@ fn what_cannot_be_read_or_fixed_is_said_not_guessed() {
     assert_eq!(n.why, Why::NotRead);
     assert!(n.reason.contains("GetBucketWebsite"), "{}", n.reason);
 
-    let check = CheckResult {
-        schema_version: crate::check::FINDINGS_SCHEMA_VERSION,
-        generated_at: now(),
-        account_id: ACCOUNT.into(),
-        inventory_generated_at: now(),
-        policy_digest: String::new(),
-        partial: false,
-        findings: vec![
-            finding(RuleId::S3PublicAccess, "arn:aws:s3:::b"),
-            finding(
-                RuleId::IamLeastPrivilege,
-                "arn:aws:iam::123456789012:role/r",
-            ),
-            finding(RuleId::S3Encryption, "arn:aws:s3:::unknown"),
-        ],
-        exempted: Vec::new(),
-        not_evaluated: Vec::new(),
-        orphans: Vec::new(),
-        notes: Vec::new(),
-        errors: Vec::new(),
-    };
+    let check = checked(vec![
+        finding(RuleId::S3PublicAccess, "arn:aws:s3:::b"),
+        finding(
+            RuleId::IamLeastPrivilege,
+            "arn:aws:iam::123456789012:role/r",
+        ),
+        finding(RuleId::S3Encryption, "arn:aws:s3:::unknown"),
+    ]);
     let id_of =
         |arn: &str| (arn == "arn:aws:s3:::b").then(|| (ResourceType::S3Bucket, "b".to_owned()));
     let (read, untouched) = targets(&check, &PlanOptions::default(), id_of);
@@ -625,20 +630,7 @@ fn orphans_are_deleted_only_when_nothing_uses_them_and_irreversibly_only_when_al
 
 #[test]
 fn orphans_without_a_fixer_need_a_person_and_subjects_parse() {
-    let mut check = CheckResult {
-        schema_version: crate::check::FINDINGS_SCHEMA_VERSION,
-        generated_at: now(),
-        account_id: ACCOUNT.into(),
-        inventory_generated_at: now(),
-        policy_digest: String::new(),
-        partial: false,
-        findings: Vec::new(),
-        exempted: Vec::new(),
-        not_evaluated: Vec::new(),
-        orphans: Vec::new(),
-        notes: Vec::new(),
-        errors: Vec::new(),
-    };
+    let mut check = checked(Vec::new());
     for (kind, arn) in [
         (
             OrphanKind::EbsUnattached,
