@@ -814,6 +814,11 @@ fn change_for(
                 });
             }
             match &policy.remediation.kms_key {
+                // S3 encrypts with a key of the bucket's own region only.
+                Some(key) if key.split(':').nth(3) != Some(target.region.as_str()) => refused(format!(
+                    "[remediation] kms_key {key} is not in {}, the bucket's region: S3 encrypts with a key of its own region",
+                    target.region
+                )),
                 Some(key) => Ok(Change::Encryption {
                     to: BucketEncryption::SseKms {
                         key_id: Some(key.clone()),

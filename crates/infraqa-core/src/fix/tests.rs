@@ -138,6 +138,16 @@ fn encryption_is_set_once_and_never_weakened() {
             }
         })
     );
+    let elsewhere = decided(
+        &t,
+        State::Bucket(bucket(BucketEncryption::None)),
+        "[s3]\nrequire_kms = true\n[remediation]\nkms_key = \"arn:aws:kms:eu-west-1:123456789012:key/k\"",
+        false,
+    );
+    assert!(
+        matches!(&elsewhere, Err((Why::Refused, r)) if r.contains("not in us-east-1")),
+        "{elsewhere:?}"
+    );
     let no_key = decided(
         &t,
         State::Bucket(bucket(BucketEncryption::None)),
