@@ -14,7 +14,6 @@ use infraqa_core::fix::{
 use infraqa_core::iam::PolicyDocument;
 use infraqa_core::model::{BucketEncryption, PublicAccessBlock};
 use infraqa_core::observed::Observed;
-use std::collections::BTreeMap;
 
 /// The state a fix of `subject` on `resource_type` `id` (in `region`) depends on, read now:
 /// `Read(None)` when the resource no longer exists.
@@ -199,17 +198,6 @@ where
     (err.code() != gone_code).then(|| err.record(region))
 }
 
-fn ec2_tags(tags: &[ec2t::Tag]) -> BTreeMap<String, String> {
-    tags.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_owned(),
-                t.value().unwrap_or_default().to_owned(),
-            ))
-        })
-        .collect()
-}
-
 async fn address(
     ec2: &aws_sdk_ec2::Client,
     id: &str,
@@ -239,7 +227,7 @@ async fn address(
                 allocation_id: id.to_owned(),
                 public_ip: a.public_ip().map(str::to_owned),
                 association_id: a.association_id().map(str::to_owned),
-                tags: ec2_tags(a.tags()),
+                tags: crate::scan::ec2::tags(a.tags()).to_map(),
             })
         }))
 }
@@ -314,7 +302,7 @@ async fn snapshot(
         volume_id: volume_id.map(str::to_owned),
         volume_exists,
         images,
-        tags: ec2_tags(snap.tags()),
+        tags: crate::scan::ec2::tags(snap.tags()).to_map(),
     })))
 }
 
@@ -441,7 +429,7 @@ async fn group(
         ingress,
         interfaces,
         referenced_by,
-        tags: ec2_tags(g.tags()),
+        tags: crate::scan::ec2::tags(g.tags()).to_map(),
     })))
 }
 

@@ -185,6 +185,11 @@ pub fn audit_file_for_fix(at: DateTime<Utc>, text: &str) -> String {
     timed_audit_file("fix", at, text)
 }
 
+/// Whether `name` is an audit log file of `infraqa fix` ([`audit_file_for_fix`]).
+pub fn audit_file_is_fix(name: &str) -> bool {
+    name.starts_with("fix-") && name.ends_with(".jsonl")
+}
+
 /// `<kind>-<time>-<8 hex of the content's digest>.jsonl`.
 fn timed_audit_file(kind: &str, at: DateTime<Utc>, text: &str) -> String {
     use sha2::Digest;
@@ -232,6 +237,14 @@ mod tests {
             assert!(!audit_file_is_event(&name, "v/1"), "{name}");
         }
         assert!(audit_file_is_event("event-ev_1.jsonl", "ev/1"));
+        let fix = audit_file_for_fix(at(3), "x");
+        assert!(
+            audit_file_is_fix(&fix)
+                && audit_file_may_hold(&fix, at(3).date_naive(), at(3).date_naive())
+        );
+        assert!(!audit_file_is_fix(
+            "tag-20261103T060000.000Z-0a1b2c3d.jsonl"
+        ));
         assert!(!audit_file_is_event(
             "tag-20261103T060000.000Z-ev_1.jsonl",
             "ev/1"

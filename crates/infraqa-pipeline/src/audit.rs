@@ -7,7 +7,8 @@ use crate::store::{Location, Store};
 use infraqa_core::actions::{RemediationAction, audit_lines, parse_audit_lines};
 use infraqa_core::names::AUDIT_LOG;
 use infraqa_core::names::{
-    audit_file_for_event, audit_file_is_event, audit_file_may_hold, audit_file_named_by_event,
+    audit_file_for_event, audit_file_is_event, audit_file_is_fix, audit_file_may_hold,
+    audit_file_named_by_event,
 };
 use infraqa_core::pack::{AuditExport, audit_export};
 
@@ -81,13 +82,27 @@ impl AuditLog {
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
     ) -> Result<Vec<RemediationAction>, PipelineError> {
+        self.load_where(|n| audit_file_may_hold(n, from, to)).await
+    }
+
+    /// Every action of `infraqa fix` (its applies, undos and marks), whenever taken: only the
+    /// log's fix files are read.
+    pub async fn load_fixes(&self) -> Result<Vec<RemediationAction>, PipelineError> {
+        self.load_where(audit_file_is_fix).await
+    }
+
+    /// The actions of the files whose names `keep` keeps, each action once.
+    async fn load_where(
+        &self,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<Vec<RemediationAction>, PipelineError> {
         let mut out = Vec::new();
         for store in &self.stores {
             let names: Vec<String> = store
                 .names(".jsonl")
                 .await?
                 .into_iter()
-                .filter(|n| audit_file_may_hold(n, from, to))
+                .filter(|n| keep(n))
                 .collect();
             for (name, bytes) in store.read_named(names).await? {
                 let origin = store.describe(&name);

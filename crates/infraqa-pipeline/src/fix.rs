@@ -6,7 +6,7 @@
 use crate::audit::AuditLog;
 use crate::aws::Aws;
 use crate::error::PipelineError;
-use crate::provenance::{made_from, made_under};
+use crate::provenance::{acting_in, made_from, made_under};
 use infraqa_aws::AwsClients;
 use infraqa_core::actions::{RemediationAction, audit_lines};
 use infraqa_core::check::CheckResult;
@@ -32,27 +32,6 @@ pub struct Applied {
     pub reason: Option<String>,
 }
 
-/// The clients acting in `account` under `policy`, and who they are; bad input when the
-/// credentials act in another account.
-async fn acting_in(
-    aws: &Aws,
-    policy: &Policy,
-    account: &str,
-    what: &str,
-) -> Result<(AwsClients, String), PipelineError> {
-    let clients = aws.for_policy(policy).await;
-    let (caller, actor) = clients
-        .caller()
-        .await
-        .map_err(|e| PipelineError::aws("reading the caller's identity", e))?;
-    if caller != account {
-        return Err(PipelineError::input(format!(
-            "the {what} is for account {account} but the credentials act in account {caller}: nothing was changed"
-        )));
-    }
-    Ok((clients, actor))
-}
-
 /// The plan for `check`'s findings (of `inventory`, under `policy`), each fixable resource read
 /// now.
 pub async fn plan(
@@ -76,11 +55,15 @@ pub async fn plan(
         "check again with this policy",
     )?;
     let (clients, _) = acting_in(aws, policy, &check.account_id, "findings file").await?;
+    // One pass over the inventory, not one per finding (an inventory may hold a million).
+    let by_arn: std::collections::HashMap<&str, &infraqa_core::Resource> = inventory
+        .resources
+        .iter()
+        .map(|r| (r.arn.as_str(), r))
+        .collect();
     let (targets, mut untouched) = fix::targets(check, options, |arn| {
-        inventory
-            .resources
-            .iter()
-            .find(|r| r.arn == arn)
+        by_arn
+            .get(arn)
             .map(|r| (r.resource_type.clone(), r.id.to_string()))
     });
     let mut actions = Vec::new();
@@ -398,10 +381,8 @@ pub async fn undo(
     action_id: &str,
     policy: &Policy,
     log: &AuditLog,
-    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Applied, String), PipelineError> {
-    let far = now.date_naive() - chrono::Days::new(3660);
-    let entries = log.load(far, now.date_naive()).await?;
+    let entries = log.load_fixes().await?;
     let Some(done) = entries
         .iter()
         .filter(|e| {

@@ -4,7 +4,7 @@
 use crate::audit::AuditLog;
 use crate::aws::Aws;
 use crate::error::PipelineError;
-use crate::provenance::{made_from, made_under};
+use crate::provenance::{acting_in, made_from, made_under};
 use infraqa_aws::tagger::{self, Written};
 use infraqa_core::actions::{RemediationAction, audit_lines};
 use infraqa_core::names::audit_file_for_run;
@@ -74,17 +74,8 @@ pub async fn apply(
             plan.changes.len()
         )));
     }
-    let clients = &aws.for_policy(policy).await;
-    let (account, actor) = clients
-        .caller()
-        .await
-        .map_err(|e| PipelineError::aws("reading the caller's identity", e))?;
-    if account != plan.account_id {
-        return Err(PipelineError::input(format!(
-            "the plan is for account {} but the credentials act in account {account}: nothing was written",
-            plan.account_id
-        )));
-    }
+    let (clients, actor) = acting_in(aws, policy, &plan.account_id, "plan").await?;
+    let clients = &clients;
     let mut refused = Vec::new();
     let mut allowed = Vec::new();
     for (change, why) in plan
@@ -110,7 +101,7 @@ pub async fn apply(
         .iter()
         .map(|w| RemediationAction {
             at,
-            account_id: account.clone(),
+            account_id: plan.account_id.clone(),
             resource_arn: w.change.resource_arn.clone(),
             action: "tag-write".to_owned(),
             actor: Some(actor.clone()),

@@ -33,7 +33,7 @@ fn only_filter(only: Only<'_>, kind: &ResourceType, name: &str) -> Option<t::Fil
     only.ids(kind).map(|ids| filter(name, ids))
 }
 
-fn tags(tags: &[t::Tag]) -> infraqa_core::model::Tags {
+pub(crate) fn tags(tags: &[t::Tag]) -> infraqa_core::model::Tags {
     tags.iter()
         .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())))
         .collect()

@@ -4,7 +4,7 @@
 
 use super::aws::Aws;
 use super::check::load_inventory;
-use super::output::read_document;
+use super::output::{beside, json, read_document};
 use crate::args::FixArgs;
 use crate::exit::CliError;
 use anyhow::anyhow;
@@ -12,21 +12,9 @@ use infraqa_core::fix::{FixPlan, PlanOptions, Subject, Why};
 use infraqa_pipeline::audit::AuditLog;
 use infraqa_pipeline::fix::Applied;
 use infraqa_pipeline::{Location, Store};
-use std::path::{Path, PathBuf};
 
 /// The plan file's name in `--out`.
 pub const PLAN_FILE: &str = "fix-plan.json";
-
-fn json<T: serde::Serialize>(value: &T) -> Result<String, CliError> {
-    serde_json::to_string_pretty(value).map_err(|e| CliError::AwsOrStorage(anyhow!(e)))
-}
-
-fn beside(file: &Path, name: &str) -> PathBuf {
-    file.parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .join(name)
-}
 
 /// The plan for a terminal: each action with its calls, then each failing resource left
 /// alone with why.
@@ -91,7 +79,7 @@ pub async fn run(args: &FixArgs, aws: &Aws) -> Result<(), CliError> {
     let log = AuditLog::new(&out, history.as_ref());
     let now = chrono::Utc::now();
     if let Some(id) = &args.undo {
-        let (r, actor) = infraqa_pipeline::fix::undo(aws, id, &policy, &log, now).await?;
+        let (r, actor) = infraqa_pipeline::fix::undo(aws, id, &policy, &log).await?;
         print_results(std::slice::from_ref(&r), args.json)?;
         eprintln!("undo of {id}: {} (audited as {actor})", r.outcome);
         return match r.outcome {

@@ -7,7 +7,7 @@
 
 use super::aws::Aws;
 use super::check::load_inventory;
-use super::output::read_document;
+use super::output::{beside, json, read_document};
 use crate::args::TagArgs;
 use crate::exit::CliError;
 use anyhow::anyhow;
@@ -43,13 +43,6 @@ async fn plan(
     let inventory = load_inventory(&inventory_beside(report_path)).await?;
     let plan = infraqa_pipeline::tag::plan(&report, &inventory, policy, chrono::Utc::now())?;
     Ok((plan, inventory))
-}
-
-fn beside(file: &Path, name: &str) -> PathBuf {
-    file.parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .join(name)
 }
 
 /// The directory whose `audit-log/` records the writes: `--dir`, else the report's (or plan's)
@@ -116,10 +109,6 @@ struct Line {
     tags: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
-}
-
-fn json<T: Serialize>(value: &T) -> Result<String, CliError> {
-    serde_json::to_string_pretty(value).map_err(|e| CliError::AwsOrStorage(anyhow!(e)))
 }
 
 /// Runs `infraqa tag`.

@@ -164,33 +164,31 @@ fn user_arn(u: &UserCredentials) -> &str {
 }
 
 impl Users {
+    /// The rule `id` judging each user of the credential report with `judge`.
+    const fn of_report(
+        id: RuleId,
+        judge: fn(&UserCredentials, DateTime<Utc>) -> Option<Verdict>,
+    ) -> Self {
+        Self {
+            id,
+            setting: Setting::CredentialReport,
+            unit_type: IAM_USER,
+            list: Source::Account(users),
+            arn: user_arn,
+            judge,
+        }
+    }
+
     /// CIS 2.10.
-    pub const MFA: Self = Self {
-        id: RuleId::IamUserMfa,
-        setting: Setting::CredentialReport,
-        unit_type: IAM_USER,
-        list: Source::Account(users),
-        arn: user_arn,
-        judge: |u, now| verdict(mfa(u, now)),
-    };
+    pub const MFA: Self = Self::of_report(RuleId::IamUserMfa, |u, now| verdict(mfa(u, now)));
     /// CIS 2.11.
-    pub const UNUSED: Self = Self {
-        id: RuleId::IamUnusedCredentials,
-        setting: Setting::CredentialReport,
-        unit_type: IAM_USER,
-        list: Source::Account(users),
-        arn: user_arn,
-        judge: |u, now| verdict(unused(u, now)),
-    };
+    pub const UNUSED: Self = Self::of_report(RuleId::IamUnusedCredentials, |u, now| {
+        verdict(unused(u, now))
+    });
     /// CIS 2.12.
-    pub const ROTATION: Self = Self {
-        id: RuleId::IamAccessKeyRotation,
-        setting: Setting::CredentialReport,
-        unit_type: IAM_USER,
-        list: Source::Account(users),
-        arn: user_arn,
-        judge: |u, now| verdict(rotation(u, now)),
-    };
+    pub const ROTATION: Self = Self::of_report(RuleId::IamAccessKeyRotation, |u, now| {
+        verdict(rotation(u, now))
+    });
 }
 
 fn own_policies(u: &UserPolicies, _now: DateTime<Utc>) -> Option<Violation> {

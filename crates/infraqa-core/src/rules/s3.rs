@@ -14,6 +14,9 @@ use crate::model::{BucketEncryption, PublicAccessBlock, Resource, ResourceDetail
 use crate::observed::Observed;
 use crate::settings::Setting;
 
+/// The calls that find the buckets a bucket rule judges.
+const BUCKET_LISTS: &[(&str, &str)] = &[("s3", "ListBuckets"), ("s3", "GetBucketLocation")];
+
 /// Buckets without default encryption (or without SSE-KMS when the policy requires it).
 pub struct S3Encryption;
 
@@ -65,7 +68,7 @@ impl Rule for S3PublicAccess {
     }
 
     fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
-        &[("s3", "ListBuckets"), ("s3", "GetBucketLocation")]
+        BUCKET_LISTS
     }
 
     fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
@@ -213,7 +216,7 @@ impl Rule for S3SecureTransport {
     }
 
     fn listed_by(&self) -> &'static [(&'static str, &'static str)] {
-        &[("s3", "ListBuckets"), ("s3", "GetBucketLocation")]
+        BUCKET_LISTS
     }
 
     fn applies(&self, _cx: &EvalContext<'_>, r: &Resource) -> bool {
